@@ -1,0 +1,132 @@
+import { existsSync } from 'node:fs';
+import { dirname, relative, resolve } from 'node:path';
+import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { loadPlugins, type PluginSet } from '../plugin/loader.js';
+import type { KavaPlugin } from '../plugin/plugin.js';
+import { configSchema, type KavaConfig, type KavaConfigInput } from './schema.js';
+import { mergeConfigs, isPlainObject } from './merge.js';
+import { parseOrThrow } from './errors.js';
+import { presetNames } from './presets.js';
+
+/** Where cosmiconfig looks, in order, in each folder from `cwd` up to the project root. */
+export const SEARCH_PLACES = [
+  'package.json',
+  '.kavarc', '.kavarc.json', '.kavarc.yaml', '.kavarc.yml', '.kavarc.js', '.kavarc.mjs', '.kavarc.cjs', '.kavarc.ts',
+  'kava.config.js', 'kava.config.mjs', 'kava.config.cjs', 'kava.config.ts', 'kava.config.json', 'kava.config.yaml', 'kava.config.yml',
+];
+
+export interface ConfigFile {
+  /** Absolute path, or null when no file was found. */
+  file: string | null;
+  /** What the file holds (not yet merged with defaults). */
+  raw: Record<string, unknown>;
+}
+
+/** Finds and reads the config file: `explicit` if given, else a search from `cwd`. */
+export async function findConfigFile(cwd: string, explicit?: string | null): Promise<ConfigFile> {
+  const explorer = cosmiconfig('kava', {
+    searchPlaces: SEARCH_PLACES,
+    searchStrategy: 'project',
+    loaders: { '.yaml': defaultLoaders['.yaml'], '.yml': defaultLoaders['.yml'] },
+    cache: false,
+  });
+  let result;
+  try {
+    if (explicit) {
+      const file = resolve(cwd, explicit);
+      if (!existsSync(file)) throw new ConfigError(`--config ${explicit}: file not found (${file})`);
+      result = await explorer.load(file);
+    } else {
+      result = await explorer.search(cwd);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    const where = explicit ? resolve(cwd, explicit) : `a config file under ${cwd}`;
+    throw new ConfigError(`cannot read ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!result || result.isEmpty) return { file: result?.filepath ?? null, raw: {} };
+  let raw: unknown = result.config;
+  if (isPlainObject(raw) && 'default' in raw && Object.keys(raw).length === 1) raw = raw.default;
+  if (!isPlainObject(raw)) {
+    throw new ConfigError(`${result.filepath}: expected the configuration to be an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
+  }
+  return { file: result.filepath, raw };
+}
+
+export interface ResolveOptions {
+  cwd?: string;
+  /** An explicit config file (`--config`). */
+  configFile?: string | null;
+  /** Presets from the command line; they replace the file's `preset` key. */
+  presets?: readonly string[];
+  /** Settings from command-line flags (highest precedence). */
+  overrides?: KavaConfigInput;
+  /** Plugin objects added after the configured ones (tests, embedding). */
+  extraPlugins?: readonly KavaPlugin[];
+}
+
+export interface ResolvedConfig {
+  config: KavaConfig;
+  /** The config file used, or null. */
+  file: string | null;
+  /** Folder that relative paths in the config are resolved from. */
+  baseDir: string;
+  /** Preset names applied, in order. */
+  presets: string[];
+  plugins: PluginSet;
+}
+
+/**
+ * Resolves the configuration: built-in defaults < presets < config file < command-line flags,
+ * then loads the configured plugins and validates the parts they own (scorer and loss options,
+ * and that every named scorer, evictor, loss, dataset format and backbone family exists).
+ */
+export async function resolveConfig(options: ResolveOptions = {}): Promise<ResolvedConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const { file, raw } = await findConfigFile(cwd, options.configFile);
+  const source = file ? relative(cwd, file) || file : 'configuration';
+  // Each layer must be valid on its own, so an error names the layer that has it.
+  parseOrThrow(configSchema, raw, source);
+  if (options.overrides) parseOrThrow(configSchema, options.overrides, 'command line');
+
+  const baseDir = file ? dirname(file) : cwd;
+  const fileConfig = parseOrThrow(configSchema, mergeConfigs(raw, options.overrides), source);
+  const plugins = await loadPlugins([...fileConfig.plugins, ...(options.extraPlugins ?? [])], {
+    baseDir,
+    builtins: fileConfig.builtinPlugins,
+  });
+
+  const presets = options.presets && options.presets.length > 0 ? presetNames(options.presets) : presetNames(fileConfig.preset);
+  const presetLayers = presets.map((name) => {
+    const preset = plugins.registry.get('preset', name, 'preset');
+    const layer = typeof preset.config === 'function' ? preset.config({ presets }) : preset.config;
+    parseOrThrow(configSchema, layer, `preset "${name}"`);
+    return layer;
+  });
+  const config = parseOrThrow(configSchema, mergeConfigs(...presetLayers, raw, options.overrides, { preset: presets.length ? presets : null }), source);
+  validatePluginOwned(config, plugins);
+  return { config, file, baseDir, presets, plugins };
+}
+
+/** Checks the parts of a resolved config that plugins own. */
+export function validatePluginOwned(config: KavaConfig, { registry }: PluginSet): void {
+  const scorer = registry.get('scorer', config.compression.scorer, 'compression.scorer');
+  if (scorer.options) {
+    config.compression.options = parseOrThrow(scorer.options, config.compression.options, `scorer "${scorer.name}" (plugin ${scorer.plugin})`, ['compression', 'options']) as Record<string, unknown>;
+  } else if (Object.keys(config.compression.options).length > 0) {
+    throw new ConfigError(`compression.options: scorer "${scorer.name}" takes no options, got ${Object.keys(config.compression.options).join(', ')}`);
+  }
+  registry.get('evictor', config.compression.evictor, 'compression.evictor');
+  for (const [name, entry] of Object.entries(config.losses)) {
+    const loss = registry.get('loss', name, `losses.${name}`);
+    const { weight, ...rest } = entry;
+    const schema = loss.options ?? z.strictObject({});
+    config.losses[name] = { weight, ...(parseOrThrow(schema, rest, `loss "${name}" (plugin ${loss.plugin})`, ['losses', name]) as object) };
+  }
+  if (config.backbone.family !== null) registry.get('backbone', config.backbone.family, 'backbone.family');
+  for (const [key, format] of [['data.format', config.data.format], ['eval.format', config.eval.format]] as const) {
+    if (format !== 'auto') registry.get('dataset', format, key);
+  }
+}

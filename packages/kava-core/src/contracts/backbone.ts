@@ -1,0 +1,118 @@
+import type { tf } from '../tf.js';
+import type { Tokenizer } from './tokenizer.js';
+
+type Tensor = tf.Tensor;
+
+/** The architecture of a Llama/Qwen-style decoder, in Hugging Face terms. */
+export interface DecoderConfig {
+  /** Family name of the registering plugin, e.g. "llama" or "qwen2". */
+  family: string;
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  /** Llama-3 `rope_scaling` (`rope_type: "llama3"`), or null for plain RoPE. */
+  ropeScaling: {
+    type: 'llama3';
+    factor: number;
+    lowFreqFactor: number;
+    highFreqFactor: number;
+    originalMaxPositionEmbeddings: number;
+  } | null;
+  maxPositionEmbeddings: number;
+  tieWordEmbeddings: boolean;
+  /** Bias on the q/k/v projections (Qwen2). */
+  attentionBias: boolean;
+}
+
+/** Per-layer key/value cache. Tensors are [B, H_kv, S, headDim]; the owner disposes them. */
+export interface KVCache {
+  keys: Tensor[];
+  values: Tensor[];
+  /** [B, S] 1 for real tokens, 0 for padding, over every cached position. */
+  mask: Tensor;
+  /** Number of cached positions S. */
+  length: number;
+}
+
+/** What a forward pass should produce. Anything not asked for is not materialised. */
+export interface ForwardRequest {
+  /** [B, S] int32 token ids; exactly one of `inputIds` / `inputEmbeds`. */
+  inputIds?: Tensor;
+  /** [B, S, hidden] input embeddings (latent tokens). */
+  inputEmbeds?: Tensor;
+  /** [B, S] 1 = real token, 0 = padding, for the new positions. Default all ones. */
+  attentionMask?: Tensor;
+  /** [B, S] int32 RoPE positions of the new tokens. Default: cache length + 0..S-1. */
+  positionIds?: Tensor;
+  /** Prefix to attend to; not modified. */
+  cache?: KVCache;
+  /** Return logits [B, S, vocab]. Default true. */
+  logits?: boolean;
+  /** Return each layer's K/V of the new positions; "pre-rope" returns keys before RoPE. */
+  kv?: false | 'post-rope' | 'pre-rope';
+  /** Return hidden states: [L + 1] tensors [B, S, hidden] (embeddings, then after each layer). */
+  hidden?: boolean;
+  /** Return an updated cache (prefix + new positions). */
+  returnCache?: boolean;
+  /**
+   * [B, Q] int32 indices (into the new positions) of query rows to expose: their post-RoPE
+   * queries per layer and their attention probabilities over every key (cache + new).
+   */
+  attentionRows?: Tensor;
+}
+
+/** Output of a forward pass. The caller owns every tensor (dispose it or run inside tf.tidy). */
+export interface ForwardResult {
+  logits?: Tensor;
+  /** Per layer [B, H_kv, S, headDim]. */
+  keys?: Tensor[];
+  values?: Tensor[];
+  /** [L + 1] of [B, S, hidden]; the last entry is after the final norm's input (pre-norm). */
+  hidden?: Tensor[];
+  /** Per layer [B, H, Q, headDim] post-RoPE queries of the requested rows. */
+  queries?: Tensor[];
+  /** Per layer [B, H, Q, S_total] attention probabilities of the requested rows. */
+  attention?: Tensor[];
+  cache?: KVCache;
+}
+
+/** A trainable decoder (teacher and student are the same instance in KaVa). */
+export interface Backbone {
+  readonly config: DecoderConfig;
+  /** [B, S] ids -> [B, S, hidden] embeddings (gradient flows into the table). */
+  embed(ids: Tensor): Tensor;
+  forward(request: ForwardRequest): ForwardResult;
+  /** Variables the optimiser updates (LoRA adapters and new token rows, or every weight). */
+  trainableVariables(): tf.Variable[];
+  /** Grows the embedding table (and an untied head) to `vocabSize` rows with new trainable rows. */
+  resizeVocab(vocabSize: number): void;
+  /** Releases every variable. */
+  dispose(): void;
+}
+
+/**
+ * A backbone family, contributed by a plugin: how a Hugging Face `config.json` maps to a
+ * DecoderConfig and how its tensor names map to the shared decoder. Families are data.
+ */
+export interface BackboneFamily {
+  /** e.g. "llama". */
+  name: string;
+  /** `config.json` `model_type` values this family loads. */
+  modelTypes: string[];
+  /** Maps a Hugging Face config.json object to a DecoderConfig; throws naming the bad field. */
+  fromHFConfig(json: Record<string, unknown>): DecoderConfig;
+  /** Writes a DecoderConfig back as a Hugging Face config.json object. */
+  toHFConfig(config: DecoderConfig): Record<string, unknown>;
+}
+
+/** A loaded model and its tokenizer, as the trainer and evaluator receive them. */
+export interface LoadedModel {
+  backbone: Backbone;
+  tokenizer: Tokenizer;
+}

@@ -1,0 +1,15 @@
+export * from './errors.js';
+export * from './tf.js';
+export type * from './contracts/index.js';
+export * from './plugin/plugin.js';
+export * from './plugin/registry.js';
+export * from './plugin/hooks.js';
+export * from './plugin/loader.js';
+export * from './config/schema.js';
+export * from './config/presets.js';
+export * from './config/merge.js';
+export * from './config/errors.js';
+export * from './config/load.js';
+export * from './runtime/backend.js';
+export * from './runtime/wasm-kernels.js';
+export { registerCore } from './builtins.js';
