@@ -1,0 +1,6 @@
+import type { Registry } from '../plugin/registry.js';
+
+/** Registers this area's built-in parts into the registry (owner "(core)"). */
+export function registerData(registry: Registry): void {
+  void registry;
+}
