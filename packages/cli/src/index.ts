@@ -1,1 +1,2 @@
-export {};
+export { main, buildProgram } from './main.js';
+export { reportError } from './report-error.js';

@@ -22,3 +22,4 @@ export * from './losses/index.js';
 export * from './eval/index.js';
 export * from './train/index.js';
 export * from './presets/index.js';
+export * from './ops/stop-gradient.js';

@@ -65,6 +65,8 @@ export interface ResolveOptions {
   overrides?: KavaConfigInput;
   /** Plugin objects added after the configured ones (tests, embedding). */
   extraPlugins?: readonly KavaPlugin[];
+  /** Plugin names or paths from the command line (`--plugin`), resolved from the current folder. */
+  extraPluginSpecs?: readonly string[];
 }
 
 export interface ResolvedConfig {
@@ -93,7 +95,8 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
 
   const baseDir = file ? dirname(file) : cwd;
   const fileConfig = parseOrThrow(configSchema, mergeConfigs(raw, options.overrides), source);
-  const plugins = await loadPlugins([...fileConfig.plugins, ...(options.extraPlugins ?? [])], {
+  const cliPlugins = (options.extraPluginSpecs ?? []).map((spec) => (spec.startsWith('.') ? resolve(cwd, spec) : spec));
+  const plugins = await loadPlugins([...fileConfig.plugins, ...cliPlugins, ...(options.extraPlugins ?? [])], {
     baseDir,
     builtins: fileConfig.builtinPlugins,
   });

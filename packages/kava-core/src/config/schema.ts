@@ -7,6 +7,9 @@ import { z } from 'zod';
  */
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
+export const METHODS = ['kava', 'codi', 'pccot', 'full-cot', 'no-cot'] as const;
+export type Method = (typeof METHODS)[number];
+
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
 
@@ -123,6 +126,11 @@ export const evalSchema = z.strictObject({
 export const configSchema = z.strictObject({
   /** Presets applied (in order) over the built-in defaults, below the config file. */
   preset: z.union([z.string(), z.array(z.string())]).nullable().default(null),
+  /**
+   * What is trained (KAVA-METHOD.md §5): "kava", "codi" and "pccot" train latent students;
+   * "full-cot" trains the teacher to write its CoT; "no-cot" trains direct answers.
+   */
+  method: z.enum(METHODS).default('kava'),
   backend: z.enum(BACKENDS).default('auto'),
   /** Extra plugins: npm package names or paths relative to the config file. */
   plugins: z.array(z.string()).default([]),

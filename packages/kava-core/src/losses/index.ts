@@ -1,1 +1,4 @@
-export {};
+export * from './elementwise.js';
+export * from './cross-entropy.js';
+export * from './codi.js';
+export * from './kv.js';

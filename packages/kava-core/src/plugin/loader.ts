@@ -71,7 +71,7 @@ function pluginFromModule(spec: string, mod: unknown): KavaPlugin {
   }
   const why = whyNotAPlugin(candidate);
   if (why !== null) {
-    throw new PluginError(spec, `is not a KaVa plugin: its default export ${why}. A plugin exports ` +
+    throw new PluginError(spec, `is not a KaVa plugin (its default export: ${why}). A plugin exports ` +
       '`export default { name: "...", register(registry) {...}, apply(hooks) {...} }`.');
   }
   return candidate as KavaPlugin;

@@ -1,0 +1,13 @@
+import type { Command } from 'commander';
+import { addCommonOptions, resolveFromOptions, type CommonOptions } from '../options.js';
+
+export function configCommand(program: Command): void {
+  addCommonOptions(program.command('config'))
+    .description('show the resolved configuration (defaults < presets < config file < flags)')
+    .option('--print', 'print the resolved configuration as JSON (the default action)')
+    .action(async (options: CommonOptions) => {
+      const resolved = await resolveFromOptions(options);
+      process.stdout.write(`${JSON.stringify(resolved.config, null, 2)}\n`);
+      process.stderr.write(`# config file: ${resolved.file ?? '(none found; built-in defaults)'}\n`);
+    });
+}

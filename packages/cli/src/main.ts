@@ -1,0 +1,29 @@
+import { Command, CommanderError } from 'commander';
+import { configCommand } from './commands/config.js';
+import { pluginsCommand } from './commands/plugins.js';
+import { reportError } from './report-error.js';
+
+/** Builds the `kava` program. Each command lives in its own module under commands/. */
+export function buildProgram(): Command {
+  const program = new Command('kava')
+    .description('KaVa: train language models to reason in latent tokens by distilling a compressed KV-cache')
+    .option('-v, --verbose', 'print stack traces on errors')
+    .exitOverride()
+    .showHelpAfterError('(run kava --help for usage)');
+  configCommand(program);
+  pluginsCommand(program);
+  for (const command of program.commands) command.exitOverride();
+  return program;
+}
+
+/** Runs the CLI and returns the exit code (0 ok, 1 runtime failure, 2 usage/config error). */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')) return 0;
+    return reportError(err, argv.includes('--verbose') || argv.includes('-v'));
+  }
+}

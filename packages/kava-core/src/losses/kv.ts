@@ -1,0 +1,57 @@
+import { tf } from '../tf.js';
+import { KavaError } from '../errors.js';
+import { stopGradient } from '../ops/stop-gradient.js';
+import type { LossInputs, LossTerm } from '../contracts/loss.js';
+import { elementwiseDistance, type DistanceKind } from './elementwise.js';
+
+type Tensor = tf.Tensor;
+
+export interface KvOptions {
+  type: DistanceKind;
+  /** Divide each layer's residual by the teacher's std in that layer. */
+  layerwiseStd: boolean;
+}
+
+/**
+ * Masked mean distance between student latent K (or V) and the compressed teacher targets
+ * (stop-gradient), [B, L, H_kv, M, d], over filled slots only (slotMask [B, M]).
+ */
+function matchTerm(student: Tensor, teacher: Tensor, slotMask: Tensor, options: KvOptions): Tensor {
+  return tf.tidy(() => {
+    const target = stopGradient(teacher);
+    const [b, l, h, m, d] = target.shape as [number, number, number, number, number];
+    const mask = tf.reshape(tf.cast(slotMask, 'float32'), [b, 1, 1, m, 1]);
+    let dist = tf.mul(elementwiseDistance(student, target, options.type), mask);
+    const count = tf.mul(tf.maximum(tf.sum(mask), 1), l * h * d);
+    if (options.layerwiseStd) {
+      // Teacher std per layer over its filled entries; a residual in a loud layer counts less.
+      const n = tf.mul(tf.maximum(tf.sum(mask), 1), h * d);
+      const mean = tf.div(tf.sum(tf.mul(target, mask), [0, 2, 3, 4], true), n);
+      const variance = tf.div(tf.sum(tf.mul(tf.square(tf.sub(target, mean)), mask), [0, 2, 3, 4], true), n);
+      dist = tf.div(dist, tf.add(tf.sqrt(variance), 1e-6));
+    }
+    return tf.div(tf.sum(dist), count);
+  });
+}
+
+/** L_KV = ½ (d(K_s, sg K̃_t) + d(V_s, sg Ṽ_t)), mean over every layer, KV head, filled slot and channel. */
+export function kvLoss(options: KvOptions): LossTerm {
+  return {
+    name: 'kv',
+    needs: ['student', 'compressed'],
+    compute({ student, compressed }: LossInputs) {
+      if (!student?.latentKeys || !student.latentValues || !compressed) {
+        throw new KavaError('loss "kv" needs the student latent K/V and the compressed teacher cache');
+      }
+      return tf.tidy(() =>
+        tf.mul(
+          tf.add(
+            matchTerm(student.latentKeys!, compressed.keys, compressed.slotMask, options),
+            matchTerm(student.latentValues!, compressed.values, compressed.slotMask, options),
+          ),
+          0.5,
+        ),
+      );
+    },
+  };
+}

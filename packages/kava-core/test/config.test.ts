@@ -1,0 +1,148 @@
+import { join } from 'node:path';
+import { ConfigError, resolveConfig, configSchema } from '@kava/core';
+import { PLUGIN_FIXTURES, tempProject } from './helpers.js';
+
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+describe('config search (cosmiconfig, module name "kava")', () => {
+  const cases: [string, Record<string, string>][] = [
+    ['kava.config.json', { 'kava.config.json': json({ latent: { count: 11 } }) }],
+    ['kava.config.yaml', { 'kava.config.yaml': 'latent:\n  count: 11\n' }],
+    ['kava.config.js', { 'kava.config.js': 'export default { latent: { count: 11 } };\n', 'package.json': json({ type: 'module' }) }],
+    ['kava.config.mjs', { 'kava.config.mjs': 'export default { latent: { count: 11 } };\n' }],
+    ['kava.config.cjs', { 'kava.config.cjs': 'module.exports = { latent: { count: 11 } };\n' }],
+    ['kava.config.ts', { 'kava.config.ts': 'const config: { latent: { count: number } } = { latent: { count: 11 } };\nexport default config;\n' }],
+    ['.kavarc', { '.kavarc': json({ latent: { count: 11 } }) }],
+    ['.kavarc.json', { '.kavarc.json': json({ latent: { count: 11 } }) }],
+    ['.kavarc.yml', { '.kavarc.yml': 'latent: { count: 11 }\n' }],
+    ['package.json#kava', { 'package.json': json({ name: 'x', kava: { latent: { count: 11 } } }) }],
+  ];
+  it.each(cases)('finds %s', async (file, files) => {
+    const dir = tempProject(files);
+    const resolved = await resolveConfig({ cwd: dir });
+    expect(resolved.file).toBe(join(dir, file.replace('#kava', '')));
+    expect(resolved.config.latent.count).toBe(11);
+  });
+
+  it('searches parent folders up to the project root', async () => {
+    const dir = tempProject({ 'package.json': json({ name: 'p' }), 'kava.config.json': json({ latent: { count: 5 } }), 'sub/deeper/.keep': '' });
+    const resolved = await resolveConfig({ cwd: join(dir, 'sub/deeper') });
+    expect(resolved.config.latent.count).toBe(5);
+    expect(resolved.baseDir).toBe(dir);
+  });
+
+  it('uses an explicit --config file over the searched one', async () => {
+    const dir = tempProject({ 'kava.config.json': json({ latent: { count: 5 } }), 'other.yaml': 'latent:\n  count: 9\n' });
+    const resolved = await resolveConfig({ cwd: dir, configFile: 'other.yaml' });
+    expect(resolved.config.latent.count).toBe(9);
+  });
+
+  it('reports a missing explicit file by name', async () => {
+    const dir = tempProject();
+    await expect(resolveConfig({ cwd: dir, configFile: 'nope.json' })).rejects.toThrow(/--config nope\.json: file not found/);
+  });
+
+  it('reports a file that does not parse', async () => {
+    const dir = tempProject({ 'kava.config.json': '{ "latent": ' });
+    await expect(resolveConfig({ cwd: dir })).rejects.toThrow(/kava\.config\.json/);
+  });
+
+  it('gives the built-in defaults with no file', async () => {
+    const dir = tempProject();
+    const resolved = await resolveConfig({ cwd: dir });
+    expect(resolved.file).toBeNull();
+    expect(resolved.config).toEqual(configSchema.parse({}));
+    expect(resolved.config.latent).toEqual({ count: 24, mode: 'jacobi', iterations: 3, projection: true });
+    expect(resolved.config.compression.scorer).toBe('rkv');
+  });
+});
+
+describe('precedence: defaults < preset < config file < flags', () => {
+  it('layers each source over the one before', async () => {
+    const dir = tempProject({ 'kava.config.json': json({ preset: 'codi', train: { lr: 0.001 }, latent: { iterations: 2 } }) });
+    const resolved = await resolveConfig({ cwd: dir, overrides: { train: { seed: 7 }, latent: { iterations: 5 } } });
+    expect(resolved.presets).toEqual(['codi']);
+    expect(resolved.config.latent.mode).toBe('autoregressive'); // from the preset
+    expect(resolved.config.losses.kv!.weight).toBe(0); // from the preset
+    expect(resolved.config.train.lr).toBe(0.001); // file over default
+    expect(resolved.config.latent.iterations).toBe(5); // flag over file
+    expect(resolved.config.train.seed).toBe(7); // flag
+    expect(resolved.config.train.batchSize).toBe(128); // default
+  });
+
+  it('a config file overrides a preset, and command-line presets replace the file\'s', async () => {
+    const dir = tempProject({ 'kava.config.json': json({ preset: 'codi', latent: { mode: 'jacobi' } }) });
+    expect((await resolveConfig({ cwd: dir })).config.latent.mode).toBe('jacobi');
+    const fromFlags = await resolveConfig({ cwd: dir, presets: ['full-cot'] });
+    expect(fromFlags.presets).toEqual(['full-cot']);
+    expect(fromFlags.config.method).toBe('full-cot');
+    expect(fromFlags.config.losses['student-ce']!.weight).toBe(0);
+  });
+
+  it('applies several presets in order and plugins can contribute presets', async () => {
+    const dir = tempProject({ 'kava.config.json': json({ plugins: [join(PLUGIN_FIXTURES, 'dir-plugin')] }) });
+    const resolved = await resolveConfig({ cwd: dir, presets: ['codi,dir-preset'] });
+    expect(resolved.presets).toEqual(['codi', 'dir-preset']);
+    expect(resolved.config.latent.count).toBe(7);
+    expect(resolved.config.latent.mode).toBe('autoregressive');
+  });
+
+  it('rejects an unknown preset listing the known ones', async () => {
+    const dir = tempProject();
+    const err = await resolveConfig({ cwd: dir, presets: ['kavaa'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/preset: no loaded plugin provides a preset named "kavaa"\. Available: .*kava/);
+  });
+});
+
+describe('validation errors name the file, the key path, the expected and the actual value', () => {
+  const failing = async (config: unknown, overrides?: Record<string, unknown>) => {
+    const dir = tempProject({ 'kava.config.json': json(config) });
+    const err = await resolveConfig({ cwd: dir, overrides: overrides as never }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).exitCode).toBe(2);
+    return (err as Error).message;
+  };
+
+  it('wrong type', async () => {
+    expect(await failing({ train: { lr: 'fast' } })).toMatch(/kava\.config\.json: train\.lr: expected number, got "fast"/);
+  });
+  it('value outside an enum', async () => {
+    expect(await failing({ latent: { mode: 'diagonal' } })).toMatch(/latent\.mode: expected one of "jacobi", "autoregressive", got "diagonal"/);
+  });
+  it('out of range', async () => {
+    expect(await failing({ latent: { count: 0 } })).toMatch(/latent\.count: .*>0.*got 0/);
+  });
+  it('unknown key with a did-you-mean', async () => {
+    expect(await failing({ train: { learningRate: 1 } })).toMatch(/kava\.config\.json: train\.learningRate: unknown key/);
+    expect(await failing({ latnet: {} })).toMatch(/latnet: unknown key \(did you mean "latent"\?\)/);
+    expect(await failing({ compression: { scorrer: 'rkv' } })).toMatch(/compression\.scorrer: unknown key \(did you mean "scorer"\?\)/);
+  });
+  it('lists every problem at once', async () => {
+    const message = await failing({ train: { lr: 'x', seed: 1.5 }, latent: { mode: 'y' } });
+    expect(message.split('\n').filter((l) => l.includes('kava.config.json'))).toHaveLength(3);
+  });
+  it('an invalid flag is reported as coming from the command line', async () => {
+    expect(await failing({}, { latent: { count: -1 } })).toMatch(/command line: latent\.count/);
+  });
+  it('the config must be an object', async () => {
+    expect(await failing([1, 2])).toMatch(/expected the configuration to be an object, got an array/);
+  });
+  it('a scorer that no plugin provides, listing those that exist', async () => {
+    expect(await failing({ compression: { scorer: 'h2o' } })).toMatch(/compression\.scorer: no loaded plugin provides a scorer named "h2o"\. Available: .*keydiff.*rkv/);
+  });
+  it("a scorer's options are validated by the scorer's own schema", async () => {
+    const plugin = join(PLUGIN_FIXTURES, 'local-scorer.mjs');
+    expect(await failing({ plugins: [plugin], compression: { scorer: 'position', options: { scale: 'big' } } }))
+      .toMatch(/scorer "position" \(plugin local-scorer\): compression\.options\.scale: expected number, got "big"/);
+    expect(await failing({ plugins: [plugin], compression: { scorer: 'position', options: { scael: 2 } } }))
+      .toMatch(/compression\.options\.scael: unknown key \(did you mean "scale"\?\)/);
+  });
+  it('a loss that no plugin provides, and bad loss options', async () => {
+    expect(await failing({ losses: { kl: { weight: 1 } } })).toMatch(/losses\.kl: no loaded plugin provides a loss named "kl"/);
+    expect(await failing({ losses: { kv: { weight: 1, type: 'huber' } } })).toMatch(/losses\.kv\.type: expected one of "smooth-l1", "l1", "mse", got "huber"/);
+  });
+  it('a backbone family that no plugin provides', async () => {
+    expect(await failing({ backbone: { family: 'mistral' } })).toMatch(/backbone\.family: no loaded plugin provides a backbone named "mistral"\. Available: .*llama.*qwen2/);
+  });
+});

@@ -1,0 +1,18 @@
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests run from anywhere). */
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+export const PLUGIN_FIXTURES = join(REPO, 'test/fixtures/plugins');
+
+/** A fresh temporary folder with the given files (path -> contents). */
+export function tempProject(files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kava-test-'));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+  return dir;
+}
