@@ -1,0 +1,97 @@
+import { AdamW, clipByGlobalNorm, cosineWithWarmup, Rng, tf } from '@kava/core';
+
+describe('AdamW', () => {
+  it('matches torch.optim.AdamW updates computed by hand', () => {
+    // torch: p -= lr*wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p -= lr * m̂ / (sqrt(v̂) + eps)
+    const lr = 0.1, wd = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    let p = [1.0, -2.0], m = [0, 0], v = [0, 0];
+    const gradsPerStep = [[0.5, -1.5], [0.25, 2.0], [-1.0, 0.1]];
+    const w = tf.variable(tf.tensor1d(p));
+    const opt = new AdamW({ weightDecay: wd });
+    gradsPerStep.forEach((g, i) => {
+      const t = i + 1;
+      p = p.map((x, k) => {
+        m[k] = b1 * m[k]! + (1 - b1) * g[k]!;
+        v[k] = b2 * v[k]! + (1 - b2) * g[k]! ** 2;
+        const mh = m[k]! / (1 - b1 ** t);
+        const vh = v[k]! / (1 - b2 ** t);
+        return x * (1 - lr * wd) - (lr * mh) / (Math.sqrt(vh) + eps);
+      });
+      const grad = tf.tensor1d(g);
+      opt.apply(new Map([['w', w]]), new Map([['w', grad]]), lr);
+      grad.dispose();
+      const got = Array.from(w.dataSync());
+      got.forEach((x, k) => expect(x).toBeCloseTo(p[k]!, 5));
+    });
+    expect(opt.step).toBe(3);
+    opt.dispose();
+    w.dispose();
+  });
+
+  it('restores from its state to the same next update', () => {
+    const make = () => tf.variable(tf.tensor1d([0.3, 0.7]));
+    const g1 = tf.tensor1d([0.2, -0.4]);
+    const g2 = tf.tensor1d([-0.1, 0.5]);
+    const a = make();
+    const optA = new AdamW({ weightDecay: 0.1 });
+    optA.apply(new Map([['a', a]]), new Map([['a', g1]]), 0.01);
+    const b = tf.variable(a.clone());
+    const optB = new AdamW({ weightDecay: 0.1 });
+    optB.load(optA.step, optA.state());
+    optA.apply(new Map([['a', a]]), new Map([['a', g2]]), 0.01);
+    optB.apply(new Map([['a', b]]), new Map([['a', g2]]), 0.01);
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    for (const t of [a, b, g1, g2]) t.dispose();
+    optA.dispose();
+    optB.dispose();
+  });
+
+  it('skips weight decay where asked', () => {
+    const w = tf.variable(tf.tensor1d([1]));
+    const opt = new AdamW({ weightDecay: 0.5 });
+    const zero = tf.tensor1d([0]);
+    opt.apply(new Map([['norm.weight', w]]), new Map([['norm.weight', zero]]), 0.1, (name) => !name.includes('norm'));
+    expect(w.dataSync()[0]).toBe(1);
+    opt.apply(new Map([['norm.weight', w]]), new Map([['norm.weight', zero]]), 0.1);
+    expect(w.dataSync()[0]).toBeCloseTo(0.95, 6);
+    opt.dispose();
+    w.dispose();
+    zero.dispose();
+  });
+});
+
+describe('cosine schedule with warm-up', () => {
+  it('warms up linearly, peaks, and decays to zero', () => {
+    const total = 100;
+    expect(cosineWithWarmup(0, total, 1, 0.03)).toBeCloseTo(1 / 3);
+    expect(cosineWithWarmup(2, total, 1, 0.03)).toBeCloseTo(1);
+    expect(cosineWithWarmup(3, total, 1, 0.03)).toBeCloseTo(1);
+    expect(cosineWithWarmup(3 + 97 / 2, total, 1, 0.03)).toBeCloseTo(0.5);
+    expect(cosineWithWarmup(99, total, 1, 0.03)).toBeLessThan(0.01);
+    expect(cosineWithWarmup(0, total, 2, 0)).toBeCloseTo(2);
+  });
+});
+
+describe('gradient clipping by global norm', () => {
+  it('scales every gradient by maxNorm / norm when the norm is larger', () => {
+    const grads = new Map([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([0, 4])]]);
+    const { grads: clipped, norm } = clipByGlobalNorm(grads, 2);
+    expect(norm).toBeCloseTo(5);
+    expect(Array.from(clipped.get('a')!.dataSync())[0]).toBeCloseTo(1.2, 4);
+    expect(Array.from(clipped.get('b')!.dataSync())[1]).toBeCloseTo(1.6, 4);
+    const { grads: same } = clipByGlobalNorm(grads, 10);
+    expect(Array.from(same.get('b')!.dataSync())).toEqual([0, 4]);
+    for (const m of [grads, clipped, same]) for (const t of m.values()) t.dispose();
+  });
+});
+
+describe('Rng', () => {
+  it('is reproducible from its state', () => {
+    const a = new Rng(42);
+    a.next();
+    const b = new Rng(0);
+    b.state = a.state;
+    expect([a.next(), a.int(10), a.shuffle([1, 2, 3, 4])]).toEqual([b.next(), b.int(10), b.shuffle([1, 2, 3, 4])]);
+    expect(new Rng(1).next()).not.toEqual(new Rng(2).next());
+  });
+});
