@@ -23,3 +23,4 @@ export * from './eval/index.js';
 export * from './train/index.js';
 export * from './presets/index.js';
 export * from './ops/stop-gradient.js';
+export * from './config/reference.js';

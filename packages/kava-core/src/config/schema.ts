@@ -4,150 +4,124 @@ import { z } from 'zod';
  * The one configuration schema. Every section has defaults, so an empty config is valid and
  * trains the default tiny preset on the synthetic task. Parts owned by plugins (scorer options,
  * loss options) are validated again after plugins load, by the schema the plugin registered.
+ * Descriptions (`.describe`) are the configuration reference: docs/configuration.md is
+ * generated from them (`npm run docs:config`).
  */
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-
 export const METHODS = ['kava', 'codi', 'pccot', 'full-cot', 'no-cot'] as const;
 export type Method = (typeof METHODS)[number];
+export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
 const positiveInt = z.number().int().positive();
 const nonNegative = z.number().nonnegative();
 
-export const loraSchema = z.strictObject({
-  /** Train LoRA adapters (real checkpoints) instead of every weight (tiny presets). */
-  enabled: z.boolean().default(false),
-  rank: positiveInt.default(128),
-  alpha: z.number().positive().default(32),
-  dropout: z.number().min(0).max(1).default(0.1),
-  targets: z.array(z.enum(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']))
-    .min(1).default(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']),
-});
+/** A strict object whose defaults are the parse of `{}`. */
+function section<T extends z.ZodRawShape>(shape: T, description: string) {
+  const schema = z.strictObject(shape);
+  // The generic shape hides that every field has a default; parse({}) is complete at run time.
+  return schema.default(schema.parse({}) as never).describe(description);
+}
 
-export const backboneSchema = z.strictObject({
-  /** A backbone preset registered by a family plugin (tiny-llama, llama-1b, qwen-0.5b, ...). */
-  preset: z.string().default('tiny-llama'),
-  /** Family plugin name; picked from the preset or config.json `model_type` when omitted. */
-  family: z.string().nullable().default(null),
-  /** A local Hugging Face model directory (config.json, *.safetensors, tokenizer.json). */
-  modelDir: z.string().nullable().default(null),
-  /** Overrides of the preset's architecture for randomly initialised models. */
-  overrides: z.record(z.string(), z.union([z.number(), z.boolean()])).default({}),
-  lora: loraSchema.default(loraSchema.parse({})),
-});
+export const loraSchema = section({
+  enabled: z.boolean().default(false).describe('train LoRA adapters (real checkpoints) instead of every weight (tiny presets)'),
+  rank: positiveInt.default(128).describe('adapter rank r'),
+  alpha: z.number().positive().default(32).describe('adapter scale alpha (update scaled by alpha / r)'),
+  dropout: z.number().min(0).max(1).default(0.1).describe('dropout on the adapter input'),
+  targets: z.array(z.enum(LORA_TARGETS)).min(1).default([...LORA_TARGETS]).describe('projections that get adapters'),
+}, 'LoRA adapters');
 
-export const dataSchema = z.strictObject({
-  /** Dataset format plugin name, or "auto" to sniff from the file. "synthetic" needs no file. */
-  format: z.string().default('auto'),
-  /** Training file; null uses the built-in synthetic task. */
-  train: z.string().nullable().default(null),
-  /** Held-out file for periodic and final evaluation; null uses the synthetic test split. */
-  test: z.string().nullable().default(null),
-  /** Trace style where the format has both. */
-  trace: z.enum(['equation', 'nl']).default('equation'),
-  /** Drop the last CoT step from the teacher trace (CODI/PCCoT default). */
-  dropLastStep: z.boolean().default(true),
-  /** Read at most this many training records. */
-  limit: positiveInt.nullable().default(null),
-  /** Skip (and count) malformed records instead of failing. */
-  skipInvalid: z.boolean().default(false),
-  /** Seed for shuffling the training records each epoch. */
-  shuffleSeed: z.number().int().default(0),
-  synthetic: z.strictObject({
-    trainSize: positiveInt.default(20000),
-    testSize: positiveInt.default(500),
-    minSteps: positiveInt.default(2),
-    maxSteps: positiveInt.default(4),
-    seed: z.number().int().default(1234),
-  }).default({ trainSize: 20000, testSize: 500, minSteps: 2, maxSteps: 4, seed: 1234 }),
-});
+export const backboneSchema = section({
+  preset: z.string().default('tiny-llama').describe('architecture preset registered by a backbone plugin (tiny-llama, tiny-qwen, llama-1b, llama-3b, qwen-0.5b)'),
+  family: z.string().nullable().default(null).describe('backbone family plugin ("llama", "qwen2"); taken from the preset or config.json model_type when null'),
+  modelDir: z.string().nullable().default(null).describe('local Hugging Face model directory (config.json, *.safetensors, tokenizer.json); required by the real-size presets'),
+  overrides: z.record(z.string(), z.union([z.number(), z.boolean()])).default({}).describe('architecture fields to change on a randomly initialised preset, e.g. { numLayers: 2 }'),
+  lora: loraSchema,
+}, 'the model');
 
-export const latentSchema = z.strictObject({
-  /** Latent tokens M (also the compression budget). */
-  count: positiveInt.default(24),
-  mode: z.enum(['jacobi', 'autoregressive']).default('jacobi'),
-  /** Jacobi iterations T (0 = pause tokens). */
-  iterations: z.number().int().nonnegative().default(3),
-  /** Project hidden states to the next latent's input (Linear-GELU-Linear-LayerNorm). */
-  projection: z.boolean().default(true),
-});
+export const syntheticSchema = section({
+  trainSize: positiveInt.default(20000).describe('training problems generated'),
+  testSize: positiveInt.default(500).describe('held-out problems generated (never overlapping the training ones)'),
+  minSteps: positiveInt.default(2).describe('fewest reasoning steps per problem'),
+  maxSteps: positiveInt.default(4).describe('most reasoning steps per problem'),
+  seed: z.number().int().default(1234).describe('generator seed'),
+}, 'the built-in synthetic arithmetic task');
 
-export const compressionSchema = z.strictObject({
-  /** Scorer name from any loaded plugin (rkv, keydiff, random, ...). */
-  scorer: z.string().default('rkv'),
-  /** Options of the selected scorer (validated by the scorer's own schema). */
-  options: z.record(z.string(), z.unknown()).default({}),
-  evictor: z.string().default('topk'),
-  /** Score keys after ("post") or before ("pre") RoPE. */
-  rope: z.enum(['post', 'pre']).default('post'),
-  /** How attention-based scorers reduce a GQA group of query heads. */
-  groupReduce: z.enum(['max', 'mean']).default('max'),
-});
+export const dataSchema = section({
+  format: z.string().default('auto').describe('dataset format plugin name, or "auto" to sniff it from the file; "synthetic" needs no file'),
+  train: z.string().nullable().default(null).describe('training file; null uses the built-in synthetic task'),
+  test: z.string().nullable().default(null).describe('held-out file for evaluation during and after training; null uses the synthetic test split'),
+  trace: z.enum(['equation', 'nl']).default('equation').describe('chain-of-thought style where the format has both: equations or natural language'),
+  dropLastStep: z.boolean().default(true).describe('drop the last CoT step from the teacher trace (CODI/PCCoT default)'),
+  limit: positiveInt.nullable().default(null).describe('read at most this many training records'),
+  skipInvalid: z.boolean().default(false).describe('skip (and count) malformed records instead of stopping at the first'),
+  shuffleSeed: z.number().int().default(0).describe('seed for shuffling training records each epoch'),
+  synthetic: syntheticSchema,
+}, 'training and evaluation data');
 
-/** One loss term: its weight (0 disables it) and the term's own options. */
-export const lossEntrySchema = z.looseObject({ weight: nonNegative });
+export const latentSchema = section({
+  count: positiveInt.default(24).describe('latent tokens M (also the compression budget per layer and head)'),
+  mode: z.enum(['jacobi', 'autoregressive']).default('jacobi').describe('all latents refined in parallel (PCCoT) or one per forward pass (CODI)'),
+  iterations: z.number().int().nonnegative().default(3).describe('Jacobi iterations T (0 = pause tokens)'),
+  projection: z.boolean().default(true).describe('map hidden states to the next latent input with Linear-GELU-Linear-LayerNorm (false: feed hidden states directly)'),
+}, 'the student\'s latent thoughts');
 
-export const trainSchema = z.strictObject({
-  /** Optimiser steps; null derives them from `epochs`. */
-  steps: positiveInt.nullable().default(null),
-  epochs: z.number().positive().default(10),
-  /** Effective batch (examples per optimiser step). */
-  batchSize: positiveInt.default(128),
-  /** Examples per forward pass; gradients accumulate to `batchSize`. */
-  microBatchSize: positiveInt.default(8),
-  lr: z.number().positive().default(8e-4),
-  weightDecay: nonNegative.default(0.1),
-  /** Warm-up as a fraction of total steps. */
-  warmup: z.number().min(0).max(1).default(0.03),
-  /** Global gradient-norm clip (0 = off). */
-  clip: nonNegative.default(2.0),
-  seed: z.number().int().default(0),
-  /** Parent folder of run directories. */
-  out: z.string().default('runs'),
-  checkpointEvery: z.number().int().nonnegative().default(500),
-  evalEvery: z.number().int().nonnegative().default(0),
-  /** Maximum tokens of question / CoT / answer kept per example (longer ones are truncated). */
-  maxQuestionTokens: positiveInt.default(128),
-  maxCotTokens: positiveInt.default(128),
-  maxAnswerTokens: positiveInt.default(16),
-});
+export const compressionSchema = section({
+  scorer: z.string().default('rkv').describe('KV scorer from any loaded plugin (see `kava plugins`)'),
+  options: z.record(z.string(), z.unknown()).default({}).describe("options of the selected scorer, validated by the scorer's own schema"),
+  evictor: z.string().default('topk').describe('evictor that keeps the top-M scored tokens per layer and KV head'),
+  rope: z.enum(['post', 'pre']).default('post').describe('score keys after (as cached) or before RoPE'),
+  groupReduce: z.enum(['max', 'mean']).default('max').describe('how attention-based scorers reduce a GQA group of query heads'),
+}, 'compressing the teacher cache to M entries per layer and head');
 
-export const evalSchema = z.strictObject({
-  mode: z.enum(['latent', 'cot', 'direct']).default('latent'),
-  /** Evaluation file; null uses `data.test`. */
-  data: z.string().nullable().default(null),
-  format: z.string().default('auto'),
-  limit: positiveInt.nullable().default(null),
-  batchSize: positiveInt.default(32),
-  maxNewTokens: positiveInt.default(16),
-  /** Max CoT tokens the teacher may write in "cot" mode. */
-  maxCotTokens: positiveInt.default(128),
-});
+export const trainSchema = section({
+  steps: positiveInt.nullable().default(null).describe('optimiser steps; null derives them from epochs'),
+  epochs: z.number().positive().default(10).describe('passes over the training data when steps is null'),
+  batchSize: positiveInt.default(128).describe('examples per optimiser step (effective batch)'),
+  microBatchSize: positiveInt.default(8).describe('examples per forward pass; gradients accumulate to batchSize'),
+  lr: z.number().positive().default(8e-4).describe('peak learning rate'),
+  weightDecay: nonNegative.default(0.1).describe('AdamW decoupled weight decay'),
+  warmup: z.number().min(0).max(1).default(0.03).describe('linear warm-up as a fraction of the steps, then cosine decay'),
+  clip: nonNegative.default(2.0).describe('global gradient-norm clip (0 = off)'),
+  seed: z.number().int().default(0).describe('seed for initialisation, dropout, shuffling and random scorers'),
+  out: z.string().default('runs').describe('folder that holds run directories'),
+  checkpointEvery: z.number().int().nonnegative().default(500).describe('steps between checkpoints (0 = only at the end)'),
+  evalEvery: z.number().int().nonnegative().default(0).describe('steps between held-out evaluations (0 = only at the end)'),
+  maxQuestionTokens: positiveInt.default(128).describe('question tokens kept per example'),
+  maxCotTokens: positiveInt.default(128).describe('chain-of-thought tokens kept per example'),
+  maxAnswerTokens: positiveInt.default(16).describe('answer tokens kept per example'),
+}, 'optimisation, checkpoints and runs');
+
+export const evalSchema = section({
+  mode: z.enum(['latent', 'cot', 'direct']).default('latent').describe('latent thoughts (KaVa/CODI/PCCoT), written CoT, or direct answer'),
+  data: z.string().nullable().default(null).describe('evaluation file; null uses data.test'),
+  format: z.string().default('auto').describe('format of the evaluation file, or "auto"'),
+  limit: positiveInt.nullable().default(null).describe('evaluate at most this many questions'),
+  batchSize: positiveInt.default(32).describe('questions decoded together'),
+  maxNewTokens: positiveInt.default(16).describe('answer tokens generated at most'),
+  maxCotTokens: positiveInt.default(128).describe('CoT tokens the model may write in "cot" mode'),
+}, 'evaluation');
+
+/** One loss term: its weight (0 switches it off) and the term's own options. */
+export const lossEntrySchema = z.looseObject({ weight: nonNegative.describe('weight of the term in the total loss (0 = off)') });
 
 export const configSchema = z.strictObject({
-  /** Presets applied (in order) over the built-in defaults, below the config file. */
-  preset: z.union([z.string(), z.array(z.string())]).nullable().default(null),
-  /**
-   * What is trained (KAVA-METHOD.md §5): "kava", "codi" and "pccot" train latent students;
-   * "full-cot" trains the teacher to write its CoT; "no-cot" trains direct answers.
-   */
-  method: z.enum(METHODS).default('kava'),
-  backend: z.enum(BACKENDS).default('auto'),
-  /** Extra plugins: npm package names or paths relative to the config file. */
-  plugins: z.array(z.string()).default([]),
-  /** Load the four built-in plugin packages. */
-  builtinPlugins: z.boolean().default(true),
-  backbone: backboneSchema.default(backboneSchema.parse({})),
-  data: dataSchema.default(dataSchema.parse({})),
-  latent: latentSchema.default(latentSchema.parse({})),
-  compression: compressionSchema.default(compressionSchema.parse({})),
+  preset: z.union([z.string(), z.array(z.string())]).nullable().default(null).describe('presets applied in order over the defaults and under this file, e.g. "tiny-llama,kava"'),
+  method: z.enum(METHODS).default('kava').describe('what is trained: latent students (kava, codi, pccot), the written CoT (full-cot) or direct answers (no-cot)'),
+  backend: z.enum(BACKENDS).default('auto').describe('tensor backend; auto takes tfjs-node-gpu, then tfjs-node when installed, else wasm, else cpu'),
+  plugins: z.array(z.string()).default([]).describe('extra plugins: npm package names or paths relative to this file'),
+  builtinPlugins: z.boolean().default(true).describe('load the four built-in plugin packages (Llama, Qwen, R-KV, KeyDiff)'),
+  backbone: backboneSchema,
+  data: dataSchema,
+  latent: latentSchema,
+  compression: compressionSchema,
   losses: z.record(z.string(), lossEntrySchema).default({
     'student-ce': { weight: 1 },
     'teacher-ce': { weight: 1 },
     codi: { weight: 10 },
     kv: { weight: 1, type: 'smooth-l1', layerwiseStd: true },
-  }),
-  train: trainSchema.default(trainSchema.parse({})),
-  eval: evalSchema.default(evalSchema.parse({})),
+  }).describe("loss terms by name, each { weight, ...the term's options }"),
+  train: trainSchema,
+  eval: evalSchema,
 });
 
 /** The resolved configuration: every key present. */

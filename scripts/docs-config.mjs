@@ -1,0 +1,7 @@
+// Writes docs/configuration.md from the config schema and the built-in plugins' registrations.
+import { writeFileSync } from 'node:fs';
+import { configReference, loadPlugins } from '@kava/core';
+
+const text = configReference(await loadPlugins([]));
+writeFileSync(new URL('../docs/configuration.md', import.meta.url), text);
+console.log(`docs/configuration.md: ${text.split('\n').length} lines`);
