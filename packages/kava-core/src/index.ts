@@ -24,3 +24,4 @@ export * from './train/index.js';
 export * from './presets/index.js';
 export * from './ops/stop-gradient.js';
 export * from './config/reference.js';
+export { z } from 'zod';

@@ -1,1 +1,15 @@
-export {};
+// The eviction module: the top-k evictor, helpers for writing scorers, and the baselines.
+export { evictTopK, topKEvictor } from './topk-evictor.js';
+export { compressCache, createCompression, type Compression, type CompressOptions } from './compress.js';
+export { groupedQueryLogits, cotAttention, attentionImportance, type CotAttentionArgs } from './attention.js';
+export { normalizeKeys, keyNorms, cosineSimilarityMatrix, validUnitKeySum, meanCosineToOthers, KEY_NORM_EPS } from './key-similarity.js';
+export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } from './masked.js';
+export { checkScorerInput } from './scorer-input.js';
+export { parseScorerOptions } from './scorer-options.js';
+export { createAttentionScorer, attentionScorer } from './scorers/attention.js';
+export { createRandomScorer, randomScorer } from './scorers/random.js';
+export { createFirstScorer, firstScorer } from './scorers/first.js';
+export { createUniformScorer, uniformScorer } from './scorers/uniform.js';
+export { createRecentScorer, recentScorer } from './scorers/recent.js';
+export { createKnormScorer, knormScorer } from './scorers/knorm.js';
+export { registerCompression, BASELINE_SCORERS } from './register.js';

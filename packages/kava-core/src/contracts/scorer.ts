@@ -5,6 +5,9 @@ type Tensor = tf.Tensor;
 /** What a scorer may read. A scorer lists the parts it needs so the trainer builds only those. */
 export type ScorerNeed = 'keys' | 'values' | 'answerQueries' | 'windowQueries';
 
+/** How attention-based scorers reduce the query heads of one GQA group (on the logits). */
+export type GroupReduce = 'max' | 'mean';
+
 /**
  * The teacher's cache over the chain-of-thought (CoT) region, batched over examples (B),
  * layers (L), KV heads (H_kv) and CoT tokens (N, padded to the longest CoT in the batch).
@@ -29,6 +32,16 @@ export interface ScorerInput {
   windowQueryMask?: Tensor;
   /** Query heads per KV head (H / H_kv). */
   groupSize: number;
+  /**
+   * How attention-based scorers reduce a GQA group of query heads, from
+   * `compression.groupReduce` ("max" as R-KV does when absent).
+   */
+  groupReduce?: GroupReduce;
+  /**
+   * The budget M the evictor will keep. Scorers whose choice depends on it (uniform stride)
+   * read it; the evictor checks it matches the budget it is given.
+   */
+  budget: number;
   /** Seed for scorers that draw random numbers; same seed, same scores. */
   seed: number;
 }
@@ -41,6 +54,8 @@ export interface ScorerInput {
 export interface KVScorer {
   readonly name: string;
   readonly needs: readonly ScorerNeed[];
+  /** With `needs` "windowQueries": how many of the last CoT tokens' queries to pass (α). */
+  readonly window?: number;
   /** Returns [B, L, H_kv, N] float32, owned by the caller. Must not dispose its inputs. */
   score(input: ScorerInput): Tensor;
 }

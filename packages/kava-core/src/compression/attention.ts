@@ -1,0 +1,72 @@
+import { tf } from '../tf.js';
+import { KavaError } from '../errors.js';
+import type { GroupReduce } from '../contracts/scorer.js';
+import { expandTokenMask, maskedMean, maskedSoftmax } from './masked.js';
+
+type Tensor = tf.Tensor;
+
+export interface CotAttentionArgs {
+  /** [B, L, H, Q, d] queries (query head h belongs to KV head ⌊h / groupSize⌋, as in HF repeat_kv). */
+  queries: Tensor;
+  /** [B, L, H_kv, N, d] CoT keys. */
+  keys: Tensor;
+  /** [B, N] 1 for a valid CoT token. */
+  mask: Tensor;
+  /** Query heads per KV head. */
+  groupSize: number;
+  /** Reduction over a group's query heads, applied to the logits before the softmax. Default "max". */
+  reduce?: GroupReduce;
+}
+
+/**
+ * Scaled attention logits q·k/√d of each query over the CoT keys, with the query heads of each
+ * GQA group reduced to one row per KV head: [B, L, H_kv, Q, N]. The reduction happens on the
+ * logits (before any softmax), as R-KV's `compute_attention_scores` does.
+ */
+export function groupedQueryLogits({ queries, keys, groupSize, reduce = 'max' }: Omit<CotAttentionArgs, 'mask'>): Tensor {
+  if (queries.rank !== 5 || keys.rank !== 5) {
+    throw new KavaError(`attention: expected queries [B, L, H, Q, d] and keys [B, L, H_kv, N, d], got [${queries.shape}] and [${keys.shape}]`);
+  }
+  const [b, l, h, q, d] = queries.shape as number[] as [number, number, number, number, number];
+  const [kb, kl, hkv, n, kd] = keys.shape as number[] as [number, number, number, number, number];
+  if (b !== kb || l !== kl || d !== kd || h !== hkv * groupSize) {
+    throw new KavaError(`attention: queries [${queries.shape}] do not match keys [${keys.shape}] with groupSize ${groupSize} ` +
+      '(expected the same B, L and d, and H = H_kv · groupSize)');
+  }
+  if (reduce !== 'max' && reduce !== 'mean') {
+    throw new KavaError(`attention: groupReduce must be "max" or "mean", got ${JSON.stringify(reduce)}`);
+  }
+  return tf.tidy(() => {
+    // One batched matmul per (example, layer, KV head): the group's G·Q query rows against N keys.
+    const grouped = queries.reshape([b, l, hkv, groupSize * q, d]);
+    const logits = tf.matMul(grouped, keys, false, true).reshape([b, l, hkv, groupSize, q, n]);
+    const reduced = reduce === 'max' ? tf.max(logits, 3) : tf.mean(logits, 3);
+    return tf.mul(reduced, tf.scalar(1 / Math.sqrt(d)));
+  });
+}
+
+/**
+ * Attention probabilities of each query over the valid CoT tokens only (softmax restricted to
+ * `mask`), GQA-reduced: [B, L, H_kv, Q, N]. Padding gets probability 0.
+ */
+export function cotAttention(args: CotAttentionArgs): Tensor {
+  return tf.tidy(() => {
+    const logits = groupedQueryLogits(args);
+    return maskedSoftmax(logits, expandTokenMask(args.mask, logits.rank));
+  });
+}
+
+/**
+ * KaVa's importance (KAVA-METHOD §3): the mean over the valid queries of the attention each
+ * pays to CoT token i, softmax over the valid CoT tokens only, GQA-reduced on the logits:
+ * `I[b,l,h,i] = mean_j softmax_i(q_j·k_i/√d)`, shape [B, L, H_kv, N]. `queryMask` [B, Q]
+ * marks real queries (padding queries are left out of the mean); all queries count when absent.
+ */
+export function attentionImportance(args: CotAttentionArgs & { queryMask?: Tensor }): Tensor {
+  return tf.tidy(() => {
+    const probs = cotAttention(args); // [B, L, H_kv, Q, N]
+    const [b, , , q] = probs.shape as number[] as [number, number, number, number, number];
+    const queryMask = args.queryMask ?? tf.ones([b, q]);
+    return maskedMean(probs, queryMask.reshape([b, 1, 1, q, 1]), 3);
+  });
+}

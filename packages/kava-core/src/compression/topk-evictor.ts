@@ -1,0 +1,84 @@
+import { tf } from '../tf.js';
+import { KavaError } from '../errors.js';
+import type { EvictionResult, Evictor, ScorerInput } from '../contracts/scorer.js';
+import { checkScorerInput } from './scorer-input.js';
+
+type Tensor = tf.Tensor;
+
+/**
+ * Selection keys live in three finite tiers so that one `topk` orders them: protected valid
+ * tokens, then every other valid token by score, then padding. Finite on purpose: tfjs's cpu
+ * topk does not break ties between two Infinity values by position, while it does for equal
+ * finite values (lower index first, as the wasm and TensorFlow kernels do).
+ */
+const SCORE_LIMIT = 1e38;
+const PROTECTED_KEY = 3e38;
+const PADDING_KEY = -3e38;
+
+/**
+ * Keeps the top `budget` tokens per (example, layer, KV head) independently, then orders the
+ * kept tokens by their original position (slot j = j-th kept token). Valid CoT tokens always
+ * rank above padding, so padding fills a slot only when the CoT is shorter than the budget;
+ * those slots get index 0, zero K/V and 0 in `slotMask`. Protected valid tokens rank above all
+ * others (the earliest win when more are protected than fit). Scores are clamped to ±1e38 and
+ * NaN counts as the lowest score; equal scores keep the earlier token.
+ *
+ * `input.keys`/`input.values` [B, L, H_kv, N, d], `scores` [B, L, H_kv, N],
+ * `protectedMask` [B, N] (1 = protect). One batched topk, one sort and one gather for the
+ * whole batch; no per-head JavaScript loop.
+ */
+export function evictTopK(input: ScorerInput, scores: Tensor, budget: number, protectedMask?: Tensor): EvictionResult {
+  const { B, L, Hkv, N, d } = checkScorerInput(input, 'topk evictor', ['keys', 'values']);
+  if (!Number.isInteger(budget) || budget < 1) throw new KavaError(`topk evictor: budget must be a positive integer, got ${budget}`);
+  if (input.budget !== budget) {
+    throw new KavaError(`topk evictor: budget ${budget} differs from the scorer input's budget ${input.budget}`);
+  }
+  if (scores.shape.join() !== [B, L, Hkv, N].join()) {
+    throw new KavaError(`topk evictor: scores must be [B, L, H_kv, N] = [${[B, L, Hkv, N]}], got [${scores.shape}]`);
+  }
+  if (protectedMask && protectedMask.shape.join() !== [B, N].join()) {
+    throw new KavaError(`topk evictor: protectedMask must be [B, N] = [${B}, ${N}], got [${protectedMask.shape}]`);
+  }
+  const M = budget;
+  const k = Math.min(M, N);
+  return tf.tidy(() => {
+    const valid = tf.greater(input.mask, 0).reshape([B, 1, 1, N]);
+    const clamped = tf.clipByValue(scores.toFloat(), -SCORE_LIMIT, SCORE_LIMIT);
+    const finite = tf.where(tf.isNaN(clamped), tf.fill(clamped.shape, -SCORE_LIMIT), clamped);
+    let key = tf.where(tf.broadcastTo(valid, finite.shape), finite, tf.fill(finite.shape, PADDING_KEY));
+    if (protectedMask) {
+      const keep = tf.logicalAnd(valid, tf.greater(protectedMask, 0).reshape([B, 1, 1, N]));
+      key = tf.where(tf.broadcastTo(keep, key.shape), tf.fill(key.shape, PROTECTED_KEY), key);
+    }
+    const top = tf.topk(key, k).indices; // [B, L, H_kv, k], by key descending
+
+    // Valid tokens precede padding in `top`, so slot t (in either order) is filled iff
+    // t < min(N_valid, M): the same for every layer and head of an example.
+    const nValid = tf.sum(tf.greater(input.mask, 0).toFloat(), 1, true); // [B, 1]
+    const slotMask = tf.less(tf.range(0, M).reshape([1, M]), nValid).toFloat(); // [B, M]
+    const filled = tf.greater(slotMask.slice([0, 0], [B, k]), 0).reshape([B, 1, 1, k]);
+
+    // Sort ascending by position, padding picks last: topk of −(index, or N + index for padding).
+    const position = top.toFloat();
+    const sortKey = tf.where(tf.broadcastTo(filled, position.shape), position, tf.add(position, N));
+    const sorted = tf.neg(tf.topk(tf.neg(sortKey), k).values).toInt();
+    let indices = tf.where(tf.broadcastTo(filled, sorted.shape), sorted, tf.zerosLike(sorted));
+    if (k < M) indices = tf.concat([indices, tf.zeros([B, L, Hkv, M - k], 'int32')], 3);
+
+    // One gather over the flattened cache: row ((b·L + l)·H_kv + h)·N + index.
+    const base = tf.range(0, B * L * Hkv, 1, 'int32').mul(tf.scalar(N, 'int32')).reshape([B, L, Hkv, 1]);
+    const flat = tf.add(indices, base).reshape([-1]);
+    const slotFilled = tf.broadcastTo(tf.greater(slotMask, 0).reshape([B, 1, 1, M, 1]), [B, L, Hkv, M, d]);
+    const take = (cache: Tensor) => {
+      const gathered = tf.gather(cache.reshape([B * L * Hkv * N, d]), flat).reshape([B, L, Hkv, M, d]);
+      return tf.where(slotFilled, gathered, tf.zerosLike(gathered)); // where, not ×0: no −0 entries
+    };
+    return { keys: take(input.keys), values: take(input.values), indices, slotMask };
+  });
+}
+
+/** The "topk" evictor (KAVA-METHOD §3). */
+export const topKEvictor: Evictor = {
+  name: 'topk',
+  evict: evictTopK,
+};
