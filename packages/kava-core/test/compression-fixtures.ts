@@ -119,6 +119,10 @@ export function permuteTokens<T>(rows: T[], perm: number[]): T[] {
 /** Close-to check on nested arrays that reports the first mismatch. */
 export function expectClose(actual: Nested, expected: Nested, tol = 1e-5, path = ''): void {
   if (typeof expected === 'number') {
+    if (!Number.isFinite(expected)) {
+      if (actual !== expected) throw new Error(`at ${path || '(root)'}: expected ${expected}, got ${String(actual)}`);
+      return;
+    }
     if (typeof actual !== 'number' || !(Math.abs(actual - expected) <= tol * Math.max(1, Math.abs(expected)))) {
       throw new Error(`at ${path || '(root)'}: expected ${expected}, got ${JSON.stringify(actual)}`);
     }

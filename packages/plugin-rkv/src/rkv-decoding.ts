@@ -1,0 +1,104 @@
+import {
+  tf, z, KavaError, checkScorerInput, cosineSimilarityMatrix, cotAttention, expandTokenMask, maskedMean, maskedSoftmax,
+  parseScorerOptions, type KVScorer, type ScorerInput, type ScorerRegistration,
+} from '@kava/core';
+
+const options = z.strictObject({
+  lambda: z.number().min(0).max(1).default(0.1)
+    .describe('Weight λ of the pooled window attention; the redundancy term is subtracted with weight 1 − λ.'),
+  window: z.number().int().positive().default(8)
+    .describe('α: queries of the last α CoT tokens score the rest; those α tokens are always kept (as R-KV keeps its window).'),
+  kernelSize: z.number().int().positive().refine((k) => k % 2 === 1, 'must be odd').default(7)
+    .describe('Width of the max-pool over neighbouring tokens\' importance (odd; padding kernelSize ∕ 2).'),
+  threshold: z.number().min(-1).max(1).default(0.5)
+    .describe('Cosine similarity above which a pair of keys counts as duplicates; the newest duplicate of each token is spared.'),
+});
+
+export interface RkvDecodingOptions {
+  lambda?: number;
+  window?: number;
+  kernelSize?: number;
+  threshold?: number;
+}
+
+/**
+ * The original decoding-time R-KV (arXiv 2505.24133), on the CoT cache:
+ * - importance: the last α CoT tokens' queries attend (softmax, GQA-reduced on the logits) over
+ *   the valid CoT tokens before them; mean over those queries; max-pooled along the tokens
+ *   (kernel 7, padding 3);
+ * - redundancy: cosine matrix of the keys with a zero diagonal; in each row the similarity to the
+ *   newest token above the threshold is zeroed (so the newest duplicate scores as less
+ *   redundant and is kept); R = softmax_j(mean_i sim[i, j]) over the valid tokens;
+ * - score = λ·I − (1−λ)·R, and the α window tokens are always kept (score +∞).
+ * R-KV's own code also zeroes sim[i, 0] for rows without any duplicate (its "last index"
+ * defaults to 0); we do not, following the method's description.
+ */
+export function createRkvDecodingScorer(opts: RkvDecodingOptions = {}): KVScorer {
+  const lambda = opts.lambda ?? 0.1;
+  const window = opts.window ?? 8;
+  const kernelSize = opts.kernelSize ?? 7;
+  const threshold = opts.threshold ?? 0.5;
+  if (kernelSize % 2 !== 1) throw new KavaError(`scorer "rkv-decoding": kernelSize must be odd, got ${kernelSize}`);
+  const needs = ['keys', 'windowQueries'] as const;
+  return {
+    name: 'rkv-decoding',
+    needs,
+    window,
+    score(input: ScorerInput) {
+      const { B, L, Hkv, N } = checkScorerInput(input, 'rkv-decoding', needs);
+      const queries = input.windowQueries!;
+      const alpha = queries.shape[3]!;
+      return tf.tidy(() => {
+        const mask = tf.cast(tf.greater(input.mask, 0), 'float32');
+        const queryMask = input.windowQueryMask ?? tf.ones([B, alpha]);
+        // Window = the last nWindow valid tokens (nWindow = real window queries of the example).
+        const nWindow = tf.sum(queryMask, 1, true); // [B, 1]
+        const validAfter = tf.cumsum(mask, 1, true, true); // valid tokens after i
+        const inWindow = tf.mul(tf.cast(tf.less(validAfter, nWindow), 'float32'), mask);
+        const scored = tf.sub(mask, inWindow); // the cache R-KV scores
+
+        const probs = cotAttention({
+          queries, keys: input.keys, mask: scored, groupSize: input.groupSize, reduce: input.groupReduce ?? 'max',
+        }); // [B, L, H_kv, α, N]
+        const importance = maskedMean(probs, queryMask.reshape([B, 1, 1, alpha, 1]), 3);
+        const outside = tf.broadcastTo(tf.equal(expandTokenMask(scored, 4), 0), importance.shape);
+        const neighbours = tf.where(outside, tf.fill(importance.shape, -Infinity), importance);
+        const pooled = tf.maxPool(neighbours.reshape([B * L * Hkv, 1, N, 1]) as tf.Tensor4D, [1, kernelSize], 1, 'same').reshape([B, L, Hkv, N]);
+
+        const redundancy = newestDuplicateRedundancy(input.keys, mask, threshold);
+        const score = tf.sub(tf.mul(pooled, lambda), tf.mul(redundancy, 1 - lambda));
+        const windowMask = tf.broadcastTo(tf.greater(expandTokenMask(inWindow, 4), 0), score.shape);
+        return tf.where(windowMask, tf.fill(score.shape, Infinity), score);
+      });
+    },
+  };
+}
+
+/**
+ * R-KV's redundancy over the valid tokens: sim = cos(k_i, k_j) with a zero diagonal and padding
+ * rows/columns zeroed; per row i, the entry of the last (newest) j with sim > threshold is zeroed;
+ * R = softmax_j(mean over valid rows i of sim[i, j]), softmax over valid j. [B, L, H_kv, N].
+ */
+export function newestDuplicateRedundancy(keys: tf.Tensor, mask: tf.Tensor, threshold: number): tf.Tensor {
+  return tf.tidy(() => {
+    const [B, , , N] = keys.shape as number[] as [number, number, number, number];
+    const pairValid = tf.mul(mask.reshape([B, 1, 1, N, 1]), mask.reshape([B, 1, 1, 1, N]));
+    const offDiagonal = tf.sub(1, tf.eye(N)).reshape([1, 1, 1, N, N]);
+    const sim = tf.mul(cosineSimilarityMatrix(keys), tf.mul(pairValid, offDiagonal)); // [B, L, H_kv, N, N]
+    const column = tf.range(0, N).reshape([1, 1, 1, 1, N]);
+    const above = tf.greater(sim, threshold);
+    const lastAbove = tf.max(tf.where(above, tf.broadcastTo(column, sim.shape), tf.fill(sim.shape, -1)), -1, true);
+    const spared = tf.logicalAnd(above, tf.equal(column, lastAbove));
+    const kept = tf.where(spared, tf.zerosLike(sim), sim);
+    const count = tf.maximum(tf.sum(mask, 1), 1).reshape([B, 1, 1, 1]);
+    const meanOverRows = tf.div(tf.sum(kept, 3), count); // [B, L, H_kv, N]
+    return maskedSoftmax(meanOverRows, expandTokenMask(mask, 4));
+  });
+}
+
+export const rkvDecodingScorer: ScorerRegistration = {
+  name: 'rkv-decoding',
+  description: 'Original decoding-time R-KV: last-α-window attention, max-pooled, minus redundancy that spares the newest duplicate.',
+  options,
+  create: (raw) => createRkvDecodingScorer(parseScorerOptions('rkv-decoding', options, raw)),
+};

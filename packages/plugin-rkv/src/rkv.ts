@@ -1,0 +1,55 @@
+import {
+  tf, z, attentionImportance, checkScorerInput, expandTokenMask, maskedSoftmax, meanCosineToOthers, parseScorerOptions,
+  type KVScorer, type ScorerInput, type ScorerNeed, type ScorerRegistration,
+} from '@kava/core';
+
+const options = z.strictObject({
+  lambda: z.number().min(0).max(1).default(0.1)
+    .describe('Weight λ of answer-query importance; 1 − λ goes to (non-)redundancy. 0 needs no attention (ranks like keydiff).'),
+});
+
+/**
+ * KaVa's R-KV variant (KAVA-METHOD §3), per (example, layer, KV head):
+ *   I[i] = mean over answer queries j of softmax_{i ∈ CoT}(q_j·k_i/√d)   (GQA reduced on the logits)
+ *   R[i] = softmax_i( −(1/N_valid) · Σ_{j≠i} cos(k_i, k_j) )            (over valid tokens)
+ *   S[i] = λ·I[i] + (1−λ)·R[i]
+ * With λ = 0 the attention rows are not needed (and not asked for); with λ = 1 R is skipped.
+ */
+export function createRkvScorer(opts: { lambda?: number } = {}): KVScorer {
+  const lambda = opts.lambda ?? 0.1;
+  const needs: readonly ScorerNeed[] = lambda > 0 ? ['keys', 'answerQueries'] : ['keys'];
+  return {
+    name: 'rkv',
+    needs,
+    score(input: ScorerInput) {
+      checkScorerInput(input, 'rkv', needs);
+      return tf.tidy(() => {
+        const parts: tf.Tensor[] = [];
+        if (lambda > 0) {
+          const importance = attentionImportance({
+            queries: input.answerQueries!,
+            queryMask: input.answerQueryMask,
+            keys: input.keys,
+            mask: input.mask,
+            groupSize: input.groupSize,
+            reduce: input.groupReduce ?? 'max',
+          });
+          parts.push(tf.mul(importance, lambda));
+        }
+        if (lambda < 1) {
+          const meanCos = meanCosineToOthers(input.keys, input.mask);
+          const redundancy = maskedSoftmax(tf.neg(meanCos), expandTokenMask(input.mask, 4));
+          parts.push(tf.mul(redundancy, 1 - lambda));
+        }
+        return parts.length === 1 ? parts[0]! : tf.add(parts[0]!, parts[1]!);
+      });
+    },
+  };
+}
+
+export const rkvScorer: ScorerRegistration = {
+  name: 'rkv',
+  description: "KaVa's R-KV: λ · answer-query attention + (1 − λ) · softmax of negative mean key cosine (KaVa default, λ = 0.1).",
+  options,
+  create: (raw) => createRkvScorer(parseScorerOptions('rkv', options, raw)),
+};
