@@ -20,7 +20,7 @@ const hand = {
 };
 
 /** rkv by loops: λ·I + (1−λ)·softmax_i(−(1/N_valid)·Σ_{j≠i} cos). */
-export function loopRkv(spec: { keys: Arr5; mask: Arr2; answerQueries: Arr5; answerQueryMask: Arr2 }, G: number, lambda: number, reduce: 'max' | 'mean'): Arr4 {
+function loopRkv(spec: { keys: Arr5; mask: Arr2; answerQueries: Arr5; answerQueryMask: Arr2 }, G: number, lambda: number, reduce: 'max' | 'mean'): Arr4 {
   const I = loopImportance(spec.answerQueries, spec.answerQueryMask, spec.keys, spec.mask, G, reduce);
   return spec.keys.map((layers, b) => layers.map((heads, l) => heads.map((tokens, h) => {
     const valid = spec.mask[b]!.map((v) => v > 0);
