@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { configCommand } from './commands/config.js';
 import { pluginsCommand } from './commands/plugins.js';
+import { initCommand } from './commands/init.js';
 import { reportError } from './report-error.js';
 
 /** Builds the `kava` program. Each command lives in its own module under commands/. */
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run kava --help for usage)');
   configCommand(program);
   pluginsCommand(program);
+  initCommand(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
