@@ -48,7 +48,13 @@ export interface ForwardRequest {
   inputEmbeds?: Tensor;
   /** [B, S] 1 = real token, 0 = padding, for the new positions. Default all ones. */
   attentionMask?: Tensor;
-  /** [B, S] int32 RoPE positions of the new tokens. Default: cache length + 0..S-1. */
+  /**
+   * [B, S] int32 RoPE positions of the new tokens. Default: each row continues after its real
+   * (unpadded) cached tokens and counts only real new tokens — `sum(cache.mask) +
+   * cumsum(attentionMask) - 1`, clipped at 0 — which is 0..S-1 without padding, matches
+   * Hugging Face `generate` for left padding, and lets latents follow a right-padded prefix
+   * with no gap.
+   */
   positionIds?: Tensor;
   /** Prefix to attend to; not modified. */
   cache?: KVCache;
@@ -65,6 +71,8 @@ export interface ForwardRequest {
    * queries per layer and their attention probabilities over every key (cache + new).
    */
   attentionRows?: Tensor;
+  /** Training mode: enables LoRA dropout. Default false (deterministic). */
+  training?: boolean;
 }
 
 /** Output of a forward pass. The caller owns every tensor (dispose it or run inside tf.tidy). */
@@ -73,7 +81,10 @@ export interface ForwardResult {
   /** Per layer [B, H_kv, S, headDim]. */
   keys?: Tensor[];
   values?: Tensor[];
-  /** [L + 1] of [B, S, hidden]; the last entry is after the final norm's input (pre-norm). */
+  /**
+   * [L + 1] of [B, S, hidden], as Hugging Face `output_hidden_states`: the input embeddings,
+   * the output of layers 1..L-1, and last the output of layer L after the final RMSNorm.
+   */
   hidden?: Tensor[];
   /** Per layer [B, H, Q, headDim] post-RoPE queries of the requested rows. */
   queries?: Tensor[];
@@ -109,6 +120,18 @@ export interface BackboneFamily {
   fromHFConfig(json: Record<string, unknown>): DecoderConfig;
   /** Writes a DecoderConfig back as a Hugging Face config.json object. */
   toHFConfig(config: DecoderConfig): Record<string, unknown>;
+}
+
+/**
+ * The architecture a backbone preset builds. Tiny presets are randomly initialised from it
+ * (their vocabulary comes from the tokenizer); presets with a `checkpoint` describe a released
+ * model (shapes for the memory estimate) and need its weights in `backbone.modelDir`.
+ */
+export interface BackbonePreset {
+  description: string;
+  architecture: Omit<DecoderConfig, 'family' | 'vocabSize'> & { vocabSize?: number };
+  /** A released checkpoint: the Hugging Face repo to download; `--model-dir` is then required. */
+  checkpoint?: { repo: string };
 }
 
 /** A loaded model and its tokenizer, as the trainer and evaluator receive them. */

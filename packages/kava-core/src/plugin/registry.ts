@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Container } from 'inversify';
 import type { ZodType } from 'zod';
 import { ConfigError, PluginError } from '../errors.js';
-import type { BackboneFamily } from '../contracts/backbone.js';
+import type { BackboneFamily, BackbonePreset } from '../contracts/backbone.js';
 import type { Evictor, KVScorer } from '../contracts/scorer.js';
 import type { LossTerm } from '../contracts/loss.js';
 import type { DatasetFormat } from '../contracts/dataset.js';
@@ -27,7 +27,8 @@ export interface LossRegistration extends Named {
   options?: ZodType;
   create(options: Record<string, unknown>): LossTerm;
 }
-export type BackboneRegistration = Named & { family: BackboneFamily };
+/** A backbone family; `presets` maps backbone preset names (tiny-llama, llama-1b...) to architectures. */
+export type BackboneRegistration = Named & { family: BackboneFamily; presets?: Record<string, BackbonePreset> };
 export type DatasetRegistration = DatasetFormat;
 export type PresetRegistration = PresetDefinition;
 

@@ -1,0 +1,87 @@
+import { ConfigError } from '../errors.js';
+import type { BackboneFamily, BackbonePreset, DecoderConfig } from '../contracts/backbone.js';
+import type { KavaConfig } from '../config/schema.js';
+import type { Registry } from '../plugin/registry.js';
+import { Decoder } from './decoder.js';
+import { loadHFBackbone } from './hf-model.js';
+import type { ProjectionName } from './weights.js';
+
+/** Every backbone family the loaded plugins provide. */
+export function backboneFamilies(registry: Registry): BackboneFamily[] {
+  return registry.list('backbone').map((b) => b.family);
+}
+
+/** The family and architecture of backbone preset `name`, or a ConfigError listing the known ones. */
+export function resolveBackbonePreset(registry: Registry, name: string): { family: BackboneFamily; preset: BackbonePreset; plugin: string } {
+  for (const reg of registry.list('backbone')) {
+    const preset = reg.presets?.[name];
+    if (preset) return { family: reg.family, preset, plugin: reg.plugin };
+  }
+  const known = registry.list('backbone').flatMap((b) => Object.keys(b.presets ?? {}));
+  throw new ConfigError(`backbone.preset: no loaded backbone plugin provides "${name}". ` +
+    (known.length ? `Available: ${known.sort().join(', ')}.` : 'No backbone plugin is loaded (add @kava/plugin-backbone-llama or -qwen).'));
+}
+
+const OVERRIDABLE = ['hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'rmsNormEps', 'ropeTheta',
+  'maxPositionEmbeddings', 'tieWordEmbeddings', 'attentionBias', 'vocabSize'] as const;
+
+/** The DecoderConfig a preset builds, with `backbone.overrides` applied and the tokenizer's vocabulary. */
+export function presetDecoderConfig(
+  family: BackboneFamily,
+  preset: BackbonePreset,
+  options: { vocabSize?: number; overrides?: Record<string, number | boolean> } = {},
+): DecoderConfig {
+  const config: DecoderConfig = { ...preset.architecture, family: family.name, vocabSize: options.vocabSize ?? preset.architecture.vocabSize ?? 0 };
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (!(OVERRIDABLE as readonly string[]).includes(key)) throw new ConfigError(`backbone.overrides.${key}: unknown architecture field (expected one of ${OVERRIDABLE.join(', ')})`);
+    const isBool = key === 'tieWordEmbeddings' || key === 'attentionBias';
+    if (typeof value !== (isBool ? 'boolean' : 'number')) throw new ConfigError(`backbone.overrides.${key}: expected a ${isBool ? 'boolean' : 'number'}, got ${JSON.stringify(value)}`);
+    (config as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (!(config.vocabSize > 0)) throw new ConfigError('backbone: the vocabulary size is unknown (it comes from the tokenizer)');
+  if (options.overrides?.hiddenSize !== undefined && options.overrides.headDim === undefined) config.headDim = config.hiddenSize / config.numHeads;
+  return config;
+}
+
+/** What to do and where to point `--model-dir` for a preset of a released checkpoint. */
+export function modelDirHint(presetName: string, repo: string): string {
+  const local = `models/${presetName}`;
+  return `backbone preset "${presetName}" is the released checkpoint ${repo}, which KaVa does not download. ` +
+    `Download it (for example: huggingface-cli download ${repo} --local-dir ${local}; gated models need their license accepted on huggingface.co first) ` +
+    `and pass --model-dir ${local} (or set backbone.modelDir in your config).`;
+}
+
+/**
+ * Builds the configured backbone: from `backbone.modelDir` when set (a Hugging Face directory
+ * whose model_type picks the family), else a randomly initialised model of the preset's
+ * architecture (`vocabSize` from the tokenizer). Attaches LoRA adapters when
+ * `backbone.lora.enabled`. A preset of a released checkpoint without a model directory is a
+ * ConfigError saying what to download.
+ */
+export function createBackbone(
+  registry: Registry,
+  backbone: KavaConfig['backbone'],
+  options: { vocabSize?: number; seed?: number } = {},
+): { backbone: Decoder; family: BackboneFamily } {
+  let built: { backbone: Decoder; family: BackboneFamily };
+  if (backbone.modelDir !== null) {
+    built = loadHFBackbone(backbone.modelDir, backboneFamilies(registry));
+    if (backbone.family !== null && backbone.family !== built.family.name) {
+      built.backbone.dispose();
+      throw new ConfigError(`backbone.family is "${backbone.family}" but ${backbone.modelDir} holds a "${built.family.name}" model`);
+    }
+  } else {
+    const { family, preset } = resolveBackbonePreset(registry, backbone.preset);
+    if (backbone.family !== null && backbone.family !== family.name) {
+      throw new ConfigError(`backbone.family is "${backbone.family}" but preset "${backbone.preset}" is a "${family.name}" model`);
+    }
+    if (preset.checkpoint) throw new ConfigError(modelDirHint(backbone.preset, preset.checkpoint.repo));
+    const config = presetDecoderConfig(family, preset, { vocabSize: options.vocabSize, overrides: backbone.overrides });
+    built = { backbone: Decoder.random(config, options.seed ?? 0), family };
+  }
+  if (backbone.lora.enabled) {
+    const { rank, alpha, dropout, targets } = backbone.lora;
+    built.backbone.attachLora({ rank, alpha, dropout, targets: targets as ProjectionName[], seed: options.seed ?? 0 });
+  }
+  return built;
+}

@@ -1,0 +1,102 @@
+import { KavaError } from '../errors.js';
+import type { DecoderConfig } from '../contracts/backbone.js';
+import { countParameters, PROJECTIONS, type ProjectionName } from './weights.js';
+
+/** The wasm backend's whole heap (tensors included) is one 32-bit wasm memory: 4 GiB. */
+export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+
+export interface MemoryEstimateOptions {
+  /** Examples per forward pass (the micro-batch). */
+  batch: number;
+  /** Tokens per example. */
+  seqLen: number;
+  /** Forward passes whose activations are alive together for one backward (KaVa: teacher + student = 2). */
+  forwardPasses?: number;
+  /** LoRA instead of full training: only adapters (and added rows) get gradients and AdamW state. */
+  lora?: { rank: number; targets: readonly ProjectionName[] } | null;
+  /** The backend the run uses ("wasm" has a 4 GiB heap). */
+  backend: string;
+}
+
+export interface MemoryEstimate {
+  parameters: number;
+  trainableParameters: number;
+  /** Bytes (fp32 throughout). */
+  weights: number;
+  gradients: number;
+  /** AdamW's two moments. */
+  optimizer: number;
+  activations: number;
+  total: number;
+  backend: string;
+  /** The backend's hard limit in bytes, or null when only the machine's memory bounds it. */
+  limit: number | null;
+}
+
+/** Scalars in the LoRA adapters of `targets` over every layer. */
+export function loraParameters(config: DecoderConfig, rank: number, targets: readonly ProjectionName[]): number {
+  const H = config.hiddenSize;
+  const q = config.numHeads * config.headDim;
+  const kv = config.numKvHeads * config.headDim;
+  const I = config.intermediateSize;
+  const dims: Record<ProjectionName, [number, number]> = {
+    q_proj: [H, q], k_proj: [H, kv], v_proj: [H, kv], o_proj: [q, H], gate_proj: [H, I], up_proj: [H, I], down_proj: [I, H],
+  };
+  return config.numLayers * PROJECTIONS.filter((p) => targets.includes(p)).reduce((s, p) => s + rank * (dims[p][0] + dims[p][1]), 0);
+}
+
+/**
+ * Memory of a training step: fp32 weights, gradients and AdamW moments of what trains, and the
+ * activations tfjs keeps for the backward pass. The activation count per token and layer is
+ * what our decoder's forward allocates: about 10·hidden (norms, residuals, projections) +
+ * 4·kv_dim (K/V before and after RoPE) + 3·heads·seqLen (scores, masked scores, probabilities)
+ * + 5·intermediate (gate, sigmoid, SiLU, up, product), plus 3·vocab per token for the logits and
+ * their softmax. An estimate, meant to be within a small factor; good enough to refuse a run
+ * that cannot fit before it allocates gigabytes.
+ */
+export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOptions): MemoryEstimate {
+  const parameters = countParameters(config);
+  const trainableParameters = options.lora ? loraParameters(config, options.lora.rank, options.lora.targets) : parameters;
+  const tokens = options.batch * options.seqLen * (options.forwardPasses ?? 1);
+  const perLayerToken = 10 * config.hiddenSize + 4 * config.numKvHeads * config.headDim + 3 * config.numHeads * options.seqLen + 5 * config.intermediateSize;
+  const activations = 4 * tokens * (config.numLayers * perLayerToken + 3 * config.vocabSize);
+  const weights = 4 * parameters;
+  const gradients = 4 * trainableParameters;
+  const optimizer = 8 * trainableParameters;
+  return {
+    parameters,
+    trainableParameters,
+    weights,
+    gradients,
+    optimizer,
+    activations,
+    total: weights + gradients + optimizer + activations,
+    backend: options.backend,
+    limit: options.backend === 'wasm' ? WASM_HEAP_BYTES : null,
+  };
+}
+
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+const count = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : `${n}`);
+
+/** A few lines for a dry run. */
+export function formatMemoryEstimate(e: MemoryEstimate): string {
+  return [
+    `parameters: ${count(e.parameters)} (${count(e.trainableParameters)} trainable)`,
+    `memory (fp32): weights ${gib(e.weights)}, gradients ${gib(e.gradients)}, AdamW ${gib(e.optimizer)}, activations ${gib(e.activations)}; total ${gib(e.total)}`,
+    e.limit === null ? `backend ${e.backend}: bounded by the machine's memory` : `backend ${e.backend}: heap limit ${gib(e.limit)} (${e.total <= e.limit ? 'fits' : 'does not fit'})`,
+  ].join('\n');
+}
+
+/** Throws a KavaError saying what to change when the estimate exceeds the backend's limit. */
+export function assertFitsBackend(e: MemoryEstimate, what = 'this run'): void {
+  if (e.limit === null || e.total <= e.limit) return;
+  const fixed = e.weights + e.gradients + e.optimizer;
+  throw new KavaError(
+    `${what} needs about ${gib(e.total)} (weights ${gib(e.weights)}, gradients ${gib(e.gradients)}, AdamW ${gib(e.optimizer)}, ` +
+      `activations ${gib(e.activations)}), more than the ${e.backend} backend's ${gib(e.limit)} heap. ` +
+      (fixed > e.limit
+        ? 'The weights and optimizer state alone do not fit: use --backend tensorflow (or tensorflow-gpu), or cpu.'
+        : 'Lower train.microBatchSize or the token limits, or use --backend tensorflow (or tensorflow-gpu), or cpu.'),
+  );
+}

@@ -1,0 +1,92 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tf } from '../tf.js';
+import { ConfigError, KavaError } from '../errors.js';
+import type { BackboneFamily, DecoderConfig, LoadedModel } from '../contracts/backbone.js';
+import type { Tokenizer } from '../contracts/tokenizer.js';
+import { writeTextAtomic } from './atomic-write.js';
+import { Decoder } from './decoder.js';
+import { CheckpointReader, checkTensors } from './hf-checkpoint.js';
+import { writeSafetensors } from './safetensors.js';
+import { parameterSpecs } from './weights.js';
+
+/**
+ * Loading and saving Hugging Face model directories: `config.json` (its `model_type` picks the
+ * family), `model.safetensors` or a sharded index, bf16/f16/f32 weights upcast to float32.
+ */
+
+/** Reads config.json and maps it with the family whose `modelTypes` include its `model_type`. */
+export function readHFConfig(dir: string, families: readonly BackboneFamily[]): { family: BackboneFamily; config: DecoderConfig; json: Record<string, unknown> } {
+  const path = join(dir, 'config.json');
+  if (!existsSync(path)) throw new ConfigError(`model directory ${dir}: config.json not found (is this a Hugging Face model directory?)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(`${path}: expected a JSON object`);
+  const modelType = (json as Record<string, unknown>).model_type;
+  const family = families.find((f) => typeof modelType === 'string' && f.modelTypes.includes(modelType));
+  if (family === undefined) {
+    const known = families.flatMap((f) => f.modelTypes.map((t) => `"${t}" (${f.name})`));
+    throw new ConfigError(`${path}: model_type ${JSON.stringify(modelType)} is not provided by a loaded backbone plugin; ` +
+      (known.length ? `loaded: ${known.join(', ')}` : 'no backbone plugin is loaded'));
+  }
+  return { family, config: family.fromHFConfig(json as Record<string, unknown>), json: json as Record<string, unknown> };
+}
+
+/** Tensors a checkpoint may carry that the model does not use (HF ignores them too). */
+function ignorable(config: DecoderConfig): (name: string) => boolean {
+  return (name) => name.endsWith('.rotary_emb.inv_freq') || (config.tieWordEmbeddings && name === 'lm_head.weight');
+}
+
+/** Loads the decoder of a model directory, strictly (see `checkTensors`). */
+export function loadHFBackbone(dir: string, families: readonly BackboneFamily[]): { backbone: Decoder; family: BackboneFamily } {
+  const { family, config } = readHFConfig(dir, families);
+  const reader = CheckpointReader.open(dir);
+  try {
+    const have = new Map(reader.names().map((n) => [n, reader.shape(n)!]));
+    checkTensors(`model directory ${dir}`, have, parameterSpecs(config), ignorable(config));
+    const backbone = new Decoder(config, (spec) => tf.tensor(reader.read(spec.name), spec.shape, 'float32'));
+    return { backbone, family };
+  } finally {
+    reader.close();
+  }
+}
+
+/**
+ * Loads a model directory with its tokenizer. `loadTokenizer` reads `tokenizer.json` +
+ * `tokenizer_config.json`; the embedding table grows if the tokenizer has more ids than the
+ * checkpoint (added special tokens).
+ */
+export async function loadHFModel(
+  dir: string,
+  families: readonly BackboneFamily[],
+  loadTokenizer: (dir: string) => Promise<Tokenizer>,
+): Promise<LoadedModel & { backbone: Decoder; family: BackboneFamily }> {
+  const { backbone, family } = loadHFBackbone(dir, families);
+  try {
+    const tokenizer = await loadTokenizer(dir);
+    if (tokenizer.vocabSize > backbone.vocabSize) backbone.resizeVocab(tokenizer.vocabSize);
+    return { backbone, tokenizer, family };
+  } catch (err) {
+    backbone.dispose();
+    throw err;
+  }
+}
+
+/**
+ * Writes a model directory that Hugging Face transformers (and `loadHFBackbone`) loads:
+ * config.json and model.safetensors (float32; LoRA adapters folded in; added token rows
+ * included), and the tokenizer when given. Each file is written atomically.
+ */
+export async function saveHFModel(backbone: Decoder, dir: string, family: BackboneFamily, tokenizer?: Tokenizer): Promise<void> {
+  if (backbone.config.family !== family.name) {
+    throw new KavaError(`saveHFModel: the backbone is a "${backbone.config.family}" model, not "${family.name}"`);
+  }
+  const tensors = backbone.checkpointTensors().map((t) => ({ name: t.name, shape: t.shape, data: t.read }));
+  writeSafetensors(join(dir, 'model.safetensors'), tensors);
+  writeTextAtomic(join(dir, 'config.json'), `${JSON.stringify(family.toHFConfig(backbone.config), null, 2)}\n`);
+  if (tokenizer) await tokenizer.save(dir);
+}

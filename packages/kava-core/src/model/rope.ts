@@ -1,0 +1,50 @@
+import { tf } from '../tf.js';
+import type { DecoderConfig } from '../contracts/backbone.js';
+
+/**
+ * Rotary position embedding as Hugging Face Llama/Qwen2 apply it: the head dimension is split
+ * in halves (not interleaved pairs), frequency i = theta^(-2i/d), and Llama-3's `rope_scaling`
+ * ("llama3") stretches the low frequencies by `factor`, leaves the high ones alone and blends
+ * the band between `low_freq_factor` and `high_freq_factor`.
+ */
+export function inverseFrequencies(config: Pick<DecoderConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>): Float32Array {
+  const half = config.headDim / 2;
+  const out = new Float32Array(half);
+  for (let i = 0; i < half; i++) out[i] = 1 / config.ropeTheta ** ((2 * i) / config.headDim);
+  const s = config.ropeScaling;
+  if (s === null) return out;
+  const lowFreqWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
+  const highFreqWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
+  for (let i = 0; i < half; i++) {
+    const freq = out[i]!;
+    const wavelen = (2 * Math.PI) / freq;
+    if (wavelen < highFreqWavelen) continue; // high frequency: unchanged
+    if (wavelen > lowFreqWavelen) {
+      out[i] = freq / s.factor; // low frequency: stretched
+      continue;
+    }
+    const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+    out[i] = (1 - smooth) * (freq / s.factor) + smooth * freq;
+  }
+  return out;
+}
+
+/** cos and sin tables [B, 1, S, d] for int32 positions [B, S]. */
+export function rotaryTables(positions: tf.Tensor, invFreq: tf.Tensor): { cos: tf.Tensor; sin: tf.Tensor } {
+  return tf.tidy(() => {
+    const [B, S] = positions.shape as [number, number];
+    const freqs = tf.mul(tf.reshape(tf.cast(positions, 'float32'), [B, S, 1]), tf.reshape(invFreq, [1, 1, -1]));
+    const angles = tf.reshape(tf.concat([freqs, freqs], -1), [B, 1, S, -1]);
+    return { cos: tf.cos(angles), sin: tf.sin(angles) };
+  });
+}
+
+/** x * cos + rotate_half(x) * sin, for x [B, H, S, d]; rotate_half(x) = [-x2, x1]. */
+export function applyRotary(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const half = x.shape[3]! / 2;
+    const [x1, x2] = tf.split(x, [half, half], 3);
+    const rotated = tf.concat([tf.neg(x2!), x1!], 3);
+    return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+  });
+}
