@@ -1,1 +1,13 @@
-export {};
+export * from './record-error.js';
+export * from './read-lines.js';
+export * from './json-records.js';
+export * from './record-source.js';
+export * from './gsm8k-traces.js';
+export * from './formats/index.js';
+export { parseIcotLine } from './formats/icot.js';
+export * from './open.js';
+export * from './select.js';
+export * from './sequences.js';
+export * from './synthetic/generator.js';
+export * from './synthetic/vocabulary.js';
+export * from './synthetic/format.js';

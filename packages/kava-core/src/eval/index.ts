@@ -1,1 +1,5 @@
-export {};
+export * from './answer.js';
+export * from './cached-batch.js';
+export * from './strategy.js';
+export * from './text-strategies.js';
+export * from './evaluate.js';

@@ -1,1 +1,2 @@
-export {};
+export * from './hf-tokenizer.js';
+export * from './word-level.js';

@@ -1,0 +1,135 @@
+import { tf } from '../tf.js';
+import type { Backbone, KVCache } from '../contracts/backbone.js';
+import { padBatch } from '../data/sequences.js';
+
+/** Bytes of logits above which a chunk's last column is run as its own pass (keeps [B, S, V] small). */
+const LOGITS_BUDGET_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A batch of rows decoded together over one KV cache. Each `feed` appends a chunk of tokens per
+ * row (left-padded to a common width, padding masked out, RoPE positions continuing each row's
+ * own count) in one forward pass over the new tokens only, and returns each row's greedy next
+ * token. Nothing already cached is ever recomputed.
+ */
+export class CachedBatch {
+  private cache: KVCache | undefined;
+  /** Real tokens cached per row (also the RoPE position of the row's next token). */
+  readonly held: number[];
+  /** Forward passes each row took part in (a row with an empty chunk does not). */
+  readonly passes: number[];
+  /** Forward calls made for the whole batch. */
+  forwardCalls = 0;
+
+  constructor(private readonly backbone: Backbone, private readonly padId: number, readonly size: number) {
+    this.held = new Array<number>(size).fill(0);
+    this.passes = new Array<number>(size).fill(0);
+  }
+
+  /**
+   * Appends `chunks[b]` to row b (empty: the row only receives masked padding) and returns each
+   * row's argmax next token after its chunk (-1 for rows with an empty chunk).
+   */
+  feed(chunks: readonly (readonly number[])[]): number[] {
+    if (chunks.length !== this.size) throw new Error(`CachedBatch.feed: ${chunks.length} chunks for ${this.size} rows`);
+    const width = Math.max(0, ...chunks.map((c) => c.length));
+    if (width === 0) return chunks.map(() => -1);
+    const vocab = this.backbone.config.vocabSize;
+    // A long prompt's logits ([B, S, V]) are only needed at the last column: run the rest without logits.
+    if (width > 1 && this.size * width * vocab * 4 > LOGITS_BUDGET_BYTES) {
+      const heads = chunks.map((c) => (c.length === width ? c.slice(0, -1) : c));
+      const tails = chunks.map((c) => (c.length === width ? [c[c.length - 1]!] : []));
+      this.run(heads, false);
+      return this.run(tails, true);
+    }
+    return this.run(chunks, true);
+  }
+
+  private run(chunks: readonly (readonly number[])[], logits: boolean): number[] {
+    const padded = padBatch(chunks, this.padId, 'left', this.held);
+    if (padded.length === 0) return chunks.map(() => -1);
+    const shape: [number, number] = [padded.batch, padded.length];
+    const inputIds = tf.tensor2d(padded.ids, shape, 'int32');
+    const attentionMask = tf.tensor2d(padded.mask, shape, 'int32');
+    const positionIds = tf.tensor2d(padded.positions, shape, 'int32');
+    let next: number[] = chunks.map(() => -1);
+    try {
+      const out = this.backbone.forward({ inputIds, attentionMask, positionIds, cache: this.cache, returnCache: true, logits });
+      this.forwardCalls++;
+      if (!out.cache) throw new Error('the backbone returned no cache although returnCache was set');
+      this.replaceCache(out.cache);
+      tf.dispose([...(out.keys ?? []), ...(out.values ?? []), ...(out.hidden ?? [])]);
+      if (out.logits) {
+        const ids = tf.tidy(() => {
+          const l = out.logits!;
+          const last = tf.squeeze(tf.slice(l, [0, l.shape[1]! - 1, 0], [l.shape[0]!, 1, -1]), [1]);
+          return tf.argMax(last, -1);
+        });
+        out.logits.dispose();
+        const chosen = ids.dataSync();
+        ids.dispose();
+        next = chunks.map((c, b) => (c.length > 0 ? chosen[b]! : -1));
+      }
+    } finally {
+      tf.dispose([inputIds, attentionMask, positionIds]);
+    }
+    chunks.forEach((c, b) => {
+      if (c.length === 0) return;
+      this.held[b]! += c.length;
+      this.passes[b]!++;
+    });
+    return next;
+  }
+
+  private replaceCache(cache: KVCache): void {
+    const old = this.cache;
+    this.cache = cache;
+    if (!old) return;
+    const kept = new Set<tf.Tensor>([...cache.keys, ...cache.values, cache.mask]);
+    tf.dispose([...old.keys, ...old.values, old.mask].filter((t) => !kept.has(t)));
+  }
+
+  /** Cached positions per layer, padding included (the batch's shared cache length). */
+  get cacheLength(): number {
+    return this.cache?.length ?? 0;
+  }
+
+  dispose(): void {
+    if (this.cache) tf.dispose([...this.cache.keys, ...this.cache.values, this.cache.mask]);
+    this.cache = undefined;
+  }
+}
+
+/** What `decodeGreedy` wrote per row. */
+export interface Decoded {
+  /** Tokens written, the stop token included when one was written. */
+  tokens: number[];
+  /** True when the row stopped on a stop token (false: it hit the token limit). */
+  stopped: boolean;
+}
+
+/**
+ * Greedy decoding over a CachedBatch: `first[b]` is row b's next token from the last feed
+ * (rows with -1 are inactive). Each further token costs one pass over that token only. A row
+ * ends on a stop token or after `maxTokens`; its last token is not fed (the caller decides what
+ * follows it).
+ */
+export function decodeGreedy(batch: CachedBatch, first: readonly number[], stopIds: ReadonlySet<number>, maxTokens: number): Decoded[] {
+  const out: Decoded[] = first.map(() => ({ tokens: [], stopped: false }));
+  const done = first.map((t) => t < 0 || maxTokens <= 0);
+  let next = [...first];
+  for (;;) {
+    next.forEach((token, b) => {
+      if (done[b]) return;
+      const row = out[b]!;
+      row.tokens.push(token);
+      if (stopIds.has(token)) {
+        row.stopped = true;
+        done[b] = true;
+      } else if (row.tokens.length >= maxTokens) {
+        done[b] = true;
+      }
+    });
+    if (done.every(Boolean)) return out;
+    next = batch.feed(out.map((row, b) => (done[b] ? [] : [row.tokens[row.tokens.length - 1]!])));
+  }
+}

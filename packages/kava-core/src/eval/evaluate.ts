@@ -1,0 +1,119 @@
+import { mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { LoadedModel } from '../contracts/backbone.js';
+import type { Example } from '../contracts/dataset.js';
+import { answersMatch, extractAnswer } from './answer.js';
+import type { Generation, GenerationStrategy } from './strategy.js';
+
+export interface EvaluateOptions {
+  /** Questions decoded together (eval.batchSize). Default 32. */
+  batchSize?: number;
+  /** Evaluate at most this many questions. */
+  limit?: number | null;
+  /** Writes one JSON line per question (a Prediction) here. */
+  predictionsFile?: string;
+  /** Called after each batch with the questions done so far. */
+  onProgress?: (done: number) => void;
+}
+
+/** One question's outcome, as written to the predictions JSONL. */
+export interface Prediction extends Generation {
+  id: string;
+  question: string;
+  gold: string;
+  /** The number extracted from answerText (null: none). */
+  predicted: number | null;
+  correct: boolean;
+}
+
+export interface EvalReport {
+  mode: string;
+  questions: number;
+  correct: number;
+  /** correct / questions (0 when there are none). */
+  accuracy: number;
+  /** Means over questions. */
+  forwardPassesPerQuestion: number;
+  generatedTokensPerQuestion: number;
+  kvEntriesPerQuestion: number;
+  wallSeconds: number;
+  predictionsFile?: string;
+}
+
+/**
+ * Evaluates a model on examples with a generation strategy (cot, direct, or a latent student):
+ * batches of questions share one KV cache, answers are extracted with the GSM8K rule and compared
+ * to the gold answers. Reads the examples lazily, so a large file is streamed.
+ */
+export async function evaluate(
+  model: LoadedModel,
+  examples: AsyncIterable<Example> | Iterable<Example>,
+  strategy: GenerationStrategy,
+  options: EvaluateOptions = {},
+): Promise<EvalReport> {
+  const batchSize = Math.max(1, options.batchSize ?? 32);
+  const limit = options.limit ?? Infinity;
+  const started = performance.now();
+  let file: Awaited<ReturnType<typeof open>> | undefined;
+  if (options.predictionsFile) {
+    await mkdir(dirname(options.predictionsFile), { recursive: true });
+    file = await open(options.predictionsFile, 'w');
+  }
+  const totals = { questions: 0, correct: 0, passes: 0, tokens: 0, kv: 0 };
+  const run = async (batch: Example[]) => {
+    const generations = await strategy.generate(model, batch.map((e) => e.question));
+    const lines: string[] = [];
+    batch.forEach((example, i) => {
+      const g = generations[i]!;
+      const predicted = extractAnswer(g.answerText);
+      const correct = answersMatch(predicted, example.answer);
+      const prediction: Prediction = { id: example.id, question: example.question, gold: example.answer, ...g, predicted, correct };
+      totals.questions++;
+      totals.correct += correct ? 1 : 0;
+      totals.passes += g.forwardPasses;
+      totals.tokens += g.generatedTokens;
+      totals.kv += g.kvEntries;
+      lines.push(JSON.stringify(prediction));
+    });
+    if (file) await file.write(`${lines.join('\n')}\n`);
+    options.onProgress?.(totals.questions);
+  };
+  try {
+    let batch: Example[] = [];
+    for await (const example of examples) {
+      if (totals.questions + batch.length >= limit) break;
+      batch.push(example);
+      if (batch.length === batchSize) {
+        await run(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await run(batch);
+  } finally {
+    await file?.close();
+  }
+  const n = totals.questions;
+  const mean = (x: number) => (n === 0 ? 0 : x / n);
+  return {
+    mode: strategy.mode,
+    questions: n,
+    correct: totals.correct,
+    accuracy: mean(totals.correct),
+    forwardPassesPerQuestion: mean(totals.passes),
+    generatedTokensPerQuestion: mean(totals.tokens),
+    kvEntriesPerQuestion: mean(totals.kv),
+    wallSeconds: (performance.now() - started) / 1000,
+    ...(options.predictionsFile ? { predictionsFile: options.predictionsFile } : {}),
+  };
+}
+
+/** One question's answer: the text, its number, and the cost. */
+export interface InferResult extends Generation {
+  answer: number | null;
+}
+
+/** Answers one question with a strategy (cot: the written trace comes back too). */
+export async function infer(model: LoadedModel, question: string, strategy: GenerationStrategy): Promise<InferResult> {
+  const [g] = await strategy.generate(model, [question]);
+  return { ...g!, answer: extractAnswer(g!.answerText) };
+}

@@ -1,0 +1,27 @@
+import type { LoadedModel } from '../contracts/backbone.js';
+
+/** One question's generation: what the model wrote and what it cost. */
+export interface Generation {
+  /** Text decoded after the answer prefix (special tokens dropped). */
+  answerText: string;
+  /** The chain of thought the model wrote (cot mode), without `<eot>`. */
+  trace?: string;
+  /** Forward passes this question took part in (a batched pass counts once for each row in it). */
+  forwardPasses: number;
+  /** Tokens the model generated: CoT and answer, stop tokens included. */
+  generatedTokens: number;
+  /** Real (unpadded) positions in the KV cache, per layer and KV head, when answer decoding starts. */
+  kvEntries: number;
+}
+
+/**
+ * How one evaluation mode turns a batch of questions into answers. `cot` and `direct` live in
+ * this folder; the latent student (prefix, M latents, `<eot>`, answer) implements the same
+ * interface next to the trainer.
+ */
+export interface GenerationStrategy {
+  /** "cot", "direct", "latent", ... (written into predictions and reports). */
+  readonly mode: string;
+  /** Generates for every question, in order; the batch shares one KV cache. */
+  generate(model: LoadedModel, questions: readonly string[]): Promise<Generation[]>;
+}
