@@ -79,9 +79,10 @@ export class Decoder implements Backbone {
       if (this.addedEmbed === null) return tf.gather(this.weights.embed, int);
       // Gather from each table and pick: concatenating a 128k-row table per step would cost more.
       const V0 = this.base.vocabSize;
-      const fromBase = tf.gather(this.weights.embed, tf.minimum(int, V0 - 1));
-      const fromAdded = tf.gather(this.addedEmbed, tf.maximum(tf.sub(int, V0), 0));
-      const isAdded = tf.expandDims(tf.greaterEqual(int, V0), -1);
+      const i32 = (n: number) => tf.scalar(n, 'int32'); // a bare number would make the ids float
+      const fromBase = tf.gather(this.weights.embed, tf.minimum(int, i32(V0 - 1)));
+      const fromAdded = tf.gather(this.addedEmbed, tf.maximum(tf.sub(int, i32(V0)), i32(0)));
+      const isAdded = tf.expandDims(tf.greaterEqual(int, i32(V0)), -1);
       return tf.where(tf.broadcastTo(isAdded, fromBase.shape), fromAdded, fromBase);
     });
   }
