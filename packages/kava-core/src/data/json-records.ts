@@ -27,77 +27,93 @@ export async function* jsonLines(file: string): AsyncGenerator<RawRecord> {
 const WHITESPACE = new Set([' ', '\t', '\n', '\r', '\ufeff']);
 
 /**
- * Elements of a top-level JSON array, streamed: the file is scanned chunk by chunk and only one
- * element's text is held at a time (a 385k-record JSON file never becomes one string). Each
- * element is parsed with JSON.parse; the scanner only tracks strings and nesting to find where
- * elements end.
+ * Finds the elements of a top-level JSON array in text given chunk by chunk, holding only the
+ * current element's text. It tracks strings and nesting to see where elements end; each
+ * element is then parsed with JSON.parse.
+ */
+export class JsonArrayScanner {
+  private line = 1;
+  private opened = false;
+  private closed = false;
+  private failed = false;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private element: string[] | null = null;
+  private elementLine = 0;
+
+  /** The records completed by this chunk. */
+  push(chunk: string): RawRecord[] {
+    const out: RawRecord[] = [];
+    if (this.failed) return out;
+    let start = this.element ? 0 : -1;
+    const emit = (end: number) => {
+      this.element!.push(chunk.slice(start, end));
+      out.push(parse(this.elementLine, this.element!.join('')));
+      this.element = null;
+    };
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (this.element === null) {
+        if (c === '\n') this.line++;
+        if (WHITESPACE.has(c)) continue;
+        const unexpected = this.closed ? `unexpected ${JSON.stringify(c)} after the closing "]"`
+          : !this.opened && c !== '[' ? `expected a JSON array ("[" first), got ${JSON.stringify(c)}` : undefined;
+        if (unexpected) {
+          this.failed = true;
+          out.push({ line: this.line, parseError: unexpected });
+          return out;
+        }
+        if (!this.opened) { this.opened = true; continue; }
+        if (c === ',') continue;
+        if (c === ']') { this.closed = true; continue; }
+        this.element = [];
+        this.elementLine = this.line;
+        this.depth = 0;
+        start = i;
+      } else if (c === '\n') {
+        this.line++;
+      }
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === '\\') this.escaped = true;
+        else if (c === '"') this.inString = false;
+        continue;
+      }
+      if (c === '"') this.inString = true;
+      else if (c === '{' || c === '[') this.depth++;
+      else if (c === '}' || c === ']') {
+        if (this.depth === 0) { // "]" closing the array right after a primitive element
+          emit(i);
+          this.closed = true;
+        } else if (--this.depth === 0) {
+          emit(i + 1);
+        }
+      } else if (c === ',' && this.depth === 0) {
+        emit(i);
+      }
+    }
+    if (this.element !== null) this.element.push(chunk.slice(start));
+    return out;
+  }
+
+  /** A record describing an unclosed array at the end of input, if any. */
+  end(): RawRecord[] {
+    if (this.failed || !this.opened || (this.closed && this.element === null)) return [];
+    return [{ line: this.line, parseError: 'the JSON array is not closed (file truncated?)' }];
+  }
+}
+
+/**
+ * Elements of a top-level JSON array file, streamed in 64 KB chunks: a 385k-record JSON file is
+ * never held as one string.
  */
 export async function* jsonArrayElements(file: string): AsyncGenerator<RawRecord> {
   const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
-  let line = 1;
-  let opened = false;
-  let closed = false;
-  let depth = 0;
-  let inString = false;
-  let escaped = false;
-  let element: string[] | null = null; // pieces of the current element's text
-  let elementLine = 0;
+  const scanner = new JsonArrayScanner();
   try {
-    for await (const chunk of stream as AsyncIterable<string>) {
-      let start = element ? 0 : -1; // where the current element's text begins in this chunk
-      for (let i = 0; i < chunk.length; i++) {
-        const c = chunk[i]!;
-        if (element === null) {
-          if (c === '\n') line++;
-          if (WHITESPACE.has(c)) continue;
-          if (closed) return yield { line, parseError: `unexpected ${JSON.stringify(c)} after the closing "]"` };
-          if (!opened) {
-            if (c !== '[') return yield { line, parseError: `expected a JSON array ("[" first), got ${JSON.stringify(c)}` };
-            opened = true;
-            continue;
-          }
-          if (c === ',') continue;
-          if (c === ']') { closed = true; continue; }
-          element = [];
-          elementLine = line;
-          start = i;
-          depth = 0;
-        } else if (c === '\n') {
-          line++;
-        }
-        // Inside an element: find its end.
-        if (inString) {
-          if (escaped) escaped = false;
-          else if (c === '\\') escaped = true;
-          else if (c === '"') inString = false;
-          continue;
-        }
-        if (c === '"') inString = true;
-        else if (c === '{' || c === '[') depth++;
-        else if (c === '}' || c === ']') {
-          if (depth === 0) { // "]" closing the array right after a primitive element
-            element.push(chunk.slice(start, i));
-            yield parse(elementLine, element.join(''));
-            element = null;
-            closed = true;
-            continue;
-          }
-          depth--;
-          if (depth === 0) {
-            element.push(chunk.slice(start, i + 1));
-            yield parse(elementLine, element.join(''));
-            element = null;
-          }
-        } else if (c === ',' && depth === 0) {
-          element.push(chunk.slice(start, i));
-          yield parse(elementLine, element.join(''));
-          element = null;
-        }
-      }
-      if (element !== null) element.push(chunk.slice(start));
-    }
-    if (!opened) return;
-    if (element !== null || !closed) yield { line, parseError: 'the JSON array is not closed (file truncated?)' };
+    for await (const chunk of stream as AsyncIterable<string>) yield* scanner.push(chunk);
+    yield* scanner.end();
   } finally {
     stream.destroy();
   }
@@ -105,6 +121,6 @@ export async function* jsonArrayElements(file: string): AsyncGenerator<RawRecord
 
 /** Records of a JSON array file or a JSON Lines file, told apart by the first character. */
 export async function* jsonRecords(file: string, head: string): AsyncGenerator<RawRecord> {
-  if (head.trimStart().replace(/^\ufeff/, '').startsWith('[')) yield* jsonArrayElements(file);
+  if (head.replace(/^\ufeff/, '').trimStart().startsWith('[')) yield* jsonArrayElements(file);
   else yield* jsonLines(file);
 }

@@ -1,5 +1,5 @@
 import type { DatasetFormat, ReadOptions } from '../../contracts/dataset.js';
-import { jsonRecords } from '../json-records.js';
+import { JsonArrayScanner, jsonRecords } from '../json-records.js';
 import { readHead } from '../read-lines.js';
 import { asObject } from '../record-error.js';
 import { RecordSource, type RecordParser } from '../record-source.js';
@@ -7,20 +7,17 @@ import { RecordSource, type RecordParser } from '../record-source.js';
 /** The first JSON record in a file's head (an array's first element or the first line), or undefined. */
 export function firstJsonRecord(head: string): Record<string, unknown> | undefined {
   const text = head.replace(/^\ufeff/, '').trimStart();
-  try {
-    if (text.startsWith('[')) {
-      // The first element: up to the first "}" that closes depth 1 (good enough for flat records).
-      const end = text.indexOf('}');
-      if (end < 0) return undefined;
-      const value = JSON.parse(text.slice(1, end + 1).trim()) as unknown;
-      return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  let value: unknown;
+  if (text.startsWith('[')) {
+    value = new JsonArrayScanner().push(text)[0]?.value;
+  } else {
+    try {
+      value = JSON.parse(text.split('\n', 1)[0]!);
+    } catch {
+      return undefined;
     }
-    const line = text.split('\n', 1)[0]!;
-    const value = JSON.parse(line) as unknown;
-    return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
   }
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /** True when the record has every key of `keys`. */
