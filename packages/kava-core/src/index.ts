@@ -12,6 +12,7 @@ export * from './config/errors.js';
 export * from './config/load.js';
 export * from './runtime/backend.js';
 export * from './runtime/wasm-kernels.js';
+export * from './runtime/native-kernels.js';
 export { registerCore } from './builtins.js';
 export * from './model/index.js';
 export * from './tokenizer/index.js';

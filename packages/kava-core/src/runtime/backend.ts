@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { KavaError, ConfigError } from '../errors.js';
 import { tf } from '../tf.js';
 import { registerMissingWasmKernels } from './wasm-kernels.js';
+import { registerNativeKernels } from './native-kernels.js';
 
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -64,6 +65,7 @@ async function tryWasm(required: boolean): Promise<boolean> {
     if (!wasmLoaded) {
       await import('@tensorflow/tfjs-backend-wasm');
       registerMissingWasmKernels();
+      registerNativeKernels();
       wasmLoaded = true;
     }
     return await tf.setBackend('wasm');

@@ -1,0 +1,62 @@
+#include "matmul.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace kava {
+
+namespace {
+
+void AddBiasAndActivate(const MatmulArgs& p, float* c, int64_t rows) {
+  const int64_t n = p.n;
+  if (p.bias == nullptr && p.activation == kLinear) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = c + r * n;
+    if (p.bias != nullptr) {
+      if (p.biasLen == 1) {
+        const float v = p.bias[0];
+        for (int64_t j = 0; j < n; ++j) row[j] += v;
+      } else {
+        for (int64_t j = 0; j < n; ++j) row[j] += p.bias[j];
+      }
+    }
+    switch (p.activation) {
+      case kLinear: break;
+      case kRelu: for (int64_t j = 0; j < n; ++j) row[j] = std::max(row[j], 0.0f); break;
+      case kRelu6: for (int64_t j = 0; j < n; ++j) row[j] = std::min(std::max(row[j], 0.0f), 6.0f); break;
+      case kLeakyRelu: for (int64_t j = 0; j < n; ++j) row[j] = row[j] < 0 ? p.alpha * row[j] : row[j]; break;
+      case kSigmoid: for (int64_t j = 0; j < n; ++j) row[j] = 1.0f / (1.0f + std::exp(-row[j])); break;
+      case kElu: for (int64_t j = 0; j < n; ++j) row[j] = row[j] > 0 ? row[j] : std::expm1(row[j]); break;
+    }
+  }
+}
+
+}  // namespace
+
+void Matmul(const MatmulArgs& p) {
+  const CBLAS_TRANSPOSE ta = p.transA ? CblasTrans : CblasNoTrans;
+  const CBLAS_TRANSPOSE tb = p.transB ? CblasTrans : CblasNoTrans;
+  const blasint lda = static_cast<blasint>(p.transA ? p.m : p.k);
+  const blasint ldb = static_cast<blasint>(p.transB ? p.k : p.n);
+  const blasint ldc = static_cast<blasint>(p.n);
+  if (p.k == 0) {
+    // An empty inner dimension: the product is all zeros (BLAS leaves C untouched when k = 0).
+    std::fill(p.c, p.c + p.batch * p.m * p.n, 0.0f);
+  } else if (p.batch > 1 && p.strideB == 0 && !p.transA && p.strideA == p.m * p.k) {
+    // A stack of matrices times one shared matrix (activations x weights) is one tall product:
+    // one large call runs much faster than many small ones.
+    cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(p.batch * p.m), static_cast<blasint>(p.n),
+                static_cast<blasint>(p.k), 1.0f, p.a, lda, p.b, ldb, 0.0f, p.c, ldc);
+  } else {
+    for (int64_t i = 0; i < p.batch; ++i) {
+      cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(p.m), static_cast<blasint>(p.n),
+                  static_cast<blasint>(p.k), 1.0f, p.a + i * p.strideA, lda, p.b + i * p.strideB, ldb, 0.0f,
+                  p.c + i * p.m * p.n, ldc);
+    }
+  }
+  AddBiasAndActivate(p, p.c, p.batch * p.m);
+}
+
+}  // namespace kava

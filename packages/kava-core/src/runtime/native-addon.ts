@@ -1,0 +1,54 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The compiled addon from native/ (see native/src/addon.cc for the argument contract). */
+export interface NativeAddon {
+  matmul(
+    aBuf: ArrayBufferLike, aOff: number, bBuf: ArrayBufferLike, bOff: number, cBuf: ArrayBufferLike, cOff: number,
+    batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number,
+    biasBuf: ArrayBufferLike | null, biasOff: number, biasLen: number, activation: number, alpha: number,
+  ): void;
+  blas: { library: string; config: string; core: string; threads: number };
+}
+
+export interface NativeAddonStatus {
+  addon: NativeAddon | null;
+  /** Where it was loaded from, or why it was not. */
+  detail: string;
+}
+
+const ADDON = join('native', 'build', 'Release', 'kava_native.node');
+let status: NativeAddonStatus | undefined;
+
+/** The addon's path: KAVA_NATIVE_ADDON, else native/build/Release in the nearest folder up that has it. */
+function findAddon(): string | undefined {
+  const explicit = process.env.KAVA_NATIVE_ADDON;
+  if (explicit) return explicit;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, ADDON);
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/**
+ * Loads the native addon once. Never throws: a missing or broken addon is reported in `detail`
+ * and the stock tfjs kernels are used. KAVA_NATIVE=off skips it (to measure or debug the stock path).
+ */
+export function loadNativeAddon(): NativeAddonStatus {
+  if (status !== undefined) return status;
+  if (process.env.KAVA_NATIVE === 'off') return (status = { addon: null, detail: 'KAVA_NATIVE=off' });
+  const path = findAddon();
+  if (path === undefined) return (status = { addon: null, detail: 'native addon not built' });
+  try {
+    const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    return (status = { addon, detail: path });
+  } catch (err) {
+    return (status = { addon: null, detail: `native addon at ${path} failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+  }
+}

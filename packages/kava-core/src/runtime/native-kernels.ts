@@ -1,0 +1,112 @@
+import { tf } from '../tf.js';
+import { setKernelNotes } from './backend.js';
+import { loadNativeAddon, type NativeAddon } from './native-addon.js';
+import { epilogueSupported, planMatmul, runNativeMatmul } from './native-matmul.js';
+import { backendMemory, type TensorInfo } from './native-memory.js';
+import { segmentSum } from './native-segment-sum.js';
+
+export { loadNativeAddon, type NativeAddon, type NativeAddonStatus } from './native-addon.js';
+export { planMatmul, type MatmulPlan } from './native-matmul.js';
+
+type KernelConfig = Parameters<typeof tf.registerKernel>[0];
+type KernelArgs = Parameters<KernelConfig['kernelFunc']>[0];
+type KernelResult = ReturnType<KernelConfig['kernelFunc']>;
+/** A fast kernel: its result, or undefined to hand the call to the stock kernel. */
+type FastKernel = (args: KernelArgs, addon: NativeAddon | null, backendName: string) => TensorInfo | undefined;
+
+const BACKENDS = ['wasm', 'cpu'] as const;
+const ENABLE_HINT = 'apt-get install libopenblas-dev && npm run build:native';
+
+let enabled = true;
+/** Kernel names replaced per backend, for the backend line and tests. */
+export const nativeKernels: Record<string, string[]> = {};
+
+/**
+ * Switches the fast kernels on or off at run time (they stay registered and hand every call to
+ * the stock kernel while off): lets the benchmark and tests compare both in one process.
+ */
+export function setNativeKernelsEnabled(on: boolean): void {
+  enabled = on;
+}
+export function nativeKernelsEnabled(): boolean {
+  return enabled;
+}
+
+const matmulKernel: FastKernel = ({ inputs, attrs, backend }, addon, backendName) => {
+  if (addon === null) return undefined;
+  const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+  const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const plan = planMatmul(a, b, transposeA, transposeB);
+  const memory = backendMemory(backendName, backend);
+  if (plan === undefined || memory === undefined) return undefined;
+  return runNativeMatmul(addon, memory, plan, a, b, transposeA, transposeB);
+};
+
+const fusedMatmulKernel: FastKernel = ({ inputs, attrs, backend }, addon, backendName) => {
+  if (addon === null) return undefined;
+  const { a, b, bias, preluActivationWeights } = inputs as { a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
+  const { transposeA, transposeB, activation, leakyreluAlpha } = attrs as unknown as
+    { transposeA: boolean; transposeB: boolean; activation: string; leakyreluAlpha?: number };
+  if (preluActivationWeights != null) return undefined;
+  const plan = planMatmul(a, b, transposeA, transposeB);
+  const memory = backendMemory(backendName, backend);
+  const epilogue = { bias: bias ?? undefined, activation, leakyreluAlpha };
+  if (plan === undefined || memory === undefined || !epilogueSupported(plan, epilogue)) return undefined;
+  return runNativeMatmul(addon, memory, plan, a, b, transposeA, transposeB, epilogue);
+};
+
+const segmentSumKernel: FastKernel = ({ inputs, attrs, backend }, _addon, backendName) => {
+  const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
+  const memory = backendMemory(backendName, backend);
+  if (memory === undefined) return undefined;
+  return segmentSum(memory, x, segmentIds, (attrs as unknown as { numSegments: number }).numSegments);
+};
+
+/** Replaces `kernelName` on `backendName` by `fast`, which hands what it cannot do to the previous kernel. */
+function replaceKernel(kernelName: string, backendName: string, fast: FastKernel, addon: NativeAddon | null): void {
+  const stock = tf.getKernel(kernelName, backendName);
+  if (stock === undefined) return;
+  tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({
+    kernelName,
+    backendName,
+    // The stock kernel's setup (e.g. wasm's cwrap of its C function) must still run, since the
+    // fallback calls it.
+    setupFunc: stock.setupFunc,
+    disposeFunc: stock.disposeFunc,
+    kernelFunc: (args: KernelArgs): KernelResult =>
+      ((enabled ? fast(args, addon, backendName) : undefined) ?? stock.kernelFunc(args)) as KernelResult,
+  });
+  (nativeKernels[backendName] ??= []).push(kernelName);
+}
+
+let registered = false;
+
+/**
+ * Registers the fast kernels on the wasm and cpu backends: native sgemm for BatchMatMul and
+ * _FusedMatMul when the addon (native/) is built, and a scatter-add UnsortedSegmentSum always.
+ * Call after the wasm backend's module is imported and registerMissingWasmKernels() ran (the
+ * bridged UnsortedSegmentSum becomes the fallback). Idempotent. Adds a note to the backend line.
+ */
+export function registerNativeKernels(): void {
+  if (registered) return;
+  registered = true;
+  const { addon, detail } = loadNativeAddon();
+  for (const backendName of BACKENDS) {
+    if (addon !== null) {
+      replaceKernel('BatchMatMul', backendName, matmulKernel, addon);
+      replaceKernel('_FusedMatMul', backendName, fusedMatmulKernel, addon);
+    }
+    replaceKernel('UnsortedSegmentSum', backendName, segmentSumKernel, addon);
+  }
+  setKernelNotes((backend) => describeKernels(backend, addon, detail));
+}
+
+function describeKernels(backend: string, addon: NativeAddon | null, detail: string): string {
+  if (!(BACKENDS as readonly string[]).includes(backend)) return '';
+  if (!enabled) return 'stock kernels (native kernels switched off)';
+  if (addon === null) return `stock matmul kernels (${detail}; enable the fast path: ${ENABLE_HINT})`;
+  const { blas } = addon;
+  const version = /OpenBLAS (\S+)/.exec(blas.config)?.[1] ?? '';
+  return `native sgemm: ${blas.library} ${version} (${blas.core}), ${blas.threads} thread${blas.threads === 1 ? '' : 's'}`;
+}
