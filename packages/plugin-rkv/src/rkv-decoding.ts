@@ -1,5 +1,5 @@
 import {
-  tf, z, KavaError, checkScorerInput, cosineSimilarityMatrix, cotAttention, expandTokenMask, maskedMean, maskedSoftmax,
+  tf, z, KavaError, KEY_NORM_EPS, checkScorerInput, cotAttention, keyNorms, expandTokenMask, maskedMean, maskedSoftmax,
   parseScorerOptions, type KVScorer, type ScorerInput, type ScorerRegistration,
 } from '@kava/core';
 
@@ -10,8 +10,8 @@ const options = z.strictObject({
     .describe('α: queries of the last α CoT tokens score the rest; those α tokens are always kept (as R-KV keeps its window).'),
   kernelSize: z.number().int().positive().refine((k) => k % 2 === 1, 'must be odd').default(7)
     .describe('Width of the max-pool over neighbouring tokens\' importance (odd; padding kernelSize ∕ 2).'),
-  threshold: z.number().min(-1).max(1).default(0.5)
-    .describe('Cosine similarity above which a pair of keys counts as duplicates; the newest duplicate of each token is spared.'),
+  threshold: z.number().min(0).lt(1).default(0.5)
+    .describe('Cosine similarity in [0, 1) above which two keys count as duplicates; the newest duplicate of each token is spared.'),
 });
 
 export interface RkvDecodingOptions {
@@ -39,6 +39,8 @@ export function createRkvDecodingScorer(opts: RkvDecodingOptions = {}): KVScorer
   const kernelSize = opts.kernelSize ?? 7;
   const threshold = opts.threshold ?? 0.5;
   if (kernelSize % 2 !== 1) throw new KavaError(`scorer "rkv-decoding": kernelSize must be odd, got ${kernelSize}`);
+  // Padding and self-similarity are excluded by values (0 and −1) that must not pass it.
+  if (!(threshold >= 0 && threshold < 1)) throw new KavaError(`scorer "rkv-decoding": threshold must be in [0, 1), got ${threshold}`);
   const needs = ['keys', 'windowQueries'] as const;
   return {
     name: 'rkv-decoding',
@@ -78,20 +80,43 @@ export function createRkvDecodingScorer(opts: RkvDecodingOptions = {}): KVScorer
  * R-KV's redundancy over the valid tokens: sim = cos(k_i, k_j) with a zero diagonal and padding
  * rows/columns zeroed; per row i, the entry of the last (newest) j with sim > threshold is zeroed;
  * R = softmax_j(mean over valid rows i of sim[i, j]), softmax over valid j. [B, L, H_kv, N].
+ *
+ * Done without elementwise passes over the N×N matrix beyond one threshold and one argmax
+ * (tfjs's cpu backend runs broadcasting ops ~100× slower than plain ones):
+ * - the column sums before zeroing are Σ_{i≠j} k̂_i·k̂_j = k̂_j·S − k̂_j·k̂_j (sim is symmetric);
+ * - the matrix is built against the keys in reverse order, so the first column above the
+ *   threshold (argmax of a boolean) is the newest such token; self-similarity entries are set
+ *   to −1 first (one scatter of N entries per head);
+ * - each row's zeroed entry is subtracted from its column with a scatter-add.
  */
 export function newestDuplicateRedundancy(keys: tf.Tensor, mask: tf.Tensor, threshold: number): tf.Tensor {
   return tf.tidy(() => {
-    const [B, , , N] = keys.shape as number[] as [number, number, number, number];
-    const pairValid = tf.mul(mask.reshape([B, 1, 1, N, 1]), mask.reshape([B, 1, 1, 1, N]));
-    const offDiagonal = tf.sub(1, tf.eye(N)).reshape([1, 1, 1, N, N]);
-    const sim = tf.mul(cosineSimilarityMatrix(keys), tf.mul(pairValid, offDiagonal)); // [B, L, H_kv, N, N]
-    const column = tf.range(0, N).reshape([1, 1, 1, 1, N]);
-    const above = tf.greater(sim, threshold);
-    const lastAbove = tf.max(tf.where(above, tf.broadcastTo(column, sim.shape), tf.fill(sim.shape, -1)), -1, true);
-    const spared = tf.logicalAnd(above, tf.equal(column, lastAbove));
-    const kept = tf.where(spared, tf.zerosLike(sim), sim);
+    const [B, L, H, N, d] = keys.shape as number[] as [number, number, number, number, number];
+    const rows = B * L * H * N;
+    const norms = keyNorms(keys);
+    const scale = tf.div(mask.reshape([B, 1, 1, N]), tf.add(norms, KEY_NORM_EPS)); // padding keys → 0
+    const unit = tf.mul(keys, scale.expandDims(-1));
+    const reversedRows = tf.sub(tf.scalar(N - 1, 'int32'), tf.mod(tf.range(0, rows, 1, 'int32'), tf.scalar(N, 'int32')));
+    const headStart = tf.sub(tf.range(0, rows, 1, 'int32'), tf.mod(tf.range(0, rows, 1, 'int32'), tf.scalar(N, 'int32')));
+    const unitReversed = tf.gather(unit.reshape([rows, d]), tf.add(headStart, reversedRows)).reshape([B, L, H, N, d]);
+
+    // simReversed[i, c] = cos(k_i, k_{N−1−c}); row i's own entry sits at c = N−1−i.
+    const flat = tf.matMul(unit, unitReversed, false, true).reshape([rows * N]);
+    const rowIndex = tf.range(0, rows, 1, 'int32');
+    const selfAt = tf.add(tf.mul(rowIndex, tf.scalar(N, 'int32')), reversedRows).expandDims(1);
+    const simReversed = tf.tensorScatterUpdate(flat, selfAt, tf.fill([rows], -1)).reshape([rows, N]);
+
+    const firstAbove = tf.argMax(tf.greater(simReversed, threshold), -1).toInt(); // [rows], 0 if none
+    const value = tf.gather(simReversed.reshape([rows * N]), tf.add(tf.mul(rowIndex, tf.scalar(N, 'int32')), firstAbove));
+    const zeroed = tf.where(tf.greater(value, threshold), value, tf.zerosLike(value)); // 0 when no duplicate
+    const newest = tf.add(headStart, tf.sub(tf.scalar(N - 1, 'int32'), firstAbove)); // row of the flat [rows] layout
+    // scatterND sums duplicate indices (a segment sum); tfjs's cpu UnsortedSegmentSum is O(rows²).
+    const removed = tf.scatterND(newest.expandDims(1), zeroed, [rows]).reshape([B, L, H, N]);
+
+    const sumOfUnits = tf.matMul(scale.reshape([B, L, H, 1, N]), keys); // S = Σ_valid k̂_j
+    const columnSum = tf.sub(tf.matMul(unit, sumOfUnits, false, true).squeeze([-1]), tf.sum(tf.square(unit), -1));
     const count = tf.maximum(tf.sum(mask, 1), 1).reshape([B, 1, 1, 1]);
-    const meanOverRows = tf.div(tf.sum(kept, 3), count); // [B, L, H_kv, N]
+    const meanOverRows = tf.div(tf.sub(columnSum, removed), count);
     return maskedSoftmax(meanOverRows, expandTokenMask(mask, 4));
   });
 }

@@ -2,7 +2,7 @@
 export { evictTopK, topKEvictor } from './topk-evictor.js';
 export { compressCache, createCompression, type Compression, type CompressOptions } from './compress.js';
 export { groupedQueryLogits, cotAttention, attentionImportance, type CotAttentionArgs } from './attention.js';
-export { normalizeKeys, keyNorms, cosineSimilarityMatrix, validUnitKeySum, meanCosineToOthers, KEY_NORM_EPS } from './key-similarity.js';
+export { normalizeKeys, keyNorms, cosineSimilarityMatrix, validUnitKeySum, unitKeyDot, meanCosineToOthers, KEY_NORM_EPS } from './key-similarity.js';
 export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } from './masked.js';
 export { checkScorerInput } from './scorer-input.js';
 export { parseScorerOptions } from './scorer-options.js';
