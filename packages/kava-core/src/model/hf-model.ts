@@ -48,7 +48,7 @@ export function loadHFBackbone(dir: string, families: readonly BackboneFamily[])
   try {
     const have = new Map(reader.names().map((n) => [n, reader.shape(n)!]));
     checkTensors(`model directory ${dir}`, have, parameterSpecs(config), ignorable(config));
-    const backbone = new Decoder(config, (spec) => tf.tensor(reader.read(spec.name), spec.shape, 'float32'));
+    const backbone = new Decoder(config, { layout: 'checkpoint', read: (spec) => tf.tensor(reader.read(spec.name), spec.shape, 'float32') });
     return { backbone, family };
   } finally {
     reader.close();

@@ -1,4 +1,5 @@
 import { tf } from '../tf.js';
+import { Rng } from '../train/rng.js';
 import type { DecoderConfig } from '../contracts/backbone.js';
 
 /**
@@ -73,16 +74,23 @@ export interface DecoderWeights {
   lmHead: Linear | null;
 }
 
-/** Returns a checkpoint tensor in HF layout; the builder owns and disposes it. */
-export type WeightSource = (spec: ParameterSpec) => tf.Tensor;
+/**
+ * Where weights come from. `read` returns a new tensor the builder owns: in the checkpoint's
+ * layout (linear weights [out, in]) or, for `layout: "stored"`, already as the decoder stores
+ * it ([in, out]) — a random initialiser draws i.i.d. values, so it skips the transpose.
+ */
+export interface WeightSource {
+  layout: 'checkpoint' | 'stored';
+  read(spec: ParameterSpec): tf.Tensor;
+}
 
 /** Builds the weights from a source (a checkpoint or a random initialiser). */
 export function buildWeights(config: DecoderConfig, source: WeightSource): DecoderWeights {
   const specs = new Map(parameterSpecs(config).map((s) => [s.name, s]));
   const take = (name: string): tf.Variable => {
     const spec = specs.get(name)!;
-    const t = source(spec);
-    const stored = spec.kind === 'linear' ? tf.transpose(t) : t;
+    const t = source.read(spec);
+    const stored = spec.kind === 'linear' && source.layout === 'checkpoint' ? tf.transpose(t) : t;
     const v = tf.variable(stored, true);
     stored.dispose();
     if (stored !== t) t.dispose();
@@ -118,12 +126,15 @@ export function buildWeights(config: DecoderConfig, source: WeightSource): Decod
  * zero biases, unit norms. Seeded per tensor, so the same seed builds the same model.
  */
 export function randomSource(seed: number, std = 0.02): WeightSource {
-  let index = 0;
-  return (spec) => {
-    index++;
-    if (spec.kind === 'norm') return tf.ones(spec.shape);
-    if (spec.kind === 'bias') return tf.zeros(spec.shape);
-    return tf.randomNormal(spec.shape, 0, std, 'float32', seed * 100003 + index);
+  const rng = new Rng(seed);
+  return {
+    layout: 'stored',
+    read(spec) {
+      if (spec.kind === 'norm') return tf.ones(spec.shape);
+      if (spec.kind === 'bias') return tf.zeros(spec.shape);
+      const shape = spec.kind === 'linear' ? [spec.shape[1]!, spec.shape[0]!] : spec.shape;
+      return tf.randomNormal(shape, 0, std, 'float32', rng.seed());
+    },
   };
 }
 
