@@ -1,7 +1,7 @@
 import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import type { GroupReduce } from '../contracts/scorer.js';
-import { expandTokenMask, maskedMean, maskedSoftmax } from './masked.js';
+import { expandTokenMask, maskedSoftmax } from './masked.js';
 
 type Tensor = tf.Tensor;
 
@@ -38,10 +38,14 @@ export function groupedQueryLogits({ queries, keys, groupSize, reduce = 'max' }:
   }
   return tf.tidy(() => {
     // One batched matmul per (example, layer, KV head): the group's G·Q query rows against N keys.
-    const grouped = queries.reshape([b, l, hkv, groupSize * q, d]);
-    const logits = tf.matMul(grouped, keys, false, true).reshape([b, l, hkv, groupSize, q, n]);
-    const reduced = reduce === 'max' ? tf.max(logits, 3) : tf.mean(logits, 3);
-    return tf.mul(reduced, tf.scalar(1 / Math.sqrt(d)));
+    // Keys against the group's queries ordered (query, head), so the G heads of one query are
+    // adjacent columns and the reduction runs over the innermost axis; a reduction over a middle
+    // axis (or slicing one out) costs a full transpose on the cpu backend.
+    const x = b * l * hkv;
+    const byQuery = tf.transpose(queries.reshape([x, groupSize, q, d]), [0, 2, 1, 3]).reshape([x, q * groupSize, d]);
+    const logits = tf.matMul(keys.reshape([x, n, d]), byQuery, false, true).reshape([x, n, q, groupSize]);
+    const reduced = reduce === 'max' ? tf.max(logits, -1) : tf.mean(logits, -1); // [x, N, Q]
+    return tf.transpose(tf.mul(reduced, tf.scalar(1 / Math.sqrt(d))), [0, 2, 1]).reshape([b, l, hkv, q, n]);
   });
 }
 
@@ -65,8 +69,11 @@ export function cotAttention(args: CotAttentionArgs): Tensor {
 export function attentionImportance(args: CotAttentionArgs & { queryMask?: Tensor }): Tensor {
   return tf.tidy(() => {
     const probs = cotAttention(args); // [B, L, H_kv, Q, N]
-    const [b, , , q] = probs.shape as number[] as [number, number, number, number, number];
+    const [b, l, h, q, n] = probs.shape as number[] as [number, number, number, number, number];
     const queryMask = args.queryMask ?? tf.ones([b, q]);
-    return maskedMean(probs, queryMask.reshape([b, 1, 1, q, 1]), 3);
+    // Mean over the real queries as a [1, Q]·[Q, N] matmul per (example, layer, head).
+    const weights = tf.div(queryMask, tf.maximum(tf.sum(queryMask, 1, true), 1)); // [B, Q]
+    const perHead = tf.tile(weights.reshape([b, 1, 1, 1, q]), [1, l, h, 1, 1]);
+    return tf.matMul(perHead, probs).reshape([b, l, h, n]);
   });
 }

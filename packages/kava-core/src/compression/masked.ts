@@ -13,20 +13,20 @@ export function expandTokenMask(mask: Tensor, rank: number): Tensor {
 
 /**
  * Softmax over the last axis restricted to positions where `mask` is 1: masked positions get
- * probability 0 and never influence the others (no large-negative constant that could still
- * leak mass). A row with no valid position is all zeros rather than NaN. `mask` broadcasts
- * against `logits`.
+ * probability 0 and never influence the others (they are set to −∞, not to a large negative
+ * constant that could still leak mass). A row with no valid position is all zeros rather than
+ * NaN. `mask` broadcasts against `logits`; logits must be finite.
  */
 export function maskedSoftmax(logits: Tensor, mask: Tensor): Tensor {
   return tf.tidy(() => {
-    const valid = tf.greater(tf.broadcastTo(mask, logits.shape), 0);
-    const masked = tf.where(valid, logits, tf.fill(logits.shape, -Infinity));
+    // Three broadcasting ops in all (bias, shift, normalise): they dominate on the cpu backend.
+    const bias = tf.where(tf.greater(mask, 0), tf.zerosLike(mask), tf.fill(mask.shape, -Infinity));
+    const masked = tf.add(logits, bias);
     const rowMax = tf.max(masked, -1, true);
     // A fully masked row has max −∞; shift by 0 there so exp(−∞ − 0) = 0 instead of NaN.
     const shift = tf.where(tf.isFinite(rowMax), rowMax, tf.zerosLike(rowMax));
     const e = tf.exp(tf.sub(masked, shift));
-    const total = tf.sum(e, -1, true);
-    return tf.div(e, tf.maximum(total, tf.scalar(1e-30)));
+    return tf.div(e, tf.maximum(tf.sum(e, -1, true), 1e-30));
   });
 }
 
