@@ -1,6 +1,6 @@
 import { cpSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, initBackend, loadHFBackbone, readHFConfig, saveHFModel, SafetensorsFile, writeSafetensors, KavaError } from '@kava/core';
+import { tf, initBackend, loadHFBackbone, loadHFModel, readHFConfig, saveHFModel, SafetensorsFile, writeSafetensors, KavaError } from '@kava/core';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
 import { qwenFamily } from '@kava/plugin-backbone-qwen';
 import { REPO, tempProject } from './helpers.js';
@@ -87,6 +87,22 @@ describe('loading a Hugging Face model directory', () => {
     file.close();
     expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ model_type: 'qwen2', tie_word_embeddings: true, use_sliding_window: false });
     backbone.dispose();
+  });
+
+  test('loadHFModel brings the tokenizer, and grows the table when the tokenizer has added tokens', async () => {
+    const model = await loadHFModel(QWEN, FAMILIES);
+    expect(model.family.name).toBe('qwen2');
+    expect(model.tokenizer.vocabSize).toBe(96);
+    expect(model.tokenizer.encode('w5 w7 w95')).toEqual([5, 7, 95]);
+    expect(model.backbone.vocabSize).toBe(96);
+    model.backbone.dispose();
+    const dir = copyOf(QWEN);
+    editJson(join(dir, 'tokenizer.json'), (t) => t.added_tokens.push({ id: 96, content: '<bot>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+    const grown = await loadHFModel(dir, FAMILIES);
+    expect(grown.tokenizer.tokenToId('<bot>')).toBe(96);
+    expect(grown.backbone.vocabSize).toBe(97);
+    expect(grown.backbone.baseVocabSize).toBe(96);
+    grown.backbone.dispose();
   });
 
   test('tensors a checkpoint may carry but the model does not use are ignored', () => {

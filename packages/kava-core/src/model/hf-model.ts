@@ -9,6 +9,7 @@ import { Decoder } from './decoder.js';
 import { CheckpointReader, checkTensors } from './hf-checkpoint.js';
 import { writeSafetensors } from './safetensors.js';
 import { parameterSpecs } from './weights.js';
+import { loadTokenizer as loadHFTokenizer } from '../tokenizer/index.js';
 
 /**
  * Loading and saving Hugging Face model directories: `config.json` (its `model_type` picks the
@@ -56,14 +57,14 @@ export function loadHFBackbone(dir: string, families: readonly BackboneFamily[])
 }
 
 /**
- * Loads a model directory with its tokenizer. `loadTokenizer` reads `tokenizer.json` +
- * `tokenizer_config.json`; the embedding table grows if the tokenizer has more ids than the
+ * Loads a model directory with its tokenizer (`tokenizer.json` + `tokenizer_config.json`, read by
+ * the tokenizer module unless `loadTokenizer` says otherwise); the embedding table grows if the tokenizer has more ids than the
  * checkpoint (added special tokens).
  */
 export async function loadHFModel(
   dir: string,
   families: readonly BackboneFamily[],
-  loadTokenizer: (dir: string) => Promise<Tokenizer>,
+  loadTokenizer: (dir: string) => Promise<Tokenizer> = loadHFTokenizer,
 ): Promise<LoadedModel & { backbone: Decoder; family: BackboneFamily }> {
   const { backbone, family } = loadHFBackbone(dir, families);
   try {
