@@ -3,7 +3,7 @@ import type { Backbone, KVCache } from '../contracts/backbone.js';
 import { padBatch } from '../data/sequences.js';
 
 /** Bytes of logits above which a chunk's last column is run as its own pass (keeps [B, S, V] small). */
-const LOGITS_BUDGET_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_LOGITS_BUDGET_BYTES = 256 * 1024 * 1024;
 
 /**
  * A batch of rows decoded together over one KV cache. Each `feed` appends a chunk of tokens per
@@ -20,7 +20,12 @@ export class CachedBatch {
   /** Forward calls made for the whole batch. */
   forwardCalls = 0;
 
-  constructor(private readonly backbone: Backbone, private readonly padId: number, readonly size: number) {
+  constructor(
+    private readonly backbone: Backbone,
+    private readonly padId: number,
+    readonly size: number,
+    private readonly logitsBudgetBytes = DEFAULT_LOGITS_BUDGET_BYTES,
+  ) {
     this.held = new Array<number>(size).fill(0);
     this.passes = new Array<number>(size).fill(0);
   }
@@ -34,8 +39,9 @@ export class CachedBatch {
     const width = Math.max(0, ...chunks.map((c) => c.length));
     if (width === 0) return chunks.map(() => -1);
     const vocab = this.backbone.config.vocabSize;
-    // A long prompt's logits ([B, S, V]) are only needed at the last column: run the rest without logits.
-    if (width > 1 && this.size * width * vocab * 4 > LOGITS_BUDGET_BYTES) {
+    // Only the last column's logits are needed: when [B, S, V] would be large, run the rest of the
+    // chunk without logits first (one more pass, counted; the Backbone contract has no last-only logits).
+    if (width > 1 && this.size * width * vocab * 4 > this.logitsBudgetBytes) {
       const heads = chunks.map((c) => (c.length === width ? c.slice(0, -1) : c));
       const tails = chunks.map((c) => (c.length === width ? [c[c.length - 1]!] : []));
       this.run(heads, false);

@@ -12,6 +12,8 @@ export interface TextStrategyOptions {
   maxCotTokens?: number;
   /** Question encoding, as in training (maxQuestionTokens, addBos). */
   encode?: EncodeOptions;
+  /** Logits bytes above which a wide feed runs its last column separately (default 256 MiB). */
+  logitsBudgetBytes?: number;
 }
 
 /** The `<bot>`/`<eot>` ids of a tokenizer that has them; a KavaError otherwise. */
@@ -44,7 +46,7 @@ export function directStrategy(options: TextStrategyOptions = {}): GenerationStr
     mode: 'direct',
     async generate({ backbone, tokenizer }: LoadedModel, questions) {
       const prefix = tokenizer.encode(ANSWER_PREFIX);
-      const batch = new CachedBatch(backbone, tokenizer.padId, questions.length);
+      const batch = new CachedBatch(backbone, tokenizer.padId, questions.length, options.logitsBudgetBytes);
       try {
         const first = batch.feed(questions.map((q) => [...encodeQuestion(tokenizer, q, options.encode), ...prefix]));
         const held = [...batch.held];
@@ -70,7 +72,7 @@ export function cotStrategy(options: TextStrategyOptions = {}): GenerationStrate
     async generate({ backbone, tokenizer }: LoadedModel, questions) {
       const { botId, eotId } = reasoningTokensOf(tokenizer);
       const prefix = tokenizer.encode(ANSWER_PREFIX);
-      const batch = new CachedBatch(backbone, tokenizer.padId, questions.length);
+      const batch = new CachedBatch(backbone, tokenizer.padId, questions.length, options.logitsBudgetBytes);
       try {
         const first = batch.feed(questions.map((q) => [...encodeQuestion(tokenizer, q, options.encode), botId]));
         const cots = decodeGreedy(batch, first, new Set([eotId, tokenizer.eosId]), maxCotTokens);
