@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // Benchmark of the matrix kernels and of one training step (not a test: it prints figures).
 //   npm run bench            (builds, then runs this file)
-//   node scripts/bench.mjs [--quick]
+//   node scripts/bench.mjs [--quick] [--step-only] [--no-stock-step]
+// (--quick: shorter timing budgets; --step-only: skip the matmul table; --no-stock-step: skip the
+// ~30 s-per-run stock training step)
 // Prints GFLOP/s of tfjs matmul per backend and kernel set (stock vs native sgemm), then the
 // forward+backward of a Llama-style model in the reference shape, stock vs native wasm in the
 // same run, with where the time goes (tf.profile, by kernel).
 import { initBackend, loadNativeAddon, setNativeKernelsEnabled, tf } from '@kava/core';
 
 const quick = process.argv.includes('--quick');
+const stepOnly = process.argv.includes('--step-only');
+const noStockStep = process.argv.includes('--no-stock-step');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, d = 1) => x.toFixed(d).padStart(8);
 
@@ -58,7 +62,7 @@ const CONFIGS = [
 console.log('\nGFLOP/s of tf.matMul (median; fp32; higher is better)');
 console.log(`${'shape'.padEnd(40)}${CONFIGS.map(([, , label]) => label.padStart(13)).join('')}`);
 const gflops = {};
-for (const shape of SHAPES) {
+for (const shape of stepOnly ? [] : SHAPES) {
   const row = [];
   for (const [backend, native, label] of CONFIGS) {
     await initBackend(backend);
@@ -79,7 +83,7 @@ for (const shape of SHAPES) {
   console.log(`${shape.name.padEnd(40)}${row.join('')}`);
 }
 setNativeKernelsEnabled(true);
-if (addon) {
+if (addon && !stepOnly) {
   const ratios = SHAPES.map((s) => `${s.name}: ${(gflops[s.name]['wasm native'] / gflops[s.name]['wasm stock']).toFixed(1)}x`);
   console.log(`native vs stock wasm: ${ratios.join(', ')}`);
 }
@@ -136,6 +140,28 @@ function modelLoss(model, ids, labels, mask, c) {
   return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(labels, [-1]), c.vocab), logits);
 }
 
+/** Wraps every kernel registered for `backend` in a timer; returns the live name -> {ms, n} map. */
+function timeKernels(backend) {
+  const timings = new Map();
+  for (const k of tf.getKernelsForBackend(backend)) {
+    const inner = k.kernelFunc;
+    tf.unregisterKernel(k.kernelName, backend);
+    tf.registerKernel({
+      ...k,
+      kernelFunc: (args) => {
+        const t0 = performance.now();
+        const out = inner(args);
+        const e = timings.get(k.kernelName) ?? { ms: 0, n: 0 };
+        e.ms += performance.now() - t0;
+        e.n += 1;
+        timings.set(k.kernelName, e);
+        return out;
+      },
+    });
+  }
+  return timings;
+}
+
 function causalMask(c) {
   // [group*T, T] rows repeat the T query positions once per head in the group.
   const group = c.heads / c.kvHeads;
@@ -166,7 +192,7 @@ async function stepBench(backend) {
   console.log(`\nLlama-style forward+backward on ${backend}: ${c.layers} layers, d=${c.d}, ${c.heads} heads / ${c.kvHeads} KV heads, ` +
     `MLP ${c.mlp}, vocab ${c.vocab}, batch ${c.batch} x ${c.seq} tokens = ${tokens} tokens, ${(nParams / 1e6).toFixed(2)} M parameters`);
   const results = {};
-  const sets = addon ? [['native', true], ['stock', false]] : [['stock', false]];
+  const sets = addon ? [['native', true], ...(noStockStep ? [] : [['stock', false]])] : [['stock', false]];
   for (const [label, native] of sets) {
     setNativeKernelsEnabled(native);
     const before = tf.memory().numTensors;
@@ -177,26 +203,22 @@ async function stepBench(backend) {
   }
   if (results.native && results.stock) console.log(`  native is ${(results.stock / results.native).toFixed(1)}x the stock wasm kernels`);
 
-  // Where the time goes: per-kernel time from tf.profile over one step, fast kernels on.
+  // Where the time goes: every kernel of the backend wrapped in a timer (wasm and cpu kernels
+  // run synchronously, so this is their real time; tf.profile would add a read-back per kernel).
+  const timings = timeKernels(backend);
   for (const [label, native] of sets) {
     setNativeKernelsEnabled(native);
-    step();
+    timings.clear();
     const t0 = performance.now();
-    const prof = await tf.profile(step);
+    step();
     const wall = performance.now() - t0;
-    const byKernel = new Map();
-    for (const k of prof.kernels) {
-      const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
-      e.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-      e.n += 1;
-      byKernel.set(k.name, e);
-    }
-    const kernelMs = [...byKernel.values()].reduce((s, e) => s + e.ms, 0);
-    const top = [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
-    console.log(`  where the time goes (${label}; one profiled step: ${wall.toFixed(0)} ms wall with profiling, ` +
-      `${kernelMs.toFixed(0)} ms inside ${prof.kernels.length} kernel calls, rest = engine/tape/profiler overhead):`);
+    const kernelMs = [...timings.values()].reduce((s, e) => s + e.ms, 0);
+    const calls = [...timings.values()].reduce((s, e) => s + e.n, 0);
+    const top = [...timings.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
+    console.log(`  where the time goes (${label}, one step: ${wall.toFixed(0)} ms; ${kernelMs.toFixed(0)} ms in ${calls} kernel calls, ` +
+      `${(wall - kernelMs).toFixed(0)} ms (${((100 * (wall - kernelMs)) / wall).toFixed(0)} %) in the engine, tape and JavaScript around them):`);
     for (const [name, e] of top) {
-      console.log(`    ${name.padEnd(22)} ${fmt(e.ms, 1)} ms ${fmt((100 * e.ms) / kernelMs, 1)} %  (${e.n} calls)`);
+      console.log(`    ${name.padEnd(20)} ${fmt(e.ms, 1)} ms ${fmt((100 * e.ms) / wall, 1)} %  (${e.n} calls)`);
     }
   }
   setNativeKernelsEnabled(true);

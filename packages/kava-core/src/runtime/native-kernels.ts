@@ -62,6 +62,18 @@ const segmentSumKernel: FastKernel = ({ inputs, attrs, backend }, _addon, backen
   return segmentSum(memory, x, segmentIds, (attrs as unknown as { numSegments: number }).numSegments);
 };
 
+/**
+ * Identity without a copy on wasm: the output shares the input's heap memory (refcounted, as the
+ * wasm Reshape and the cpu Identity kernels already do). The engine clones every tensor a
+ * gradient saves, so the stock copying kernel ran ~250 times per training step.
+ */
+const identityKernel: FastKernel = ({ inputs, backend }, _addon, backendName) => {
+  const { x } = inputs as { x: TensorInfo };
+  if (backendName !== 'wasm' || x.dtype === 'string') return undefined;
+  (backend as unknown as { incRef(dataId: object): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+};
+
 /** Replaces `kernelName` on `backendName` by `fast`, which hands what it cannot do to the previous kernel. */
 function replaceKernel(kernelName: string, backendName: string, fast: FastKernel, addon: NativeAddon | null): void {
   const stock = tf.getKernel(kernelName, backendName);
@@ -84,7 +96,8 @@ let registered = false;
 
 /**
  * Registers the fast kernels on the wasm and cpu backends: native sgemm for BatchMatMul and
- * _FusedMatMul when the addon (native/) is built, and a scatter-add UnsortedSegmentSum always.
+ * _FusedMatMul when the addon (native/) is built; always a scatter-add UnsortedSegmentSum, and on
+ * wasm a copy-free Identity.
  * Call after the wasm backend's module is imported and registerMissingWasmKernels() ran (the
  * bridged UnsortedSegmentSum becomes the fallback). Idempotent. Adds a note to the backend line.
  */
@@ -99,6 +112,7 @@ export function registerNativeKernels(): void {
     }
     replaceKernel('UnsortedSegmentSum', backendName, segmentSumKernel, addon);
   }
+  replaceKernel('Identity', 'wasm', identityKernel, addon);
   setKernelNotes((backend) => describeKernels(backend, addon, detail));
 }
 
