@@ -86,6 +86,9 @@ describe('LoRA', () => {
     expect(Buffer.from(logitsOf(model).buffer)).toEqual(Buffer.from(logitsOf(model).buffer));
     const inTraining = tf.tidy(() => model.forward({ inputIds: tf.tensor2d(IDS, undefined, 'int32'), training: true }).logits!.dataSync() as Float32Array);
     expect(relErr(inTraining, logitsOf(model))).toBeGreaterThan(1e-4);
+    const seeded = (seed: number) => tf.tidy(() => model.forward({ inputIds: tf.tensor2d(IDS, undefined, 'int32'), training: true, seed }).logits!.dataSync() as Float32Array);
+    expect(Buffer.from(seeded(7).buffer)).toEqual(Buffer.from(seeded(7).buffer));
+    expect(relErr(seeded(7), seeded(8))).toBeGreaterThan(1e-4);
     model.dispose();
   });
 

@@ -30,15 +30,18 @@ export interface DecoderConfig {
   attentionBias: boolean;
 }
 
-/** Per-layer key/value cache. Tensors are [B, H_kv, S, headDim]; the owner disposes them. */
-export interface KVCache {
+/**
+ * Per-layer key/value cache. Tensors are [B, H_kv, S, headDim]; the owner disposes them.
+ * (A type alias, not an interface, so a cache can be returned from tf.tidy as a TensorContainer.)
+ */
+export type KVCache = {
   keys: Tensor[];
   values: Tensor[];
-  /** [B, S] 1 for real tokens, 0 for padding, over every cached position. */
+  /** [B, S] float32: 1 for real tokens, 0 for padding, over every cached position. */
   mask: Tensor;
   /** Number of cached positions S. */
   length: number;
-}
+};
 
 /** What a forward pass should produce. Anything not asked for is not materialised. */
 export interface ForwardRequest {
@@ -73,10 +76,12 @@ export interface ForwardRequest {
   attentionRows?: Tensor;
   /** Training mode: enables LoRA dropout. Default false (deterministic). */
   training?: boolean;
+  /** Seed of the LoRA dropout masks in training mode (each adapter derives its own); unseeded when absent. */
+  seed?: number;
 }
 
-/** Output of a forward pass. The caller owns every tensor (dispose it or run inside tf.tidy). */
-export interface ForwardResult {
+/** Output of a forward pass. The caller owns every tensor (dispose it or run inside tf.tidy). A type alias so it is a TensorContainer. */
+export type ForwardResult = {
   logits?: Tensor;
   /** Per layer [B, H_kv, S, headDim]. */
   keys?: Tensor[];
@@ -91,7 +96,7 @@ export interface ForwardResult {
   /** Per layer [B, H, Q, S_total] attention probabilities of the requested rows. */
   attention?: Tensor[];
   cache?: KVCache;
-}
+};
 
 /** A trainable decoder (teacher and student are the same instance in KaVa). */
 export interface Backbone {

@@ -248,7 +248,12 @@ export class Decoder implements Backbone {
       const bias = attentionBias(keyMask, P, S);
       const rowIndex = rows ? tf.cast(rows, 'int32') : null;
 
-      const linear = (l: Linear, x2d: tf.Tensor): tf.Tensor => (this.lora ? this.lora.apply(l, x2d, training) : linearForward(l, x2d));
+      let linearIndex = 0; // derives a distinct dropout seed per adapter call from request.seed
+      const linear = (l: Linear, x2d: tf.Tensor): tf.Tensor => {
+        linearIndex++;
+        if (!this.lora) return linearForward(l, x2d);
+        return this.lora.apply(l, x2d, training, request.seed === undefined ? undefined : request.seed * 1009 + linearIndex);
+      };
       const heads = (x2d: tf.Tensor, n: number) => tf.transpose(tf.reshape(x2d, [B, S, n, d]), [0, 2, 1, 3]);
 
       let h = inputEmbeds ?? this.embed(inputIds!);

@@ -54,12 +54,15 @@ export class LoraAdapters {
     return [...this.byPath.values()].flatMap((ad) => [ad.a, ad.b]);
   }
 
-  /** x2d·W (+b) plus this linear's adapter, if any. Dropout applies only when `training`. */
-  apply(linear: Linear, x2d: tf.Tensor, training: boolean): tf.Tensor {
+  /**
+   * x2d·W (+b) plus this linear's adapter, if any. Dropout applies only when `training`;
+   * `seed` (if given) makes its mask reproducible.
+   */
+  apply(linear: Linear, x2d: tf.Tensor, training: boolean, seed?: number): tf.Tensor {
     const base = linearForward(linear, x2d);
     const ad = this.byPath.get(linear.path);
     if (ad === undefined) return base;
-    const input = training && this.options.dropout > 0 ? tf.dropout(x2d, this.options.dropout) : x2d;
+    const input = training && this.options.dropout > 0 ? tf.dropout(x2d, this.options.dropout, undefined, seed) : x2d;
     return tf.add(base, tf.mul(tf.matMul(tf.matMul(input, ad.a), ad.b), ad.scale));
   }
 
