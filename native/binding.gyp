@@ -6,7 +6,7 @@
   "targets": [
     {
       "target_name": "kava_native",
-      "sources": ["src/addon.cc", "src/matmul.cc"],
+      "sources": ["src/addon.cc", "src/matmul.cc", "src/elementwise.cc"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!(node -p \"process.env.KAVA_BLAS_INCLUDE || '/usr/include'\")"
@@ -17,7 +17,7 @@
         "-lopenblas"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-      "cflags_cc": ["-O3", "-std=c++17"],
+      "cflags_cc": ["-O3", "-std=c++17", "-fno-trapping-math"],
       "cflags_cc!": ["-fno-exceptions"]
     }
   ]

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "elementwise.h"
 #include "matmul.h"
 
 namespace {
@@ -75,6 +76,22 @@ Napi::Value MatmulJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// exp(inBuf, inOff, outBuf, outOff, n): out = exp(in), elementwise.
+Napi::Value ExpJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 5) {
+    Napi::TypeError::New(env, "exp: expected 5 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t n = Int(info, 4);
+  const float* in = FloatsAt(env, info[0], Int(info, 1), n, "exp input");
+  if (in == nullptr) return env.Undefined();
+  float* out = FloatsAt(env, info[2], Int(info, 3), n, "exp output");
+  if (out == nullptr) return env.Undefined();
+  kava::Exp(in, out, n);
+  return env.Undefined();
+}
+
 // One BLAS thread unless the user chose otherwise: Node has its own threads, and spinning BLAS
 // workers fight them (measured: one thread was as fast or faster end to end, and stable).
 int ConfigureThreads() {
@@ -87,6 +104,7 @@ int ConfigureThreads() {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const int threads = ConfigureThreads();
   exports.Set("matmul", Napi::Function::New(env, MatmulJs, "matmul"));
+  exports.Set("exp", Napi::Function::New(env, ExpJs, "exp"));
   Napi::Object blas = Napi::Object::New(env);
   blas.Set("library", "OpenBLAS");
   blas.Set("config", std::string(openblas_get_config()));

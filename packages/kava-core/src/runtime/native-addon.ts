@@ -10,6 +10,7 @@ export interface NativeAddon {
     batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number,
     biasBuf: ArrayBufferLike | null, biasOff: number, biasLen: number, activation: number, alpha: number,
   ): void;
+  exp(inBuf: ArrayBufferLike, inOff: number, outBuf: ArrayBufferLike, outOff: number, n: number): void;
   blas: { library: string; config: string; core: string; threads: number };
 }
 

@@ -62,6 +62,20 @@ const segmentSumKernel: FastKernel = ({ inputs, attrs, backend }, _addon, backen
   return segmentSum(memory, x, segmentIds, (attrs as unknown as { numSegments: number }).numSegments);
 };
 
+/** Exp on the addon's vectorised exp (wasm's calls libm per element; the vocabulary softmax of
+ * the cross-entropy runs three of them over [tokens, vocab] per step). */
+const expKernel: FastKernel = ({ inputs, backend }, addon, backendName) => {
+  const { x } = inputs as { x: TensorInfo };
+  const memory = backendMemory(backendName, backend);
+  const size = tf.util.sizeFromShape(x.shape);
+  if (addon === null || memory === undefined || x.dtype !== 'float32' || size === 0) return undefined;
+  const out = memory.allocate(x.shape, 'float32');
+  const src = memory.locate(x);
+  const dst = memory.locate(out);
+  addon.exp(src.buffer, src.byteOffset, dst.buffer, dst.byteOffset, size);
+  return out;
+};
+
 /**
  * Identity without a copy on wasm: the output shares the input's heap memory (refcounted, as the
  * wasm Reshape and the cpu Identity kernels already do). The engine clones every tensor a
@@ -96,7 +110,7 @@ let registered = false;
 
 /**
  * Registers the fast kernels on the wasm and cpu backends: native sgemm for BatchMatMul and
- * _FusedMatMul when the addon (native/) is built; always a scatter-add UnsortedSegmentSum, and on
+ * _FusedMatMul, and a vectorised Exp, when the addon (native/) is built; always a scatter-add UnsortedSegmentSum, and on
  * wasm a copy-free Identity.
  * Call after the wasm backend's module is imported and registerMissingWasmKernels() ran (the
  * bridged UnsortedSegmentSum becomes the fallback). Idempotent. Adds a note to the backend line.
@@ -109,6 +123,7 @@ export function registerNativeKernels(): void {
     if (addon !== null) {
       replaceKernel('BatchMatMul', backendName, matmulKernel, addon);
       replaceKernel('_FusedMatMul', backendName, fusedMatmulKernel, addon);
+      replaceKernel('Exp', backendName, expKernel, addon);
     }
     replaceKernel('UnsortedSegmentSum', backendName, segmentSumKernel, addon);
   }
