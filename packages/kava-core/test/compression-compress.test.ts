@@ -1,0 +1,106 @@
+import {
+  tf, ConfigError, KavaError, KavaHooks, compressCache, createCompression, initBackend, loadPlugins, compressionSchema,
+  type EvictionResult, type KVScorer,
+} from '@kava/core';
+import { makeInput, randomArray, randomSource, type Arr5 } from './compression-fixtures.js';
+
+const spec = () => ({
+  keys: randomArray([2, 2, 2, 6, 4], randomSource(2)) as Arr5,
+  mask: [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]],
+  answerQueries: randomArray([2, 2, 4, 3, 4], randomSource(3)) as Arr5,
+  answerQueryMask: [[1, 1, 0], [1, 1, 1]],
+  groupSize: 2,
+  budget: 3,
+});
+
+beforeAll(async () => {
+  await initBackend('cpu');
+});
+
+test('compressCache runs the configured scorer and evictor and shows the hook the scores', async () => {
+  const { registry } = await loadPlugins([], { builtins: false });
+  const compression = createCompression(compressionSchema.parse({ scorer: 'knorm' }), registry);
+  const hooks = new KavaHooks();
+  let seen: { scorer: string; budget: number; step: number; scores: number[][][][] } | null = null;
+  hooks.compression.tap('observer', (result, info) => {
+    seen = { scorer: info.scorer, budget: info.budget, step: info.step, scores: info.scores.arraySync() as number[][][][] };
+    return result;
+  });
+  const input = makeInput(spec());
+  const before = tf.memory().numTensors;
+  const result = compressCache(compression, input, { hooks, step: 7 });
+  expect(tf.memory().numTensors).toBe(before + 4); // the result only: the scores are disposed
+  const norms = tf.tidy(() => tf.neg(tf.norm(input.keys, 'euclidean', -1)).arraySync());
+  expect(seen!.scorer).toBe('knorm');
+  expect(seen!.step).toBe(7);
+  expect(seen!.budget).toBe(3);
+  expect(seen!.scores).toEqual(norms);
+  tf.dispose([result.keys, result.values, result.indices, result.slotMask]);
+  input.dispose();
+});
+
+test('a hook may replace the result; the replaced one is disposed', async () => {
+  const { registry } = await loadPlugins([], { builtins: false });
+  const compression = createCompression(compressionSchema.parse({ scorer: 'first' }), registry);
+  const hooks = new KavaHooks();
+  let replaced: EvictionResult | null = null;
+  hooks.compression.tap('replacer', (result) => {
+    replaced = result;
+    return { keys: tf.zerosLike(result.keys), values: tf.zerosLike(result.values), indices: result.indices.clone(), slotMask: result.slotMask.clone() };
+  });
+  const input = makeInput(spec());
+  const result = compressCache(compression, input, { hooks });
+  expect(replaced!.keys.isDisposed).toBe(true);
+  expect(result.keys.isDisposed).toBe(false);
+  expect(result.indices.arraySync()).toEqual([[[[0, 1, 2], [0, 1, 2]], [[0, 1, 2], [0, 1, 2]]], [[[0, 1, 2], [0, 1, 2]], [[0, 1, 2], [0, 1, 2]]]]);
+  tf.dispose([result.keys, result.values, result.indices, result.slotMask]);
+  input.dispose();
+});
+
+test('compression.groupReduce reaches attention scorers that the input leaves unset', async () => {
+  const { registry } = await loadPlugins([], { builtins: false });
+  const input = makeInput(spec());
+  const scoresWith = (groupReduce: 'max' | 'mean') => {
+    const compression = createCompression(compressionSchema.parse({ scorer: 'attention', groupReduce }), registry);
+    const hooks = new KavaHooks();
+    let scores: number[][][][] = [];
+    hooks.compression.tap('observer', (result, info) => {
+      scores = info.scores.arraySync() as number[][][][];
+      return result;
+    });
+    const r = compressCache(compression, input, { hooks });
+    tf.dispose([r.keys, r.values, r.indices, r.slotMask]);
+    return scores;
+  };
+  expect(scoresWith('max')).not.toEqual(scoresWith('mean'));
+  input.dispose();
+});
+
+test('errors name the part at fault', async () => {
+  const { registry } = await loadPlugins([], { builtins: false });
+  expect(() => createCompression(compressionSchema.parse({ scorer: 'nope' }), registry)).toThrow(ConfigError);
+  const broken: KVScorer = { name: 'broken', needs: ['keys'], score: () => tf.zeros([1, 2, 3]) };
+  const input = makeInput(spec());
+  const before = tf.memory().numTensors;
+  expect(() => compressCache({ scorer: broken, evictor: registry.get('evictor', 'topk').create({}), groupReduce: 'max' }, input))
+    .toThrow(new KavaError('scorer "broken" returned scores of shape [1,2,3], expected [B, L, H_kv, N] = [2,2,2,6]'));
+  expect(tf.memory().numTensors).toBe(before);
+  const attention = registry.get('scorer', 'attention').create({});
+  const { answerQueries: _unused, ...withoutQueries } = input;
+  expect(() => attention.score(withoutQueries)).toThrow(/scorer "attention": needs answerQueries/);
+  input.dispose();
+});
+
+test('no scorer leaks tensors', async () => {
+  const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff'], { builtins: false });
+  const input = makeInput({ ...spec(), windowQueries: randomArray([2, 2, 4, 2, 4], randomSource(4)) as Arr5, windowQueryMask: [[1, 1], [1, 0]] });
+  for (const entry of registry.list('scorer')) {
+    const scorer = entry.create({});
+    const before = tf.memory().numTensors;
+    const scores = scorer.score(input);
+    expect([entry.name, scores.shape]).toEqual([entry.name, [2, 2, 2, 6]]);
+    scores.dispose();
+    expect([entry.name, tf.memory().numTensors]).toEqual([entry.name, before]);
+  }
+  input.dispose();
+});
