@@ -191,7 +191,8 @@ describe('evaluate with a scripted backbone (known predictions)', () => {
   });
 
   it('respects limit and reports zeros for no questions', async () => {
-    expect((await evaluate(model(), examples(), directStrategy(), { limit: 2 })).questions).toBe(2);
+    expect((await evaluate(model(), examples(), 'direct', { limit: 2 })).questions).toBe(2);
+    expect(await evaluate(model(), examples(), 'cot', { maxCotTokens: 10 })).toMatchObject({ mode: 'cot', correct: 4 });
     expect(await evaluate(model(), [], directStrategy())).toMatchObject({ questions: 0, accuracy: 0, forwardPassesPerQuestion: 0 });
   });
 });
@@ -202,8 +203,8 @@ describe('infer', () => {
     expect(result).toEqual({ answerText: '5', answer: 5, trace: '<< 9 - 4 = 5 >>', forwardPasses: 10, generatedTokens: 10, kvEntries: 12 + 1 + 7 + 1 + 4 });
   });
 
-  it('direct returns the answer without a trace', async () => {
-    const result = await infer(model(), 'Ben has 9 pens and loses 4 . How many pens ?', directStrategy());
+  it('direct (by name) returns the answer without a trace', async () => {
+    const result = await infer(model(), 'Ben has 9 pens and loses 4 . How many pens ?', 'direct');
     expect(result).toEqual({ answerText: '13', answer: 13, forwardPasses: 2, generatedTokens: 2, kvEntries: 12 + 4 });
   });
 

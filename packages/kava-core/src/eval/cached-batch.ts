@@ -94,6 +94,18 @@ export class CachedBatch {
     tf.dispose([...old.keys, ...old.values, old.mask].filter((t) => !kept.has(t)));
   }
 
+  /**
+   * Continues from a cache built elsewhere (the latent student's prefix + latents + segment):
+   * `held[b]` real tokens are cached for row b, reached in `passes[b]` forward passes.
+   * The batch takes ownership of the cache.
+   */
+  adopt(cache: KVCache, held: readonly number[], passes: readonly number[]): void {
+    this.dispose();
+    this.cache = cache;
+    held.forEach((n, b) => (this.held[b] = n));
+    passes.forEach((n, b) => (this.passes[b] = n));
+  }
+
   /** Cached positions per layer, padding included (the batch's shared cache length). */
   get cacheLength(): number {
     return this.cache?.length ?? 0;

@@ -4,8 +4,10 @@ import type { LoadedModel } from '../contracts/backbone.js';
 import type { Example } from '../contracts/dataset.js';
 import { answersMatch, extractAnswer } from './answer.js';
 import type { Generation, GenerationStrategy } from './strategy.js';
+import { textStrategy, type TextStrategyOptions } from './text-strategies.js';
 
-export interface EvaluateOptions {
+/** Batch and output options; the text-strategy options apply when `mode` is given by name. */
+export interface EvaluateOptions extends TextStrategyOptions {
   /** Questions decoded together (eval.batchSize). Default 32. */
   batchSize?: number;
   /** Evaluate at most this many questions. */
@@ -41,16 +43,18 @@ export interface EvalReport {
 }
 
 /**
- * Evaluates a model on examples with a generation strategy (cot, direct, or a latent student):
+ * Evaluates a model on examples with a generation strategy: "cot" or "direct" by name (built with
+ * `options`), or any GenerationStrategy object (the latent student's lives with the trainer):
  * batches of questions share one KV cache, answers are extracted with the GSM8K rule and compared
  * to the gold answers. Reads the examples lazily, so a large file is streamed.
  */
 export async function evaluate(
   model: LoadedModel,
   examples: AsyncIterable<Example> | Iterable<Example>,
-  strategy: GenerationStrategy,
+  mode: 'cot' | 'direct' | GenerationStrategy,
   options: EvaluateOptions = {},
 ): Promise<EvalReport> {
+  const strategy = typeof mode === 'string' ? textStrategy(mode, options) : mode;
   const batchSize = Math.max(1, options.batchSize ?? 32);
   const limit = options.limit ?? Infinity;
   const started = performance.now();
@@ -113,7 +117,8 @@ export interface InferResult extends Generation {
 }
 
 /** Answers one question with a strategy (cot: the written trace comes back too). */
-export async function infer(model: LoadedModel, question: string, strategy: GenerationStrategy): Promise<InferResult> {
+export async function infer(model: LoadedModel, question: string, mode: 'cot' | 'direct' | GenerationStrategy, options: TextStrategyOptions = {}): Promise<InferResult> {
+  const strategy = typeof mode === 'string' ? textStrategy(mode, options) : mode;
   const [g] = await strategy.generate(model, [question]);
   return { ...g!, answer: extractAnswer(g!.answerText) };
 }
