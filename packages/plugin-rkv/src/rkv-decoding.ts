@@ -1,5 +1,5 @@
 import {
-  tf, z, KavaError, KEY_NORM_EPS, checkScorerInput, cotAttention, keyNorms, expandTokenMask, maskedMean, maskedSoftmax,
+  tf, z, KavaError, KEY_NORM_EPS, attentionImportance, checkScorerInput, keyNorms, expandTokenMask, maskedSoftmax,
   parseScorerOptions, type KVScorer, type ScorerInput, type ScorerRegistration,
 } from '@kava/core';
 
@@ -59,10 +59,9 @@ export function createRkvDecodingScorer(opts: RkvDecodingOptions = {}): KVScorer
         const inWindow = tf.mul(tf.cast(tf.less(validAfter, nWindow), 'float32'), mask);
         const scored = tf.sub(mask, inWindow); // the cache R-KV scores
 
-        const probs = cotAttention({
-          queries, keys: input.keys, mask: scored, groupSize: input.groupSize, reduce: input.groupReduce ?? 'max',
-        }); // [B, L, H_kv, α, N]
-        const importance = maskedMean(probs, queryMask.reshape([B, 1, 1, alpha, 1]), 3);
+        const importance = attentionImportance({
+          queries, queryMask, keys: input.keys, mask: scored, groupSize: input.groupSize, reduce: input.groupReduce ?? 'max',
+        }); // [B, L, H_kv, N], 0 outside `scored`
         const outside = tf.broadcastTo(tf.equal(expandTokenMask(scored, 4), 0), importance.shape);
         const neighbours = tf.where(outside, tf.fill(importance.shape, -Infinity), importance);
         const pooled = tf.maxPool(neighbours.reshape([B * L * Hkv, 1, N, 1]) as tf.Tensor4D, [1, kernelSize], 1, 'same').reshape([B, L, Hkv, N]);
