@@ -7,6 +7,7 @@
 // Prints GFLOP/s of tfjs matmul per backend and kernel set (stock vs native sgemm), then the
 // forward+backward of a Llama-style model in the reference shape, stock vs native wasm in the
 // same run, with where the time goes (tf.profile, by kernel).
+import { cpus, loadavg } from 'node:os';
 import { initBackend, loadNativeAddon, setNativeKernelsEnabled, tf } from '@kava/core';
 
 const quick = process.argv.includes('--quick');
@@ -32,7 +33,8 @@ function timeIt(f, { minRuns = 3, maxRuns = 50, budget = 1 } = {}) {
 // ---------- header ----------
 const { addon, detail } = loadNativeAddon();
 const info = await initBackend('wasm');
-console.log(`node ${process.version}, ${info.description}`);
+console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg()[0].toFixed(2)} at start`);
+console.log(info.description);
 console.log(`native addon: ${addon ? `${detail}\n  ${addon.blas.config}; core ${addon.blas.core}; ${addon.blas.threads} thread(s)` : detail}`);
 for (const name of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']) {
   console.log(`  ${name}=${process.env[name] ?? '(unset)'}`);
@@ -226,3 +228,4 @@ async function stepBench(backend) {
 }
 
 await stepBench('wasm');
+console.log(`\nload average ${loadavg()[0].toFixed(2)} at the end (other processes on these cores slow every figure)`);

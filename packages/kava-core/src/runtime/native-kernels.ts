@@ -4,6 +4,7 @@ import { loadNativeAddon, type NativeAddon } from './native-addon.js';
 import { epilogueSupported, planMatmul, runNativeMatmul } from './native-matmul.js';
 import { backendMemory, type TensorInfo } from './native-memory.js';
 import { segmentSum } from './native-segment-sum.js';
+import { gather } from './native-gather.js';
 
 export { loadNativeAddon, type NativeAddon, type NativeAddonStatus } from './native-addon.js';
 export { planMatmul, type MatmulPlan } from './native-matmul.js';
@@ -62,6 +63,13 @@ const segmentSumKernel: FastKernel = ({ inputs, attrs, backend }, _addon, backen
   return segmentSum(memory, x, segmentIds, (attrs as unknown as { numSegments: number }).numSegments);
 };
 
+const gatherKernel: FastKernel = ({ inputs, attrs, backend }, _addon, backendName) => {
+  const { x, indices } = inputs as { x: TensorInfo; indices: TensorInfo };
+  const { axis, batchDims } = attrs as unknown as { axis: number; batchDims?: number };
+  const memory = backendMemory(backendName, backend);
+  return memory === undefined ? undefined : gather(memory, x, indices, axis, batchDims);
+};
+
 /** Exp on the addon's vectorised exp (wasm's calls libm per element; the vocabulary softmax of
  * the cross-entropy runs three of them over [tokens, vocab] per step). */
 const expKernel: FastKernel = ({ inputs, backend }, addon, backendName) => {
@@ -110,7 +118,8 @@ let registered = false;
 
 /**
  * Registers the fast kernels on the wasm and cpu backends: native sgemm for BatchMatMul and
- * _FusedMatMul, and a vectorised Exp, when the addon (native/) is built; always a scatter-add UnsortedSegmentSum, and on
+ * _FusedMatMul, and a vectorised Exp, when the addon (native/) is built; always a scatter-add UnsortedSegmentSum and a
+ * slice-copy GatherV2 (the embedding gradient and lookup), and on
  * wasm a copy-free Identity.
  * Call after the wasm backend's module is imported and registerMissingWasmKernels() ran (the
  * bridged UnsortedSegmentSum becomes the fallback). Idempotent. Adds a note to the backend line.
@@ -126,6 +135,7 @@ export function registerNativeKernels(): void {
       replaceKernel('Exp', backendName, expKernel, addon);
     }
     replaceKernel('UnsortedSegmentSum', backendName, segmentSumKernel, addon);
+    replaceKernel('GatherV2', backendName, gatherKernel, addon);
   }
   replaceKernel('Identity', 'wasm', identityKernel, addon);
   setKernelNotes((backend) => describeKernels(backend, addon, detail));
