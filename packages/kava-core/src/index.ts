@@ -26,3 +26,4 @@ export * from './presets/index.js';
 export * from './ops/stop-gradient.js';
 export * from './config/reference.js';
 export { z } from 'zod';
+export * from './ops/rows-at.js';

@@ -1,1 +1,3 @@
 export * from './projection.js';
+export * from './rollout.js';
+export * from './strategy.js';

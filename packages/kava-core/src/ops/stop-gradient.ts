@@ -12,3 +12,13 @@ const identityWithZeroGrad = tf.customGrad(((x: tf.Tensor) => ({
 export function stopGradient<T extends tf.Tensor>(x: T): T {
   return identityWithZeroGrad(x) as T;
 }
+
+/**
+ * A copy of `x` with no history on the gradient tape (its values go through a buffer). Unlike
+ * stopGradient, ops that read it are not on the tape's path at all, which non-differentiable
+ * consumers need: the evictor's top-k indices feed tf.gather, whose index gradient tfjs rejects
+ * when the indices descend from a variable.
+ */
+export function detach<T extends tf.Tensor>(x: T): T {
+  return tf.tensor(x.dataSync(), x.shape, x.dtype) as T;
+}

@@ -85,6 +85,7 @@ export class HFTokenizer implements Tokenizer {
   }
 
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    if (ids.length === 0) return ''; // the library rejects an empty list; a model may write only <eos>
     return this.core.decode([...ids], { skip_special_tokens: options.skipSpecialTokens ?? true });
   }
 

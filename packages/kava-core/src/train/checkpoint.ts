@@ -1,0 +1,103 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { tf } from '../tf.js';
+import { KavaError } from '../errors.js';
+import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
+import { writeTextAtomic } from '../model/atomic-write.js';
+import type { Tokenizer } from '../contracts/tokenizer.js';
+import type { AdamW } from './adamw.js';
+
+/** What a checkpoint restores besides tensors. */
+export interface TrainingState {
+  step: number;
+  totalSteps: number;
+  optimizerStep: number;
+  /** Rng state of the trainer (dropout seeds, random scorers). */
+  rngState: number;
+  /** Position in the shuffled data: epoch and index of the next example. */
+  data: { epoch: number; index: number };
+  /** Name and shape of every trainable variable (checked on load). */
+  params: { name: string; shape: number[] }[];
+}
+
+const PARAMS = 'params.safetensors';
+const OPTIMIZER = 'optimizer.safetensors';
+const STATE = 'state.json';
+export const checkpointName = (step: number) => `step-${String(step).padStart(7, '0')}`;
+
+function tensorsToWrite(tensors: ReadonlyMap<string, tf.Tensor>) {
+  return [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: () => t.dataSync() as Float32Array }));
+}
+
+/**
+ * Writes a checkpoint into `<runDir>/checkpoints/step-N` atomically: everything goes into a
+ * temporary folder that is renamed into place only when complete, and `latest` is updated
+ * (atomically) after that. A crash mid-save leaves the previous checkpoint and `latest` intact.
+ * Keeps the newest `keep` checkpoints.
+ */
+export async function saveCheckpoint(runDir: string, state: TrainingState, params: ReadonlyMap<string, tf.Variable>, optimizer: AdamW, tokenizer: Tokenizer, keep = 2): Promise<string> {
+  const root = join(runDir, 'checkpoints');
+  const name = checkpointName(state.step);
+  const final = join(root, name);
+  const temp = join(root, `.${name}.${process.pid}.tmp`);
+  rmSync(temp, { recursive: true, force: true });
+  mkdirSync(temp, { recursive: true });
+  writeSafetensors(join(temp, PARAMS), tensorsToWrite(params));
+  writeSafetensors(join(temp, OPTIMIZER), tensorsToWrite(optimizer.state()));
+  await tokenizer.save(join(temp, 'tokenizer'));
+  writeTextAtomic(join(temp, STATE), `${JSON.stringify(state, null, 2)}\n`);
+  rmSync(final, { recursive: true, force: true });
+  renameSync(temp, final);
+  writeTextAtomic(join(root, 'latest'), `${name}\n`);
+  const all = readdirSync(root).filter((d) => /^step-\d+$/.test(d)).sort();
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(join(root, old), { recursive: true, force: true });
+  return final;
+}
+
+/** The newest complete checkpoint of a run directory (or the checkpoint directory itself). */
+export function findCheckpoint(path: string): string {
+  if (existsSync(join(path, STATE))) return path;
+  const latest = join(path, 'checkpoints', 'latest');
+  if (!existsSync(latest)) throw new KavaError(`${path}: no checkpoint found (expected ${latest} or a checkpoint folder with ${STATE})`, { exitCode: 2 });
+  const dir = join(path, 'checkpoints', readFileSync(latest, 'utf8').trim());
+  if (!existsSync(join(dir, STATE))) throw new KavaError(`${latest} names ${dir}, which is missing or incomplete`);
+  return dir;
+}
+
+export function readTrainingState(dir: string): TrainingState {
+  return JSON.parse(readFileSync(join(dir, STATE), 'utf8')) as TrainingState;
+}
+
+/** Restores trainable variables (and the optimiser when given) from a checkpoint folder. */
+export function loadCheckpoint(dir: string, params: ReadonlyMap<string, tf.Variable>, optimizer?: AdamW): TrainingState {
+  const state = readTrainingState(dir);
+  const file = SafetensorsFile.open(join(dir, PARAMS));
+  try {
+    for (const [name, variable] of params) {
+      const entry = file.entries.get(name);
+      if (!entry) throw new KavaError(`${join(dir, PARAMS)}: missing "${name}"; the checkpoint was made with a different model configuration`);
+      if (entry.shape.join() !== variable.shape.join()) {
+        throw new KavaError(`${join(dir, PARAMS)}: "${name}" has shape [${entry.shape}], the model expects [${variable.shape}] (different model configuration?)`);
+      }
+      tf.tidy(() => variable.assign(tf.tensor(file.read(name), entry.shape)));
+    }
+    if (file.entries.size !== params.size) {
+      const extra = [...file.entries.keys()].filter((n) => !params.has(n));
+      throw new KavaError(`${join(dir, PARAMS)}: unexpected tensors ${extra.slice(0, 5).join(', ')}; the checkpoint was made with a different model configuration`);
+    }
+  } finally {
+    file.close();
+  }
+  if (optimizer) {
+    const opt = SafetensorsFile.open(join(dir, OPTIMIZER));
+    try {
+      const moments = new Map<string, tf.Tensor>();
+      for (const [name, entry] of opt.entries) moments.set(name, tf.tensor(opt.read(name), entry.shape));
+      optimizer.load(state.optimizerStep, moments);
+      tf.dispose([...moments.values()]);
+    } finally {
+      opt.close();
+    }
+  }
+  return state;
+}

@@ -1,0 +1,43 @@
+import { KavaError } from '../errors.js';
+import type { Example } from '../contracts/dataset.js';
+import type { KavaConfig } from '../config/schema.js';
+import type { Registry } from '../plugin/registry.js';
+import { openDataset } from '../data/open.js';
+import { collect } from '../data/select.js';
+import { syntheticDataset } from '../data/synthetic/format.js';
+
+/** The training and held-out examples of a run (held in memory: the trainer shuffles per epoch). */
+export interface RunData {
+  train: Example[];
+  test: Example[];
+  /** Where the examples came from, for logs. */
+  source: string;
+  /** Records skipped as malformed (data.skipInvalid). */
+  skipped: number;
+}
+
+/**
+ * Reads `data` from the config: the built-in synthetic task when no training file is named,
+ * else the files through their format plugins (streamed; `data.limit` caps the training records).
+ * Relative paths are resolved from `baseDir` (the config file's folder).
+ */
+export async function loadRunData(config: KavaConfig, registry: Registry, resolvePath: (p: string) => string): Promise<RunData> {
+  const { data } = config;
+  const read = { trace: data.trace, skipInvalid: data.skipInvalid };
+  if (data.train === null || data.format === 'synthetic') {
+    const splits = syntheticDataset(data.synthetic);
+    const train = await collect(splits.train.examples(read), data.limit);
+    const test = data.test === null ? await collect(splits.test.examples(read)) : await readFile(registry, resolvePath(data.test), 'auto', read, 'data.test');
+    return { train, test, source: `synthetic (${data.trace} traces, seed ${data.synthetic.seed})`, skipped: 0 };
+  }
+  const trainSource = await openDataset(registry, resolvePath(data.train), data.format, 'data.format');
+  const train = await collect(trainSource.examples(read), data.limit);
+  if (train.length === 0) throw new KavaError(`data.train: ${data.train} holds no usable records`, { exitCode: 2 });
+  const test = data.test === null ? [] : await readFile(registry, resolvePath(data.test), data.format, read, 'data.test');
+  return { train, test, source: `${data.train} (${data.trace} traces)`, skipped: trainSource.skipped ?? 0 };
+}
+
+async function readFile(registry: Registry, file: string, format: string, read: { trace: 'equation' | 'nl'; skipInvalid: boolean }, field: string): Promise<Example[]> {
+  const source = await openDataset(registry, file, format, field);
+  return collect(source.examples(read));
+}

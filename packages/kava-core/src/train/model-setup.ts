@@ -1,0 +1,90 @@
+import { join } from 'node:path';
+import { tf } from '../tf.js';
+import type { Tokenizer } from '../contracts/tokenizer.js';
+import type { BackboneFamily } from '../contracts/backbone.js';
+import type { Example } from '../contracts/dataset.js';
+import type { KavaConfig } from '../config/schema.js';
+import type { Registry } from '../plugin/registry.js';
+import type { Decoder } from '../model/decoder.js';
+import { createBackbone } from '../model/build.js';
+import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
+import { createWordLevelTokenizer, wordPieces } from '../tokenizer/word-level.js';
+import { createSyntheticTokenizer } from '../data/synthetic/vocabulary.js';
+import { addReasoningTokens, ANSWER_PREFIX, BOT_TOKEN, EOT_TOKEN, type ReasoningTokens } from '../data/sequences.js';
+import { Projection } from '../latent/projection.js';
+import type { LatentSettings } from '../latent/rollout.js';
+
+/** The placeholder token whose embedding fills Jacobi latent slots before their first update. */
+export const LATENT_TOKEN = '<latent>';
+
+/** A backbone ready for KaVa: tokenizer with the reasoning tokens, projection, named trainables. */
+export interface KavaModel {
+  backbone: Decoder;
+  family: BackboneFamily;
+  tokenizer: Tokenizer;
+  tokens: ReasoningTokens & { latentId: number };
+  projection: Projection | null;
+  latent: LatentSettings;
+  /** Every trainable variable under a stable name (checkpoints and the optimiser use these). */
+  params: Map<string, tf.Variable>;
+  dispose(): void;
+}
+
+/**
+ * A word-level vocabulary for a tiny model on a file dataset: every word piece of the training
+ * records seen at least twice (rarer ones map to <unk>), plus the answer prefix and digits.
+ */
+export function vocabularyFromExamples(examples: readonly Example[], minCount = 2): string[] {
+  const counts = new Map<string, number>();
+  const add = (text: string) => {
+    for (const w of wordPieces(text)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  };
+  for (const e of examples) {
+    add(e.question);
+    e.steps.forEach(add);
+    add(e.answer);
+  }
+  const always = [...wordPieces(ANSWER_PREFIX), ...'0123456789'.split('')];
+  const words = [...counts].filter(([, n]) => n >= minCount).sort((a, b) => b[1] - a[1]).map(([w]) => w);
+  return [...new Set([...always, ...words])];
+}
+
+/** The tokenizer a run uses: the checkpoint's, the model directory's, the synthetic one, or one built from the data. */
+export async function runTokenizer(config: KavaConfig, options: { checkpointDir?: string; trainExamples?: readonly Example[] } = {}): Promise<Tokenizer> {
+  if (options.checkpointDir) return loadTokenizer(options.checkpointDir);
+  if (config.backbone.modelDir !== null) return loadTokenizer(config.backbone.modelDir);
+  if (config.data.train === null || config.data.format === 'synthetic') return createSyntheticTokenizer();
+  return createWordLevelTokenizer(vocabularyFromExamples(options.trainExamples ?? []), { specialTokens: [BOT_TOKEN, EOT_TOKEN] });
+}
+
+/**
+ * Builds the model of a run: the backbone (random preset or Hugging Face directory, LoRA when
+ * configured), the tokenizer with `<bot>`, `<eot>` and `<latent>` added (the embedding table
+ * grows with new trainable rows), and the latent projection.
+ */
+export function setupModel(config: KavaConfig, registry: Registry, tokenizer: Tokenizer): KavaModel {
+  const reasoning = addReasoningTokens(tokenizer);
+  const [latentId] = tokenizer.addSpecialTokens([LATENT_TOKEN]) as [number];
+  const seed = config.train.seed;
+  const { backbone, family } = createBackbone(registry, config.backbone, { vocabSize: tokenizer.vocabSize, seed });
+  if (backbone.vocabSize < tokenizer.vocabSize) backbone.resizeVocab(tokenizer.vocabSize);
+  const latentBased = config.method === 'kava' || config.method === 'codi' || config.method === 'pccot';
+  const projection = latentBased && config.latent.projection ? new Projection(backbone.config.hiddenSize, seed + 7919) : null;
+  const params = new Map<string, tf.Variable>();
+  backbone.trainableVariables().forEach((v, i) => params.set(`backbone.${i}`, v));
+  for (const [name, v] of projection?.variables ?? []) params.set(name, v);
+  return {
+    backbone, family, tokenizer,
+    tokens: { ...reasoning, latentId },
+    projection,
+    latent: { count: config.latent.count, mode: config.latent.mode, iterations: config.latent.iterations, projection, placeholderId: latentId },
+    params,
+    dispose() {
+      backbone.dispose();
+      projection?.dispose();
+    },
+  };
+}
+
+/** Where a checkpoint keeps its tokenizer. */
+export const tokenizerDir = (checkpointDir: string) => join(checkpointDir, 'tokenizer');

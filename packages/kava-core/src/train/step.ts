@@ -1,0 +1,116 @@
+import { tf } from '../tf.js';
+import type { Backbone } from '../contracts/backbone.js';
+import type { LossInputs, LossTerm } from '../contracts/loss.js';
+import type { EvictionResult, ScorerInput } from '../contracts/scorer.js';
+import type { KavaHooks } from '../plugin/hooks.js';
+import { compressCache, type Compression } from '../compression/compress.js';
+import { studentForward, type LatentSettings } from '../latent/rollout.js';
+import { detach } from '../ops/stop-gradient.js';
+import type { TrainBatch } from './batch.js';
+
+type Tensor = tf.Tensor;
+
+/** A loss term with its weight from the config. */
+export interface WeightedTerm {
+  name: string;
+  weight: number;
+  term: LossTerm;
+}
+
+/** Everything one forward/backward of the method needs besides the batch. */
+export interface StepParts {
+  backbone: Backbone;
+  latent: LatentSettings;
+  /** Null when the KV loss is off (nothing to compress). */
+  compression: Compression | null;
+  terms: readonly WeightedTerm[];
+  hooks: KavaHooks;
+}
+
+/**
+ * [B, L, H, S, d]-style gather of the CoT region: `perLayer` [B, H, S, d] tensors and positions
+ * [B, N] → [B, L, H, N, d].
+ */
+function cotRegion(perLayer: readonly Tensor[], positions: Tensor): Tensor {
+  return tf.tidy(() => {
+    const stacked = tf.stack([...perLayer], 1); // [B, L, H, S, d]
+    const bySeq = tf.transpose(stacked, [0, 3, 1, 2, 4]); // [B, S, L, H, d]
+    const picked = tf.gather(bySeq, positions, 1, 1); // [B, N, L, H, d]
+    return tf.transpose(picked, [0, 2, 3, 1, 4]);
+  });
+}
+
+/** Rows [B, H, Q, d] per layer → [B, L, H, Q, d], split into the first `answer` rows and the rest. */
+function splitRows(queries: readonly Tensor[], answer: number): { answer?: Tensor; window?: Tensor } {
+  const all = tf.stack([...queries], 1);
+  const Q = all.shape[3]!;
+  return {
+    ...(answer > 0 ? { answer: tf.slice(all, [0, 0, 0, 0, 0], [-1, -1, -1, answer, -1]) } : {}),
+    ...(Q > answer ? { window: tf.slice(all, [0, 0, 0, answer, 0], [-1, -1, -1, Q - answer, -1]) } : {}),
+  };
+}
+
+/**
+ * One forward pass of the method on a micro-batch (call inside a gradient tape or tf.tidy):
+ * teacher forward → compression of its CoT cache → student rollout → every weighted loss term.
+ * Returns the weighted total and each term's unweighted value (kept, caller disposes).
+ */
+export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number, seed: number): { total: Tensor; terms: Record<string, Tensor> } {
+  const { backbone, hooks } = parts;
+  const inputs: LossInputs = {};
+  const needHidden = parts.terms.some((t) => t.term.needs.includes('hidden'));
+  const L = backbone.config.numLayers;
+
+  if (batch.teacher) {
+    const t = batch.teacher;
+    const out = backbone.forward({
+      inputIds: t.ids, attentionMask: t.mask, logits: true, hidden: needHidden,
+      kv: parts.compression ? 'post-rope' : false,
+      ...(t.rows ? { attentionRows: t.rows } : {}),
+      training: true,
+    });
+    hooks.teacherForward.call({ step, result: out });
+    inputs.teacher = {
+      logits: out.logits!, targets: t.targets, targetMask: t.targetMask, answerAnchor: t.anchor,
+      ...(out.hidden ? { hidden: out.hidden.slice(1, L + 1) } : {}),
+    };
+    if (parts.compression) {
+      // The compressed cache is a target (stop-gradient) and top-k is not differentiable:
+      // the scorer and evictor work on detached copies of the teacher's K/V and queries.
+      const rows = out.queries ? splitRows(out.queries.map(detach), t.answerRows) : {};
+      const input: ScorerInput = {
+        keys: cotRegion(out.keys!.map(detach), t.cotPositions),
+        values: cotRegion(out.values!.map(detach), t.cotPositions),
+        mask: t.cotMask,
+        positions: tf.cast(t.cotPositions, 'int32'),
+        groupSize: backbone.config.numHeads / backbone.config.numKvHeads,
+        budget: parts.latent.count,
+        seed: seed,
+        ...(rows.answer ? { answerQueries: rows.answer, answerQueryMask: t.answerRowMask! } : {}),
+        ...(rows.window ? { windowQueries: rows.window, windowQueryMask: t.windowRowMask! } : {}),
+      };
+      const kept: EvictionResult = compressCache(parts.compression, input, { hooks, step });
+      inputs.compressed = { keys: kept.keys, values: kept.values, slotMask: kept.slotMask };
+    }
+  }
+
+  if (batch.student) {
+    const s = batch.student;
+    const wantKv = parts.terms.some((t) => t.term.needs.includes('compressed'));
+    const out = studentForward(backbone, parts.latent, s, { logits: true, hidden: needHidden, kv: wantKv, training: true });
+    hooks.studentForward.call({ step, result: { ...(out.logits ? { logits: out.logits } : {}), ...(out.hidden ? { hidden: out.hidden } : {}) } });
+    inputs.student = {
+      logits: out.logits!, targets: s.targets, targetMask: s.targetMask, answerAnchor: s.anchor,
+      ...(out.hidden ? { hidden: out.hidden.slice(1, L + 1) } : {}),
+      ...(out.latentKeys ? { latentKeys: out.latentKeys, latentValues: out.latentValues! } : {}),
+    };
+  }
+
+  const raw: Record<string, Tensor> = {};
+  for (const { name, term } of parts.terms) raw[name] = term.compute(inputs);
+  const terms = hooks.losses.call(raw, { step });
+  const weight = (name: string) => parts.terms.find((t) => t.name === name)?.weight ?? 1;
+  const total = tf.addN(Object.entries(terms).map(([name, value]) => tf.mul(value, weight(name))));
+  for (const value of Object.values(terms)) tf.keep(value);
+  return { total, terms };
+}

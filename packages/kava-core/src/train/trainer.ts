@@ -1,0 +1,287 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tf } from '../tf.js';
+import { ConfigError, KavaError } from '../errors.js';
+import type { Example } from '../contracts/dataset.js';
+import type { KavaConfig } from '../config/schema.js';
+import type { ResolvedConfig } from '../config/load.js';
+import type { StepMetrics } from '../plugin/hooks.js';
+import { createCompression } from '../compression/compress.js';
+import { shuffle } from '../data/select.js';
+import type { EvalReport } from '../eval/evaluate.js';
+import { writeTextAtomic } from '../model/atomic-write.js';
+import { AdamW } from './adamw.js';
+import { buildBatch, type BatchPlan } from './batch.js';
+import { findCheckpoint, loadCheckpoint, readTrainingState, saveCheckpoint, type TrainingState } from './checkpoint.js';
+import { clipByGlobalNorm } from './clip.js';
+import { loadRunData, type RunData } from './data.js';
+import { evaluateModel } from './evaluate-run.js';
+import { runTokenizer, setupModel, tokenizerDir, type KavaModel } from './model-setup.js';
+import { Rng } from './rng.js';
+import { cosineWithWarmup } from './schedule.js';
+import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
+
+export interface TrainOptions {
+  resolved: ResolvedConfig;
+  /** Run directory; default `<train.out>/<date>-<method>`. With `resume`, the resumed run's folder. */
+  runDir?: string;
+  /** A run directory or checkpoint folder to continue from. */
+  resume?: string;
+  /** Called after every optimiser step (progress display). */
+  onStep?: (metrics: StepMetrics) => void;
+  /** Called with one-line messages (data, model, checkpoints, evaluation). */
+  log?: (line: string) => void;
+  /** Aborting saves a checkpoint after the current step and returns (Ctrl-C). */
+  signal?: AbortSignal;
+  /** Skip the final held-out evaluation. */
+  skipFinalEval?: boolean;
+}
+
+export interface TrainResult {
+  runDir: string;
+  steps: number;
+  totalSteps: number;
+  interrupted: boolean;
+  /** Losses of the last step. */
+  losses: Record<string, number>;
+  checkpoint: string;
+  evaluation: EvalReport | null;
+  wallSeconds: number;
+  /** Median tokens/s over the steps of this session. */
+  tokensPerSecond: number;
+}
+
+/** Loss terms with a weight > 0, built from their registrations. */
+function activeTerms(config: KavaConfig, resolved: ResolvedConfig): WeightedTerm[] {
+  const terms: WeightedTerm[] = [];
+  for (const [name, entry] of Object.entries(config.losses)) {
+    if (entry.weight <= 0) continue;
+    const { weight, ...options } = entry;
+    terms.push({ name, weight, term: resolved.plugins.registry.get('loss', name, `losses.${name}`).create(options) });
+  }
+  if (terms.length === 0) throw new ConfigError('losses: every loss weight is 0; nothing to train');
+  return terms;
+}
+
+/** Which passes the method and its loss terms need; a term the method cannot feed is a config error. */
+export function planFor(config: KavaConfig, terms: readonly WeightedTerm[], scorerNeeds: readonly string[] = [], window = 8): BatchPlan {
+  const latentMethod = config.method === 'kava' || config.method === 'codi' || config.method === 'pccot';
+  const needs = (part: string) => terms.some((t) => t.term.needs.includes(part as never));
+  if (!latentMethod) {
+    const bad = terms.find((t) => t.term.needs.includes('student') || t.term.needs.includes('compressed'));
+    if (bad) throw new ConfigError(`losses.${bad.name}: needs the latent student, which method "${config.method}" does not train (set its weight to 0 or use --preset ${config.method})`);
+  }
+  const compress = needs('compressed');
+  return {
+    teacher: config.method === 'no-cot' ? 'direct' : needs('teacher') || compress ? 'trace' : null,
+    student: latentMethod && needs('student'),
+    latents: config.latent.count,
+    answerQueries: compress && scorerNeeds.includes('answerQueries'),
+    window: compress && scorerNeeds.includes('windowQueries') ? window : 0,
+  };
+}
+
+const median = (xs: number[]) => {
+  if (!xs.length) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+/** A timestamped default run folder name. */
+function defaultRunName(config: KavaConfig): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
+  return `${stamp}-${config.backbone.preset}-${config.method}`;
+}
+
+/** The run's examples in training order: epoch e is the training set shuffled with seed data.shuffleSeed + e. */
+class DataCursor {
+  private order: Example[];
+  constructor(private readonly examples: readonly Example[], private readonly seed: number, public epoch: number, public index: number) {
+    this.order = shuffle(examples, seed + epoch);
+  }
+  take(n: number): Example[] {
+    const out: Example[] = [];
+    while (out.length < n) {
+      if (this.index >= this.order.length) {
+        this.epoch++;
+        this.index = 0;
+        this.order = shuffle(this.examples, this.seed + this.epoch);
+      }
+      out.push(this.order[this.index++]!);
+    }
+    return out;
+  }
+}
+
+/**
+ * Trains a model with the method of the resolved configuration (KAVA-METHOD.md §1–5): per step,
+ * micro-batches of teacher forward → compression → student rollout → losses, accumulated to the
+ * effective batch, clipped, and applied with AdamW on a warm-up + cosine schedule. Writes the run
+ * directory (config.json, metrics.jsonl, checkpoints/, eval/), fires every lifecycle hook, stops on
+ * a non-finite loss keeping the last good checkpoint, and saves a checkpoint when aborted.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { resolved } = options;
+  const config = resolved.config;
+  const { registry, hooks } = resolved.plugins;
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+
+  const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
+  const runDir = resolve(options.runDir ?? (options.resume && !existsSync(join(options.resume, 'state.json')) ? options.resume : join(resolve(resolved.baseDir, config.train.out), defaultRunName(config))));
+  mkdirSync(runDir, { recursive: true });
+
+  const data: RunData = await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p));
+  log(`data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`);
+  const tokenizer = await runTokenizer(config, { ...(resumeDir ? { checkpointDir: tokenizerDir(resumeDir) } : {}), trainExamples: data.train });
+  const model: KavaModel = setupModel(config, registry, tokenizer);
+  const terms = activeTerms(config, resolved);
+  const compression = terms.some((t) => t.term.needs.includes('compressed')) ? createCompression(config.compression, registry) : null;
+  if (compression && config.compression.rope === 'pre') {
+    throw new ConfigError('compression.rope: "pre" is not supported by the trainer yet (scorers see the post-RoPE keys the cache holds); use "post"');
+  }
+  const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression?.scorer.window ?? 8);
+  const parts: StepParts = { backbone: model.backbone, latent: model.latent, compression, terms, hooks };
+  const encode = {
+    maxQuestionTokens: config.train.maxQuestionTokens, maxCotTokens: config.train.maxCotTokens,
+    maxAnswerTokens: config.train.maxAnswerTokens, dropLastStep: config.data.dropLastStep,
+  };
+
+  const batchSize = config.train.batchSize;
+  const micro = Math.min(config.train.microBatchSize, batchSize);
+  const totalSteps = config.train.steps ?? Math.max(1, Math.ceil((config.train.epochs * data.train.length) / batchSize));
+  const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
+  // Decay matrices only: norms, biases and other vectors are left alone, as is customary.
+  const decay = (name: string) => (model.params.get(name)?.rank ?? 0) >= 2;
+  const rng = new Rng(config.train.seed);
+  let step = 0;
+  let cursor = new DataCursor(data.train, config.data.shuffleSeed, 0, 0);
+  const metricsFile = join(runDir, 'metrics.jsonl');
+  if (resumeDir) {
+    const state = loadCheckpoint(resumeDir, model.params, optimizer);
+    step = state.step;
+    rng.state = state.rngState;
+    cursor = new DataCursor(data.train, config.data.shuffleSeed, state.data.epoch, state.data.index);
+    // Keep the metrics of the steps the checkpoint covers, so the curve continues without a seam.
+    if (existsSync(metricsFile)) {
+      const kept = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= step);
+      writeFileSync(metricsFile, kept.length ? `${kept.join('\n')}\n` : '');
+    }
+    log(`resumed from ${resumeDir} at step ${step}`);
+  } else {
+    writeFileSync(metricsFile, '');
+  }
+  writeTextAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+
+  const varNames = new Map<string, string>();
+  for (const [name, v] of model.params) varNames.set(v.name, name);
+  const varList = [...model.params.values()];
+  const state = (): TrainingState => ({
+    step, totalSteps, optimizerStep: optimizer.step, rngState: rng.state,
+    data: { epoch: cursor.epoch, index: cursor.index },
+    params: [...model.params].map(([name, v]) => ({ name, shape: v.shape })),
+  });
+  let lastCheckpoint = resumeDir ?? '';
+  const checkpoint = async () => {
+    lastCheckpoint = await saveCheckpoint(runDir, state(), model.params, optimizer, model.tokenizer);
+    await hooks.checkpoint.promise({ step, dir: lastCheckpoint });
+    return lastCheckpoint;
+  };
+  const evaluateAt = async (label: string): Promise<EvalReport | null> => {
+    if (data.test.length === 0) return null;
+    const report = await evaluateModel(model, data.test, config, { predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`) });
+    writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
+    appendFileSync(join(runDir, 'eval.jsonl'), `${JSON.stringify({ step, ...report })}\n`);
+    await hooks.evaluation.promise({ step, mode: config.eval.mode, accuracy: report.accuracy, count: report.questions, metrics: { forwardPassesPerQuestion: report.forwardPassesPerQuestion, kvEntriesPerQuestion: report.kvEntriesPerQuestion } });
+    log(`eval at step ${step}: accuracy ${(100 * report.accuracy).toFixed(1)}% on ${report.questions} questions (${config.eval.mode}), ${report.forwardPassesPerQuestion.toFixed(1)} passes/question`);
+    return report;
+  };
+
+  const runInfo = { runDir, config, kind: 'train' as const };
+  await hooks.runStart.promise(runInfo);
+  const speeds: number[] = [];
+  let losses: Record<string, number> = {};
+  let interrupted = false;
+  try {
+    if (!resumeDir && config.train.checkpointEvery > 0) await checkpoint(); // a good state to fall back to
+    while (step < totalSteps) {
+      const t0 = performance.now();
+      const lr = cosineWithWarmup(step, totalSteps, config.train.lr, config.train.warmup);
+      let accumulated: Map<string, tf.Tensor> | null = null;
+      const sums: Record<string, number> = {};
+      let tokens = 0;
+      for (let done = 0; done < batchSize; done += micro) {
+        const examples = cursor.take(Math.min(micro, batchSize - done));
+        const batch = buildBatch(examples, model.tokenizer, model.tokens, plan, encode);
+        const share = examples.length / batchSize;
+        try {
+          hooks.batch.call({ step, examples });
+          const seed = rng.seed();
+          let termValues: Record<string, tf.Tensor> = {};
+          const { value, grads } = tf.variableGrads(() => {
+            const out = forwardLosses(parts, batch, step, seed);
+            termValues = out.terms;
+            return tf.mul(out.total, share) as tf.Scalar;
+          }, varList);
+          for (const [name, t] of Object.entries(termValues)) sums[name] = (sums[name] ?? 0) + t.dataSync()[0]! * share;
+          sums.total = (sums.total ?? 0) + value.dataSync()[0]!;
+          tf.dispose([value, ...Object.values(termValues)]);
+          if (accumulated === null) {
+            accumulated = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k)!, g]));
+          } else {
+            for (const [k, g] of Object.entries(grads)) {
+              const name = varNames.get(k)!;
+              const prev = accumulated.get(name)!;
+              accumulated.set(name, tf.add(prev, g));
+              tf.dispose([prev, g]);
+            }
+          }
+          tokens += batch.tokens;
+        } finally {
+          batch.dispose();
+        }
+      }
+      const bad = Object.entries(sums).find(([, v]) => !Number.isFinite(v));
+      if (bad) {
+        tf.dispose([...accumulated!.values()]);
+        throw new KavaError(`loss "${bad[0]}" became ${bad[1]} at step ${step + 1}; training stopped. ` +
+          (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}. ` : '') +
+          `Losses: ${Object.entries(sums).map(([k, v]) => `${k}=${v}`).join(', ')}. Try a lower train.lr or train.clip.`);
+      }
+      const { grads: clipped, norm } = clipByGlobalNorm(accumulated!, config.train.clip);
+      tf.dispose([...accumulated!.values()]);
+      optimizer.apply(model.params, clipped, lr, decay);
+      tf.dispose([...clipped.values()]);
+      step++;
+      const seconds = (performance.now() - t0) / 1000;
+      const tokensPerSecond = tokens / seconds;
+      speeds.push(tokensPerSecond);
+      losses = sums;
+      const metrics: StepMetrics = { step, totalSteps, losses, lr, gradNorm: norm, tokensPerSecond };
+      appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, epoch: cursor.epoch })}\n`);
+      hooks.step.call(metrics);
+      options.onStep?.(metrics);
+      if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps) await evaluateAt(`step-${step}`);
+      if (options.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      if (config.train.checkpointEvery > 0 && step % config.train.checkpointEvery === 0 && step < totalSteps) await checkpoint();
+    }
+    await checkpoint();
+    log(`${interrupted ? 'interrupted; ' : ''}checkpoint saved: ${lastCheckpoint}`);
+    const evaluation = interrupted || options.skipFinalEval ? null : await evaluateAt('final');
+    const wallSeconds = (performance.now() - started) / 1000;
+    const summary = { steps: step, metrics: { ...losses, wallSeconds, ...(evaluation ? { accuracy: evaluation.accuracy } : {}) } };
+    await hooks.runEnd.promise(runInfo, summary);
+    return { runDir, steps: step, totalSteps, interrupted, losses, checkpoint: lastCheckpoint, evaluation, wallSeconds, tokensPerSecond: median(speeds) };
+  } finally {
+    optimizer.dispose();
+    model.dispose();
+  }
+}
+
+/** Reads the state of the newest checkpoint of a run (for `kava eval --run` and resume checks). */
+export function runState(runDir: string): TrainingState {
+  return readTrainingState(findCheckpoint(runDir));
+}
