@@ -130,6 +130,53 @@ describe('PEFT adapter files', () => {
     fresh.dispose();
   });
 
+  test('an adapter without added rows reloads bit-identically (untied head)', () => {
+    const model = Decoder.random(tinyConfig(), 9);
+    model.attachLora({ ...LORA, targets: ['v_proj', 'up_proj'] });
+    train(model, 2);
+    const dir = tempProject();
+    saveLoraAdapter(model, dir);
+    expect(JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')).modules_to_save).toBeNull();
+    const fresh = Decoder.random(tinyConfig(), 9);
+    loadLoraAdapter(fresh, dir);
+    expect(fresh.vocabSize).toBe(40);
+    expect(snapshot(fresh.trainableVariables())).toEqual(snapshot(model.trainableVariables()));
+    expect(Buffer.from(logitsOf(fresh).buffer)).toEqual(Buffer.from(logitsOf(model).buffer));
+    model.dispose();
+    fresh.dispose();
+  });
+
+  test('special tokens that land in a padded table (Qwen2.5) train, save and reload', () => {
+    // A 40-row tied table whose tokenizer uses 36 ids: <bot>, <eot> become ids 36 and 37.
+    const model = Decoder.random(tinyConfig({ tieWordEmbeddings: true }), 10);
+    const before = logitsOf(model);
+    model.attachLora(LORA);
+    model.resizeVocab(40, 36);
+    expect([model.vocabSize, model.baseVocabSize]).toEqual([40, 36]);
+    expect(Buffer.from(logitsOf(model).buffer)).toEqual(Buffer.from(before.buffer)); // rows kept as they were
+    expect(model.addedRows.embed!.shape).toEqual([4, 32]);
+    const baseTable = snapshot([model.weights.embed]);
+    const rows = snapshot([model.addedRows.embed!]);
+    const ids = [[36, 5, 37, 9, 2, 36]];
+    for (let i = 0; i < 2; i++) {
+      const vars = model.trainableVariables();
+      const { value, grads } = tf.variableGrads(() => tf.sum(model.forward({ inputIds: tf.tensor2d(ids, undefined, 'int32') }).logits!.slice([0, 0, 36], [1, 6, 1])) as tf.Scalar, vars);
+      tf.tidy(() => vars.forEach((v) => v.assign(tf.sub(v, tf.mul(grads[v.name]!, 0.1)))));
+      tf.dispose([value, ...Object.values(grads)]);
+    }
+    expect(snapshot([model.weights.embed])).toEqual(baseTable);
+    expect(snapshot([model.addedRows.embed!])).not.toEqual(rows);
+    const dir = tempProject();
+    saveLoraAdapter(model, dir);
+    const fresh = Decoder.random(tinyConfig({ tieWordEmbeddings: true }), 10);
+    loadLoraAdapter(fresh, dir);
+    expect([fresh.vocabSize, fresh.baseVocabSize]).toEqual([40, 36]);
+    expect(snapshot(fresh.trainableVariables())).toEqual(snapshot(model.trainableVariables()));
+    expect(Buffer.from(logitsOf(fresh, ids).buffer)).toEqual(Buffer.from(logitsOf(model, ids).buffer));
+    model.dispose();
+    fresh.dispose();
+  });
+
   test('saving full weights folds the adapters in and appends the added rows', async () => {
     const model = Decoder.random(tinyConfig(), 5);
     model.attachLora(LORA);

@@ -106,8 +106,13 @@ export interface Backbone {
   forward(request: ForwardRequest): ForwardResult;
   /** Variables the optimiser updates (LoRA adapters and new token rows, or every weight). */
   trainableVariables(): tf.Variable[];
-  /** Grows the embedding table (and an untied head) to `vocabSize` rows with new trainable rows. */
-  resizeVocab(vocabSize: number): void;
+  /**
+   * Grows the embedding table (and an untied head) to `vocabSize` rows; rows from `firstNewId`
+   * on (default: the current size) are the added tokens' rows and stay trainable under LoRA.
+   * Pass the first added token's id when the checkpoint's table is padded past its tokenizer
+   * (Qwen2.5), so the added tokens' rows inside the padding train too.
+   */
+  resizeVocab(vocabSize: number, firstNewId?: number): void;
   /** Releases every variable. */
   dispose(): void;
 }

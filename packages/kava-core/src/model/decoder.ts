@@ -25,6 +25,7 @@ const MASKED = -1e9;
  */
 export class Decoder implements Backbone {
   private readonly base: DecoderConfig;
+  /** The parameters (read-only for callers; `resizeVocab` may replace the table variables). */
   readonly weights: DecoderWeights;
   /** [added, H] embedding rows beyond the checkpoint's vocabulary (also the head when tied). */
   private addedEmbed: tf.Variable | null = null;
@@ -88,47 +89,63 @@ export class Decoder implements Backbone {
   }
 
   /**
-   * Grows the vocabulary to `vocabSize` rows. New rows start at the mean of the existing
-   * embeddings plus seeded noise (std 0.02), as Hugging Face's resize does, and are trainable.
+   * Grows the vocabulary to `vocabSize` rows and makes the rows from `firstNewId` on (default:
+   * the current size) trainable token rows. Rows beyond the current table start at the mean of
+   * the existing embeddings plus seeded noise (std 0.02), as Hugging Face's resize does.
+   * `firstNewId` below the table size covers checkpoints whose table is padded past the
+   * tokenizer (Qwen2.5: 151936 rows for 151665 tokens): the special tokens added to the tokenizer
+   * land in the padding, and those rows (keeping their checkpoint values) must train too.
    */
-  resizeVocab(vocabSize: number): void {
+  resizeVocab(vocabSize: number, firstNewId?: number): void {
     const current = this.vocabSize;
     if (!Number.isInteger(vocabSize) || vocabSize < current) {
       throw new KavaError(`resizeVocab: can only grow the vocabulary (now ${current} rows), got ${vocabSize}`);
     }
+    const from = firstNewId ?? current;
+    if (!Number.isInteger(from) || from < 0 || from > current) throw new KavaError(`resizeVocab: firstNewId must be an integer in [0, ${current}], got ${firstNewId}`);
+    if (from < this.base.vocabSize) this.moveRowsToAdded(from);
     const n = vocabSize - current;
     if (n === 0) return;
     const seed = 4242 + this.resizeSeed++;
-    const grow = (old: tf.Variable | null, rows: tf.Tensor, axis: 0 | 1): tf.Variable => {
-      const next = tf.variable(old ? tf.concat([old, rows], axis) : rows, true);
-      old?.dispose();
-      return next;
-    };
     tf.tidy(() => {
       const H = this.base.hiddenSize;
       const mean = tf.mean(this.weights.embed, 0, true);
-      this.addedEmbed = grow(this.addedEmbed, tf.add(mean, tf.randomNormal([n, H], 0, 0.02, 'float32', seed)), 0);
+      this.addedEmbed = replaceVariable(this.addedEmbed, tf.add(mean, tf.randomNormal([n, H], 0, 0.02, 'float32', seed)), 0);
       if (this.weights.lmHead) {
         const headMean = tf.mean(this.weights.lmHead.weight, 1, true);
-        this.addedHead = grow(this.addedHead, tf.add(headMean, tf.randomNormal([H, n], 0, 0.02, 'float32', seed + 1)), 1);
+        this.addedHead = replaceVariable(this.addedHead, tf.add(headMean, tf.randomNormal([H, n], 0, 0.02, 'float32', seed + 1)), 1);
       }
     });
   }
 
+  /** Splits the checkpoint table at `from`: rows from there on become trainable added rows. */
+  private moveRowsToAdded(from: number): void {
+    const V0 = this.base.vocabSize;
+    const H = this.base.hiddenSize;
+    tf.tidy(() => {
+      const embed = this.weights.embed;
+      this.addedEmbed = replaceVariable(this.addedEmbed, tf.slice(embed, [from, 0], [V0 - from, H]), 0, true);
+      this.weights.embed = tf.variable(tf.slice(embed, [0, 0], [from, H]), embed.trainable);
+      embed.dispose();
+      const head = this.weights.lmHead;
+      if (head) {
+        const w = head.weight;
+        this.addedHead = replaceVariable(this.addedHead, tf.slice(w, [0, from], [H, V0 - from]), 1, true);
+        head.weight = tf.variable(tf.slice(w, [0, 0], [H, from]), w.trainable);
+        w.dispose();
+      }
+    });
+    this.base.vocabSize = from;
+  }
+
   /**
-   * Sets the added rows from a checkpoint (the tail rows of a saved table), growing the
-   * vocabulary to fit: `embed` [n, H] and, for an untied head, `head` [n, H] (HF layout).
+   * Sets the added rows from a checkpoint: `embed` [n, H] and, for an untied head, `head`
+   * [n, H] (HF layout); n must be the number of added rows (`resizeVocab` first).
    */
   setAddedRows(embed: tf.Tensor, head: tf.Tensor | null): void {
-    const n = embed.shape[0]!;
-    if (this.addedEmbed === null || this.addedEmbed.shape[0] !== n) {
-      this.addedEmbed?.dispose();
-      this.addedHead?.dispose();
-      this.addedEmbed = null;
-      this.addedHead = null;
-      this.resizeVocab(this.base.vocabSize + n);
-    }
-    this.addedEmbed!.assign(embed);
+    const n = this.vocabSize - this.base.vocabSize;
+    if (embed.shape[0] !== n || this.addedEmbed === null) throw new KavaError(`setAddedRows: the model has ${n} added rows, got ${embed.shape[0]}`);
+    this.addedEmbed.assign(embed);
     if (this.addedHead) {
       if (head === null) throw new KavaError('setAddedRows: this model has an untied head; its added rows are required');
       tf.tidy(() => this.addedHead!.assign(tf.transpose(head)));
@@ -369,6 +386,17 @@ function checkConfig(c: DecoderConfig): void {
   }
   if (c.numHeads % c.numKvHeads !== 0) throw new KavaError(`decoder config: numHeads (${c.numHeads}) must be a multiple of numKvHeads (${c.numKvHeads})`);
   if (c.headDim % 2 !== 0) throw new KavaError(`decoder config: headDim must be even for RoPE, got ${c.headDim}`);
+}
+
+/**
+ * A new trainable variable holding `old` (if any) followed by `rows` along `axis` (or `rows`
+ * first when `prepend`); the old variable is disposed.
+ */
+function replaceVariable(old: tf.Variable | null, rows: tf.Tensor, axis: 0 | 1, prepend = false): tf.Variable {
+  const parts = old ? (prepend ? [rows, old] : [old, rows]) : [rows];
+  const next = tf.variable(parts.length === 1 ? rows : tf.concat(parts, axis), true);
+  old?.dispose();
+  return next;
 }
 
 /** Disposes every tensor of a cache. */

@@ -19,6 +19,8 @@ import { PROJECTIONS, type ProjectionName } from './weights.js';
 const PREFIX = 'base_model.model.';
 const EMBED = `${PREFIX}model.embed_tokens.weight`;
 const HEAD = `${PREFIX}lm_head.weight`;
+/** safetensors metadata key: the first token row that trains (rows below are the base model's). */
+const ADDED_FROM = 'kava_added_rows_from';
 
 export interface SaveAdapterOptions {
   /** `base_model_name_or_path` recorded in adapter_config.json. */
@@ -48,7 +50,8 @@ export function saveLoraAdapter(decoder: Decoder, dir: string, options: SaveAdap
     }
     modulesToSave.push('embed_tokens', ...(decoder.config.tieWordEmbeddings ? [] : ['lm_head']));
   }
-  writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors);
+  // Where the trainable rows start, for our loader (PEFT ignores safetensors metadata).
+  writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt', [ADDED_FROM]: String(decoder.baseVocabSize) });
   const config = {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
@@ -121,15 +124,20 @@ export function loadLoraAdapter(decoder: Decoder, dir: string): LoraAdapters {
     const have = new Map([...file.entries].map(([n, e]) => [n, e.shape]));
     const savedVocab = file.entries.get(EMBED)?.shape[0];
     const moduleList = modules as string[];
+    // Rows from `from` on are the trained token rows; below it, the base model's own.
+    const from = file.metadata[ADDED_FROM] === undefined ? decoder.baseVocabSize : Number(file.metadata[ADDED_FROM]);
     if (moduleList.includes('embed_tokens')) {
-      if (savedVocab === undefined || savedVocab < decoder.baseVocabSize) {
-        throw new KavaError(`${path}: "${EMBED}" must hold at least the base model's ${decoder.baseVocabSize} rows, got ${savedVocab === undefined ? 'nothing' : savedVocab}`);
+      if (savedVocab === undefined || savedVocab < decoder.vocabSize) {
+        throw new KavaError(`${path}: "${EMBED}" must hold at least the model's ${decoder.vocabSize} rows, got ${savedVocab === undefined ? 'nothing' : savedVocab}`);
+      }
+      if (!Number.isInteger(from) || from < 0 || from > decoder.baseVocabSize) {
+        throw new KavaError(`${path}: metadata ${ADDED_FROM} must be an integer in [0, ${decoder.baseVocabSize}], got ${JSON.stringify(file.metadata[ADDED_FROM])}`);
       }
       expected.push({ name: EMBED, shape: [savedVocab, H] });
       if (moduleList.includes('lm_head')) expected.push({ name: HEAD, shape: [savedVocab, H] });
     }
     checkTensors(path, have, expected);
-    if (moduleList.includes('lm_head') === cfg.tieWordEmbeddings) {
+    if (moduleList.includes('embed_tokens') && moduleList.includes('lm_head') === cfg.tieWordEmbeddings) {
       throw new KavaError(`${path}: modules_to_save ${cfg.tieWordEmbeddings ? 'has "lm_head" but the model ties it to the embeddings' : 'lacks "lm_head" but the model has an untied head'}`);
     }
 
@@ -142,12 +150,11 @@ export function loadLoraAdapter(decoder: Decoder, dir: string): LoraAdapters {
       a.dispose();
       b.dispose();
     }
-    if (savedVocab !== undefined && savedVocab > decoder.baseVocabSize) {
-      const V0 = decoder.baseVocabSize;
-      const n = savedVocab - V0;
-      // Only the added rows are taken: the base rows are the frozen checkpoint's own.
+    if (moduleList.includes('embed_tokens') && savedVocab! > from) {
+      const n = savedVocab! - from;
+      decoder.resizeVocab(savedVocab!, from);
       tf.tidy(() => {
-        const rows = (name: string) => tf.slice(tf.tensor(file.read(name), [savedVocab, H]), [V0, 0], [n, H]);
+        const rows = (name: string) => tf.slice(tf.tensor(file.read(name), [savedVocab!, H]), [from, 0], [n, H]);
         decoder.setAddedRows(rows(EMBED), moduleList.includes('lm_head') ? rows(HEAD) : null);
       });
     }
