@@ -6,6 +6,7 @@
 //
 //   npm run bench:compress                           (builds first)
 //   node scripts/bench-compress.mjs --backends cpu --reps 3 --scorers rkv,keydiff
+//   node scripts/bench-compress.mjs --plugins kava-plugin-example --scorers value-norm,keydiff
 import { parseArgs } from 'node:util';
 import { tf, initBackend, loadPlugins } from '@kava/core';
 
@@ -15,12 +16,14 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '5' },
     scorers: { type: 'string', default: '' },
     batch: { type: 'string', default: '1' },
+    plugins: { type: 'string', default: '' }, // extra scorer plugins (npm names or paths from the cwd)
   },
 });
 const shape = { B: Number(args.batch), L: 16, Hkv: 8, G: 4, N: 512, d: 64, M: 24, Qa: 16, alpha: 8 };
 const reps = Math.max(1, Number(args.reps));
 
-const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff'], { builtins: false });
+const extra = args.plugins ? args.plugins.split(',') : [];
+const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff', ...extra], { builtins: false });
 const evictor = registry.get('evictor', 'topk').create({});
 const names = args.scorers ? args.scorers.split(',') : registry.names('scorer');
 
