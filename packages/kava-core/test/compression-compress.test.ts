@@ -2,7 +2,7 @@ import {
   tf, ConfigError, KavaError, KavaHooks, compressCache, createCompression, initBackend, loadPlugins, compressionSchema,
   type EvictionResult, type KVScorer,
 } from '@kava/core';
-import { makeInput, randomArray, randomSource, type Arr5 } from './compression-fixtures.js';
+import { makeInput, randomArray, randomSource, scoreAndKeep, type Arr5 } from './compression-fixtures.js';
 
 const spec = () => ({
   keys: randomArray([2, 2, 2, 6, 4], randomSource(2)) as Arr5,
@@ -88,6 +88,32 @@ test('errors name the part at fault', async () => {
   const attention = registry.get('scorer', 'attention').create({});
   const { answerQueries: _unused, ...withoutQueries } = input;
   expect(() => attention.score(withoutQueries)).toThrow(/scorer "attention": needs answerQueries/);
+  input.dispose();
+});
+
+test('every scorer: kept indices are valid tokens, sorted, distinct; padding only in unfilled slots', async () => {
+  const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff'], { builtins: false });
+  const rand = randomSource(8);
+  const N = 10;
+  const mask = [Array.from({ length: N }, (_, i) => (i < 4 ? 1 : 0)), Array.from({ length: N }, (_, i) => (i < 9 ? 1 : 0))];
+  // Padding keys are huge and equal to the queries, so any scorer that looked at them would love them.
+  const keys = randomArray([2, 2, 2, N, 4], rand) as Arr5;
+  keys.forEach((ls, b) => ls.forEach((hs) => hs.forEach((ts) => ts.forEach((t, i) => { if (!mask[b]![i]) t.fill(50); }))));
+  const input = makeInput({
+    keys, mask, budget: 6, groupSize: 2, seed: 3,
+    answerQueries: randomArray([2, 2, 4, 3, 4], () => 50) as Arr5, answerQueryMask: [[1, 1, 1], [1, 1, 1]],
+    windowQueries: randomArray([2, 2, 4, 2, 4], () => 50) as Arr5, windowQueryMask: [[1, 1], [1, 1]],
+  });
+  for (const entry of registry.list('scorer')) {
+    const { kept } = scoreAndKeep(entry.create({}), input);
+    kept.forEach((ls, b) => ls.forEach((hs) => hs.forEach((row) => {
+      const nValid = mask[b]!.filter(Boolean).length;
+      const filled = row.slice(0, Math.min(6, nValid));
+      expect([entry.name, filled.every((i) => mask[b]![i] === 1)]).toEqual([entry.name, true]);
+      expect([entry.name, filled]).toEqual([entry.name, [...new Set(filled)].sort((x, y) => x - y)]);
+      expect([entry.name, row.slice(filled.length)]).toEqual([entry.name, row.slice(filled.length).map(() => 0)]);
+    })));
+  }
   input.dispose();
 });
 
