@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   collect, DataRecordError, deriveGsm8kTraces, gsm8kAugFormat, gsm8kFormat, gsm8kHardFormat, icotFormat,
@@ -36,15 +36,33 @@ describe('original GSM8K: both trace styles, checked by hand', () => {
   });
 
   it('names file, line and field for a record without an equation trace', async () => {
-    const error = await read(gsm8kFormat.open(file('gsm8k.jsonl'))).catch((e: unknown) => e);
+    const error = await read(gsm8kFormat.open(file('gsm8k.jsonl')), { trace: 'equation' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataRecordError);
     expect((error as Error).message).toContain(`${file('gsm8k.jsonl')}:4: field "answer": has no <<expr=value>> annotations`);
+  });
+
+  it('without a trace style (evaluation) yields every record, equation steps where there are any', async () => {
+    const all = await read(gsm8kFormat.open(file('gsm8k.jsonl')));
+    expect(all.map((e) => [e.steps.length, e.answer])).toEqual([[2, '72'], [2, '10'], [3, '5'], [0, '1000']]);
   });
 
   it('rejects answers without "####" or with a malformed annotation', () => {
     expect(() => deriveGsm8kTraces('It is 5.')).toThrow('found no "####"');
     expect(() => deriveGsm8kTraces('<<2+3>>5\n#### 5')).toThrow('<<expr=value>>, got "<<2+3>>"');
     expect(deriveGsm8kTraces('a <<1,000*2=2,000>>2,000\n#### 2,000')).toEqual({ equation: ['<<1,000*2=2,000>>'], nl: ['a 2,000'], answer: '2000' });
+  });
+});
+
+const GSM8K_TRAIN = join(REPO, '../shared/datasets/gsm8k/train.jsonl');
+(existsSync(GSM8K_TRAIN) ? describe : describe.skip)('the whole GSM8K training file (when ../shared/datasets is present)', () => {
+  it('streams 7,473 records: every one has an nl trace, 95 have no equation annotations', async () => {
+    const source = gsm8kFormat.open(GSM8K_TRAIN);
+    let equation = 0;
+    for await (const _ of source.examples({ trace: 'equation', skipInvalid: true })) equation++;
+    expect([equation, source.skipped]).toEqual([7378, 95]);
+    let nl = 0;
+    for await (const _ of source.examples({ trace: 'nl' })) nl++;
+    expect([nl, source.skipped]).toEqual([7473, 0]);
   });
 });
 
