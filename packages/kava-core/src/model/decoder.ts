@@ -27,7 +27,7 @@ export class Decoder implements Backbone {
   private readonly base: DecoderConfig;
   /** The parameters (read-only for callers; `resizeVocab` may replace the table variables). */
   readonly weights: DecoderWeights;
-  /** [added, H] embedding rows beyond the checkpoint's vocabulary (also the head when tied). */
+  /** [added, H] trainable token rows from `baseVocabSize` on (also the head's when tied). */
   private addedEmbed: tf.Variable | null = null;
   /** [H, added] untied head columns for the added rows. */
   private addedHead: tf.Variable | null = null;
@@ -53,7 +53,7 @@ export class Decoder implements Backbone {
     return { ...this.base, vocabSize: this.vocabSize };
   }
 
-  /** Rows of the checkpoint's own table (before `resizeVocab`). */
+  /** Rows of the frozen base table: ids below it use the checkpoint's rows; from it on, the added rows. */
   get baseVocabSize(): number {
     return this.base.vocabSize;
   }
