@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf, initBackend, Decoder, saveLoraAdapter, loadLoraAdapter, saveHFModel, loadHFBackbone, SafetensorsFile, KavaError, ConfigError, type ProjectionName } from '@kava/core';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
@@ -214,6 +214,18 @@ describe('PEFT adapter files', () => {
     const model = Decoder.random(tinyConfig(), 6);
     expect(() => loadLoraAdapter(model, dir)).toThrow(ConfigError);
     expect(() => loadLoraAdapter(model, dir)).toThrow(message);
+    model.dispose();
+  });
+
+  test('a missing or unreadable adapter file is a clear error', () => {
+    const dir = savedAdapter();
+    const model = Decoder.random(tinyConfig(), 6);
+    writeFileSync(join(dir, 'adapter_config.json'), '{"peft_type": ');
+    expect(() => loadLoraAdapter(model, dir)).toThrow(/adapter_config\.json: not valid JSON/);
+    expect(() => loadLoraAdapter(model, tempProject())).toThrow(/adapter_config\.json not found/);
+    const noWeights = savedAdapter();
+    rmSync(join(noWeights, 'adapter_model.safetensors'));
+    expect(() => loadLoraAdapter(model, noWeights)).toThrow(/adapter_model\.safetensors not found/);
     model.dispose();
   });
 

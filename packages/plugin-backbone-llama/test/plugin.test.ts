@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import {
-  Registry, ConfigError, KavaError, initBackend, resolveConfig, configSchema, createBackbone, presetDecoderConfig, countParameters,
+  Registry, ConfigError, KavaError, initBackend, backboneArchitecture, resolveConfig, configSchema, createBackbone, presetDecoderConfig, countParameters,
   estimateMemory, assertFitsBackend, formatMemoryEstimate, type KavaConfig, type KavaConfigInput,
 } from '@kava/core';
 import plugin, { llamaFamily, llamaPresets } from '@kava/plugin-backbone-llama';
@@ -90,6 +90,12 @@ describe('@kava/plugin-backbone-llama', () => {
     expect(backbone.config.vocabSize).toBe(96);
     backbone.dispose();
     expect(() => createBackbone(registry(), backboneConfig({ modelDir: dir, family: 'qwen2' }))).toThrow(/backbone\.family is "qwen2" but .* holds a "llama" model/);
+  });
+
+  test('the architecture for a dry run comes from the preset or the model directory, without loading weights', () => {
+    expect(backboneArchitecture(registry(), backboneConfig({ preset: 'llama-1b' }))).toMatchObject({ vocabSize: 128256, numLayers: 16, hiddenSize: 2048 });
+    expect(backboneArchitecture(registry(), backboneConfig({ preset: 'tiny-llama', overrides: { numLayers: 2 } }), 70)).toMatchObject({ vocabSize: 70, numLayers: 2 });
+    expect(backboneArchitecture(registry(), backboneConfig({ modelDir: join(REPO, 'test/fixtures/hf-tiny-llama') }))).toMatchObject({ vocabSize: 96, numLayers: 2, family: 'llama' });
   });
 
   test('the memory estimate refuses a run that exceeds the wasm heap and says what to change', () => {

@@ -3,7 +3,7 @@ import type { BackboneFamily, BackbonePreset, DecoderConfig } from '../contracts
 import type { KavaConfig } from '../config/schema.js';
 import type { Registry } from '../plugin/registry.js';
 import { Decoder } from './decoder.js';
-import { loadHFBackbone } from './hf-model.js';
+import { loadHFBackbone, readHFConfig } from './hf-model.js';
 import type { ProjectionName } from './weights.js';
 
 /** Every backbone family the loaded plugins provide. */
@@ -49,6 +49,17 @@ export function modelDirHint(presetName: string, repo: string): string {
   return `backbone preset "${presetName}" is the released checkpoint ${repo}, which KaVa does not download. ` +
     `Download it (for example: huggingface-cli download ${repo} --local-dir ${local}; gated models need their license accepted on huggingface.co first) ` +
     `and pass --model-dir ${local} (or set backbone.modelDir in your config).`;
+}
+
+/**
+ * The architecture the configured backbone will have, without loading or allocating weights:
+ * from `backbone.modelDir`'s config.json when set, else from the preset (released-checkpoint
+ * presets give their published shapes). For parameter counts and memory estimates in a dry run.
+ */
+export function backboneArchitecture(registry: Registry, backbone: KavaConfig['backbone'], vocabSize?: number): DecoderConfig {
+  if (backbone.modelDir !== null) return readHFConfig(backbone.modelDir, backboneFamilies(registry)).config;
+  const { family, preset } = resolveBackbonePreset(registry, backbone.preset);
+  return presetDecoderConfig(family, preset, { vocabSize: preset.checkpoint ? undefined : vocabSize, overrides: backbone.overrides });
 }
 
 /**
