@@ -1,5 +1,5 @@
 import {
-  ANSWER_PREFIX, cotStrategy, createSyntheticTokenizer, Decoder, directStrategy, encodeQuestion, generateGreedy,
+  ANSWER_PREFIX, CachedBatch, cotStrategy, createSyntheticTokenizer, Decoder, directStrategy, encodeQuestion, generateGreedy,
   generateSynthetic, tf, type DecoderConfig,
 } from '@kava/core';
 
@@ -53,5 +53,41 @@ describe('evaluation on the real decoder', () => {
       const answer = reference(backbone, [...prompt, ...cot, eotId, ...prefix], 4, tokenizer.eosId);
       expect(generations[b]!.answerText).toBe(tokenizer.decode(answer).trim());
     });
+  });
+
+  it('CachedBatch for latent students: embeddings fed with commit equal the tokens; without commit the cache is untouched', () => {
+    const prompts = questions.map((q) => [...encodeQuestion(tokenizer, q), tokenizer.tokenToId('<bot>')!]);
+    const follow = [[5, 6, 7], [8, 9, 10], [11, 12, 13]];
+    const byIds = new CachedBatch(backbone, tokenizer.padId, 3);
+    byIds.feed(prompts);
+    const expected = byIds.feed(follow);
+    const byEmbeds = new CachedBatch(backbone, tokenizer.padId, 3);
+    const { hidden } = byEmbeds.feedDetailed(prompts, { hidden: true });
+    expect(hidden).toHaveLength(config.numLayers + 1);
+    expect(hidden![0]!.shape).toEqual([3, config.hiddenSize]);
+    // row 0's last hidden state equals an unbatched, uncached forward over its prompt alone
+    const alone = tf.tidy(() => {
+      const out = backbone.forward({ inputIds: tf.tensor2d([prompts[0]!], [1, prompts[0]!.length], 'int32'), hidden: true, logits: false });
+      const h = out.hidden![config.numLayers]!;
+      return tf.slice(h, [0, h.shape[1]! - 1, 0], [1, 1, -1]).reshape([-1]);
+    });
+    const row0 = tf.tidy(() => tf.slice(hidden![config.numLayers]!, [0, 0], [1, -1]).reshape([-1]));
+    expect(Math.max(...Array.from(tf.tidy(() => tf.abs(tf.sub(alone, row0))).dataSync()))).toBeLessThan(1e-4);
+    tf.dispose([...hidden!, alone, row0]);
+    const held = [...byEmbeds.held];
+    const embeds = tf.tidy(() => backbone.embed(tf.tensor2d(follow, [3, 3], 'int32')));
+    const peek = byEmbeds.forwardEmbeds(embeds, { commit: false, hidden: true });
+    expect(byEmbeds.held).toEqual(held);
+    expect(byEmbeds.cacheLength).toBe(Math.max(...prompts.map((p) => p.length)));
+    tf.dispose(peek.hidden!);
+    const committed = byEmbeds.forwardEmbeds(embeds, { commit: true, logits: true });
+    const next = Array.from(tf.tidy(() => tf.argMax(tf.squeeze(tf.slice(committed.logits!, [0, 2, 0], [3, 1, -1]), [1]), -1)).dataSync());
+    expect(next).toEqual(expected);
+    expect(byEmbeds.held).toEqual(held.map((h) => h + 3));
+    expect(byEmbeds.passes).toEqual([3, 3, 3]); // prompt, peek, commit
+    committed.logits!.dispose();
+    embeds.dispose();
+    byIds.dispose();
+    byEmbeds.dispose();
   });
 });
