@@ -1,4 +1,4 @@
-import { initBackend, loadNativeAddon, nativeKernels, planMatmul, setNativeKernelsEnabled, tf } from '@kava/core';
+import { initBackend, loadNativeAddon, nativeKernels, nativeKernelsEnabled, planMatmul, setNativeKernelsEnabled, tf } from '@kava/core';
 
 // The fast (native sgemm) and stock tfjs kernels must agree on every shape class the models use:
 // projections (a stack times a weight), attention (batched, transposed), gradients (every
@@ -151,6 +151,20 @@ describe.each(['wasm', 'cpu'] as const)('fast vs stock matmul on %s', (backend) 
     expect(planMatmul(tf.zeros([2, 2], 'int32'), tf.zeros([2, 2], 'int32'), false, false)).toBeUndefined();
     expect(planMatmul(tf.zeros([0, 2]), tf.zeros([2, 3]), false, false)).toBeUndefined();
     tf.dispose([a, b]);
+  });
+});
+
+describe('switching fast kernels', () => {
+  afterAll(() => setNativeKernelsEnabled(true));
+  it('switches named kernels alone, or all of them', () => {
+    setNativeKernelsEnabled(false, ['BatchMatMul', '_FusedMatMul']);
+    expect([nativeKernelsEnabled('BatchMatMul'), nativeKernelsEnabled('GatherV2'), nativeKernelsEnabled()]).toEqual([false, true, false]);
+    setNativeKernelsEnabled(true, ['BatchMatMul', '_FusedMatMul']);
+    expect(nativeKernelsEnabled()).toBe(true);
+    setNativeKernelsEnabled(false);
+    expect(nativeKernelsEnabled('GatherV2')).toBe(false);
+    setNativeKernelsEnabled(true);
+    expect(nativeKernelsEnabled('GatherV2')).toBe(true);
   });
 });
 

@@ -18,19 +18,31 @@ type FastKernel = (args: KernelArgs, addon: NativeAddon | null, backendName: str
 const BACKENDS = ['wasm', 'cpu'] as const;
 const ENABLE_HINT = 'apt-get install libopenblas-dev && npm run build:native';
 
-let enabled = true;
+/** Fast kernels switched off (all of them: '*'). */
+const disabled = new Set<string>();
 /** Kernel names replaced per backend, for the backend line and tests. */
 export const nativeKernels: Record<string, string[]> = {};
 
 /**
- * Switches the fast kernels on or off at run time (they stay registered and hand every call to
- * the stock kernel while off): lets the benchmark and tests compare both in one process.
+ * Switches fast kernels on or off at run time; while off they stay registered and hand every
+ * call to the stock kernel, so the benchmark and tests compare both in one process. Without
+ * `kernels` it switches all of them (on clears every earlier switch), with it only those named.
  */
-export function setNativeKernelsEnabled(on: boolean): void {
-  enabled = on;
+export function setNativeKernelsEnabled(on: boolean, kernels?: string[]): void {
+  if (kernels === undefined) {
+    disabled.clear();
+    if (!on) disabled.add('*');
+    return;
+  }
+  for (const k of kernels) {
+    if (on) disabled.delete(k);
+    else disabled.add(k);
+  }
 }
-export function nativeKernelsEnabled(): boolean {
-  return enabled;
+/** Whether the fast kernel for `kernelName` (any, when omitted) is on. */
+export function nativeKernelsEnabled(kernelName?: string): boolean {
+  if (disabled.has('*')) return false;
+  return kernelName === undefined ? disabled.size === 0 : !disabled.has(kernelName);
 }
 
 const matmulKernel: FastKernel = ({ inputs, attrs, backend }, addon, backendName) => {
@@ -109,7 +121,7 @@ function replaceKernel(kernelName: string, backendName: string, fast: FastKernel
     setupFunc: stock.setupFunc,
     disposeFunc: stock.disposeFunc,
     kernelFunc: (args: KernelArgs): KernelResult =>
-      ((enabled ? fast(args, addon, backendName) : undefined) ?? stock.kernelFunc(args)) as KernelResult,
+      ((nativeKernelsEnabled(kernelName) ? fast(args, addon, backendName) : undefined) ?? stock.kernelFunc(args)) as KernelResult,
   });
   (nativeKernels[backendName] ??= []).push(kernelName);
 }
@@ -143,7 +155,7 @@ export function registerNativeKernels(): void {
 
 function describeKernels(backend: string, addon: NativeAddon | null, detail: string): string {
   if (!(BACKENDS as readonly string[]).includes(backend)) return '';
-  if (!enabled) return 'stock kernels (native kernels switched off)';
+  if (disabled.has('*')) return 'stock kernels (native kernels switched off)';
   if (addon === null) return `stock matmul kernels (${detail}; enable the fast path: ${ENABLE_HINT})`;
   const { blas } = addon;
   const version = /OpenBLAS (\S+)/.exec(blas.config)?.[1] ?? '';
