@@ -151,7 +151,8 @@ export function toFloat32(bytes: Uint8Array, dtype: SafetensorsDtype): Float32Ar
   const n = bytes.byteLength / FLOAT_DTYPES[dtype];
   const out = new Float32Array(n);
   if (dtype === 'F32') {
-    for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+    // Every platform Node runs on is little-endian, as the format is: a plain copy.
+    new Uint8Array(out.buffer).set(bytes);
   } else if (dtype === 'BF16') {
     const bits = new Uint32Array(out.buffer);
     for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
