@@ -1,6 +1,6 @@
 import { tf, initBackend, loadHFBackbone } from '@kava/core';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
-import { greedyBothWays, incrementalError, measureParity, openReference } from '../../kava-core/test/hf-parity.js';
+import { greedyBothWays, incrementalError, measureParity, openReference } from '../../kava-core/test/model-parity.js';
 
 // test/fixtures/hf-tiny-llama: written by scripts/make-hf-fixtures.py with PyTorch — GQA (4 query
 // heads, 2 KV heads), llama3 RoPE scaling, untied head, bf16 weights in two shards.

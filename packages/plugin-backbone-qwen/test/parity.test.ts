@@ -1,6 +1,6 @@
 import { tf, initBackend, loadHFBackbone } from '@kava/core';
 import { qwenFamily } from '@kava/plugin-backbone-qwen';
-import { greedyBothWays, incrementalError, measureParity, openReference } from '../../kava-core/test/hf-parity.js';
+import { greedyBothWays, incrementalError, measureParity, openReference } from '../../kava-core/test/model-parity.js';
 
 // test/fixtures/hf-tiny-qwen: written by scripts/make-hf-fixtures.py with PyTorch — q/k/v bias, tied
 // embeddings, GQA (4 query heads, 2 KV heads), RoPE theta 1e6, f16 weights in one file.
