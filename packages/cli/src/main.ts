@@ -2,6 +2,8 @@ import { Command, CommanderError } from 'commander';
 import { configCommand } from './commands/config.js';
 import { pluginsCommand } from './commands/plugins.js';
 import { initCommand } from './commands/init.js';
+import { trainCommand } from './commands/train.js';
+import { reportCommand } from './commands/report.js';
 import { reportError } from './report-error.js';
 
 /** Builds the `kava` program. Each command lives in its own module under commands/. */
@@ -11,6 +13,8 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'print stack traces on errors')
     .exitOverride()
     .showHelpAfterError('(run kava --help for usage)');
+  trainCommand(program);
+  reportCommand(program);
   configCommand(program);
   pluginsCommand(program);
   initCommand(program);

@@ -21,7 +21,7 @@ export function addCommonOptions(command: Command): Command {
 }
 
 /** Resolves the configuration with the command's flags on top. */
-export async function resolveFromOptions(options: CommonOptions, overrides: KavaConfigInput = {}): Promise<ResolvedConfig> {
+export async function resolveFromOptions(options: CommonOptions, overrides: KavaConfigInput = {}, extra: { defaultPresets?: string[] } = {}): Promise<ResolvedConfig> {
   const layer: KavaConfigInput = { ...overrides };
   if (options.backend) layer.backend = options.backend;
   return resolveConfig({
@@ -29,5 +29,6 @@ export async function resolveFromOptions(options: CommonOptions, overrides: Kava
     presets: options.preset ?? [],
     overrides: layer,
     extraPluginSpecs: options.plugin ?? [],
+    ...(extra.defaultPresets ? { defaultPresets: extra.defaultPresets } : {}),
   });
 }

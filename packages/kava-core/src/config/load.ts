@@ -65,6 +65,8 @@ export interface ResolveOptions {
   overrides?: KavaConfigInput;
   /** Plugin objects added after the configured ones (tests, embedding). */
   extraPlugins?: readonly KavaPlugin[];
+  /** Presets applied when neither the command line nor the config file names any (`kava train`: the tiny preset). */
+  defaultPresets?: readonly string[];
   /** Plugin names or paths from the command line (`--plugin`), resolved from the current folder. */
   extraPluginSpecs?: readonly string[];
 }
@@ -101,7 +103,8 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
     builtins: fileConfig.builtinPlugins,
   });
 
-  const presets = options.presets && options.presets.length > 0 ? presetNames(options.presets) : presetNames(fileConfig.preset);
+  const named = options.presets && options.presets.length > 0 ? presetNames(options.presets) : presetNames(fileConfig.preset);
+  const presets = named.length > 0 ? named : presetNames(options.defaultPresets ?? []);
   const presetLayers = presets.map((name) => {
     const preset = plugins.registry.get('preset', name, 'preset');
     const layer = typeof preset.config === 'function' ? preset.config({ presets }) : preset.config;

@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import {
+  ConfigError, createSyntheticTokenizer, estimateMemory, formatMemoryEstimate, assertFitsBackend, initBackend,
+  presetDecoderConfig, readHFConfig, resolveBackbonePreset, backboneFamilies, train,
+  type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
+} from '@kava/core';
+import { addCommonOptions, resolveFromOptions, type CommonOptions } from '../options.js';
+import { TrainProgress } from '../progress.js';
+import { writeReport } from '../report/write-report.js';
+
+interface TrainFlags extends CommonOptions {
+  modelDir?: string;
+  data?: string;
+  out?: string;
+  steps?: string;
+  epochs?: string;
+  resume?: string;
+  seed?: string;
+  dryRun?: boolean;
+}
+
+function positive(flag: string, value: string | undefined, integer = true): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new ConfigError(`${flag}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Command-line flags as a config layer (highest precedence). */
+function flagsToConfig(flags: TrainFlags): KavaConfigInput {
+  if (flags.steps !== undefined && flags.epochs !== undefined) throw new ConfigError('--steps and --epochs: give one of them, not both');
+  const layer: KavaConfigInput = {};
+  const trainLayer: NonNullable<KavaConfigInput['train']> = {};
+  if (flags.modelDir) layer.backbone = { modelDir: flags.modelDir };
+  if (flags.data) layer.data = { train: flags.data };
+  if (flags.out) trainLayer.out = flags.out;
+  const steps = positive('--steps', flags.steps);
+  if (steps !== undefined) trainLayer.steps = steps;
+  const epochs = positive('--epochs', flags.epochs, false);
+  if (epochs !== undefined) Object.assign(trainLayer, { epochs, steps: null });
+  if (flags.seed !== undefined) {
+    const seed = Number(flags.seed);
+    if (!Number.isInteger(seed)) throw new ConfigError(`--seed: expected an integer, got ${JSON.stringify(flags.seed)}`);
+    trainLayer.seed = seed;
+  }
+  if (Object.keys(trainLayer).length) layer.train = trainLayer;
+  return layer;
+}
+
+/** The decoder a run will build, without allocating it (for --dry-run). */
+function plannedDecoder(resolved: ResolvedConfig): DecoderConfig {
+  const { config, plugins } = resolved;
+  if (config.backbone.modelDir) return readHFConfig(config.backbone.modelDir, backboneFamilies(plugins.registry)).config;
+  const { family, preset } = resolveBackbonePreset(plugins.registry, config.backbone.preset);
+  const vocab = preset.architecture.vocabSize ?? createSyntheticTokenizer().vocabSize + 3;
+  return presetDecoderConfig(family, preset, { vocabSize: vocab, overrides: config.backbone.overrides });
+}
+
+export function trainCommand(program: Command): void {
+  addCommonOptions(program.command('train'))
+    .description('train a model (default: the tiny preset on the built-in synthetic task), then evaluate it')
+    .option('--model-dir <dir>', 'local Hugging Face model directory (for llama-1b, llama-3b, qwen-0.5b)')
+    .option('--data <file>', 'training data file (default: the built-in synthetic task)')
+    .option('--out <dir>', 'folder for run directories (train.out)')
+    .option('--steps <n>', 'optimiser steps')
+    .option('--epochs <n>', 'epochs over the training data (instead of --steps)')
+    .option('--resume <run>', 'continue a run from its latest checkpoint (run directory or checkpoint folder)')
+    .option('--seed <n>', 'random seed')
+    .option('--dry-run', 'print the resolved config, parameter count, memory estimate and plan, then exit')
+    .action(async (flags: TrainFlags) => {
+      const resolved = await resolveFromOptions(flags, flagsToConfig(flags), { defaultPresets: ['tiny-llama'] });
+      const { config } = resolved;
+      const decoder = plannedDecoder(resolved);
+      const lora = config.backbone.lora.enabled ? { rank: config.backbone.lora.rank, targets: config.backbone.lora.targets } : undefined;
+      const backend = await initBackend(config.backend);
+      const estimate = estimateMemory(decoder, {
+        batch: Math.min(config.train.microBatchSize, config.train.batchSize),
+        seqLen: config.train.maxQuestionTokens + config.train.maxCotTokens + config.train.maxAnswerTokens + 8,
+        backend: backend.name,
+        ...(lora ? { lora } : {}),
+      });
+      if (flags.dryRun) {
+        process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+        process.stdout.write(`${backend.description}\n`);
+        process.stdout.write(`presets: ${resolved.presets.join(', ') || '(none)'}; config file: ${resolved.file ?? '(none)'}\n`);
+        process.stdout.write(`model: ${decoder.family} ${decoder.numLayers} layers, hidden ${decoder.hiddenSize}, ${decoder.numHeads}/${decoder.numKvHeads} heads, vocab ${decoder.vocabSize}\n`);
+        process.stdout.write(`${formatMemoryEstimate(estimate)}\n`);
+        const steps = config.train.steps === null ? `${config.train.epochs} epochs` : `${config.train.steps} steps`;
+        process.stdout.write(`plan: method ${config.method}, ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), ` +
+          `${config.latent.count} latents (${config.latent.mode}${config.latent.mode === 'jacobi' ? `, T=${config.latent.iterations}` : ''}), scorer ${config.compression.scorer}, ` +
+          `data ${config.data.train ?? 'synthetic'} (${config.data.trace}), eval ${config.eval.mode}\n`);
+        return;
+      }
+      assertFitsBackend(estimate, `training ${config.backbone.preset}`);
+      const progress = new TrainProgress();
+      progress.log(backend.description);
+      const controller = new AbortController();
+      const onSigint = () => {
+        if (controller.signal.aborted) process.exit(130);
+        progress.log('Ctrl-C: finishing this step and saving a checkpoint (press again to quit at once)');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const result = await train({
+          resolved,
+          ...(flags.resume ? { resume: flags.resume } : {}),
+          onStep: (m) => progress.step(m),
+          log: (line) => progress.log(line),
+          signal: controller.signal,
+        });
+        progress.stop();
+        const report = await writeReport(result.runDir);
+        process.stdout.write(`run: ${result.runDir}\n`);
+        process.stdout.write(`steps: ${result.steps}/${result.totalSteps} in ${result.wallSeconds.toFixed(0)} s (median ${Math.round(result.tokensPerSecond)} tokens/s)${result.interrupted ? ', interrupted' : ''}\n`);
+        if (result.evaluation) {
+          const e = result.evaluation;
+          process.stdout.write(`held-out accuracy: ${(100 * e.accuracy).toFixed(1)}% (${e.correct}/${e.questions}, ${e.mode}), ${e.forwardPassesPerQuestion.toFixed(1)} forward passes and ${e.kvEntriesPerQuestion.toFixed(1)} KV entries per question\n`);
+        }
+        process.stdout.write(`report: ${report.image} and ${report.summary}\n`);
+      } finally {
+        process.off('SIGINT', onSigint);
+        progress.stop();
+      }
+    });
+}

@@ -1,0 +1,53 @@
+import cliProgress from 'cli-progress';
+import type { StepMetrics } from '@kava/core';
+
+const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4));
+
+/** One line of step metrics: every loss term, lr, grad norm, tokens/s. */
+export function metricsLine(m: StepMetrics): string {
+  const losses = Object.entries(m.losses).map(([k, v]) => `${k} ${fmt(v)}`).join('  ');
+  return `${losses}  lr ${m.lr.toExponential(2)}  |g| ${fmt(m.gradNorm)}  ${Math.round(m.tokensPerSecond)} tok/s`;
+}
+
+/**
+ * Training progress: a live bar with step/total, losses, lr, tokens/s and ETA on a terminal;
+ * plain log lines (every `every` steps and the last) when stdout is not a TTY, e.g. in CI.
+ */
+export class TrainProgress {
+  private bar: cliProgress.SingleBar | null = null;
+  private readonly started = Date.now();
+  constructor(private readonly tty = Boolean(process.stdout.isTTY), private readonly every = 10) {}
+
+  step(m: StepMetrics): void {
+    if (this.tty) {
+      if (!this.bar) {
+        this.bar = new cliProgress.SingleBar({
+          format: 'step {value}/{total} [{bar}] eta {eta_formatted}  {metrics}',
+          barsize: 20, hideCursor: true, etaBuffer: 20, clearOnComplete: false,
+        }, cliProgress.Presets.shades_classic);
+        this.bar.start(m.totalSteps, 0, { metrics: '' });
+      }
+      this.bar.update(m.step, { metrics: metricsLine(m) });
+      return;
+    }
+    if (m.step % this.every === 0 || m.step === m.totalSteps || m.step === 1) {
+      const elapsed = (Date.now() - this.started) / 1000;
+      const eta = (elapsed / m.step) * (m.totalSteps - m.step);
+      process.stdout.write(`step ${m.step}/${m.totalSteps}  ${metricsLine(m)}  eta ${Math.round(eta)}s\n`);
+    }
+  }
+
+  /** Prints a message without breaking the bar. */
+  log(line: string): void {
+    if (this.bar) {
+      this.bar.stop();
+      this.bar = null;
+    }
+    process.stdout.write(`${line}\n`);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}

@@ -1,0 +1,97 @@
+import { join } from 'node:path';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { writeTextAtomic } from '@kava/core';
+import { readRun, type EvalRow, type MetricsRow } from './read-run.js';
+
+/** Renders a Vega-Lite spec to an SVG string, headless. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Mean of a term over the first or last `fraction` of the steps (smooths a noisy curve). */
+function windowMean(rows: readonly MetricsRow[], term: string, end: 'first' | 'last', fraction = 0.1): number {
+  const n = Math.max(1, Math.round(rows.length * fraction));
+  const slice = end === 'first' ? rows.slice(0, n) : rows.slice(-n);
+  const values = slice.map((r) => r.losses[term]).filter((v): v is number => v !== undefined);
+  return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+}
+
+function lossChart(metrics: readonly MetricsRow[]): object {
+  const values = metrics.flatMap((m) => Object.entries(m.losses).map(([term, value]) => ({ step: m.step, term, value })));
+  return {
+    title: 'Training losses (unweighted terms; total is weighted)',
+    data: { values },
+    mark: { type: 'line', strokeWidth: 1.5 },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'value', type: 'quantitative', title: 'loss', scale: { type: 'symlog' } },
+      color: { field: 'term', type: 'nominal', title: 'term' },
+    },
+    width: 560,
+    height: 260,
+  };
+}
+
+function evalChart(evals: readonly EvalRow[]): object {
+  return {
+    title: 'Held-out accuracy',
+    data: { values: evals.map((e) => ({ step: e.step, accuracy: e.accuracy, mode: e.mode })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'step', type: 'quantitative', title: 'step' },
+      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } },
+      color: { field: 'mode', type: 'nominal' },
+    },
+    width: 560,
+    height: 160,
+  };
+}
+
+/** The text summary of a run: steps, each term's start → end, throughput, evaluations. */
+export function summarize(runDir: string, metrics: readonly MetricsRow[], evals: readonly EvalRow[]): string {
+  const lines = [`# Run report`, '', `run: ${runDir}`];
+  if (metrics.length === 0) {
+    lines.push('', 'No training steps recorded yet.');
+    return `${lines.join('\n')}\n`;
+  }
+  const last = metrics[metrics.length - 1]!;
+  const seconds = metrics.reduce((s, m) => s + (m.seconds ?? 0), 0);
+  const speeds = metrics.map((m) => m.tokensPerSecond).sort((a, b) => a - b);
+  lines.push(`steps: ${last.step}/${last.totalSteps}, ${seconds.toFixed(0)} s of training, median ${Math.round(speeds[Math.floor(speeds.length / 2)]!)} tokens/s`, '');
+  lines.push('| term | first 10% of steps | last 10% of steps | change |', '|---|---|---|---|');
+  for (const term of Object.keys(last.losses)) {
+    const a = windowMean(metrics, term, 'first');
+    const b = windowMean(metrics, term, 'last');
+    lines.push(`| ${term} | ${a.toPrecision(4)} | ${b.toPrecision(4)} | ${a !== 0 ? `${(((b - a) / Math.abs(a)) * 100).toFixed(1)}%` : ''} |`);
+  }
+  if (evals.length) {
+    lines.push('', '| step | mode | accuracy | correct | passes/question | KV entries/question |', '|---|---|---|---|---|---|');
+    for (const e of evals) {
+      lines.push(`| ${e.step} | ${e.mode} | ${(100 * e.accuracy).toFixed(1)}% | ${e.correct}/${e.questions} | ${e.forwardPassesPerQuestion.toFixed(1)} | ${e.kvEntriesPerQuestion.toFixed(1)} |`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Writes `report.svg` (loss curves and held-out accuracy over training) and `report.md` (a short
+ * text summary) into a run directory. Called at the end of `kava train` and by `kava report`.
+ */
+export async function writeReport(runDir: string): Promise<{ image: string; summary: string; text: string }> {
+  const { metrics, evals } = readRun(runDir);
+  const charts: object[] = [lossChart(metrics)];
+  if (evals.length) charts.push(evalChart(evals));
+  const svg = await renderSvg({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', vconcat: charts, config: { background: 'white' } } as TopLevelSpec);
+  const image = join(runDir, 'report.svg');
+  const summary = join(runDir, 'report.md');
+  const text = summarize(runDir, metrics, evals);
+  writeTextAtomic(image, svg);
+  writeTextAtomic(summary, text);
+  return { image, summary, text };
+}
