@@ -202,8 +202,8 @@ async function stepBench(backend) {
     'stock matmul': () => { setNativeKernelsEnabled(true); setNativeKernelsEnabled(false, MATMUL); },
     stock: () => setNativeKernelsEnabled(false),
   };
-  const labels = addon ? ['native', ...(noStockStep ? [] : ['stock matmul', 'stock'])] : ['stock'];
-  const sets = labels.map((label) => [label, SETS[label]]);
+  const setNames = addon ? ['native', ...(noStockStep ? [] : ['stock matmul', 'stock'])] : ['stock'];
+  const sets = setNames.map((label) => [label, SETS[label]]);
   for (const [label, configure] of sets) {
     configure();
     const fast = label === 'native';
