@@ -61,8 +61,10 @@ const CONFIGS = [
   ['cpu', true, 'cpu native'],
 ].filter(([, native]) => addon || !native);
 
-console.log('\nGFLOP/s of tf.matMul (median; fp32; higher is better)');
-console.log(`${'shape'.padEnd(40)}${CONFIGS.map(([, , label]) => label.padStart(13)).join('')}`);
+if (!stepOnly) {
+  console.log('\nGFLOP/s of tf.matMul (median; fp32; higher is better)');
+  console.log(`${'shape'.padEnd(40)}${CONFIGS.map(([, , label]) => label.padStart(13)).join('')}`);
+}
 const gflops = {};
 for (const shape of stepOnly ? [] : SHAPES) {
   const row = [];
