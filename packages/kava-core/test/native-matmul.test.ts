@@ -74,6 +74,11 @@ describe.each(['wasm', 'cpu'] as const)('fast vs stock matmul on %s', (backend) 
   });
 
   describeNative('with the native addon', () => {
+    it('names the BLAS and its thread count on the backend line', async () => {
+      const info = await initBackend(backend);
+      expect(info.description).toMatch(/; native sgemm: OpenBLAS \d+\.\d+\.\d+ \(\w+\), \d+ threads?$/);
+    });
+
     it('replaces BatchMatMul and _FusedMatMul', () => {
       expect(nativeKernels[backend]).toEqual(expect.arrayContaining(['BatchMatMul', '_FusedMatMul']));
     });
