@@ -51,7 +51,14 @@ describe('config search (cosmiconfig, module name "kava")', () => {
     const dir = tempProject();
     const resolved = await resolveConfig({ cwd: dir });
     expect(resolved.file).toBeNull();
-    expect(resolved.config).toEqual(configSchema.parse({}));
+    const { compression, losses, ...rest } = resolved.config;
+    const { compression: defaultCompression, losses: _defaultLosses, ...defaults } = configSchema.parse({});
+    expect(rest).toEqual(defaults);
+    // Plugin-owned parts are completed with the owning plugin's defaults.
+    expect({ ...compression, options: {} }).toEqual(defaultCompression);
+    expect(compression.options).toMatchObject({ lambda: 0.1 });
+    expect(losses.kv).toEqual({ weight: 1, type: 'smooth-l1', layerwiseStd: true });
+    expect(losses.codi).toEqual({ weight: 10, type: 'smooth-l1', layerwiseStd: true });
     expect(resolved.config.latent).toEqual({ count: 24, mode: 'jacobi', iterations: 3, projection: true });
     expect(resolved.config.compression.scorer).toBe('rkv');
   });

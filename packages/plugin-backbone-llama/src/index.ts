@@ -1,4 +1,4 @@
-import { defineFamily, paperPresetConfig, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
+import { defineFamily, paperPresetConfig, tinyPresetConfig, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
 
 /**
  * The Llama-3.x family: config.json `model_type` "llama", untied or tied head, optional q/k/v
@@ -57,7 +57,7 @@ const plugin: KavaPlugin = {
       name: 'tiny-llama',
       kind: 'backbone',
       description: llamaPresets['tiny-llama']!.description,
-      config: { backbone: { preset: 'tiny-llama', family: 'llama', lora: { enabled: false } } },
+      config: tinyPresetConfig('tiny-llama', 'llama'),
     });
     for (const name of ['llama-1b', 'llama-3b'] as const) {
       registry.preset({

@@ -1,4 +1,4 @@
-import { defineFamily, paperPresetConfig, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
+import { defineFamily, paperPresetConfig, tinyPresetConfig, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
 
 /**
  * The Qwen2 / Qwen2.5 family: config.json `model_type` "qwen2", q/k/v projections always with
@@ -41,7 +41,7 @@ const plugin: KavaPlugin = {
       name: 'tiny-qwen',
       kind: 'backbone',
       description: qwenPresets['tiny-qwen']!.description,
-      config: { backbone: { preset: 'tiny-qwen', family: 'qwen2', lora: { enabled: false } } },
+      config: tinyPresetConfig('tiny-qwen', 'qwen2'),
     });
     registry.preset({
       name: 'qwen-0.5b',

@@ -105,8 +105,14 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
 
   const named = options.presets && options.presets.length > 0 ? presetNames(options.presets) : presetNames(fileConfig.preset);
   const presets = named.length > 0 ? named : presetNames(options.defaultPresets ?? []);
-  const presetLayers = presets.map((name) => {
-    const preset = plugins.registry.get('preset', name, 'preset');
+  // Presets apply by kind, backbone < data < method, whatever the order they are listed in: a
+  // backbone preset carries the paper's per-dataset hyper-parameters, a method preset switches
+  // loss terms and latent modes on or off on top of them.
+  const KIND_ORDER = { backbone: 0, data: 1, method: 2 } as const;
+  const ordered = presets
+    .map((name, i) => ({ name, i, preset: plugins.registry.get('preset', name, 'preset') }))
+    .sort((a, b) => KIND_ORDER[a.preset.kind] - KIND_ORDER[b.preset.kind] || a.i - b.i);
+  const presetLayers = ordered.map(({ name, preset }) => {
     const layer = typeof preset.config === 'function' ? preset.config({ presets }) : preset.config;
     parseOrThrow(configSchema, layer, `preset "${name}"`);
     return layer;

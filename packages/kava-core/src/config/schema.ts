@@ -43,6 +43,7 @@ export const syntheticSchema = section({
   testSize: positiveInt.default(500).describe('held-out problems generated (never overlapping the training ones)'),
   minSteps: positiveInt.default(2).describe('fewest reasoning steps per problem'),
   maxSteps: positiveInt.default(4).describe('most reasoning steps per problem'),
+  maxValue: z.number().int().min(20).default(100).describe('every number in a problem (operands, intermediate results, answer) lies in [0, maxValue]'),
   seed: z.number().int().default(1234).describe('generator seed'),
 }, 'the built-in synthetic arithmetic task');
 

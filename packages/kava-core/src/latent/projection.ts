@@ -14,14 +14,17 @@ export class Projection {
     const d = hiddenSize;
     const bound = 1 / Math.sqrt(d);
     const uniform = (shape: number[], s: number) => tf.randomUniform(shape, -bound, bound, 'float32', s);
-    this.variables = new Map([
-      [`${prefix}.fc1.weight`, tf.variable(uniform([d, d], seed), true, `${prefix}.fc1.weight`)],
-      [`${prefix}.fc1.bias`, tf.variable(uniform([d], seed + 1), true, `${prefix}.fc1.bias`)],
-      [`${prefix}.fc2.weight`, tf.variable(uniform([d, d], seed + 2), true, `${prefix}.fc2.weight`)],
-      [`${prefix}.fc2.bias`, tf.variable(uniform([d], seed + 3), true, `${prefix}.fc2.bias`)],
-      [`${prefix}.norm.weight`, tf.variable(tf.ones([d]), true, `${prefix}.norm.weight`)],
-      [`${prefix}.norm.bias`, tf.variable(tf.zeros([d]), true, `${prefix}.norm.bias`)],
-    ]);
+    // tf.tidy releases the initial values; the variables themselves survive it.
+    const entries: [string, tf.Variable][] = [];
+    tf.tidy(() => void entries.push(
+      [`${prefix}.fc1.weight`, tf.variable(uniform([d, d], seed), true)],
+      [`${prefix}.fc1.bias`, tf.variable(uniform([d], seed + 1), true)],
+      [`${prefix}.fc2.weight`, tf.variable(uniform([d, d], seed + 2), true)],
+      [`${prefix}.fc2.bias`, tf.variable(uniform([d], seed + 3), true)],
+      [`${prefix}.norm.weight`, tf.variable(tf.ones([d]), true)],
+      [`${prefix}.norm.bias`, tf.variable(tf.zeros([d]), true)],
+    ));
+    this.variables = new Map(entries);
     this.prefix = prefix;
   }
   private readonly prefix: string;

@@ -1,1 +1,1 @@
-export {};
+export * from './cpu-budget.js';

@@ -24,20 +24,23 @@ export interface RunData {
 export async function loadRunData(config: KavaConfig, registry: Registry, resolvePath: (p: string) => string): Promise<RunData> {
   const { data } = config;
   const read = { trace: data.trace, skipInvalid: data.skipInvalid };
+  // Held-out questions are read without a trace style: evaluation needs only the question and
+  // the answer, and a record without (say) equation annotations is still a fair question.
+  const heldOut = { skipInvalid: data.skipInvalid };
   if (data.train === null || data.format === 'synthetic') {
     const splits = syntheticDataset(data.synthetic);
     const train = await collect(splits.train.examples(read), data.limit);
-    const test = data.test === null ? await collect(splits.test.examples(read)) : await readFile(registry, resolvePath(data.test), 'auto', read, 'data.test');
+    const test = data.test === null ? await collect(splits.test.examples(read)) : await readFile(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
     return { train, test, source: `synthetic (${data.trace} traces, seed ${data.synthetic.seed})`, skipped: 0 };
   }
   const trainSource = await openDataset(registry, resolvePath(data.train), data.format, 'data.format');
   const train = await collect(trainSource.examples(read), data.limit);
   if (train.length === 0) throw new KavaError(`data.train: ${data.train} holds no usable records`, { exitCode: 2 });
-  const test = data.test === null ? [] : await readFile(registry, resolvePath(data.test), data.format, read, 'data.test');
+  const test = data.test === null ? [] : await readFile(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
   return { train, test, source: `${data.train} (${data.trace} traces)`, skipped: trainSource.skipped ?? 0 };
 }
 
-async function readFile(registry: Registry, file: string, format: string, read: { trace: 'equation' | 'nl'; skipInvalid: boolean }, field: string): Promise<Example[]> {
+async function readFile(registry: Registry, file: string, format: string, read: { trace?: 'equation' | 'nl'; skipInvalid: boolean }, field: string): Promise<Example[]> {
   const source = await openDataset(registry, file, format, field);
   return collect(source.examples(read));
 }

@@ -53,7 +53,7 @@ export function vocabularyFromExamples(examples: readonly Example[], minCount = 
 export async function runTokenizer(config: KavaConfig, options: { checkpointDir?: string; trainExamples?: readonly Example[] } = {}): Promise<Tokenizer> {
   if (options.checkpointDir) return loadTokenizer(options.checkpointDir);
   if (config.backbone.modelDir !== null) return loadTokenizer(config.backbone.modelDir);
-  if (config.data.train === null || config.data.format === 'synthetic') return createSyntheticTokenizer();
+  if (config.data.train === null || config.data.format === 'synthetic') return createSyntheticTokenizer(config.data.synthetic.maxValue);
   return createWordLevelTokenizer(vocabularyFromExamples(options.trainExamples ?? []), { specialTokens: [BOT_TOKEN, EOT_TOKEN] });
 }
 
@@ -67,7 +67,14 @@ export function setupModel(config: KavaConfig, registry: Registry, tokenizer: To
   const [latentId] = tokenizer.addSpecialTokens([LATENT_TOKEN]) as [number];
   const seed = config.train.seed;
   const { backbone, family } = createBackbone(registry, config.backbone, { vocabSize: tokenizer.vocabSize, seed });
-  if (backbone.vocabSize < tokenizer.vocabSize) backbone.resizeVocab(tokenizer.vocabSize);
+  // The added tokens need trainable rows, also when their ids fall inside a checkpoint's padded
+  // table (Qwen2.5: 151,936 rows for 151,665 tokens), where LoRA would otherwise freeze them
+  // (without LoRA every row trains anyway).
+  const addedIds = [reasoning.botId, reasoning.eotId, latentId];
+  const firstNew = Math.min(...addedIds);
+  if (backbone.vocabSize < tokenizer.vocabSize || (config.backbone.lora.enabled && firstNew < backbone.baseVocabSize)) {
+    backbone.resizeVocab(Math.max(backbone.vocabSize, tokenizer.vocabSize), Math.min(firstNew, backbone.vocabSize));
+  }
   const latentBased = config.method === 'kava' || config.method === 'codi' || config.method === 'pccot';
   const projection = latentBased && config.latent.projection ? new Projection(backbone.config.hiddenSize, seed + 7919) : null;
   const params = new Map<string, tf.Variable>();

@@ -34,8 +34,12 @@ export interface StepParts {
 function cotRegion(perLayer: readonly Tensor[], positions: Tensor): Tensor {
   return tf.tidy(() => {
     const stacked = tf.stack([...perLayer], 1); // [B, L, H, S, d]
-    const bySeq = tf.transpose(stacked, [0, 3, 1, 2, 4]); // [B, S, L, H, d]
-    const picked = tf.gather(bySeq, positions, 1, 1); // [B, N, L, H, d]
+    const [B, L, H, S, d] = stacked.shape as [number, number, number, number, number];
+    const N = positions.shape[1]!;
+    // A flat gather: tf.gather with batchDims gave wrong values on wasm in tfjs 4.22.
+    const rows = tf.reshape(tf.transpose(stacked, [0, 3, 1, 2, 4]), [B * S, L * H * d]);
+    const flat = tf.add(tf.mul(tf.expandDims(tf.range(0, B, 1, 'int32'), 1), tf.scalar(S, 'int32')), tf.cast(positions, 'int32'));
+    const picked = tf.reshape(tf.gather(rows, tf.reshape(flat, [B * N])), [B, N, L, H, d]);
     return tf.transpose(picked, [0, 2, 3, 1, 4]);
   });
 }
