@@ -30,4 +30,14 @@ describe('without the native addon', () => {
     expect(out.product).toEqual([17, 23, 39, 53]);
     expect(out.grad).toEqual([1, 1, 0, 0, 2, 2]);
   });
+
+  it('the build step exits 0 with a one-line reason when it does not build', () => {
+    const r = spawnSync(process.execPath, [join(REPO, 'scripts/build-native.mjs')], {
+      env: { ...process.env, KAVA_NATIVE: 'off' },
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('kava native: not built (KAVA_NATIVE=off); using the stock tfjs kernels. ' +
+      'Enable the fast path: apt-get install libopenblas-dev && npm run build:native\n');
+  });
 });
