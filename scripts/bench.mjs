@@ -177,7 +177,7 @@ function causalMask(c) {
   });
 }
 
-async function stepBench(backend) {
+async function stepBench(backend, { onlyFast = false, runs = 7 } = {}) {
   await initBackend(backend);
   const c = CFG;
   const model = makeModel(c);
@@ -204,13 +204,14 @@ async function stepBench(backend) {
     'stock matmul': () => { setNativeKernelsEnabled(true); setNativeKernelsEnabled(false, MATMUL); },
     stock: () => setNativeKernelsEnabled(false),
   };
-  const setNames = addon ? ['native', ...(noStockStep ? [] : ['stock matmul', 'stock'])] : ['stock'];
+  const setNames = addon ? ['native', ...(noStockStep || onlyFast ? [] : ['stock matmul', 'stock'])] : onlyFast ? [] : ['stock'];
+  if (setNames.length === 0) return;
   const sets = setNames.map((label) => [label, SETS[label]]);
   for (const [label, configure] of sets) {
     configure();
     const fast = label === 'native';
     const before = tf.memory().numTensors;
-    const sec = timeIt(step, { minRuns: fast ? 7 : quick ? 1 : 3, budget: fast ? 3 : 1 });
+    const sec = timeIt(step, { minRuns: fast ? runs : quick ? 1 : 3, budget: fast ? 3 : 1 });
     const leaked = tf.memory().numTensors - before;
     results[label] = sec;
     console.log(`  ${label.padEnd(13)} ${fmt(sec, 3)} s/step  ${fmt(tokens / sec, 0)} tokens/s  (median; tensors leaked per run: ${leaked})`);
@@ -242,4 +243,7 @@ async function stepBench(backend) {
 }
 
 await stepBench('wasm');
+// The cpu backend with the same fast kernels, for comparison (its elementwise kernels are plain
+// JavaScript); its fully stock step takes minutes and is left out.
+await stepBench('cpu', { onlyFast: true, runs: quick ? 1 : 3 });
 console.log(`\nload average ${loadavg()[0].toFixed(2)} at the end (other processes on these cores slow every figure)`);
