@@ -4,6 +4,9 @@ import { pluginsCommand } from './commands/plugins.js';
 import { initCommand } from './commands/init.js';
 import { trainCommand } from './commands/train.js';
 import { reportCommand } from './commands/report.js';
+import { evalCommand } from './commands/eval.js';
+import { inferCommand } from './commands/infer.js';
+import { compressCommand } from './commands/compress.js';
 import { reportError } from './report-error.js';
 
 /** Builds the `kava` program. Each command lives in its own module under commands/. */
@@ -14,6 +17,9 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError('(run kava --help for usage)');
   trainCommand(program);
+  evalCommand(program);
+  inferCommand(program);
+  compressCommand(program);
   reportCommand(program);
   configCommand(program);
   pluginsCommand(program);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import {
   ConfigError, createSyntheticTokenizer, estimateMemory, formatMemoryEstimate, assertFitsBackend, initBackend,
-  presetDecoderConfig, readHFConfig, resolveBackbonePreset, backboneFamilies, train,
+  presetDecoderConfig, readHFConfig, resolveBackbonePreset, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
 import { addCommonOptions, resolveFromOptions, type CommonOptions } from '../options.js';
@@ -70,6 +70,11 @@ export function trainCommand(program: Command): void {
     .action(async (flags: TrainFlags) => {
       const resolved = await resolveFromOptions(flags, flagsToConfig(flags), { defaultPresets: ['tiny-llama'] });
       const { config } = resolved;
+      if (config.backbone.modelDir === null) {
+        // A released checkpoint's preset without weights: say what to download before anything else.
+        const { preset } = resolveBackbonePreset(resolved.plugins.registry, config.backbone.preset);
+        if (preset.checkpoint) throw new ConfigError(modelDirHint(config.backbone.preset, preset.checkpoint.repo));
+      }
       const decoder = plannedDecoder(resolved);
       const lora = config.backbone.lora.enabled ? { rank: config.backbone.lora.rank, targets: config.backbone.lora.targets } : undefined;
       const backend = await initBackend(config.backend);

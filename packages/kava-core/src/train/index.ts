@@ -9,3 +9,4 @@ export * from './model-setup.js';
 export * from './checkpoint.js';
 export * from './evaluate-run.js';
 export * from './trainer.js';
+export * from './load-run.js';

@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import type { Backbone } from '../contracts/backbone.js';
+import type { Backbone, ForwardResult } from '../contracts/backbone.js';
 import type { LossInputs, LossTerm } from '../contracts/loss.js';
 import type { EvictionResult, ScorerInput } from '../contracts/scorer.js';
 import type { KavaHooks } from '../plugin/hooks.js';
@@ -55,6 +55,26 @@ function splitRows(queries: readonly Tensor[], answer: number): { answer?: Tenso
 }
 
 /**
+ * The scorer's view of a teacher pass (call inside tf.tidy): the CoT region of every layer's K/V
+ * and the answer / window query rows. The compressed cache is a target (stop-gradient) and top-k
+ * is not differentiable, so everything here is a detached copy of the teacher's tensors.
+ */
+export function scorerInput(backbone: Backbone, out: ForwardResult, teacher: NonNullable<TrainBatch['teacher']>, budget: number, seed: number): ScorerInput {
+  const rows = out.queries ? splitRows(out.queries.map(detach), teacher.answerRows) : {};
+  return {
+    keys: cotRegion(out.keys!.map(detach), teacher.cotPositions),
+    values: cotRegion(out.values!.map(detach), teacher.cotPositions),
+    mask: teacher.cotMask,
+    positions: tf.cast(teacher.cotPositions, 'int32'),
+    groupSize: backbone.config.numHeads / backbone.config.numKvHeads,
+    budget,
+    seed,
+    ...(rows.answer ? { answerQueries: rows.answer, answerQueryMask: teacher.answerRowMask! } : {}),
+    ...(rows.window ? { windowQueries: rows.window, windowQueryMask: teacher.windowRowMask! } : {}),
+  };
+}
+
+/**
  * One forward pass of the method on a micro-batch (call inside a gradient tape or tf.tidy):
  * teacher forward → compression of its CoT cache → student rollout → every weighted loss term.
  * Returns the weighted total and each term's unweighted value (kept, caller disposes).
@@ -79,21 +99,7 @@ export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number,
       ...(out.hidden ? { hidden: out.hidden.slice(1, L + 1) } : {}),
     };
     if (parts.compression) {
-      // The compressed cache is a target (stop-gradient) and top-k is not differentiable:
-      // the scorer and evictor work on detached copies of the teacher's K/V and queries.
-      const rows = out.queries ? splitRows(out.queries.map(detach), t.answerRows) : {};
-      const input: ScorerInput = {
-        keys: cotRegion(out.keys!.map(detach), t.cotPositions),
-        values: cotRegion(out.values!.map(detach), t.cotPositions),
-        mask: t.cotMask,
-        positions: tf.cast(t.cotPositions, 'int32'),
-        groupSize: backbone.config.numHeads / backbone.config.numKvHeads,
-        budget: parts.latent.count,
-        seed: seed,
-        ...(rows.answer ? { answerQueries: rows.answer, answerQueryMask: t.answerRowMask! } : {}),
-        ...(rows.window ? { windowQueries: rows.window, windowQueryMask: t.windowRowMask! } : {}),
-      };
-      const kept: EvictionResult = compressCache(parts.compression, input, { hooks, step });
+      const kept: EvictionResult = compressCache(parts.compression, scorerInput(backbone, out, t, parts.latent.count, seed), { hooks, step });
       inputs.compressed = { keys: kept.keys, values: kept.values, slotMask: kept.slotMask };
     }
   }

@@ -15,6 +15,7 @@ import { buildBatch, type BatchPlan } from './batch.js';
 import { findCheckpoint, loadCheckpoint, readTrainingState, saveCheckpoint, type TrainingState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import { loadRunData, type RunData } from './data.js';
+import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { runTokenizer, setupModel, tokenizerDir, type KavaModel } from './model-setup.js';
 import { Rng } from './rng.js';
@@ -171,7 +172,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   } else {
     writeFileSync(metricsFile, '');
   }
-  writeTextAtomic(join(runDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  writeTextAtomic(join(runDir, 'config.json'), `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
 
   const varNames = new Map<string, string>();
   for (const [name, v] of model.params) varNames.set(v.name, name);

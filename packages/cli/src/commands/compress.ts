@@ -1,0 +1,125 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  buildBatch, compressCache, ConfigError, createCompression, initBackend, loadRun, runTokenizer, scorerInput,
+  setupModel, tf, validatePluginOwned, type KavaModel, type ResolvedConfig,
+} from '@kava/core';
+import { addCommonOptions, resolveFromOptions, type CommonOptions } from '../options.js';
+import { renderSvg } from '../report/write-report.js';
+
+interface CompressFlags extends CommonOptions {
+  checkpoint?: string;
+  question: string;
+  cot: string;
+  answer?: string;
+  scorer?: string;
+  compare?: string;
+  budget?: string;
+  json?: boolean;
+  out?: string;
+}
+
+/** What one scorer kept: `kept[l][h]` = sorted CoT token indices per layer and KV head. */
+export interface KeptTokens {
+  scorer: string;
+  kept: number[][][];
+}
+
+/** Runs the teacher on `Q <bot> C <eot> "The answer is:" A <eos>` and compresses its CoT cache with `scorer`. */
+function keptBy(model: KavaModel, resolved: ResolvedConfig, scorer: string, question: string, cot: string, answer: string, budget: number): { kept: KeptTokens; cotTokens: string[] } {
+  const config = { ...resolved.config, compression: { ...resolved.config.compression, scorer, options: scorer === resolved.config.compression.scorer ? resolved.config.compression.options : {} } };
+  validatePluginOwned(config, resolved.plugins); // fills this scorer's option defaults
+  const compression = createCompression(config.compression, resolved.plugins.registry);
+  const needs = compression.scorer.needs;
+  const plan = { teacher: 'trace' as const, student: false, latents: budget, answerQueries: needs.includes('answerQueries'), window: needs.includes('windowQueries') ? compression.scorer.window ?? 8 : 0 };
+  const example = { id: 'cli', question, steps: [cot], answer };
+  const batch = buildBatch([example], model.tokenizer, model.tokens, plan, { dropLastStep: false });
+  try {
+    const t = batch.teacher!;
+    const indices = tf.tidy(() => {
+      const out = model.backbone.forward({ inputIds: t.ids, attentionMask: t.mask, logits: false, kv: 'post-rope', ...(t.rows ? { attentionRows: t.rows } : {}) });
+      const result = compressCache(compression, scorerInput(model.backbone, out, t, budget, resolved.config.train.seed));
+      return tf.mul(tf.cast(result.indices, 'float32'), tf.reshape(result.slotMask, [1, 1, 1, -1])).sub(tf.reshape(tf.sub(1, result.slotMask), [1, 1, 1, -1]));
+    });
+    const rows = (indices.arraySync() as number[][][][])[0]!;
+    indices.dispose();
+    const ids = (t.ids.arraySync() as number[][])[0]!;
+    const positions = (t.cotPositions.arraySync() as number[][])[0]!;
+    const valid = (t.cotMask.arraySync() as number[][])[0]!;
+    const cotTokens = positions.filter((_, i) => valid[i]! > 0).map((p) => model.tokenizer.decode([ids[p]!], { skipSpecialTokens: false }));
+    return { kept: { scorer, kept: rows.map((heads) => heads.map((slots) => slots.filter((i) => i >= 0))) }, cotTokens };
+  } finally {
+    batch.dispose();
+  }
+}
+
+function table(k: KeptTokens, tokens: string[]): string {
+  const lines = [`scorer ${k.scorer}: kept CoT tokens per (layer, KV head)`];
+  k.kept.forEach((heads, l) => heads.forEach((idx, h) => lines.push(`  L${l} H${h}: ${idx.map((i) => `${i}:${tokens[i]}`).join(' ')}`)));
+  return lines.join('\n');
+}
+
+function heatmap(results: KeptTokens[], tokens: string[]) {
+  const panel = (k: KeptTokens) => ({
+    title: `kept by ${k.scorer}`,
+    data: {
+      values: k.kept.flatMap((heads, l) => heads.flatMap((idx, h) => tokens.map((tok, i) => ({ row: `L${l} H${h}`, token: `${String(i).padStart(3, '0')} ${tok}`, kept: idx.includes(i) ? 1 : 0 })))),
+    },
+    mark: 'rect',
+    encoding: {
+      x: { field: 'token', type: 'ordinal', title: 'CoT token', sort: 'ascending' },
+      y: { field: 'row', type: 'ordinal', title: 'layer / KV head', sort: null },
+      color: { field: 'kept', type: 'quantitative', scale: { domain: [0, 1], range: ['#f4f4f4', '#d9480f'] }, legend: null },
+    },
+  });
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', hconcat: results.map(panel), config: { background: 'white' } };
+}
+
+export function compressCommand(program: Command): void {
+  addCommonOptions(program.command('compress'))
+    .description('show which CoT tokens each (layer, KV head) keeps under a scorer, as a table and a heatmap image')
+    .option('--checkpoint <dir>', 'a trained checkpoint or run directory (default: a fresh model of the preset)')
+    .requiredOption('--question <text>', 'the question')
+    .requiredOption('--cot <text>', 'the chain of thought to compress')
+    .option('--answer <text>', 'the answer (its queries drive attention-based scorers)', '')
+    .option('--scorer <name>', 'scorer (default: compression.scorer)')
+    .option('--compare <name>', 'a second scorer shown side by side')
+    .option('--budget <M>', 'tokens kept per (layer, head) (default: latent.count)')
+    .option('--out <file>', 'heatmap image file', 'kept-tokens.svg')
+    .option('--json', 'print the kept indices as JSON')
+    .action(async (flags: CompressFlags) => {
+      let model: KavaModel;
+      let resolved: ResolvedConfig;
+      if (flags.checkpoint) {
+        const run = await loadRun(flags.checkpoint, { extraPluginSpecs: (flags.plugin ?? []).map((p) => (p.startsWith('.') ? resolve(p) : p)) });
+        ({ model, resolved } = run);
+      } else {
+        resolved = await resolveFromOptions(flags, {}, { defaultPresets: ['tiny-llama'] });
+        await initBackend(resolved.config.backend); // before any tensor exists
+        model = setupModel(resolved.config, resolved.plugins.registry, await runTokenizer(resolved.config));
+      }
+      try {
+        const budget = flags.budget === undefined ? resolved.config.latent.count : Number(flags.budget);
+        if (!Number.isInteger(budget) || budget < 1) throw new ConfigError(`--budget: expected a positive integer, got ${JSON.stringify(flags.budget)}`);
+        const scorers = [flags.scorer ?? resolved.config.compression.scorer, ...(flags.compare ? [flags.compare] : [])];
+        let tokens: string[] = [];
+        const results = scorers.map((s) => {
+          const r = keptBy(model, resolved, s, flags.question, flags.cot, flags.answer ?? '', budget);
+          tokens = r.cotTokens;
+          return r.kept;
+        });
+        const out = resolve(flags.out ?? 'kept-tokens.svg');
+        writeFileSync(out, await renderSvg(heatmap(results, tokens) as never));
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify({ budget, cotTokens: tokens, scorers: Object.fromEntries(results.map((r) => [r.scorer, r.kept])), image: out }, null, 2)}\n`);
+        } else {
+          process.stdout.write(`CoT: ${tokens.length} tokens, budget ${budget} per (layer, KV head)\n`);
+          for (const r of results) process.stdout.write(`${table(r, tokens)}\n`);
+          process.stdout.write(`heatmap: ${out}\n`);
+        }
+      } finally {
+        model.dispose();
+      }
+    });
+}

@@ -1,0 +1,73 @@
+import { join, resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { collect, ConfigError, evaluateModel, loadRun, loadRunData, openDataset, type EvalReport } from '@kava/core';
+
+interface EvalFlags {
+  run?: string;
+  checkpoint?: string;
+  data?: string;
+  format?: string;
+  mode?: 'latent' | 'cot' | 'direct';
+  limit?: string;
+  json?: boolean;
+  plugin?: string[];
+}
+
+export function formatReport(r: EvalReport): string {
+  return [
+    `accuracy: ${(100 * r.accuracy).toFixed(1)}% (${r.correct}/${r.questions}, mode ${r.mode})`,
+    `forward passes per question: ${r.forwardPassesPerQuestion.toFixed(2)}`,
+    `generated tokens per question: ${r.generatedTokensPerQuestion.toFixed(2)}`,
+    `KV entries held at answer time: ${r.kvEntriesPerQuestion.toFixed(1)}`,
+    `time: ${r.wallSeconds.toFixed(1)} s`,
+    ...(r.predictionsFile ? [`predictions: ${r.predictionsFile}`] : []),
+  ].join('\n');
+}
+
+const collectSpecs = (value: string, previous: string[] = []) => [...previous, value];
+
+export function evalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description("evaluate a trained model: accuracy, forward passes per question, KV entries, time")
+    .option('--run <dir>', 'run directory (its latest checkpoint and held-out data)')
+    .option('--checkpoint <dir>', 'checkpoint folder (or run directory)')
+    .option('--data <file>', 'evaluation file (GSM8k, GSM8k-Hard, SVAMP, ...); default: the run\'s held-out data')
+    .option('--format <name>', 'format of --data (default: sniffed)', 'auto')
+    .addOption(new Option('--mode <mode>', 'latent thoughts, written CoT, or direct answer (default: the run\'s eval.mode)').choices(['latent', 'cot', 'direct']))
+    .option('--limit <n>', 'evaluate at most n questions')
+    .option('--json', 'print the report as JSON')
+    .option('--plugin <spec>', 'load an extra plugin (npm name or path), repeatable', collectSpecs)
+    .action(async (flags: EvalFlags) => {
+      const path = flags.run ?? flags.checkpoint;
+      if (!path) throw new ConfigError('kava eval: give --run DIR or --checkpoint DIR');
+      if (flags.limit !== undefined && !(Number.isInteger(Number(flags.limit)) && Number(flags.limit) > 0)) throw new ConfigError(`--limit: expected a positive integer, got ${JSON.stringify(flags.limit)}`);
+      const run = await loadRun(path, { extraPluginSpecs: (flags.plugin ?? []).map((p) => (p.startsWith('.') ? resolve(p) : p)) });
+      try {
+        const { config, plugins } = run.resolved;
+        const backend = run.backend;
+        if (!flags.json) process.stderr.write(`${backend.description}\n`);
+        if (flags.limit) config.eval.limit = Number(flags.limit);
+        const examples = flags.data
+          ? await collect((await openDataset(plugins.registry, resolve(flags.data), flags.format ?? 'auto', '--format')).examples({ skipInvalid: config.data.skipInvalid }))
+          : (await loadRunData(config, plugins.registry, (p) => p)).test;
+        if (examples.length === 0) throw new ConfigError(`kava eval: no evaluation questions (the run has no held-out data; pass --data FILE)`);
+        const mode = flags.mode ?? config.eval.mode;
+        const label = `eval-${mode}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+        let shown = 0;
+        const report = await evaluateModel(run.model, examples, config, {
+          mode,
+          predictionsFile: join(run.runDir, 'eval', `${label}.predictions.jsonl`),
+          onProgress: (done) => {
+            if (!flags.json && done - shown >= 100) {
+              shown = done;
+              process.stderr.write(`evaluated ${done}/${Math.min(examples.length, config.eval.limit ?? Infinity)}\n`);
+            }
+          },
+        });
+        process.stdout.write(flags.json ? `${JSON.stringify({ checkpoint: run.checkpointDir, step: run.step, ...report }, null, 2)}\n` : `${formatReport(report)}\n`);
+      } finally {
+        run.model.dispose();
+      }
+    });
+}

@@ -1,0 +1,60 @@
+import { existsSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { KavaError } from '../errors.js';
+import type { KavaConfig } from '../config/schema.js';
+import { resolveConfig, type ResolvedConfig } from '../config/load.js';
+import type { KavaPlugin } from '../plugin/plugin.js';
+import { findCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { initBackend, type BackendInfo } from '../runtime/backend.js';
+import { runTokenizer, setupModel, tokenizerDir, type KavaModel } from './model-setup.js';
+
+const isPathLike = (p: string) => p.startsWith('.') || isAbsolute(p);
+
+/**
+ * The resolved config as a run saves it: file and folder paths made absolute, so the run can be
+ * evaluated or resumed from anywhere.
+ */
+export function portableConfig(config: KavaConfig, baseDir: string): KavaConfig {
+  const abs = (p: string | null) => (p === null ? null : resolve(baseDir, p));
+  return {
+    ...config,
+    plugins: config.plugins.map((p) => (isPathLike(p) ? resolve(baseDir, p) : p)),
+    backbone: { ...config.backbone, modelDir: abs(config.backbone.modelDir) },
+    data: { ...config.data, train: abs(config.data.train), test: abs(config.data.test) },
+    eval: { ...config.eval, data: abs(config.eval.data) },
+    train: { ...config.train, out: resolve(baseDir, config.train.out) },
+  };
+}
+
+export interface LoadedRun {
+  resolved: ResolvedConfig;
+  model: KavaModel;
+  runDir: string;
+  checkpointDir: string;
+  step: number;
+  backend: BackendInfo;
+}
+
+/**
+ * Rebuilds a trained model from a run directory or checkpoint folder: the run's saved
+ * config.json (with its plugins), the checkpoint's tokenizer, and its weights.
+ */
+export async function loadRun(path: string, options: { extraPlugins?: readonly KavaPlugin[]; extraPluginSpecs?: readonly string[] } = {}): Promise<LoadedRun> {
+  const checkpointDir = findCheckpoint(resolve(path));
+  const runDir = dirname(dirname(checkpointDir));
+  const configFile = join(runDir, 'config.json');
+  if (!existsSync(configFile)) throw new KavaError(`${runDir}: no config.json next to the checkpoint ${checkpointDir}`, { exitCode: 2 });
+  // The saved config is complete (every key present), so re-applying its presets under it changes nothing.
+  const resolved = await resolveConfig({ cwd: runDir, configFile, presets: [], ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}), ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}) });
+  // The backend comes first: tensors made before a backend switch would live on the old one.
+  const backend = await initBackend(resolved.config.backend);
+  const tokenizer = await runTokenizer(resolved.config, { checkpointDir: tokenizerDir(checkpointDir) });
+  const model = setupModel(resolved.config, resolved.plugins.registry, tokenizer);
+  try {
+    const state = loadCheckpoint(checkpointDir, model.params);
+    return { resolved, model, runDir, checkpointDir, step: state.step, backend };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}

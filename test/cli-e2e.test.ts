@@ -1,0 +1,110 @@
+// End to end through the built `kava` binary: train → report → eval → infer → compress, and the
+// error paths a user meets first.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(REPO, 'packages/cli/dist/bin.js');
+const kava = (args: string[], cwd: string) => {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+/** A small model so the whole pipeline runs in seconds. */
+const SMALL = {
+  backbone: { overrides: { numLayers: 1, hiddenSize: 32, numHeads: 4, numKvHeads: 2, intermediateSize: 64 } },
+  data: { synthetic: { trainSize: 64, testSize: 8 } },
+  latent: { count: 4, iterations: 1 },
+  train: { batchSize: 4, microBatchSize: 4, checkpointEvery: 0 },
+  eval: { limit: 8 },
+};
+
+describe('kava end to end', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kava-e2e-'));
+  writeFileSync(join(dir, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', ...SMALL }));
+  let runDir = '';
+
+  it('trains (shortened by flags), writes the report, and evaluates at the end', () => {
+    const r = kava(['train', '--steps', '3', '--out', 'runs'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^backend: /m);
+    const last = r.stdout.split('\n').find((l) => l.startsWith('step 3/3'))!;
+    for (const part of ['teacher-ce', 'student-ce', 'codi', 'kv', 'total', 'lr', 'tok/s', 'eta']) expect(last).toContain(part);
+    expect(r.stdout).toMatch(/held-out accuracy: \d+\.\d% \(\d+\/8, latent\)/);
+    runDir = join(dir, 'runs', readdirSync(join(dir, 'runs'))[0]!);
+    for (const f of ['config.json', 'metrics.jsonl', 'eval.jsonl', 'report.md', 'checkpoints/latest']) expect(existsSync(join(runDir, f))).toBe(true);
+    const svg = readFileSync(join(runDir, 'report.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+    expect(svg).toMatch(/<path[^>]*d="M/); // the loss curves are drawn
+    expect(readFileSync(join(runDir, 'report.md'), 'utf8')).toMatch(/\| teacher-ce \|/);
+  });
+
+  it('kava report regenerates the report', () => {
+    const r = kava(['report', runDir], dir);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/steps: 3\/3/);
+  });
+
+  it('kava eval --json reports accuracy, passes, KV entries and time', () => {
+    const r = kava(['eval', '--run', runDir, '--json'], dir);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ mode: 'latent', questions: 8 });
+    // Jacobi with T = 1: prefix, one refinement, the final latent pass, then answer tokens.
+    expect(report.forwardPassesPerQuestion).toBeGreaterThanOrEqual(3);
+    expect(report.kvEntriesPerQuestion).toBeGreaterThan(4);
+    expect(report.wallSeconds).toBeGreaterThan(0);
+    expect(existsSync(report.predictionsFile)).toBe(true);
+  });
+
+  it('kava infer answers a question and shows its cost; --mode cot shows the trace', () => {
+    const q = 'Mia has 3 boxes of 4 pens. How many pens does Mia have?';
+    const latent = kava(['infer', '--checkpoint', runDir, q], dir);
+    expect(latent.code).toBe(0);
+    expect(latent.stdout).toMatch(/^answer: /m);
+    expect(latent.stdout).toMatch(/cost: \d+ forward passes, \d+ generated tokens, \d+ KV entries held \(mode latent\)/);
+    const cot = kava(['infer', '--checkpoint', runDir, '--mode', 'cot', q], dir);
+    expect(cot.code).toBe(0);
+    expect(cot.stdout).toMatch(/^trace: /m);
+  });
+
+  it('swapping compression.scorer in the config changes the kept tokens (rkv, keydiff, a third-party plugin)', () => {
+    const kept: Record<string, unknown> = {};
+    for (const [scorer, plugins] of [['rkv', []], ['keydiff', []], ['value-norm', ['kava-plugin-example']]] as const) {
+      const d = mkdtempSync(join(tmpdir(), 'kava-compress-'));
+      // The default tiny architecture (4 layers x 2 KV heads): eight (layer, head) choices to compare.
+      writeFileSync(join(d, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', plugins, compression: { scorer } }));
+      const r = kava(['compress', '--question', 'Mia has 3 boxes of 4 pens. She gives away 5 pens.', '--cot', '<<3*4=12>> <<12-5=7>> <<7+1=8>>', '--answer', '8', '--budget', '3', '--json', '--out', join(d, 'k.svg')], d);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const out = JSON.parse(r.stdout);
+      expect(Object.keys(out.scorers)).toEqual([scorer]);
+      kept[scorer] = out.scorers[scorer];
+      expect(readFileSync(join(d, 'k.svg'), 'utf8').startsWith('<svg')).toBe(true);
+    }
+    expect(kept.rkv).not.toEqual(kept.keydiff);
+    expect(kept['value-norm']).not.toEqual(kept.keydiff);
+    expect(kept['value-norm']).not.toEqual(kept.rkv);
+  });
+
+  it.each([
+    [['train', '--preset', 'llama-1b'], /meta-llama\/Llama-3\.2-1B-Instruct.*--model-dir/],
+    [['train', '--steps', 'many'], /--steps: expected a positive integer, got "many"/],
+    [['train', '--steps', '2', '--epochs', '1'], /give one of them, not both/],
+    [['eval'], /give --run DIR or --checkpoint DIR/],
+    [['eval', '--run', '/nonexistent/run'], /no checkpoint found/],
+    [['infer', '--checkpoint', '/nonexistent/run', 'q'], /no checkpoint found/],
+    [['report', '/nonexistent/run'], /not a run directory/],
+    [['compress', '--question', 'q', '--cot', 'c', '--scorer', 'h2o'], /no loaded plugin provides a scorer named "h2o"\. Available: /],
+  ])('kava %j exits 2 with a clear message', (args, message) => {
+    const r = kava(args as string[], mkdtempSync(join(tmpdir(), 'kava-err-')));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
+  });
+});
