@@ -12,7 +12,7 @@ let base: Omit<StepParts, 'terms'>;
 let allTerms: WeightedTerm[];
 
 beforeAll(async () => {
-  await initBackend('cpu');
+  await initBackend('wasm'); // wasm matches cpu (wasm-vs-cpu.test.ts) and is several times faster
   const { resolved } = await microConfig({ latent: { count: 3, iterations: 2 } });
   const { config, plugins } = resolved;
   const data = await loadRunData(config, plugins.registry, (p) => p);
@@ -66,7 +66,7 @@ function checkGradient(termName: string, paramName: string): void {
   }
 }
 
-describe('loss gradients match finite differences (tiny model, cpu)', () => {
+describe('loss gradients match finite differences (tiny model)', () => {
   // Student terms are checked on the projection (used only by the student, so the teacher's
   // targets stay fixed under the perturbation); the teacher term on the shared backbone weights.
   it('teacher-ce w.r.t. the embedding table', () => checkGradient('teacher-ce', 'backbone.0'));

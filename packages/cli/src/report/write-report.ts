@@ -40,13 +40,12 @@ function lossChart(metrics: readonly MetricsRow[]): object {
 
 function evalChart(evals: readonly EvalRow[]): object {
   return {
-    title: 'Held-out accuracy',
-    data: { values: evals.map((e) => ({ step: e.step, accuracy: e.accuracy, mode: e.mode })) },
+    title: `Held-out accuracy (${[...new Set(evals.map((e) => e.mode))].join(', ')} mode)`,
+    data: { values: evals.map((e) => ({ step: e.step, accuracy: e.accuracy })) },
     mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'step', type: 'quantitative', title: 'step' },
       y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } },
-      color: { field: 'mode', type: 'nominal' },
     },
     width: 560,
     height: 160,

@@ -51,6 +51,12 @@ function typeName(node: ZodType): string {
   }
 }
 
+/** Who registered a part, for headings and tables. */
+const owner = (plugin: string) => (plugin === '(core)' ? '@kava/core' : plugin);
+
+/** Text for a table cell: a literal | would end the cell. */
+const cell = (text: string) => text.replace(/\|/g, '\\|');
+
 const code = (value: unknown) => (value === undefined ? '' : `\`${JSON.stringify(value)}\``);
 
 function rows(object: z.ZodObject, prefix: string, out: string[]): void {
@@ -58,10 +64,10 @@ function rows(object: z.ZodObject, prefix: string, out: string[]): void {
     const info = inspect(field);
     const path = prefix ? `${prefix}.${key}` : key;
     if (info.object) {
-      out.push(`| **\`${path}\`** | section | | ${info.description} |`);
+      out.push(`| **\`${path}\`** | section | | ${cell(info.description)} |`);
       rows(info.object, path, out);
     } else {
-      out.push(`| \`${path}\` | ${info.type} | ${code(info.default)} | ${info.description} |`);
+      out.push(`| \`${path}\` | ${info.type} | ${cell(code(info.default))} | ${cell(info.description)} |`);
     }
   }
 }
@@ -89,13 +95,13 @@ export function configReference({ registry }: PluginSet): string {
   rows(configSchema, '', out);
   out.push('', '## Scorer options (`compression.options`, by `compression.scorer`)', '');
   for (const scorer of registry.list('scorer')) {
-    out.push(`### \`${scorer.name}\` (${scorer.plugin})`, '', scorer.description, '');
+    out.push(`### \`${scorer.name}\` (${owner(scorer.plugin)})`, '', scorer.description, '');
     const r = optionRows(scorer.options, 'compression.options');
     out.push(...(r.length ? ['| key | type | default | meaning |', '|---|---|---|---|', ...r] : ['No options.']), '');
   }
   out.push('## Loss terms (`losses.<name>`)', '', 'Every term takes `weight` (0 switches it off) plus its own options.', '');
   for (const loss of registry.list('loss')) {
-    out.push(`### \`${loss.name}\` (${loss.plugin})`, '', loss.description, '');
+    out.push(`### \`${loss.name}\` (${owner(loss.plugin)})`, '', loss.description, '');
     const r = optionRows(loss.options, `losses.${loss.name}`);
     out.push(...(r.length ? ['| key | type | default | meaning |', '|---|---|---|---|', ...r] : ['No options besides `weight`.']), '');
   }
@@ -106,7 +112,7 @@ export function configReference({ registry }: PluginSet): string {
     out.push(`## ${title}`, '', '| name | plugin | description |', '|---|---|---|');
     for (const item of list) {
       const extra = kind === 'preset' ? ` (${(item as { kind: string }).kind})` : '';
-      out.push(`| \`${item.name}\`${extra} | ${item.plugin} | ${item.description} |`);
+      out.push(`| \`${item.name}\`${extra} | ${owner(item.plugin)} | ${cell(item.description)} |`);
     }
     out.push('');
   }
