@@ -1,5 +1,5 @@
 import {
-  ANSWER_PREFIX, CachedBatch, cotStrategy, createSyntheticTokenizer, Decoder, directStrategy, encodeQuestion, generateGreedy,
+  ANSWER_PREFIX, CachedBatch, cotStrategy, latentStrategy, Projection, studentForward, type LatentSettings, createSyntheticTokenizer, Decoder, directStrategy, encodeQuestion, generateGreedy,
   generateSynthetic, tf, type DecoderConfig,
 } from '@kava/core';
 
@@ -55,39 +55,38 @@ describe('evaluation on the real decoder', () => {
     });
   });
 
-  it('CachedBatch for latent students: embeddings fed with commit equal the tokens; without commit the cache is untouched', () => {
-    const prompts = questions.map((q) => [...encodeQuestion(tokenizer, q), tokenizer.tokenToId('<bot>')!]);
-    const follow = [[5, 6, 7], [8, 9, 10], [11, 12, 13]];
-    const byIds = new CachedBatch(backbone, tokenizer.padId, 3);
-    byIds.feed(prompts);
-    const expected = byIds.feed(follow);
-    const byEmbeds = new CachedBatch(backbone, tokenizer.padId, 3);
-    const { hidden } = byEmbeds.feedDetailed(prompts, { hidden: true });
-    expect(hidden).toHaveLength(config.numLayers + 1);
-    expect(hidden![0]!.shape).toEqual([3, config.hiddenSize]);
-    // row 0's last hidden state equals an unbatched, uncached forward over its prompt alone
-    const alone = tf.tidy(() => {
-      const out = backbone.forward({ inputIds: tf.tensor2d([prompts[0]!], [1, prompts[0]!.length], 'int32'), hidden: true, logits: false });
-      const h = out.hidden![config.numLayers]!;
-      return tf.slice(h, [0, h.shape[1]! - 1, 0], [1, 1, -1]).reshape([-1]);
-    });
-    const row0 = tf.tidy(() => tf.slice(hidden![config.numLayers]!, [0, 0], [1, -1]).reshape([-1]));
-    expect(Math.max(...Array.from(tf.tidy(() => tf.abs(tf.sub(alone, row0))).dataSync()))).toBeLessThan(1e-4);
-    tf.dispose([...hidden!, alone, row0]);
-    const held = [...byEmbeds.held];
-    const embeds = tf.tidy(() => backbone.embed(tf.tensor2d(follow, [3, 3], 'int32')));
-    const peek = byEmbeds.forwardEmbeds(embeds, { commit: false, hidden: true });
-    expect(byEmbeds.held).toEqual(held);
-    expect(byEmbeds.cacheLength).toBe(Math.max(...prompts.map((p) => p.length)));
-    tf.dispose(peek.hidden!);
-    const committed = byEmbeds.forwardEmbeds(embeds, { commit: true, logits: true });
-    const next = Array.from(tf.tidy(() => tf.argMax(tf.squeeze(tf.slice(committed.logits!, [0, 2, 0], [3, 1, -1]), [1]), -1)).dataSync());
-    expect(next).toEqual(expected);
-    expect(byEmbeds.held).toEqual(held.map((h) => h + 3));
-    expect(byEmbeds.passes).toEqual([3, 3, 3]); // prompt, peek, commit
-    committed.logits!.dispose();
-    embeds.dispose();
-    byIds.dispose();
-    byEmbeds.dispose();
+  it('latent mode: answer decoding over the student cache equals recomputing the whole student pass per token', async () => {
+    const botId = tokenizer.tokenToId('<bot>')!;
+    const eotId = tokenizer.tokenToId('<eot>')!;
+    const projection = new Projection(config.hiddenSize, 11);
+    const latent: LatentSettings = { count: 3, mode: 'jacobi', iterations: 2, projection, placeholderId: botId };
+    const question = questions[0]!;
+    const [generation] = await latentStrategy(latent, { maxNewTokens: 4 }).generate({ backbone, tokenizer }, [question]);
+    // Reference: for each answer token, a fresh student pass over Q <bot>, M latents, <eot> prefix + tokens so far.
+    const prompt = [...encodeQuestion(tokenizer, question), botId];
+    const written: number[] = [];
+    for (let k = 0; k < 4; k++) {
+      const segment = [eotId, ...prefix, ...written];
+      const next = tf.tidy(() => {
+        const r = studentForward(backbone, latent, {
+          prefixIds: tf.tensor2d([prompt], [1, prompt.length], 'int32'),
+          prefixMask: tf.ones([1, prompt.length], 'int32'),
+          prefixLast: tf.tensor1d([prompt.length - 1], 'int32'),
+          segmentIds: tf.tensor2d([segment], [1, segment.length], 'int32'),
+          segmentMask: tf.ones([1, segment.length], 'int32'),
+        });
+        const l = r.logits!;
+        return tf.argMax(tf.reshape(tf.slice(l, [0, l.shape[1]! - 1, 0], [1, 1, -1]), [-1])).dataSync()[0]!;
+      });
+      written.push(next);
+      if (next === tokenizer.eosId) break;
+    }
+    const text = written[written.length - 1] === tokenizer.eosId ? written.slice(0, -1) : written;
+    expect(generation!.answerText).toBe(tokenizer.decode(text).trim());
+    expect(generation!.generatedTokens).toBe(written.length);
+    // 1 prefix pass + T Jacobi passes + the final latent pass (which yields the first answer token) + one per further token
+    expect(generation!.forwardPasses).toBe(1 + 2 + 1 + (written.length - 1));
+    expect(generation!.kvEntries).toBe(prompt.length + 3 + 1 + prefix.length);
+    projection.dispose();
   });
 });

@@ -1,25 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KavaError } from '@kava/core';
+import { KavaError, type EvalReport, type StepMetrics } from '@kava/core';
 
-export interface MetricsRow {
-  step: number;
-  totalSteps: number;
-  losses: Record<string, number>;
-  lr: number;
-  gradNorm: number;
-  tokensPerSecond: number;
-  seconds: number;
-}
-export interface EvalRow {
-  step: number;
-  mode: string;
-  accuracy: number;
-  questions: number;
-  correct: number;
-  forwardPassesPerQuestion: number;
-  kvEntriesPerQuestion: number;
-}
+/** One line of metrics.jsonl: the step's metrics as the `step` hook saw them, plus timing. */
+export type MetricsRow = StepMetrics & { seconds: number; epoch: number };
+
+/** One line of eval.jsonl: an evaluation report and the step it ran at. */
+export type EvalRow = EvalReport & { step: number };
 
 function jsonLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];

@@ -35,81 +35,33 @@ export class CachedBatch {
    * row's argmax next token after its chunk (-1 for rows with an empty chunk).
    */
   feed(chunks: readonly (readonly number[])[]): number[] {
-    return this.feedDetailed(chunks).next;
-  }
-
-  /**
-   * `feed`, also returning (with `hidden`) every layer's hidden state at the last column,
-   * [L + 1] tensors [B, hidden] that the caller disposes (latent students start from the hidden
-   * state at `<bot>`).
-   */
-  feedDetailed(chunks: readonly (readonly number[])[], options: { hidden?: boolean } = {}): { next: number[]; hidden?: tf.Tensor[] } {
     if (chunks.length !== this.size) throw new Error(`CachedBatch.feed: ${chunks.length} chunks for ${this.size} rows`);
     const width = Math.max(0, ...chunks.map((c) => c.length));
-    if (width === 0) return { next: chunks.map(() => -1) };
+    if (width === 0) return chunks.map(() => -1);
     const vocab = this.backbone.config.vocabSize;
     // Only the last column's logits are needed: when [B, S, V] would be large, run the rest of the
     // chunk without logits first (one more pass, counted; the Backbone contract has no last-only logits).
     if (width > 1 && this.size * width * vocab * 4 > this.logitsBudgetBytes) {
       const heads = chunks.map((c) => (c.length === width ? c.slice(0, -1) : c));
       const tails = chunks.map((c) => (c.length === width ? [c[c.length - 1]!] : []));
-      this.run(heads, false, false);
-      return this.run(tails, true, options.hidden ?? false);
+      this.run(heads, false);
+      return this.run(tails, true);
     }
-    return this.run(chunks, true, options.hidden ?? false);
+    return this.run(chunks, true);
   }
 
-  /**
-   * One pass over continuous inputs [B, S, hidden] for every row (latent tokens), RoPE positions
-   * continuing each row's count. With `commit` the new positions join the cache (the final pass
-   * of the latents); without it the cache stays as it was, so parallel (Jacobi) iterations all
-   * attend to the same prefix. Counts a forward pass for every row either way. Returns the
-   * backbone's outputs without the cache; the caller owns and disposes them.
-   */
-  forwardEmbeds(inputEmbeds: tf.Tensor, options: { commit: boolean } & Pick<ForwardRequest, 'hidden' | 'logits' | 'kv'>): Omit<ForwardResult, 'cache'> {
-    const [B, S] = inputEmbeds.shape as [number, number, number];
-    if (B !== this.size) throw new Error(`CachedBatch.forwardEmbeds: ${B} rows for a batch of ${this.size}`);
-    const positions = new Int32Array(B * S);
-    for (let b = 0; b < B; b++) for (let j = 0; j < S; j++) positions[b * S + j] = this.held[b]! + j;
-    const positionIds = tf.tensor2d(positions, [B, S], 'int32');
-    const attentionMask = tf.ones([B, S], 'int32');
-    try {
-      const out = this.backbone.forward({
-        inputEmbeds, attentionMask, positionIds, cache: this.cache, returnCache: options.commit,
-        logits: options.logits ?? false, hidden: options.hidden ?? false, kv: options.kv ?? false,
-      });
-      this.forwardCalls++;
-      for (let b = 0; b < B; b++) this.passes[b]!++;
-      const { cache, ...rest } = out;
-      if (options.commit) {
-        if (!cache) throw new Error('the backbone returned no cache although returnCache was set');
-        this.replaceCache(cache);
-        for (let b = 0; b < B; b++) this.held[b]! += S;
-      }
-      // The decoder may hand back the input itself as hidden[0]; clone it so that the caller can
-      // dispose every returned tensor without disposing its own input.
-      if (rest.hidden) rest.hidden = rest.hidden.map((h) => (h === inputEmbeds ? tf.clone(h) : h));
-      return rest;
-    } finally {
-      tf.dispose([positionIds, attentionMask]);
-    }
-  }
-
-  private run(chunks: readonly (readonly number[])[], logits: boolean, hidden: boolean): { next: number[]; hidden?: tf.Tensor[] } {
+  private run(chunks: readonly (readonly number[])[], logits: boolean): number[] {
     const padded = padBatch(chunks, this.padId, 'left', this.held);
     const shape: [number, number] = [padded.batch, padded.length];
     const inputIds = tf.tensor2d(padded.ids, shape, 'int32');
     const attentionMask = tf.tensor2d(padded.mask, shape, 'int32');
     const positionIds = tf.tensor2d(padded.positions, shape, 'int32');
-    const result: { next: number[]; hidden?: tf.Tensor[] } = { next: chunks.map(() => -1) };
+    let next: number[] = chunks.map(() => -1);
     try {
-      const out = this.backbone.forward({ inputIds, attentionMask, positionIds, cache: this.cache, returnCache: true, logits, hidden });
+      const out = this.backbone.forward({ inputIds, attentionMask, positionIds, cache: this.cache, returnCache: true, logits });
       this.forwardCalls++;
       if (!out.cache) throw new Error('the backbone returned no cache although returnCache was set');
       this.replaceCache(out.cache);
-      if (hidden && out.hidden) {
-        result.hidden = out.hidden.map((h) => tf.tidy(() => tf.squeeze(tf.slice(h, [0, h.shape[1]! - 1, 0], [h.shape[0]!, 1, -1]), [1])));
-      }
       tf.dispose([...(out.keys ?? []), ...(out.values ?? []), ...(out.hidden ?? [])]);
       if (out.logits) {
         const ids = tf.tidy(() => {
@@ -120,7 +72,7 @@ export class CachedBatch {
         out.logits.dispose();
         const chosen = ids.dataSync();
         ids.dispose();
-        result.next = chunks.map((c, b) => (c.length > 0 ? chosen[b]! : -1));
+        next = chunks.map((c, b) => (c.length > 0 ? chosen[b]! : -1));
       }
     } finally {
       tf.dispose([inputIds, attentionMask, positionIds]);
@@ -130,7 +82,7 @@ export class CachedBatch {
       this.held[b]! += c.length;
       this.passes[b]!++;
     });
-    return result;
+    return next;
   }
 
   private replaceCache(cache: KVCache): void {
