@@ -86,6 +86,18 @@ describe('precedence: defaults < preset < config file < flags', () => {
     expect(fromFlags.config.losses['student-ce']!.weight).toBe(0);
   });
 
+  it('method presets switch loss terms on and off without dropping the others', async () => {
+    const weights = async (preset: string) => {
+      const { config } = await resolveConfig({ cwd: tempProject(), presets: [preset] });
+      return Object.fromEntries(Object.entries(config.losses).map(([k, v]) => [k, v.weight]));
+    };
+    expect(await weights('kava')).toEqual({ 'teacher-ce': 1, 'student-ce': 1, codi: 10, kv: 1 });
+    expect(await weights('codi')).toEqual({ 'teacher-ce': 1, 'student-ce': 1, codi: 10, kv: 0 });
+    expect(await weights('pccot')).toEqual({ 'teacher-ce': 1, 'student-ce': 1, codi: 10, kv: 0 });
+    expect(await weights('full-cot')).toEqual({ 'teacher-ce': 1, 'student-ce': 0, codi: 0, kv: 0 });
+    expect(await weights('no-cot')).toEqual({ 'teacher-ce': 1, 'student-ce': 0, codi: 0, kv: 0 });
+  });
+
   it('applies several presets in order and plugins can contribute presets', async () => {
     const dir = tempProject({ 'kava.config.json': json({ plugins: [join(PLUGIN_FIXTURES, 'dir-plugin')] }) });
     const resolved = await resolveConfig({ cwd: dir, presets: ['codi,dir-preset'] });

@@ -67,6 +67,19 @@ describe('training loop', () => {
     expect(existsSync(join(r.checkpoint, 'state.json'))).toBe(true);
   });
 
+  it.each([
+    ['codi', ['teacher-ce', 'student-ce', 'codi'], 'latent'],
+    ['pccot', ['teacher-ce', 'student-ce', 'codi'], 'latent'],
+    ['full-cot', ['teacher-ce'], 'cot'],
+    ['no-cot', ['teacher-ce'], 'direct'],
+  ])('trains and evaluates the %s comparison method', async (method, terms, mode) => {
+    const { resolved } = await microConfig({ train: { steps: 2 } }, [], ['tiny-llama', method]);
+    const r = await train({ resolved });
+    expect(Object.keys(r.losses).sort()).toEqual([...terms, 'total'].sort());
+    for (const v of Object.values(r.losses)) expect(Number.isFinite(v)).toBe(true);
+    expect(r.evaluation).toMatchObject({ mode, questions: 4 });
+  });
+
   it('fires the lifecycle hooks in order', async () => {
     const calls: string[] = [];
     const recorder: KavaPlugin = {

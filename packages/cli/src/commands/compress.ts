@@ -32,7 +32,7 @@ function keptBy(model: KavaModel, resolved: ResolvedConfig, scorer: string, ques
   validatePluginOwned(config, resolved.plugins); // fills this scorer's option defaults
   const compression = createCompression(config.compression, resolved.plugins.registry);
   const needs = compression.scorer.needs;
-  const plan = { teacher: 'trace' as const, student: false, latents: budget, answerQueries: needs.includes('answerQueries'), window: needs.includes('windowQueries') ? compression.scorer.window ?? 8 : 0 };
+  const plan = { teacher: 'trace' as const, student: false, latents: budget, finalLatents: budget, answerQueries: needs.includes('answerQueries'), window: needs.includes('windowQueries') ? compression.scorer.window ?? 8 : 0 };
   const example = { id: 'cli', question, steps: [cot], answer };
   const batch = buildBatch([example], model.tokenizer, model.tokens, plan, { dropLastStep: false });
   try {

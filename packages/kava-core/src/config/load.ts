@@ -117,7 +117,10 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
     parseOrThrow(configSchema, layer, `preset "${name}"`);
     return layer;
   });
-  const config = parseOrThrow(configSchema, mergeConfigs(...presetLayers, raw, options.overrides, { preset: presets.length ? presets : null }), source);
+  // The defaults are the bottom layer (not only the schema's fallbacks), so a preset that sets
+  // one loss term's weight keeps the other terms instead of replacing the whole record.
+  const defaults = configSchema.parse({});
+  const config = parseOrThrow(configSchema, mergeConfigs(defaults, ...presetLayers, raw, options.overrides, { preset: presets.length ? presets : null }), source);
   validatePluginOwned(config, plugins);
   return { config, file, baseDir, presets, plugins };
 }

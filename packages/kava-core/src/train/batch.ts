@@ -16,6 +16,12 @@ export interface BatchPlan {
   student: boolean;
   /** Latent slots M (student). */
   latents: number;
+  /**
+   * Latents that run in the student's final pass together with the answer segment: all M for
+   * Jacobi, the last one for autoregressive rollouts (the others are already in the cache).
+   * Targets and the CODI anchor index into that pass.
+   */
+  finalLatents: number;
   /** Teacher query rows the scorer needs. */
   answerQueries: boolean;
   /** Last-α CoT query rows the scorer needs (0 = none). */
@@ -37,7 +43,7 @@ export interface TrainBatch {
     rows?: Tensor; answerRows: number; answerRowMask?: Tensor; windowRowMask?: Tensor;
   };
   student?: StudentBatch & {
-    /** [B, M + A] next-token targets of the final pass and their mask (answer and <eos>). */
+    /** [B, F + A] next-token targets of the final pass (F = finalLatents) and their mask (answer and <eos>). */
     targets: Tensor; targetMask: Tensor;
     /** [B] index into the final pass of the ":" before the answer. */
     anchor: Tensor;
@@ -132,7 +138,7 @@ export function buildBatch(examples: readonly Example[], tokenizer: Tokenizer, t
   }
 
   if (plan.student) {
-    const M = plan.latents;
+    const M = plan.finalLatents;
     const prefixes = encoded.map((e) => layout([['question', e.question], ['bot', [tokens.botId]]]));
     const segments = encoded.map((e) => layout([['eot', [tokens.eotId]], ['prefix', e.prefix], ['answer', e.answer], ['eos', [tokenizer.eosId]]]));
     const pp = padBatch(prefixes, pad, 'right');
@@ -149,7 +155,7 @@ export function buildBatch(examples: readonly Example[], tokenizer: Tokenizer, t
       targetMask: own(tf.tensor2d(mask, [B, M + A])),
       anchor: own(tf.tensor1d(segments.map((s) => M + s.spans.prefix![1] - 1), 'int32')),
     };
-    batch.tokens += pp.lengths.reduce((a, b) => a + b, 0) + sp.lengths.reduce((a, b) => a + b, 0) + B * M;
+    batch.tokens += pp.lengths.reduce((a, b) => a + b, 0) + sp.lengths.reduce((a, b) => a + b, 0) + B * plan.latents;
   }
   return batch;
 }

@@ -77,6 +77,7 @@ export function planFor(config: KavaConfig, terms: readonly WeightedTerm[], scor
     teacher: config.method === 'no-cot' ? 'direct' : needs('teacher') || compress ? 'trace' : null,
     student: latentMethod && needs('student'),
     latents: config.latent.count,
+    finalLatents: config.latent.mode === 'jacobi' ? config.latent.count : 1,
     answerQueries: compress && scorerNeeds.includes('answerQueries'),
     window: compress && scorerNeeds.includes('windowQueries') ? window : 0,
   };
