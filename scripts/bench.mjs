@@ -1,18 +1,26 @@
 #!/usr/bin/env node
 // Benchmark of the matrix kernels and of one training step (not a test: it prints figures).
 //   npm run bench            (builds, then runs this file)
-//   node scripts/bench.mjs [--quick] [--step-only] [--no-stock-step]
+//   node scripts/bench.mjs [--quick] [--step-only] [--no-stock-step] [--trainer-only]
 // (--quick: shorter timing budgets; --step-only: skip the matmul table; --no-stock-step: skip the
-// ~30 s-per-run stock training step)
-// Prints GFLOP/s of tfjs matmul per backend and kernel set (stock vs native sgemm), then the
-// forward+backward of a Llama-style model in the reference shape, stock vs native wasm in the
-// same run, with where the time goes (tf.profile, by kernel).
-import { cpus, loadavg } from 'node:os';
-import { initBackend, loadNativeAddon, setNativeKernelsEnabled, tf } from '@kava/core';
+// slow stock-kernel steps; --trainer-only: only the real trainer steps, after the 1024^3 peak)
+// Prints GFLOP/s of tfjs matmul per backend and kernel set (stock vs native sgemm); the real KaVa
+// trainer step (teacher forward, compression, student rollout, losses, backward, AdamW) in the
+// reference shape and on the tiny preset, with the time per stage and the achieved FLOP/s against
+// the measured 1024^3 matmul peak; then the forward+backward of a self-contained Llama-style block
+// in the reference shape, stock vs native wasm, with where the time goes (by kernel).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AdamW, buildBatch, clipByGlobalNorm, createCompression, createWordLevelTokenizer, forwardLosses, initBackend,
+  loadNativeAddon, loadRunData, planFor, resolveConfig, runTokenizer, setNativeKernelsEnabled, setupModel, tf,
+} from '@kava/core';
 
 const quick = process.argv.includes('--quick');
 const stepOnly = process.argv.includes('--step-only');
 const noStockStep = process.argv.includes('--no-stock-step');
+const trainerOnly = process.argv.includes('--trainer-only');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, d = 1) => x.toFixed(d).padStart(8);
 
@@ -61,12 +69,13 @@ const CONFIGS = [
   ['cpu', true, 'cpu native'],
 ].filter(([, native]) => addon || !native);
 
-if (!stepOnly) {
+const skipTable = stepOnly || trainerOnly;
+if (!skipTable) {
   console.log('\nGFLOP/s of tf.matMul (median; fp32; higher is better)');
   console.log(`${'shape'.padEnd(40)}${CONFIGS.map(([, , label]) => label.padStart(13)).join('')}`);
 }
 const gflops = {};
-for (const shape of stepOnly ? [] : SHAPES) {
+for (const shape of skipTable ? [] : SHAPES) {
   const row = [];
   for (const [backend, native, label] of CONFIGS) {
     await initBackend(backend);
@@ -87,15 +96,249 @@ for (const shape of stepOnly ? [] : SHAPES) {
   console.log(`${shape.name.padEnd(40)}${row.join('')}`);
 }
 setNativeKernelsEnabled(true);
-if (addon && !stepOnly) {
+if (addon && !skipTable) {
   const ratios = SHAPES.map((s) => `${s.name}: ${(gflops[s.name]['wasm native'] / gflops[s.name]['wasm stock']).toFixed(1)}x`);
   console.log(`native vs stock wasm: ${ratios.join(', ')}`);
 }
 
+// ---------- the real trainer step ----------
+const MATMUL_KERNELS = ['BatchMatMul', '_FusedMatMul'];
+const kernelTimers = new Map(); // backend -> timings of timeKernels
+let nestedMs = 0; // time of the kernels run inside the kernel now running
+// One optimiser step exactly as src/train/trainer.ts runs it (batch building, tf.variableGrads over
+// forwardLosses, loss read-back, clipByGlobalNorm, AdamW.apply), timed per stage. The stage
+// boundaries inside the forward come from taps on the run's own hooks, which forwardLosses calls in
+// order (teacherForward, compression, studentForward, losses); wasm kernels run synchronously, so
+// wall-clock time between the taps is the time of the stage.
+
+/** The 1024^3 matmul GFLOP/s of the wasm backend with the kernels the trainer uses (the peak). */
+function matmulPeak() {
+  const label = addon ? 'wasm native' : 'wasm stock';
+  const measured = gflops['1024^3']?.[label];
+  if (measured) return { gflops: measured, label };
+  const a = tf.randomNormal([1024, 1024], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([1024, 1024], 0, 1, 'float32', 2);
+  const sec = timeIt(() => tf.matMul(a, b).dispose(), { budget: quick ? 0.3 : 1 });
+  tf.dispose([a, b]);
+  return { gflops: (2 * 1024 ** 3) / sec / 1e9, label };
+}
+
+/** Loss terms with weight > 0, from their registrations (as the trainer builds them). */
+function weightedTerms(config, registry) {
+  return Object.entries(config.losses).filter(([, e]) => e.weight > 0).map(([name, { weight, ...options }]) => (
+    { name, weight, term: registry.get('loss', name, `losses.${name}`).create(options) }));
+}
+
+/** Synthetic words w0, w1, ... drawn with a fixed LCG (the bench needs lengths, not language). */
+function wordStream(words, seed) {
+  let x = seed >>> 0;
+  return (n) => Array.from({ length: n }, () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return words[x % words.length];
+  }).join(' ');
+}
+
+/**
+ * The reference shape: a word-level vocabulary whose size after setupModel adds <bot>, <eot> and
+ * <latent> is 1024, and examples whose question, CoT and answer segment encode to exactly 31, 40
+ * and 9 (<eot> + "The answer is:" + 3 answer words + <eos>) tokens.
+ */
+function referenceData(batch) {
+  const prefix = ['The', 'answer', 'is', ':'];
+  const specials = 3 + 3; // <pad> <unk> <eos>, then <bot> <eot> <latent> added by setupModel
+  const words = Array.from({ length: 1024 - specials - prefix.length }, (_, i) => `w${i}`);
+  const tokenizer = createWordLevelTokenizer([...prefix, ...words]);
+  const examples = [];
+  for (let i = 0; i < batch * 12; i++) {
+    const draw = wordStream(words, 1000 + i);
+    examples.push({ id: `ref-${i}`, question: draw(31), steps: [draw(10), draw(10), draw(10), draw(10)], answer: draw(3) });
+  }
+  return { tokenizer, examples };
+}
+
+/** Wraps `hooks` stage taps (once per run) that write into `marks`. */
+function tapStages(hooks, marks) {
+  const mark = (name) => { marks[name] = performance.now(); };
+  hooks.teacherForward.tap('bench', () => mark('teacher'));
+  hooks.compression.tap('bench', (result) => (mark('compression'), result));
+  hooks.studentForward.tap('bench', () => mark('student'));
+  hooks.losses.tap('bench', (terms) => (mark('losses'), terms));
+}
+
+const STAGES = ['batch', 'teacher forward', 'compression', 'student forward', 'loss', 'backward', 'loss read-back', 'clip + AdamW'];
+
+/**
+ * Times optimiser steps of the real trainer on wasm: `warmup` steps, then `runs` timed steps
+ * (median s/step, tokens/s as the trainer counts them: real tokens of every pass plus B*M latent
+ * slots), the share of each stage over the timed steps, and the matmul FLOPs of one step counted
+ * from the BatchMatMul/_FusedMatMul calls the step makes (forward and backward).
+ */
+async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs, warmup = 2, peak, stock = false }) {
+  await initBackend('wasm');
+  setNativeKernelsEnabled(true);
+  const { config, plugins: { registry, hooks } } = resolved;
+  const model = setupModel(config, registry, tokenizer);
+  const terms = weightedTerms(config, registry);
+  const compression = terms.some((t) => t.term.needs.includes('compressed')) ? createCompression(config.compression, registry) : null;
+  const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression?.scorer.window ?? 8);
+  const parts = { backbone: model.backbone, latent: model.latent, compression, terms, hooks };
+  const encode = {
+    maxQuestionTokens: config.train.maxQuestionTokens, maxCotTokens: config.train.maxCotTokens,
+    maxAnswerTokens: config.train.maxAnswerTokens, dropLastStep: config.data.dropLastStep,
+  };
+  const B = config.train.batchSize;
+  const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
+  const decay = (name) => (model.params.get(name)?.rank ?? 0) >= 2;
+  const varNames = new Map([...model.params].map(([name, v]) => [v.name, name]));
+  const varList = [...model.params.values()];
+  const marks = {};
+  tapStages(hooks, marks);
+  let cursor = 0;
+  const take = () => {
+    const out = [];
+    while (out.length < B) out.push(examples[cursor++ % examples.length]);
+    return out;
+  };
+  /** One step; returns its stage durations (ms) and the batch's tokens. */
+  const step = (index) => {
+    for (const k of Object.keys(marks)) delete marks[k];
+    const t0 = performance.now();
+    const batch = buildBatch(take(), model.tokenizer, model.tokens, plan, encode);
+    const tForward = performance.now();
+    let termValues = {};
+    let tForwardEnd = 0;
+    const { value, grads } = tf.variableGrads(() => {
+      const out = forwardLosses(parts, batch, index, index);
+      termValues = out.terms;
+      tForwardEnd = performance.now();
+      return out.total;
+    }, varList);
+    const tBackward = performance.now();
+    const losses = Object.fromEntries(Object.entries(termValues).map(([k, t]) => [k, t.dataSync()[0]]));
+    value.dataSync();
+    tf.dispose([value, ...Object.values(termValues)]);
+    const tRead = performance.now();
+    const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k), g]));
+    const { grads: clipped } = clipByGlobalNorm(named, config.train.clip);
+    tf.dispose([...named.values()]);
+    optimizer.apply(model.params, clipped, config.train.lr, decay);
+    tf.dispose([...clipped.values()]);
+    const tEnd = performance.now();
+    const tokens = batch.tokens;
+    const shapes = { teacher: batch.teacher?.ids.shape, prefix: batch.student?.prefixIds.shape, segment: batch.student?.segmentIds.shape };
+    batch.dispose();
+    // Stages that did not run (no compression, no teacher) take 0 ms: their mark is the previous one.
+    const teacher = marks.teacher ?? tForward;
+    const compressed = marks.compression ?? teacher;
+    const student = marks.student ?? compressed;
+    return {
+      tokens, shapes, losses, total: tEnd - t0,
+      stages: [tForward - t0, teacher - tForward, compressed - teacher, student - compressed, tForwardEnd - student,
+        tBackward - tForwardEnd, tRead - tBackward, tEnd - tRead],
+    };
+  };
+
+  const first = step(0);
+  const nParams = varList.reduce((s, v) => s + v.size, 0);
+  console.log(`\n${title}`);
+  console.log(`  ${config.backbone.preset} (${model.backbone.config.numLayers} layers, hidden ${model.backbone.config.hiddenSize}, ` +
+    `${model.backbone.config.numHeads}/${model.backbone.config.numKvHeads} heads, MLP ${model.backbone.config.intermediateSize}, vocab ${model.tokenizer.vocabSize}), ` +
+    `${(nParams / 1e6).toFixed(2)} M trained parameters; method ${config.method}, losses ${terms.map((t) => `${t.name}x${t.weight}`).join(' ')}, ` +
+    `scorer ${compression?.scorer.name ?? 'none'}`);
+  console.log(`  batch ${B}: teacher [${first.shapes.teacher}], student prefix [${first.shapes.prefix}] + M=${config.latent.count} latents ` +
+    `(${config.latent.mode}, T=${config.latent.iterations}) + segment [${first.shapes.segment}]; ${first.tokens} tokens per step as the trainer counts them`);
+  for (let i = 1; i < warmup; i++) step(i);
+  const before = tf.memory().numTensors;
+  const timed = Array.from({ length: runs }, (_, i) => step(warmup + i));
+  const leaked = tf.memory().numTensors - before;
+  const sec = median(timed.map((r) => r.total)) / 1000;
+  const tokens = median(timed.map((r) => r.tokens));
+  console.log(`  ${fmt(sec, 3)} s/step  ${fmt(tokens / sec, 0)} tokens/s  (median of ${runs} steps after ${warmup} warm-up; ` +
+    `range ${(Math.min(...timed.map((r) => r.total)) / 1000).toFixed(3)}–${(Math.max(...timed.map((r) => r.total)) / 1000).toFixed(3)} s; ` +
+    `load average ${loadavg()[0].toFixed(2)}; tensors leaked: ${leaked})`);
+  const sum = timed.reduce((s, r) => s + r.total, 0);
+  console.log('  stage                 median ms   share of the timed steps');
+  STAGES.forEach((name, i) => {
+    const ms = median(timed.map((r) => r.stages[i]));
+    const share = (100 * timed.reduce((s, r) => s + r.stages[i], 0)) / sum;
+    console.log(`    ${name.padEnd(18)} ${fmt(ms, 1)}  ${fmt(share, 1)} %`);
+  });
+
+  // Matmul FLOPs and time of one step, from the kernels the step calls (wrapped once per backend).
+  const timings = timeKernels('wasm');
+  timings.clear();
+  const profiled = step(warmup + runs);
+  const kernels = [...timings.entries()].map(([name, e]) => [name, { ...e }]);
+  const mm = kernels.filter(([k]) => MATMUL_KERNELS.includes(k));
+  const mmFlops = mm.reduce((s, [, e]) => s + e.flops, 0);
+  const mmMs = mm.reduce((s, [, e]) => s + e.ms, 0);
+  const kernelMs = kernels.reduce((s, [, e]) => s + e.ms, 0);
+  const calls = kernels.reduce((s, [, e]) => s + e.n, 0);
+  // Batches of the synthetic task differ in length: scale the profiled step's FLOPs per token by the median speed.
+  const achieved = ((mmFlops / profiled.tokens) * (tokens / sec)) / 1e9;
+  console.log(`  FLOPs: ${(mmFlops / 1e9).toFixed(2)} GFLOP of matmul in a step of ${profiled.tokens} tokens (counted 2*m*n*k over every BatchMatMul/_FusedMatMul call of ` +
+    `one step, forward and backward; elementwise ops not counted)`);
+  console.log(`  achieved ${achieved.toFixed(1)} GFLOP/s at the median speed = ${((100 * achieved) / peak.gflops).toFixed(1)} % of the measured 1024^3 peak ` +
+    `(${peak.gflops.toFixed(1)} GFLOP/s, ${peak.label}); inside the matmul kernels themselves ${(mmFlops / (mmMs / 1000) / 1e9).toFixed(1)} GFLOP/s`);
+  console.log(`  kernels of that step (${profiled.total.toFixed(0)} ms with the timers on): ${kernelMs.toFixed(0)} ms in ${calls} kernel calls ` +
+    `(matmul ${mmMs.toFixed(0)} ms = ${((100 * mmMs) / profiled.total).toFixed(0)} %), ${(profiled.total - kernelMs).toFixed(0)} ms ` +
+    `(${((100 * (profiled.total - kernelMs)) / profiled.total).toFixed(0)} %) in the engine, tape and JavaScript around them; top kernels:`);
+  for (const [name, e] of kernels.sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)) {
+    console.log(`    ${name.padEnd(20)} ${fmt(e.ms, 1)} ms ${fmt((100 * e.ms) / profiled.total, 1)} %  (${e.n} calls)`);
+  }
+
+  // The stock kernels for comparison: one step (about a minute), on the reference shape only.
+  if (addon && stock && !noStockStep && !quick) {
+    setNativeKernelsEnabled(false);
+    const stock = step(warmup + runs + 1);
+    setNativeKernelsEnabled(true);
+    console.log(`  stock tfjs kernels, one step: ${(stock.total / 1000).toFixed(1)} s (${(stock.tokens / (stock.total / 1000)).toFixed(0)} tokens/s), ` +
+      `${(stock.total / 1000 / sec).toFixed(0)}x the native median`);
+  } else {
+    const why = !addon ? 'no native addon: the figures above are the stock kernels' : !stock ? 'run on the reference shape only' : quick ? '--quick' : '--no-stock-step';
+    console.log(`  stock tfjs kernels: skipped (${why})`);
+  }
+  optimizer.dispose();
+  model.dispose();
+}
+
+/** Resolves a config with `presets` and `overrides` from an empty folder (no config file applies). */
+async function benchConfig(presets, overrides) {
+  const cwd = mkdtempSync(join(tmpdir(), 'kava-bench-'));
+  try {
+    return await resolveConfig({ cwd, presets, overrides });
+  } finally {
+    rmSync(cwd, { recursive: true, force: true });
+  }
+}
+
+{
+  await initBackend('wasm');
+  setNativeKernelsEnabled(true);
+  const peak = matmulPeak();
+  console.log(`\nThe real KaVa trainer step on wasm (load average ${loadavg()[0].toFixed(2)}; matmul peak ${peak.gflops.toFixed(1)} GFLOP/s at 1024^3, ${peak.label})`);
+  // Reference shape (issue 3): tiny-llama's architecture, vocab 1024, batch 8, question 31, CoT 40
+  // (dropLastStep off so every step stays), answer segment 9, M = 24, T = 3.
+  const reference = await benchConfig(['tiny-llama', 'kava'], {
+    latent: { count: 24, iterations: 3 },
+    data: { dropLastStep: false },
+    train: { batchSize: 8, microBatchSize: 8 },
+  });
+  await trainerStepBench('Reference shape (batch 8, question 31, CoT 40, answer segment 9, M = 24, T = 3, vocab 1024)',
+    { resolved: reference, ...referenceData(8) }, { runs: quick ? 3 : 9, peak, stock: true });
+  // The tiny preset as `kava train` runs it: its own batch, M and the synthetic task.
+  const tiny = await benchConfig(['tiny-llama'], {});
+  const data = await loadRunData(tiny.config, tiny.plugins.registry, (p) => p);
+  const tokenizer = await runTokenizer(tiny.config, { trainExamples: data.train });
+  await trainerStepBench('Tiny preset (`kava train --preset tiny-llama`: synthetic task, its own batch and M)',
+    { resolved: tiny, tokenizer, examples: data.train }, { runs: quick ? 3 : 9, peak });
+}
+
 // ---------- model step ----------
-// The forward+backward of a Llama-style decoder in the reference shape, written here in plain
-// tfjs (RMSNorm, GQA attention with a causal mask, SwiGLU, tied vocabulary projection,
-// cross-entropy; RoPE skipped) until the shared decoder and trainer exist.
+// The forward+backward of a Llama-style decoder on teacher-length sequences, written here in
+// plain tfjs (RMSNorm, GQA attention with a causal mask, SwiGLU, tied vocabulary projection,
+// cross-entropy; RoPE skipped): the matmul-bound core of the step, stock vs native kernels, apart
+// from the trainer's other work (the real step is measured above).
 const CFG = { layers: 4, d: 256, heads: 8, kvHeads: 2, mlp: 688, vocab: 1024, batch: 8, seq: 85 };
 
 function makeModel(c) {
@@ -144,20 +387,42 @@ function modelLoss(model, ids, labels, mask, c) {
   return tf.losses.softmaxCrossEntropy(tf.oneHot(tf.reshape(labels, [-1]), c.vocab), logits);
 }
 
-/** Wraps every kernel registered for `backend` in a timer; returns the live name -> {ms, n} map. */
+/** 2*m*n*k times the (broadcast) batch of a BatchMatMul/_FusedMatMul call. */
+function matmulCallFlops({ inputs: { a, b }, attrs: { transposeA, transposeB } }) {
+  const batch = Math.max(a.shape.slice(0, -2).reduce((x, y) => x * y, 1), b.shape.slice(0, -2).reduce((x, y) => x * y, 1));
+  const m = transposeA ? a.shape.at(-1) : a.shape.at(-2);
+  const k = transposeA ? a.shape.at(-2) : a.shape.at(-1);
+  const n = transposeB ? b.shape.at(-2) : b.shape.at(-1);
+  return 2 * batch * m * n * k;
+}
+
+/**
+ * Wraps every kernel registered for `backend` in a timer (once per backend); returns the live
+ * name -> {ms, n, flops} map (flops counted for the matmul kernels).
+ */
 function timeKernels(backend) {
+  if (kernelTimers.has(backend)) return kernelTimers.get(backend);
   const timings = new Map();
+  kernelTimers.set(backend, timings);
   for (const k of tf.getKernelsForBackend(backend)) {
     const inner = k.kernelFunc;
+    const isMatmul = MATMUL_KERNELS.includes(k.kernelName);
     tf.unregisterKernel(k.kernelName, backend);
     tf.registerKernel({
       ...k,
       kernelFunc: (args) => {
+        // Self time: a kernel that runs other kernels (the cpu bridge, a fallback) is charged
+        // only for its own share, so the entries add up to the kernel time of the step.
+        const outer = nestedMs;
+        nestedMs = 0;
         const t0 = performance.now();
         const out = inner(args);
-        const e = timings.get(k.kernelName) ?? { ms: 0, n: 0 };
-        e.ms += performance.now() - t0;
+        const elapsed = performance.now() - t0;
+        const e = timings.get(k.kernelName) ?? { ms: 0, n: 0, flops: 0 };
+        e.ms += elapsed - nestedMs;
+        nestedMs = outer + elapsed;
         e.n += 1;
+        if (isMatmul) e.flops += matmulCallFlops(args);
         timings.set(k.kernelName, e);
         return out;
       },
@@ -198,10 +463,9 @@ async function stepBench(backend, { onlyFast = false, runs = 7 } = {}) {
   const results = {};
   // Kernel sets: all fast kernels; only the matmuls stock (what native sgemm alone buys); all stock
   // (tfjs 4.22 kernels plus the repo's cpu bridge for UnsortedSegmentSum, which wasm lacks).
-  const MATMUL = ['BatchMatMul', '_FusedMatMul'];
   const SETS = {
     native: () => setNativeKernelsEnabled(true),
-    'stock matmul': () => { setNativeKernelsEnabled(true); setNativeKernelsEnabled(false, MATMUL); },
+    'stock matmul': () => { setNativeKernelsEnabled(true); setNativeKernelsEnabled(false, MATMUL_KERNELS); },
     stock: () => setNativeKernelsEnabled(false),
   };
   const setNames = addon ? ['native', ...(noStockStep || onlyFast ? [] : ['stock matmul', 'stock'])] : onlyFast ? [] : ['stock'];
@@ -242,8 +506,10 @@ async function stepBench(backend, { onlyFast = false, runs = 7 } = {}) {
   tf.dispose([...vars, ids, labels, mask]);
 }
 
-await stepBench('wasm');
-// The cpu backend with the same fast kernels, for comparison (its elementwise kernels are plain
-// JavaScript); its fully stock step takes minutes and is left out.
-await stepBench('cpu', { onlyFast: true, runs: quick ? 1 : 3 });
+if (!trainerOnly) {
+  await stepBench('wasm');
+  // The cpu backend with the same fast kernels, for comparison (its elementwise kernels are plain
+  // JavaScript); its fully stock step takes minutes and is left out.
+  await stepBench('cpu', { onlyFast: true, runs: quick ? 1 : 3 });
+}
 console.log(`\nload average ${loadavg()[0].toFixed(2)} at the end (other processes on these cores slow every figure)`);
