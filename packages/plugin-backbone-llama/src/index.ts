@@ -1,4 +1,4 @@
-import { defineFamily, paperPresetConfig, tinyPresetConfig, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
+import { defineFamily, paperPresetConfig, tinyPresetConfig, TINY_ROPE, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
 
 /**
  * The Llama-3.x family: config.json `model_type` "llama", untied or tied head, optional q/k/v
@@ -22,8 +22,8 @@ const LLAMA32_ROPE = {
 
 export const llamaPresets: Record<string, BackbonePreset> = {
   'tiny-llama': {
-    description: 'A small randomly initialised Llama-3.2-style model (4 layers, hidden 256, GQA 8/2 heads) that trains from scratch on a CPU',
-    architecture: { hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 2, headDim: 32, maxPositionEmbeddings: 2048, tieWordEmbeddings: true, ...LLAMA32_ROPE },
+    description: 'A small randomly initialised Llama-3.2-style model (4 layers, hidden 256, GQA 8/2 heads; RoPE theta 10000 without scaling) that trains from scratch on a CPU',
+    architecture: { hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 2, headDim: 32, maxPositionEmbeddings: 2048, tieWordEmbeddings: true, ...LLAMA32_ROPE, ...TINY_ROPE },
   },
   'llama-1b': {
     description: 'Llama-3.2-1B-Instruct (needs --model-dir)',

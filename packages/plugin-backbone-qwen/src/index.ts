@@ -1,4 +1,4 @@
-import { defineFamily, paperPresetConfig, tinyPresetConfig, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
+import { defineFamily, paperPresetConfig, tinyPresetConfig, TINY_ROPE, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
 
 /**
  * The Qwen2 / Qwen2.5 family: config.json `model_type` "qwen2", q/k/v projections always with
@@ -17,8 +17,8 @@ const QWEN25 = { ropeTheta: 1000000, ropeScaling: null, rmsNormEps: 1e-6, attent
 
 export const qwenPresets: Record<string, BackbonePreset> = {
   'tiny-qwen': {
-    description: 'A small randomly initialised Qwen2.5-style model (4 layers, hidden 256, GQA 8/2 heads, q/k/v bias) that trains from scratch on a CPU',
-    architecture: { hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 2, headDim: 32, maxPositionEmbeddings: 2048, ...QWEN25 },
+    description: 'A small randomly initialised Qwen2.5-style model (4 layers, hidden 256, GQA 8/2 heads, q/k/v bias; RoPE theta 10000) that trains from scratch on a CPU',
+    architecture: { hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 2, headDim: 32, maxPositionEmbeddings: 2048, ...QWEN25, ...TINY_ROPE },
   },
   'qwen-0.5b': {
     description: 'Qwen2.5-0.5B-Instruct (needs --model-dir)',

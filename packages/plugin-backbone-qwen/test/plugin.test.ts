@@ -45,7 +45,7 @@ describe('@kava/plugin-backbone-qwen', () => {
     const backbone = configSchema.parse({ backbone: { preset: 'tiny-qwen' } }).backbone;
     const built = createBackbone(registry(), backbone, { vocabSize: 30, seed: 2 });
     expect(built.family.name).toBe('qwen2');
-    expect(built.backbone.config).toMatchObject({ attentionBias: true, tieWordEmbeddings: true, ropeTheta: 1e6, numLayers: 4, hiddenSize: 256 });
+    expect(built.backbone.config).toMatchObject({ attentionBias: true, tieWordEmbeddings: true, ropeTheta: 1e4, ropeScaling: null, numLayers: 4, hiddenSize: 256 });
     expect(built.backbone.weights.layers[0]!.proj.q_proj.bias!.shape).toEqual([256]);
     expect(built.backbone.weights.lmHead).toBeNull();
     built.backbone.dispose();
