@@ -253,7 +253,7 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
   const leaked = tf.memory().numTensors - before;
   const sec = median(timed.map((r) => r.total)) / 1000;
   const tokens = median(timed.map((r) => r.tokens));
-  console.log(`  ${fmt(sec, 3)} s/step  ${fmt(tokens / sec, 0)} tokens/s  (median of ${runs} steps after ${warmup} warm-up; ` +
+  console.log(`  ${fmt(sec, 3)} s/step  ${fmt(tokens / sec, 0)} tokens/s  (median of ${runs} step(s) after ${warmup} warm-up; ` +
     `range ${(Math.min(...timed.map((r) => r.total)) / 1000).toFixed(3)}–${(Math.max(...timed.map((r) => r.total)) / 1000).toFixed(3)} s; ` +
     `load average ${loadavg()[0].toFixed(2)}; tensors leaked: ${leaked})`);
   const sum = timed.reduce((s, r) => s + r.total, 0);
@@ -316,6 +316,8 @@ async function benchConfig(presets, overrides) {
   await initBackend('wasm');
   setNativeKernelsEnabled(true);
   const peak = matmulPeak();
+  // Without the addon every step takes about a minute: one warm-up and one timed step.
+  const steps = addon ? { runs: quick ? 3 : 9 } : { runs: 1, warmup: 1 };
   console.log(`\nThe real KaVa trainer step on wasm (load average ${loadavg()[0].toFixed(2)}; matmul peak ${peak.gflops.toFixed(1)} GFLOP/s at 1024^3, ${peak.label})`);
   // Reference shape (issue 3): tiny-llama's architecture, vocab 1024, batch 8, question 31, CoT 40
   // (dropLastStep off so every step stays), answer segment 9, M = 24, T = 3.
@@ -325,13 +327,13 @@ async function benchConfig(presets, overrides) {
     train: { batchSize: 8, microBatchSize: 8 },
   });
   await trainerStepBench('Reference shape (batch 8, question 31, CoT 40, answer segment 9, M = 24, T = 3, vocab 1024)',
-    { resolved: reference, ...referenceData(8) }, { runs: quick ? 3 : 9, peak, stock: true });
+    { resolved: reference, ...referenceData(8) }, { ...steps, peak, stock: true });
   // The tiny preset as `kava train` runs it: its own batch, M and the synthetic task.
   const tiny = await benchConfig(['tiny-llama'], {});
   const data = await loadRunData(tiny.config, tiny.plugins.registry, (p) => p);
   const tokenizer = await runTokenizer(tiny.config, { trainExamples: data.train });
   await trainerStepBench('Tiny preset (`kava train --preset tiny-llama`: synthetic task, its own batch and M)',
-    { resolved: tiny, tokenizer, examples: data.train }, { runs: quick ? 3 : 9, peak });
+    { resolved: tiny, tokenizer, examples: data.train }, { ...steps, peak });
 }
 
 // ---------- model step ----------
