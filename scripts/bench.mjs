@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  AdamW, buildBatch, clipByGlobalNorm, createCompression, createWordLevelTokenizer, forwardLosses, initBackend,
+  activeTerms, AdamW, buildBatch, clipByGlobalNorm, createCompression, createWordLevelTokenizer, forwardLosses, initBackend,
   loadNativeAddon, loadRunData, planFor, resolveConfig, runTokenizer, setNativeKernelsEnabled, setupModel, tf,
 } from '@kava/core';
 
@@ -123,12 +123,6 @@ function matmulPeak() {
   return { gflops: (2 * 1024 ** 3) / sec / 1e9, label };
 }
 
-/** Loss terms with weight > 0, from their registrations (as the trainer builds them). */
-function weightedTerms(config, registry) {
-  return Object.entries(config.losses).filter(([, e]) => e.weight > 0).map(([name, { weight, ...options }]) => (
-    { name, weight, term: registry.get('loss', name, `losses.${name}`).create(options) }));
-}
-
 /** Synthetic words w0, w1, ... drawn with a fixed LCG (the bench needs lengths, not language). */
 function wordStream(words, seed) {
   let x = seed >>> 0;
@@ -178,7 +172,7 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
   setNativeKernelsEnabled(true);
   const { config, plugins: { registry, hooks } } = resolved;
   const model = setupModel(config, registry, tokenizer);
-  const terms = weightedTerms(config, registry);
+  const terms = activeTerms(config, registry);
   const compression = terms.some((t) => t.term.needs.includes('compressed')) ? createCompression(config.compression, registry) : null;
   const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression?.scorer.window ?? 8);
   const parts = { backbone: model.backbone, latent: model.latent, compression, terms, hooks };

@@ -6,6 +6,7 @@ import type { Example } from '../contracts/dataset.js';
 import type { KavaConfig } from '../config/schema.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { StepMetrics } from '../plugin/hooks.js';
+import type { Registry } from '../plugin/registry.js';
 import { createCompression } from '../compression/compress.js';
 import { shuffle } from '../data/select.js';
 import type { EvalReport } from '../eval/evaluate.js';
@@ -53,12 +54,12 @@ export interface TrainResult {
 }
 
 /** Loss terms with a weight > 0, built from their registrations. */
-function activeTerms(config: KavaConfig, resolved: ResolvedConfig): WeightedTerm[] {
+export function activeTerms(config: KavaConfig, registry: Registry): WeightedTerm[] {
   const terms: WeightedTerm[] = [];
   for (const [name, entry] of Object.entries(config.losses)) {
     if (entry.weight <= 0) continue;
     const { weight, ...options } = entry;
-    terms.push({ name, weight, term: resolved.plugins.registry.get('loss', name, `losses.${name}`).create(options) });
+    terms.push({ name, weight, term: registry.get('loss', name, `losses.${name}`).create(options) });
   }
   if (terms.length === 0) throw new ConfigError('losses: every loss weight is 0; nothing to train');
   return terms;
@@ -137,7 +138,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   log(`data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`);
   const tokenizer = await runTokenizer(config, { ...(resumeDir ? { checkpointDir: tokenizerDir(resumeDir) } : {}), trainExamples: data.train });
   const model: KavaModel = setupModel(config, registry, tokenizer);
-  const terms = activeTerms(config, resolved);
+  const terms = activeTerms(config, registry);
   const compression = terms.some((t) => t.term.needs.includes('compressed')) ? createCompression(config.compression, registry) : null;
   if (compression && config.compression.rope === 'pre') {
     throw new ConfigError('compression.rope: "pre" is not supported by the trainer yet (scorers see the post-RoPE keys the cache holds); use "post"');
