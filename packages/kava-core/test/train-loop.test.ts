@@ -80,6 +80,14 @@ describe('training loop', () => {
     expect(r.evaluation).toMatchObject({ mode, questions: 4 });
   });
 
+  it('trains only the teacher during the teacher warm-up, then the whole objective', async () => {
+    const { resolved } = await microConfig({ train: { steps: 4, teacherWarmup: 0.5 } });
+    const r = await train({ resolved, skipFinalEval: true });
+    const terms = metrics(r.runDir).map((m) => Object.keys(m.losses).sort());
+    expect(terms.slice(0, 2)).toEqual([['teacher-ce', 'total'], ['teacher-ce', 'total']]);
+    expect(terms.slice(2)).toEqual([['codi', 'kv', 'student-ce', 'teacher-ce', 'total'], ['codi', 'kv', 'student-ce', 'teacher-ce', 'total']]);
+  });
+
   it('fires the lifecycle hooks in order', async () => {
     const calls: string[] = [];
     const recorder: KavaPlugin = {

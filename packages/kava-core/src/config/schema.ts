@@ -82,6 +82,7 @@ export const trainSchema = section({
   lr: z.number().positive().default(8e-4).describe('peak learning rate'),
   weightDecay: nonNegative.default(0.1).describe('AdamW decoupled weight decay'),
   warmup: z.number().min(0).max(1).default(0.03).describe('linear warm-up as a fraction of the steps, then cosine decay'),
+  teacherWarmup: z.number().min(0).max(1).default(0).describe('fraction of the steps that train only the teacher (teacher-ce) before the latent objective starts; stands in for the pretraining the paper\'s models have when training from scratch'),
   clip: nonNegative.default(2.0).describe('global gradient-norm clip (0 = off)'),
   seed: z.number().int().default(0).describe('seed for initialisation, dropout, shuffling and random scorers'),
   out: z.string().default('runs').describe('folder that holds run directories'),

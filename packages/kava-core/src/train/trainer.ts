@@ -145,6 +145,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   }
   const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression?.scorer.window ?? 8);
   const parts: StepParts = { backbone: model.backbone, latent: model.latent, compression, terms, hooks };
+  // Teacher warm-up: the first steps train only the written trace (no student, no compression).
+  const warmupTerms = terms.filter((t) => t.name === 'teacher-ce');
+  const warmupPlan: BatchPlan = { ...plan, teacher: plan.teacher ?? 'trace', student: false, answerQueries: false, window: 0 };
+  const warmupParts: StepParts = { ...parts, compression: null, terms: warmupTerms };
   const encode = {
     maxQuestionTokens: config.train.maxQuestionTokens, maxCotTokens: config.train.maxCotTokens,
     maxAnswerTokens: config.train.maxAnswerTokens, dropLastStep: config.data.dropLastStep,
@@ -153,6 +157,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const batchSize = config.train.batchSize;
   const micro = Math.min(config.train.microBatchSize, batchSize);
   const totalSteps = config.train.steps ?? Math.max(1, Math.ceil((config.train.epochs * data.train.length) / batchSize));
+  const teacherWarmupSteps = Math.round(config.train.teacherWarmup * totalSteps);
   const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
   // Decay matrices only: norms, biases and other vectors are left alone, as is customary.
   const decay = (name: string) => (model.params.get(name)?.rank ?? 0) >= 2;
@@ -215,14 +220,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       let tokens = 0;
       for (let done = 0; done < batchSize; done += micro) {
         const examples = cursor.take(Math.min(micro, batchSize - done));
-        const batch = buildBatch(examples, model.tokenizer, model.tokens, plan, encode);
+        const warming = step < teacherWarmupSteps && warmupTerms.length > 0;
+        const batch = buildBatch(examples, model.tokenizer, model.tokens, warming ? warmupPlan : plan, encode);
         const share = examples.length / batchSize;
         try {
           hooks.batch.call({ step, examples });
           const seed = rng.seed();
           let termValues: Record<string, tf.Tensor> = {};
           const { value, grads } = tf.variableGrads(() => {
-            const out = forwardLosses(parts, batch, step, seed);
+            const out = forwardLosses(warming ? warmupParts : parts, batch, step, seed);
             termValues = out.terms;
             return tf.mul(out.total, share) as tf.Scalar;
           }, varList);
