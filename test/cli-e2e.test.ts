@@ -75,10 +75,13 @@ describe('kava end to end', () => {
 
   it('swapping compression.scorer in the config changes the kept tokens (rkv, keydiff, a third-party plugin)', () => {
     const kept: Record<string, unknown> = {};
-    for (const [scorer, plugins] of [['rkv', []], ['keydiff', []], ['value-norm', ['kava-plugin-example']]] as const) {
+    // On an untrained model attention carries little signal, and rkv at its default λ = 0.1 ranks
+    // almost like keydiff (exactly like it at λ = 0); λ = 0.5 lets the answer queries' attention count.
+    const configs = [['rkv', [], { lambda: 0.5 }], ['keydiff', [], {}], ['value-norm', ['kava-plugin-example'], {}]] as const;
+    for (const [scorer, plugins, options] of configs) {
       const d = mkdtempSync(join(tmpdir(), 'kava-compress-'));
       // The default tiny architecture (4 layers x 2 KV heads): eight (layer, head) choices to compare.
-      writeFileSync(join(d, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', plugins, compression: { scorer } }));
+      writeFileSync(join(d, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', plugins, compression: { scorer, options } }));
       const r = kava(['compress', '--question', 'Mia has 3 boxes of 4 pens. She gives away 5 pens.', '--cot', '<<3*4=12>> <<12-5=7>> <<7+1=8>>', '--answer', '8', '--budget', '3', '--json', '--out', join(d, 'k.svg')], d);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
