@@ -130,12 +130,16 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
   if (options.kv) {
     const P = prefixCache.length;
     // Latent K/V: those already cached (autoregressive) plus the ones run in the final pass.
-    const gather = (cached: Tensor[], fresh: Tensor[]) =>
-      tf.stack(fresh.map((f, l) => {
+    // Layers are joined as flat rows of a rank-3 tensor and reshaped to [B, L, H_kv, M, d]: the
+    // gradient of a rank-5 tf.stack is an Unpack that hits wasm's slow generic rank-5 Slice.
+    const gather = (cached: Tensor[], fresh: Tensor[]) => {
+      const perLayer = fresh.map((f, l) => {
         const now = tf.slice(f, [0, 0, 0, 0], [-1, -1, lastLatents, -1]);
-        if (cachedLatents === 0) return now;
-        return tf.concat([tf.slice(cached[l]!, [0, 0, P, 0], [-1, -1, cachedLatents, -1]), now], 2);
-      }), 1);
+        return cachedLatents === 0 ? now : tf.concat([tf.slice(cached[l]!, [0, 0, P, 0], [-1, -1, cachedLatents, -1]), now], 2);
+      });
+      const [b, h, m, d] = perLayer[0]!.shape as [number, number, number, number];
+      return tf.reshape(tf.concat(perLayer.map((t) => tf.reshape(t, [b, 1, h * m * d])), 1), [b, perLayer.length, h, m, d]);
+    };
     result.latentKeys = gather(latentCache.keys, final.keys!);
     result.latentValues = gather(latentCache.values, final.values!);
   }
