@@ -1,5 +1,5 @@
 import {
-  tf, z, attentionImportance, checkScorerInput, expandTokenMask, maskedSoftmax, meanCosineToOthers, parseScorerOptions,
+  tf, z, answerQueryImportance, checkScorerInput, expandTokenMask, maskedSoftmax, meanCosineToOthers, parseScorerOptions,
   type KVScorer, type ScorerInput, type ScorerNeed, type ScorerRegistration,
 } from '@kava/core';
 
@@ -26,14 +26,7 @@ export function createRkvScorer(opts: { lambda?: number } = {}): KVScorer {
       return tf.tidy(() => {
         const parts: tf.Tensor[] = [];
         if (lambda > 0) {
-          const importance = attentionImportance({
-            queries: input.answerQueries!,
-            queryMask: input.answerQueryMask,
-            keys: input.keys,
-            mask: input.mask,
-            groupSize: input.groupSize,
-            reduce: input.groupReduce ?? 'max',
-          });
+          const importance = answerQueryImportance(input);
           parts.push(tf.mul(importance, lambda));
         }
         if (lambda < 1) {

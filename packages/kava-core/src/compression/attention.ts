@@ -1,6 +1,6 @@
 import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
-import type { GroupReduce } from '../contracts/scorer.js';
+import type { GroupReduce, ScorerInput } from '../contracts/scorer.js';
 import { expandTokenMask, maskedSoftmax } from './masked.js';
 
 type Tensor = tf.Tensor;
@@ -75,5 +75,20 @@ export function attentionImportance(args: CotAttentionArgs & { queryMask?: Tenso
     const weights = tf.div(queryMask, tf.maximum(tf.sum(queryMask, 1, true), 1)); // [B, Q]
     const perHead = tf.tile(weights.reshape([b, 1, 1, 1, q]), [1, l, h, 1, 1]);
     return tf.matMul(perHead, probs).reshape([b, l, h, n]);
+  });
+}
+
+/**
+ * The importance of KAVA-METHOD §3 straight from a scorer's input: the answer-segment queries over
+ * the valid CoT keys, GQA-reduced as `compression.groupReduce` says ("max" when unset).
+ */
+export function answerQueryImportance(input: ScorerInput): Tensor {
+  return attentionImportance({
+    queries: input.answerQueries!,
+    queryMask: input.answerQueryMask,
+    keys: input.keys,
+    mask: input.mask,
+    groupSize: input.groupSize,
+    reduce: input.groupReduce ?? 'max',
   });
 }

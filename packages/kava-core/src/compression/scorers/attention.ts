@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { tf } from '../../tf.js';
 import type { KVScorer, ScorerInput } from '../../contracts/scorer.js';
 import type { ScorerRegistration } from '../../plugin/registry.js';
-import { attentionImportance } from '../attention.js';
+import { answerQueryImportance } from '../attention.js';
 import { checkScorerInput } from '../scorer-input.js';
 import { parseScorerOptions } from '../scorer-options.js';
 
@@ -19,14 +19,7 @@ export function createAttentionScorer(): KVScorer {
     needs,
     score(input: ScorerInput) {
       checkScorerInput(input, 'attention', needs);
-      return tf.tidy(() => attentionImportance({
-        queries: input.answerQueries!,
-        queryMask: input.answerQueryMask,
-        keys: input.keys,
-        mask: input.mask,
-        groupSize: input.groupSize,
-        reduce: input.groupReduce ?? 'max',
-      }));
+      return tf.tidy(() => answerQueryImportance(input));
     },
   };
 }
