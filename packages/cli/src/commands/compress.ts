@@ -2,10 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  buildBatch, compressCache, ConfigError, createCompression, initBackend, loadRun, runTokenizer, scorerInput,
+  buildBatch, compressCache, createCompression, initBackend, loadRun, runTokenizer, scorerInput,
   setupModel, tf, validatePluginOwned, type KavaModel, type ResolvedConfig,
 } from '@kava/core';
-import { addCommonOptions, resolveFromOptions, type CommonOptions } from '../options.js';
+import { addCommonOptions, pluginSpecs, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { renderSvg } from '../report/write-report.js';
 
 interface CompressFlags extends CommonOptions {
@@ -92,7 +92,7 @@ export function compressCommand(program: Command): void {
       let model: KavaModel;
       let resolved: ResolvedConfig;
       if (flags.checkpoint) {
-        const run = await loadRun(flags.checkpoint, { extraPluginSpecs: (flags.plugin ?? []).map((p) => (p.startsWith('.') ? resolve(p) : p)) });
+        const run = await loadRun(flags.checkpoint, { extraPluginSpecs: pluginSpecs(flags) });
         ({ model, resolved } = run);
       } else {
         resolved = await resolveFromOptions(flags, {}, { defaultPresets: ['tiny-llama'] });
@@ -100,8 +100,7 @@ export function compressCommand(program: Command): void {
         model = setupModel(resolved.config, resolved.plugins.registry, await runTokenizer(resolved.config));
       }
       try {
-        const budget = flags.budget === undefined ? resolved.config.latent.count : Number(flags.budget);
-        if (!Number.isInteger(budget) || budget < 1) throw new ConfigError(`--budget: expected a positive integer, got ${JSON.stringify(flags.budget)}`);
+        const budget = positiveFlag('--budget', flags.budget) ?? resolved.config.latent.count;
         const scorers = [flags.scorer ?? resolved.config.compression.scorer, ...(flags.compare ? [flags.compare] : [])];
         let tokens: string[] = [];
         const results = scorers.map((s) => {

@@ -1,6 +1,7 @@
 import { join, resolve } from 'node:path';
+import { addPluginOption, pluginSpecs, positiveFlag } from '../options.js';
 import { Option, type Command } from 'commander';
-import { collect, ConfigError, evaluateModel, loadRun, loadRunData, openDataset, type EvalReport } from '@kava/core';
+import { ConfigError, evaluateModel, loadRun, loadRunData, readExamples, type EvalReport } from '@kava/core';
 
 interface EvalFlags {
   run?: string;
@@ -24,11 +25,8 @@ export function formatReport(r: EvalReport): string {
   ].join('\n');
 }
 
-const collectSpecs = (value: string, previous: string[] = []) => [...previous, value];
-
 export function evalCommand(program: Command): void {
-  program
-    .command('eval')
+  addPluginOption(program.command('eval'))
     .description("evaluate a trained model: accuracy, forward passes per question, KV entries, time")
     .option('--run <dir>', 'run directory (its latest checkpoint and held-out data)')
     .option('--checkpoint <dir>', 'checkpoint folder (or run directory)')
@@ -37,19 +35,18 @@ export function evalCommand(program: Command): void {
     .addOption(new Option('--mode <mode>', 'latent thoughts, written CoT, or direct answer (default: the run\'s eval.mode)').choices(['latent', 'cot', 'direct']))
     .option('--limit <n>', 'evaluate at most n questions')
     .option('--json', 'print the report as JSON')
-    .option('--plugin <spec>', 'load an extra plugin (npm name or path), repeatable', collectSpecs)
     .action(async (flags: EvalFlags) => {
       const path = flags.run ?? flags.checkpoint;
       if (!path) throw new ConfigError('kava eval: give --run DIR or --checkpoint DIR');
-      if (flags.limit !== undefined && !(Number.isInteger(Number(flags.limit)) && Number(flags.limit) > 0)) throw new ConfigError(`--limit: expected a positive integer, got ${JSON.stringify(flags.limit)}`);
-      const run = await loadRun(path, { extraPluginSpecs: (flags.plugin ?? []).map((p) => (p.startsWith('.') ? resolve(p) : p)) });
+      const limit = positiveFlag('--limit', flags.limit);
+      const run = await loadRun(path, { extraPluginSpecs: pluginSpecs(flags) });
       try {
         const { config, plugins } = run.resolved;
         const backend = run.backend;
         if (!flags.json) process.stderr.write(`${backend.description}\n`);
-        if (flags.limit) config.eval.limit = Number(flags.limit);
+        if (limit !== undefined) config.eval.limit = limit;
         const examples = flags.data
-          ? await collect((await openDataset(plugins.registry, resolve(flags.data), flags.format ?? 'auto', '--format')).examples({ skipInvalid: config.data.skipInvalid }))
+          ? await readExamples(plugins.registry, resolve(flags.data), flags.format ?? 'auto', { skipInvalid: config.data.skipInvalid }, '--format')
           : (await loadRunData(config, plugins.registry, (p) => p)).test;
         if (examples.length === 0) throw new ConfigError(`kava eval: no evaluation questions (the run has no held-out data; pass --data FILE)`);
         const mode = flags.mode ?? config.eval.mode;

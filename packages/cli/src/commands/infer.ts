@@ -1,19 +1,17 @@
-import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigError, infer, loadRun, strategyFor } from '@kava/core';
+import { addPluginOption, pluginSpecs } from '../options.js';
 
 export function inferCommand(program: Command): void {
-  program
-    .command('infer')
+  addPluginOption(program.command('infer'))
     .description('answer one question with a trained model, and show what it cost')
     .argument('<question>', 'the question')
     .requiredOption('--checkpoint <dir>', 'checkpoint folder or run directory')
     .addOption(new Option('--mode <mode>', 'latent thoughts, written CoT (shows the trace), or direct (default: the run\'s eval.mode)').choices(['latent', 'cot', 'direct']))
     .option('--json', 'print the result as JSON')
-    .option('--plugin <spec>', 'load an extra plugin (npm name or path), repeatable', (v: string, p: string[] = []) => [...p, v])
     .action(async (question: string, flags: { checkpoint: string; mode?: 'latent' | 'cot' | 'direct'; json?: boolean; plugin?: string[] }) => {
       if (question.trim() === '') throw new ConfigError('kava infer: the question is empty');
-      const run = await loadRun(flags.checkpoint, { extraPluginSpecs: (flags.plugin ?? []).map((p) => (p.startsWith('.') ? resolve(p) : p)) });
+      const run = await loadRun(flags.checkpoint, { extraPluginSpecs: pluginSpecs(flags) });
       try {
         const mode = flags.mode ?? run.resolved.config.eval.mode;
         const result = await infer(run.model, question, strategyFor(run.model, run.resolved.config, mode));

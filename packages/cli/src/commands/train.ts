@@ -4,7 +4,7 @@ import {
   presetDecoderConfig, readHFConfig, resolveBackbonePreset, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
-import { addCommonOptions, resolveFromOptions, type CommonOptions } from '../options.js';
+import { addCommonOptions, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { TrainProgress } from '../progress.js';
 import { writeReport } from '../report/write-report.js';
 
@@ -19,13 +19,6 @@ interface TrainFlags extends CommonOptions {
   dryRun?: boolean;
 }
 
-function positive(flag: string, value: string | undefined, integer = true): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new ConfigError(`${flag}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`);
-  return n;
-}
-
 /** Command-line flags as a config layer (highest precedence). */
 function flagsToConfig(flags: TrainFlags): KavaConfigInput {
   if (flags.steps !== undefined && flags.epochs !== undefined) throw new ConfigError('--steps and --epochs: give one of them, not both');
@@ -34,9 +27,9 @@ function flagsToConfig(flags: TrainFlags): KavaConfigInput {
   if (flags.modelDir) layer.backbone = { modelDir: flags.modelDir };
   if (flags.data) layer.data = { train: flags.data };
   if (flags.out) trainLayer.out = flags.out;
-  const steps = positive('--steps', flags.steps);
+  const steps = positiveFlag('--steps', flags.steps);
   if (steps !== undefined) trainLayer.steps = steps;
-  const epochs = positive('--epochs', flags.epochs, false);
+  const epochs = positiveFlag('--epochs', flags.epochs, false);
   if (epochs !== undefined) Object.assign(trainLayer, { epochs, steps: null });
   if (flags.seed !== undefined) {
     const seed = Number(flags.seed);

@@ -24,6 +24,8 @@ const PARAMS = 'params.safetensors';
 const OPTIMIZER = 'optimizer.safetensors';
 const STATE = 'state.json';
 export const checkpointName = (step: number) => `step-${String(step).padStart(7, '0')}`;
+/** Where a checkpoint keeps its tokenizer (with the added reasoning tokens). */
+export const tokenizerDir = (checkpointDir: string) => join(checkpointDir, 'tokenizer');
 
 function tensorsToWrite(tensors: ReadonlyMap<string, tf.Tensor>) {
   return [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: () => t.dataSync() as Float32Array }));
@@ -44,7 +46,7 @@ export async function saveCheckpoint(runDir: string, state: TrainingState, param
   mkdirSync(temp, { recursive: true });
   writeSafetensors(join(temp, PARAMS), tensorsToWrite(params));
   writeSafetensors(join(temp, OPTIMIZER), tensorsToWrite(optimizer.state()));
-  await tokenizer.save(join(temp, 'tokenizer'));
+  await tokenizer.save(tokenizerDir(temp));
   writeTextAtomic(join(temp, STATE), `${JSON.stringify(state, null, 2)}\n`);
   rmSync(final, { recursive: true, force: true });
   renameSync(temp, final);

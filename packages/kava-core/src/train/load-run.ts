@@ -4,9 +4,9 @@ import { KavaError } from '../errors.js';
 import type { KavaConfig } from '../config/schema.js';
 import { resolveConfig, type ResolvedConfig } from '../config/load.js';
 import type { KavaPlugin } from '../plugin/plugin.js';
-import { findCheckpoint, loadCheckpoint } from './checkpoint.js';
+import { findCheckpoint, loadCheckpoint, tokenizerDir } from './checkpoint.js';
 import { initBackend, type BackendInfo } from '../runtime/backend.js';
-import { runTokenizer, setupModel, tokenizerDir, type KavaModel } from './model-setup.js';
+import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';
 
 const isPathLike = (p: string) => p.startsWith('.') || isAbsolute(p);
 
@@ -48,7 +48,7 @@ export async function loadRun(path: string, options: { extraPlugins?: readonly K
   const resolved = await resolveConfig({ cwd: runDir, configFile, presets: [], ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}), ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}) });
   // The backend comes first: tensors made before a backend switch would live on the old one.
   const backend = await initBackend(resolved.config.backend);
-  const tokenizer = await runTokenizer(resolved.config, { checkpointDir: tokenizerDir(checkpointDir) });
+  const tokenizer = await runTokenizer(resolved.config, { savedDir: tokenizerDir(checkpointDir) });
   const model = setupModel(resolved.config, resolved.plugins.registry, tokenizer);
   try {
     const state = loadCheckpoint(checkpointDir, model.params);

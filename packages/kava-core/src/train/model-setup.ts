@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { tf } from '../tf.js';
 import type { Tokenizer } from '../contracts/tokenizer.js';
 import type { BackboneFamily } from '../contracts/backbone.js';
@@ -49,9 +48,9 @@ export function vocabularyFromExamples(examples: readonly Example[], minCount = 
   return [...new Set([...always, ...words])];
 }
 
-/** The tokenizer a run uses: the checkpoint's, the model directory's, the synthetic one, or one built from the data. */
-export async function runTokenizer(config: KavaConfig, options: { checkpointDir?: string; trainExamples?: readonly Example[] } = {}): Promise<Tokenizer> {
-  if (options.checkpointDir) return loadTokenizer(options.checkpointDir);
+/** The tokenizer a run uses: a saved one (a checkpoint's), the model directory's, the synthetic one, or one built from the data. */
+export async function runTokenizer(config: KavaConfig, options: { savedDir?: string; trainExamples?: readonly Example[] } = {}): Promise<Tokenizer> {
+  if (options.savedDir) return loadTokenizer(options.savedDir);
   if (config.backbone.modelDir !== null) return loadTokenizer(config.backbone.modelDir);
   if (config.data.train === null || config.data.format === 'synthetic') return createSyntheticTokenizer(config.data.synthetic.maxValue);
   return createWordLevelTokenizer(vocabularyFromExamples(options.trainExamples ?? []), { specialTokens: [BOT_TOKEN, EOT_TOKEN] });
@@ -93,5 +92,3 @@ export function setupModel(config: KavaConfig, registry: Registry, tokenizer: To
   };
 }
 
-/** Where a checkpoint keeps its tokenizer. */
-export const tokenizerDir = (checkpointDir: string) => join(checkpointDir, 'tokenizer');

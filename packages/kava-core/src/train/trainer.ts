@@ -13,12 +13,12 @@ import type { EvalReport } from '../eval/evaluate.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
 import { AdamW } from './adamw.js';
 import { buildBatch, type BatchPlan } from './batch.js';
-import { findCheckpoint, loadCheckpoint, readTrainingState, saveCheckpoint, type TrainingState } from './checkpoint.js';
+import { findCheckpoint, loadCheckpoint, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import { loadRunData, type RunData } from './data.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
-import { runTokenizer, setupModel, tokenizerDir, type KavaModel } from './model-setup.js';
+import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';
 import { Rng } from './rng.js';
 import { cosineWithWarmup } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
@@ -136,7 +136,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const data: RunData = await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p));
   log(`data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`);
-  const tokenizer = await runTokenizer(config, { ...(resumeDir ? { checkpointDir: tokenizerDir(resumeDir) } : {}), trainExamples: data.train });
+  const tokenizer = await runTokenizer(config, { ...(resumeDir ? { savedDir: tokenizerDir(resumeDir) } : {}), trainExamples: data.train });
   const model: KavaModel = setupModel(config, registry, tokenizer);
   const terms = activeTerms(config, registry);
   const compression = terms.some((t) => t.term.needs.includes('compressed')) ? createCompression(config.compression, registry) : null;
@@ -288,9 +288,4 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     optimizer.dispose();
     model.dispose();
   }
-}
-
-/** Reads the state of the newest checkpoint of a run (for `kava eval --run` and resume checks). */
-export function runState(runDir: string): TrainingState {
-  return readTrainingState(findCheckpoint(runDir));
 }
