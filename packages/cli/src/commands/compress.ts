@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   buildBatch, compressCache, createCompression, initBackend, loadRun, runTokenizer, scorerInput,
-  setupModel, tf, validatePluginOwned, type KavaModel, type ResolvedConfig,
+  scorerOptions, setupModel, tf, type KavaModel, type ResolvedConfig,
 } from '@kava/core';
 import { addCommonOptions, pluginSpecs, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { renderSvg } from '../report/write-report.js';
@@ -28,9 +28,11 @@ export interface KeptTokens {
 
 /** Runs the teacher on `Q <bot> C <eot> "The answer is:" A <eos>` and compresses its CoT cache with `scorer`. */
 function keptBy(model: KavaModel, resolved: ResolvedConfig, scorer: string, question: string, cot: string, answer: string, budget: number): { kept: KeptTokens; cotTokens: string[] } {
-  const config = { ...resolved.config, compression: { ...resolved.config.compression, scorer, options: scorer === resolved.config.compression.scorer ? resolved.config.compression.options : {} } };
-  validatePluginOwned(config, resolved.plugins); // fills this scorer's option defaults
-  const compression = createCompression(config.compression, resolved.plugins.registry);
+  const { registry } = resolved.plugins;
+  const configured = resolved.config.compression;
+  // The configured scorer keeps its options; another one (--scorer, --compare) gets its defaults.
+  const options = scorerOptions({ scorer, options: scorer === configured.scorer ? configured.options : {} }, registry);
+  const compression = createCompression({ ...configured, scorer, options }, registry);
   const needs = compression.scorer.needs;
   const plan = { teacher: 'trace' as const, student: false, latents: budget, finalLatents: budget, answerQueries: needs.includes('answerQueries'), window: needs.includes('windowQueries') ? compression.scorer.window ?? 8 : 0 };
   const example = { id: 'cli', question, steps: [cot], answer };

@@ -4,6 +4,7 @@ import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { loadPlugins, type PluginSet } from '../plugin/loader.js';
+import type { Registry } from '../plugin/registry.js';
 import type { KavaPlugin } from '../plugin/plugin.js';
 import { configSchema, type KavaConfig, type KavaConfigInput } from './schema.js';
 import { mergeConfigs, isPlainObject } from './merge.js';
@@ -125,14 +126,21 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   return { config, file, baseDir, presets, plugins };
 }
 
+/** `compression.options` validated by the selected scorer's schema, with its defaults filled in. */
+export function scorerOptions(compression: Pick<KavaConfig['compression'], 'scorer' | 'options'>, registry: Registry): Record<string, unknown> {
+  const scorer = registry.get('scorer', compression.scorer, 'compression.scorer');
+  if (scorer.options) {
+    return parseOrThrow(scorer.options, compression.options, `scorer "${scorer.name}" (plugin ${scorer.plugin})`, ['compression', 'options']) as Record<string, unknown>;
+  }
+  if (Object.keys(compression.options).length > 0) {
+    throw new ConfigError(`compression.options: scorer "${scorer.name}" takes no options, got ${Object.keys(compression.options).join(', ')}`);
+  }
+  return {};
+}
+
 /** Checks the parts of a resolved config that plugins own. */
 export function validatePluginOwned(config: KavaConfig, { registry }: PluginSet): void {
-  const scorer = registry.get('scorer', config.compression.scorer, 'compression.scorer');
-  if (scorer.options) {
-    config.compression.options = parseOrThrow(scorer.options, config.compression.options, `scorer "${scorer.name}" (plugin ${scorer.plugin})`, ['compression', 'options']) as Record<string, unknown>;
-  } else if (Object.keys(config.compression.options).length > 0) {
-    throw new ConfigError(`compression.options: scorer "${scorer.name}" takes no options, got ${Object.keys(config.compression.options).join(', ')}`);
-  }
+  config.compression.options = scorerOptions(config.compression, registry);
   registry.get('evictor', config.compression.evictor, 'compression.evictor');
   for (const [name, entry] of Object.entries(config.losses)) {
     const loss = registry.get('loss', name, `losses.${name}`);
