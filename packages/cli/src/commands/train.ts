@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
   ConfigError, createSyntheticTokenizer, estimateMemory, formatMemoryEstimate, assertFitsBackend, initBackend,
@@ -15,6 +17,7 @@ interface TrainFlags extends CommonOptions {
   steps?: string;
   epochs?: string;
   resume?: string;
+  runDir?: string;
   seed?: string;
   dryRun?: boolean;
 }
@@ -58,6 +61,7 @@ export function trainCommand(program: Command): void {
     .option('--steps <n>', 'optimiser steps')
     .option('--epochs <n>', 'epochs over the training data (instead of --steps)')
     .option('--resume <run>', 'continue a run from its latest checkpoint (run directory or checkpoint folder)')
+    .option('--run-dir <dir>', 'write the run into this folder instead of a new dated one under --out (must not hold a run unless --resume names it)')
     .option('--seed <n>', 'random seed')
     .option('--dry-run', 'print the resolved config, parameter count, memory estimate and plan, then exit')
     .action(async (flags: TrainFlags) => {
@@ -90,6 +94,9 @@ export function trainCommand(program: Command): void {
         return;
       }
       assertFitsBackend(estimate, `training ${config.backbone.preset}`);
+      if (flags.runDir && !flags.resume && existsSync(join(flags.runDir, 'config.json'))) {
+        throw new ConfigError(`--run-dir ${flags.runDir}: already holds a run (config.json); continue it with --resume ${flags.runDir} or choose another folder`);
+      }
       const progress = new TrainProgress();
       progress.log(backend.description);
       const controller = new AbortController();
@@ -103,6 +110,7 @@ export function trainCommand(program: Command): void {
         const result = await train({
           resolved,
           ...(flags.resume ? { resume: flags.resume } : {}),
+          ...(flags.runDir ? { runDir: flags.runDir } : {}),
           onStep: (m) => progress.step(m),
           log: (line) => progress.log(line),
           signal: controller.signal,

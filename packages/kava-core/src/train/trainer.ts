@@ -96,6 +96,23 @@ function defaultRunName(config: KavaConfig): string {
   return `${stamp}-${config.backbone.preset}-${config.method}`;
 }
 
+/**
+ * Creates a new run directory `<out>/<name>` (or `<name>-2`, `-3`, … when taken): run names have
+ * one-second stamps, and two runs started together must not write into the same folder.
+ */
+export function claimRunDir(out: string, name: string): string {
+  mkdirSync(out, { recursive: true });
+  for (let n = 1; ; n++) {
+    const dir = join(out, n === 1 ? name : `${name}-${n}`);
+    try {
+      mkdirSync(dir);
+      return dir;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
 /** The run's examples in training order: epoch e is the training set shuffled with seed data.shuffleSeed + e. */
 class DataCursor {
   private order: Example[];
@@ -131,7 +148,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
 
   const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
-  const runDir = resolve(options.runDir ?? (options.resume && !existsSync(join(options.resume, 'state.json')) ? options.resume : join(resolve(resolved.baseDir, config.train.out), defaultRunName(config))));
+  const runDir = options.runDir ? resolve(options.runDir)
+    : options.resume && !existsSync(join(options.resume, 'state.json')) ? resolve(options.resume)
+    : claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
   mkdirSync(runDir, { recursive: true });
 
   const data: RunData = await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p));
