@@ -14,12 +14,15 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Mean of a term over the first or last `fraction` of the steps (smooths a noisy curve). */
-function windowMean(rows: readonly MetricsRow[], term: string, end: 'first' | 'last', fraction = 0.1): number {
-  const n = Math.max(1, Math.round(rows.length * fraction));
-  const slice = end === 'first' ? rows.slice(0, n) : rows.slice(-n);
-  const values = slice.map((r) => r.losses[term]).filter((v): v is number => v !== undefined);
-  return values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+/**
+ * Mean of a term over the first or last `fraction` of the steps that log it (smooths a noisy
+ * curve; terms that start later, e.g. after a teacher warm-up, are compared over their own steps).
+ */
+export function windowMean(rows: readonly MetricsRow[], term: string, end: 'first' | 'last', fraction = 0.1): number {
+  const values = rows.map((r) => r.losses[term]).filter((v): v is number => v !== undefined);
+  const n = Math.max(1, Math.round(values.length * fraction));
+  const slice = end === 'first' ? values.slice(0, n) : values.slice(-n);
+  return slice.reduce((a, b) => a + b, 0) / Math.max(1, slice.length);
 }
 
 function lossChart(metrics: readonly MetricsRow[]): object {
@@ -63,7 +66,7 @@ export function summarize(runDir: string, metrics: readonly MetricsRow[], evals:
   const seconds = metrics.reduce((s, m) => s + (m.seconds ?? 0), 0);
   const speeds = metrics.map((m) => m.tokensPerSecond).sort((a, b) => a - b);
   lines.push(`steps: ${last.step}/${last.totalSteps}, ${seconds.toFixed(0)} s of training, median ${Math.round(speeds[Math.floor(speeds.length / 2)]!)} tokens/s`, '');
-  lines.push('| term | first 10% of steps | last 10% of steps | change |', '|---|---|---|---|');
+  lines.push('| term | first 10% of its steps | last 10% of its steps | change |', '|---|---|---|---|');
   for (const term of Object.keys(last.losses)) {
     const a = windowMean(metrics, term, 'first');
     const b = windowMean(metrics, term, 'last');
