@@ -137,7 +137,9 @@ function trainOnce(run) {
   return new Promise((done) => {
     const log = join(dir, 'train.log');
     writeFileSync(log, `$ node ${argv.join(' ')}\n`, { flag: 'a' });
-    const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a terminal's Ctrl-C reaches only this script, which forwards one
+    // SIGINT (a second one would make the child quit without saving its checkpoint).
+    const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     children.add(child);
     const append = (chunk) => writeFileSync(log, chunk, { flag: 'a' });
     child.stdout.on('data', append);
@@ -195,6 +197,21 @@ for (const method of methods) {
   }
 }
 
+/**
+ * The accuracy of always giving the held-out split's most frequent answer, per trace (from a
+ * finished run's predictions): a model that ignores its question scores about this.
+ */
+const majority = {};
+for (const trace of traces) {
+  const run = runs.find((r) => r.trace === trace && r.result?.predictionsFile && existsSync(r.result.predictionsFile));
+  if (!run) continue;
+  const golds = readFileSync(run.result.predictionsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).gold);
+  const counts = new Map();
+  for (const g of golds) counts.set(g, (counts.get(g) ?? 0) + 1);
+  const [answer, n] = [...counts].sort((a, b) => b[1] - a[1])[0];
+  majority[trace] = { answer, accuracy: n / golds.length };
+}
+
 const cell = (m, t) => cells[`${m}/${t}`];
 const header = ['method', ...traces.map((t) => `${t} accuracy % (mean ± std)`), ...(traces.length === 2 ? ['drop eq → NL (points)'] : []),
   ...traces.map((t) => `passes/question (${t})`), ...traces.map((t) => `KV entries (${t})`), 'train s/run'];
@@ -211,11 +228,13 @@ const rows = methods.map((m) => {
 const table = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}`;
-const command = `npm run experiment --${quick ? ' --quick' : ''}${args.data !== 'synthetic' ? ` --data ${args.data}` : ''}`;
-const results = { data: args.data, quick, steps, evalLimit, seeds, traces, methods, machine, wallMinutes: (Date.now() - started) / 60000, command, cells,
+const command = `npm run experiment${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const baseline = traces.filter((t) => majority[t]).map((t) => `${t} ${pct(majority[t].accuracy)}% (always "${majority[t].answer}")`).join(', ');
+const results = { majority, data: args.data, quick, steps, evalLimit, seeds, traces, methods, machine, wallMinutes: (Date.now() - started) / 60000, command, cells,
   runs: runs.map(({ id, method, trace, seed, result, seconds }) => ({ id, method, trace, seed, seconds, accuracy: result?.accuracy ?? null, correct: result?.correct ?? null, questions: result?.questions ?? null })) };
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
 const text = [`# Results: ${args.data}${quick ? ' (quick)' : ''}`, '', `command: \`${command}\`  `, `machine: ${machine}  `,
+  `majority-answer baseline: ${baseline || '–'}  `,
   `budget: ${steps ?? 'the preset\'s'} steps, ${evalLimit ?? 'the preset\'s'} held-out questions, seeds ${seeds.join(', ')}; this call's wall time ${minutes(Date.now() - started)}`, '', table, ''].join('\n');
 writeFileSync(join(outDir, 'results.md'), text);
 

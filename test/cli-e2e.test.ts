@@ -1,6 +1,6 @@
 // End to end through the built `kava` binary: train → report → eval → infer → compress, and the
 // error paths a user meets first.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -94,6 +94,35 @@ describe('kava end to end', () => {
     expect(kept['value-norm']).not.toEqual(kept.keydiff);
     expect(kept['value-norm']).not.toEqual(kept.rkv);
   });
+
+  it('Ctrl-C during training stops after the current step, saves a checkpoint and --resume continues it', async () => {
+    const child = spawn(process.execPath, [BIN, 'train', '--steps', '100000', '--run-dir', 'runs-int'], { cwd: dir });
+    let stdout = '';
+    try {
+      const code = await new Promise<number | null>((done) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          if (/^step \d+\/100000/m.test(stdout) && !child.killed) child.kill('SIGINT');
+        });
+        child.on('close', done);
+      });
+      expect(code).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(stdout).toMatch(/^interrupted; checkpoint saved: .*step-\d+$/m);
+    const steps = readFileSync(join(dir, 'runs-int', 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+    expect(steps).toBeLessThan(1000);
+    expect(existsSync(join(dir, 'runs-int', 'checkpoints', 'latest'))).toBe(true);
+    // The folder holds a run now: reusing it without --resume is refused.
+    const again = kava(['train', '--steps', '3', '--run-dir', 'runs-int'], dir);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/--run-dir runs-int: already holds a run/);
+    const resumed = kava(['train', '--steps', String(steps + 2), '--resume', 'runs-int'], dir);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`resumed from`);
+    expect(resumed.stdout).toContain(`steps: ${steps + 2}/${steps + 2}`);
+  }, 120_000);
 
   it.each([
     [['train', '--preset', 'llama-1b'], /meta-llama\/Llama-3\.2-1B-Instruct.*--model-dir/],

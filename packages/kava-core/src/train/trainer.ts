@@ -290,6 +290,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       hooks.step.call(metrics);
       options.onStep?.(metrics);
       if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps) await evaluateAt(`step-${step}`);
+      // A step is synchronous tensor work: yield to the event loop so a Ctrl-C (SIGINT handler)
+      // or a timer can run between steps, not only when the run ends.
+      await new Promise((resolve) => setImmediate(resolve));
       if (options.signal?.aborted) {
         interrupted = true;
         break;
