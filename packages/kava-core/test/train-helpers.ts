@@ -6,7 +6,8 @@ export const MICRO: KavaConfigInput = {
   backbone: { overrides: { numLayers: 1, hiddenSize: 32, numHeads: 4, numKvHeads: 2, intermediateSize: 64 } },
   data: { synthetic: { trainSize: 40, testSize: 4, minSteps: 2, maxSteps: 3, seed: 7 } },
   latent: { count: 3, iterations: 1 },
-  train: { steps: 4, batchSize: 4, microBatchSize: 2, lr: 1e-3, checkpointEvery: 0, evalEvery: 0 },
+  // Every step runs the whole objective (the tiny preset's teacher warm-up has its own test).
+  train: { steps: 4, batchSize: 4, microBatchSize: 2, lr: 1e-3, checkpointEvery: 0, evalEvery: 0, teacherWarmup: 0 },
   eval: { limit: 4, batchSize: 4, maxNewTokens: 3 },
 };
 
