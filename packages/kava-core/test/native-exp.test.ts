@@ -1,4 +1,5 @@
-import { initBackend, loadNativeAddon, nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core';
+import { loadNativeAddon, nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core';
+import { useKernelBackend } from './helpers.js';
 
 // The addon's vectorised Exp against Math.exp (float64) and the stock kernels, on wasm and cpu.
 const { addon, detail } = loadNativeAddon();
@@ -9,14 +10,7 @@ if (addon === null) {
 }
 
 describeNative.each(['wasm', 'cpu'] as const)('native Exp on %s', (backend) => {
-  beforeAll(async () => {
-    await initBackend('wasm');
-    await initBackend(backend);
-  });
-  afterAll(async () => {
-    setNativeKernelsEnabled(true);
-    await initBackend('cpu');
-  });
+  useKernelBackend(backend);
 
   it('is registered', () => {
     expect(nativeKernels[backend]).toContain('Exp');

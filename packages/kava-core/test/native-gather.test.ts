@@ -1,4 +1,5 @@
-import { initBackend, nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core';
+import { nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core';
+import { useKernelBackend } from './helpers.js';
 
 // The slice-copy GatherV2 against the stock kernels: every axis / batchDims / dtype combination
 // the stock op accepts, forward and gradient. It needs no addon.
@@ -22,13 +23,7 @@ async function both(f: () => tf.Tensor): Promise<[number[], number[], number[]]>
 }
 
 describe.each(['wasm', 'cpu'] as const)('GatherV2 on %s', (backend) => {
-  beforeAll(async () => {
-    await initBackend('wasm');
-    await initBackend(backend);
-  });
-  afterAll(async () => {
-    await initBackend('cpu');
-  });
+  useKernelBackend(backend);
 
   it('is replaced by the slice-copy kernel', () => {
     expect(nativeKernels[backend]).toContain('GatherV2');

@@ -1,4 +1,5 @@
 import { initBackend, loadNativeAddon, nativeKernels, nativeKernelsEnabled, planMatmul, setNativeKernelsEnabled, tf } from '@kava/core';
+import { useKernelBackend } from './helpers.js';
 
 // The fast (native sgemm) and stock tfjs kernels must agree on every shape class the models use:
 // projections (a stack times a weight), attention (batched, transposed), gradients (every
@@ -65,13 +66,7 @@ const PRODUCTS: Array<[string, number[], number[], boolean, boolean]> = [
 ];
 
 describe.each(['wasm', 'cpu'] as const)('fast vs stock matmul on %s', (backend) => {
-  beforeAll(async () => {
-    await initBackend('wasm'); // loads wasm and registers the fast kernels on both backends
-    await initBackend(backend);
-  });
-  afterAll(async () => {
-    await initBackend('cpu');
-  });
+  useKernelBackend(backend);
 
   describeNative('with the native addon', () => {
     it('names the BLAS and its thread count on the backend line', async () => {

@@ -1,17 +1,11 @@
-import { initBackend, nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core';
+import { nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core';
+import { useKernelBackend } from './helpers.js';
 
 // UnsortedSegmentSum is the gradient of every embedding lookup (gather). The fast scatter-add
 // replaces wasm's cpu bridge and the cpu backend's mask-per-segment kernel; it needs no addon.
 
 describe.each(['wasm', 'cpu'] as const)('UnsortedSegmentSum on %s', (backend) => {
-  beforeAll(async () => {
-    await initBackend('wasm');
-    await initBackend(backend);
-  });
-  afterAll(async () => {
-    setNativeKernelsEnabled(true);
-    await initBackend('cpu');
-  });
+  useKernelBackend(backend);
 
   it('is replaced by the scatter-add kernel', () => {
     expect(nativeKernels[backend]).toContain('UnsortedSegmentSum');
