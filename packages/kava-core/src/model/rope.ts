@@ -45,14 +45,20 @@ export function rotaryTables(positions: tf.Tensor, invFreq: tf.Tensor): { cos: t
  * of a training step on wasm (docs/performance.md).
  */
 function rotateHalfMatrix(d: number): tf.Tensor2D {
-  const half = d / 2;
-  const r = new Float32Array(d * d);
-  for (let j = 0; j < half; j++) {
-    r[(j + half) * d + j] = -1; // output column j takes -x[j + half]
-    r[j * d + j + half] = 1; // output column j + half takes x[j]
+  let r = rotateHalfValues.get(d);
+  if (!r) {
+    const half = d / 2;
+    r = new Float32Array(d * d);
+    for (let j = 0; j < half; j++) {
+      r[(j + half) * d + j] = -1; // output column j takes -x[j + half]
+      r[j * d + j + half] = 1; // output column j + half takes x[j]
+    }
+    rotateHalfValues.set(d, r);
   }
   return tf.tensor2d(r, [d, d]);
 }
+/** The matrix's values per head size (the tensor itself is made inside each caller's tidy). */
+const rotateHalfValues = new Map<number, Float32Array>();
 
 /** x * cos + rotate_half(x) * sin, for x [B, H, S, d]; rotate_half(x) = [-x2, x1]. */
 export function applyRotary(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
