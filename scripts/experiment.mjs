@@ -100,15 +100,15 @@ function runConfig(run) {
   return config;
 }
 
-/** The final evaluation of a finished run, or null. */
-function finalEval(runDir) {
+/** A finished run's final evaluation and training seconds (sum of step times; survives resumes), or null. */
+function finishedRun(runDir) {
   const file = join(runDir, 'eval.jsonl');
   if (!existsSync(file)) return null;
   const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean);
-  const last = metrics.length ? JSON.parse(metrics.at(-1)) : null;
+  const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const finalRow = rows.at(-1);
-  return last && finalRow && finalRow.step === last.totalSteps ? finalRow : null;
+  if (!metrics.length || !finalRow || finalRow.step !== metrics.at(-1).totalSteps) return null;
+  return { result: finalRow, seconds: metrics.reduce((sum, m) => sum + (m.seconds ?? 0), 0) };
 }
 
 function hasCheckpoint(runDir) {
@@ -147,7 +147,7 @@ function trainOnce(run) {
     child.stderr.on('data', append);
     child.on('close', (code) => {
       children.delete(child);
-      done(code === 0 ? finalEval(runDir) : (process.stderr.write(`experiment: ${run.id} failed (exit ${code}), see ${log}\n`), null));
+      done(code === 0 ? finishedRun(runDir) : (process.stderr.write(`experiment: ${run.id} failed (exit ${code}), see ${log}\n`), null));
     });
   });
 }
@@ -159,18 +159,13 @@ async function worker(queue) {
   for (let run = queue.shift(); run && !stopping; run = queue.shift()) {
     const t0 = Date.now();
     const runDir = join(outDir, run.id, 'run');
-    run.result = finalEval(runDir) ?? (await trainOnce(run));
-    run.seconds = run.result ? readWallSeconds(runDir) : null;
+    const outcome = finishedRun(runDir) ?? (await trainOnce(run));
+    run.result = outcome?.result ?? null;
+    run.seconds = outcome?.seconds ?? null;
     finished++;
     const what = run.result ? `${(run.result.accuracy * 100).toFixed(1)}% (${run.result.correct}/${run.result.questions})` : 'no result';
     process.stdout.write(`[${finished}/${runs.length}] ${run.id}: ${what}, ${minutes(Date.now() - t0)} (elapsed ${minutes(Date.now() - started)})\n`);
   }
-}
-
-/** Training seconds of a run from its metrics (sum of step times; survives resumes). */
-function readWallSeconds(runDir) {
-  const rows = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  return rows.reduce((s, r) => s + (r.seconds ?? 0), 0);
 }
 
 process.stdout.write(`experiment: ${runs.length} runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds) on ${args.data}, ${jobs} at a time, into ${outDir}\n`);
