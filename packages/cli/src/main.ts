@@ -7,6 +7,7 @@ import { reportCommand } from './commands/report.js';
 import { evalCommand } from './commands/eval.js';
 import { inferCommand } from './commands/infer.js';
 import { compressCommand } from './commands/compress.js';
+import { exportCommand } from './commands/export.js';
 import { reportError } from './report-error.js';
 
 /** Builds the `kava` program. Each command lives in its own module under commands/. */
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   evalCommand(program);
   inferCommand(program);
   compressCommand(program);
+  exportCommand(program);
   reportCommand(program);
   configCommand(program);
   pluginsCommand(program);
