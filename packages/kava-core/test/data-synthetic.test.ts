@@ -118,3 +118,46 @@ describe('synthetic format', () => {
     expect(() => syntheticFormat.open('data.jsonl')).toThrow('splits "train" and "test"');
   });
 });
+
+describe('verbose natural-language traces (data.synthetic.nlStyle: "verbose")', () => {
+  const options = { ...OPTIONS, trainSize: 400, testSize: 20, minSteps: 3, maxSteps: 4, maxValue: 20 };
+  const plain = generateSynthetic(options);
+  const verbose = syntheticDataset({ ...options, nlStyle: 'verbose' });
+  const tokenizer = createSyntheticTokenizer(20, 'verbose');
+  const tokens = (steps: readonly string[]) => tokenizer.encode(steps.join(' ')).length;
+
+  it('leaves the problems, the other traces and the default vocabulary as they were', async () => {
+    const eq = await collect(verbose.train.examples({ trace: 'equation' }));
+    expect(eq.map((e) => e.question)).toEqual(plain.train.map((p) => p.question));
+    expect(eq.map((e) => e.steps)).toEqual(plain.train.map((p) => p.equation));
+    expect(syntheticVocabulary(20)).toEqual(syntheticVocabulary(20, 'verbose').slice(0, syntheticVocabulary(20).length));
+    expect(syntheticVocabulary(20, 'verbose').length).toBeGreaterThan(syntheticVocabulary(20).length);
+  });
+
+  it('is 3-5x the tokens of the equation trace, one string per step, in varied words, with no unknown token', async () => {
+    const nl = await collect(verbose.train.examples({ trace: 'nl' }));
+    const unk = tokenizer.tokenToId('<unk>')!;
+    let eqTokens = 0;
+    let nlTokens = 0;
+    const openings = new Set<string>();
+    nl.forEach((e, i) => {
+      expect(e.steps).toHaveLength(plain.train[i]!.equation.length);
+      expect(tokenizer.encode(e.steps.join(' '))).not.toContain(unk);
+      // The trace computes what the equations compute: every intermediate result appears in its step.
+      plain.train[i]!.equation.forEach((eqStep, s) => expect(e.steps[s]).toContain(eqStep.match(/=(\d+)>>/)![1]!));
+      eqTokens += tokens(plain.train[i]!.equation);
+      nlTokens += tokens(e.steps);
+      openings.add(e.steps[0]!.split('.')[0]!);
+    });
+    expect(nlTokens / eqTokens).toBeGreaterThan(3);
+    expect(nlTokens / eqTokens).toBeLessThan(5);
+    expect(openings.size).toBeGreaterThanOrEqual(3);
+  });
+
+  it('words a problem the same way every time (a function of the question)', async () => {
+    const again = syntheticDataset({ ...options, nlStyle: 'verbose' });
+    const a = await collect(verbose.test.examples({ trace: 'nl' }));
+    const b = await collect(again.test.examples({ trace: 'nl' }));
+    expect(a).toEqual(b);
+  });
+});

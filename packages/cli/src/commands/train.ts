@@ -48,7 +48,7 @@ function plannedDecoder(resolved: ResolvedConfig): DecoderConfig {
   const { config, plugins } = resolved;
   if (config.backbone.modelDir) return readHFConfig(config.backbone.modelDir, backboneFamilies(plugins.registry)).config;
   const { family, preset } = resolveBackbonePreset(plugins.registry, config.backbone.preset);
-  const vocab = preset.architecture.vocabSize ?? createSyntheticTokenizer(config.data.synthetic.maxValue).vocabSize + 3;
+  const vocab = preset.architecture.vocabSize ?? createSyntheticTokenizer(config.data.synthetic.maxValue, config.data.synthetic.nlStyle).vocabSize + 3;
   return presetDecoderConfig(family, preset, { vocabSize: vocab, overrides: config.backbone.overrides });
 }
 

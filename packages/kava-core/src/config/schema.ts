@@ -45,6 +45,7 @@ export const syntheticSchema = section({
   maxSteps: positiveInt.default(4).describe('most reasoning steps per problem'),
   maxValue: z.number().int().min(20).default(100).describe('every number in a problem (operands, intermediate results, answer) lies in [0, maxValue]'),
   seed: z.number().int().default(1234).describe('generator seed'),
+  nlStyle: z.enum(['short', 'verbose']).default('short').describe('words of the nl trace: one short template sentence per step, or verbose (paraphrases, a restatement of the question, filler; 3-5x the equation trace\'s tokens)'),
 }, 'the built-in synthetic arithmetic task');
 
 export const dataSchema = section({

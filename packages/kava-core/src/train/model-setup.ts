@@ -52,7 +52,7 @@ export function vocabularyFromExamples(examples: readonly Example[], minCount = 
 export async function runTokenizer(config: KavaConfig, options: { savedDir?: string; trainExamples?: readonly Example[] } = {}): Promise<Tokenizer> {
   if (options.savedDir) return loadTokenizer(options.savedDir);
   if (config.backbone.modelDir !== null) return loadTokenizer(config.backbone.modelDir);
-  if (config.data.train === null || config.data.format === 'synthetic') return createSyntheticTokenizer(config.data.synthetic.maxValue);
+  if (config.data.train === null || config.data.format === 'synthetic') return createSyntheticTokenizer(config.data.synthetic.maxValue, config.data.synthetic.nlStyle);
   return createWordLevelTokenizer(vocabularyFromExamples(options.trainExamples ?? []), { specialTokens: [BOT_TOKEN, EOT_TOKEN] });
 }
 

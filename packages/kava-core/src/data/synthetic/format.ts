@@ -5,15 +5,21 @@ import { generateSynthetic, type SyntheticOptions, type SyntheticProblem } from 
 /** The defaults of `data.synthetic` in the configuration schema. */
 export const DEFAULT_SYNTHETIC: SyntheticOptions = { trainSize: 20000, testSize: 500, minSteps: 2, maxSteps: 4, seed: 1234 };
 
-/** A DatasetSource over generated problems, in either trace style. */
-export function syntheticSource(name: string, problems: readonly SyntheticProblem[]): DatasetSource {
+function verboseSteps(p: SyntheticProblem): string[] {
+  if (!p.nlVerbose) throw new KavaError('synthetic problems generated without nlStyle "verbose" have no verbose trace');
+  return p.nlVerbose;
+}
+
+/** A DatasetSource over generated problems, in either trace style (`nl` in the short or the verbose words). */
+export function syntheticSource(name: string, problems: readonly SyntheticProblem[], nlStyle: 'short' | 'verbose' = 'short'): DatasetSource {
   return {
     name,
     skipped: 0,
     async *examples(options: ReadOptions = {}): AsyncGenerator<Example> {
       const style = options.trace ?? 'equation';
       for (const [i, p] of problems.entries()) {
-        yield { id: `${name}:${i}`, question: p.question, steps: p[style], answer: p.answer };
+        const steps = style === 'nl' && nlStyle === 'verbose' ? verboseSteps(p) : p[style];
+        yield { id: `${name}:${i}`, question: p.question, steps, answer: p.answer };
       }
     },
   };
@@ -22,7 +28,8 @@ export function syntheticSource(name: string, problems: readonly SyntheticProble
 /** Both splits of the synthetic task as sources. */
 export function syntheticDataset(options: SyntheticOptions = DEFAULT_SYNTHETIC): { train: DatasetSource; test: DatasetSource } {
   const splits = generateSynthetic(options);
-  return { train: syntheticSource('synthetic:train', splits.train), test: syntheticSource('synthetic:test', splits.test) };
+  const nlStyle = options.nlStyle ?? 'short';
+  return { train: syntheticSource('synthetic:train', splits.train, nlStyle), test: syntheticSource('synthetic:test', splits.test, nlStyle) };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Rng } from '../../train/rng.js';
 import { KavaError } from '../../errors.js';
 import { CONTAINERS, ITEMS, NAMES, QUESTIONS, START_PLAIN, START_PRODUCT, STEPS, type Operation } from './templates.js';
+import { verboseTrace, type StepRecord } from './verbose.js';
 
 /** One generated word problem with both trace styles over the same steps. */
 export interface SyntheticProblem {
@@ -9,6 +10,8 @@ export interface SyntheticProblem {
   equation: string[];
   /** The same steps in words. */
   nl: string[];
+  /** The same steps in long, varied words (the `nlStyle: "verbose"` trace; 3–5× the equation's tokens); generated only for that style. */
+  nlVerbose?: string[];
   answer: string;
 }
 
@@ -22,6 +25,8 @@ export interface SyntheticOptions {
   seed: number;
   /** Every number in a problem (operands, intermediate results, answer) lies in [0, maxValue]. Default 100. */
   maxValue?: number;
+  /** Which words the `nl` trace uses: short template sentences (default) or the verbose style. */
+  nlStyle?: 'short' | 'verbose';
 }
 
 export const DEFAULT_MAX_VALUE = 100;
@@ -64,7 +69,7 @@ function apply(op: Operation, v: number, k: number): number {
 }
 
 /** Generates one problem with `steps` reasoning steps. */
-export function generateProblem(rng: Rng, steps: number, maxValue: number = DEFAULT_MAX_VALUE): SyntheticProblem {
+export function generateProblem(rng: Rng, steps: number, maxValue: number = DEFAULT_MAX_VALUE, nlStyle: 'short' | 'verbose' = 'short'): SyntheticProblem {
   if (!Number.isInteger(steps) || steps < 1) throw new KavaError(`synthetic problem: steps must be a positive integer, got ${steps}`, { exitCode: 2 });
   if (!Number.isInteger(maxValue) || maxValue < 20) throw new KavaError(`synthetic problem: maxValue must be an integer >= 20, got ${maxValue}`, { exitCode: 2 });
   const name = pick(rng, NAMES);
@@ -76,6 +81,7 @@ export function generateProblem(rng: Rng, steps: number, maxValue: number = DEFA
   const sentences: string[] = [];
   const equation: string[] = [];
   const nl: string[] = [];
+  const records: StepRecord[] = [];
   let v: number;
   let remaining = steps;
   if (rng.next() < 0.5) {
@@ -87,10 +93,12 @@ export function generateProblem(rng: Rng, steps: number, maxValue: number = DEFA
     sentences.push(fill(t.text, slots));
     equation.push(`<<${a}*${b}=${v}>>`);
     nl.push(fill(t.nl, slots));
+    records.push({ kind: 'product', a, b, v });
     remaining--;
   } else {
     v = between(rng, 2, Math.floor(maxValue / 2));
     sentences.push(fill(pick(rng, START_PLAIN), { ...slots, v }));
+    records.push({ kind: 'start', v });
   }
   for (; remaining > 0; remaining--) {
     const feasible = (['+', '-', '*', '/'] as const).filter((op) => operands(op, v, maxValue).length > 0);
@@ -102,10 +110,14 @@ export function generateProblem(rng: Rng, steps: number, maxValue: number = DEFA
     sentences.push(fill(t.text, stepSlots));
     equation.push(`<<${v}${op}${k}=${r}>>`);
     nl.push(fill(t.nl, stepSlots));
+    records.push({ kind: op, v, k, r });
     v = r;
   }
   sentences.push(fill(pick(rng, QUESTIONS), slots));
-  return { question: sentences.join(' '), equation, nl, answer: String(v) };
+  const question = sentences.join(' ');
+  const problem: SyntheticProblem = { question, equation, nl, answer: String(v) };
+  if (nlStyle === 'verbose') problem.nlVerbose = verboseTrace(question, records, slots, fill);
+  return problem;
 }
 
 function checkOptions(o: SyntheticOptions): void {
@@ -131,9 +143,10 @@ export interface SyntheticSplits {
 export function generateSynthetic(options: SyntheticOptions): SyntheticSplits {
   checkOptions(options);
   const maxValue = options.maxValue ?? DEFAULT_MAX_VALUE;
+  const nlStyle = options.nlStyle ?? 'short';
   const steps = (rng: Rng) => between(rng, options.minSteps, options.maxSteps);
   const trainRng = new Rng(options.seed);
-  const train = Array.from({ length: options.trainSize }, () => generateProblem(trainRng, steps(trainRng), maxValue));
+  const train = Array.from({ length: options.trainSize }, () => generateProblem(trainRng, steps(trainRng), maxValue, nlStyle));
   const seen = new Set(train.map((p) => p.question));
   const testRng = new Rng((options.seed ^ 0x5bd1e995) + 1);
   const test: SyntheticProblem[] = [];
@@ -142,7 +155,7 @@ export function generateSynthetic(options: SyntheticOptions): SyntheticSplits {
     if (++attempts > options.testSize * 50 + 1000) {
       throw new KavaError(`data.synthetic: could only find ${test.length} of ${options.testSize} test problems that do not occur in the training split; lower testSize/trainSize or raise maxSteps`, { exitCode: 2 });
     }
-    const problem = generateProblem(testRng, steps(testRng), maxValue);
+    const problem = generateProblem(testRng, steps(testRng), maxValue, nlStyle);
     if (seen.has(problem.question)) continue;
     seen.add(problem.question);
     test.push(problem);
