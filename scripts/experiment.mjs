@@ -1,31 +1,53 @@
 #!/usr/bin/env node
-// The paper's comparison at small scale (KAVA-METHOD.md §5, §7): every method trained with the same
-// tiny backbone, budget and seeds, in both trace styles, then one table and one bar chart.
+// The paper's comparison at small scale, in the paper's setup (KAVA-METHOD.md §5, §7; issue
+// "Show that the method works"): every method is fine-tuned from the same backbone that has
+// already learned to reason in writing.
 //
-//   npm run experiment                       all 7 methods x 2 traces x 3 seeds on the synthetic task
-//   npm run experiment -- --quick            1 seed, 100 steps, 100 test questions (< 20 min on 2 cores)
-//   npm run experiment -- --data gsm8k       the same on ../shared/datasets/gsm8k (or --data-dir DIR)
-//   options: --out DIR  --seeds 0,1,2  --methods no-cot,kava-rkv  --traces equation,nl  --jobs N
-//            --steps N  --eval-limit N
+//   stage 1  the tiny model trained with full CoT (whole trace) on the synthetic task, once per
+//            seed and trace style, then exported with `kava export --merged` as a Hugging Face
+//            model directory;
+//   stage 2  from that directory (`--model-dir`, all weights trained), the same budget for each
+//            of no-cot, full-cot, codi, pccot, kava-rkv, kava-keydiff, kava-random.
 //
-// Each run is a `kava train` child process in <out>/<method>-<trace>-seed<k>/ with its own log.
-// Resumable: a finished run (its eval.jsonl has the final row) is read, not rerun; an interrupted
-// one continues from its last checkpoint (--resume). Results: <out>/results.json, results.md and
-// results.svg. Ctrl-C stops the children (each saves a checkpoint) and the next call resumes.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//   npm run experiment                     the grid: 7 methods x 2 traces x 3 seeds
+//   npm run experiment -- --quick          1 seed, equation traces, short budgets (< 20 min on 2 cores)
+//   npm run experiment -- --ablations      kava-rkv variants (lambda, last step, M, alpha1), seed 0
+//   options: --seeds 0,1,2  --methods a,b  --traces equation,nl  --jobs N  --out DIR  --commit
+//            --report-only (tables from the committed results, no training)
+//
+// Resumable twice over: each finished run's numbers are written to docs/results/runs/<experiment>/
+// <id>.json (small JSON, committed; --commit commits each one as it lands), and a run whose file
+// exists with the same settings is not trained again, on any machine. Interrupted trainings
+// continue from their last checkpoint in <out> (not committed). A missing stage-1 model is
+// retrained (deterministic for its seed). Tables: docs/results.json, docs/results-replication.md
+// and .svg (folded into docs/results.md by hand).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { finishedRun, isStopping, pool, root, runKava, trainRun } from './lib/kava-runs.mjs';
+import { mean, pairedBootstrap, std } from './lib/stats.mjs';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const kava = join(root, 'packages/cli/bin/kava.js');
+// ---- settings ---------------------------------------------------------------------------------
+/**
+ * The task: values up to 20, 3–4 steps (no-CoT must chain 3–4 lookups in one pass; written out
+ * each is easy), NL traces in the verbose style (4.6x the equation trace's tokens).
+ */
+const TASK = { maxValue: 20, minSteps: 3, maxSteps: 4, nlStyle: 'verbose' };
+const FULL = {
+  stage1: { steps: 2000, lr: 3e-3, evalEvery: 250 },
+  stage2: { steps: 1000, lr: 1e-3, evalEvery: 200 },
+  evalLimit: 400,
+};
+const QUICK = { stage1: { steps: 300, lr: 3e-3, evalEvery: 100 }, stage2: { steps: 60, lr: 1e-3, evalEvery: 30 }, evalLimit: 100 };
 
-/** The compared methods: presets plus the config that differs (the scorer for the KaVa variants). */
+/** The compared methods: presets plus the config that differs. */
 const METHODS = {
   'no-cot': { presets: ['no-cot'], config: {} },
-  'full-cot': { presets: ['full-cot'], config: {} },
+  // The full-CoT baseline writes the whole trace (its answer is a copy of the last result); the
+  // latent methods' teacher drops the last step, as in CODI/PCCoT/KaVa.
+  'full-cot': { presets: ['full-cot'], config: { data: { dropLastStep: false } } },
   codi: { presets: ['codi'], config: {} },
   pccot: { presets: ['pccot'], config: {} },
   'kava-rkv': { presets: ['kava'], config: { compression: { scorer: 'rkv', options: { lambda: 0.1 } } } },
@@ -33,220 +55,179 @@ const METHODS = {
   'kava-random': { presets: ['kava'], config: { compression: { scorer: 'random', options: {} } } },
 };
 
+/** KaVa (R-KV) variants, one changed setting each (the issue's ablation list). */
+const ABLATIONS = {
+  'kava-rkv-lambda0': { config: { compression: { scorer: 'rkv', options: { lambda: 0 } } } },
+  'kava-rkv-lambda1': { config: { compression: { scorer: 'rkv', options: { lambda: 1 } } } },
+  'kava-rkv-keep-last': { config: { data: { dropLastStep: false } } },
+  'kava-rkv-m4': { config: { latent: { count: 4 } } },
+  'kava-rkv-m16': { config: { latent: { count: 16 } } },
+  'kava-rkv-alpha10': { config: { losses: { codi: { weight: 10 } } } },
+};
+
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    data: { type: 'string', default: 'synthetic' },
-    'data-dir': { type: 'string' },
+    ablations: { type: 'boolean', default: false },
     out: { type: 'string' },
     seeds: { type: 'string' },
     methods: { type: 'string' },
-    traces: { type: 'string', default: 'equation,nl' },
+    traces: { type: 'string' },
     jobs: { type: 'string' },
-    steps: { type: 'string' },
-    'eval-limit': { type: 'string' },
-    backbone: { type: 'string', default: 'tiny-llama' },
+    commit: { type: 'boolean', default: false },
+    'report-only': { type: 'boolean', default: false },
   },
 });
-
 function fail(message) {
   process.stderr.write(`experiment: ${message}\n`);
   process.exit(2);
 }
 const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
-const positive = (flag, text) => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) fail(`--${flag}: expected a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-};
-
 const quick = args.quick;
-const methods = list(args.methods ?? Object.keys(METHODS).join(','));
-for (const m of methods) if (!METHODS[m]) fail(`--methods: unknown method "${m}" (known: ${Object.keys(METHODS).join(', ')})`);
-const traces = list(args.traces);
+const budget = quick ? QUICK : FULL;
+const experiment = quick ? 'two-stage-quick' : args.ablations ? 'two-stage-ablation' : 'two-stage';
+const catalogue = args.ablations ? { 'kava-rkv': METHODS['kava-rkv'], ...Object.fromEntries(Object.entries(ABLATIONS).map(([k, v]) => [k, { presets: ['kava'], config: { compression: METHODS['kava-rkv'].config.compression, ...v.config } }])) } : METHODS;
+const methods = list(args.methods ?? Object.keys(catalogue).join(','));
+for (const m of methods) if (!catalogue[m]) fail(`--methods: unknown method "${m}" (known: ${Object.keys(catalogue).join(', ')})`);
+const traces = list(args.traces ?? (quick ? 'equation' : 'equation,nl'));
 for (const t of traces) if (t !== 'equation' && t !== 'nl') fail(`--traces: expected equation and/or nl, got "${t}"`);
-const seeds = list(args.seeds ?? (quick ? '0' : '0,1,2')).map((s) => {
-  if (!/^\d+$/.test(s)) fail(`--seeds: expected non-negative integers, got "${s}"`);
-  return Number(s);
-});
-const jobs = args.jobs ? positive('jobs', args.jobs) : Math.max(1, Math.min(availableParallelism(), 2));
-const steps = args.steps ? positive('steps', args.steps) : quick ? 100 : null; // null: the preset's budget
-const evalLimit = args['eval-limit'] ? positive('eval-limit', args['eval-limit']) : quick ? 100 : null;
+const seeds = list(args.seeds ?? (quick || args.ablations ? '0' : '0,1,2')).map((s) => (/^\d+$/.test(s) ? Number(s) : fail(`--seeds: expected non-negative integers, got "${s}"`)));
+const jobs = args.jobs ? Number(args.jobs) : Math.max(1, Math.min(availableParallelism(), 2));
+if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs: expected a positive integer, got "${args.jobs}"`);
 
-/** The data layer of every run's config: the built-in synthetic task, or GSM8K files. */
-function dataLayer() {
-  if (args.data === 'synthetic') return { data: { format: 'synthetic', train: null, test: null } };
-  if (args.data !== 'gsm8k') fail(`--data: expected synthetic or gsm8k, got "${args.data}"`);
-  const dir = resolve(args['data-dir'] ?? join(root, '../shared/datasets/gsm8k'));
-  for (const split of ['train', 'test']) {
-    if (!existsSync(join(dir, `${split}.jsonl`))) fail(`--data gsm8k: ${join(dir, `${split}.jsonl`)} not found (point --data-dir at a folder with train.jsonl and test.jsonl)`);
-  }
-  // 95 of the 7,473 training records have no <<expr=value>> annotations (no equation trace): skipped and counted.
-  return { data: { format: 'gsm8k', train: join(dir, 'train.jsonl'), test: join(dir, 'test.jsonl'), skipInvalid: true } };
-}
-
-const outDir = resolve(args.out ?? join(root, 'experiments', `${args.data}${quick ? '-quick' : ''}`));
+const outDir = resolve(args.out ?? join(root, 'experiments', experiment));
+const resultsDir = join(root, 'docs/results/runs', experiment);
 mkdirSync(outDir, { recursive: true });
+mkdirSync(resultsDir, { recursive: true });
 
-const runs = traces.flatMap((trace) => methods.flatMap((method) => seeds.map((seed) => ({ method, trace, seed, id: `${method}-${trace}-seed${seed}` }))));
+// ---- configs ----------------------------------------------------------------------------------
+const MAX_COT = 160; // the longest verbose trace of 4 steps is ~150 word pieces
 
-/** The config file of one run: data, trace, the method's own settings, the budget and the seed. */
-function runConfig(run) {
-  const layer = dataLayer();
-  layer.data = { ...layer.data, trace: run.trace, shuffleSeed: run.seed };
-  const config = { ...layer, ...structuredClone(METHODS[run.method].config) };
-  config.train = { seed: run.seed, checkpointEvery: 50, ...(steps ? { steps } : {}) };
-  if (evalLimit) config.eval = { limit: evalLimit };
-  return config;
+function baseConfig(trace, seed) {
+  return {
+    data: { format: 'synthetic', train: null, test: null, trace, shuffleSeed: seed, synthetic: TASK },
+    train: { seed, batchSize: 16, microBatchSize: 16, teacherWarmup: 0, warmup: 0.05, checkpointEvery: 100, maxQuestionTokens: 96, maxCotTokens: MAX_COT },
+    eval: { limit: budget.evalLimit, maxCotTokens: MAX_COT },
+  };
 }
 
-/** A finished run's final evaluation and training seconds (sum of step times; survives resumes), or null. */
-function finishedRun(runDir) {
-  const file = join(runDir, 'eval.jsonl');
-  if (!existsSync(file)) return null;
-  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const finalRow = rows.at(-1);
-  if (!metrics.length || !finalRow || finalRow.step !== metrics.at(-1).totalSteps) return null;
-  return { result: finalRow, seconds: metrics.reduce((sum, m) => sum + (m.seconds ?? 0), 0) };
+const stage1Id = (trace, seed) => `stage1-${trace}-seed${seed}`;
+function stage1Config(trace, seed) {
+  const c = baseConfig(trace, seed);
+  c.data.dropLastStep = false;
+  Object.assign(c.train, { steps: budget.stage1.steps, lr: budget.stage1.lr, evalEvery: budget.stage1.evalEvery });
+  return c;
 }
 
-function hasCheckpoint(runDir) {
-  const dir = join(runDir, 'checkpoints');
-  return existsSync(dir) && readdirSync(dir).some((name) => /^step-\d+$/.test(name));
+function stage2Config(method, trace, seed, modelDir) {
+  const c = baseConfig(trace, seed);
+  const own = structuredClone(catalogue[method].config);
+  c.data = { ...c.data, ...(own.data ?? {}) };
+  Object.assign(c.train, { steps: budget.stage2.steps, lr: budget.stage2.lr, evalEvery: budget.stage2.evalEvery });
+  const { data: _, ...rest } = own;
+  return { ...c, ...rest, backbone: { modelDir } };
 }
 
-const children = new Set();
-let stopping = false;
-process.on('SIGINT', () => {
-  if (stopping) process.exit(130);
-  stopping = true;
-  process.stderr.write('\nexperiment: Ctrl-C, the running trainings save a checkpoint; run the same command again to resume\n');
-  for (const child of children) child.kill('SIGINT');
-});
+// ---- committed per-run results ----------------------------------------------------------------
+const resultFile = (id) => join(resultsDir, `${id}.json`);
+/** The settings that decide a run's numbers; a committed result made with others is not reused. */
+const settingsOf = (presets, config) => JSON.stringify({ presets, config: { ...config, backbone: config.backbone ? { ...config.backbone, modelDir: config.backbone.modelDir ? 'stage1' : null } : undefined } });
 
-function trainOnce(run) {
-  const dir = join(outDir, run.id);
-  const runDir = join(dir, 'run');
-  mkdirSync(dir, { recursive: true });
-  const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, `${JSON.stringify(runConfig(run), null, 2)}\n`);
-  const resume = hasCheckpoint(runDir);
-  if (!resume) rmSync(runDir, { recursive: true, force: true }); // a start that saved nothing
-  const argv = [kava, 'train', '-p', [args.backbone, ...METHODS[run.method].presets].join(','), '-c', configFile,
-    '--run-dir', runDir, ...(resume ? ['--resume', runDir] : [])];
-  return new Promise((done) => {
-    const log = join(dir, 'train.log');
-    writeFileSync(log, `$ node ${argv.join(' ')}\n`, { flag: 'a' });
-    // Its own process group: a terminal's Ctrl-C reaches only this script, which forwards one
-    // SIGINT (a second one would make the child quit without saving its checkpoint).
-    const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    children.add(child);
-    const append = (chunk) => writeFileSync(log, chunk, { flag: 'a' });
-    child.stdout.on('data', append);
-    child.stderr.on('data', append);
-    child.on('close', (code) => {
-      children.delete(child);
-      done(code === 0 ? finishedRun(runDir) : (process.stderr.write(`experiment: ${run.id} failed (exit ${code}), see ${log}\n`), null));
-    });
-  });
+function committed(id, settings) {
+  if (!existsSync(resultFile(id))) return null;
+  const r = JSON.parse(readFileSync(resultFile(id), 'utf8'));
+  if (r.settings !== settings) {
+    process.stderr.write(`experiment: ${relative(root, resultFile(id))} was made with other settings; training it again\n`);
+    return null;
+  }
+  return r;
 }
 
+function record(id, fields, settings, outcome) {
+  const predictions = readFileSync(outcome.result.predictionsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const r = {
+    experiment, id, ...fields,
+    accuracy: outcome.result.accuracy, correct: outcome.result.correct, questions: outcome.result.questions,
+    mode: outcome.result.mode, forwardPassesPerQuestion: outcome.result.forwardPassesPerQuestion, kvEntriesPerQuestion: outcome.result.kvEntriesPerQuestion,
+    trainSeconds: Math.round(outcome.seconds), curve: outcome.curve,
+    // Per question, in test-split order: 1 correct, 0 wrong (for the paired bootstrap).
+    perQuestion: predictions.map((p) => (p.correct ? '1' : '0')).join(''),
+    settings,
+  };
+  writeFileSync(resultFile(id), `${JSON.stringify(r, null, 1)}\n`);
+  if (args.commit) {
+    try {
+      execFileSync('git', ['add', resultFile(id)], { cwd: root });
+      execFileSync('git', ['commit', '-q', '-m', `results: ${experiment} ${id} ${(r.accuracy * 100).toFixed(1)}%`, '--', resultFile(id)], { cwd: root });
+    } catch (err) {
+      process.stderr.write(`experiment: could not commit ${resultFile(id)}: ${err.message}\n`);
+    }
+  }
+  return r;
+}
+
+// ---- stage 1 ----------------------------------------------------------------------------------
+const stage1Pending = new Map(); // one training per backbone, however many stage-2 runs wait for it
+function stage1Model(trace, seed) {
+  const key = stage1Id(trace, seed);
+  if (!stage1Pending.has(key)) stage1Pending.set(key, buildStage1(trace, seed));
+  return stage1Pending.get(key);
+}
+
+async function buildStage1(trace, seed) {
+  const id = stage1Id(trace, seed);
+  const dir = join(outDir, id);
+  const modelDir = join(dir, 'model');
+  const presets = ['tiny-llama', 'full-cot'];
+  const config = stage1Config(trace, seed);
+  const settings = settingsOf(presets, config);
+  if (existsSync(join(modelDir, 'config.json')) && committed(id, settings)) return modelDir;
+  const t0 = Date.now();
+  const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, config));
+  if (!outcome) return null;
+  if (!committed(id, settings)) {
+    const r = record(id, { method: 'stage1-full-cot', traces: trace, seed }, settings, outcome);
+    log(`${id}: teacher ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)}`);
+  }
+  if (!existsSync(join(modelDir, 'config.json'))) {
+    const code = await runKava(['export', join(dir, 'run'), '--out', modelDir, '--merged', '--force'], join(dir, 'export.log'));
+    if (code !== 0) {
+      process.stderr.write(`experiment: exporting ${id} failed, see ${join(dir, 'export.log')}\n`);
+      return null;
+    }
+  }
+  return modelDir;
+}
+
+// ---- stage 2 ----------------------------------------------------------------------------------
 const started = Date.now();
 const minutes = (ms) => `${(ms / 60000).toFixed(1)} min`;
-let finished = 0;
-async function worker(queue) {
-  for (let run = queue.shift(); run && !stopping; run = queue.shift()) {
-    const t0 = Date.now();
-    const runDir = join(outDir, run.id, 'run');
-    const outcome = finishedRun(runDir) ?? (await trainOnce(run));
-    run.result = outcome?.result ?? null;
-    run.seconds = outcome?.seconds ?? null;
-    finished++;
-    const what = run.result ? `${(run.result.accuracy * 100).toFixed(1)}% (${run.result.correct}/${run.result.questions})` : 'no result';
-    process.stdout.write(`[${finished}/${runs.length}] ${run.id}: ${what}, ${minutes(Date.now() - t0)} (elapsed ${minutes(Date.now() - started)})\n`);
-  }
+const log = (line) => process.stdout.write(`[${minutes(Date.now() - started)}] ${line}\n`);
+
+const runs = traces.flatMap((trace) => methods.flatMap((method) => seeds.map((seed) => ({ method, trace, seed, id: `${method}-${trace}-seed${seed}` }))));
+const results = new Map();
+
+async function stage2(run) {
+  const presets = ['tiny-llama', ...catalogue[run.method].presets];
+  const settings = settingsOf(presets, stage2Config(run.method, run.trace, run.seed, 'stage1'));
+  const done = committed(run.id, settings);
+  if (done) return void results.set(run.id, done);
+  if (args['report-only']) return;
+  const modelDir = await stage1Model(run.trace, run.seed);
+  if (!modelDir) return log(`${run.id}: no stage-1 model, skipped`);
+  const t0 = Date.now();
+  const dir = join(outDir, run.id);
+  const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, stage2Config(run.method, run.trace, run.seed, modelDir)));
+  if (!outcome) return log(`${run.id}: no result`);
+  const r = record(run.id, { method: run.method, traces: run.trace, seed: run.seed }, settings, outcome);
+  results.set(run.id, r);
+  log(`${run.id}: ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)} [${results.size}/${runs.length}]`);
 }
 
-process.stdout.write(`experiment: ${runs.length} runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds) on ${args.data}, ${jobs} at a time, into ${outDir}\n`);
-const queue = [...runs];
-await Promise.all(Array.from({ length: jobs }, () => worker(queue)));
-if (stopping) process.exit(130);
-
-// ---- the table and the chart -------------------------------------------------------------------
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
-const pct = (x) => (x * 100).toFixed(1);
-
-const cells = {};
-for (const method of methods) {
-  for (const trace of traces) {
-    const done = runs.filter((r) => r.method === method && r.trace === trace && r.result);
-    if (!done.length) continue;
-    const acc = done.map((r) => r.result.accuracy);
-    cells[`${method}/${trace}`] = {
-      method, trace, runs: done.length, accuracies: acc, mean: mean(acc), std: std(acc),
-      passes: mean(done.map((r) => r.result.forwardPassesPerQuestion)),
-      kvEntries: mean(done.map((r) => r.result.kvEntriesPerQuestion)),
-      trainSeconds: mean(done.map((r) => r.seconds ?? 0)),
-    };
-  }
-}
-
-/**
- * The accuracy of always giving the held-out split's most frequent answer, per trace (from a
- * finished run's predictions): a model that ignores its question scores about this.
- */
-const majority = {};
-for (const trace of traces) {
-  const run = runs.find((r) => r.trace === trace && r.result?.predictionsFile && existsSync(r.result.predictionsFile));
-  if (!run) continue;
-  const golds = readFileSync(run.result.predictionsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).gold);
-  const counts = new Map();
-  for (const g of golds) counts.set(g, (counts.get(g) ?? 0) + 1);
-  const [answer, n] = [...counts].sort((a, b) => b[1] - a[1])[0];
-  majority[trace] = { answer, accuracy: n / golds.length };
-}
-
-const cell = (m, t) => cells[`${m}/${t}`];
-const header = ['method', ...traces.map((t) => `${t} accuracy % (mean ± std)`), ...(traces.length === 2 ? ['drop eq → NL (points)'] : []),
-  ...traces.map((t) => `passes/question (${t})`), ...traces.map((t) => `KV entries (${t})`), 'train s/run'];
-const rows = methods.map((m) => {
-  const c = traces.map((t) => cell(m, t));
-  const drop = traces.length === 2 && c[0] && c[1] ? [(100 * (c[0].mean - c[1].mean)).toFixed(1)] : traces.length === 2 ? ['–'] : [];
-  return [m,
-    ...c.map((x) => (x ? `${pct(x.mean)} ± ${pct(x.std)} (n=${x.runs})` : '–')),
-    ...drop,
-    ...c.map((x) => (x ? x.passes.toFixed(1) : '–')),
-    ...c.map((x) => (x ? x.kvEntries.toFixed(1) : '–')),
-    (() => { const s = c.filter(Boolean).map((x) => x.trainSeconds); return s.length ? mean(s).toFixed(0) : '–'; })()];
-});
-const table = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}`;
-const command = `npm run experiment${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-const baseline = traces.filter((t) => majority[t]).map((t) => `${t} ${pct(majority[t].accuracy)}% (always "${majority[t].answer}")`).join(', ');
-const results = { majority, data: args.data, quick, steps, evalLimit, seeds, traces, methods, machine, wallMinutes: (Date.now() - started) / 60000, command, cells,
-  runs: runs.map(({ id, method, trace, seed, result, seconds }) => ({ id, method, trace, seed, seconds, accuracy: result?.accuracy ?? null, correct: result?.correct ?? null, questions: result?.questions ?? null })) };
-writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-const text = [`# Results: ${args.data}${quick ? ' (quick)' : ''}`, '', `command: \`${command}\`  `, `machine: ${machine}  `,
-  `majority-answer baseline: ${baseline || '–'}  `,
-  `budget: ${steps ?? 'the preset\'s'} steps, ${evalLimit ?? 'the preset\'s'} held-out questions, seeds ${seeds.join(', ')}; this call's wall time ${minutes(Date.now() - started)}`, '', table, ''].join('\n');
-writeFileSync(join(outDir, 'results.md'), text);
-
-const { renderSvg } = await import('../packages/cli/dist/report/write-report.js');
-const bars = Object.values(cells).map((c) => ({ method: c.method, trace: c.trace, accuracy: c.mean, lo: Math.max(0, c.mean - c.std), hi: c.mean + c.std }));
-const svg = await renderSvg({
-  title: `Held-out accuracy by method and trace style (${args.data}, mean ± std over seeds)`,
-  data: { values: bars },
-  width: 110, height: 240,
-  facet: { column: { field: 'method', type: 'nominal', title: null, sort: methods } },
-  spec: {
-    layer: [
-      { mark: 'bar', encoding: { x: { field: 'trace', type: 'nominal', title: null, sort: traces }, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '%' } }, color: { field: 'trace', type: 'nominal', sort: traces } } },
-      { mark: { type: 'rule' }, encoding: { x: { field: 'trace', type: 'nominal', sort: traces }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
-    ],
-  },
-});
-writeFileSync(join(outDir, 'results.svg'), svg);
-process.stdout.write(`\n${table}\n\nwrote ${join(outDir, 'results.md')}, results.json and results.svg (${minutes(Date.now() - started)})\n`);
+log(`${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}`);
+// Stage-1 models first (one per trace and seed), so that both cores train backbones before any
+// stage-2 run waits for one.
+if (!args['report-only']) await pool(traces.flatMap((t) => seeds.map((s) => ({ t, s }))), jobs, ({ t, s }) => stage1Model(t, s));
+await pool(runs, jobs, stage2);
+if (isStopping()) process.exit(130);
+await import('./lib/replication-report.mjs').then((m) => m.writeReport({ experiment, root, resultsDir, methods, traces, seeds, quick, wallMinutes: (Date.now() - started) / 60000 }));

@@ -1,0 +1,252 @@
+#!/usr/bin/env node
+// The paper's comparison at small scale (KAVA-METHOD.md §5, §7): every method trained with the same
+// tiny backbone, budget and seeds, in both trace styles, then one table and one bar chart.
+//
+//   npm run experiment                       all 7 methods x 2 traces x 3 seeds on the synthetic task
+//   npm run experiment -- --quick            1 seed, 100 steps, 100 test questions (< 20 min on 2 cores)
+//   npm run experiment -- --data gsm8k       the same on ../shared/datasets/gsm8k (or --data-dir DIR)
+//   options: --out DIR  --seeds 0,1,2  --methods no-cot,kava-rkv  --traces equation,nl  --jobs N
+//            --steps N  --eval-limit N
+//
+// Each run is a `kava train` child process in <out>/<method>-<trace>-seed<k>/ with its own log.
+// Resumable: a finished run (its eval.jsonl has the final row) is read, not rerun; an interrupted
+// one continues from its last checkpoint (--resume). Results: <out>/results.json, results.md and
+// results.svg. Ctrl-C stops the children (each saves a checkpoint) and the next call resumes.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const kava = join(root, 'packages/cli/bin/kava.js');
+
+/** The compared methods: presets plus the config that differs (the scorer for the KaVa variants). */
+const METHODS = {
+  'no-cot': { presets: ['no-cot'], config: {} },
+  'full-cot': { presets: ['full-cot'], config: {} },
+  codi: { presets: ['codi'], config: {} },
+  pccot: { presets: ['pccot'], config: {} },
+  'kava-rkv': { presets: ['kava'], config: { compression: { scorer: 'rkv', options: { lambda: 0.1 } } } },
+  'kava-keydiff': { presets: ['kava'], config: { compression: { scorer: 'keydiff', options: {} } } },
+  'kava-random': { presets: ['kava'], config: { compression: { scorer: 'random', options: {} } } },
+};
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    data: { type: 'string', default: 'synthetic' },
+    'data-dir': { type: 'string' },
+    out: { type: 'string' },
+    seeds: { type: 'string' },
+    methods: { type: 'string' },
+    traces: { type: 'string', default: 'equation,nl' },
+    jobs: { type: 'string' },
+    steps: { type: 'string' },
+    'eval-limit': { type: 'string' },
+    backbone: { type: 'string', default: 'tiny-llama' },
+  },
+});
+
+function fail(message) {
+  process.stderr.write(`experiment: ${message}\n`);
+  process.exit(2);
+}
+const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const positive = (flag, text) => {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) fail(`--${flag}: expected a positive integer, got ${JSON.stringify(text)}`);
+  return n;
+};
+
+const quick = args.quick;
+const methods = list(args.methods ?? Object.keys(METHODS).join(','));
+for (const m of methods) if (!METHODS[m]) fail(`--methods: unknown method "${m}" (known: ${Object.keys(METHODS).join(', ')})`);
+const traces = list(args.traces);
+for (const t of traces) if (t !== 'equation' && t !== 'nl') fail(`--traces: expected equation and/or nl, got "${t}"`);
+const seeds = list(args.seeds ?? (quick ? '0' : '0,1,2')).map((s) => {
+  if (!/^\d+$/.test(s)) fail(`--seeds: expected non-negative integers, got "${s}"`);
+  return Number(s);
+});
+const jobs = args.jobs ? positive('jobs', args.jobs) : Math.max(1, Math.min(availableParallelism(), 2));
+const steps = args.steps ? positive('steps', args.steps) : quick ? 100 : null; // null: the preset's budget
+const evalLimit = args['eval-limit'] ? positive('eval-limit', args['eval-limit']) : quick ? 100 : null;
+
+/** The data layer of every run's config: the built-in synthetic task, or GSM8K files. */
+function dataLayer() {
+  if (args.data === 'synthetic') return { data: { format: 'synthetic', train: null, test: null } };
+  if (args.data !== 'gsm8k') fail(`--data: expected synthetic or gsm8k, got "${args.data}"`);
+  const dir = resolve(args['data-dir'] ?? join(root, '../shared/datasets/gsm8k'));
+  for (const split of ['train', 'test']) {
+    if (!existsSync(join(dir, `${split}.jsonl`))) fail(`--data gsm8k: ${join(dir, `${split}.jsonl`)} not found (point --data-dir at a folder with train.jsonl and test.jsonl)`);
+  }
+  // 95 of the 7,473 training records have no <<expr=value>> annotations (no equation trace): skipped and counted.
+  return { data: { format: 'gsm8k', train: join(dir, 'train.jsonl'), test: join(dir, 'test.jsonl'), skipInvalid: true } };
+}
+
+const outDir = resolve(args.out ?? join(root, 'experiments', `${args.data}${quick ? '-quick' : ''}`));
+mkdirSync(outDir, { recursive: true });
+
+const runs = traces.flatMap((trace) => methods.flatMap((method) => seeds.map((seed) => ({ method, trace, seed, id: `${method}-${trace}-seed${seed}` }))));
+
+/** The config file of one run: data, trace, the method's own settings, the budget and the seed. */
+function runConfig(run) {
+  const layer = dataLayer();
+  layer.data = { ...layer.data, trace: run.trace, shuffleSeed: run.seed };
+  const config = { ...layer, ...structuredClone(METHODS[run.method].config) };
+  config.train = { seed: run.seed, checkpointEvery: 50, ...(steps ? { steps } : {}) };
+  if (evalLimit) config.eval = { limit: evalLimit };
+  return config;
+}
+
+/** A finished run's final evaluation and training seconds (sum of step times; survives resumes), or null. */
+function finishedRun(runDir) {
+  const file = join(runDir, 'eval.jsonl');
+  if (!existsSync(file)) return null;
+  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const finalRow = rows.at(-1);
+  if (!metrics.length || !finalRow || finalRow.step !== metrics.at(-1).totalSteps) return null;
+  return { result: finalRow, seconds: metrics.reduce((sum, m) => sum + (m.seconds ?? 0), 0) };
+}
+
+function hasCheckpoint(runDir) {
+  const dir = join(runDir, 'checkpoints');
+  return existsSync(dir) && readdirSync(dir).some((name) => /^step-\d+$/.test(name));
+}
+
+const children = new Set();
+let stopping = false;
+process.on('SIGINT', () => {
+  if (stopping) process.exit(130);
+  stopping = true;
+  process.stderr.write('\nexperiment: Ctrl-C, the running trainings save a checkpoint; run the same command again to resume\n');
+  for (const child of children) child.kill('SIGINT');
+});
+
+function trainOnce(run) {
+  const dir = join(outDir, run.id);
+  const runDir = join(dir, 'run');
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, `${JSON.stringify(runConfig(run), null, 2)}\n`);
+  const resume = hasCheckpoint(runDir);
+  if (!resume) rmSync(runDir, { recursive: true, force: true }); // a start that saved nothing
+  const argv = [kava, 'train', '-p', [args.backbone, ...METHODS[run.method].presets].join(','), '-c', configFile,
+    '--run-dir', runDir, ...(resume ? ['--resume', runDir] : [])];
+  return new Promise((done) => {
+    const log = join(dir, 'train.log');
+    writeFileSync(log, `$ node ${argv.join(' ')}\n`, { flag: 'a' });
+    // Its own process group: a terminal's Ctrl-C reaches only this script, which forwards one
+    // SIGINT (a second one would make the child quit without saving its checkpoint).
+    const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    children.add(child);
+    const append = (chunk) => writeFileSync(log, chunk, { flag: 'a' });
+    child.stdout.on('data', append);
+    child.stderr.on('data', append);
+    child.on('close', (code) => {
+      children.delete(child);
+      done(code === 0 ? finishedRun(runDir) : (process.stderr.write(`experiment: ${run.id} failed (exit ${code}), see ${log}\n`), null));
+    });
+  });
+}
+
+const started = Date.now();
+const minutes = (ms) => `${(ms / 60000).toFixed(1)} min`;
+let finished = 0;
+async function worker(queue) {
+  for (let run = queue.shift(); run && !stopping; run = queue.shift()) {
+    const t0 = Date.now();
+    const runDir = join(outDir, run.id, 'run');
+    const outcome = finishedRun(runDir) ?? (await trainOnce(run));
+    run.result = outcome?.result ?? null;
+    run.seconds = outcome?.seconds ?? null;
+    finished++;
+    const what = run.result ? `${(run.result.accuracy * 100).toFixed(1)}% (${run.result.correct}/${run.result.questions})` : 'no result';
+    process.stdout.write(`[${finished}/${runs.length}] ${run.id}: ${what}, ${minutes(Date.now() - t0)} (elapsed ${minutes(Date.now() - started)})\n`);
+  }
+}
+
+process.stdout.write(`experiment: ${runs.length} runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds) on ${args.data}, ${jobs} at a time, into ${outDir}\n`);
+const queue = [...runs];
+await Promise.all(Array.from({ length: jobs }, () => worker(queue)));
+if (stopping) process.exit(130);
+
+// ---- the table and the chart -------------------------------------------------------------------
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const pct = (x) => (x * 100).toFixed(1);
+
+const cells = {};
+for (const method of methods) {
+  for (const trace of traces) {
+    const done = runs.filter((r) => r.method === method && r.trace === trace && r.result);
+    if (!done.length) continue;
+    const acc = done.map((r) => r.result.accuracy);
+    cells[`${method}/${trace}`] = {
+      method, trace, runs: done.length, accuracies: acc, mean: mean(acc), std: std(acc),
+      passes: mean(done.map((r) => r.result.forwardPassesPerQuestion)),
+      kvEntries: mean(done.map((r) => r.result.kvEntriesPerQuestion)),
+      trainSeconds: mean(done.map((r) => r.seconds ?? 0)),
+    };
+  }
+}
+
+/**
+ * The accuracy of always giving the held-out split's most frequent answer, per trace (from a
+ * finished run's predictions): a model that ignores its question scores about this.
+ */
+const majority = {};
+for (const trace of traces) {
+  const run = runs.find((r) => r.trace === trace && r.result?.predictionsFile && existsSync(r.result.predictionsFile));
+  if (!run) continue;
+  const golds = readFileSync(run.result.predictionsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).gold);
+  const counts = new Map();
+  for (const g of golds) counts.set(g, (counts.get(g) ?? 0) + 1);
+  const [answer, n] = [...counts].sort((a, b) => b[1] - a[1])[0];
+  majority[trace] = { answer, accuracy: n / golds.length };
+}
+
+const cell = (m, t) => cells[`${m}/${t}`];
+const header = ['method', ...traces.map((t) => `${t} accuracy % (mean ± std)`), ...(traces.length === 2 ? ['drop eq → NL (points)'] : []),
+  ...traces.map((t) => `passes/question (${t})`), ...traces.map((t) => `KV entries (${t})`), 'train s/run'];
+const rows = methods.map((m) => {
+  const c = traces.map((t) => cell(m, t));
+  const drop = traces.length === 2 && c[0] && c[1] ? [(100 * (c[0].mean - c[1].mean)).toFixed(1)] : traces.length === 2 ? ['–'] : [];
+  return [m,
+    ...c.map((x) => (x ? `${pct(x.mean)} ± ${pct(x.std)} (n=${x.runs})` : '–')),
+    ...drop,
+    ...c.map((x) => (x ? x.passes.toFixed(1) : '–')),
+    ...c.map((x) => (x ? x.kvEntries.toFixed(1) : '–')),
+    (() => { const s = c.filter(Boolean).map((x) => x.trainSeconds); return s.length ? mean(s).toFixed(0) : '–'; })()];
+});
+const table = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}`;
+const command = `npm run experiment${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const baseline = traces.filter((t) => majority[t]).map((t) => `${t} ${pct(majority[t].accuracy)}% (always "${majority[t].answer}")`).join(', ');
+const results = { majority, data: args.data, quick, steps, evalLimit, seeds, traces, methods, machine, wallMinutes: (Date.now() - started) / 60000, command, cells,
+  runs: runs.map(({ id, method, trace, seed, result, seconds }) => ({ id, method, trace, seed, seconds, accuracy: result?.accuracy ?? null, correct: result?.correct ?? null, questions: result?.questions ?? null })) };
+writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+const text = [`# Results: ${args.data}${quick ? ' (quick)' : ''}`, '', `command: \`${command}\`  `, `machine: ${machine}  `,
+  `majority-answer baseline: ${baseline || '–'}  `,
+  `budget: ${steps ?? 'the preset\'s'} steps, ${evalLimit ?? 'the preset\'s'} held-out questions, seeds ${seeds.join(', ')}; this call's wall time ${minutes(Date.now() - started)}`, '', table, ''].join('\n');
+writeFileSync(join(outDir, 'results.md'), text);
+
+const { renderSvg } = await import('../packages/cli/dist/report/write-report.js');
+const bars = Object.values(cells).map((c) => ({ method: c.method, trace: c.trace, accuracy: c.mean, lo: Math.max(0, c.mean - c.std), hi: c.mean + c.std }));
+const svg = await renderSvg({
+  title: `Held-out accuracy by method and trace style (${args.data}, mean ± std over seeds)`,
+  data: { values: bars },
+  width: 110, height: 240,
+  facet: { column: { field: 'method', type: 'nominal', title: null, sort: methods } },
+  spec: {
+    layer: [
+      { mark: 'bar', encoding: { x: { field: 'trace', type: 'nominal', title: null, sort: traces }, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '%' } }, color: { field: 'trace', type: 'nominal', sort: traces } } },
+      { mark: { type: 'rule' }, encoding: { x: { field: 'trace', type: 'nominal', sort: traces }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+    ],
+  },
+});
+writeFileSync(join(outDir, 'results.svg'), svg);
+process.stdout.write(`\n${table}\n\nwrote ${join(outDir, 'results.md')}, results.json and results.svg (${minutes(Date.now() - started)})\n`);

@@ -1,0 +1,87 @@
+// Running `kava train` children for the experiment scripts: one process group per child (a
+// terminal's Ctrl-C reaches only the script, which forwards one SIGINT so each child saves a
+// checkpoint), a log per run, and reading a finished run's results back.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const kava = join(root, 'packages/cli/bin/kava.js');
+
+const jsonLines = (file) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+
+/**
+ * A finished run's final evaluation, its evaluations during training (the learning curve) and its
+ * training seconds (sum of step times; survives resumes), or null when the run has not finished.
+ */
+export function finishedRun(runDir) {
+  const file = join(runDir, 'eval.jsonl');
+  if (!existsSync(file) || !existsSync(join(runDir, 'metrics.jsonl'))) return null;
+  const rows = jsonLines(file);
+  const metrics = jsonLines(join(runDir, 'metrics.jsonl'));
+  const finalRow = rows.at(-1);
+  if (!metrics.length || !finalRow || finalRow.step !== metrics.at(-1).totalSteps) return null;
+  return { result: finalRow, curve: rows.map((r) => ({ step: r.step, accuracy: r.accuracy })), seconds: metrics.reduce((sum, m) => sum + (m.seconds ?? 0), 0) };
+}
+
+export function hasCheckpoint(runDir) {
+  const dir = join(runDir, 'checkpoints');
+  return existsSync(dir) && readdirSync(dir).some((name) => /^step-\d+$/.test(name));
+}
+
+const children = new Set();
+let stopping = false;
+export const isStopping = () => stopping;
+process.on('SIGINT', () => {
+  if (stopping) process.exit(130);
+  stopping = true;
+  process.stderr.write('\nexperiment: Ctrl-C, the running trainings save a checkpoint; run the same command again to resume\n');
+  for (const child of children) child.kill('SIGINT');
+});
+
+/** Runs `node kava.js ...argv` with its output appended to `log`; resolves with the exit code. */
+export function runKava(argv, log) {
+  mkdirSync(dirname(log), { recursive: true });
+  writeFileSync(log, `$ node ${[kava, ...argv].join(' ')}\n`, { flag: 'a' });
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [kava, ...argv], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    children.add(child);
+    const append = (chunk) => writeFileSync(log, chunk, { flag: 'a' });
+    child.stdout.on('data', append);
+    child.stderr.on('data', append);
+    child.on('close', (code) => {
+      children.delete(child);
+      done(code);
+    });
+  });
+}
+
+/**
+ * Trains one run into `<dir>/run` with `<dir>/config.json`, resuming from its last checkpoint
+ * when it has one; resolves with `finishedRun` (null on failure, with the log named on stderr).
+ */
+export async function trainRun(dir, presets, config, extraArgs = []) {
+  const runDir = join(dir, 'run');
+  mkdirSync(dir, { recursive: true });
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const resume = hasCheckpoint(runDir);
+  if (!resume) rmSync(runDir, { recursive: true, force: true }); // a start that saved nothing
+  const log = join(dir, 'train.log');
+  const code = await runKava(['train', '-p', presets.join(','), '-c', configFile, '--run-dir', runDir, ...(resume ? ['--resume', runDir] : []), ...extraArgs], log);
+  if (code !== 0) {
+    if (!stopping) process.stderr.write(`experiment: ${dir} failed (exit ${code}), see ${log}\n`);
+    return null;
+  }
+  return finishedRun(runDir);
+}
+
+/** Runs `task` over `items` with at most `jobs` at a time; stops taking new items on Ctrl-C. */
+export async function pool(items, jobs, task) {
+  const queue = [...items];
+  const worker = async () => {
+    for (let item = queue.shift(); item && !stopping; item = queue.shift()) await task(item);
+  };
+  await Promise.all(Array.from({ length: jobs }, worker));
+}

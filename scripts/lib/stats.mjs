@@ -1,0 +1,35 @@
+// Statistics of the experiment tables: mean ± std over seeds, and paired bootstrap confidence
+// intervals over held-out questions.
+export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+export const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
+/** mulberry32: a seeded generator, so a table's intervals are the same every time it is made. */
+function rng(seed) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Paired bootstrap over questions of mean(a) − mean(b), where a[i] and b[i] are the two methods'
+ * scores on question i (e.g. correctness averaged over seeds). Returns the observed difference
+ * and the central 95 % interval of `samples` resamples.
+ */
+export function pairedBootstrap(a, b, { samples = 10000, seed = 1 } = {}) {
+  if (a.length !== b.length || a.length === 0) throw new Error(`pairedBootstrap: expected two equal, non-empty lists, got ${a.length} and ${b.length}`);
+  const n = a.length;
+  const d = a.map((x, i) => x - b[i]);
+  const random = rng(seed);
+  const means = new Float64Array(samples);
+  for (let s = 0; s < samples; s++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += d[Math.floor(random() * n)];
+    means[s] = sum / n;
+  }
+  means.sort();
+  return { diff: mean(d), lo: means[Math.floor(0.025 * samples)], hi: means[Math.ceil(0.975 * samples) - 1] };
+}
