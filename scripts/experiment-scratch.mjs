@@ -2,9 +2,9 @@
 // The paper's comparison at small scale (KAVA-METHOD.md §5, §7): every method trained with the same
 // tiny backbone, budget and seeds, in both trace styles, then one table and one bar chart.
 //
-//   npm run experiment                       all 7 methods x 2 traces x 3 seeds on the synthetic task
-//   npm run experiment -- --quick            1 seed, 100 steps, 100 test questions (< 20 min on 2 cores)
-//   npm run experiment -- --data gsm8k       the same on ../shared/datasets/gsm8k (or --data-dir DIR)
+//   npm run experiment:scratch               all 7 methods x 2 traces x 3 seeds on the synthetic task
+//   npm run experiment:scratch -- --quick            1 seed, 100 steps, 100 test questions (< 20 min on 2 cores)
+//   npm run experiment:scratch -- --data gsm8k       the same on ../shared/datasets/gsm8k (or --data-dir DIR)
 //   options: --out DIR  --seeds 0,1,2  --methods no-cot,kava-rkv  --traces equation,nl  --jobs N
 //            --steps N  --eval-limit N
 //
@@ -12,15 +12,12 @@
 // Resumable: a finished run (its eval.jsonl has the final row) is read, not rerun; an interrupted
 // one continues from its last checkpoint (--resume). Results: <out>/results.json, results.md and
 // results.svg. Ctrl-C stops the children (each saves a checkpoint) and the next call resumes.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const kava = join(root, 'packages/cli/bin/kava.js');
+import { finishedRun, isStopping, pool, root, trainRun } from './lib/kava-runs.mjs';
+import { mean, std } from './lib/stats.mjs';
 
 /** The compared methods: presets plus the config that differs (the scorer for the KaVa variants). */
 const METHODS = {
@@ -100,82 +97,29 @@ function runConfig(run) {
   return config;
 }
 
-/** A finished run's final evaluation and training seconds (sum of step times; survives resumes), or null. */
-function finishedRun(runDir) {
-  const file = join(runDir, 'eval.jsonl');
-  if (!existsSync(file)) return null;
-  const rows = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
-  const finalRow = rows.at(-1);
-  if (!metrics.length || !finalRow || finalRow.step !== metrics.at(-1).totalSteps) return null;
-  return { result: finalRow, seconds: metrics.reduce((sum, m) => sum + (m.seconds ?? 0), 0) };
-}
-
-function hasCheckpoint(runDir) {
-  const dir = join(runDir, 'checkpoints');
-  return existsSync(dir) && readdirSync(dir).some((name) => /^step-\d+$/.test(name));
-}
-
-const children = new Set();
-let stopping = false;
-process.on('SIGINT', () => {
-  if (stopping) process.exit(130);
-  stopping = true;
-  process.stderr.write('\nexperiment: Ctrl-C, the running trainings save a checkpoint; run the same command again to resume\n');
-  for (const child of children) child.kill('SIGINT');
-});
-
 function trainOnce(run) {
-  const dir = join(outDir, run.id);
-  const runDir = join(dir, 'run');
-  mkdirSync(dir, { recursive: true });
-  const configFile = join(dir, 'config.json');
-  writeFileSync(configFile, `${JSON.stringify(runConfig(run), null, 2)}\n`);
-  const resume = hasCheckpoint(runDir);
-  if (!resume) rmSync(runDir, { recursive: true, force: true }); // a start that saved nothing
-  const argv = [kava, 'train', '-p', [args.backbone, ...METHODS[run.method].presets].join(','), '-c', configFile,
-    '--run-dir', runDir, ...(resume ? ['--resume', runDir] : [])];
-  return new Promise((done) => {
-    const log = join(dir, 'train.log');
-    writeFileSync(log, `$ node ${argv.join(' ')}\n`, { flag: 'a' });
-    // Its own process group: a terminal's Ctrl-C reaches only this script, which forwards one
-    // SIGINT (a second one would make the child quit without saving its checkpoint).
-    const child = spawn(process.execPath, argv, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    children.add(child);
-    const append = (chunk) => writeFileSync(log, chunk, { flag: 'a' });
-    child.stdout.on('data', append);
-    child.stderr.on('data', append);
-    child.on('close', (code) => {
-      children.delete(child);
-      done(code === 0 ? finishedRun(runDir) : (process.stderr.write(`experiment: ${run.id} failed (exit ${code}), see ${log}\n`), null));
-    });
-  });
+  return trainRun(join(outDir, run.id), [args.backbone, ...METHODS[run.method].presets], runConfig(run));
 }
 
 const started = Date.now();
 const minutes = (ms) => `${(ms / 60000).toFixed(1)} min`;
 let finished = 0;
-async function worker(queue) {
-  for (let run = queue.shift(); run && !stopping; run = queue.shift()) {
-    const t0 = Date.now();
-    const runDir = join(outDir, run.id, 'run');
-    const outcome = finishedRun(runDir) ?? (await trainOnce(run));
-    run.result = outcome?.result ?? null;
-    run.seconds = outcome?.seconds ?? null;
-    finished++;
-    const what = run.result ? `${(run.result.accuracy * 100).toFixed(1)}% (${run.result.correct}/${run.result.questions})` : 'no result';
-    process.stdout.write(`[${finished}/${runs.length}] ${run.id}: ${what}, ${minutes(Date.now() - t0)} (elapsed ${minutes(Date.now() - started)})\n`);
-  }
+async function one(run) {
+  const t0 = Date.now();
+  const runDir = join(outDir, run.id, 'run');
+  const outcome = finishedRun(runDir) ?? (await trainOnce(run));
+  run.result = outcome?.result ?? null;
+  run.seconds = outcome?.seconds ?? null;
+  finished++;
+  const what = run.result ? `${(run.result.accuracy * 100).toFixed(1)}% (${run.result.correct}/${run.result.questions})` : 'no result';
+  process.stdout.write(`[${finished}/${runs.length}] ${run.id}: ${what}, ${minutes(Date.now() - t0)} (elapsed ${minutes(Date.now() - started)})\n`);
 }
 
 process.stdout.write(`experiment: ${runs.length} runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds) on ${args.data}, ${jobs} at a time, into ${outDir}\n`);
-const queue = [...runs];
-await Promise.all(Array.from({ length: jobs }, () => worker(queue)));
-if (stopping) process.exit(130);
+await pool(runs, jobs, one);
+if (isStopping()) process.exit(130);
 
 // ---- the table and the chart -------------------------------------------------------------------
-const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const pct = (x) => (x * 100).toFixed(1);
 
 const cells = {};
@@ -224,7 +168,7 @@ const rows = methods.map((m) => {
 const table = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}`;
-const command = `npm run experiment${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+const command = `npm run experiment:scratch${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
 const baseline = traces.filter((t) => majority[t]).map((t) => `${t} ${pct(majority[t].accuracy)}% (always "${majority[t].answer}")`).join(', ');
 const results = { majority, data: args.data, quick, steps, evalLimit, seeds, traces, methods, machine, wallMinutes: (Date.now() - started) / 60000, command, cells,
   runs: runs.map(({ id, method, trace, seed, result, seconds }) => ({ id, method, trace, seed, seconds, accuracy: result?.accuracy ?? null, correct: result?.correct ?? null, questions: result?.questions ?? null })) };
@@ -234,7 +178,7 @@ const text = [`# Results: ${args.data}${quick ? ' (quick)' : ''}`, '', `command:
   `budget: ${steps ?? 'the preset\'s'} steps, ${evalLimit ?? 'the preset\'s'} held-out questions, seeds ${seeds.join(', ')}; this call's wall time ${minutes(Date.now() - started)}`, '', table, ''].join('\n');
 writeFileSync(join(outDir, 'results.md'), text);
 
-const { renderSvg } = await import('../packages/cli/dist/report/write-report.js');
+const { renderSvg } = await import(join(root, 'packages/cli/dist/report/write-report.js'));
 const bars = Object.values(cells).map((c) => ({ method: c.method, trace: c.trace, accuracy: c.mean, lo: Math.max(0, c.mean - c.std), hi: c.mean + c.std }));
 const svg = await renderSvg({
   title: `Held-out accuracy by method and trace style (${args.data}, mean ± std over seeds)`,

@@ -14,6 +14,8 @@
 //   npm run experiment -- --ablations      kava-rkv variants (lambda, last step, M, alpha1), seed 0
 //   options: --seeds 0,1,2  --methods a,b  --traces equation,nl  --jobs N  --out DIR  --commit
 //            --report-only (tables from the committed results, no training)
+//            --stage1-steps N --stage2-steps N --eval-limit N --results DIR --report-dir DIR
+//            (smaller budgets and other folders, e.g. for a smoke test that leaves docs/ alone)
 //
 // Resumable twice over: each finished run's numbers are written to docs/results/runs/<experiment>/
 // <id>.json (small JSON, committed; --commit commits each one as it lands), and a run whose file
@@ -76,6 +78,11 @@ const { values: args } = parseArgs({
     jobs: { type: 'string' },
     commit: { type: 'boolean', default: false },
     'report-only': { type: 'boolean', default: false },
+    'stage1-steps': { type: 'string' },
+    'stage2-steps': { type: 'string' },
+    'eval-limit': { type: 'string' },
+    results: { type: 'string' },
+    'report-dir': { type: 'string' },
   },
 });
 function fail(message) {
@@ -83,8 +90,15 @@ function fail(message) {
   process.exit(2);
 }
 const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const positive = (flag) => {
+  const n = Number(args[flag]);
+  return Number.isInteger(n) && n > 0 ? n : fail(`--${flag}: expected a positive integer, got "${args[flag]}"`);
+};
 const quick = args.quick;
-const budget = quick ? QUICK : FULL;
+const budget = structuredClone(quick ? QUICK : FULL);
+if (args['stage1-steps']) budget.stage1 = { ...budget.stage1, steps: positive('stage1-steps'), evalEvery: Math.ceil(positive('stage1-steps') / 4) };
+if (args['stage2-steps']) budget.stage2 = { ...budget.stage2, steps: positive('stage2-steps'), evalEvery: Math.ceil(positive('stage2-steps') / 4) };
+if (args['eval-limit']) budget.evalLimit = positive('eval-limit');
 const experiment = quick ? 'two-stage-quick' : args.ablations ? 'two-stage-ablation' : 'two-stage';
 const catalogue = args.ablations ? { 'kava-rkv': METHODS['kava-rkv'], ...Object.fromEntries(Object.entries(ABLATIONS).map(([k, v]) => [k, { presets: ['kava'], config: { compression: METHODS['kava-rkv'].config.compression, ...v.config } }])) } : METHODS;
 const methods = list(args.methods ?? Object.keys(catalogue).join(','));
@@ -96,7 +110,8 @@ const jobs = args.jobs ? Number(args.jobs) : Math.max(1, Math.min(availableParal
 if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs: expected a positive integer, got "${args.jobs}"`);
 
 const outDir = resolve(args.out ?? join(root, 'experiments', experiment));
-const resultsDir = join(root, 'docs/results/runs', experiment);
+const resultsDir = resolve(args.results ?? join(root, 'docs/results/runs', experiment));
+const reportDir = resolve(args['report-dir'] ?? join(root, 'docs'));
 mkdirSync(outDir, { recursive: true });
 mkdirSync(resultsDir, { recursive: true });
 
@@ -209,7 +224,7 @@ const results = new Map();
 
 async function stage2(run) {
   const presets = ['tiny-llama', ...catalogue[run.method].presets];
-  const settings = settingsOf(presets, stage2Config(run.method, run.trace, run.seed, 'stage1'));
+  const settings = settingsOfRun(run);
   const done = committed(run.id, settings);
   if (done) return void results.set(run.id, done);
   if (args['report-only']) return;
@@ -227,7 +242,10 @@ async function stage2(run) {
 log(`${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}`);
 // Stage-1 models first (one per trace and seed), so that both cores train backbones before any
 // stage-2 run waits for one.
-if (!args['report-only']) await pool(traces.flatMap((t) => seeds.map((s) => ({ t, s }))), jobs, ({ t, s }) => stage1Model(t, s));
+// Only backbones that an unfinished stage-2 run needs (a fresh machine with every result committed trains nothing).
+const settingsOfRun = (run) => settingsOf(['tiny-llama', ...catalogue[run.method].presets], stage2Config(run.method, run.trace, run.seed, 'stage1'));
+const needed = [...new Set(runs.filter((run) => !committed(run.id, settingsOfRun(run))).map((run) => `${run.trace}:${run.seed}`))];
+if (!args['report-only']) await pool(needed.map((k) => k.split(':')), jobs, ([t, s]) => stage1Model(t, Number(s)));
 await pool(runs, jobs, stage2);
 if (isStopping()) process.exit(130);
-await import('./lib/replication-report.mjs').then((m) => m.writeReport({ experiment, root, resultsDir, methods, traces, seeds, quick, wallMinutes: (Date.now() - started) / 60000 }));
+await import('./lib/replication-report.mjs').then((m) => m.writeReport({ experiment, root, resultsDir, reportDir, methods, traces, seeds, quick, wallMinutes: (Date.now() - started) / 60000 }));
