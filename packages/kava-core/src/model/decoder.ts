@@ -4,6 +4,7 @@ import type { Backbone, DecoderConfig, ForwardRequest, ForwardResult, KVCache } 
 import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
 import { allVariables, buildWeights, namedVariables, parameterSpecs, randomSource, type DecoderLayer, type DecoderWeights, type Linear, type WeightSource } from './weights.js';
 import { LoraAdapters, linearForward, type LoraOptions } from './lora.js';
+import { deriveSeed } from '../train/rng.js';
 
 /** Added to the attention logits of masked keys; finite so a fully padded row cannot give NaN. */
 const MASKED = -1e9;
@@ -265,11 +266,12 @@ export class Decoder implements Backbone {
       const bias = attentionBias(keyMask, P, S);
       const rowIndex = rows ? tf.cast(rows, 'int32') : null;
 
-      let linearIndex = 0; // derives a distinct dropout seed per adapter call from request.seed
+      // Each adapter call of the pass derives its dropout seed from request.seed and its index.
+      let linearIndex = 0;
       const linear = (l: Linear, x2d: tf.Tensor): tf.Tensor => {
         linearIndex++;
         if (!this.lora) return linearForward(l, x2d);
-        return this.lora.apply(l, x2d, training, request.seed === undefined ? undefined : request.seed * 1009 + linearIndex);
+        return this.lora.apply(l, x2d, training, request.seed === undefined ? undefined : deriveSeed(request.seed, linearIndex));
       };
       const heads = (x2d: tf.Tensor, n: number) => tf.transpose(tf.reshape(x2d, [B, S, n, d]), [0, 2, 1, 3]);
 
