@@ -36,7 +36,8 @@ export class Decoder implements Backbone {
   /** "full": every weight trains; "adapters": only LoRA adapters and added rows. */
   private mode: 'full' | 'adapters' = 'full';
   private readonly invFreq: tf.Tensor;
-  private resizeSeed = 0;
+  /** Resizes so far: each one draws its new rows from its own seeds. */
+  private resizes = 0;
 
   constructor(config: DecoderConfig, source: WeightSource) {
     checkConfig(config);
@@ -92,12 +93,12 @@ export class Decoder implements Backbone {
   /**
    * Grows the vocabulary to `vocabSize` rows and makes the rows from `firstNewId` on (default:
    * the current size) trainable token rows. Rows beyond the current table start at the mean of
-   * the existing embeddings plus seeded noise (std 0.02), as Hugging Face's resize does.
+   * the existing embeddings plus noise (std 0.02) drawn from `seed`, as Hugging Face's resize does.
    * `firstNewId` below the table size covers checkpoints whose table is padded past the
    * tokenizer (Qwen2.5: 151936 rows for 151665 tokens): the special tokens added to the tokenizer
    * land in the padding, and those rows (keeping their checkpoint values) must train too.
    */
-  resizeVocab(vocabSize: number, firstNewId?: number): void {
+  resizeVocab(vocabSize: number, firstNewId?: number, seed = 0): void {
     const current = this.vocabSize;
     if (!Number.isInteger(vocabSize) || vocabSize < current) {
       throw new KavaError(`resizeVocab: can only grow the vocabulary (now ${current} rows), got ${vocabSize}`);
@@ -107,14 +108,15 @@ export class Decoder implements Backbone {
     if (from < this.base.vocabSize) this.moveRowsToAdded(from);
     const n = vocabSize - current;
     if (n === 0) return;
-    const seed = 4242 + this.resizeSeed++;
+    const resize = this.resizes++;
+    const noiseSeed = (site: number) => deriveSeed(seed, resize, site);
     tf.tidy(() => {
       const H = this.base.hiddenSize;
       const mean = tf.mean(this.weights.embed, 0, true);
-      this.addedEmbed = replaceVariable(this.addedEmbed, tf.add(mean, tf.randomNormal([n, H], 0, 0.02, 'float32', seed)), 0);
+      this.addedEmbed = replaceVariable(this.addedEmbed, tf.add(mean, tf.randomNormal([n, H], 0, 0.02, 'float32', noiseSeed(0))), 0);
       if (this.weights.lmHead) {
         const headMean = tf.mean(this.weights.lmHead.weight, 1, true);
-        this.addedHead = replaceVariable(this.addedHead, tf.add(headMean, tf.randomNormal([H, n], 0, 0.02, 'float32', seed + 1)), 1);
+        this.addedHead = replaceVariable(this.addedHead, tf.add(headMean, tf.randomNormal([H, n], 0, 0.02, 'float32', noiseSeed(1))), 1);
       }
     });
   }
