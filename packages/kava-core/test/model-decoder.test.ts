@@ -135,6 +135,21 @@ describe('vocabulary growth', () => {
       model.dispose();
     }
   });
+
+  test('new rows draw their noise from the given seed (a run\'s train.seed)', () => {
+    const rows = (seed: number) => {
+      const model = Decoder.random(tinyConfig(), 6);
+      model.resizeVocab(43, undefined, seed);
+      const out = [model.addedRows.embed!, model.addedRows.head!].map((t) => Array.from(t.dataSync()));
+      model.dispose();
+      return out;
+    };
+    expect(rows(5)).toEqual(rows(5));
+    const [embed5, head5] = rows(5);
+    const [embed6, head6] = rows(6);
+    expect(embed6).not.toEqual(embed5);
+    expect(head6).not.toEqual(head5);
+  });
 });
 
 describe('greedy generation', () => {

@@ -1,4 +1,4 @@
-import { AdamW, clipByGlobalNorm, cosineWithWarmup, Rng, tf } from '@kava/core';
+import { AdamW, clipByGlobalNorm, cosineWithWarmup, deriveSeed, Rng, tf } from '@kava/core';
 
 describe('AdamW', () => {
   it('matches torch.optim.AdamW updates computed by hand', () => {
@@ -93,5 +93,23 @@ describe('Rng', () => {
     b.state = a.state;
     expect([a.next(), a.int(10), a.shuffle([1, 2, 3, 4])]).toEqual([b.next(), b.int(10), b.shuffle([1, 2, 3, 4])]);
     expect(new Rng(1).next()).not.toEqual(new Rng(2).next());
+  });
+
+  it('gives the n-th seed of a stream directly (the trainer\'s per-micro-batch seeds)', () => {
+    for (const seed of [0, 5, -3, 2 ** 31 + 7]) {
+      const rng = new Rng(seed);
+      const drawn = Array.from({ length: 50 }, () => rng.seed());
+      expect(drawn.map((_, n) => Rng.seedAt(seed, n))).toEqual(drawn);
+    }
+    expect(() => Rng.seedAt(0, -1)).toThrow(/index must be an integer/);
+  });
+
+  it('derives seeds per site: fixed for the same inputs, distinct across sites and parents', () => {
+    expect(deriveSeed(9, 1, 2)).toBe(deriveSeed(9, 1, 2));
+    const seeds = new Set<number>();
+    for (let parent = 0; parent < 20; parent++) for (let site = 0; site < 50; site++) seeds.add(deriveSeed(parent, site));
+    expect(seeds.size).toBe(1000);
+    for (const s of seeds) expect(Number.isInteger(s) && s >= 0 && s < 2 ** 31).toBe(true);
+    expect(deriveSeed(9, 1, 2)).not.toBe(deriveSeed(9, 2, 1));
   });
 });

@@ -56,7 +56,7 @@ export const dataSchema = section({
   dropLastStep: z.boolean().default(true).describe('drop the last CoT step from the teacher trace (CODI/PCCoT default)'),
   limit: positiveInt.nullable().default(null).describe('read at most this many training records'),
   skipInvalid: z.boolean().default(false).describe('skip (and count) malformed records instead of stopping at the first'),
-  shuffleSeed: z.number().int().default(0).describe('seed for shuffling training records each epoch'),
+  shuffleSeed: z.number().int().default(0).describe('seed for shuffling training records each epoch (epoch e uses shuffleSeed + e; independent of train.seed)'),
   synthetic: syntheticSchema,
 }, 'training and evaluation data');
 
@@ -85,7 +85,7 @@ export const trainSchema = section({
   warmup: z.number().min(0).max(1).default(0.03).describe('linear warm-up as a fraction of the steps, then cosine decay'),
   teacherWarmup: z.number().min(0).max(1).default(0).describe('fraction of the steps that train only the teacher (teacher-ce) before the latent objective starts; stands in for the pretraining the paper\'s models have when training from scratch'),
   clip: nonNegative.default(2.0).describe('global gradient-norm clip (0 = off)'),
-  seed: z.number().int().default(0).describe('seed for initialisation, dropout, shuffling and random scorers'),
+  seed: z.number().int().default(0).describe('seed of the random draws of training: the initial weights of a random preset, LoRA A, the added token rows and the latent projection; the LoRA dropout masks and the random scorer (from the seed, the step, the micro-batch and a fixed site). The same config and seed give the same losses and weights bit for bit, also when a run is interrupted and resumed, on the same machine and backend (across backends, BLAS builds or thread counts they agree only to rounding). The data order has its own seed, data.shuffleSeed'),
   out: z.string().default('runs').describe('folder that holds run directories'),
   checkpointEvery: z.number().int().nonnegative().default(500).describe('steps between checkpoints (0 = only at the end)'),
   evalEvery: z.number().int().nonnegative().default(0).describe('steps between held-out evaluations (0 = only at the end)'),

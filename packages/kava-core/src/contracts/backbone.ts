@@ -110,9 +110,10 @@ export interface Backbone {
    * Grows the embedding table (and an untied head) to `vocabSize` rows; rows from `firstNewId`
    * on (default: the current size) are the added tokens' rows and stay trainable under LoRA.
    * Pass the first added token's id when the checkpoint's table is padded past its tokenizer
-   * (Qwen2.5), so the added tokens' rows inside the padding train too.
+   * (Qwen2.5), so the added tokens' rows inside the padding train too. New rows draw their
+   * initial noise from `seed` (a trainer passes one derived from train.seed).
    */
-  resizeVocab(vocabSize: number, firstNewId?: number): void;
+  resizeVocab(vocabSize: number, firstNewId?: number, seed?: number): void;
   /** Releases every variable. */
   dispose(): void;
 }

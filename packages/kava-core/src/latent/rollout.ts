@@ -2,6 +2,7 @@ import { tf } from '../tf.js';
 import type { Backbone, KVCache } from '../contracts/backbone.js';
 import type { Projection } from './projection.js';
 import { rowsAt } from '../ops/rows-at.js';
+import { deriveSeed } from '../train/rng.js';
 
 type Tensor = tf.Tensor;
 
@@ -53,6 +54,8 @@ export interface StudentOptions {
   kv?: boolean;
   returnCache?: boolean;
   training?: boolean;
+  /** Seed of the adapter dropout in training: pass k of the rollout derives its own from it and k. */
+  seed?: number;
 }
 
 const last = (hidden: Tensor[] | undefined) => hidden![hidden!.length - 1]!;
@@ -75,11 +78,14 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
   const training = options.training ?? false;
   const prj = (h: Tensor) => (projection ? projection.apply(h) : h);
   const B = batch.prefixIds.shape[0]!;
+  let passes = 0;
+  // The dropout seed of the pass about to run (pass index = its site); none when unseeded.
+  const passSeed = () => (options.seed === undefined ? {} : { seed: deriveSeed(options.seed, passes) });
 
-  const prefix = backbone.forward({ inputIds: batch.prefixIds, attentionMask: batch.prefixMask, returnCache: true, hidden: true, logits: false, training });
+  const prefix = backbone.forward({ inputIds: batch.prefixIds, attentionMask: batch.prefixMask, returnCache: true, hidden: true, logits: false, training, ...passSeed() });
+  passes++;
   const prefixCache = prefix.cache!;
   const hBot = rowsAt(last(prefix.hidden), batch.prefixLast);
-  let passes = 1;
 
   let latents: Tensor; // inputs of the latents that run in the final pass
   let latentCache: KVCache = prefixCache; // what the final pass attends to
@@ -89,7 +95,7 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
     const placeholder = backbone.embed(tf.fill([B, Math.max(M - 1, 0)], settings.placeholderId, 'int32'));
     let e = M > 1 ? tf.concat([first, placeholder], 1) : first;
     for (let t = 0; t < settings.iterations; t++) {
-      const out = backbone.forward({ inputEmbeds: e, cache: prefixCache, hidden: true, logits: false, training });
+      const out = backbone.forward({ inputEmbeds: e, cache: prefixCache, hidden: true, logits: false, training, ...passSeed() });
       passes++;
       const h = last(out.hidden);
       e = M > 1 ? tf.concat([first, prj(tf.slice(h, [0, 0, 0], [B, M - 1, -1]))], 1) : first;
@@ -98,7 +104,7 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
   } else {
     let z = first;
     for (let j = 0; j < M - 1; j++) {
-      const out = backbone.forward({ inputEmbeds: z, cache: latentCache, hidden: true, logits: false, returnCache: true, training });
+      const out = backbone.forward({ inputEmbeds: z, cache: latentCache, hidden: true, logits: false, returnCache: true, training, ...passSeed() });
       passes++;
       latentCache = out.cache!;
       cachedLatents++;
@@ -120,6 +126,7 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
     kv: options.kv ? 'post-rope' : false,
     returnCache: options.returnCache ?? false,
     training,
+    ...passSeed(),
   });
   passes++;
 

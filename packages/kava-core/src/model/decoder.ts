@@ -4,6 +4,7 @@ import type { Backbone, DecoderConfig, ForwardRequest, ForwardResult, KVCache } 
 import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
 import { allVariables, buildWeights, namedVariables, parameterSpecs, randomSource, type DecoderLayer, type DecoderWeights, type Linear, type WeightSource } from './weights.js';
 import { LoraAdapters, linearForward, type LoraOptions } from './lora.js';
+import { deriveSeed } from '../train/rng.js';
 
 /** Added to the attention logits of masked keys; finite so a fully padded row cannot give NaN. */
 const MASKED = -1e9;
@@ -35,7 +36,8 @@ export class Decoder implements Backbone {
   /** "full": every weight trains; "adapters": only LoRA adapters and added rows. */
   private mode: 'full' | 'adapters' = 'full';
   private readonly invFreq: tf.Tensor;
-  private resizeSeed = 0;
+  /** Resizes so far: each one draws its new rows from its own seeds. */
+  private resizes = 0;
 
   constructor(config: DecoderConfig, source: WeightSource) {
     checkConfig(config);
@@ -91,12 +93,12 @@ export class Decoder implements Backbone {
   /**
    * Grows the vocabulary to `vocabSize` rows and makes the rows from `firstNewId` on (default:
    * the current size) trainable token rows. Rows beyond the current table start at the mean of
-   * the existing embeddings plus seeded noise (std 0.02), as Hugging Face's resize does.
+   * the existing embeddings plus noise (std 0.02) drawn from `seed`, as Hugging Face's resize does.
    * `firstNewId` below the table size covers checkpoints whose table is padded past the
    * tokenizer (Qwen2.5: 151936 rows for 151665 tokens): the special tokens added to the tokenizer
    * land in the padding, and those rows (keeping their checkpoint values) must train too.
    */
-  resizeVocab(vocabSize: number, firstNewId?: number): void {
+  resizeVocab(vocabSize: number, firstNewId?: number, seed = 0): void {
     const current = this.vocabSize;
     if (!Number.isInteger(vocabSize) || vocabSize < current) {
       throw new KavaError(`resizeVocab: can only grow the vocabulary (now ${current} rows), got ${vocabSize}`);
@@ -106,14 +108,15 @@ export class Decoder implements Backbone {
     if (from < this.base.vocabSize) this.moveRowsToAdded(from);
     const n = vocabSize - current;
     if (n === 0) return;
-    const seed = 4242 + this.resizeSeed++;
+    const resize = this.resizes++;
+    const noiseSeed = (site: number) => deriveSeed(seed, resize, site);
     tf.tidy(() => {
       const H = this.base.hiddenSize;
       const mean = tf.mean(this.weights.embed, 0, true);
-      this.addedEmbed = replaceVariable(this.addedEmbed, tf.add(mean, tf.randomNormal([n, H], 0, 0.02, 'float32', seed)), 0);
+      this.addedEmbed = replaceVariable(this.addedEmbed, tf.add(mean, tf.randomNormal([n, H], 0, 0.02, 'float32', noiseSeed(0))), 0);
       if (this.weights.lmHead) {
         const headMean = tf.mean(this.weights.lmHead.weight, 1, true);
-        this.addedHead = replaceVariable(this.addedHead, tf.add(headMean, tf.randomNormal([H, n], 0, 0.02, 'float32', seed + 1)), 1);
+        this.addedHead = replaceVariable(this.addedHead, tf.add(headMean, tf.randomNormal([H, n], 0, 0.02, 'float32', noiseSeed(1))), 1);
       }
     });
   }
@@ -265,11 +268,12 @@ export class Decoder implements Backbone {
       const bias = attentionBias(keyMask, P, S);
       const rowIndex = rows ? tf.cast(rows, 'int32') : null;
 
-      let linearIndex = 0; // derives a distinct dropout seed per adapter call from request.seed
+      // Each adapter call of the pass derives its dropout seed from request.seed and its index.
+      let linearIndex = 0;
       const linear = (l: Linear, x2d: tf.Tensor): tf.Tensor => {
         linearIndex++;
         if (!this.lora) return linearForward(l, x2d);
-        return this.lora.apply(l, x2d, training, request.seed === undefined ? undefined : request.seed * 1009 + linearIndex);
+        return this.lora.apply(l, x2d, training, request.seed === undefined ? undefined : deriveSeed(request.seed, linearIndex));
       };
       const heads = (x2d: tf.Tensor, n: number) => tf.transpose(tf.reshape(x2d, [B, S, n, d]), [0, 2, 1, 3]);
 

@@ -12,8 +12,6 @@ export interface TrainingState {
   step: number;
   totalSteps: number;
   optimizerStep: number;
-  /** Rng state of the trainer (dropout seeds, random scorers). */
-  rngState: number;
   /** Position in the shuffled data: epoch and index of the next example. */
   data: { epoch: number; index: number };
   /** Name and shape of every trainable variable (checked on load). */

@@ -12,6 +12,10 @@ import { createSyntheticTokenizer } from '../data/synthetic/vocabulary.js';
 import { addReasoningTokens, ANSWER_PREFIX, BOT_TOKEN, EOT_TOKEN, type ReasoningTokens } from '../data/sequences.js';
 import { Projection } from '../latent/projection.js';
 import type { LatentSettings } from '../latent/rollout.js';
+import { deriveSeed } from './rng.js';
+
+/** Site index of the added token rows' initial noise, derived from train.seed. */
+const ADDED_ROWS_SITE = 1;
 
 /** The placeholder token whose embedding fills Jacobi latent slots before their first update. */
 export const LATENT_TOKEN = '<latent>';
@@ -72,7 +76,7 @@ export function setupModel(config: KavaConfig, registry: Registry, tokenizer: To
   const addedIds = [reasoning.botId, reasoning.eotId, latentId];
   const firstNew = Math.min(...addedIds);
   if (backbone.vocabSize < tokenizer.vocabSize || (config.backbone.lora.enabled && firstNew < backbone.baseVocabSize)) {
-    backbone.resizeVocab(Math.max(backbone.vocabSize, tokenizer.vocabSize), Math.min(firstNew, backbone.vocabSize));
+    backbone.resizeVocab(Math.max(backbone.vocabSize, tokenizer.vocabSize), Math.min(firstNew, backbone.vocabSize), deriveSeed(seed, ADDED_ROWS_SITE));
   }
   const latentBased = config.method === 'kava' || config.method === 'codi' || config.method === 'pccot';
   const projection = latentBased && config.latent.projection ? new Projection(backbone.config.hiddenSize, seed + 7919) : null;

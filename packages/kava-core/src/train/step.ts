@@ -7,6 +7,7 @@ import { compressCache, type Compression } from '../compression/compress.js';
 import { studentForward, type LatentSettings } from '../latent/rollout.js';
 import { detach } from '../ops/stop-gradient.js';
 import type { TrainBatch } from './batch.js';
+import { deriveSeed } from './rng.js';
 
 type Tensor = tf.Tensor;
 
@@ -75,8 +76,17 @@ export function scorerInput(backbone: Backbone, out: ForwardResult, teacher: Non
 }
 
 /**
+ * Fixed indices of the random sites of a micro-batch: each pass derives its dropout seed from the
+ * micro-batch's seed and its site (the random scorer takes the micro-batch seed itself). Fixed,
+ * so the masks do not depend on which other passes run.
+ */
+const SEED_SITE = { teacher: 1, student: 2 } as const;
+
+/**
  * One forward pass of the method on a micro-batch (call inside a gradient tape or tf.tidy):
  * teacher forward → compression of its CoT cache → student rollout → every weighted loss term.
+ * `seed` is the micro-batch's: every random draw of the pass (adapter dropout, random scorer)
+ * derives from it, so the same seed gives the same losses and gradients.
  * Returns the weighted total and each term's unweighted value (kept, caller disposes).
  */
 export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number, seed: number): { total: Tensor; terms: Record<string, Tensor> } {
@@ -91,7 +101,7 @@ export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number,
       inputIds: t.ids, attentionMask: t.mask, logits: true, hidden: needHidden,
       kv: parts.compression ? 'post-rope' : false,
       ...(t.rows ? { attentionRows: t.rows } : {}),
-      training: true,
+      training: true, seed: deriveSeed(seed, SEED_SITE.teacher),
     });
     hooks.teacherForward.call({ step, result: out });
     inputs.teacher = {
@@ -107,7 +117,7 @@ export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number,
   if (batch.student) {
     const s = batch.student;
     const wantKv = parts.terms.some((t) => t.term.needs.includes('compressed'));
-    const out = studentForward(backbone, parts.latent, s, { logits: true, hidden: needHidden, kv: wantKv, training: true });
+    const out = studentForward(backbone, parts.latent, s, { logits: true, hidden: needHidden, kv: wantKv, training: true, seed: deriveSeed(seed, SEED_SITE.student) });
     hooks.studentForward.call({ step, result: { ...(out.logits ? { logits: out.logits } : {}), ...(out.hidden ? { hidden: out.hidden } : {}) } });
     inputs.student = {
       logits: out.logits!, targets: s.targets, targetMask: s.targetMask, answerAnchor: s.anchor,

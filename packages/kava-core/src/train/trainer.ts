@@ -180,14 +180,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
   // Decay matrices only: norms, biases and other vectors are left alone, as is customary.
   const decay = (name: string) => (model.params.get(name)?.rank ?? 0) >= 2;
-  const rng = new Rng(config.train.seed);
+  // Micro-batch k of the run (k = step · microPerStep + its index in the step) draws its random
+  // numbers from the k-th seed of train.seed's stream: a function of the seed and the position
+  // alone, so a resumed run draws what the uninterrupted one does at the same step.
+  const microPerStep = Math.ceil(batchSize / micro);
+  const microSeed = (atStep: number, index: number) => Rng.seedAt(config.train.seed, atStep * microPerStep + index);
   let step = 0;
   let cursor = new DataCursor(data.train, config.data.shuffleSeed, 0, 0);
   const metricsFile = join(runDir, 'metrics.jsonl');
   if (resumeDir) {
     const state = loadCheckpoint(resumeDir, model.params, optimizer);
     step = state.step;
-    rng.state = state.rngState;
     cursor = new DataCursor(data.train, config.data.shuffleSeed, state.data.epoch, state.data.index);
     // Keep the metrics of the steps the checkpoint covers, so the curve continues without a seam.
     if (existsSync(metricsFile)) {
@@ -204,7 +207,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   for (const [name, v] of model.params) varNames.set(v.name, name);
   const varList = [...model.params.values()];
   const state = (): TrainingState => ({
-    step, totalSteps, optimizerStep: optimizer.step, rngState: rng.state,
+    step, totalSteps, optimizerStep: optimizer.step,
     data: { epoch: cursor.epoch, index: cursor.index },
     params: [...model.params].map(([name, v]) => ({ name, shape: v.shape })),
   });
@@ -237,14 +240,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       let accumulated: Map<string, tf.Tensor> | null = null;
       const sums: Record<string, number> = {};
       let tokens = 0;
-      for (let done = 0; done < batchSize; done += micro) {
+      for (let done = 0, index = 0; done < batchSize; done += micro, index++) {
         const examples = cursor.take(Math.min(micro, batchSize - done));
         const warming = step < teacherWarmupSteps && warmupTerms.length > 0;
         const batch = buildBatch(examples, model.tokenizer, model.tokens, warming ? warmupPlan : plan, encode);
         const share = examples.length / batchSize;
         try {
           hooks.batch.call({ step, examples });
-          const seed = rng.seed();
+          const seed = microSeed(step, index);
           let termValues: Record<string, tf.Tensor> = {};
           const { value, grads } = tf.variableGrads(() => {
             const out = forwardLosses(warming ? warmupParts : parts, batch, step, seed);

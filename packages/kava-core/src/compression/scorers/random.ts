@@ -7,7 +7,7 @@ import { parseScorerOptions } from '../scorer-options.js';
 
 const options = z.strictObject({
   seed: z.number().int().nullable().default(null)
-    .describe('Fixed seed for every call; null draws from the seed the trainer passes per step (reproducible from train.seed).'),
+    .describe('Fixed seed for every call; null takes the seed the trainer passes with each micro-batch (derived from train.seed, the step and the micro-batch).'),
 });
 
 /**
