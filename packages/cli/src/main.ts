@@ -8,6 +8,7 @@ import { evalCommand } from './commands/eval.js';
 import { inferCommand } from './commands/infer.js';
 import { compressCommand } from './commands/compress.js';
 import { exportCommand } from './commands/export.js';
+import { doctorCommand } from './commands/doctor.js';
 import { reportError } from './report-error.js';
 
 /** Builds the `kava` program. Each command lives in its own module under commands/. */
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   configCommand(program);
   pluginsCommand(program);
   initCommand(program);
+  doctorCommand(program);
   for (const command of program.commands) command.exitOverride();
   return program;
 }
