@@ -65,6 +65,8 @@ const ABLATIONS = {
   'kava-rkv-m4': { config: { latent: { count: 4 } } },
   'kava-rkv-m16': { config: { latent: { count: 16 } } },
   'kava-rkv-alpha10': { config: { losses: { codi: { weight: 10 } } } },
+  // The paper shares the teacher's weights with the student; here the teacher is the stage-1 model, frozen.
+  'kava-rkv-frozen-teacher': { config: { train: { teacher: 'frozen' } } },
 };
 
 const { values: args } = parseArgs({
@@ -136,10 +138,9 @@ function stage1Config(trace, seed) {
 
 function stage2Config(method, trace, seed, modelDir) {
   const c = baseConfig(trace, seed);
-  const own = structuredClone(catalogue[method].config);
-  c.data = { ...c.data, ...(own.data ?? {}) };
-  Object.assign(c.train, { steps: budget.stage2.steps, lr: budget.stage2.lr, evalEvery: budget.stage2.evalEvery });
-  const { data: _, ...rest } = own;
+  const { data = {}, train = {}, ...rest } = structuredClone(catalogue[method].config);
+  c.data = { ...c.data, ...data };
+  Object.assign(c.train, { steps: budget.stage2.steps, lr: budget.stage2.lr, evalEvery: budget.stage2.evalEvery }, train);
   return { ...c, ...rest, backbone: { modelDir } };
 }
 

@@ -83,6 +83,7 @@ export const trainSchema = section({
   lr: z.number().positive().default(8e-4).describe('peak learning rate'),
   weightDecay: nonNegative.default(0.1).describe('AdamW decoupled weight decay'),
   warmup: z.number().min(0).max(1).default(0.03).describe('linear warm-up as a fraction of the steps, then cosine decay'),
+  teacher: z.enum(['shared', 'frozen']).default('shared').describe('the teacher pass of the latent methods: the weights being trained (shared with the student, the paper\'s setup; teacher-ce keeps them writing traces), or a frozen copy of backbone.modelDir as loaded (an ablation; teacher-ce is then off)'),
   teacherWarmup: z.number().min(0).max(1).default(0).describe('fraction of the steps that train only the teacher (teacher-ce) before the latent objective starts; stands in for the pretraining the paper\'s models have when training from scratch'),
   clip: nonNegative.default(2.0).describe('global gradient-norm clip (0 = off)'),
   seed: z.number().int().default(0).describe('seed of the random draws of training: the initial weights of a random preset, LoRA A, the added token rows and the latent projection; the LoRA dropout masks and the random scorer (from the seed, the step, the micro-batch and a fixed site). The same config and seed give the same losses and weights bit for bit, also when a run is interrupted and resumed, on the same machine and backend (across backends, BLAS builds or thread counts they agree only to rounding). The data order has its own seed, data.shuffleSeed'),

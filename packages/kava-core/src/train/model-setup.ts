@@ -6,6 +6,7 @@ import type { KavaConfig } from '../config/schema.js';
 import type { Registry } from '../plugin/registry.js';
 import type { Decoder } from '../model/decoder.js';
 import { createBackbone } from '../model/build.js';
+import { ConfigError } from '../errors.js';
 import { loadTokenizer } from '../tokenizer/hf-tokenizer.js';
 import { createWordLevelTokenizer, wordPieces } from '../tokenizer/word-level.js';
 import { createSyntheticTokenizer } from '../data/synthetic/vocabulary.js';
@@ -96,3 +97,28 @@ export function setupModel(config: KavaConfig, registry: Registry, tokenizer: To
   };
 }
 
+
+/**
+ * The frozen teacher of `train.teacher: "frozen"`: a second copy of the model directory, as
+ * loaded and without LoRA, whose weights are never trained (they are not in the run's params, so
+ * no gradient or optimiser step reaches them). Its table grows like the student's for added tokens.
+ */
+export function setupFrozenTeacher(config: KavaConfig, registry: Registry, model: KavaModel): Decoder {
+  checkFrozenTeacher(config);
+  const { backbone } = createBackbone(registry, { ...config.backbone, lora: { ...config.backbone.lora, enabled: false } }, { vocabSize: model.tokenizer.vocabSize, seed: config.train.seed });
+  // The same rows the student's added tokens started from (same seed and site).
+  if (backbone.vocabSize < model.backbone.vocabSize) backbone.resizeVocab(model.backbone.vocabSize, backbone.vocabSize, deriveSeed(config.train.seed, ADDED_ROWS_SITE));
+  return backbone;
+}
+
+/** The settings a frozen teacher needs (checked before anything is loaded). */
+export function checkFrozenTeacher(config: KavaConfig): void {
+  if (config.train.teacher !== 'frozen') return;
+  if (config.backbone.modelDir === null) {
+    throw new ConfigError('train.teacher: "frozen" needs backbone.modelDir (a model that has learned to write traces); a frozen copy of a random preset teaches nothing');
+  }
+  if (!(config.method === 'kava' || config.method === 'codi' || config.method === 'pccot')) {
+    throw new ConfigError(`train.teacher: "frozen" applies to the latent methods (kava, codi, pccot); method "${config.method}" trains the teacher itself`);
+  }
+  if (config.train.teacherWarmup > 0) throw new ConfigError('train.teacher: "frozen" cannot be combined with train.teacherWarmup (a frozen teacher is not trained)');
+}

@@ -21,6 +21,8 @@ export interface WeightedTerm {
 /** Everything one forward/backward of the method needs besides the batch. */
 export interface StepParts {
   backbone: Backbone;
+  /** The teacher pass's model when it is not the trained one (`train.teacher: "frozen"`). */
+  teacher?: Backbone;
   latent: LatentSettings;
   /** Null when the KV loss is off (nothing to compress). */
   compression: Compression | null;
@@ -97,7 +99,8 @@ export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number,
 
   if (batch.teacher) {
     const t = batch.teacher;
-    const out = backbone.forward({
+    const teacherModel = parts.teacher ?? backbone;
+    const out = teacherModel.forward({
       inputIds: t.ids, attentionMask: t.mask, logits: true, hidden: needHidden,
       kv: parts.compression ? 'post-rope' : false,
       ...(t.rows ? { attentionRows: t.rows } : {}),
@@ -109,7 +112,7 @@ export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number,
       ...(out.hidden ? { hidden: out.hidden.slice(1, L + 1) } : {}),
     };
     if (parts.compression) {
-      const kept: EvictionResult = compressCache(parts.compression, scorerInput(backbone, out, t, parts.latent.count, seed), { hooks, step });
+      const kept: EvictionResult = compressCache(parts.compression, scorerInput(teacherModel, out, t, parts.latent.count, seed), { hooks, step });
       inputs.compressed = { keys: kept.keys, values: kept.values, slotMask: kept.slotMask };
     }
   }

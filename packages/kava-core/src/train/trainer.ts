@@ -18,7 +18,7 @@ import { clipByGlobalNorm } from './clip.js';
 import { loadRunData, type RunData } from './data.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
-import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';
+import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { Rng } from './rng.js';
 import { cosineWithWarmup } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
@@ -58,6 +58,8 @@ export function activeTerms(config: KavaConfig, registry: Registry): WeightedTer
   const terms: WeightedTerm[] = [];
   for (const [name, entry] of Object.entries(config.losses)) {
     if (entry.weight <= 0) continue;
+    // A frozen teacher is not trained: its own CE would only add a constant to the total.
+    if (name === 'teacher-ce' && config.train.teacher === 'frozen') continue;
     const { weight, ...options } = entry;
     terms.push({ name, weight, term: registry.get('loss', name, `losses.${name}`).create(options) });
   }
@@ -147,6 +149,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const log = options.log ?? (() => {});
   const started = performance.now();
 
+  checkFrozenTeacher(config);
   const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
   const runDir = options.runDir ? resolve(options.runDir)
     : options.resume && !existsSync(join(options.resume, 'state.json')) ? resolve(options.resume)
@@ -163,7 +166,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     throw new ConfigError('compression.rope: "pre" is not supported by the trainer yet (scorers see the post-RoPE keys the cache holds); use "post"');
   }
   const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression?.scorer.window ?? 8);
-  const parts: StepParts = { backbone: model.backbone, latent: model.latent, compression, terms, hooks };
+  const frozenTeacher = config.train.teacher === 'frozen' ? setupFrozenTeacher(config, registry, model) : null;
+  const parts: StepParts = { backbone: model.backbone, ...(frozenTeacher ? { teacher: frozenTeacher } : {}), latent: model.latent, compression, terms, hooks };
   // Teacher warm-up: the first steps train only the written trace (no student, no compression).
   const warmupTerms = terms.filter((t) => t.name === 'teacher-ce');
   const warmupPlan: BatchPlan = { ...plan, teacher: plan.teacher ?? 'trace', student: false, answerQueries: false, window: 0 };
@@ -310,6 +314,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     await hooks.runEnd.promise(runInfo, summary);
     return { runDir, steps: step, totalSteps, interrupted, losses, checkpoint: lastCheckpoint, evaluation, wallSeconds, tokensPerSecond: median(speeds) };
   } finally {
+    frozenTeacher?.dispose();
     optimizer.dispose();
     model.dispose();
   }
