@@ -84,6 +84,7 @@ export const trainSchema = section({
   warmup: z.number().min(0).max(1).default(0.03).describe('linear warm-up as a fraction of the steps, then cosine decay'),
   teacherWarmup: z.number().min(0).max(1).default(0).describe('fraction of the steps that train only the teacher (teacher-ce) before the latent objective starts; stands in for the pretraining the paper\'s models have when training from scratch'),
   clip: nonNegative.default(2.0).describe('global gradient-norm clip (0 = off)'),
+  maxNonFiniteSkips: z.number().int().nonnegative().default(3).describe('steps in a row whose loss or gradient is not finite (NaN, Infinity) that are skipped, weights unchanged, before training stops (0 = stop at the first)'),
   seed: z.number().int().default(0).describe('seed for initialisation, dropout, shuffling and random scorers'),
   out: z.string().default('runs').describe('folder that holds run directories'),
   checkpointEvery: z.number().int().nonnegative().default(500).describe('steps between checkpoints (0 = only at the end)'),

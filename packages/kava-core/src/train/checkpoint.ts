@@ -70,6 +70,19 @@ export function readTrainingState(dir: string): TrainingState {
   return JSON.parse(readFileSync(join(dir, STATE), 'utf8')) as TrainingState;
 }
 
+/**
+ * Refuses weights that are not finite: a model with NaN or Infinity in it answers nothing, and
+ * evaluating or resuming it would only hide where the run went wrong.
+ */
+function assertFinite(file: string, name: string, values: Float32Array): void {
+  let bad = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
+  if (bad > 0) {
+    throw new KavaError(`${file}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity) of ${values.length}; ` +
+      'these weights come from a diverged step and cannot be used. Take an earlier checkpoint of the run', { exitCode: 2 });
+  }
+}
+
 /** Restores trainable variables (and the optimiser when given) from a checkpoint folder. */
 export function loadCheckpoint(dir: string, params: ReadonlyMap<string, tf.Variable>, optimizer?: AdamW): TrainingState {
   const state = readTrainingState(dir);
@@ -81,7 +94,9 @@ export function loadCheckpoint(dir: string, params: ReadonlyMap<string, tf.Varia
       if (entry.shape.join() !== variable.shape.join()) {
         throw new KavaError(`${join(dir, PARAMS)}: "${name}" has shape [${entry.shape}], the model expects [${variable.shape}] (different model configuration?)`);
       }
-      tf.tidy(() => variable.assign(tf.tensor(file.read(name), entry.shape)));
+      const values = file.read(name);
+      assertFinite(join(dir, PARAMS), name, values);
+      tf.tidy(() => variable.assign(tf.tensor(values, entry.shape)));
     }
     if (file.entries.size !== params.size) {
       const extra = [...file.entries.keys()].filter((n) => !params.has(n));

@@ -90,6 +90,16 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
+const ordinal = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
+
+/** The error that ends a run after too many non-finite steps in a row: the step, the losses, where to go back to. */
+function nonFiniteStop(step: number, problem: string, inARow: number, limit: number, losses: Record<string, number>, lastCheckpoint: string): KavaError {
+  return new KavaError(`step ${step}: ${problem}, the ${ordinal(inARow)} non-finite step in a row (train.maxNonFiniteSkips is ${limit}); training stopped. ` +
+    `Losses: ${Object.entries(losses).map(([k, v]) => `${k}=${v}`).join(', ')}. ` +
+    (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}. ` : 'No checkpoint was saved (train.checkpointEvery is 0). ') +
+    'Try a lower train.lr or train.clip.');
+}
+
 /** A timestamped default run folder name. */
 function defaultRunName(config: KavaConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -137,8 +147,9 @@ class DataCursor {
  * Trains a model with the method of the resolved configuration (KAVA-METHOD.md §1–5): per step,
  * micro-batches of teacher forward → compression → student rollout → losses, accumulated to the
  * effective batch, clipped, and applied with AdamW on a warm-up + cosine schedule. Writes the run
- * directory (config.json, metrics.jsonl, checkpoints/, eval/), fires every lifecycle hook, stops on
- * a non-finite loss keeping the last good checkpoint, and saves a checkpoint when aborted.
+ * directory (config.json, metrics.jsonl, checkpoints/, eval/), fires every lifecycle hook, skips
+ * steps whose loss or gradient is not finite (stopping after train.maxNonFiniteSkips in a row, the
+ * checkpoints all good), and saves a checkpoint when aborted.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { resolved } = options;
@@ -229,6 +240,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const speeds: number[] = [];
   let losses: Record<string, number> = {};
   let interrupted = false;
+  let skippedInARow = 0;
   try {
     if (!resumeDir && config.train.checkpointEvery > 0) await checkpoint(); // a good state to fall back to
     while (step < totalSteps) {
@@ -269,27 +281,34 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           batch.dispose();
         }
       }
-      const bad = Object.entries(sums).find(([, v]) => !Number.isFinite(v));
-      if (bad) {
-        tf.dispose([...accumulated!.values()]);
-        throw new KavaError(`loss "${bad[0]}" became ${bad[1]} at step ${step + 1}; training stopped. ` +
-          (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}. ` : '') +
-          `Losses: ${Object.entries(sums).map(([k, v]) => `${k}=${v}`).join(', ')}. Try a lower train.lr or train.clip.`);
-      }
+      // A non-finite loss or gradient is never applied (nor, so, checkpointed): the weights and
+      // the optimiser stay as they were, the batch is passed over, and a run that keeps producing
+      // them stops while its checkpoints are still good.
+      const badLoss = Object.entries(sums).find(([, v]) => !Number.isFinite(v));
       const { grads: clipped, norm } = clipByGlobalNorm(accumulated!, config.train.clip);
       tf.dispose([...accumulated!.values()]);
-      optimizer.apply(model.params, clipped, lr, decay);
-      tf.dispose([...clipped.values()]);
-      step++;
-      const seconds = (performance.now() - t0) / 1000;
-      const tokensPerSecond = tokens / seconds;
-      speeds.push(tokensPerSecond);
-      losses = sums;
-      const metrics: StepMetrics = { step, totalSteps, losses, lr, gradNorm: norm, tokensPerSecond };
-      appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, epoch: cursor.epoch })}\n`);
-      hooks.step.call(metrics);
-      options.onStep?.(metrics);
-      if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps) await evaluateAt(`step-${step}`);
+      const problem = badLoss ? `loss "${badLoss[0]}" is ${badLoss[1]}` : Number.isFinite(norm) ? null : `gradient norm is ${norm}`;
+      if (problem) {
+        tf.dispose([...clipped.values()]);
+        skippedInARow++;
+        const limit = config.train.maxNonFiniteSkips;
+        if (skippedInARow > limit) throw nonFiniteStop(step + 1, problem, skippedInARow, limit, sums, lastCheckpoint);
+        log(`step ${step + 1}: ${problem}; skipped, weights unchanged (${skippedInARow} in a row, at most ${limit})`);
+      } else {
+        skippedInARow = 0;
+        optimizer.apply(model.params, clipped, lr, decay);
+        tf.dispose([...clipped.values()]);
+        step++;
+        const seconds = (performance.now() - t0) / 1000;
+        const tokensPerSecond = tokens / seconds;
+        speeds.push(tokensPerSecond);
+        losses = sums;
+        const metrics: StepMetrics = { step, totalSteps, losses, lr, gradNorm: norm, tokensPerSecond };
+        appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, epoch: cursor.epoch })}\n`);
+        hooks.step.call(metrics);
+        options.onStep?.(metrics);
+        if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps) await evaluateAt(`step-${step}`);
+      }
       // A step is synchronous tensor work: yield to the event loop so a Ctrl-C (SIGINT handler)
       // or a timer can run between steps, not only when the run ends.
       await new Promise((resolve) => setImmediate(resolve));
@@ -297,7 +316,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         interrupted = true;
         break;
       }
-      if (config.train.checkpointEvery > 0 && step % config.train.checkpointEvery === 0 && step < totalSteps) await checkpoint();
+      if (!problem && config.train.checkpointEvery > 0 && step % config.train.checkpointEvery === 0 && step < totalSteps) await checkpoint();
     }
     await checkpoint();
     log(`${interrupted ? 'interrupted; ' : ''}checkpoint saved: ${lastCheckpoint}`);
