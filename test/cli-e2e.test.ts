@@ -106,7 +106,7 @@ describe('kava end to end', () => {
         });
         child.on('close', done);
       });
-      expect(code).toBe(0);
+      expect(code).toBe(130);
     } finally {
       child.kill('SIGKILL');
     }
@@ -122,6 +122,57 @@ describe('kava end to end', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain(`resumed from`);
     expect(resumed.stdout).toContain(`steps: ${steps + 2}/${steps + 2}`);
+  }, 120_000);
+
+  /**
+   * Starts `kava train` into `runDir` (in `cwd`), sends `signal` once the first step is printed and,
+   * with `again`, once more when the run says it is stopping; waits for the exit.
+   */
+  const trainUntilSignalled = async (runDir: string, signal: NodeJS.Signals, again = false, cwd = dir) => {
+    const child = spawn(process.execPath, [BIN, 'train', '--steps', '100000', '--run-dir', runDir], { cwd });
+    let stdout = '';
+    let sent = 0;
+    try {
+      const code = await new Promise<number | null>((done) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          // Signals of one kind are not queued: the second is sent only after the first was handled.
+          if (sent === 0 && /^step \d+\/100000/m.test(stdout)) sent++, child.kill(signal);
+          if (again && sent === 1 && /finishing this step/.test(stdout)) sent++, child.kill(signal);
+        });
+        child.on('close', done);
+      });
+      return { code, stdout };
+    } finally {
+      child.kill('SIGKILL');
+    }
+  };
+  it('SIGTERM (timeout, docker stop, Slurm) saves a checkpoint like Ctrl-C and exits 143; --resume continues', async () => {
+    const r = await trainUntilSignalled('runs-term', 'SIGTERM');
+    expect(r.code).toBe(143);
+    expect(r.stdout).toMatch(/^SIGTERM: finishing this step and saving a checkpoint/m);
+    expect(r.stdout).toMatch(/^interrupted; checkpoint saved: .*step-\d+$/m);
+    const steps = readFileSync(join(dir, 'runs-term', 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+    expect(readFileSync(join(dir, 'runs-term', 'checkpoints', 'latest'), 'utf8').trim()).toBe(`step-${String(steps).padStart(7, '0')}`);
+    for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors']) expect(existsSync(join(dir, 'runs-term', 'checkpoints', `step-${String(steps).padStart(7, '0')}`, f))).toBe(true);
+    const resumed = kava(['train', '--steps', String(steps + 1), '--resume', 'runs-term'], dir);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`steps: ${steps + 1}/${steps + 1}`);
+  }, 120_000);
+
+  it('a second signal exits at once (143) and leaves no half-visible checkpoint', async () => {
+    // Steps long enough (the default tiny architecture, a checkpoint after each) that the second
+    // signal lands while the run is still finishing its step or saving.
+    const slow = mkdtempSync(join(tmpdir(), 'kava-e2e-slow-'));
+    writeFileSync(join(slow, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', data: SMALL.data, train: { batchSize: 16, microBatchSize: 8, checkpointEvery: 1 } }));
+    const r = await trainUntilSignalled('run', 'SIGTERM', true, slow);
+    expect(r.code).toBe(143);
+    expect(r.stdout).not.toMatch(/^interrupted; checkpoint saved/m);
+    const root = join(slow, 'run', 'checkpoints');
+    const visible = readdirSync(root).filter((d) => /^step-\d+$/.test(d));
+    expect(visible.length).toBeGreaterThan(0); // the step-0 one at least
+    for (const d of visible) for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors', 'tokenizer']) expect(existsSync(join(root, d, f))).toBe(true);
+    expect(visible).toContain(readFileSync(join(root, 'latest'), 'utf8').trim());
   }, 120_000);
 
   it.each([

@@ -9,6 +9,7 @@ import {
 import { addCommonOptions, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { TrainProgress } from '../progress.js';
 import { writeReport } from '../report/write-report.js';
+import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 
 interface TrainFlags extends CommonOptions {
   modelDir?: string;
@@ -99,13 +100,18 @@ export function trainCommand(program: Command): void {
       }
       const progress = new TrainProgress();
       progress.log(backend.description);
+      // SIGINT (Ctrl-C) and SIGTERM (timeout, docker stop, systemd, Slurm) both finish the step,
+      // save a checkpoint and exit 130 / 143; a second signal exits at once. Checkpoints become
+      // visible only by a rename when complete, so quitting mid-save never shows a partial one.
       const controller = new AbortController();
-      const onSigint = () => {
-        if (controller.signal.aborted) process.exit(130);
-        progress.log('Ctrl-C: finishing this step and saving a checkpoint (press again to quit at once)');
+      let stoppedBy: StopSignal | null = null;
+      const onSignal = (signal: StopSignal) => {
+        if (controller.signal.aborted) process.exit(STOP_SIGNALS[signal]);
+        stoppedBy = signal;
+        progress.log(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: finishing this step and saving a checkpoint (send it again to quit at once)`);
         controller.abort();
       };
-      process.on('SIGINT', onSigint);
+      for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(signal, onSignal);
       try {
         const result = await train({
           resolved,
@@ -124,8 +130,9 @@ export function trainCommand(program: Command): void {
           process.stdout.write(`held-out accuracy: ${(100 * e.accuracy).toFixed(1)}% (${e.correct}/${e.questions}, ${e.mode}), ${e.forwardPassesPerQuestion.toFixed(1)} forward passes and ${e.kvEntriesPerQuestion.toFixed(1)} KV entries per question\n`);
         }
         process.stdout.write(`report: ${report.image} and ${report.summary}\n`);
+        if (result.interrupted && stoppedBy) throw new CommandExit(STOP_SIGNALS[stoppedBy]);
       } finally {
-        process.off('SIGINT', onSigint);
+        for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.off(signal, onSignal);
         progress.stop();
       }
     });
