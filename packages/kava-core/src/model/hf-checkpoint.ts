@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KavaError } from '../errors.js';
 import { SafetensorsFile, type SafetensorsEntry } from './safetensors.js';
+import { readJsonFile } from '../io/json-file.js';
 import type { ParameterSpec } from './weights.js';
 
 /**
@@ -37,12 +38,7 @@ export class CheckpointReader {
     if (!existsSync(indexPath)) {
       throw new KavaError(`model directory ${this.dir}: no model.safetensors or model.safetensors.index.json (only safetensors checkpoints are supported)`);
     }
-    let index: unknown;
-    try {
-      index = JSON.parse(readFileSync(indexPath, 'utf8'));
-    } catch (err) {
-      throw new KavaError(`${indexPath}: not valid JSON (${(err as Error).message})`, { cause: err });
-    }
+    const index = readJsonFile(indexPath);
     const map = (index as { weight_map?: unknown } | null)?.weight_map;
     if (map === null || typeof map !== 'object' || Array.isArray(map) || !Object.values(map as object).every((v) => typeof v === 'string')) {
       throw new KavaError(`${indexPath}: "weight_map" must be an object mapping tensor names to shard files`);

@@ -4,6 +4,7 @@ import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
+import { readJsonObject } from '../io/json-file.js';
 import type { Tokenizer } from '../contracts/tokenizer.js';
 import type { AdamW } from './adamw.js';
 
@@ -67,7 +68,7 @@ export function findCheckpoint(path: string): string {
 }
 
 export function readTrainingState(dir: string): TrainingState {
-  return JSON.parse(readFileSync(join(dir, STATE), 'utf8')) as TrainingState;
+  return readJsonObject(join(dir, STATE)) as unknown as TrainingState;
 }
 
 /**

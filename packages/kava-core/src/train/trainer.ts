@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tf } from '../tf.js';
 import { ConfigError, KavaError } from '../errors.js';
@@ -11,6 +11,7 @@ import { createCompression } from '../compression/compress.js';
 import { shuffle } from '../data/select.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
+import { readJsonLines } from '../io/json-file.js';
 import { AdamW } from './adamw.js';
 import { buildBatch, type BatchPlan } from './batch.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
@@ -98,6 +99,18 @@ function nonFiniteStop(step: number, problem: string, inARow: number, limit: num
     `Losses: ${Object.entries(losses).map(([k, v]) => `${k}=${v}`).join(', ')}. ` +
     (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}. ` : 'No checkpoint was saved (train.checkpointEvery is 0). ') +
     'Try a lower train.lr or train.clip.');
+}
+
+/**
+ * Keeps the rows of an append-only log (metrics.jsonl, eval.jsonl) up to `step`. A torn last line,
+ * what a crash in the middle of an append leaves, is dropped with a warning; any other bad line
+ * is an error naming file:line.
+ */
+function trimLog(file: string, step: number, log: (line: string) => void): void {
+  if (!existsSync(file)) return;
+  const onTornLine = (line: number, text: string) => log(`warning: ${file}:${line}: dropped a torn last line (a crash while it was written): ${text.slice(0, 60)}`);
+  const kept = readJsonLines<{ step: number }>(file, { onTornLine }).filter((row) => row.step <= step);
+  writeTextAtomic(file, kept.map((row) => `${JSON.stringify(row)}\n`).join(''));
 }
 
 /** A timestamped default run folder name. */
@@ -200,11 +213,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     step = state.step;
     rng.state = state.rngState;
     cursor = new DataCursor(data.train, config.data.shuffleSeed, state.data.epoch, state.data.index);
-    // Keep the metrics of the steps the checkpoint covers, so the curve continues without a seam.
-    if (existsSync(metricsFile)) {
-      const kept = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= step);
-      writeFileSync(metricsFile, kept.length ? `${kept.join('\n')}\n` : '');
-    }
+    // Keep the metrics and evaluations of the steps the checkpoint covers, so the curves continue
+    // without a seam (and the next append does not land on a torn line).
+    for (const file of [metricsFile, join(runDir, 'eval.jsonl')]) trimLog(file, step, log);
     log(`resumed from ${resumeDir} at step ${step}`);
   } else {
     writeFileSync(metricsFile, '');
