@@ -175,6 +175,28 @@ describe('kava end to end', () => {
     expect(visible).toContain(readFileSync(join(root, 'latest'), 'utf8').trim());
   }, 120_000);
 
+  it('--resume continues with the run\'s own settings (not the current folder\'s), changes only the flags given and keeps config.json', () => {
+    const project = mkdtempSync(join(tmpdir(), 'kava-e2e-resume-'));
+    writeFileSync(join(project, 'base.json'), JSON.stringify({ preset: 'tiny-llama', ...SMALL, train: { ...SMALL.train, checkpointEvery: 2, teacherWarmup: 0.5 } }));
+    const first = kava(['train', '--config', 'base.json', '--steps', '4', '--run-dir', 'r'], project);
+    expect(first.code).toBe(0);
+    const runDir = join(project, 'r');
+    const config = readFileSync(join(runDir, 'config.json'), 'utf8');
+    // From another folder, with no config file there: the run's own architecture, schedule, checkpoints.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'kava-e2e-elsewhere-'));
+    const resumed = kava(['train', '--resume', runDir, '--steps', '6'], elsewhere);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/^resume changes: train\.steps 4 → 6$/m);
+    expect(resumed.stdout).toMatch(/^total steps 4 → 6: the learning-rate schedule now runs over 6 steps/m);
+    expect(resumed.stdout).toContain('steps: 6/6');
+    expect(readFileSync(join(runDir, 'config.json'), 'utf8')).toBe(config);
+    expect(readFileSync(join(runDir, 'resumes.jsonl'), 'utf8')).toContain('"train.steps":{"from":4,"to":6}');
+    const preset = kava(['train', '--resume', runDir, '--preset', 'kava'], elsewhere);
+    expect(preset.code).toBe(2);
+    expect(preset.stderr).toMatch(/--config and --preset cannot be combined with it/);
+  }, 120_000);
+
   it.each([
     [['train', '--preset', 'llama-1b'], /meta-llama\/Llama-3\.2-1B-Instruct.*--model-dir/],
     [['train', '--steps', 'many'], /--steps: expected a positive integer, got "many"/],

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   ConfigError, createSyntheticTokenizer, estimateMemory, formatMemoryEstimate, assertFitsBackend, initBackend,
-  presetDecoderConfig, readHFConfig, resolveBackbonePreset, backboneFamilies, modelDirHint, train,
+  presetDecoderConfig, readHFConfig, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
-import { addCommonOptions, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
+import { addCommonOptions, pluginSpecs, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { TrainProgress } from '../progress.js';
 import { writeReport } from '../report/write-report.js';
 import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
@@ -44,6 +44,21 @@ function flagsToConfig(flags: TrainFlags): KavaConfigInput {
   return layer;
 }
 
+/**
+ * With --resume the run's own saved configuration, with only the flags given on top (paths in
+ * them taken from the current folder). A config file or presets would replace the run's settings
+ * wholesale, so they are refused.
+ */
+async function resumeConfig(flags: TrainFlags): Promise<ResolvedConfig> {
+  if (flags.config || flags.preset?.length) {
+    throw new ConfigError(`--resume ${flags.resume}: the run continues with its own saved configuration; --config and --preset cannot be combined with it (change single settings with flags such as --steps or --backend)`);
+  }
+  const absolute = (p?: string) => (p === undefined ? undefined : resolve(p));
+  const layer = flagsToConfig({ ...flags, modelDir: absolute(flags.modelDir), data: absolute(flags.data), out: absolute(flags.out) });
+  if (flags.backend) layer.backend = flags.backend;
+  return resolveRunConfig(flags.resume!, { overrides: layer, extraPluginSpecs: pluginSpecs(flags) });
+}
+
 /** The decoder a run will build, without allocating it (for --dry-run). */
 function plannedDecoder(resolved: ResolvedConfig): DecoderConfig {
   const { config, plugins } = resolved;
@@ -61,12 +76,12 @@ export function trainCommand(program: Command): void {
     .option('--out <dir>', 'folder for run directories (train.out)')
     .option('--steps <n>', 'optimiser steps')
     .option('--epochs <n>', 'epochs over the training data (instead of --steps)')
-    .option('--resume <run>', 'continue a run from its latest checkpoint (run directory or checkpoint folder)')
+    .option('--resume <run>', 'continue a run from its latest checkpoint (run directory or checkpoint folder) with its own saved settings; other flags change only what they name')
     .option('--run-dir <dir>', 'write the run into this folder instead of a new dated one under --out (must not hold a run unless --resume names it)')
     .option('--seed <n>', 'random seed')
     .option('--dry-run', 'print the resolved config, parameter count, memory estimate and plan, then exit')
     .action(async (flags: TrainFlags) => {
-      const resolved = await resolveFromOptions(flags, flagsToConfig(flags), { defaultPresets: ['tiny-llama'] });
+      const resolved = flags.resume ? await resumeConfig(flags) : await resolveFromOptions(flags, flagsToConfig(flags), { defaultPresets: ['tiny-llama'] });
       const { config } = resolved;
       if (config.backbone.modelDir === null) {
         // A released checkpoint's preset without weights: say what to download before anything else.

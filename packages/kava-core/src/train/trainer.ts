@@ -1,5 +1,5 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { tf } from '../tf.js';
 import { ConfigError, KavaError } from '../errors.js';
 import type { Example } from '../contracts/dataset.js';
@@ -11,7 +11,7 @@ import { createCompression } from '../compression/compress.js';
 import { shuffle } from '../data/select.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
-import { readJsonLines } from '../io/json-file.js';
+import { readJsonLines, readJsonObject } from '../io/json-file.js';
 import { AdamW } from './adamw.js';
 import { buildBatch, type BatchPlan } from './batch.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
@@ -20,6 +20,7 @@ import { loadRunData, type RunData } from './data.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';
+import { configChanges, formatChanges, recordResume, scheduleChange } from './resume.js';
 import { Rng } from './rng.js';
 import { cosineWithWarmup } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
@@ -217,10 +218,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     // without a seam (and the next append does not land on a torn line).
     for (const file of [metricsFile, join(runDir, 'eval.jsonl')]) trimLog(file, step, log);
     log(`resumed from ${resumeDir} at step ${step}`);
+    // The run keeps its own config.json; what this resume changes is said and recorded beside it.
+    const savedConfig = [join(runDir, 'config.json'), join(dirname(dirname(resumeDir)), 'config.json')].find((f) => existsSync(f));
+    const changes = savedConfig ? configChanges(readJsonObject(savedConfig), portableConfig(config, resolved.baseDir)) : [];
+    log(changes.length ? `resume changes: ${formatChanges(changes)}` : 'resume: the run\'s own settings, nothing changed');
+    for (const line of scheduleChange(step, state.totalSteps, totalSteps, config.train)) log(line);
+    recordResume(runDir, { step, checkpoint: resumeDir, changes });
   } else {
     writeFileSync(metricsFile, '');
   }
-  writeTextAtomic(join(runDir, 'config.json'), `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
+  const configFile = join(runDir, 'config.json');
+  if (!resumeDir || !existsSync(configFile)) writeTextAtomic(configFile, `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
 
   const varNames = new Map<string, string>();
   for (const [name, v] of model.params) varNames.set(v.name, name);
