@@ -1,7 +1,7 @@
 // End to end through the built `kava` binary: train → report → eval → infer → compress, and the
 // error paths a user meets first.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,26 @@ describe('kava end to end', () => {
     const cot = kava(['infer', '--checkpoint', runDir, '--mode', 'cot', q], dir);
     expect(cot.code).toBe(0);
     expect(cot.stdout).toMatch(/^trace: /m);
+  });
+
+  it('a malformed or non-finite checkpoint is an input error: eval and infer exit 2 naming the file', () => {
+    const bad = mkdtempSync(join(tmpdir(), 'kava-e2e-bad-'));
+    cpSync(runDir, bad, { recursive: true });
+    const checkpoint = join(bad, 'checkpoints', readFileSync(join(bad, 'checkpoints', 'latest'), 'utf8').trim());
+    const params = join(checkpoint, 'params.safetensors');
+    const bytes = readFileSync(params);
+    writeFileSync(params, bytes.subarray(0, bytes.length - 10)); // truncated
+    const truncated = kava(['eval', '--run', bad], dir);
+    expect(truncated.code).toBe(2);
+    expect(truncated.stderr).toContain(`safetensors file ${params}:`);
+    // The same file with one weight turned to NaN (what a diverged step would have saved).
+    const header = 8 + Number(bytes.readBigUInt64LE(0));
+    const poisoned = Buffer.from(bytes);
+    poisoned.writeFloatLE(NaN, header);
+    writeFileSync(params, poisoned);
+    const nan = kava(['infer', '--checkpoint', bad, 'What is 2 + 3?'], dir);
+    expect(nan.code).toBe(2);
+    expect(nan.stderr).toMatch(new RegExp(`^kava: ${params.replace(/[.]/g, '\\.')}: tensor "[^"]+" holds 1 non-finite value`));
   });
 
   it('swapping compression.scorer in the config changes the kept tokens (rkv, keydiff, a third-party plugin)', () => {

@@ -41,6 +41,7 @@ function loadError(dir: string): Error {
     loadHFBackbone(dir, FAMILIES).backbone.dispose();
   } catch (err) {
     expect(err).toBeInstanceOf(KavaError);
+    expect((err as KavaError).exitCode).toBe(2); // a malformed model directory is an input error
     return err as Error;
   }
   throw new Error(`loading ${dir} did not fail`);

@@ -1,7 +1,7 @@
 // Reading back what a run wrote: a torn last line of an append-only log is dropped (with a
 // warning) on resume, never the lines before it; any other corrupt file is an error naming
 // file:line:column.
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend, KavaError, loadRun, readJsonLines, train } from '@kava/core';
 import { tempProject } from './helpers.js';
@@ -66,5 +66,30 @@ describe('run files read back', () => {
       expect((err as KavaError).exitCode).toBe(2);
       expect((err as Error).message).toMatch(new RegExp(`^${state.replace(/[.]/g, '\\.')}:4:3: not valid JSON`));
     }
+  });
+
+  it('removes stale temporary checkpoint folders (a process killed mid-save) when the run starts again', async () => {
+    const { resolved } = await microConfig({ train: { steps: 2, checkpointEvery: 1 } });
+    const first = await train({ resolved, skipFinalEval: true });
+    const root = join(first.runDir, 'checkpoints');
+    const stale = join(root, '.step-0000003.99999999.tmp'); // no such process
+    mkdirSync(stale);
+    writeFileSync(join(stale, 'params.safetensors'), 'half');
+    writeFileSync(join(root, '.latest.99999999.1764000000000.tmp'), 'step-0000003');
+    const live = join(root, `.step-0000009.${process.pid}.tmp`); // a save in progress is left alone
+    mkdirSync(live);
+    resolved.config.train.steps = 3;
+    const lines: string[] = [];
+    await train({ resolved, resume: first.runDir, skipFinalEval: true, log: (l) => lines.push(l) });
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(readdirSync(root).filter((n) => n.endsWith('.tmp'))).toEqual([`.step-0000009.${process.pid}.tmp`]);
+    expect(lines).toContain(`removed ${stale}, left by a run that stopped while saving`);
+  });
+
+  it('a run that fails before its first step leaves no empty run folder', async () => {
+    const { resolved, dir } = await microConfig({ data: { train: 'missing.jsonl' } });
+    await expect(train({ resolved })).rejects.toThrow(/missing\.jsonl/);
+    expect(existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')) : []).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import { writeTextAtomic } from '../model/atomic-write.js';
 import { readJsonLines, readJsonObject } from '../io/json-file.js';
 import { AdamW } from './adamw.js';
 import { buildBatch, type BatchPlan } from './batch.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
+import { findCheckpoint, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import { loadRunData, type RunData } from './data.js';
 import { portableConfig } from './load-run.js';
@@ -173,10 +173,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const started = performance.now();
 
   const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
-  const runDir = options.runDir ? resolve(options.runDir)
-    : options.resume && !existsSync(join(options.resume, 'state.json')) ? resolve(options.resume)
-    : claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
-  mkdirSync(runDir, { recursive: true });
 
   const data: RunData = await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p));
   log(`data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`);
@@ -208,6 +204,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const rng = new Rng(config.train.seed);
   let step = 0;
   let cursor = new DataCursor(data.train, config.data.shuffleSeed, 0, 0);
+  // The run folder is made only now, after data, tokenizer and model are set up: a run that fails
+  // to start leaves no empty folder behind.
+  const runDir = options.runDir ? resolve(options.runDir)
+    : options.resume && !existsSync(join(options.resume, 'state.json')) ? resolve(options.resume)
+    : claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
+  mkdirSync(runDir, { recursive: true });
+  for (const stale of removeStaleTemporaries(runDir)) log(`removed ${stale}, left by a run that stopped while saving`);
   const metricsFile = join(runDir, 'metrics.jsonl');
   if (resumeDir) {
     const state = loadCheckpoint(resumeDir, model.params, optimizer);
