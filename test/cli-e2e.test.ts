@@ -195,6 +195,33 @@ describe('kava end to end', () => {
     expect(visible).toContain(readFileSync(join(root, 'latest'), 'utf8').trim());
   }, 120_000);
 
+  it('kill -9 at any moment while checkpointing leaves the last complete checkpoint, and --resume goes on from it', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'kava-e2e-kill-'));
+    writeFileSync(join(project, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', ...SMALL, train: { ...SMALL.train, checkpointEvery: 1 } }));
+    const root = join(project, 'r', 'checkpoints');
+    // A checkpoint after every step, and SIGKILL at a different moment after the first step each time.
+    for (const [i, delay] of [0, 40, 120, 250].entries()) {
+      const args = ['train', '--steps', '100000', ...(i === 0 ? ['--run-dir', 'r'] : ['--resume', 'r'])];
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: project });
+      await new Promise<void>((done) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (/^step \d+\/100000/m.test(out)) setTimeout(() => child.kill('SIGKILL'), delay);
+        });
+        child.on('close', () => done());
+      });
+      const visible = readdirSync(root).filter((d) => /^step-\d+$/.test(d));
+      for (const d of visible) for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors', 'tokenizer/tokenizer.json']) expect(existsSync(join(root, d, f))).toBe(true);
+      expect(visible).toContain(readFileSync(join(root, 'latest'), 'utf8').trim());
+    }
+    const step = Number(readFileSync(join(root, 'latest'), 'utf8').trim().slice(5));
+    const resumed = kava(['train', '--resume', 'r', '--steps', String(step + 1)], project);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`steps: ${step + 1}/${step + 1}`);
+    expect(readdirSync(root).filter((n) => n.endsWith('.tmp'))).toEqual([]); // what the kills left is cleaned up
+  }, 180_000);
+
   it('--resume continues with the run\'s own settings (not the current folder\'s), changes only the flags given and keeps config.json', () => {
     const project = mkdtempSync(join(tmpdir(), 'kava-e2e-resume-'));
     writeFileSync(join(project, 'base.json'), JSON.stringify({ preset: 'tiny-llama', ...SMALL, train: { ...SMALL.train, checkpointEvery: 2, teacherWarmup: 0.5 } }));
