@@ -37,7 +37,7 @@ describe('config search (cosmiconfig, module name "kava")', () => {
   it.each(broken)('a broken %s is an error naming file:line:column (%#)', async (file, files, where) => {
     const dir = tempProject(files);
     for (const configFile of [undefined, file]) {
-      const err = await resolveConfig({ cwd: dir, ...(configFile ? { configFile } : {}) }).catch((e: unknown) => e as Error);
+      const err = (await resolveConfig({ cwd: dir, ...(configFile ? { configFile } : {}) }).then(() => null, (e: unknown) => e)) as Error;
       expect(err).toBeInstanceOf(ConfigError);
       expect(err.message.startsWith(`${join(dir, file)}:${where}`)).toBe(true);
       expect(err.message).not.toMatch(/bug in Node\.js|race condition/);

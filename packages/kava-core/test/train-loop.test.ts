@@ -57,7 +57,7 @@ describe('training loop', () => {
       times--;
       const ce = terms['teacher-ce']!;
       // The gradient case keeps the loss value finite, as an exploding learning rate does.
-      const nanGrad = tf.customGrad((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.mul(dy, NaN) }));
+      const nanGrad = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.mul(dy, NaN) }));
       return { ...terms, 'teacher-ce': what === 'loss' ? tf.add(ce, NaN) : (nanGrad(ce) as tf.Tensor) };
     }),
   });

@@ -303,7 +303,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           batch.dispose();
         }
       }
-      // A non-finite loss or gradient is never applied (nor, so, checkpointed): the weights and
+      // A non-finite loss or gradient is never applied (and so never checkpointed): the weights and
       // the optimiser stay as they were, the batch is passed over, and a run that keeps producing
       // them stops while its checkpoints are still good.
       const badLoss = Object.entries(sums).find(([, v]) => !Number.isFinite(v));
