@@ -1,7 +1,7 @@
 // End to end through the built `kava` binary: train → report → eval → infer → compress, and the
 // error paths a user meets first.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -73,6 +73,26 @@ describe('kava end to end', () => {
     expect(cot.stdout).toMatch(/^trace: /m);
   });
 
+  it('a malformed or non-finite checkpoint is an input error: eval and infer exit 2 naming the file', () => {
+    const bad = mkdtempSync(join(tmpdir(), 'kava-e2e-bad-'));
+    cpSync(runDir, bad, { recursive: true });
+    const checkpoint = join(bad, 'checkpoints', readFileSync(join(bad, 'checkpoints', 'latest'), 'utf8').trim());
+    const params = join(checkpoint, 'params.safetensors');
+    const bytes = readFileSync(params);
+    writeFileSync(params, bytes.subarray(0, bytes.length - 10)); // truncated
+    const truncated = kava(['eval', '--run', bad], dir);
+    expect(truncated.code).toBe(2);
+    expect(truncated.stderr).toContain(`safetensors file ${params}:`);
+    // The same file with one weight turned to NaN (what a diverged step would have saved).
+    const header = 8 + Number(bytes.readBigUInt64LE(0));
+    const poisoned = Buffer.from(bytes);
+    poisoned.writeFloatLE(NaN, header);
+    writeFileSync(params, poisoned);
+    const nan = kava(['infer', '--checkpoint', bad, 'What is 2 + 3?'], dir);
+    expect(nan.code).toBe(2);
+    expect(nan.stderr).toMatch(new RegExp(`^kava: ${params.replace(/[.]/g, '\\.')}: tensor "[^"]+" holds 1 non-finite value`));
+  });
+
   it('swapping compression.scorer in the config changes the kept tokens (rkv, keydiff, a third-party plugin)', () => {
     const kept: Record<string, unknown> = {};
     // On an untrained model attention carries little signal, and rkv at its default λ = 0.1 ranks
@@ -106,7 +126,7 @@ describe('kava end to end', () => {
         });
         child.on('close', done);
       });
-      expect(code).toBe(0);
+      expect(code).toBe(130);
     } finally {
       child.kill('SIGKILL');
     }
@@ -122,6 +142,106 @@ describe('kava end to end', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain(`resumed from`);
     expect(resumed.stdout).toContain(`steps: ${steps + 2}/${steps + 2}`);
+  }, 120_000);
+
+  /**
+   * Starts `kava train` into `runDir` (in `cwd`), sends `signal` once the first step is printed and,
+   * with `again`, once more when the run says it is stopping; waits for the exit.
+   */
+  const trainUntilSignalled = async (runDir: string, signal: NodeJS.Signals, again = false, cwd = dir) => {
+    const child = spawn(process.execPath, [BIN, 'train', '--steps', '100000', '--run-dir', runDir], { cwd });
+    let stdout = '';
+    let sent = 0;
+    try {
+      const code = await new Promise<number | null>((done) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          // Signals of one kind are not queued: the second is sent only after the first was handled.
+          if (sent === 0 && /^step \d+\/100000/m.test(stdout)) sent++, child.kill(signal);
+          if (again && sent === 1 && /finishing this step/.test(stdout)) sent++, child.kill(signal);
+        });
+        child.on('close', done);
+      });
+      return { code, stdout };
+    } finally {
+      child.kill('SIGKILL');
+    }
+  };
+  it('SIGTERM (timeout, docker stop, Slurm) saves a checkpoint like Ctrl-C and exits 143; --resume continues', async () => {
+    const r = await trainUntilSignalled('runs-term', 'SIGTERM');
+    expect(r.code).toBe(143);
+    expect(r.stdout).toMatch(/^SIGTERM: finishing this step and saving a checkpoint/m);
+    expect(r.stdout).toMatch(/^interrupted; checkpoint saved: .*step-\d+$/m);
+    const steps = readFileSync(join(dir, 'runs-term', 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+    expect(readFileSync(join(dir, 'runs-term', 'checkpoints', 'latest'), 'utf8').trim()).toBe(`step-${String(steps).padStart(7, '0')}`);
+    for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors']) expect(existsSync(join(dir, 'runs-term', 'checkpoints', `step-${String(steps).padStart(7, '0')}`, f))).toBe(true);
+    const resumed = kava(['train', '--steps', String(steps + 1), '--resume', 'runs-term'], dir);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`steps: ${steps + 1}/${steps + 1}`);
+  }, 120_000);
+
+  it('a second signal exits at once (143) and leaves no half-visible checkpoint', async () => {
+    // Steps long enough (the default tiny architecture, a checkpoint after each) that the second
+    // signal lands while the run is still finishing its step or saving.
+    const slow = mkdtempSync(join(tmpdir(), 'kava-e2e-slow-'));
+    writeFileSync(join(slow, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', data: SMALL.data, train: { batchSize: 16, microBatchSize: 8, checkpointEvery: 1 } }));
+    const r = await trainUntilSignalled('run', 'SIGTERM', true, slow);
+    expect(r.code).toBe(143);
+    expect(r.stdout).not.toMatch(/^interrupted; checkpoint saved/m);
+    const root = join(slow, 'run', 'checkpoints');
+    const visible = readdirSync(root).filter((d) => /^step-\d+$/.test(d));
+    expect(visible.length).toBeGreaterThan(0); // the step-0 one at least
+    for (const d of visible) for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors', 'tokenizer']) expect(existsSync(join(root, d, f))).toBe(true);
+    expect(visible).toContain(readFileSync(join(root, 'latest'), 'utf8').trim());
+  }, 120_000);
+
+  it('kill -9 at any moment while checkpointing leaves the last complete checkpoint, and --resume goes on from it', async () => {
+    const project = mkdtempSync(join(tmpdir(), 'kava-e2e-kill-'));
+    writeFileSync(join(project, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', ...SMALL, train: { ...SMALL.train, checkpointEvery: 1 } }));
+    const root = join(project, 'r', 'checkpoints');
+    // A checkpoint after every step, and SIGKILL at a different moment after the first step each time.
+    for (const [i, delay] of [0, 40, 120, 250].entries()) {
+      const args = ['train', '--steps', '100000', ...(i === 0 ? ['--run-dir', 'r'] : ['--resume', 'r'])];
+      const child = spawn(process.execPath, [BIN, ...args], { cwd: project });
+      await new Promise<void>((done) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (/^step \d+\/100000/m.test(out)) setTimeout(() => child.kill('SIGKILL'), delay);
+        });
+        child.on('close', () => done());
+      });
+      const visible = readdirSync(root).filter((d) => /^step-\d+$/.test(d));
+      for (const d of visible) for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors', 'tokenizer/tokenizer.json']) expect(existsSync(join(root, d, f))).toBe(true);
+      expect(visible).toContain(readFileSync(join(root, 'latest'), 'utf8').trim());
+    }
+    const step = Number(readFileSync(join(root, 'latest'), 'utf8').trim().slice(5));
+    const resumed = kava(['train', '--resume', 'r', '--steps', String(step + 1)], project);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toContain(`steps: ${step + 1}/${step + 1}`);
+    expect(readdirSync(root).filter((n) => n.endsWith('.tmp'))).toEqual([]); // what the kills left is cleaned up
+  }, 180_000);
+
+  it('--resume continues with the run\'s own settings (not the current folder\'s), changes only the flags given and keeps config.json', () => {
+    const project = mkdtempSync(join(tmpdir(), 'kava-e2e-resume-'));
+    writeFileSync(join(project, 'base.json'), JSON.stringify({ preset: 'tiny-llama', ...SMALL, train: { ...SMALL.train, checkpointEvery: 2, teacherWarmup: 0.5 } }));
+    const first = kava(['train', '--config', 'base.json', '--steps', '4', '--run-dir', 'r'], project);
+    expect(first.code).toBe(0);
+    const runDir = join(project, 'r');
+    const config = readFileSync(join(runDir, 'config.json'), 'utf8');
+    // From another folder, with no config file there: the run's own architecture, schedule, checkpoints.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'kava-e2e-elsewhere-'));
+    const resumed = kava(['train', '--resume', runDir, '--steps', '6'], elsewhere);
+    expect(resumed.stderr).toBe('');
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/^resume changes: train\.steps 4 → 6$/m);
+    expect(resumed.stdout).toMatch(/^total steps 4 → 6: the learning-rate schedule now runs over 6 steps/m);
+    expect(resumed.stdout).toContain('steps: 6/6');
+    expect(readFileSync(join(runDir, 'config.json'), 'utf8')).toBe(config);
+    expect(readFileSync(join(runDir, 'resumes.jsonl'), 'utf8')).toContain('"train.steps":{"from":4,"to":6}');
+    const preset = kava(['train', '--resume', runDir, '--preset', 'kava'], elsewhere);
+    expect(preset.code).toBe(2);
+    expect(preset.stderr).toMatch(/--config and --preset cannot be combined with it/);
   }, 120_000);
 
   it.each([

@@ -10,6 +10,7 @@ import { compressCommand } from './commands/compress.js';
 import { exportCommand } from './commands/export.js';
 import { doctorCommand } from './commands/doctor.js';
 import { reportError } from './report-error.js';
+import { CommandExit, EXIT_OK } from './exit-codes.js';
 
 /** Builds the `kava` program. Each command lives in its own module under commands/. */
 export function buildProgram(): Command {
@@ -32,13 +33,14 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Runs the CLI and returns the exit code (0 ok, 1 runtime failure, 2 usage/config error). */
+/** Runs the CLI and returns the exit code (exit-codes.ts: 0 ok, 1 runtime failure, 2 usage/config/input error, 130/143 interrupted). */
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv], { from: 'user' });
-    return 0;
+    return EXIT_OK;
   } catch (err) {
+    if (err instanceof CommandExit) return err.exitCode;
     if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')) return 0;
     return reportError(err, argv.includes('--verbose') || argv.includes('-v'));
   }

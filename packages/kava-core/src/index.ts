@@ -28,3 +28,4 @@ export * from './ops/stop-gradient.js';
 export * from './config/reference.js';
 export { z } from 'zod';
 export * from './ops/rows-at.js';
+export * from './io/json-file.js';

@@ -24,6 +24,26 @@ describe('config search (cosmiconfig, module name "kava")', () => {
     expect(resolved.config.latent.count).toBe(11);
   });
 
+  // The same mistake (a missing comma after line 2) in every format: the error names file:line:column.
+  const broken: [string, Record<string, string>, string][] = [
+    ['kava.config.mjs', { 'kava.config.mjs': 'export default {\n  train: { steps: 3 }\n  method: "kava",\n};\n' }, "3:3: SyntaxError: Unexpected identifier 'method'"],
+    ['kava.config.js', { 'kava.config.js': 'export default {\n  train: { steps: 3 }\n  method: "kava",\n};\n', 'package.json': json({ type: 'module' }) }, "3:3: SyntaxError: Unexpected identifier 'method'"],
+    ['kava.config.cjs', { 'kava.config.cjs': 'module.exports = {\n  train: { steps: 3 }\n  method: "kava",\n};\n' }, "3:3: SyntaxError: Unexpected identifier 'method'"],
+    ['kava.config.json', { 'kava.config.json': '{\n  "train": { "steps": 3 }\n  "method": "kava"\n}\n' }, '3:3: not valid JSON'],
+    ['.kavarc', { '.kavarc': '{\n  "train": { "steps": 3 }\n  "method": "kava"\n}\n' }, '3:3: not valid YAML'],
+    ['kava.config.yaml', { 'kava.config.yaml': 'train:\n  steps: 3\n method: kava\n' }, '3:2: not valid YAML (bad indentation of a mapping entry)'],
+    ['kava.config.mjs', { 'kava.config.mjs': 'const steps = stepz;\nexport default { train: { steps } };\n' }, '1:15: ReferenceError: stepz is not defined'],
+  ];
+  it.each(broken)('a broken %s is an error naming file:line:column (%#)', async (file, files, where) => {
+    const dir = tempProject(files);
+    for (const configFile of [undefined, file]) {
+      const err = (await resolveConfig({ cwd: dir, ...(configFile ? { configFile } : {}) }).then(() => null, (e: unknown) => e)) as Error;
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message.startsWith(`${join(dir, file)}:${where}`)).toBe(true);
+      expect(err.message).not.toMatch(/bug in Node\.js|race condition/);
+    }
+  });
+
   it('searches parent folders up to the project root', async () => {
     const dir = tempProject({ 'package.json': json({ name: 'p' }), 'kava.config.json': json({ latent: { count: 5 } }), 'sub/deeper/.keep': '' });
     const resolved = await resolveConfig({ cwd: join(dir, 'sub/deeper') });

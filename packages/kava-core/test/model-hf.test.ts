@@ -41,6 +41,7 @@ function loadError(dir: string): Error {
     loadHFBackbone(dir, FAMILIES).backbone.dispose();
   } catch (err) {
     expect(err).toBeInstanceOf(KavaError);
+    expect((err as KavaError).exitCode).toBe(2); // a malformed model directory is an input error
     return err as Error;
   }
   throw new Error(`loading ${dir} did not fail`);
@@ -176,7 +177,7 @@ describe('every loading error names the file and what was expected', () => {
   test('no config.json, or one that is not JSON', () => {
     const dir = copyOf(QWEN);
     writeFileSync(join(dir, 'config.json'), '{"model_type": ');
-    expect(loadError(dir).message).toMatch(/config\.json: not valid JSON/);
+    expect(loadError(dir).message).toMatch(/config\.json:1:16: not valid JSON \(Unexpected end of JSON input\)/);
     rmSync(join(dir, 'config.json'));
     expect(loadError(dir).message).toMatch(/config\.json not found/);
   });

@@ -68,7 +68,7 @@ describe('safetensors reading', () => {
     ['malformed offsets', rawSafetensors({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, f32([1])), /data_offsets must be \[begin, end\]/],
     ['non-string metadata', rawSafetensors({ __metadata__: { a: 1 } }), /"__metadata__" must be an object of strings/],
   ];
-  test.each(bad)('%s is a clear error naming the file', (_what, bytes, message) => {
+  test.each(bad)('%s is a clear error naming the file (an input error: exit code 2)', (_what, bytes, message) => {
     const path = fileWith(bytes);
     let error: unknown;
     try {
@@ -77,6 +77,7 @@ describe('safetensors reading', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(KavaError);
+    expect((error as KavaError).exitCode).toBe(2);
     expect((error as Error).message).toContain(path);
     expect((error as Error).message).toMatch(message);
   });

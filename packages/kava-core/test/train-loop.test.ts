@@ -1,7 +1,7 @@
 // The training loop: memory discipline, reproducibility, resume, NaN stop, interruption, hooks.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, KavaError, tf, train, type KavaPlugin } from '@kava/core';
+import { initBackend, KavaError, loadRun, SafetensorsFile, tf, train, writeSafetensors, type KavaPlugin } from '@kava/core';
 import { microConfig } from './train-helpers.js';
 
 const metrics = (runDir: string) =>
@@ -46,15 +46,76 @@ describe('training loop', () => {
     expect(metrics(rc.runDir).map((m) => m.losses)).toEqual(metrics(ra.runDir).slice(3).map((m) => m.losses));
   });
 
-  it('stops on a NaN loss with a clear message and keeps the last good checkpoint', async () => {
-    const poison: KavaPlugin = { name: 'poison', apply: (h) => h.losses.tap('poison', (terms, { step }) => (step === 4 ? { ...terms, 'teacher-ce': tf.scalar(NaN) } : terms)) };
-    const { resolved } = await microConfig({ train: { steps: 8, checkpointEvery: 2 } }, [poison]);
+  /**
+   * A plugin that makes the loss or only the gradient of step `at` (0-based) non-finite, `times`
+   * times (micro-batches): a skipped step is retried with the next batch under the same step number.
+   */
+  const poisonAt = (at: number, times: number, what: 'loss' | 'gradient'): KavaPlugin => ({
+    name: 'poison',
+    apply: (h) => h.losses.tap('poison', (terms, { step }) => {
+      if (step !== at || times === 0) return terms;
+      times--;
+      const ce = terms['teacher-ce']!;
+      // The gradient case keeps the loss value finite, as an exploding learning rate does.
+      const nanGrad = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.mul(dy, NaN) }));
+      return { ...terms, 'teacher-ce': what === 'loss' ? tf.add(ce, NaN) : (nanGrad(ce) as tf.Tensor) };
+    }),
+  });
+  const runDirOf = (baseDir: string) => readdirSync(join(baseDir, 'runs')).map((d) => join(baseDir, 'runs', d))[0]!;
+  const allFinite = (dir: string) => {
+    const file = SafetensorsFile.open(join(dir, 'params.safetensors'));
+    try {
+      return [...file.entries.keys()].every((name) => file.read(name).every(Number.isFinite));
+    } finally {
+      file.close();
+    }
+  };
+
+  it('skips a step whose gradient is not finite (never applied, never checkpointed) and goes on', async () => {
+    const { resolved } = await microConfig({ train: { steps: 6, checkpointEvery: 2 } }, [poisonAt(2, 1, 'gradient')]);
+    const lines: string[] = [];
+    const r = await train({ resolved, skipFinalEval: true, log: (l) => lines.push(l) });
+    expect(r.steps).toBe(6);
+    expect(lines.join('\n')).toMatch(/step 3: gradient norm is NaN; skipped, weights unchanged \(1 in a row, at most 3\)/);
+    const rows = metrics(r.runDir);
+    expect(rows.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
+    for (const m of rows) expect(Number.isFinite((m as unknown as { gradNorm: number }).gradNorm)).toBe(true);
+    expect(allFinite(r.checkpoint)).toBe(true);
+  });
+
+  it('stops after train.maxNonFiniteSkips non-finite steps in a row, naming the step, the losses and the last good checkpoint', async () => {
+    const { resolved } = await microConfig({ train: { steps: 8, checkpointEvery: 2, maxNonFiniteSkips: 2, microBatchSize: 4 } }, [poisonAt(4, 3, 'gradient')]);
     const err = await train({ resolved }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KavaError);
-    expect((err as Error).message).toMatch(/loss "teacher-ce" became NaN at step 5; training stopped\. The last good checkpoint is .*step-0000004/);
-    const runDir = readdirSync(join(resolved.baseDir, 'runs')).map((d) => join(resolved.baseDir, 'runs', d))[0]!;
+    expect((err as Error).message).toMatch(/^step 5: gradient norm is NaN, the 3rd non-finite step in a row \(train\.maxNonFiniteSkips is 2\); training stopped\. Losses: .*teacher-ce=[\d.]+, .*total=[\d.]+\. The last good checkpoint is .*step-0000004\./);
+    const runDir = runDirOf(resolved.baseDir);
+    expect(readFileSync(join(runDir, 'checkpoints', 'latest'), 'utf8').trim()).toBe('step-0000004');
+    expect(allFinite(join(runDir, 'checkpoints', 'step-0000004'))).toBe(true);
+  });
+
+  it('stops at the first NaN loss with train.maxNonFiniteSkips 0 and keeps the last good checkpoint', async () => {
+    const { resolved } = await microConfig({ train: { steps: 8, checkpointEvery: 2, maxNonFiniteSkips: 0 } }, [poisonAt(4, 1, 'loss')]);
+    const err = await train({ resolved }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KavaError);
+    expect((err as Error).message).toMatch(/^step 5: loss "teacher-ce" is NaN, the 1st non-finite step in a row \(train\.maxNonFiniteSkips is 0\); training stopped\. Losses: .*teacher-ce=NaN, .*total=NaN\. The last good checkpoint is .*step-0000004\./);
+    const runDir = runDirOf(resolved.baseDir);
     expect(readFileSync(join(runDir, 'checkpoints', 'latest'), 'utf8').trim()).toBe('step-0000004');
     expect(existsSync(join(runDir, 'checkpoints', 'step-0000004', 'params.safetensors'))).toBe(true);
+  });
+
+  it('refuses to load a checkpoint whose weights are not finite, naming the file', async () => {
+    const { resolved } = await microConfig({ train: { steps: 1 } });
+    const r = await train({ resolved, skipFinalEval: true });
+    const file = join(r.checkpoint, 'params.safetensors');
+    const st = SafetensorsFile.open(file);
+    const tensors = [...st.entries].map(([name, e]) => ({ name, shape: e.shape, data: st.read(name) }));
+    st.close();
+    tensors[1]!.data[3] = NaN;
+    writeSafetensors(file, tensors);
+    const err = await loadRun(r.runDir).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KavaError);
+    expect((err as KavaError).exitCode).toBe(2);
+    expect((err as Error).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: tensor "${tensors[1]!.name}" holds 1 non-finite value`));
   });
 
   it('saves a checkpoint and returns when interrupted (Ctrl-C)', async () => {

@@ -1,14 +1,15 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   ConfigError, createSyntheticTokenizer, estimateMemory, formatMemoryEstimate, assertFitsBackend, initBackend,
-  presetDecoderConfig, readHFConfig, resolveBackbonePreset, backboneFamilies, modelDirHint, train,
+  presetDecoderConfig, readHFConfig, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
-import { addCommonOptions, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
+import { addCommonOptions, pluginSpecs, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { TrainProgress } from '../progress.js';
 import { writeReport } from '../report/write-report.js';
+import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 
 interface TrainFlags extends CommonOptions {
   modelDir?: string;
@@ -43,6 +44,21 @@ function flagsToConfig(flags: TrainFlags): KavaConfigInput {
   return layer;
 }
 
+/**
+ * With --resume the run's own saved configuration, with only the flags given on top (paths in
+ * them taken from the current folder). A config file or presets would replace the run's settings
+ * wholesale, so they are refused.
+ */
+async function resumeConfig(flags: TrainFlags): Promise<ResolvedConfig> {
+  if (flags.config || flags.preset?.length) {
+    throw new ConfigError(`--resume ${flags.resume}: the run continues with its own saved configuration; --config and --preset cannot be combined with it (change single settings with flags such as --steps or --backend)`);
+  }
+  const absolute = (p?: string) => (p === undefined ? undefined : resolve(p));
+  const layer = flagsToConfig({ ...flags, modelDir: absolute(flags.modelDir), data: absolute(flags.data), out: absolute(flags.out) });
+  if (flags.backend) layer.backend = flags.backend;
+  return resolveRunConfig(flags.resume!, { overrides: layer, extraPluginSpecs: pluginSpecs(flags) });
+}
+
 /** The decoder a run will build, without allocating it (for --dry-run). */
 function plannedDecoder(resolved: ResolvedConfig): DecoderConfig {
   const { config, plugins } = resolved;
@@ -60,12 +76,12 @@ export function trainCommand(program: Command): void {
     .option('--out <dir>', 'folder for run directories (train.out)')
     .option('--steps <n>', 'optimiser steps')
     .option('--epochs <n>', 'epochs over the training data (instead of --steps)')
-    .option('--resume <run>', 'continue a run from its latest checkpoint (run directory or checkpoint folder)')
+    .option('--resume <run>', 'continue a run from its latest checkpoint (run directory or checkpoint folder) with its own saved settings; other flags change only what they name')
     .option('--run-dir <dir>', 'write the run into this folder instead of a new dated one under --out (must not hold a run unless --resume names it)')
     .option('--seed <n>', 'random seed')
     .option('--dry-run', 'print the resolved config, parameter count, memory estimate and plan, then exit')
     .action(async (flags: TrainFlags) => {
-      const resolved = await resolveFromOptions(flags, flagsToConfig(flags), { defaultPresets: ['tiny-llama'] });
+      const resolved = flags.resume ? await resumeConfig(flags) : await resolveFromOptions(flags, flagsToConfig(flags), { defaultPresets: ['tiny-llama'] });
       const { config } = resolved;
       if (config.backbone.modelDir === null) {
         // A released checkpoint's preset without weights: say what to download before anything else.
@@ -99,13 +115,18 @@ export function trainCommand(program: Command): void {
       }
       const progress = new TrainProgress();
       progress.log(backend.description);
+      // SIGINT (Ctrl-C) and SIGTERM (timeout, docker stop, systemd, Slurm) both finish the step,
+      // save a checkpoint and exit 130 / 143; a second signal exits at once. Checkpoints become
+      // visible only by a rename when complete, so quitting mid-save never shows a partial one.
       const controller = new AbortController();
-      const onSigint = () => {
-        if (controller.signal.aborted) process.exit(130);
-        progress.log('Ctrl-C: finishing this step and saving a checkpoint (press again to quit at once)');
+      let stoppedBy: StopSignal | null = null;
+      const onSignal = (signal: StopSignal) => {
+        if (controller.signal.aborted) process.exit(STOP_SIGNALS[signal]);
+        stoppedBy = signal;
+        progress.log(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: finishing this step and saving a checkpoint (send it again to quit at once)`);
         controller.abort();
       };
-      process.on('SIGINT', onSigint);
+      for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(signal, onSignal);
       try {
         const result = await train({
           resolved,
@@ -124,8 +145,9 @@ export function trainCommand(program: Command): void {
           process.stdout.write(`held-out accuracy: ${(100 * e.accuracy).toFixed(1)}% (${e.correct}/${e.questions}, ${e.mode}), ${e.forwardPassesPerQuestion.toFixed(1)} forward passes and ${e.kvEntriesPerQuestion.toFixed(1)} KV entries per question\n`);
         }
         process.stdout.write(`report: ${report.image} and ${report.summary}\n`);
+        if (result.interrupted && stoppedBy) throw new CommandExit(STOP_SIGNALS[stoppedBy]);
       } finally {
-        process.off('SIGINT', onSigint);
+        for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.off(signal, onSignal);
         progress.stop();
       }
     });

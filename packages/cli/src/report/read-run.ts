@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KavaError, type EvalReport, type StepMetrics } from '@kava/core';
+import { KavaError, readJsonLines, readJsonObject, type EvalReport, type StepMetrics } from '@kava/core';
 
 /** One line of metrics.jsonl: the step's metrics as the `step` hook saw them, plus timing. */
 export type MetricsRow = StepMetrics & { seconds: number; epoch: number };
@@ -8,15 +8,10 @@ export type MetricsRow = StepMetrics & { seconds: number; epoch: number };
 /** One line of eval.jsonl: an evaluation report and the step it ran at. */
 export type EvalRow = EvalReport & { step: number };
 
+/** The rows of a run's log; a torn last line (a crash mid-append) is left out with a warning. */
 function jsonLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line, i) => {
-    try {
-      return JSON.parse(line) as T;
-    } catch {
-      throw new KavaError(`${file}:${i + 1}: not a JSON line`);
-    }
-  });
+  return readJsonLines<T>(file, { onTornLine: (line) => process.stderr.write(`kava: warning: ${file}:${line}: left out a torn last line (a crash while it was written)\n`) });
 }
 
 /** The metrics and evaluations a run directory holds. */
@@ -26,6 +21,6 @@ export function readRun(runDir: string): { metrics: MetricsRow[]; evals: EvalRow
   return {
     metrics: jsonLines<MetricsRow>(join(runDir, 'metrics.jsonl')),
     evals: jsonLines<EvalRow>(join(runDir, 'eval.jsonl')),
-    config: JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>,
+    config: readJsonObject(configFile),
   };
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
+import { cosmiconfig } from 'cosmiconfig';
+import { CONFIG_LOADERS } from './file-loaders.js';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { loadPlugins, type PluginSet } from '../plugin/loader.js';
@@ -30,7 +31,7 @@ export async function findConfigFile(cwd: string, explicit?: string | null): Pro
   const explorer = cosmiconfig('kava', {
     searchPlaces: SEARCH_PLACES,
     searchStrategy: 'project',
-    loaders: { '.yaml': defaultLoaders['.yaml'], '.yml': defaultLoaders['.yml'] },
+    loaders: CONFIG_LOADERS,
     cache: false,
   });
   let result;

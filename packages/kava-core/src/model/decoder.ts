@@ -386,10 +386,10 @@ function attentionBias(keyMask: tf.Tensor, P: number, S: number): tf.Tensor {
 function checkConfig(c: DecoderConfig): void {
   const positive = ['vocabSize', 'hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim'] as const;
   for (const key of positive) {
-    if (!Number.isInteger(c[key]) || c[key] < 1) throw new KavaError(`decoder config: ${key} must be a positive integer, got ${c[key]}`);
+    if (!Number.isInteger(c[key]) || c[key] < 1) throw new KavaError(`decoder config: ${key} must be a positive integer, got ${c[key]}`, { exitCode: 2 });
   }
-  if (c.numHeads % c.numKvHeads !== 0) throw new KavaError(`decoder config: numHeads (${c.numHeads}) must be a multiple of numKvHeads (${c.numKvHeads})`);
-  if (c.headDim % 2 !== 0) throw new KavaError(`decoder config: headDim must be even for RoPE, got ${c.headDim}`);
+  if (c.numHeads % c.numKvHeads !== 0) throw new KavaError(`decoder config: numHeads (${c.numHeads}) must be a multiple of numKvHeads (${c.numKvHeads})`, { exitCode: 2 });
+  if (c.headDim % 2 !== 0) throw new KavaError(`decoder config: headDim must be even for RoPE, got ${c.headDim}`, { exitCode: 2 });
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tf } from '../tf.js';
 import { ConfigError, KavaError } from '../errors.js';
@@ -9,6 +9,7 @@ import { Decoder } from './decoder.js';
 import { CheckpointReader, checkTensors } from './hf-checkpoint.js';
 import { writeSafetensors } from './safetensors.js';
 import { parameterSpecs } from './weights.js';
+import { readJsonFile } from '../io/json-file.js';
 import { loadTokenizer as loadHFTokenizer } from '../tokenizer/index.js';
 
 /**
@@ -20,12 +21,7 @@ import { loadTokenizer as loadHFTokenizer } from '../tokenizer/index.js';
 export function readHFConfig(dir: string, families: readonly BackboneFamily[]): { family: BackboneFamily; config: DecoderConfig; json: Record<string, unknown> } {
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new ConfigError(`model directory ${dir}: config.json not found (is this a Hugging Face model directory?)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ConfigError(`${path}: not valid JSON (${(err as Error).message})`, { cause: err });
-  }
+  const json = readJsonFile(path);
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(`${path}: expected a JSON object`);
   const modelType = (json as Record<string, unknown>).model_type;
   const family = families.find((f) => typeof modelType === 'string' && f.modelTypes.includes(modelType));

@@ -27,8 +27,9 @@ export interface SafetensorsEntry {
   end: number;
 }
 
+/** A malformed or unreadable file is an input error (exit code 2): the file must be replaced. */
 function fail(path: string, what: string): never {
-  throw new KavaError(`safetensors file ${path}: ${what}`);
+  throw new KavaError(`safetensors file ${path}: ${what}`, { exitCode: 2 });
 }
 
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -53,7 +54,7 @@ export class SafetensorsFile {
     try {
       fd = openSync(path, 'r');
     } catch (err) {
-      throw new KavaError(`safetensors file ${path}: cannot open (${(err as Error).message})`, { cause: err });
+      throw new KavaError(`safetensors file ${path}: cannot open (${(err as Error).message})`, { exitCode: 2, cause: err });
     }
     try {
       const size = fstatSync(fd).size;

@@ -5,6 +5,7 @@ import { Tokenizer as HFCore } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import { KavaError } from '../errors.js';
 import type { Tokenizer } from '../contracts/tokenizer.js';
+import { parseJsonText } from '../io/json-file.js';
 
 /** The parts of a Hugging Face `tokenizer.json` this class reads and edits. */
 export interface TokenizerJson {
@@ -153,13 +154,9 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
   } catch (error) {
     throw new KavaError(`${file}: cannot read (${(error as Error).message})`, { exitCode: 2, cause: error });
   }
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (!value || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
-    return value as Record<string, unknown>;
-  } catch (error) {
-    throw new KavaError(`${file}: invalid JSON (${(error as Error).message})`, { exitCode: 2, cause: error });
-  }
+  const value = parseJsonText(text, file);
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new KavaError(`${file}: expected a JSON object`, { exitCode: 2 });
+  return value as Record<string, unknown>;
 }
 
 /**

@@ -4,6 +4,7 @@ import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
+import { readJsonObject } from '../io/json-file.js';
 import type { Tokenizer } from '../contracts/tokenizer.js';
 import type { AdamW } from './adamw.js';
 
@@ -54,18 +55,63 @@ export async function saveCheckpoint(runDir: string, state: TrainingState, param
   return final;
 }
 
+/** Temporary names of checkpoint folders and atomic writes: `.<name>.<pid>[.<time>].tmp`. */
+const TEMPORARY = /^\..+\.(\d+)(?:\.\d+)?\.tmp$/;
+
+const isRunning = (pid: number) => {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Removes the temporary checkpoint folders and files of a run (in the run folder and its
+ * checkpoints/) that a process killed while saving left behind; those of a live process are
+ * kept. Returns what was removed.
+ */
+export function removeStaleTemporaries(runDir: string): string[] {
+  const removed: string[] = [];
+  for (const dir of [runDir, join(runDir, 'checkpoints')]) {
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      const pid = TEMPORARY.exec(name)?.[1];
+      if (pid === undefined || isRunning(Number(pid))) continue;
+      rmSync(join(dir, name), { recursive: true, force: true });
+      removed.push(join(dir, name));
+    }
+  }
+  return removed;
+}
+
 /** The newest complete checkpoint of a run directory (or the checkpoint directory itself). */
 export function findCheckpoint(path: string): string {
   if (existsSync(join(path, STATE))) return path;
   const latest = join(path, 'checkpoints', 'latest');
   if (!existsSync(latest)) throw new KavaError(`${path}: no checkpoint found (expected ${latest} or a checkpoint folder with ${STATE})`, { exitCode: 2 });
   const dir = join(path, 'checkpoints', readFileSync(latest, 'utf8').trim());
-  if (!existsSync(join(dir, STATE))) throw new KavaError(`${latest} names ${dir}, which is missing or incomplete`);
+  if (!existsSync(join(dir, STATE))) throw new KavaError(`${latest} names ${dir}, which is missing or incomplete`, { exitCode: 2 });
   return dir;
 }
 
 export function readTrainingState(dir: string): TrainingState {
-  return JSON.parse(readFileSync(join(dir, STATE), 'utf8')) as TrainingState;
+  return readJsonObject(join(dir, STATE)) as unknown as TrainingState;
+}
+
+/**
+ * Refuses weights that are not finite: a model with NaN or Infinity in it answers nothing, and
+ * evaluating or resuming it would only hide where the run went wrong.
+ */
+function assertFinite(file: string, name: string, values: Float32Array): void {
+  let bad = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
+  if (bad > 0) {
+    throw new KavaError(`${file}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity) of ${values.length}; ` +
+      'these weights come from a diverged step and cannot be used. Take an earlier checkpoint of the run', { exitCode: 2 });
+  }
 }
 
 /** Restores trainable variables (and the optimiser when given) from a checkpoint folder. */
@@ -75,15 +121,17 @@ export function loadCheckpoint(dir: string, params: ReadonlyMap<string, tf.Varia
   try {
     for (const [name, variable] of params) {
       const entry = file.entries.get(name);
-      if (!entry) throw new KavaError(`${join(dir, PARAMS)}: missing "${name}"; the checkpoint was made with a different model configuration`);
+      if (!entry) throw new KavaError(`${join(dir, PARAMS)}: missing "${name}"; the checkpoint was made with a different model configuration`, { exitCode: 2 });
       if (entry.shape.join() !== variable.shape.join()) {
-        throw new KavaError(`${join(dir, PARAMS)}: "${name}" has shape [${entry.shape}], the model expects [${variable.shape}] (different model configuration?)`);
+        throw new KavaError(`${join(dir, PARAMS)}: "${name}" has shape [${entry.shape}], the model expects [${variable.shape}] (different model configuration?)`, { exitCode: 2 });
       }
-      tf.tidy(() => variable.assign(tf.tensor(file.read(name), entry.shape)));
+      const values = file.read(name);
+      assertFinite(join(dir, PARAMS), name, values);
+      tf.tidy(() => variable.assign(tf.tensor(values, entry.shape)));
     }
     if (file.entries.size !== params.size) {
       const extra = [...file.entries.keys()].filter((n) => !params.has(n));
-      throw new KavaError(`${join(dir, PARAMS)}: unexpected tensors ${extra.slice(0, 5).join(', ')}; the checkpoint was made with a different model configuration`);
+      throw new KavaError(`${join(dir, PARAMS)}: unexpected tensors ${extra.slice(0, 5).join(', ')}; the checkpoint was made with a different model configuration`, { exitCode: 2 });
     }
   } finally {
     file.close();

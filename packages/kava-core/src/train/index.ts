@@ -10,3 +10,4 @@ export * from './checkpoint.js';
 export * from './evaluate-run.js';
 export * from './trainer.js';
 export * from './load-run.js';
+export * from './resume.js';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { KavaError } from '../errors.js';
-import type { KavaConfig } from '../config/schema.js';
+import type { KavaConfig, KavaConfigInput } from '../config/schema.js';
 import { resolveConfig, type ResolvedConfig } from '../config/load.js';
 import type { KavaPlugin } from '../plugin/plugin.js';
 import { findCheckpoint, loadCheckpoint, tokenizerDir } from './checkpoint.js';
@@ -35,17 +35,37 @@ export interface LoadedRun {
   backend: BackendInfo;
 }
 
+/** A run directory or checkpoint folder: the checkpoint it stands for, its run directory and that run's saved config.json. */
+export function locateRun(path: string): { checkpointDir: string; runDir: string; configFile: string } {
+  const checkpointDir = findCheckpoint(resolve(path));
+  const runDir = dirname(dirname(checkpointDir));
+  const configFile = join(runDir, 'config.json');
+  if (!existsSync(configFile)) throw new KavaError(`${runDir}: no config.json next to the checkpoint ${checkpointDir}`, { exitCode: 2 });
+  return { checkpointDir, runDir, configFile };
+}
+
+/**
+ * The configuration a run was trained with (its saved config.json, with its plugins), with
+ * `overrides` on top: only what they name changes. Used to evaluate a run and to resume it.
+ */
+export async function resolveRunConfig(path: string, options: { overrides?: KavaConfigInput; extraPlugins?: readonly KavaPlugin[]; extraPluginSpecs?: readonly string[] } = {}): Promise<ResolvedConfig> {
+  const { runDir, configFile } = locateRun(path);
+  // The saved config is complete (every key present), so re-applying its presets under it changes nothing.
+  return resolveConfig({
+    cwd: runDir, configFile, presets: [],
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+    ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}),
+    ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}),
+  });
+}
+
 /**
  * Rebuilds a trained model from a run directory or checkpoint folder: the run's saved
  * config.json (with its plugins), the checkpoint's tokenizer, and its weights.
  */
 export async function loadRun(path: string, options: { extraPlugins?: readonly KavaPlugin[]; extraPluginSpecs?: readonly string[] } = {}): Promise<LoadedRun> {
-  const checkpointDir = findCheckpoint(resolve(path));
-  const runDir = dirname(dirname(checkpointDir));
-  const configFile = join(runDir, 'config.json');
-  if (!existsSync(configFile)) throw new KavaError(`${runDir}: no config.json next to the checkpoint ${checkpointDir}`, { exitCode: 2 });
-  // The saved config is complete (every key present), so re-applying its presets under it changes nothing.
-  const resolved = await resolveConfig({ cwd: runDir, configFile, presets: [], ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}), ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}) });
+  const { checkpointDir, runDir } = locateRun(path);
+  const resolved = await resolveRunConfig(checkpointDir, options);
   // The backend comes first: tensors made before a backend switch would live on the old one.
   const backend = await initBackend(resolved.config.backend);
   const tokenizer = await runTokenizer(resolved.config, { savedDir: tokenizerDir(checkpointDir) });

@@ -1,5 +1,5 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { tf } from '../tf.js';
 import { ConfigError, KavaError } from '../errors.js';
 import type { Example } from '../contracts/dataset.js';
@@ -11,14 +11,16 @@ import { createCompression } from '../compression/compress.js';
 import { shuffle } from '../data/select.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
+import { readJsonLines, readJsonObject } from '../io/json-file.js';
 import { AdamW } from './adamw.js';
 import { buildBatch, type BatchPlan } from './batch.js';
-import { findCheckpoint, loadCheckpoint, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
+import { findCheckpoint, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import { loadRunData, type RunData } from './data.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
+import { configChanges, formatChanges, recordResume, scheduleChange } from './resume.js';
 import { Rng } from './rng.js';
 import { cosineWithWarmup } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
@@ -92,6 +94,28 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
+const ordinal = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
+
+/** The error that ends a run after too many non-finite steps in a row: the step, the losses, where to go back to. */
+function nonFiniteStop(step: number, problem: string, inARow: number, limit: number, losses: Record<string, number>, lastCheckpoint: string): KavaError {
+  return new KavaError(`step ${step}: ${problem}, the ${ordinal(inARow)} non-finite step in a row (train.maxNonFiniteSkips is ${limit}); training stopped. ` +
+    `Losses: ${Object.entries(losses).map(([k, v]) => `${k}=${v}`).join(', ')}. ` +
+    (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}. ` : 'No checkpoint was saved (train.checkpointEvery is 0). ') +
+    'Try a lower train.lr or train.clip.');
+}
+
+/**
+ * Keeps the rows of an append-only log (metrics.jsonl, eval.jsonl) up to `step`. A torn last line,
+ * what a crash in the middle of an append leaves, is dropped with a warning; any other bad line
+ * is an error naming file:line.
+ */
+function trimLog(file: string, step: number, log: (line: string) => void): void {
+  if (!existsSync(file)) return;
+  const onTornLine = (line: number, text: string) => log(`warning: ${file}:${line}: dropped a torn last line (a crash while it was written): ${text.slice(0, 60)}`);
+  const kept = readJsonLines<{ step: number }>(file, { onTornLine }).filter((row) => row.step <= step);
+  writeTextAtomic(file, kept.map((row) => `${JSON.stringify(row)}\n`).join(''));
+}
+
 /** A timestamped default run folder name. */
 function defaultRunName(config: KavaConfig): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '').replace('T', '-');
@@ -139,8 +163,9 @@ class DataCursor {
  * Trains a model with the method of the resolved configuration (KAVA-METHOD.md §1–5): per step,
  * micro-batches of teacher forward → compression → student rollout → losses, accumulated to the
  * effective batch, clipped, and applied with AdamW on a warm-up + cosine schedule. Writes the run
- * directory (config.json, metrics.jsonl, checkpoints/, eval/), fires every lifecycle hook, stops on
- * a non-finite loss keeping the last good checkpoint, and saves a checkpoint when aborted.
+ * directory (config.json, metrics.jsonl, checkpoints/, eval/), fires every lifecycle hook, skips
+ * steps whose loss or gradient is not finite (stopping after train.maxNonFiniteSkips in a row, the
+ * checkpoints all good), and saves a checkpoint when aborted.
  */
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { resolved } = options;
@@ -151,10 +176,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   checkFrozenTeacher(config);
   const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
-  const runDir = options.runDir ? resolve(options.runDir)
-    : options.resume && !existsSync(join(options.resume, 'state.json')) ? resolve(options.resume)
-    : claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
-  mkdirSync(runDir, { recursive: true });
 
   const data: RunData = await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p));
   log(`data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`);
@@ -191,21 +212,33 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const microSeed = (atStep: number, index: number) => Rng.seedAt(config.train.seed, atStep * microPerStep + index);
   let step = 0;
   let cursor = new DataCursor(data.train, config.data.shuffleSeed, 0, 0);
+  // The run folder is made only now, after data, tokenizer and model are set up: a run that fails
+  // to start leaves no empty folder behind.
+  const runDir = options.runDir ? resolve(options.runDir)
+    : options.resume && !existsSync(join(options.resume, 'state.json')) ? resolve(options.resume)
+    : claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
+  mkdirSync(runDir, { recursive: true });
+  for (const stale of removeStaleTemporaries(runDir)) log(`removed ${stale}, left by a run that stopped while saving`);
   const metricsFile = join(runDir, 'metrics.jsonl');
   if (resumeDir) {
     const state = loadCheckpoint(resumeDir, model.params, optimizer);
     step = state.step;
     cursor = new DataCursor(data.train, config.data.shuffleSeed, state.data.epoch, state.data.index);
-    // Keep the metrics of the steps the checkpoint covers, so the curve continues without a seam.
-    if (existsSync(metricsFile)) {
-      const kept = readFileSync(metricsFile, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step: number }).step <= step);
-      writeFileSync(metricsFile, kept.length ? `${kept.join('\n')}\n` : '');
-    }
+    // Keep the metrics and evaluations of the steps the checkpoint covers, so the curves continue
+    // without a seam (and the next append does not land on a torn line).
+    for (const file of [metricsFile, join(runDir, 'eval.jsonl')]) trimLog(file, step, log);
     log(`resumed from ${resumeDir} at step ${step}`);
+    // The run keeps its own config.json; what this resume changes is said and recorded beside it.
+    const savedConfig = [join(runDir, 'config.json'), join(dirname(dirname(resumeDir)), 'config.json')].find((f) => existsSync(f));
+    const changes = savedConfig ? configChanges(readJsonObject(savedConfig), portableConfig(config, resolved.baseDir)) : [];
+    log(changes.length ? `resume changes: ${formatChanges(changes)}` : 'resume: the run\'s own settings, nothing changed');
+    for (const line of scheduleChange(step, state.totalSteps, totalSteps, config.train)) log(line);
+    recordResume(runDir, { step, checkpoint: resumeDir, changes });
   } else {
     writeFileSync(metricsFile, '');
   }
-  writeTextAtomic(join(runDir, 'config.json'), `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
+  const configFile = join(runDir, 'config.json');
+  if (!resumeDir || !existsSync(configFile)) writeTextAtomic(configFile, `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
 
   const varNames = new Map<string, string>();
   for (const [name, v] of model.params) varNames.set(v.name, name);
@@ -236,6 +269,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const speeds: number[] = [];
   let losses: Record<string, number> = {};
   let interrupted = false;
+  let skippedInARow = 0;
   try {
     if (!resumeDir && config.train.checkpointEvery > 0) await checkpoint(); // a good state to fall back to
     while (step < totalSteps) {
@@ -276,27 +310,34 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           batch.dispose();
         }
       }
-      const bad = Object.entries(sums).find(([, v]) => !Number.isFinite(v));
-      if (bad) {
-        tf.dispose([...accumulated!.values()]);
-        throw new KavaError(`loss "${bad[0]}" became ${bad[1]} at step ${step + 1}; training stopped. ` +
-          (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}. ` : '') +
-          `Losses: ${Object.entries(sums).map(([k, v]) => `${k}=${v}`).join(', ')}. Try a lower train.lr or train.clip.`);
-      }
+      // A non-finite loss or gradient is never applied (and so never checkpointed): the weights and
+      // the optimiser stay as they were, the batch is passed over, and a run that keeps producing
+      // them stops while its checkpoints are still good.
+      const badLoss = Object.entries(sums).find(([, v]) => !Number.isFinite(v));
       const { grads: clipped, norm } = clipByGlobalNorm(accumulated!, config.train.clip);
       tf.dispose([...accumulated!.values()]);
-      optimizer.apply(model.params, clipped, lr, decay);
-      tf.dispose([...clipped.values()]);
-      step++;
-      const seconds = (performance.now() - t0) / 1000;
-      const tokensPerSecond = tokens / seconds;
-      speeds.push(tokensPerSecond);
-      losses = sums;
-      const metrics: StepMetrics = { step, totalSteps, losses, lr, gradNorm: norm, tokensPerSecond };
-      appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, epoch: cursor.epoch })}\n`);
-      hooks.step.call(metrics);
-      options.onStep?.(metrics);
-      if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps) await evaluateAt(`step-${step}`);
+      const problem = badLoss ? `loss "${badLoss[0]}" is ${badLoss[1]}` : Number.isFinite(norm) ? null : `gradient norm is ${norm}`;
+      if (problem) {
+        tf.dispose([...clipped.values()]);
+        skippedInARow++;
+        const limit = config.train.maxNonFiniteSkips;
+        if (skippedInARow > limit) throw nonFiniteStop(step + 1, problem, skippedInARow, limit, sums, lastCheckpoint);
+        log(`step ${step + 1}: ${problem}; skipped, weights unchanged (${skippedInARow} in a row, at most ${limit})`);
+      } else {
+        skippedInARow = 0;
+        optimizer.apply(model.params, clipped, lr, decay);
+        tf.dispose([...clipped.values()]);
+        step++;
+        const seconds = (performance.now() - t0) / 1000;
+        const tokensPerSecond = tokens / seconds;
+        speeds.push(tokensPerSecond);
+        losses = sums;
+        const metrics: StepMetrics = { step, totalSteps, losses, lr, gradNorm: norm, tokensPerSecond };
+        appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, epoch: cursor.epoch })}\n`);
+        hooks.step.call(metrics);
+        options.onStep?.(metrics);
+        if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps) await evaluateAt(`step-${step}`);
+      }
       // A step is synchronous tensor work: yield to the event loop so a Ctrl-C (SIGINT handler)
       // or a timer can run between steps, not only when the run ends.
       await new Promise((resolve) => setImmediate(resolve));
@@ -304,7 +345,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         interrupted = true;
         break;
       }
-      if (config.train.checkpointEvery > 0 && step % config.train.checkpointEvery === 0 && step < totalSteps) await checkpoint();
+      if (!problem && config.train.checkpointEvery > 0 && step % config.train.checkpointEvery === 0 && step < totalSteps) await checkpoint();
     }
     await checkpoint();
     log(`${interrupted ? 'interrupted; ' : ''}checkpoint saved: ${lastCheckpoint}`);

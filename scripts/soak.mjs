@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// Soak run (not a test: it prints figures). Trains the tiny preset for many steps with a held-out
+// evaluation every few, and prints the live tensor count and the process memory as it goes, to
+// show both stay flat: a leak of one tensor per step or per evaluation shows as a rising column.
+//   npm run build && node scripts/soak.mjs [--steps 1000] [--eval-every 100] [--eval-limit N]
+//                                          [--report-every 50] [--backend wasm] [--keep]
+// Prints one row every --report-every steps (and at step 1 and after each evaluation), then the
+// figures at the first, middle and last step and the growth between them. The run folder is
+// made in a temporary directory and removed at the end unless --keep.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, resolveConfig, tf, train } from '@kava/core';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const steps = Number(arg('steps', 1000));
+const evalEvery = Number(arg('eval-every', 100));
+const evalLimit = arg('eval-limit', null);
+const reportEvery = Number(arg('report-every', 50));
+const backend = arg('backend', 'auto');
+const keep = process.argv.includes('--keep');
+
+const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
+const rows = [];
+const sample = (step, event) => {
+  const m = process.memoryUsage();
+  const row = { step, event, tensors: tf.memory().numTensors, tensorMB: tf.memory().numBytes / 2 ** 20, rssMB: m.rss / 2 ** 20, heapMB: m.heapUsed / 2 ** 20, seconds: (performance.now() - started) / 1000 };
+  rows.push(row);
+  console.log(`${String(step).padStart(6)}  ${event.padEnd(5)}  ${String(row.tensors).padStart(7)}  ${row.tensorMB.toFixed(1).padStart(9)}  ${mb(m.rss).padStart(8)}  ${mb(m.heapUsed).padStart(8)}  ${row.seconds.toFixed(0).padStart(6)}`);
+};
+
+/** Taps the trainer's hooks: a row after step 1, every reportEvery steps and after each evaluation. */
+const probe = {
+  name: 'soak-probe',
+  apply(hooks) {
+    hooks.step.tap('soak-probe', (m) => {
+      if (m.step === 1 || m.step % reportEvery === 0 || m.step === m.totalSteps) sample(m.step, 'step');
+    });
+    hooks.evaluation.tap('soak-probe', (e) => sample(e.step ?? -1, 'eval'));
+  },
+};
+
+const out = mkdtempSync(join(tmpdir(), 'kava-soak-'));
+const resolved = await resolveConfig({
+  cwd: out,
+  presets: ['tiny-llama'],
+  overrides: {
+    backend,
+    train: { steps, evalEvery, out: join(out, 'runs'), checkpointEvery: Math.max(1, Math.floor(steps / 4)) },
+    ...(evalLimit ? { eval: { limit: Number(evalLimit) } } : {}),
+  },
+  extraPlugins: [probe],
+});
+const info = await initBackend(resolved.config.backend);
+console.log(info.description);
+console.log(`soak: tiny-llama, ${steps} steps of batch ${resolved.config.train.batchSize}, evaluation every ${evalEvery} steps` +
+  `${evalLimit ? ` (${evalLimit} questions)` : ''}; tensors before training: ${tf.memory().numTensors}`);
+console.log('  step  event  tensors  tensor MB    RSS MB   heap MB  time s');
+const started = performance.now();
+let failed = false;
+try {
+  const result = await train({ resolved, skipFinalEval: true });
+  const at = (step) => rows.find((r) => r.step === step && r.event === 'step');
+  const first = at(1);
+  const middle = at(Math.round(steps / 2 / reportEvery) * reportEvery) ?? rows[Math.floor(rows.length / 2)];
+  const last = at(steps);
+  console.log(`\nrun: ${result.runDir} (${result.steps} steps in ${result.wallSeconds.toFixed(0)} s)`);
+  for (const r of [first, middle, last]) if (r) console.log(`step ${String(r.step).padStart(5)}: ${r.tensors} tensors (${r.tensorMB.toFixed(1)} MB), RSS ${r.rssMB.toFixed(1)} MB, heap ${r.heapMB.toFixed(1)} MB`);
+  if (first && last) {
+    console.log(`growth from step 1 to step ${last.step}: ${last.tensors - first.tensors} tensors, RSS ${(last.rssMB - first.rssMB).toFixed(1)} MB, heap ${(last.heapMB - first.heapMB).toFixed(1)} MB`);
+  }
+  // The teacher warm-up (train.teacherWarmup of the steps) trains the teacher alone: the student's
+  // optimiser moments (and the larger working set of its rollout) appear only after it, so the
+  // leak check compares the first row after the warm-up with the last one.
+  const warmupEnd = Math.round(resolved.config.train.teacherWarmup * steps);
+  const settled = rows.find((r) => r.event === 'step' && r.step > warmupEnd);
+  if (settled && last && settled !== last) {
+    console.log(`after the teacher warm-up (steps ${warmupEnd + 1}-${steps}), step ${settled.step} to ${last.step}: ` +
+      `${last.tensors - settled.tensors} tensors, RSS ${(last.rssMB - settled.rssMB).toFixed(1)} MB, heap ${(last.heapMB - settled.heapMB).toFixed(1)} MB`);
+    failed = last.tensors !== settled.tensors;
+    console.log(failed ? 'tensor count is NOT flat: something leaks tensors' : 'tensor count is flat');
+  }
+  console.log(`tensors after the run: ${tf.memory().numTensors}`);
+} finally {
+  if (!keep) rmSync(out, { recursive: true, force: true });
+}
+process.exitCode = failed ? 1 : 0;
