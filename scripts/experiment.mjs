@@ -243,10 +243,11 @@ async function stage2(run) {
 log(`${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}`);
 // Stage-1 models first (one per trace and seed), so that both cores train backbones before any
 // stage-2 run waits for one.
-// Only backbones that an unfinished stage-2 run needs (a fresh machine with every result committed trains nothing).
+// One queue: first the backbones that an unfinished stage-2 run needs (a fresh machine with every
+// result committed trains none), then the stage-2 runs, each waiting for its own backbone only.
 const settingsOfRun = (run) => settingsOf(['tiny-llama', ...catalogue[run.method].presets], stage2Config(run.method, run.trace, run.seed, 'stage1'));
 const needed = [...new Set(runs.filter((run) => !committed(run.id, settingsOfRun(run))).map((run) => `${run.trace}:${run.seed}`))];
-if (!args['report-only']) await pool(needed.map((k) => k.split(':')), jobs, ([t, s]) => stage1Model(t, Number(s)));
-await pool(runs, jobs, stage2);
+const backbones = args['report-only'] ? [] : needed.map((k) => ({ backbone: k.split(':') }));
+await pool([...backbones, ...runs], jobs, (item) => (item.backbone ? stage1Model(item.backbone[0], Number(item.backbone[1])) : stage2(item)));
 if (isStopping()) process.exit(130);
 await import('./lib/replication-report.mjs').then((m) => m.writeReport({ experiment, root, resultsDir, reportDir, methods, traces, seeds, quick, wallMinutes: (Date.now() - started) / 60000 }));

@@ -69,7 +69,9 @@ export async function trainRun(dir, presets, config, extraArgs = []) {
   const resume = hasCheckpoint(runDir);
   if (!resume) rmSync(runDir, { recursive: true, force: true }); // a start that saved nothing
   const log = join(dir, 'train.log');
-  const code = await runKava(['train', '-p', presets.join(','), '-c', configFile, '--run-dir', runDir, ...(resume ? ['--resume', runDir] : []), ...extraArgs], log);
+  // A resumed run continues with its own saved settings (kava refuses --config/--preset with --resume).
+  const argv = resume ? ['train', '--resume', runDir] : ['train', '-p', presets.join(','), '-c', configFile, '--run-dir', runDir];
+  const code = await runKava([...argv, ...extraArgs], log);
   if (code !== 0) {
     if (!stopping) process.stderr.write(`experiment: ${dir} failed (exit ${code}), see ${log}\n`);
     return null;
