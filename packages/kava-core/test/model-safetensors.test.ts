@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KavaError, SafetensorsFile, writeSafetensors } from '@kava/core';
+import { KavaError, SafetensorsFile, toBf16, writeSafetensors } from '@kava/core';
 import { tempProject } from './helpers.js';
 import { rawSafetensors } from './model-helpers.js';
 
@@ -94,5 +94,29 @@ describe('safetensors reading', () => {
     expect(() => writeSafetensors(path, [{ name: 'w', shape: [2], data: new Float32Array([1]) }])).toThrow(/has 1 values for shape \[2\]/);
     expect(readFileSync(path)).toEqual(before);
     expect(readdirSync(dir)).toEqual(['w.safetensors']);
+  });
+});
+
+describe('safetensors writing in bf16', () => {
+  it('rounds float32 to the nearest bfloat16, ties to even, as torch does', () => {
+    const f = new Float32Array(new Uint32Array([0x3f800000, 0x3f808000, 0x3f818000, 0x3f818001, 0xbf7fffff, 0x7fc00001]).buffer);
+    // 1.0; a tie between 0x3f80 and 0x3f81 goes to the even 0x3f80; a tie above 0x3f81 goes to 0x3f82;
+    // just above a tie rounds up; -0.99999994 rounds to -1.0; a NaN stays a (quiet) NaN.
+    expect([...toBf16(f)]).toEqual([0x3f80, 0x3f80, 0x3f82, 0x3f82, 0xbf80, 0x7fc0]);
+  });
+
+  it('writes BF16 tensors that read back as their rounded values, beside F32 ones', () => {
+    const path = join(tempProject(), 'mixed.safetensors');
+    const values = new Float32Array([0.1, -2.5, 3.14159, 1e-3]);
+    writeSafetensors(path, [{ name: 'a', shape: [2, 2], data: values, dtype: 'BF16' }, { name: 'b', shape: [4], data: values }]);
+    const file = SafetensorsFile.open(path);
+    try {
+      expect(file.entries.get('a')!.dtype).toBe('BF16');
+      const rounded = new Float32Array(new Uint32Array([...toBf16(values)].map((h) => h << 16)).buffer);
+      expect([...file.read('a')]).toEqual([...rounded]);
+      expect([...file.read('b')]).toEqual([...values]);
+    } finally {
+      file.close();
+    }
   });
 });

@@ -8,7 +8,7 @@ export {
 export { LoraAdapters, linearForward, targetLinears, type LoraOptions, type LoraAdapter } from './lora.js';
 export { saveLoraAdapter, loadLoraAdapter, type SaveAdapterOptions } from './peft.js';
 export { generateGreedy, type GreedyOptions, type GreedyResult } from './generate.js';
-export { SafetensorsFile, writeSafetensors, toFloat32, type SafetensorsEntry, type SafetensorsDtype, type TensorToWrite } from './safetensors.js';
+export { SafetensorsFile, writeSafetensors, toBf16, toFloat32, type SafetensorsEntry, type SafetensorsDtype, type TensorToWrite } from './safetensors.js';
 export { writeFileAtomic, writeTextAtomic } from './atomic-write.js';
 export { CheckpointReader, checkTensors } from './hf-checkpoint.js';
 export { defineFamily, type FamilyDescription } from './hf-config.js';

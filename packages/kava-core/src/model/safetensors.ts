@@ -177,10 +177,24 @@ export interface TensorToWrite {
   shape: readonly number[];
   /** float32 values, row-major; `read` lets large models stream one tensor at a time. */
   data: Float32Array | (() => Float32Array);
+  /** How the file stores it: F32 (default) or BF16 (rounded to nearest even, as torch does). */
+  dtype?: 'F32' | 'BF16';
+}
+
+/** float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN). */
+export function toBf16(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const b = bits[i]!;
+    if ((b & 0x7f800000) === 0x7f800000 && (b & 0x7fffff) !== 0) out[i] = (b >>> 16) | 0x40;
+    else out[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+  }
+  return out;
 }
 
 /**
- * Writes float32 tensors as a safetensors file, atomically (temporary file + rename). Tensors
+ * Writes float32 tensors (stored as F32 or BF16) as a safetensors file, atomically (temporary file + rename). Tensors
  * are laid out in name order; the header is padded with spaces to 8-byte alignment as the
  * reference writer does.
  */
@@ -190,8 +204,8 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
   let offset = 0;
   for (const t of sorted) {
     if (header[t.name] !== undefined) throw new KavaError(`safetensors file ${path}: tensor "${t.name}" given twice`);
-    const bytes = t.shape.reduce((a, b) => a * b, 1) * 4;
-    header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    const bytes = t.shape.reduce((a, b) => a * b, 1) * (t.dtype === 'BF16' ? 2 : 4);
+    header[t.name] = { dtype: t.dtype ?? 'F32', shape: [...t.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -206,8 +220,9 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
       const data = typeof t.data === 'function' ? t.data() : t.data;
       const expected = t.shape.reduce((a, b) => a * b, 1);
       if (data.length !== expected) throw new KavaError(`safetensors file ${path}: tensor "${t.name}" has ${data.length} values for shape [${t.shape.join(', ')}]`);
-      // Float32Array is little-endian on every platform Node supports.
-      append(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      // Typed arrays are little-endian on every platform Node supports.
+      const stored = t.dtype === 'BF16' ? toBf16(data) : data;
+      append(new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength));
     }
   });
 }
