@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { BACKENDS, ConfigError, resolveConfig, type KavaConfigInput, type ResolvedConfig } from '@kava/core';
+import { BACKENDS, ConfigError, DEFAULT_PRESETS, resolveConfig, type KavaConfigInput, type ResolvedConfig } from '@kava/core';
 
 /** Options every command that reads the configuration accepts. */
 export interface CommonOptions {
@@ -40,8 +40,12 @@ export function addCommonOptions(command: Command): Command {
   return addPluginOption(withPresets);
 }
 
-/** Resolves the configuration with the command's flags on top. */
-export async function resolveFromOptions(options: CommonOptions, overrides: KavaConfigInput = {}, extra: { defaultPresets?: string[] } = {}): Promise<ResolvedConfig> {
+/**
+ * Resolves the configuration with the command's flags on top. The one path every command takes
+ * (`kava config --print`, `kava train` with or without `--dry-run`, `kava compress`), so what one
+ * prints is what another runs: the same default presets, file search and layering.
+ */
+export async function resolveFromOptions(options: CommonOptions, overrides: KavaConfigInput = {}): Promise<ResolvedConfig> {
   const layer: KavaConfigInput = { ...overrides };
   if (options.backend) layer.backend = options.backend;
   return resolveConfig({
@@ -49,6 +53,17 @@ export async function resolveFromOptions(options: CommonOptions, overrides: Kava
     presets: options.preset ?? [],
     overrides: layer,
     extraPluginSpecs: options.plugin ?? [],
-    ...(extra.defaultPresets ? { defaultPresets: extra.defaultPresets } : {}),
+    defaultPresets: DEFAULT_PRESETS,
   });
+}
+
+/** Which presets and config file made the configuration: one line, the same for every command. */
+export function describeResolution(resolved: ResolvedConfig): string {
+  const named = resolved.presets.map((p) => (resolved.defaultedPresets.includes(p) ? `${p} (default)` : p));
+  return `presets: ${named.join(', ') || '(none)'}; config file: ${resolved.file ?? '(none found; built-in defaults)'}`;
+}
+
+/** The resolved configuration as `kava config --print` and `kava train --dry-run` both print it. */
+export function resolvedJson(resolved: ResolvedConfig): string {
+  return `${JSON.stringify(resolved.config, null, 2)}\n`;
 }

@@ -6,7 +6,7 @@ import {
   presetDecoderConfig, readHFConfig, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
-import { addCommonOptions, pluginSpecs, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
+import { addCommonOptions, describeResolution, pluginSpecs, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
 import { TrainProgress } from '../progress.js';
 import { writeReport } from '../report/write-report.js';
 import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
@@ -81,7 +81,7 @@ export function trainCommand(program: Command): void {
     .option('--seed <n>', 'random seed')
     .option('--dry-run', 'print the resolved config, parameter count, memory estimate and plan, then exit')
     .action(async (flags: TrainFlags) => {
-      const resolved = flags.resume ? await resumeConfig(flags) : await resolveFromOptions(flags, flagsToConfig(flags), { defaultPresets: ['tiny-llama'] });
+      const resolved = flags.resume ? await resumeConfig(flags) : await resolveFromOptions(flags, flagsToConfig(flags));
       const { config } = resolved;
       if (config.backbone.modelDir === null) {
         // A released checkpoint's preset without weights: say what to download before anything else.
@@ -98,9 +98,9 @@ export function trainCommand(program: Command): void {
         ...(lora ? { lora } : {}),
       });
       if (flags.dryRun) {
-        process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+        process.stdout.write(resolvedJson(resolved));
         process.stdout.write(`${backend.description}\n`);
-        process.stdout.write(`presets: ${resolved.presets.join(', ') || '(none)'}; config file: ${resolved.file ?? '(none)'}\n`);
+        process.stdout.write(`${describeResolution(resolved)}\n`);
         process.stdout.write(`model: ${decoder.family} ${decoder.numLayers} layers, hidden ${decoder.hiddenSize}, ${decoder.numHeads}/${decoder.numKvHeads} heads, vocab ${decoder.vocabSize}\n`);
         process.stdout.write(`${formatMemoryEstimate(estimate)}\n`);
         const steps = config.train.steps === null ? `${config.train.epochs} epochs` : `${config.train.steps} steps`;
