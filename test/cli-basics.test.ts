@@ -90,6 +90,31 @@ describe('kava CLI basics', () => {
     expect(kava(['config', '--print'], wrong).code).toBe(0);
   });
 
+  it('train refuses data without traces for a method that needs them, before building a model', () => {
+    const dir = temp();
+    writeFileSync(join(dir, 'qa.jsonl'), '{"question":"What is 2+3?","answer":"5"}\n{"question":"What is 4+3?","answer":"7"}\n');
+    const r = kava(['train', '--data', 'qa.jsonl', '--backend', 'cpu'], dir);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/data\.train qa\.jsonl: none of its 2 records has a reasoning trace, which method "kava" learns from.*--preset no-cot/);
+    expect(existsSync(join(dir, 'runs'))).toBe(false);
+    const missing = kava(['train', '--data', 'nope.jsonl', '--backend', 'cpu'], dir);
+    expect(missing.stderr).toMatch(/^kava: data\.train: data file not found: .*nope\.jsonl\n$/);
+  });
+
+  it('train --dry-run checks the preset against the checkpoint and the data, and counts parameters right', () => {
+    const dir = temp();
+    const qwen = kava(['train', '--dry-run', '--preset', 'llama-1b', '--model-dir', join(REPO, 'test/fixtures/hf-tiny-qwen'), '--data', 'x.jsonl'], dir);
+    expect(qwen.code).toBe(2);
+    expect(qwen.stderr).toMatch(/backbone preset "llama-1b" is a llama model, but backbone\.modelDir .*hf-tiny-qwen holds a qwen2 checkpoint/);
+    const noData = kava(['train', '--dry-run', '--preset', 'llama-1b', '--model-dir', join(REPO, 'test/fixtures/hf-tiny-llama')], dir);
+    expect(noData.code).toBe(2);
+    expect(noData.stderr).toMatch(/no training data is given, so it would train on the built-in synthetic task.*--preset llama-1b,synthetic/);
+    const ok = kava(['train', '--dry-run', '--backend', 'cpu', '--preset', 'llama-1b,synthetic', '--model-dir', join(REPO, 'test/fixtures/hf-tiny-llama')], dir);
+    expect(ok.code).toBe(0);
+    const [, total, trainable] = /parameters: ([\d.]+)k \(([\d.]+)k trainable/.exec(ok.stdout)!;
+    expect(Number(trainable)).toBeLessThanOrEqual(Number(total));
+  });
+
   it('config --print applies presets and flags', () => {
     const dir = temp();
     const r = kava(['config', '--print', '--preset', 'codi', '--backend', 'cpu'], dir);

@@ -46,7 +46,7 @@ export function evalCommand(program: Command): void {
         if (!flags.json) process.stderr.write(`${backend.description}\n`);
         if (limit !== undefined) config.eval.limit = limit;
         const examples = flags.data
-          ? await readExamples(plugins.registry, resolve(flags.data), flags.format ?? 'auto', { skipInvalid: config.data.skipInvalid }, '--format')
+          ? await readExamples(plugins.registry, resolve(flags.data), flags.format ?? 'auto', { skipInvalid: config.data.skipInvalid }, '--format', '--data')
           : (await loadRunData(config, plugins.registry, (p) => p)).test;
         if (examples.length === 0) throw new ConfigError(`kava eval: no evaluation questions (the run has no held-out data; pass --data FILE)`);
         const mode = flags.mode ?? config.eval.mode;

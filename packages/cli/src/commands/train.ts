@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   ConfigError, createSyntheticTokenizer, estimateMemory, formatMemoryEstimate, assertFitsBackend, initBackend,
-  presetDecoderConfig, readHFConfig, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
+  presetDecoderConfig, readHFConfig, checkRunPlan, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
 import { addCommonOptions, describeResolution, pluginSpecs, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
@@ -88,6 +88,7 @@ export function trainCommand(program: Command): void {
         const { preset } = resolveBackbonePreset(resolved.plugins.registry, config.backbone.preset);
         if (preset.checkpoint) throw new ConfigError(modelDirHint(config.backbone.preset, preset.checkpoint.repo));
       }
+      checkRunPlan(resolved);
       const decoder = plannedDecoder(resolved);
       const lora = config.backbone.lora.enabled ? { rank: config.backbone.lora.rank, targets: config.backbone.lora.targets } : undefined;
       const backend = await initBackend(config.backend);

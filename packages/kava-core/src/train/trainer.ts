@@ -17,6 +17,7 @@ import { buildBatch, type BatchPlan } from './batch.js';
 import { findCheckpoint, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import { loadRunData, type RunData } from './data.js';
+import { checkTraces } from './preflight.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
@@ -177,8 +178,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   checkFrozenTeacher(config);
   const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
 
+  // Data first: a file the method cannot train on is refused before a run folder exists.
   const data: RunData = await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p));
   log(`data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`);
+  const traceWarning = checkTraces(config, data);
+  if (traceWarning) log(traceWarning);
+  if (data.test.length === 0) log('note: no held-out data (data.test is not set): no evaluation during or after training; evaluate later with kava eval --run RUN --data FILE');
   const tokenizer = await runTokenizer(config, { ...(resumeDir ? { savedDir: tokenizerDir(resumeDir) } : {}), trainExamples: data.train });
   const model: KavaModel = setupModel(config, registry, tokenizer);
   const terms = activeTerms(config, registry);
