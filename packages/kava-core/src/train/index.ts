@@ -12,3 +12,4 @@ export * from './trainer.js';
 export * from './load-run.js';
 export * from './resume.js';
 export * from './preflight.js';
+export * from './export-adapter.js';
