@@ -18,6 +18,8 @@ export const ADAPTER_FILES = {
 export interface ExportAdapterOptions {
   /** `base_model_name_or_path` in adapter_config.json; default the run's backbone.modelDir. */
   baseModel?: string;
+  /** Replace an existing non-empty `outDir` (once the new folder is complete). */
+  replace?: boolean;
 }
 
 export interface ExportedAdapter {
@@ -40,7 +42,7 @@ export interface ExportedAdapter {
  *   and the sequence layout.
  *
  * Written into a temporary sibling folder and renamed into place, so a crash leaves no half
- * folder; an existing non-empty `outDir` is refused, not overwritten.
+ * folder; an existing non-empty `outDir` is refused, not overwritten (unless `replace`).
  */
 export async function exportAdapter(model: KavaModel, config: KavaConfig, outDir: string, options: ExportAdapterOptions = {}): Promise<ExportedAdapter> {
   const dir = resolve(outDir);
@@ -51,7 +53,7 @@ export async function exportAdapter(model: KavaModel, config: KavaConfig, outDir
   if (baseModel === null) {
     throw new ConfigError(`export: this run's backbone was randomly initialised (preset ${config.backbone.preset}, no backbone.modelDir), so an adapter has no base model to load onto; export the whole model with --merged`);
   }
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new ConfigError(`export: ${dir} already exists and is not empty; choose a new folder`);
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !options.replace) throw new ConfigError(`export: ${dir} already exists and is not empty; choose a new folder`);
 
   const staging = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
@@ -61,7 +63,7 @@ export async function exportAdapter(model: KavaModel, config: KavaConfig, outDir
     await model.tokenizer.save(staging);
     if (model.projection) writeProjection(model, join(staging, ADAPTER_FILES.projection));
     writeTextAtomic(join(staging, ADAPTER_FILES.settings), `${JSON.stringify(latentSettings(model, config), null, 2)}\n`);
-    if (existsSync(dir)) rmSync(dir, { recursive: true }); // empty (checked above)
+    if (existsSync(dir)) rmSync(dir, { recursive: true }); // empty, or `replace` was asked for
     renameSync(staging, dir);
   } catch (err) {
     rmSync(staging, { recursive: true, force: true });
@@ -93,6 +95,8 @@ export function latentSettings(model: KavaModel, config: KavaConfig): Record<str
     mode: config.latent.mode,
     iterations: config.latent.iterations,
     projection: model.projection ? ADAPTER_FILES.projection : null,
+    // PEFT's modules_to_save tables have this many rows: resize the base model's embeddings to it first.
+    vocabRows: model.backbone.vocabSize,
     tokens: {
       [BOT_TOKEN]: model.tokens.botId,
       [EOT_TOKEN]: model.tokens.eotId,
