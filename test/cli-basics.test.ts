@@ -97,6 +97,10 @@ describe('kava CLI basics', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/data\.train qa\.jsonl: none of its 2 records has a reasoning trace, which method "kava" learns from.*--preset no-cot/);
     expect(existsSync(join(dir, 'runs'))).toBe(false);
+    // The start banner said what would have run.
+    expect(r.stdout).toMatch(/^method kava: losses student-ce 1, teacher-ce 1, codi 1, kv 1; scorer rkv \(lambda 0\.1\), keeps M per layer and KV head; M = 8 latents, Jacobi, T = 3 iterations, projection$/m);
+    expect(r.stdout).toMatch(/^backbone tiny-llama \(llama\), random init, all weights train; backend cpu; presets tiny-llama$/m);
+    expect(r.stdout).toMatch(/^data: qa\.jsonl \(format auto, equation traces\); held-out: none \(no evaluation\)/m);
     const missing = kava(['train', '--data', 'nope.jsonl', '--backend', 'cpu'], dir);
     expect(missing.stderr).toMatch(/^kava: data\.train: data file not found: .*nope\.jsonl\n$/);
   });

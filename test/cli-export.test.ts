@@ -50,6 +50,16 @@ describe('kava export', () => {
     expect(again.stderr).toMatch(/exists and is not empty/);
   });
 
+  it('eval and infer take --backend over the run\'s own, and eval shows its progress', () => {
+    const r = kava(['eval', '--run', run, '--backend', 'wasm'], dir);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^backend: wasm/m);
+    expect(r.stderr).toMatch(/^evaluating \(latent\) 2\/2$/m);
+    const inferred = kava(['infer', '--checkpoint', run, '--backend', 'wasm', '--json', 'What is 2 + 3?'], dir);
+    expect(inferred.code).toBe(0);
+    expect(JSON.parse(inferred.stdout)).toMatchObject({ mode: 'latent' });
+  });
+
   it('--merged writes a model directory that --model-dir accepts again', () => {
     const r = kava(['export', run, '--out', 'merged', '--merged'], dir);
     expect(r.code).toBe(0);

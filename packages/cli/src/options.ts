@@ -19,6 +19,11 @@ export function addPluginOption(command: Command): Command {
   return command.option('--plugin <spec>', 'load an extra plugin (npm name or path), repeatable', collect);
 }
 
+/** `--backend NAME` for commands that load a run (eval, infer, export): overrides the run's own backend. */
+export function addBackendOption(command: Command): Command {
+  return command.addOption(new Option('-b, --backend <name>', "tensor backend (default: the run's)").choices([...BACKENDS]));
+}
+
 /** `--plugin` values with relative paths made absolute from the current folder. */
 export function pluginSpecs(options: { plugin?: string[] }): string[] {
   return (options.plugin ?? []).map((p) => (p.startsWith('.') ? resolve(p) : p));

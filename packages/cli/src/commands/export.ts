@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError, exportAdapter, loadRun, saveHFModel } from '@kava/core';
-import { addPluginOption, pluginSpecs } from '../options.js';
+import { BACKENDS, ConfigError, exportAdapter, loadRun, saveHFModel } from '@kava/core';
+import { addBackendOption, addPluginOption, pluginSpecs } from '../options.js';
 
 /**
  * `kava export RUN --out DIR [--merged]`: a trained run for PyTorch users. By default a PEFT LoRA
@@ -13,18 +13,18 @@ import { addPluginOption, pluginSpecs } from '../options.js';
  * temporary name and renamed into place, so an interrupted export never leaves half a folder.
  */
 export function exportCommand(program: Command): void {
-  addPluginOption(program.command('export'))
+  addBackendOption(addPluginOption(program.command('export')))
     .description('write a trained run for PyTorch: a PEFT LoRA adapter folder, or with --merged a Hugging Face model directory')
     .argument('<run>', 'run directory or checkpoint folder')
     .requiredOption('-o, --out <dir>', 'the folder to write (must not exist, or be empty)')
     .option('--merged', 'a complete model directory with LoRA merged into the weights (default: a PEFT adapter folder)')
     .option('--force', 'replace an existing --out folder')
-    .action(async (runPath: string, flags: { out: string; merged?: boolean; force?: boolean; plugin?: string[] }) => {
+    .action(async (runPath: string, flags: { out: string; merged?: boolean; force?: boolean; plugin?: string[]; backend?: (typeof BACKENDS)[number] }) => {
       const out = resolve(flags.out);
       if (existsSync(out) && readdirSync(out).length > 0 && !flags.force) {
         throw new ConfigError(`kava export: ${out} exists and is not empty (choose another --out, or --force to replace it)`);
       }
-      const run = await loadRun(runPath, { extraPluginSpecs: pluginSpecs(flags) });
+      const run = await loadRun(runPath, { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
       try {
         if (!flags.merged) {
           const exported = await exportAdapter(run.model, run.resolved.config, out, { replace: Boolean(flags.force) });

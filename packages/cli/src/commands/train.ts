@@ -7,7 +7,8 @@ import {
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
 import { addCommonOptions, describeResolution, pluginSpecs, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
-import { TrainProgress } from '../progress.js';
+import { EvalProgress, TrainProgress } from '../progress.js';
+import { runBanner } from '../banner.js';
 import { writeReport } from '../report/write-report.js';
 import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 
@@ -105,9 +106,8 @@ export function trainCommand(program: Command): void {
         process.stdout.write(`model: ${decoder.family} ${decoder.numLayers} layers, hidden ${decoder.hiddenSize}, ${decoder.numHeads}/${decoder.numKvHeads} heads, vocab ${decoder.vocabSize}\n`);
         process.stdout.write(`${formatMemoryEstimate(estimate)}\n`);
         const steps = config.train.steps === null ? `${config.train.epochs} epochs` : `${config.train.steps} steps`;
-        process.stdout.write(`plan: method ${config.method}, ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), ` +
-          `${config.latent.count} latents (${config.latent.mode}${config.latent.mode === 'jacobi' ? `, T=${config.latent.iterations}` : ''}), scorer ${config.compression.scorer}, ` +
-          `data ${config.data.train ?? 'synthetic'} (${config.data.trace}), eval ${config.eval.mode}\n`);
+        for (const line of runBanner(resolved, backend.name)) process.stdout.write(`${line}\n`);
+        process.stdout.write(`plan: ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), lr ${config.train.lr}\n`);
         return;
       }
       assertFitsBackend(estimate, `training ${config.backbone.preset}`);
@@ -116,6 +116,8 @@ export function trainCommand(program: Command): void {
       }
       const progress = new TrainProgress();
       progress.log(backend.description);
+      for (const line of runBanner(resolved, backend.name)) progress.log(line);
+      let evalBar: EvalProgress | null = null;
       // SIGINT (Ctrl-C) and SIGTERM (timeout, docker stop, systemd, Slurm) both finish the step,
       // save a checkpoint and exit 130 / 143; a second signal exits at once. Checkpoints become
       // visible only by a rename when complete, so quitting mid-save never shows a partial one.
@@ -134,6 +136,15 @@ export function trainCommand(program: Command): void {
           ...(flags.resume ? { resume: flags.resume } : {}),
           ...(flags.runDir ? { runDir: flags.runDir } : {}),
           onStep: (m) => progress.step(m),
+          onEvalProgress: (done, total) => {
+            progress.stop();
+            evalBar ??= new EvalProgress('evaluating held-out questions', total, process.stdout);
+            evalBar.update(done);
+            if (done >= total) {
+              evalBar.stop();
+              evalBar = null;
+            }
+          },
           log: (line) => progress.log(line),
           signal: controller.signal,
         });

@@ -38,6 +38,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Aborting saves a checkpoint after the current step and returns (Ctrl-C). */
   signal?: AbortSignal;
+  /** Called after each evaluation batch with the questions done and the total (progress display). */
+  onEvalProgress?: (done: number, total: number) => void;
   /** Skip the final held-out evaluation. */
   skipFinalEval?: boolean;
 }
@@ -261,7 +263,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   const evaluateAt = async (label: string): Promise<EvalReport | null> => {
     if (data.test.length === 0) return null;
-    const report = await evaluateModel(model, data.test, config, { predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`) });
+    const questions = Math.min(data.test.length, config.eval.limit ?? Infinity);
+    const report = await evaluateModel(model, data.test, config, {
+      predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
+      ...(options.onEvalProgress ? { onProgress: (done: number) => options.onEvalProgress!(done, questions) } : {}),
+    });
     writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
     appendFileSync(join(runDir, 'eval.jsonl'), `${JSON.stringify({ step, ...report })}\n`);
     await hooks.evaluation.promise({ step, mode: config.eval.mode, accuracy: report.accuracy, count: report.questions, metrics: { forwardPassesPerQuestion: report.forwardPassesPerQuestion, kvEntriesPerQuestion: report.kvEntriesPerQuestion } });
