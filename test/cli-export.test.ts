@@ -58,6 +58,11 @@ describe('kava export', () => {
     const inferred = kava(['infer', '--checkpoint', run, '--backend', 'wasm', '--json', 'What is 2 + 3?'], dir);
     expect(inferred.code).toBe(0);
     expect(JSON.parse(inferred.stdout)).toMatchObject({ mode: 'latent' });
+    const shown = kava(['infer', '--checkpoint', run, '--show-latents', '--top-tokens', '2', 'What is 2 + 3?'], dir);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^latent thoughts \(M = 2, Jacobi, T = 1\)/m);
+    expect(shown.stdout).toMatch(/^ {2}z1: t1 ".*" \d+%, ".*" \d+% {2}\| {2}final .*; moved 0%$/m);
+    expect(shown.stdout).toMatch(/^ {2}z2: /m);
   });
 
   it('--merged writes a model directory that --model-dir accepts again', () => {
