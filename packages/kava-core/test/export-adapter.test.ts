@@ -25,13 +25,27 @@ beforeAll(async () => {
   await initBackend('cpu');
 });
 
-/** A LoRA model on the tiny HF checkpoint as a run builds it, with every adapter's B set (a fresh B is 0). */
+/**
+ * A LoRA model on the tiny HF checkpoint as a run builds it, with every trained tensor (adapters,
+ * added token rows, projection) set here from fixed seeds: a fresh B is 0, and the fixture must
+ * not depend on how initialisation draws its values, only on how the export lays them out.
+ */
 async function loraModel(overrides: KavaConfigInput = LORA): Promise<{ model: KavaModel; config: KavaConfig }> {
   const { config, plugins } = await resolveConfig({ cwd: tempProject(), presets: ['tiny-llama'], overrides });
   const model = setupModel(config, plugins.registry, await runTokenizer(config));
-  [...(model.backbone.adapters?.byPath.values() ?? [])].forEach((ad, i) => {
-    tf.tidy(() => ad.b.assign(tf.randomNormal(ad.b.shape, 0, 0.05, 'float32', 100 + i)));
-  });
+  let seed = 100;
+  const fill = (v: tf.Variable, mean = 0, std = 0.05) => tf.tidy(() => v.assign(tf.randomNormal(v.shape, mean, std, 'float32', seed++)));
+  for (const ad of model.backbone.adapters?.byPath.values() ?? []) {
+    fill(ad.a, 0, 0.1);
+    fill(ad.b);
+  }
+  const backbone = model.backbone;
+  const added = backbone.vocabSize - backbone.baseVocabSize;
+  if (added > 0) {
+    const H = backbone.config.hiddenSize;
+    tf.tidy(() => backbone.setAddedRows(tf.randomNormal([added, H], 0, 0.3, 'float32', seed++), backbone.config.tieWordEmbeddings ? null : tf.randomNormal([added, H], 0, 0.3, 'float32', seed++)));
+  }
+  for (const [name, v] of model.projection?.variables ?? []) fill(v, name.endsWith('norm.weight') ? 1 : 0, 0.2);
   return { model, config };
 }
 
