@@ -55,7 +55,7 @@ export async function exportAdapter(model: KavaModel, config: KavaConfig, outDir
   }
   if (existsSync(dir) && readdirSync(dir).length > 0 && !options.replace) throw new ConfigError(`export: ${dir} already exists and is not empty; choose a new folder`);
 
-  const staging = join(dirname(dir), `.${basename(dir)}.partial-${process.pid}`);
+  const staging = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`); // the temporary name kava uses everywhere
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   try {
