@@ -35,6 +35,8 @@ describe('kava end to end', () => {
     const last = r.stdout.split('\n').find((l) => l.startsWith('step 3/3'))!;
     for (const part of ['teacher-ce', 'student-ce', 'codi', 'kv', 'total', 'lr', 'tok/s', 'eta']) expect(last).toContain(part);
     expect(r.stdout).toMatch(/held-out accuracy: \d+\.\d% \(\d+\/8, latent\)/);
+    expect(r.stdout).toMatch(/^method kava: .*scorer rkv/m); // the start banner
+    expect(r.stdout).toMatch(/^evaluating held-out questions 8\/8$/m); // evaluation progress
     runDir = join(dir, 'runs', readdirSync(join(dir, 'runs'))[0]!);
     for (const f of ['config.json', 'metrics.jsonl', 'eval.jsonl', 'report.md', 'checkpoints/latest']) expect(existsSync(join(runDir, f))).toBe(true);
     const svg = readFileSync(join(runDir, 'report.svg'), 'utf8');

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { BACKENDS, ConfigError, resolveConfig, type KavaConfigInput, type ResolvedConfig } from '@kava/core';
+import { BACKENDS, ConfigError, DEFAULT_PRESETS, resolveConfig, type KavaConfigInput, type ResolvedConfig } from '@kava/core';
 
 /** Options every command that reads the configuration accepts. */
 export interface CommonOptions {
@@ -17,6 +17,11 @@ export const collect = (value: string, previous: string[] = []) => [...previous,
 /** `--plugin SPEC`, repeatable: for commands that load a run rather than resolve a config. */
 export function addPluginOption(command: Command): Command {
   return command.option('--plugin <spec>', 'load an extra plugin (npm name or path), repeatable', collect);
+}
+
+/** `--backend NAME` for commands that load a run (eval, infer, export): overrides the run's own backend. */
+export function addBackendOption(command: Command): Command {
+  return command.addOption(new Option('-b, --backend <name>', "tensor backend (default: the run's)").choices([...BACKENDS]));
 }
 
 /** `--plugin` values with relative paths made absolute from the current folder. */
@@ -40,8 +45,12 @@ export function addCommonOptions(command: Command): Command {
   return addPluginOption(withPresets);
 }
 
-/** Resolves the configuration with the command's flags on top. */
-export async function resolveFromOptions(options: CommonOptions, overrides: KavaConfigInput = {}, extra: { defaultPresets?: string[] } = {}): Promise<ResolvedConfig> {
+/**
+ * Resolves the configuration with the command's flags on top. The one path every command takes
+ * (`kava config --print`, `kava train` with or without `--dry-run`, `kava compress`), so what one
+ * prints is what another runs: the same default presets, file search and layering.
+ */
+export async function resolveFromOptions(options: CommonOptions, overrides: KavaConfigInput = {}): Promise<ResolvedConfig> {
   const layer: KavaConfigInput = { ...overrides };
   if (options.backend) layer.backend = options.backend;
   return resolveConfig({
@@ -49,6 +58,17 @@ export async function resolveFromOptions(options: CommonOptions, overrides: Kava
     presets: options.preset ?? [],
     overrides: layer,
     extraPluginSpecs: options.plugin ?? [],
-    ...(extra.defaultPresets ? { defaultPresets: extra.defaultPresets } : {}),
+    defaultPresets: DEFAULT_PRESETS,
   });
+}
+
+/** Which presets and config file made the configuration: one line, the same for every command. */
+export function describeResolution(resolved: ResolvedConfig): string {
+  const named = resolved.presets.map((p) => (resolved.defaultedPresets.includes(p) ? `${p} (default)` : p));
+  return `presets: ${named.join(', ') || '(none)'}; config file: ${resolved.file ?? '(none found; built-in defaults)'}`;
+}
+
+/** The resolved configuration as `kava config --print` and `kava train --dry-run` both print it. */
+export function resolvedJson(resolved: ResolvedConfig): string {
+  return `${JSON.stringify(resolved.config, null, 2)}\n`;
 }

@@ -51,3 +51,42 @@ export class TrainProgress {
     this.bar = null;
   }
 }
+
+/**
+ * Evaluation progress: a bar with questions done / total and ETA on a terminal; without one
+ * (CI, a pipe) a plain line at every tenth of the questions and at the end.
+ */
+export class EvalProgress {
+  private bar: cliProgress.SingleBar | null = null;
+  private printed = 0;
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly tty = Boolean(out.isTTY),
+  ) {}
+
+  update(done: number): void {
+    if (this.tty) {
+      if (!this.bar) {
+        this.bar = new cliProgress.SingleBar({
+          format: `${this.label} {value}/{total} [{bar}] eta {eta_formatted}`,
+          barsize: 20, hideCursor: true, etaBuffer: 4, clearOnComplete: true, stream: this.out,
+        }, cliProgress.Presets.shades_classic);
+        this.bar.start(this.total, 0);
+      }
+      this.bar.update(done);
+      return;
+    }
+    const every = Math.max(1, Math.ceil(this.total / 10));
+    if (done >= this.total || done - this.printed >= every) {
+      this.printed = done;
+      this.out.write(`${this.label} ${done}/${this.total}\n`);
+    }
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = null;
+  }
+}

@@ -1,4 +1,4 @@
-import { summarize, windowMean } from '../src/report/write-report.js';
+import { evalChart, renderSvg, summarize, windowMean } from '../src/report/write-report.js';
 import type { MetricsRow } from '../src/report/read-run.js';
 
 const row = (step: number, losses: Record<string, number>): MetricsRow =>
@@ -23,5 +23,31 @@ describe('run report summary', () => {
   it('reports each term\'s change in the markdown table', () => {
     const text = summarize('/runs/x', metrics, []);
     expect(text).toMatch(/\| kv \| 1\.000 \| 0\.5500 \| -45\.0% \|/);
+  });
+});
+
+describe('report comparisons and axes', () => {
+  // A teacher warm-up: total = teacher-ce for steps 1-10, then the full objective (larger).
+  const rows = Array.from({ length: 20 }, (_, i) => {
+    const step = i + 1;
+    const teacher = 3 - step * 0.1;
+    return row(step, step <= 10 ? { 'teacher-ce': teacher, total: teacher } : { 'teacher-ce': teacher, kv: 1, total: teacher + 10 - (step - 11) * 0.5 });
+  });
+
+  it('compares total over the full objective\'s steps only, not the warm-up\'s teacher-only total', () => {
+    // Full-objective steps 11-20: first 10% is step 11 (11.9), last is step 20 (6.5).
+    expect(windowMean(rows, 'total', 'first')).toBeCloseTo(11.9, 6);
+    expect(windowMean(rows, 'total', 'last')).toBeCloseTo(6.5, 6);
+    const text = summarize('/runs/x', rows, []);
+    expect(text).toMatch(/\| total \| 11\.90 \| 6\.500 \| -45\.4% \|/);
+    expect(text).toMatch(/total is compared over the 10 steps of the full objective; the first 10 steps \(teacher warm-up\)/);
+  });
+
+  it('the accuracy chart of a run with one evaluation has a step axis from 0 and percent ticks', async () => {
+    const evals = [{ step: 20, mode: 'latent', accuracy: 0.2 }] as unknown as Parameters<typeof evalChart>[0];
+    const svg = await renderSvg({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...evalChart(evals, 20) } as never);
+    const ticks = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(ticks).not.toContain('20.000000');
+    expect(ticks).toEqual(expect.arrayContaining(['0', '20', '0%', '25%', '50%', '75%', '100%']));
   });
 });

@@ -126,6 +126,28 @@ describe('precedence: defaults < preset < config file < flags', () => {
     expect(resolved.config.latent.mode).toBe('autoregressive');
   });
 
+  it('default presets fill only the kinds nobody named', async () => {
+    const dir = tempProject();
+    const alone = await resolveConfig({ cwd: dir, defaultPresets: ['tiny-llama'] });
+    expect(alone.presets).toEqual(['tiny-llama']);
+    expect(alone.defaultedPresets).toEqual(['tiny-llama']);
+    const withMethod = await resolveConfig({ cwd: dir, presets: ['codi'], defaultPresets: ['tiny-llama'] });
+    expect(withMethod.presets).toEqual(['tiny-llama', 'codi']);
+    expect(withMethod.config).toMatchObject({ method: 'codi', train: { steps: 300, batchSize: 16 } });
+    const withBackbone = await resolveConfig({ cwd: dir, presets: ['tiny-qwen'], defaultPresets: ['tiny-llama'] });
+    expect(withBackbone.presets).toEqual(['tiny-qwen']);
+    expect(withBackbone.defaultedPresets).toEqual([]);
+  });
+
+  it('refuses backbone.preset naming a run preset other than the one applied, showing the top-level spelling', async () => {
+    const dir = tempProject({ 'kava.config.json': json({ preset: 'codi', backbone: { preset: 'llama-1b' } }) });
+    const err = await resolveConfig({ cwd: dir, defaultPresets: ['tiny-llama'] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/^kava\.config\.json: backbone\.preset "llama-1b" would pick only the architecture, while the run settings came from preset "tiny-llama".*"preset": "llama-1b,codi"/);
+    const flag = await resolveConfig({ cwd: tempProject(), overrides: { backbone: { preset: 'tiny-qwen' } } }).catch((e: unknown) => e);
+    expect((flag as Error).message).toMatch(/^command line: backbone\.preset "tiny-qwen"/);
+  });
+
   it('rejects an unknown preset listing the known ones', async () => {
     const dir = tempProject();
     const err = await resolveConfig({ cwd: dir, presets: ['kavaa'] }).catch((e: unknown) => e);

@@ -159,7 +159,7 @@ describe('sniffing, registry, limit / shuffle / split', () => {
     const sniffed = await openDataset(registry, file('icot.txt'));
     expect((await read(sniffed)).length).toBe(3);
     await expect(openDataset(registry, file('icot.txt'), 'nope')).rejects.toThrow('data.format: no loaded plugin provides a dataset named "nope"');
-    await expect(openDataset(registry, join(F, 'missing.jsonl'), 'gsm8k')).rejects.toThrow('does not exist');
+    await expect(openDataset(registry, join(F, 'missing.jsonl'), 'gsm8k')).rejects.toThrow(`data file not found: ${join(F, 'missing.jsonl')}`);
   });
 
   it('limit stops early, shuffle is seeded, split is disjoint and complete', async () => {

@@ -97,7 +97,7 @@ export function compressCommand(program: Command): void {
         const run = await loadRun(flags.checkpoint, { extraPluginSpecs: pluginSpecs(flags) });
         ({ model, resolved } = run);
       } else {
-        resolved = await resolveFromOptions(flags, {}, { defaultPresets: ['tiny-llama'] });
+        resolved = await resolveFromOptions(flags, {});
         await initBackend(resolved.config.backend); // before any tensor exists
         model = setupModel(resolved.config, resolved.plugins.registry, await runTokenizer(resolved.config));
       }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { addCommonOptions, resolveFromOptions, type CommonOptions } from '../options.js';
+import { addCommonOptions, describeResolution, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
 
 export function configCommand(program: Command): void {
   addCommonOptions(program.command('config'))
@@ -7,7 +7,7 @@ export function configCommand(program: Command): void {
     .option('--print', 'print the resolved configuration as JSON (the default action)')
     .action(async (options: CommonOptions) => {
       const resolved = await resolveFromOptions(options);
-      process.stdout.write(`${JSON.stringify(resolved.config, null, 2)}\n`);
-      process.stderr.write(`# config file: ${resolved.file ?? '(none found; built-in defaults)'}\n`);
+      process.stdout.write(resolvedJson(resolved));
+      process.stderr.write(`# ${describeResolution(resolved)}\n`);
     });
 }

@@ -1,7 +1,8 @@
 import { join, resolve } from 'node:path';
-import { addPluginOption, pluginSpecs, positiveFlag } from '../options.js';
+import { addBackendOption, addPluginOption, pluginSpecs, positiveFlag } from '../options.js';
+import { EvalProgress } from '../progress.js';
 import { Option, type Command } from 'commander';
-import { ConfigError, evaluateModel, loadRun, loadRunData, readExamples, type EvalReport } from '@kava/core';
+import { BACKENDS, ConfigError, evaluateModel, loadRun, loadRunData, readExamples, type EvalReport } from '@kava/core';
 
 interface EvalFlags {
   run?: string;
@@ -12,6 +13,7 @@ interface EvalFlags {
   limit?: string;
   json?: boolean;
   plugin?: string[];
+  backend?: (typeof BACKENDS)[number];
 }
 
 export function formatReport(r: EvalReport): string {
@@ -26,7 +28,7 @@ export function formatReport(r: EvalReport): string {
 }
 
 export function evalCommand(program: Command): void {
-  addPluginOption(program.command('eval'))
+  addBackendOption(addPluginOption(program.command('eval')))
     .description("evaluate a trained model: accuracy, forward passes per question, KV entries, time")
     .option('--run <dir>', 'run directory (its latest checkpoint and held-out data)')
     .option('--checkpoint <dir>', 'checkpoint folder (or run directory)')
@@ -39,29 +41,24 @@ export function evalCommand(program: Command): void {
       const path = flags.run ?? flags.checkpoint;
       if (!path) throw new ConfigError('kava eval: give --run DIR or --checkpoint DIR');
       const limit = positiveFlag('--limit', flags.limit);
-      const run = await loadRun(path, { extraPluginSpecs: pluginSpecs(flags) });
+      const run = await loadRun(path, { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
       try {
         const { config, plugins } = run.resolved;
         const backend = run.backend;
         if (!flags.json) process.stderr.write(`${backend.description}\n`);
         if (limit !== undefined) config.eval.limit = limit;
         const examples = flags.data
-          ? await readExamples(plugins.registry, resolve(flags.data), flags.format ?? 'auto', { skipInvalid: config.data.skipInvalid }, '--format')
+          ? await readExamples(plugins.registry, resolve(flags.data), flags.format ?? 'auto', { skipInvalid: config.data.skipInvalid }, '--format', '--data')
           : (await loadRunData(config, plugins.registry, (p) => p)).test;
         if (examples.length === 0) throw new ConfigError(`kava eval: no evaluation questions (the run has no held-out data; pass --data FILE)`);
         const mode = flags.mode ?? config.eval.mode;
         const label = `eval-${mode}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
-        let shown = 0;
+        const progress = flags.json ? null : new EvalProgress(`evaluating (${mode})`, Math.min(examples.length, config.eval.limit ?? Infinity));
         const report = await evaluateModel(run.model, examples, config, {
           mode,
           predictionsFile: join(run.runDir, 'eval', `${label}.predictions.jsonl`),
-          onProgress: (done) => {
-            if (!flags.json && done - shown >= 100) {
-              shown = done;
-              process.stderr.write(`evaluated ${done}/${Math.min(examples.length, config.eval.limit ?? Infinity)}\n`);
-            }
-          },
-        });
+          ...(progress ? { onProgress: (done: number) => progress.update(done) } : {}),
+        }).finally(() => progress?.stop());
         process.stdout.write(flags.json ? `${JSON.stringify({ checkpoint: run.checkpointDir, step: run.step, ...report }, null, 2)}\n` : `${formatReport(report)}\n`);
       } finally {
         run.model.dispose();

@@ -1,47 +1,54 @@
 import type { Command } from 'commander';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError, loadRun, saveHFModel } from '@kava/core';
-import { addPluginOption, pluginSpecs } from '../options.js';
+import { BACKENDS, ConfigError, exportAdapter, loadRun, saveHFModel } from '@kava/core';
+import { addBackendOption, addPluginOption, pluginSpecs } from '../options.js';
 
 /**
- * `kava export RUN --out DIR --merged`: a trained run as a complete Hugging Face model directory
- * (config.json, model.safetensors with LoRA folded in, the tokenizer with the added reasoning
- * tokens) that `--model-dir` and transformers' `from_pretrained` load. The folder is written
- * under a temporary name and renamed into place, so an interrupted export never leaves a
- * half-written model directory behind.
+ * `kava export RUN --out DIR [--merged]`: a trained run for PyTorch users. By default a PEFT LoRA
+ * adapter folder (exportAdapter: adapter, tokenizer with the added tokens, latent projection and
+ * settings) for `PeftModel.from_pretrained(base, DIR)`; with `--merged` a complete Hugging Face
+ * model directory (config.json, model.safetensors with LoRA folded in, the tokenizer) that
+ * `--model-dir` and transformers' `from_pretrained` load. Either folder is written under a
+ * temporary name and renamed into place, so an interrupted export never leaves half a folder.
  */
 export function exportCommand(program: Command): void {
-  addPluginOption(program.command('export'))
-    .description('write a trained run as a Hugging Face model directory (--merged)')
+  addBackendOption(addPluginOption(program.command('export')))
+    .description('write a trained run for PyTorch: a PEFT LoRA adapter folder, or with --merged a Hugging Face model directory')
     .argument('<run>', 'run directory or checkpoint folder')
     .requiredOption('-o, --out <dir>', 'the folder to write (must not exist, or be empty)')
-    .option('--merged', 'a complete model directory with LoRA merged into the weights')
+    .option('--merged', 'a complete model directory with LoRA merged into the weights (default: a PEFT adapter folder)')
     .option('--force', 'replace an existing --out folder')
-    .action(async (runPath: string, flags: { out: string; merged?: boolean; force?: boolean; plugin?: string[] }) => {
-      if (!flags.merged) {
-        throw new ConfigError('kava export: only the merged form is available (--merged writes a Hugging Face model directory)');
-      }
+    .action(async (runPath: string, flags: { out: string; merged?: boolean; force?: boolean; plugin?: string[]; backend?: (typeof BACKENDS)[number] }) => {
       const out = resolve(flags.out);
       if (existsSync(out) && readdirSync(out).length > 0 && !flags.force) {
         throw new ConfigError(`kava export: ${out} exists and is not empty (choose another --out, or --force to replace it)`);
       }
-      const run = await loadRun(runPath, { extraPluginSpecs: pluginSpecs(flags) });
-      const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+      const run = await loadRun(runPath, { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
       try {
-        rmSync(temp, { recursive: true, force: true });
-        await saveHFModel(run.model.backbone, temp, run.model.family, run.model.tokenizer);
-        rmSync(out, { recursive: true, force: true });
-        renameSync(temp, out);
-      } catch (err) {
-        rmSync(temp, { recursive: true, force: true });
-        throw err;
+        if (!flags.merged) {
+          const exported = await exportAdapter(run.model, run.resolved.config, out, { replace: Boolean(flags.force) });
+          process.stdout.write(`exported ${run.checkpointDir} (step ${run.step}) as a PEFT LoRA adapter for ${run.resolved.config.backbone.modelDir}: ${out}\n`);
+          process.stdout.write(`  ${exported.files.join(', ')}\n`);
+          process.stdout.write('  load it in PyTorch: docs/cli.md, "Handing a model to PyTorch"\n');
+          return;
+        }
+        const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+        try {
+          rmSync(temp, { recursive: true, force: true });
+          await saveHFModel(run.model.backbone, temp, run.model.family, run.model.tokenizer);
+          rmSync(out, { recursive: true, force: true });
+          renameSync(temp, out);
+        } catch (err) {
+          rmSync(temp, { recursive: true, force: true });
+          throw err;
+        }
+        const { numLayers, hiddenSize } = run.model.backbone.config;
+        process.stdout.write(`exported ${run.checkpointDir} (step ${run.step}) as a ${run.model.family.name} model directory: ${out}\n`);
+        process.stdout.write(`  ${numLayers} layers, hidden ${hiddenSize}, vocabulary ${run.model.tokenizer.vocabSize} (reasoning tokens included)\n`);
+        process.stdout.write(`  train from it: kava train --model-dir ${out} ...\n`);
       } finally {
         run.model.dispose();
       }
-      const { numLayers, hiddenSize } = run.model.backbone.config;
-      process.stdout.write(`exported ${run.checkpointDir} (step ${run.step}) as a ${run.model.family.name} model directory: ${out}\n`);
-      process.stdout.write(`  ${numLayers} layers, hidden ${hiddenSize}, vocabulary ${run.model.tokenizer.vocabSize} (reasoning tokens included)\n`);
-      process.stdout.write(`  train from it: kava train --model-dir ${out} ...\n`);
     });
 }

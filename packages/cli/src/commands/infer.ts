@@ -1,30 +1,54 @@
 import { Option, type Command } from 'commander';
-import { ConfigError, infer, loadRun, strategyFor } from '@kava/core';
-import { addPluginOption, pluginSpecs } from '../options.js';
+import { BACKENDS, ConfigError, infer, loadRun, strategyFor, type KavaConfig, type LatentReading } from '@kava/core';
+import { addBackendOption, addPluginOption, pluginSpecs, positiveFlag } from '../options.js';
 
 export function inferCommand(program: Command): void {
-  addPluginOption(program.command('infer'))
+  addBackendOption(addPluginOption(program.command('infer')))
     .description('answer one question with a trained model, and show what it cost')
     .argument('<question>', 'the question')
     .requiredOption('--checkpoint <dir>', 'checkpoint folder or run directory')
     .addOption(new Option('--mode <mode>', 'latent thoughts, written CoT (shows the trace), or direct (default: the run\'s eval.mode)').choices(['latent', 'cot', 'direct']))
+    .option('--show-latents', 'latent mode: for each latent thought, the vocabulary tokens its hidden state is nearest to in every pass, and how much each Jacobi iteration moved it')
+    .option('--top-tokens <k>', 'tokens shown per latent and pass with --show-latents', '3')
     .option('--json', 'print the result as JSON')
-    .action(async (question: string, flags: { checkpoint: string; mode?: 'latent' | 'cot' | 'direct'; json?: boolean; plugin?: string[] }) => {
+    .action(async (question: string, flags: { checkpoint: string; mode?: 'latent' | 'cot' | 'direct'; json?: boolean; plugin?: string[]; backend?: (typeof BACKENDS)[number]; showLatents?: boolean; topTokens: string }) => {
       if (question.trim() === '') throw new ConfigError('kava infer: the question is empty');
-      const run = await loadRun(flags.checkpoint, { extraPluginSpecs: pluginSpecs(flags) });
+      const topK = flags.showLatents ? positiveFlag('--top-tokens', flags.topTokens) : undefined;
+      const run = await loadRun(flags.checkpoint, { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
       try {
         const mode = flags.mode ?? run.resolved.config.eval.mode;
-        const result = await infer(run.model, question, strategyFor(run.model, run.resolved.config, mode));
+        if (topK !== undefined && mode !== 'latent') throw new ConfigError(`kava infer --show-latents: needs latent mode, but the mode is "${mode}"`);
+        const result = await infer(run.model, question, strategyFor(run.model, run.resolved.config, mode, topK === undefined ? undefined : { topK }));
         if (flags.json) {
           process.stdout.write(`${JSON.stringify({ mode, ...result }, null, 2)}\n`);
           return;
         }
         if (result.trace !== undefined) process.stdout.write(`trace: ${result.trace}\n`);
-        process.stdout.write(`answer: ${result.answerText}\n`);
+        if (result.latents) process.stdout.write(formatLatents(result.latents, run.resolved.config.latent));
+        process.stdout.write(`answer: ${result.answerText || '(empty: the model ended without writing an answer; a short run may not have learnt to yet)'}\n`);
         process.stdout.write(`number: ${result.answer ?? '(none)'}\n`);
         process.stdout.write(`cost: ${result.forwardPasses} forward passes, ${result.generatedTokens} generated tokens, ${result.kvEntries} KV entries held (mode ${mode})\n`);
       } finally {
         run.model.dispose();
       }
     });
+}
+
+const percent = (x: number) => `${Math.round(100 * x)}%`;
+
+/** The latent readings as lines: per latent, the nearest tokens in each pass, then how far each iteration moved it. */
+export function formatLatents(latents: readonly LatentReading[], settings: KavaConfig['latent']): string {
+  const jacobi = settings.mode === 'jacobi';
+  const head = jacobi
+    ? `latent thoughts (M = ${settings.count}, Jacobi, T = ${settings.iterations}): nearest tokens of each latent's hidden state (LM head) after iterations 1..${settings.iterations} and the final pass; how far each iteration moved its input`
+    : `latent thoughts (M = ${settings.count}, autoregressive): nearest tokens of each latent's hidden state (LM head)`;
+  const lines = latents.map((z) => {
+    const passes = z.passes.map((p, i) => {
+      const label = jacobi ? (i < z.passes.length - 1 ? `t${i + 1}` : 'final') : '';
+      return `${label ? `${label} ` : ''}${p.top.map((t) => `${JSON.stringify(t.token)} ${percent(t.p)}`).join(', ')}`;
+    }).join('  |  ');
+    const moved = jacobi && z.inputChange.length ? `  ; moved ${z.inputChange.map(percent).join(', ')}` : '';
+    return `  z${z.latent}: ${passes}${moved}`;
+  });
+  return `${[head, ...lines].join('\n')}\n`;
 }

@@ -3,11 +3,12 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   ConfigError, createSyntheticTokenizer, estimateMemory, formatMemoryEstimate, assertFitsBackend, initBackend,
-  presetDecoderConfig, readHFConfig, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
+  presetDecoderConfig, readHFConfig, checkRunPlan, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
-import { addCommonOptions, pluginSpecs, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
-import { TrainProgress } from '../progress.js';
+import { addCommonOptions, describeResolution, pluginSpecs, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
+import { EvalProgress, TrainProgress } from '../progress.js';
+import { runBanner } from '../banner.js';
 import { writeReport } from '../report/write-report.js';
 import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 
@@ -81,13 +82,14 @@ export function trainCommand(program: Command): void {
     .option('--seed <n>', 'random seed')
     .option('--dry-run', 'print the resolved config, parameter count, memory estimate and plan, then exit')
     .action(async (flags: TrainFlags) => {
-      const resolved = flags.resume ? await resumeConfig(flags) : await resolveFromOptions(flags, flagsToConfig(flags), { defaultPresets: ['tiny-llama'] });
+      const resolved = flags.resume ? await resumeConfig(flags) : await resolveFromOptions(flags, flagsToConfig(flags));
       const { config } = resolved;
       if (config.backbone.modelDir === null) {
         // A released checkpoint's preset without weights: say what to download before anything else.
         const { preset } = resolveBackbonePreset(resolved.plugins.registry, config.backbone.preset);
         if (preset.checkpoint) throw new ConfigError(modelDirHint(config.backbone.preset, preset.checkpoint.repo));
       }
+      checkRunPlan(resolved);
       const decoder = plannedDecoder(resolved);
       const lora = config.backbone.lora.enabled ? { rank: config.backbone.lora.rank, targets: config.backbone.lora.targets } : undefined;
       const backend = await initBackend(config.backend);
@@ -98,15 +100,14 @@ export function trainCommand(program: Command): void {
         ...(lora ? { lora } : {}),
       });
       if (flags.dryRun) {
-        process.stdout.write(`${JSON.stringify(config, null, 2)}\n`);
+        process.stdout.write(resolvedJson(resolved));
         process.stdout.write(`${backend.description}\n`);
-        process.stdout.write(`presets: ${resolved.presets.join(', ') || '(none)'}; config file: ${resolved.file ?? '(none)'}\n`);
+        process.stdout.write(`${describeResolution(resolved)}\n`);
         process.stdout.write(`model: ${decoder.family} ${decoder.numLayers} layers, hidden ${decoder.hiddenSize}, ${decoder.numHeads}/${decoder.numKvHeads} heads, vocab ${decoder.vocabSize}\n`);
         process.stdout.write(`${formatMemoryEstimate(estimate)}\n`);
         const steps = config.train.steps === null ? `${config.train.epochs} epochs` : `${config.train.steps} steps`;
-        process.stdout.write(`plan: method ${config.method}, ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), ` +
-          `${config.latent.count} latents (${config.latent.mode}${config.latent.mode === 'jacobi' ? `, T=${config.latent.iterations}` : ''}), scorer ${config.compression.scorer}, ` +
-          `data ${config.data.train ?? 'synthetic'} (${config.data.trace}), eval ${config.eval.mode}\n`);
+        for (const line of runBanner(resolved, backend.name)) process.stdout.write(`${line}\n`);
+        process.stdout.write(`plan: ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), lr ${config.train.lr}\n`);
         return;
       }
       assertFitsBackend(estimate, `training ${config.backbone.preset}`);
@@ -115,6 +116,8 @@ export function trainCommand(program: Command): void {
       }
       const progress = new TrainProgress();
       progress.log(backend.description);
+      for (const line of runBanner(resolved, backend.name)) progress.log(line);
+      let evalBar: EvalProgress | null = null;
       // SIGINT (Ctrl-C) and SIGTERM (timeout, docker stop, systemd, Slurm) both finish the step,
       // save a checkpoint and exit 130 / 143; a second signal exits at once. Checkpoints become
       // visible only by a rename when complete, so quitting mid-save never shows a partial one.
@@ -133,6 +136,15 @@ export function trainCommand(program: Command): void {
           ...(flags.resume ? { resume: flags.resume } : {}),
           ...(flags.runDir ? { runDir: flags.runDir } : {}),
           onStep: (m) => progress.step(m),
+          onEvalProgress: (done, total) => {
+            progress.stop();
+            evalBar ??= new EvalProgress('evaluating held-out questions', total, process.stdout);
+            evalBar.update(done);
+            if (done >= total) {
+              evalBar.stop();
+              evalBar = null;
+            }
+          },
           log: (line) => progress.log(line),
           signal: controller.signal,
         });

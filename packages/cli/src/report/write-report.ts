@@ -17,12 +17,25 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 /**
  * Mean of a term over the first or last `fraction` of the steps that log it (smooths a noisy
  * curve; terms that start later, e.g. after a teacher warm-up, are compared over their own steps).
+ * `total` is a weighted sum whose terms change when a teacher warm-up ends, so it is compared only
+ * over the steps that log the same terms as the last step: the warm-up's teacher-only total is
+ * another quantity than the full objective.
  */
 export function windowMean(rows: readonly MetricsRow[], term: string, end: 'first' | 'last', fraction = 0.1): number {
-  const values = rows.map((r) => r.losses[term]).filter((v): v is number => v !== undefined);
+  const finalTerms = Object.keys(rows[rows.length - 1]?.losses ?? {}).sort().join(',');
+  const phase = term === 'total' ? rows.filter((r) => Object.keys(r.losses).sort().join(',') === finalTerms) : rows;
+  const values = phase.map((r) => r.losses[term]).filter((v): v is number => v !== undefined);
   const n = Math.max(1, Math.round(values.length * fraction));
   const slice = end === 'first' ? values.slice(0, n) : values.slice(-n);
   return slice.reduce((a, b) => a + b, 0) / Math.max(1, slice.length);
+}
+
+/**
+ * The step axis of both charts: from 0 to the run's total steps, integer ticks. Left to itself,
+ * Vega-Lite gives a run with one evaluation a one-point domain and a single tick "20.000000".
+ */
+function stepAxis(totalSteps: number): object {
+  return { field: 'step', type: 'quantitative', title: 'step', scale: { domain: [0, Math.max(1, totalSteps)], nice: false }, axis: { format: 'd', tickMinStep: 1 } };
 }
 
 function lossChart(metrics: readonly MetricsRow[]): object {
@@ -32,7 +45,7 @@ function lossChart(metrics: readonly MetricsRow[]): object {
     data: { values },
     mark: { type: 'line', strokeWidth: 1.5 },
     encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'step' },
+      x: stepAxis(metrics[metrics.length - 1]?.totalSteps ?? 1),
       y: { field: 'value', type: 'quantitative', title: 'loss', scale: { type: 'symlog' } },
       color: { field: 'term', type: 'nominal', title: 'term' },
     },
@@ -41,14 +54,14 @@ function lossChart(metrics: readonly MetricsRow[]): object {
   };
 }
 
-function evalChart(evals: readonly EvalRow[]): object {
+export function evalChart(evals: readonly EvalRow[], totalSteps: number): object {
   return {
     title: `Held-out accuracy (${[...new Set(evals.map((e) => e.mode))].join(', ')} mode)`,
     data: { values: evals.map((e) => ({ step: e.step, accuracy: e.accuracy })) },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'step' },
-      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '%' } },
+      x: stepAxis(totalSteps),
+      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '.0%', values: [0, 0.25, 0.5, 0.75, 1] } },
     },
     width: 560,
     height: 160,
@@ -72,6 +85,8 @@ export function summarize(runDir: string, metrics: readonly MetricsRow[], evals:
     const b = windowMean(metrics, term, 'last');
     lines.push(`| ${term} | ${a.toPrecision(4)} | ${b.toPrecision(4)} | ${a !== 0 ? `${(((b - a) / Math.abs(a)) * 100).toFixed(1)}%` : ''} |`);
   }
+  const warmup = metrics.filter((m) => Object.keys(m.losses).length !== Object.keys(last.losses).length).length;
+  if (warmup > 0 && 'total' in last.losses) lines.push('', `total is compared over the ${metrics.length - warmup} steps of the full objective; the first ${warmup} steps (teacher warm-up) weighed fewer terms.`);
   if (evals.length) {
     lines.push('', '| step | mode | accuracy | correct | passes/question | KV entries/question |', '|---|---|---|---|---|---|');
     for (const e of evals) {
@@ -88,7 +103,7 @@ export function summarize(runDir: string, metrics: readonly MetricsRow[], evals:
 export async function writeReport(runDir: string): Promise<{ image: string; summary: string; text: string }> {
   const { metrics, evals } = readRun(runDir);
   const charts: object[] = [lossChart(metrics)];
-  if (evals.length) charts.push(evalChart(evals));
+  if (evals.length) charts.push(evalChart(evals, metrics[metrics.length - 1]?.totalSteps ?? Math.max(...evals.map((e) => e.step))));
   const svg = await renderSvg({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', vconcat: charts, config: { background: 'white' } } as TopLevelSpec);
   const image = join(runDir, 'report.svg');
   const summary = join(runDir, 'report.md');

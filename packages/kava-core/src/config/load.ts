@@ -67,10 +67,16 @@ export interface ResolveOptions {
   overrides?: KavaConfigInput;
   /** Plugin objects added after the configured ones (tests, embedding). */
   extraPlugins?: readonly KavaPlugin[];
-  /** Presets applied when neither the command line nor the config file names any (`kava train`: the tiny preset). */
+  /**
+   * Presets that fill in a kind (backbone, data, method) that neither the command line nor the
+   * config file names: every `kava` command passes DEFAULT_PRESETS, so `--preset codi` runs CODI
+   * on the tiny-llama preset, with the tiny preset's CPU budget.
+   */
   defaultPresets?: readonly string[];
   /** Plugin names or paths from the command line (`--plugin`), resolved from the current folder. */
   extraPluginSpecs?: readonly string[];
+  /** Read no config file at all (the built-in defaults and presets only: `kava init`). */
+  ignoreConfigFiles?: boolean;
 }
 
 export interface ResolvedConfig {
@@ -81,6 +87,8 @@ export interface ResolvedConfig {
   baseDir: string;
   /** Preset names applied, in order. */
   presets: string[];
+  /** Those of `presets` that came from `defaultPresets` (no preset of their kind was named). */
+  defaultedPresets: string[];
   plugins: PluginSet;
 }
 
@@ -91,7 +99,7 @@ export interface ResolvedConfig {
  */
 export async function resolveConfig(options: ResolveOptions = {}): Promise<ResolvedConfig> {
   const cwd = options.cwd ?? process.cwd();
-  const { file, raw } = await findConfigFile(cwd, options.configFile);
+  const { file, raw } = options.ignoreConfigFiles ? { file: null, raw: {} } : await findConfigFile(cwd, options.configFile);
   const source = file ? relative(cwd, file) || file : 'configuration';
   // Each layer must be valid on its own, so an error names the layer that has it.
   parseOrThrow(configSchema, raw, source);
@@ -106,7 +114,10 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   });
 
   const named = options.presets && options.presets.length > 0 ? presetNames(options.presets) : presetNames(fileConfig.preset);
-  const presets = named.length > 0 ? named : presetNames(options.defaultPresets ?? []);
+  const kindOf = (name: string) => plugins.registry.get('preset', name, 'preset').kind;
+  const namedKinds = new Set(named.map(kindOf));
+  const defaultedPresets = presetNames(options.defaultPresets ?? []).filter((name) => !namedKinds.has(kindOf(name)));
+  const presets = [...defaultedPresets, ...named];
   // Presets apply by kind, backbone < data < method, whatever the order they are listed in: a
   // backbone preset carries the paper's per-dataset hyper-parameters, a method preset switches
   // loss terms and latent modes on or off on top of them.
@@ -122,9 +133,40 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   // The defaults are the bottom layer (not only the schema's fallbacks), so a preset that sets
   // one loss term's weight keeps the other terms instead of replacing the whole record.
   const defaults = configSchema.parse({});
+  const fromPresets = parseOrThrow(configSchema, mergeConfigs(defaults, ...presetLayers), 'presets');
+  for (const [layer, where] of [[raw, source], [options.overrides, 'command line']] as const) {
+    checkBackbonePreset(layer, where, fromPresets.backbone.preset, presets, plugins.registry);
+  }
   const config = parseOrThrow(configSchema, mergeConfigs(defaults, ...presetLayers, raw, options.overrides, { preset: presets.length ? presets : null }), source);
   validatePluginOwned(config, plugins);
-  return { config, file, baseDir, presets, plugins };
+  return { config, file, baseDir, presets, defaultedPresets, plugins };
+}
+
+/** The backbone preset `kava` commands use when none is named: the CPU-sized tiny-llama. */
+export const DEFAULT_PRESETS: readonly string[] = ['tiny-llama'];
+
+/**
+ * One meaning for a preset name: `preset` (a file's top-level key, or `--preset`) applies a run
+ * recipe (architecture and, for llama-1b and the like, LoRA and the paper's Table 6 settings);
+ * `backbone.preset` only records which architecture that recipe chose. A file that writes
+ * `backbone.preset: "llama-1b"` would otherwise load Llama with another preset's training
+ * settings, so a value that differs from the presets' choice and names a run preset is refused
+ * with the spelling that applies it. (An architecture a plugin registers without a run preset
+ * may still be named here.)
+ */
+function checkBackbonePreset(layer: unknown, where: string, chosen: string, presets: readonly string[], registry: Registry): void {
+  if (!isPlainObject(layer) || !isPlainObject(layer.backbone)) return;
+  const value = layer.backbone.preset;
+  if (typeof value !== 'string' || value === chosen) return;
+  const asPreset = registry.list('preset').find((p) => p.name === value);
+  if (!asPreset) return;
+  const others = presets.filter((p) => registry.get('preset', p, 'preset').kind !== 'backbone');
+  const spelling = [value, ...others].join(',');
+  throw new ConfigError(
+    `${where}: backbone.preset "${value}" would pick only the architecture, while the run settings came from preset "${chosen}". ` +
+    `To apply preset "${value}" (${asPreset.description}), write "preset": "${spelling}" at the top level of the file ` +
+    `(or pass --preset ${spelling}) and remove backbone.preset.`,
+  );
 }
 
 /** `compression.options` validated by the selected scorer's schema, with its defaults filled in. */

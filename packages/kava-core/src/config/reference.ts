@@ -90,7 +90,12 @@ export function configReference({ registry }: PluginSet): string {
   out.push('A configuration is any subset of the keys below, in `kava.config.{js,mjs,cjs,ts,json,yaml}`,',
     '`.kavarc*`, `package.json#kava`, or a file passed with `--config`. Precedence, lowest first:',
     'built-in defaults < presets < config file < command-line flags. `kava config --print` shows the result.',
-    'Unknown keys are errors.', '');
+    'Unknown keys are errors.', '',
+    'The defaults in the table are the schema\'s. The `kava` commands also apply a default backbone preset,',
+    '`tiny-llama`, when no backbone preset is named (in `preset` or `--preset`), and that preset changes the',
+    'training budget (300 steps of batch 16, 8 latents, lr 3e-3, ...): the configuration a default run uses',
+    'is what `kava config --print` prints. Presets are named in `preset` (or `--preset`), never in',
+    '`backbone.preset`; see docs/cli.md, "Presets".', '');
   out.push('## Core keys (owned by @kava/core)', '', '| key | type | default | meaning |', '|---|---|---|---|');
   rows(configSchema, '', out);
   out.push('', '## Scorer options (`compression.options`, by `compression.scorer`)', '');

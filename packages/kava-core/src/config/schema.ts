@@ -31,7 +31,7 @@ export const loraSchema = section({
 }, 'LoRA adapters');
 
 export const backboneSchema = section({
-  preset: z.string().default('tiny-llama').describe('architecture preset registered by a backbone plugin (tiny-llama, tiny-qwen, llama-1b, llama-3b, qwen-0.5b)'),
+  preset: z.string().default('tiny-llama').describe('the architecture, as set by the backbone preset named in the top-level `preset`; write `preset: "llama-1b"` there, not here (a different run preset\'s name here is refused)'),
   family: z.string().nullable().default(null).describe('backbone family plugin ("llama", "qwen2"); taken from the preset or config.json model_type when null'),
   modelDir: z.string().nullable().default(null).describe('local Hugging Face model directory (config.json, *.safetensors, tokenizer.json); required by the real-size presets'),
   overrides: z.record(z.string(), z.union([z.number(), z.boolean()])).default({}).describe('architecture fields to change on a randomly initialised preset, e.g. { numLayers: 2 }'),
@@ -110,7 +110,7 @@ export const evalSchema = section({
 export const lossEntrySchema = z.looseObject({ weight: nonNegative.describe('weight of the term in the total loss (0 = off)') });
 
 export const configSchema = z.strictObject({
-  preset: z.union([z.string(), z.array(z.string())]).nullable().default(null).describe('presets applied in order over the defaults and under this file, e.g. "tiny-llama,kava"'),
+  preset: z.union([z.string(), z.array(z.string())]).nullable().default(null).describe('run presets applied over the defaults and under this file, by kind: backbone (architecture and its training recipe; llama-1b, llama-3b, qwen-0.5b add LoRA and Table 6), data, method; e.g. "llama-1b,codi". `kava` commands fill a kind left out with its default (backbone: tiny-llama); `--preset` replaces this key'),
   method: z.enum(METHODS).default('kava').describe('what is trained: latent students (kava, codi, pccot), the written CoT (full-cot) or direct answers (no-cot)'),
   backend: z.enum(BACKENDS).default('auto').describe('tensor backend; auto takes tfjs-node-gpu, then tfjs-node when installed, else wasm, else cpu'),
   plugins: z.array(z.string()).default([]).describe('extra plugins: npm package names or paths relative to this file'),

@@ -9,7 +9,7 @@ import { readHead } from './read-lines.js';
  * naming `field` when none or several do (then the user sets the format explicitly).
  */
 export async function sniffFormat(file: string, formats: readonly DatasetFormat[], field = 'data.format'): Promise<DatasetFormat> {
-  if (!existsSync(file)) throw new ConfigError(`${field}: data file ${file} does not exist`);
+  if (!existsSync(file)) throw new ConfigError(`data file not found: ${file}`);
   const head = await readHead(file);
   const matches = formats.filter((f) => f.sniff?.(head, file) ?? false);
   if (matches.length === 1) return matches[0]!;
@@ -18,15 +18,21 @@ export async function sniffFormat(file: string, formats: readonly DatasetFormat[
   throw new ConfigError(`${field}: ${file} could be ${matches.map((f) => f.name).join(' or ')}; set ${field} to the right one`);
 }
 
+/** A missing data file is named as such, by the field or flag that named it (not blamed on the format). */
+function assertDataFile(file: string, fileField: string | undefined): void {
+  if (!existsSync(file)) throw new ConfigError(`${fileField ? `${fileField}: ` : ''}data file not found: ${file}`);
+}
+
 /**
  * Opens a data file with the named format from the registry, or sniffs it when `format` is
  * "auto". The synthetic format takes a split name ("train" / "test") instead of a file.
  */
-export async function openDataset(registry: Registry, file: string, format = 'auto', field = 'data.format'): Promise<DatasetSource> {
+export async function openDataset(registry: Registry, file: string, format = 'auto', field = 'data.format', fileField?: string): Promise<DatasetSource> {
   if (format !== 'auto') {
     const chosen = registry.get('dataset', format, field);
-    if (chosen.name !== 'synthetic' && !existsSync(file)) throw new ConfigError(`${field}: data file ${file} does not exist`);
+    if (chosen.name !== 'synthetic') assertDataFile(file, fileField);
     return chosen.open(file);
   }
+  assertDataFile(file, fileField);
   return (await sniffFormat(file, registry.list('dataset'), field)).open(file);
 }

@@ -38,3 +38,19 @@ export function asObject(value: unknown): Record<string, unknown> {
   }
   return value as Record<string, unknown>;
 }
+
+/**
+ * A gold answer as text with its thousands commas removed, or a FieldError naming `field` when it
+ * is not a number: answers are compared as numbers (KAVA-METHOD.md §6), so "twelve" could never be
+ * scored (and with data.skipInvalid such a record is skipped and counted).
+ */
+export function numericText(text: string, field: string): string {
+  const plain = text.trim().replace(/,/g, '');
+  if (plain === '' || !Number.isFinite(Number(plain))) throw new FieldError(field, `expected a number, got ${JSON.stringify(text.trim())}`);
+  return plain;
+}
+
+/** A record's numeric gold answer (a number, or text that is one), written canonically ("8.0" -> "8"). */
+export function numericAnswer(record: Record<string, unknown>, field: string): string {
+  return String(Number(numericText(stringField(record, field, { numeric: true }), field)));
+}

@@ -1,4 +1,5 @@
 import type { LoadedModel } from '../contracts/backbone.js';
+import type { LatentReading } from '../latent/inspect.js';
 
 /** One question's generation: what the model wrote and what it cost. */
 export interface Generation {
@@ -12,6 +13,8 @@ export interface Generation {
   generatedTokens: number;
   /** Real (unpadded) positions in the KV cache, per layer and KV head, when answer decoding starts. */
   kvEntries: number;
+  /** What each latent thought held (latent mode, when inspection was asked for). */
+  latents?: LatentReading[];
 }
 
 /**

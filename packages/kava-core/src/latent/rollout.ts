@@ -56,6 +56,20 @@ export interface StudentOptions {
   training?: boolean;
   /** Seed of the adapter dropout in training: pass k of the rollout derives its own from it and k. */
   seed?: number;
+  /**
+   * Called after each pass that runs latents (each Jacobi iteration or autoregressive step, then
+   * the final pass) with the latents' inputs [B, m, D] and the logits at their positions
+   * [B, m, V]; `first` is the index of the pass's first latent. For looking at what the latents
+   * hold (`kava infer --show-latents`); the tensors are only valid during the call.
+   */
+  observe?: (pass: LatentPass) => void;
+}
+
+/** One pass of latents, as `StudentOptions.observe` sees it. */
+export interface LatentPass {
+  first: number;
+  inputs: Tensor;
+  logits: Tensor;
 }
 
 const last = (hidden: Tensor[] | undefined) => hidden![hidden!.length - 1]!;
@@ -76,6 +90,7 @@ const last = (hidden: Tensor[] | undefined) => hidden![hidden!.length - 1]!;
 export function studentForward(backbone: Backbone, settings: LatentSettings, batch: StudentBatch, options: StudentOptions = {}): StudentResult {
   const { count: M, projection } = settings;
   const training = options.training ?? false;
+  const observe = options.observe;
   const prj = (h: Tensor) => (projection ? projection.apply(h) : h);
   const B = batch.prefixIds.shape[0]!;
   let passes = 0;
@@ -95,8 +110,9 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
     const placeholder = backbone.embed(tf.fill([B, Math.max(M - 1, 0)], settings.placeholderId, 'int32'));
     let e = M > 1 ? tf.concat([first, placeholder], 1) : first;
     for (let t = 0; t < settings.iterations; t++) {
-      const out = backbone.forward({ inputEmbeds: e, cache: prefixCache, hidden: true, logits: false, training, ...passSeed() });
+      const out = backbone.forward({ inputEmbeds: e, cache: prefixCache, hidden: true, logits: observe !== undefined, training, ...passSeed() });
       passes++;
+      observe?.({ first: 0, inputs: e, logits: out.logits! });
       const h = last(out.hidden);
       e = M > 1 ? tf.concat([first, prj(tf.slice(h, [0, 0, 0], [B, M - 1, -1]))], 1) : first;
     }
@@ -104,8 +120,9 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
   } else {
     let z = first;
     for (let j = 0; j < M - 1; j++) {
-      const out = backbone.forward({ inputEmbeds: z, cache: latentCache, hidden: true, logits: false, returnCache: true, training, ...passSeed() });
+      const out = backbone.forward({ inputEmbeds: z, cache: latentCache, hidden: true, logits: observe !== undefined, returnCache: true, training, ...passSeed() });
       passes++;
+      observe?.({ first: j, inputs: z, logits: out.logits! });
       latentCache = out.cache!;
       cachedLatents++;
       z = prj(last(out.hidden));
@@ -121,7 +138,7 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
     inputEmbeds: inputs,
     attentionMask: mask,
     cache: latentCache,
-    logits: options.logits ?? true,
+    logits: (options.logits ?? true) || observe !== undefined,
     hidden: options.hidden ?? false,
     kv: options.kv ? 'post-rope' : false,
     returnCache: options.returnCache ?? false,
@@ -129,9 +146,10 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
     ...passSeed(),
   });
   passes++;
+  observe?.({ first: cachedLatents, inputs: latents, logits: tf.slice(final.logits!, [0, 0, 0], [B, lastLatents, -1]) });
 
   const result: StudentResult = { forwardPasses: passes };
-  if (final.logits) result.logits = final.logits;
+  if (final.logits && (options.logits ?? true)) result.logits = final.logits;
   if (final.hidden) result.hidden = final.hidden;
   if (final.cache) result.cache = final.cache;
   if (options.kv) {

@@ -5,10 +5,13 @@ import { CachedBatch, decodeGreedy } from '../eval/cached-batch.js';
 import { reasoningTokensOf } from '../eval/text-strategies.js';
 import type { Generation, GenerationStrategy } from '../eval/strategy.js';
 import { studentForward, type LatentSettings } from './rollout.js';
+import { LatentRecorder } from './inspect.js';
 
 export interface LatentStrategyOptions {
   maxNewTokens?: number;
   encode?: EncodeOptions;
+  /** Attach to each generation what its latents hold (top `topK` tokens per pass, input changes). */
+  inspect?: { topK?: number };
 }
 
 /**
@@ -28,6 +31,7 @@ export function latentStrategy(latent: LatentSettings, options: LatentStrategyOp
       const segment = [eotId, ...answerPrefix];
       let passes = 0;
       let length = 0;
+      const recorder = options.inspect ? new LatentRecorder(options.inspect.topK) : null;
       const out = tf.tidy(() => {
         const r = studentForward(backbone, latent, {
           prefixIds: tf.tensor2d(prompts.ids, [B, prompts.length], 'int32'),
@@ -35,7 +39,7 @@ export function latentStrategy(latent: LatentSettings, options: LatentStrategyOp
           prefixLast: tf.tensor1d(prompts.lengths.map((n) => n - 1), 'int32'),
           segmentIds: tf.tensor2d(new Int32Array(B * segment.length).map((_, i) => segment[i % segment.length]!), [B, segment.length], 'int32'),
           segmentMask: tf.ones([B, segment.length], 'int32'),
-        }, { logits: true, returnCache: true });
+        }, { logits: true, returnCache: true, ...(recorder ? { observe: recorder.observe } : {}) });
         const logits = r.logits!;
         const next = tf.argMax(tf.squeeze(tf.slice(logits, [0, logits.shape[1]! - 1, 0], [B, 1, -1]), [1]), -1);
         passes = r.forwardPasses;
@@ -56,6 +60,7 @@ export function latentStrategy(latent: LatentSettings, options: LatentStrategyOp
             forwardPasses: batch.passes[b]!,
             generatedTokens: a.tokens.length,
             kvEntries: held[b]!,
+            ...(recorder ? { latents: recorder.readings(tokenizer, b) } : {}),
           };
         });
       } finally {

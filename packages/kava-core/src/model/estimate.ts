@@ -55,8 +55,11 @@ export function loraParameters(config: DecoderConfig, rank: number, targets: rea
  * that cannot fit before it allocates gigabytes.
  */
 export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOptions): MemoryEstimate {
-  const parameters = countParameters(config);
-  const trainableParameters = options.lora ? loraParameters(config, options.lora.rank, options.lora.targets) : parameters;
+  // With LoRA the adapters are parameters of the model too (trainable, on top of the frozen base):
+  // counting only the base would show more trainable parameters than parameters.
+  const adapters = options.lora ? loraParameters(config, options.lora.rank, options.lora.targets) : 0;
+  const parameters = countParameters(config) + adapters;
+  const trainableParameters = options.lora ? adapters : parameters;
   const tokens = options.batch * options.seqLen * (options.forwardPasses ?? 1);
   const perLayerToken = 10 * config.hiddenSize + 4 * config.numKvHeads * config.headDim + 3 * config.numHeads * options.seqLen + 5 * config.intermediateSize;
   const activations = 4 * tokens * (config.numLayers * perLayerToken + 3 * config.vocabSize);
@@ -82,7 +85,7 @@ const count = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ?
 /** A few lines for a dry run. */
 export function formatMemoryEstimate(e: MemoryEstimate): string {
   return [
-    `parameters: ${count(e.parameters)} (${count(e.trainableParameters)} trainable)`,
+    `parameters: ${count(e.parameters)} (${count(e.trainableParameters)} trainable${e.trainableParameters < e.parameters ? `: LoRA adapters on ${count(e.parameters - e.trainableParameters)} frozen` : ''})`,
     `memory (fp32): weights ${gib(e.weights)}, gradients ${gib(e.gradients)}, AdamW ${gib(e.optimizer)}, activations ${gib(e.activations)}; total ${gib(e.total)}`,
     e.limit === null ? `backend ${e.backend}: bounded by the machine's memory` : `backend ${e.backend}: heap limit ${gib(e.limit)} (${e.total <= e.limit ? 'fits' : 'does not fit'})`,
   ].join('\n');

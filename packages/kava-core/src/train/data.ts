@@ -33,7 +33,7 @@ export async function loadRunData(config: KavaConfig, registry: Registry, resolv
     const test = data.test === null ? await collect(splits.test.examples(read)) : await readExamples(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
     return { train, test, source: `synthetic (${data.trace} traces, seed ${data.synthetic.seed})`, skipped: 0 };
   }
-  const trainSource = await openDataset(registry, resolvePath(data.train), data.format, 'data.format');
+  const trainSource = await openDataset(registry, resolvePath(data.train), data.format, 'data.format', 'data.train');
   const train = await collect(trainSource.examples(read), data.limit);
   if (train.length === 0) throw new KavaError(`data.train: ${data.train} holds no usable records`, { exitCode: 2 });
   const test = data.test === null ? [] : await readExamples(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
@@ -41,7 +41,7 @@ export async function loadRunData(config: KavaConfig, registry: Registry, resolv
 }
 
 /** Every example of a dataset file, read through its format plugin (`format` "auto" sniffs it). */
-export async function readExamples(registry: Registry, file: string, format: string, read: { trace?: 'equation' | 'nl'; skipInvalid: boolean }, field: string): Promise<Example[]> {
-  const source = await openDataset(registry, file, format, field);
+export async function readExamples(registry: Registry, file: string, format: string, read: { trace?: 'equation' | 'nl'; skipInvalid: boolean }, field: string, fileField = field): Promise<Example[]> {
+  const source = await openDataset(registry, file, format, field, fileField);
   return collect(source.examples(read));
 }

@@ -11,3 +11,5 @@ export * from './evaluate-run.js';
 export * from './trainer.js';
 export * from './load-run.js';
 export * from './resume.js';
+export * from './preflight.js';
+export * from './export-adapter.js';

@@ -5,7 +5,7 @@ import type { KavaConfig, KavaConfigInput } from '../config/schema.js';
 import { resolveConfig, type ResolvedConfig } from '../config/load.js';
 import type { KavaPlugin } from '../plugin/plugin.js';
 import { findCheckpoint, loadCheckpoint, tokenizerDir } from './checkpoint.js';
-import { initBackend, type BackendInfo } from '../runtime/backend.js';
+import { initBackend, type BackendInfo, type BackendName } from '../runtime/backend.js';
 import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';
 
 const isPathLike = (p: string) => p.startsWith('.') || isAbsolute(p);
@@ -63,9 +63,11 @@ export async function resolveRunConfig(path: string, options: { overrides?: Kava
  * Rebuilds a trained model from a run directory or checkpoint folder: the run's saved
  * config.json (with its plugins), the checkpoint's tokenizer, and its weights.
  */
-export async function loadRun(path: string, options: { extraPlugins?: readonly KavaPlugin[]; extraPluginSpecs?: readonly string[] } = {}): Promise<LoadedRun> {
+export async function loadRun(path: string, options: { extraPlugins?: readonly KavaPlugin[]; extraPluginSpecs?: readonly string[]; backend?: BackendName } = {}): Promise<LoadedRun> {
   const { checkpointDir, runDir } = locateRun(path);
-  const resolved = await resolveRunConfig(checkpointDir, options);
+  // `--backend` on eval / infer / export overrides the backend the run trained with.
+  const { backend: requested, ...rest } = options;
+  const resolved = await resolveRunConfig(checkpointDir, { ...rest, ...(requested ? { overrides: { backend: requested } } : {}) });
   // The backend comes first: tensors made before a backend switch would live on the old one.
   const backend = await initBackend(resolved.config.backend);
   const tokenizer = await runTokenizer(resolved.config, { savedDir: tokenizerDir(checkpointDir) });

@@ -17,6 +17,7 @@ import { buildBatch, type BatchPlan } from './batch.js';
 import { findCheckpoint, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import { loadRunData, type RunData } from './data.js';
+import { checkTraces } from './preflight.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
@@ -37,6 +38,8 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Aborting saves a checkpoint after the current step and returns (Ctrl-C). */
   signal?: AbortSignal;
+  /** Called after each evaluation batch with the questions done and the total (progress display). */
+  onEvalProgress?: (done: number, total: number) => void;
   /** Skip the final held-out evaluation. */
   skipFinalEval?: boolean;
 }
@@ -177,8 +180,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   checkFrozenTeacher(config);
   const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
 
+  // Data first: a file the method cannot train on is refused before a run folder exists.
   const data: RunData = await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p));
   log(`data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`);
+  const traceWarning = checkTraces(config, data);
+  if (traceWarning) log(traceWarning);
+  if (data.test.length === 0) log('note: no held-out data (data.test is not set): no evaluation during or after training; evaluate later with kava eval --run RUN --data FILE');
   const tokenizer = await runTokenizer(config, { ...(resumeDir ? { savedDir: tokenizerDir(resumeDir) } : {}), trainExamples: data.train });
   const model: KavaModel = setupModel(config, registry, tokenizer);
   const terms = activeTerms(config, registry);
@@ -256,7 +263,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   };
   const evaluateAt = async (label: string): Promise<EvalReport | null> => {
     if (data.test.length === 0) return null;
-    const report = await evaluateModel(model, data.test, config, { predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`) });
+    const questions = Math.min(data.test.length, config.eval.limit ?? Infinity);
+    const report = await evaluateModel(model, data.test, config, {
+      predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
+      ...(options.onEvalProgress ? { onProgress: (done: number) => options.onEvalProgress!(done, questions) } : {}),
+    });
     writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
     appendFileSync(join(runDir, 'eval.jsonl'), `${JSON.stringify({ step, ...report })}\n`);
     await hooks.evaluation.promise({ step, mode: config.eval.mode, accuracy: report.accuracy, count: report.questions, metrics: { forwardPassesPerQuestion: report.forwardPassesPerQuestion, kvEntriesPerQuestion: report.kvEntriesPerQuestion } });

@@ -1,14 +1,6 @@
 import type { DatasetFormat } from '../../contracts/dataset.js';
-import { FieldError, stringField } from '../record-error.js';
+import { numericAnswer, stringField } from '../record-error.js';
 import { hasKeys, jsonFormat } from './common.js';
-
-/** Numeric gold answers written as text ("8.0" -> "8"); non-numbers are a FieldError. */
-function numericAnswer(record: Record<string, unknown>, field: string): string {
-  const text = stringField(record, field, { numeric: true }).trim().replace(/,/g, '');
-  const value = Number(text);
-  if (text === '' || !Number.isFinite(value)) throw new FieldError(field, `expected a number, got ${JSON.stringify(text)}`);
-  return String(value);
-}
 
 /** GSM8k-Hard: `{input, code, target}` JSONL. Evaluation only: examples have no steps (the trace option is ignored). */
 export const gsm8kHardFormat: DatasetFormat = jsonFormat(

@@ -1,6 +1,6 @@
 import type { DatasetFormat } from '../../contracts/dataset.js';
 import { readLines } from '../read-lines.js';
-import { FieldError } from '../record-error.js';
+import { FieldError, numericText } from '../record-error.js';
 import { RecordSource } from '../record-source.js';
 import { splitCot } from '../gsm8k-traces.js';
 
@@ -13,8 +13,9 @@ export function parseIcotLine(text: string): { question: string; steps: string[]
   const rest = text.slice(bar + 2);
   const marker = rest.lastIndexOf('####');
   if (marker < 0) throw new FieldError('answer', 'expected "#### answer" after the steps, found no "####"');
-  const answer = rest.slice(marker + 4).trim().replace(/,/g, '');
-  if (answer === '') throw new FieldError('answer', 'expected an answer after "####", got an empty string');
+  const written = rest.slice(marker + 4).trim();
+  if (written === '') throw new FieldError('answer', 'expected an answer after "####", got an empty string');
+  const answer = numericText(written, 'answer');
   const cot = rest.slice(0, marker).trim();
   return { question, steps: cot === '' ? [] : splitCot(cot), answer };
 }
