@@ -43,7 +43,7 @@ export function scorerPackageFiles(packageName: string, version = coreVersion())
     files: ['dist'],
     scripts: {
       build: 'tsc -p tsconfig.json',
-      test: 'npm run build && node --test test/',
+      test: 'npm run build && node --test test/*.test.js',
       prepublishOnly: 'npm test',
     },
     // A peer: the plugin runs on the project's own @kava/core (one tfjs engine, one registry).
