@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds @kava/core's optional native matmul addon (native/ in this package) against the
 // system's OpenBLAS. It is @kava/core's `install` script, so it runs wherever the package is
-// installed: in a user's project (npm 11 runs a dependency's install script once it is approved:
+// installed: in a user's project (subject to npm 11's allowScripts policy, hence the hint
 // `npm install-scripts approve @kava/core && npm rebuild @kava/core`), and in the KaVa
 // repository on every `npm install` / `npm ci` (`npm run build:native` reruns it). It ALWAYS exits 0: where
 // it cannot build (no OpenBLAS headers, no compiler, KAVA_NATIVE=off), it prints one line saying

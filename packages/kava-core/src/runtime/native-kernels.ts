@@ -17,8 +17,9 @@ type FastKernel = (args: KernelArgs, addon: NativeAddon | null, backendName: str
 
 const BACKENDS = ['wasm', 'cpu'] as const;
 /**
- * The command that builds the addon where @kava/core is installed (npm 11 runs a dependency's
- * install script only once it is approved). scripts/build-native.mjs prints the same line.
+ * The command that builds the addon where @kava/core is installed: approved, so npm 11's
+ * allowScripts policy lets its install script run (strict-allow-scripts refuses unapproved
+ * ones), then run now. scripts/build-native.mjs prints the same line.
  */
 export const NATIVE_ENABLE_HINT = 'apt-get install libopenblas-dev && npm install-scripts approve @kava/core && npm rebuild @kava/core';
 
