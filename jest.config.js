@@ -11,6 +11,7 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist/'],
   moduleNameMapper: {
     '^@kava/core$': '<rootDir>/packages/kava-core/src/index.ts',
+    '^@kava/core/testing$': '<rootDir>/packages/kava-core/src/testing/index.ts',
     '^@kava/cli$': '<rootDir>/packages/cli/src/index.ts',
     '^@kava/(plugin-[a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

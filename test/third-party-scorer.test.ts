@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tf, ConfigError, compressCache, createCompression, initBackend, loadPlugins, resolveConfig, type ScorerInput } from '@kava/core';
+import { scorerContractCases } from '@kava/core/testing';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -31,6 +32,8 @@ function teacherCache(): ScorerInput {
 // The scorer plugins are listed explicitly (builtinPlugins: false) so this test needs only the
 // packages it is about, not the backbone families.
 const SCORER_PLUGINS = ['@kava/plugin-rkv', '@kava/plugin-keydiff', 'kava-plugin-example'];
+/** The example package loaded as a config would load it (top-level await: the test cases are listed from it). */
+const exampleRegistry = (await loadPlugins(['kava-plugin-example'], { baseDir: REPO, builtins: false })).registry;
 
 function projectWith(config: { plugins?: string[]; compression?: object }): string {
   const dir = mkdtempSync(join(tmpdir(), 'kava-third-party-'));
@@ -96,4 +99,11 @@ test('naming the scorer without its plugin says which scorers exist', async () =
   const err = await resolveConfig({ cwd: projectWith({ plugins: SCORER_PLUGINS.slice(0, 2), compression: { scorer: 'value-norm' } }) }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as Error).message).toMatch(/compression\.scorer: no loaded plugin provides a scorer named "value-norm".*keydiff.*rkv/);
+});
+
+describe('the example scorer passes the scorer contract kit (@kava/core/testing), as docs/writing-a-scorer.md tests it', () => {
+  for (const power of [1, 2]) {
+    const create = () => exampleRegistry.get('scorer', 'value-norm').create({ power });
+    for (const c of scorerContractCases(create)) test(`power ${power}: ${c.title}`, () => c.run());
+  }
 });

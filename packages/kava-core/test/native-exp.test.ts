@@ -6,7 +6,7 @@ const { addon, detail } = loadNativeAddon();
 const describeNative = addon !== null ? describe : describe.skip;
 if (addon === null) {
   // eslint-disable-next-line no-console
-  console.warn(`native Exp comparisons skipped: ${detail}. Build the addon with: apt-get install libopenblas-dev && npm run build:native`);
+  console.warn(`native Exp comparisons skipped: ${detail}. Build the addon with: npm run build:native (after apt-get install libopenblas-dev)`);
 }
 
 describeNative.each(['wasm', 'cpu'] as const)('native Exp on %s', (backend) => {

@@ -10,7 +10,7 @@ const { addon, detail } = loadNativeAddon();
 const describeNative = addon !== null ? describe : describe.skip;
 if (addon === null) {
   // eslint-disable-next-line no-console
-  console.warn(`native matmul comparisons skipped: ${detail}. Build the addon with: apt-get install libopenblas-dev && npm run build:native`);
+  console.warn(`native matmul comparisons skipped: ${detail}. Build the addon with: npm run build:native (after apt-get install libopenblas-dev)`);
 }
 
 /** Runs `f` with the fast kernels on or off and returns its results as flat arrays. */

@@ -2,6 +2,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, DEFAULT_PRESETS, resolveConfig, type KavaConfig } from '@kava/core';
+import { PLUGIN_KINDS, writePluginPackage } from './init-plugin.js';
 
 /** A value as it would be written in the file (single-quoted strings, compact objects). */
 const literal = (value: unknown): string => JSON.stringify(value)
@@ -71,9 +72,17 @@ export function starterConfig(config: KavaConfig, presets: readonly string[]): s
 export function initCommand(program: Command): void {
   program
     .command('init')
-    .description('write a commented starter kava.config.mjs in the current folder (changes nothing until edited)')
+    .description('write a commented starter kava.config.mjs in the current folder (changes nothing until edited); with --plugin, a new plugin package')
+    .argument('[name]', 'with --plugin: the npm package name of the plugin (e.g. kava-plugin-my-scorer)')
     .option('--force', 'overwrite an existing kava.config.mjs')
-    .action(async (options: { force?: boolean }) => {
+    .option('--plugin <kind>', `scaffold a plugin package in ./<name> instead (kinds: ${PLUGIN_KINDS.join(', ')})`)
+    .action(async (name: string | undefined, options: { force?: boolean; plugin?: string }) => {
+      if (options.plugin !== undefined) {
+        const dir = writePluginPackage(options.plugin, name, process.cwd());
+        process.stdout.write(`wrote ${dir}\nnext: cd ${dir} && npm install && npm test\n`);
+        return;
+      }
+      if (name !== undefined) throw new ConfigError(`init: unexpected argument "${name}" (a name is only taken with --plugin <kind>)`);
       const file = resolve('kava.config.mjs');
       if (existsSync(file) && !options.force) throw new ConfigError(`${file} already exists (pass --force to overwrite it)`);
       const defaults = await resolveConfig({ ignoreConfigFiles: true, defaultPresets: DEFAULT_PRESETS });

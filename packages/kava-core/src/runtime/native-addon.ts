@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The compiled addon from native/ (see native/src/addon.cc for the argument contract). */
+/** The compiled addon from @kava/core's native/ (see native/src/addon.cc for the argument contract). */
 export interface NativeAddon {
   matmul(
     aBuf: ArrayBufferLike, aOff: number, bBuf: ArrayBufferLike, bOff: number, cBuf: ArrayBufferLike, cOff: number,
@@ -23,7 +23,10 @@ export interface NativeAddonStatus {
 const ADDON = join('native', 'build', 'Release', 'kava_native.node');
 let status: NativeAddonStatus | undefined;
 
-/** The addon's path: KAVA_NATIVE_ADDON, else native/build/Release in the nearest folder up that has it. */
+/**
+ * The addon's path: KAVA_NATIVE_ADDON, else native/build/Release in the nearest folder up that
+ * has it: the @kava/core package folder, from both dist/runtime and src/runtime.
+ */
 function findAddon(): string | undefined {
   const explicit = process.env.KAVA_NATIVE_ADDON;
   if (explicit) return explicit;

@@ -16,7 +16,12 @@ type KernelResult = ReturnType<KernelConfig['kernelFunc']>;
 type FastKernel = (args: KernelArgs, addon: NativeAddon | null, backendName: string) => TensorInfo | undefined;
 
 const BACKENDS = ['wasm', 'cpu'] as const;
-const ENABLE_HINT = 'apt-get install libopenblas-dev && npm run build:native';
+/**
+ * The command that builds the addon where @kava/core is installed: approved, so npm 11's
+ * allowScripts policy lets its install script run (strict-allow-scripts refuses unapproved
+ * ones), then run now. scripts/build-native.mjs prints the same line.
+ */
+export const NATIVE_ENABLE_HINT = 'apt-get install libopenblas-dev && npm install-scripts approve @kava/core && npm rebuild @kava/core';
 
 /** Fast kernels switched off (all of them: '*'). */
 const disabled = new Set<string>();
@@ -130,7 +135,7 @@ let registered = false;
 
 /**
  * Registers the fast kernels on the wasm and cpu backends: native sgemm for BatchMatMul and
- * _FusedMatMul, and a vectorised Exp, when the addon (native/) is built; always a scatter-add UnsortedSegmentSum and a
+ * _FusedMatMul, and a vectorised Exp, when the addon (@kava/core's native/) is built; always a scatter-add UnsortedSegmentSum and a
  * slice-copy GatherV2 (the embedding gradient and lookup), and on
  * wasm a copy-free Identity.
  * Call after the wasm backend's module is imported and registerMissingWasmKernels() ran (the
@@ -156,7 +161,7 @@ export function registerNativeKernels(): void {
 function describeKernels(backend: string, addon: NativeAddon | null, detail: string): string {
   if (!(BACKENDS as readonly string[]).includes(backend)) return '';
   if (disabled.has('*')) return 'stock kernels (native kernels switched off)';
-  if (addon === null) return `stock matmul kernels (${detail}; enable the fast path: ${ENABLE_HINT})`;
+  if (addon === null) return `stock matmul kernels (${detail}; enable the fast path: ${NATIVE_ENABLE_HINT})`;
   const { blas } = addon;
   const version = /OpenBLAS (\S+)/.exec(blas.config)?.[1] ?? '';
   return `native sgemm: ${blas.library} ${version} (${blas.core}), ${blas.threads} thread${blas.threads === 1 ? '' : 's'}`;

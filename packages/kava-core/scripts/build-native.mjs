@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// Builds the optional native matmul addon (native/) against the system's OpenBLAS.
-// Run by the root package's postinstall and by `npm run build:native`. It ALWAYS exits 0: where
+// Builds @kava/core's optional native matmul addon (native/ in this package) against the
+// system's OpenBLAS. It is @kava/core's `install` script, so it runs wherever the package is
+// installed: in a user's project (subject to npm 11's allowScripts policy, hence the hint
+// `npm install-scripts approve @kava/core && npm rebuild @kava/core`), and in the KaVa
+// repository on every `npm install` / `npm ci` (`npm run build:native` reruns it). It ALWAYS exits 0: where
 // it cannot build (no OpenBLAS headers, no compiler, KAVA_NATIVE=off), it prints one line saying
 // why, and KaVa runs on the stock tfjs kernels. KAVA_NATIVE_VERBOSE=1 shows the full compiler log.
 import { spawnSync } from 'node:child_process';
@@ -8,9 +11,12 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The @kava/core package folder (this script is in its scripts/). */
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE = join(ROOT, 'native');
-const ENABLE = 'apt-get install libopenblas-dev && npm run build:native';
+// The same command as the run-time hint in src/runtime/native-kernels.ts: it works in any
+// project that has @kava/core installed, and in the repository.
+const ENABLE = 'apt-get install libopenblas-dev && npm install-scripts approve @kava/core && npm rebuild @kava/core';
 const verbose = process.env.KAVA_NATIVE_VERBOSE === '1';
 
 function skip(reason) {
