@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
@@ -47,12 +47,24 @@ export async function saveCheckpoint(runDir: string, state: TrainingState, param
   writeSafetensors(join(temp, OPTIMIZER), tensorsToWrite(optimizer.state()));
   await tokenizer.save(tokenizerDir(temp));
   writeTextAtomic(join(temp, STATE), `${JSON.stringify(state, null, 2)}\n`);
-  rmSync(final, { recursive: true, force: true });
+  discard(final);
   renameSync(temp, final);
   writeTextAtomic(join(root, 'latest'), `${name}\n`);
   const all = readdirSync(root).filter((d) => /^step-\d+$/.test(d)).sort();
-  for (const old of all.slice(0, Math.max(0, all.length - keep))) rmSync(join(root, old), { recursive: true, force: true });
+  for (const old of all.slice(0, Math.max(0, all.length - keep))) discard(join(root, old));
   return final;
+}
+
+/**
+ * Removes a checkpoint folder without ever showing a half-deleted one under its name: it is first
+ * renamed to a temporary name (one rename is atomic), then deleted. A kill in between leaves a
+ * temporary folder, which the next start removes (removeStaleTemporaries).
+ */
+function discard(dir: string): void {
+  if (!existsSync(dir)) return;
+  const aside = join(dirname(dir), `.${basename(dir)}.${process.pid}.${Date.now()}.tmp`);
+  renameSync(dir, aside);
+  rmSync(aside, { recursive: true, force: true });
 }
 
 /** Temporary names of checkpoint folders and atomic writes: `.<name>.<pid>[.<time>].tmp`. */
