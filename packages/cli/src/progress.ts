@@ -15,24 +15,29 @@ export function metricsLine(m: StepMetrics): string {
  */
 export class TrainProgress {
   private bar: cliProgress.SingleBar | null = null;
-  private readonly started = Date.now();
-  constructor(private readonly tty = Boolean(process.stdout.isTTY), private readonly every = 10) {}
+  private readonly started: number;
+  /** The step this process started from (a resumed run starts past 0): the ETA counts only steps run here. */
+  private firstStep: number | null = null;
+  constructor(private readonly tty = Boolean(process.stdout.isTTY), private readonly every = 10, private readonly now: () => number = Date.now) {
+    this.started = now();
+  }
 
   step(m: StepMetrics): void {
+    this.firstStep ??= m.step - 1;
     if (this.tty) {
       if (!this.bar) {
         this.bar = new cliProgress.SingleBar({
           format: 'step {value}/{total} [{bar}] eta {eta_formatted}  {metrics}',
           barsize: 20, hideCursor: true, etaBuffer: 20, clearOnComplete: false,
         }, cliProgress.Presets.shades_classic);
-        this.bar.start(m.totalSteps, 0, { metrics: '' });
+        this.bar.start(m.totalSteps, this.firstStep, { metrics: '' });
       }
       this.bar.update(m.step, { metrics: metricsLine(m) });
       return;
     }
     if (m.step % this.every === 0 || m.step === m.totalSteps || m.step === 1) {
-      const elapsed = (Date.now() - this.started) / 1000;
-      const eta = (elapsed / m.step) * (m.totalSteps - m.step);
+      const elapsed = (this.now() - this.started) / 1000;
+      const eta = (elapsed / (m.step - this.firstStep)) * (m.totalSteps - m.step);
       process.stdout.write(`step ${m.step}/${m.totalSteps}  ${metricsLine(m)}  eta ${Math.round(eta)}s\n`);
     }
   }

@@ -1,4 +1,5 @@
-import { EvalProgress } from '../src/progress.js';
+import type { StepMetrics } from '@kava/core';
+import { EvalProgress, TrainProgress } from '../src/progress.js';
 
 /** A stream that records what is written (not a terminal). */
 function recorder() {
@@ -22,5 +23,27 @@ describe('evaluation progress', () => {
     const progress = new EvalProgress('evaluating', 3, stream);
     [1, 2, 3].forEach((d) => progress.update(d));
     expect(lines).toEqual(['evaluating 1/3\n', 'evaluating 2/3\n', 'evaluating 3/3\n']);
+  });
+});
+
+describe('training progress without a terminal', () => {
+  const metrics = (step: number): StepMetrics => ({ step, totalSteps: 2000, losses: { total: 1 }, lr: 1e-3, gradNorm: 1, tokensPerSecond: 100 });
+
+  it('after a resume the ETA counts only the steps run in this process', () => {
+    const written: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((s: string | Uint8Array) => (written.push(String(s)), true)) as typeof process.stdout.write;
+    try {
+      let clock = 0;
+      const progress = new TrainProgress(false, 10, () => clock);
+      clock = 1_000; // resumed at step 1055: one step of this process took 1 s
+      progress.step(metrics(1056));
+      clock = 20_000; // 15 steps in 20 s
+      progress.step(metrics(1070));
+      // 930 steps left at 20/15 s a step: 1240 s (counting from step 0 it would say ~18 s).
+      expect(written.at(-1)).toMatch(/^step 1070\/2000 .* eta 1240s\n$/);
+    } finally {
+      process.stdout.write = write;
+    }
   });
 });
