@@ -147,7 +147,9 @@ function stage2Config(method, trace, seed, modelDir) {
 // ---- committed per-run results ----------------------------------------------------------------
 const resultFile = (id) => join(resultsDir, `${id}.json`);
 /** The settings that decide a run's numbers; a committed result made with others is not reused. */
-const settingsOf = (presets, config) => JSON.stringify({ presets, config: { ...config, backbone: config.backbone ? { ...config.backbone, modelDir: config.backbone.modelDir ? 'stage1' : null } : undefined } });
+const settingsOf = (presets, config, stage1 = undefined) => JSON.stringify({ presets, config: { ...config, backbone: config.backbone ? { ...config.backbone, modelDir: config.backbone.modelDir ? 'stage1' : null } : undefined }, stage1 });
+/** A stage-1 backbone's settings; a stage-2 run's include them, so a changed backbone retrains what was built on it. */
+const stage1Settings = (trace, seed) => settingsOf(['tiny-llama', 'full-cot'], stage1Config(trace, seed));
 
 function committed(id, settings) {
   if (!existsSync(resultFile(id))) return null;
@@ -196,7 +198,7 @@ async function buildStage1(trace, seed) {
   const modelDir = join(dir, 'model');
   const presets = ['tiny-llama', 'full-cot'];
   const config = stage1Config(trace, seed);
-  const settings = settingsOf(presets, config);
+  const settings = stage1Settings(trace, seed);
   if (existsSync(join(modelDir, 'config.json')) && committed(id, settings)) return modelDir;
   const t0 = Date.now();
   const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, config));
@@ -245,7 +247,7 @@ log(`${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${t
 // stage-2 run waits for one.
 // One queue: first the backbones that an unfinished stage-2 run needs (a fresh machine with every
 // result committed trains none), then the stage-2 runs, each waiting for its own backbone only.
-const settingsOfRun = (run) => settingsOf(['tiny-llama', ...catalogue[run.method].presets], stage2Config(run.method, run.trace, run.seed, 'stage1'));
+const settingsOfRun = (run) => settingsOf(['tiny-llama', ...catalogue[run.method].presets], stage2Config(run.method, run.trace, run.seed, 'stage1'), stage1Settings(run.trace, run.seed));
 const needed = [...new Set(runs.filter((run) => !committed(run.id, settingsOfRun(run))).map((run) => `${run.trace}:${run.seed}`))];
 const backbones = args['report-only'] ? [] : needed.map((k) => ({ backbone: k.split(':') }));
 await pool([...backbones, ...runs], jobs, (item) => (item.backbone ? stage1Model(item.backbone[0], Number(item.backbone[1])) : stage2(item)));
