@@ -64,6 +64,21 @@ describe('kava end to end', () => {
     expect(existsSync(report.predictionsFile)).toBe(true);
   });
 
+  it('kava eval fires the hooks docs/hooks.md lists for it: runStart, evaluation, runEnd (kind "eval")', () => {
+    const log = join(dir, 'hooks.log');
+    writeFileSync(join(dir, 'hook-logger.mjs'), `import { appendFileSync } from 'node:fs';
+export default { name: 'hook-logger', apply(h) {
+  const note = (line) => appendFileSync(${JSON.stringify(log)}, line + '\\n');
+  h.runStart.tapPromise('hook-logger', async (run) => note('runStart ' + run.kind));
+  h.evaluation.tapPromise('hook-logger', async (e) => note('evaluation ' + e.mode + ' ' + e.count));
+  h.runEnd.tapPromise('hook-logger', async (run, summary) => note('runEnd ' + run.kind + ' ' + (typeof summary.metrics.accuracy)));
+} };
+`);
+    const r = kava(['eval', '--run', runDir, '--json', '--plugin', './hook-logger.mjs'], dir);
+    expect(r.code).toBe(0);
+    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['runStart eval', 'evaluation latent 8', 'runEnd eval number']);
+  });
+
   it('kava infer answers a question and shows its cost; --mode cot shows the trace', () => {
     const q = 'Mia has 3 boxes of 4 pens. How many pens does Mia have?';
     const latent = kava(['infer', '--checkpoint', runDir, q], dir);

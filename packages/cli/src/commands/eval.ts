@@ -52,6 +52,10 @@ export function evalCommand(program: Command): void {
           : (await loadRunData(config, plugins.registry, (p) => p)).test;
         if (examples.length === 0) throw new ConfigError(`kava eval: no evaluation questions (the run has no held-out data; pass --data FILE)`);
         const mode = flags.mode ?? config.eval.mode;
+        // The lifecycle hooks of docs/hooks.md, as in training: runStart, evaluation, runEnd (kind "eval").
+        const { hooks } = plugins;
+        const runInfo = { runDir: run.runDir, config, kind: 'eval' as const };
+        await hooks.runStart.promise(runInfo);
         const label = `eval-${mode}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
         const progress = flags.json ? null : new EvalProgress(`evaluating (${mode})`, Math.min(examples.length, config.eval.limit ?? Infinity));
         const report = await evaluateModel(run.model, examples, config, {
@@ -59,6 +63,9 @@ export function evalCommand(program: Command): void {
           predictionsFile: join(run.runDir, 'eval', `${label}.predictions.jsonl`),
           ...(progress ? { onProgress: (done: number) => progress.update(done) } : {}),
         }).finally(() => progress?.stop());
+        const metrics = { forwardPassesPerQuestion: report.forwardPassesPerQuestion, kvEntriesPerQuestion: report.kvEntriesPerQuestion };
+        await hooks.evaluation.promise({ step: run.step, mode, accuracy: report.accuracy, count: report.questions, metrics });
+        await hooks.runEnd.promise(runInfo, { steps: run.step, metrics: { accuracy: report.accuracy, wallSeconds: report.wallSeconds, ...metrics } });
         process.stdout.write(flags.json ? `${JSON.stringify({ checkpoint: run.checkpointDir, step: run.step, ...report }, null, 2)}\n` : `${formatReport(report)}\n`);
       } finally {
         run.model.dispose();
