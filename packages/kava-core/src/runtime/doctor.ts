@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { tf } from '../tf.js';
 import { loadNativeAddon } from './native-addon.js';
 import { initBackend } from './backend.js';
+import { NATIVE_ENABLE_HINT } from './native-kernels.js';
 
 /**
  * `kava doctor`'s findings: what this machine offers for training (backends, native kernels and
@@ -123,7 +124,7 @@ function nativeSection(): DoctorSection {
     .filter((v) => process.env[v] !== undefined).map((v) => `${v}=${process.env[v]}`);
   const checks: DoctorCheck[] = addon
     ? [{ name: 'native kernels', status: 'ok', detail: `${detail}; BLAS ${addon.blas.library} (${addon.blas.config}), kernel set ${addon.blas.core}, ${addon.blas.threads} thread(s)` }]
-    : [{ name: 'native kernels', status: 'missing', detail: `${detail}: matmuls run on the stock tfjs kernels (10-50x slower on wasm)`, fix: 'apt-get install libopenblas-dev (Debian/Ubuntu; a C++ compiler and python3 too), then npm rebuild @kava/core, or npm run build:native in a clone of the repository' }];
+    : [{ name: 'native kernels', status: 'missing', detail: `${detail}: matmuls run on the stock tfjs kernels (10-50x slower on wasm)`, fix: `${NATIVE_ENABLE_HINT} (Debian/Ubuntu; a C++ compiler and python3 too)` }];
   checks.push({ name: 'environment', status: 'info', detail: env.length ? env.join(' ') : 'no BLAS or kava variables set' });
   return { title: 'Native kernels', checks };
 }
