@@ -1,7 +1,7 @@
 import { z, type ZodType } from 'zod';
 import { tf } from '../tf.js';
 import type { KVScorer, ScorerInput, ScorerNeed } from '../contracts/scorer.js';
-import type { ScorerRegistration } from '../plugin/registry.js';
+import type { Registry, ScorerRegistration } from '../plugin/registry.js';
 import { checkScorerInput, type CacheDims } from './scorer-input.js';
 import { parseScorerOptions } from './scorer-options.js';
 
@@ -27,19 +27,26 @@ export interface ScorerDefinition<S extends ZodType> {
   score(input: ScorerInput, options: z.output<S>, dims: CacheDims): tf.Tensor;
 }
 
-/** A scorer registration made by `defineScorer`: `create` parses raw options, `build` takes parsed ones. */
+/**
+ * A scorer registration made by `defineScorer`: `create` parses raw options, `build` takes parsed
+ * ones. It is also a plugin of its own (named like the scorer), so a file whose default export is
+ * a defined scorer can be listed in `plugins` as it is.
+ */
 export interface DefinedScorer<O> extends Omit<ScorerRegistration, 'build' | 'create'> {
   options: ZodType;
   /** The scorer for options already parsed by `options` (the config loader's result). */
   build(options: O): KVScorer;
   /** Parses `options` (defaults filled; errors name the scorer and the field), then builds. */
   create(options?: unknown): KVScorer;
+  /** Registers this scorer: the plugin a one-scorer file is. */
+  register(registry: Registry): void;
 }
 
 /**
  * Defines a KV scorer from its idea. The options are parsed and defaulted once, by the schema;
  * the input check, tf.tidy and broadcasting a per-token score to every layer and head live here,
- * so a scorer is only its `score`. Register the result with `registry.scorer(...)`.
+ * so a scorer is only its `score`. Register the result with `registry.scorer(...)` in a plugin,
+ * or make it a file's default export and list that file in `plugins`.
  */
 export function defineScorer<S extends ZodType = typeof NO_OPTIONS>(definition: ScorerDefinition<S>): DefinedScorer<z.output<S>> {
   const { name, description } = definition;
@@ -57,7 +64,16 @@ export function defineScorer<S extends ZodType = typeof NO_OPTIONS>(definition: 
       },
     };
   };
-  return { name, description, options: schema, build, create: (raw) => build(parseScorerOptions(name, schema, raw) as z.output<S>) };
+  const defined: DefinedScorer<z.output<S>> = {
+    name,
+    description,
+    options: schema,
+    build,
+    create: (raw) => build(parseScorerOptions(name, schema, raw) as z.output<S>),
+    // (the typed options make `build` narrower than the registry's untyped view of it)
+    register: (registry) => registry.scorer(defined as unknown as ScorerRegistration),
+  };
+  return defined;
 }
 
 /** A [B, N] score repeated over layers and KV heads; a [B, L, H_kv, N] one as it is. */
