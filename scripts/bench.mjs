@@ -14,7 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   activeTerms, AdamW, buildBatch, clipByGlobalNorm, createCompression, createWordLevelTokenizer, forwardLosses, initBackend,
-  loadNativeAddon, loadRunData, planFor, resolveConfig, runTokenizer, setNativeKernelsEnabled, setupModel, tf,
+  loadNativeAddon, loadRunData, planFor, resolveConfig, runTokenizer, setNativeKernelsEnabled, setupModel, tf, windowQueryCount,
 } from '@kava/core';
 
 const quick = process.argv.includes('--quick');
@@ -174,7 +174,7 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
   const model = setupModel(config, registry, tokenizer);
   const terms = activeTerms(config, registry);
   const compression = terms.some((t) => t.term.needs.includes('compressed')) ? createCompression(config.compression, registry) : null;
-  const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression?.scorer.window ?? 8);
+  const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression ? windowQueryCount(compression.scorer) : 0);
   const parts = { backbone: model.backbone, latent: model.latent, compression, terms, hooks };
   const encode = {
     maxQuestionTokens: config.train.maxQuestionTokens, maxCotTokens: config.train.maxCotTokens,

@@ -1,7 +1,7 @@
 // A third-party scorer package, linked into node_modules by the workspace like any npm install,
 // named in a config file: the compression the trainer runs uses its scores (seen through the
 // `compression` hook), and switching the config back to a built-in scorer is a one-line change.
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { writeFileSync, mkdtempSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,4 +106,65 @@ describe('the example scorer passes the scorer contract kit (@kava/core/testing)
     const create = () => exampleRegistry.get('scorer', 'value-norm').create({ power });
     for (const c of scorerContractCases(create)) test(`power ${power}: ${c.title}`, () => c.run());
   }
+});
+
+/** A project folder whose node_modules links this repository's @kava/core, as an install would. */
+function projectWithFiles(files: Record<string, string>, config: object): string {
+  const dir = projectWith(config as { plugins?: string[] });
+  mkdirSync(join(dir, 'node_modules/@kava'), { recursive: true });
+  symlinkSync(join(REPO, 'packages/kava-core'), join(dir, 'node_modules/@kava/core'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+// docs/writing-a-scorer.md, "The shortest path": one file whose default export is defineScorer's
+// result, and the config lines that load and select it.
+const ONE_FILE_SCORER = `import { tf, z, defineScorer } from '@kava/core';
+export default defineScorer({
+  name: 'value-norm',
+  description: 'Keep the CoT tokens whose value vectors have the largest L_p norm.',
+  options: z.strictObject({ power: z.number().positive().default(2) }),
+  needs: ['keys', 'values'],
+  score: (input, { power }) => tf.pow(tf.sum(tf.pow(tf.abs(input.values), power), -1), 1 / power),
+});
+`;
+
+test('a new scorer is one file with defineScorer, listed in plugins and selected by compression.scorer', async () => {
+  const dir = projectWithFiles({ 'value-norm.mjs': ONE_FILE_SCORER }, { plugins: ['./value-norm.mjs'], compression: { scorer: 'value-norm' } });
+  const { kept, seen, plugins } = await compressWithConfig(dir);
+  expect(plugins.registry.get('scorer', 'value-norm').plugin).toBe('value-norm');
+  seen[0]!.scores[0]![0]![0]!.forEach((s, i) => expect(s).toBeCloseTo(valueNorms[i]!, 5));
+  expect(kept).toEqual([[[[0, 1], [3, 4]]]]);
+});
+
+// How scorers were registered before defineScorer: still accepted as they are.
+const OLD_STYLE_PLUGIN = `import { tf, z, checkScorerInput, parseScorerOptions } from '@kava/core';
+const options = z.strictObject({ power: z.number().positive().default(2) });
+function createValueNormScorer({ power = 2 } = {}) {
+  return {
+    name: 'value-norm',
+    needs: ['keys', 'values'],
+    score(input) {
+      checkScorerInput(input, 'value-norm', ['keys', 'values']);
+      return tf.tidy(() => tf.pow(tf.sum(tf.pow(tf.abs(input.values), power), -1), 1 / power));
+    },
+  };
+}
+export default {
+  name: 'old-style-plugin',
+  register(registry) {
+    registry.scorer({ name: 'value-norm', description: 'value norms', options, create: (raw) => createValueNormScorer(parseScorerOptions('value-norm', options, raw)) });
+  },
+};
+`;
+
+test('a scorer registered the old way ({ name, options, create }) still loads, validates and compresses', async () => {
+  const files = { 'old-style.mjs': OLD_STYLE_PLUGIN };
+  const dir = projectWithFiles(files, { plugins: ['./old-style.mjs'], compression: { scorer: 'value-norm', options: { power: 1 } } });
+  const { kept, seen } = await compressWithConfig(dir);
+  const l1 = valuesHead.map(([a, b]) => Math.abs(a!) + Math.abs(b!));
+  seen[0]!.scores[0]![0]![0]!.forEach((s, i) => expect(s).toBeCloseTo(l1[i]!, 5));
+  expect(kept).toEqual([[[[0, 1], [3, 4]]]]);
+  const bad = projectWithFiles(files, { plugins: ['./old-style.mjs'], compression: { scorer: 'value-norm', options: { power: 0 } } });
+  await expect(resolveConfig({ cwd: bad })).rejects.toThrow(/scorer "value-norm" \(plugin old-style-plugin\): compression\.options\.power/);
 });

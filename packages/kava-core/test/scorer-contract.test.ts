@@ -1,14 +1,24 @@
-// @kava/core/testing: the scorer contract kit. Every built-in baseline scorer passes it on both
-// backends (the plugins' scorers in their own packages), and each check catches the violation
-// it is for, on a scorer written to commit exactly that one.
-import { tf, initBackend, BASELINE_SCORERS, type KVScorer, type ScorerInput } from '@kava/core';
+// @kava/core/testing: the scorer contract kit. Every registered scorer (core's baselines and the
+// built-in plugins', read from the registry so a new one is checked without editing this file)
+// passes it on both backends, and each check catches the violation it is for, on a scorer written
+// to commit exactly that one.
+import { tf, initBackend, loadPlugins, type KVScorer, type ScorerInput } from '@kava/core';
 import { checkScorerContract, contractInput, scorerContractCases, CONTRACT_DIMS } from '@kava/core/testing';
 
-describe.each(['cpu', 'wasm'] as const)('the built-in baseline scorers on %s', (backend) => {
+const { registry } = await loadPlugins([]);
+const registered = registry.list('scorer');
+
+test('the registry holds every built-in scorer, so the loop below covers them', () => {
+  expect(registered.map((s) => s.name)).toEqual(
+    expect.arrayContaining(['attention', 'first', 'keydiff', 'knorm', 'random', 'recent', 'rkv', 'rkv-decoding', 'uniform']),
+  );
+});
+
+describe.each(['cpu', 'wasm'] as const)('every registered scorer, with its default options, on %s', (backend) => {
   beforeAll(async () => {
     await initBackend(backend);
   });
-  describe.each(BASELINE_SCORERS.map((s) => [s.name, s] as const))('%s', (_name, registration) => {
+  describe.each(registered.map((s) => [`${s.name} (${s.plugin})`, s] as const))('%s', (_name, registration) => {
     for (const c of scorerContractCases(() => registration.create({}))) test(c.title, () => c.run());
   });
 });

@@ -1,6 +1,5 @@
 import {
-  tf, z, KavaError, KEY_NORM_EPS, attentionImportance, checkScorerInput, keyNorms, expandTokenMask, maskedSoftmax,
-  parseScorerOptions, type KVScorer, type ScorerInput, type ScorerRegistration,
+  tf, z, defineScorer, KEY_NORM_EPS, attentionImportance, keyNorms, expandTokenMask, maskedSoftmax,
 } from '@kava/core';
 
 const options = z.strictObject({
@@ -14,12 +13,7 @@ const options = z.strictObject({
     .describe('Cosine similarity in [0, 1) above which two keys count as duplicates; the newest duplicate of each token is spared.'),
 });
 
-export interface RkvDecodingOptions {
-  lambda?: number;
-  window?: number;
-  kernelSize?: number;
-  threshold?: number;
-}
+export type RkvDecodingOptions = z.input<typeof options>;
 
 /**
  * The original decoding-time R-KV (arXiv 2505.24133), on the CoT cache:
@@ -31,49 +25,40 @@ export interface RkvDecodingOptions {
  *   redundant and is kept); R = softmax_j(mean_i sim[i, j]) over the valid tokens;
  * - score = λ·I − (1−λ)·R, and the α window tokens are always kept (score +∞).
  * R-KV's own code also zeroes sim[i, 0] for rows without any duplicate (its "last index"
- * defaults to 0); we do not, following the method's description.
+ * defaults to 0); we do not, following the method's description. The schema keeps the threshold
+ * in [0, 1): padding and self-similarity are excluded by values (0 and −1) that must not pass it.
  */
-export function createRkvDecodingScorer(opts: RkvDecodingOptions = {}): KVScorer {
-  const lambda = opts.lambda ?? 0.1;
-  const window = opts.window ?? 8;
-  const kernelSize = opts.kernelSize ?? 7;
-  const threshold = opts.threshold ?? 0.5;
-  if (kernelSize % 2 !== 1) throw new KavaError(`scorer "rkv-decoding": kernelSize must be odd, got ${kernelSize}`);
-  // Padding and self-similarity are excluded by values (0 and −1) that must not pass it.
-  if (!(threshold >= 0 && threshold < 1)) throw new KavaError(`scorer "rkv-decoding": threshold must be in [0, 1), got ${threshold}`);
-  const needs = ['keys', 'windowQueries'] as const;
-  return {
-    name: 'rkv-decoding',
-    needs,
-    window,
-    score(input: ScorerInput) {
-      const { B, L, Hkv, N } = checkScorerInput(input, 'rkv-decoding', needs);
-      const queries = input.windowQueries!;
-      const alpha = queries.shape[3]!;
-      return tf.tidy(() => {
-        const mask = tf.cast(tf.greater(input.mask, 0), 'float32');
-        const queryMask = input.windowQueryMask ?? tf.ones([B, alpha]);
-        // Window = the last nWindow valid tokens (nWindow = real window queries of the example).
-        const nWindow = tf.sum(queryMask, 1, true); // [B, 1]
-        const validAfter = tf.cumsum(mask, 1, true, true); // valid tokens after i
-        const inWindow = tf.mul(tf.cast(tf.less(validAfter, nWindow), 'float32'), mask);
-        const scored = tf.sub(mask, inWindow); // the cache R-KV scores
+export const rkvDecodingScorer = defineScorer({
+  name: 'rkv-decoding',
+  description: 'Original decoding-time R-KV: last-α-window attention, max-pooled, minus redundancy that spares the newest duplicate.',
+  options,
+  needs: ['keys', 'windowQueries'],
+  window: (o) => o.window,
+  score(input, { lambda, kernelSize, threshold }, { B, L, Hkv, N }) {
+    const queries = input.windowQueries!;
+    const alpha = queries.shape[3]!;
+    const mask = tf.cast(tf.greater(input.mask, 0), 'float32');
+    const queryMask = input.windowQueryMask ?? tf.ones([B, alpha]);
+    // Window = the last nWindow valid tokens (nWindow = real window queries of the example).
+    const nWindow = tf.sum(queryMask, 1, true); // [B, 1]
+    const validAfter = tf.cumsum(mask, 1, true, true); // valid tokens after i
+    const inWindow = tf.mul(tf.cast(tf.less(validAfter, nWindow), 'float32'), mask);
+    const scored = tf.sub(mask, inWindow); // the cache R-KV scores
 
-        const importance = attentionImportance({
-          queries, queryMask, keys: input.keys, mask: scored, groupSize: input.groupSize, reduce: input.groupReduce ?? 'max',
-        }); // [B, L, H_kv, N], 0 outside `scored`
-        const outside = tf.broadcastTo(tf.equal(expandTokenMask(scored, 4), 0), importance.shape);
-        const neighbours = tf.where(outside, tf.fill(importance.shape, -Infinity), importance);
-        const pooled = tf.maxPool(neighbours.reshape([B * L * Hkv, 1, N, 1]) as tf.Tensor4D, [1, kernelSize], 1, 'same').reshape([B, L, Hkv, N]);
+    const importance = attentionImportance({
+      queries, queryMask, keys: input.keys, mask: scored, groupSize: input.groupSize, reduce: input.groupReduce ?? 'max',
+    }); // [B, L, H_kv, N], 0 outside `scored`
+    const outside = tf.broadcastTo(tf.equal(expandTokenMask(scored, 4), 0), importance.shape);
+    const neighbours = tf.where(outside, tf.fill(importance.shape, -Infinity), importance);
+    const pooled = tf.maxPool(neighbours.reshape([B * L * Hkv, 1, N, 1]) as tf.Tensor4D, [1, kernelSize], 1, 'same').reshape([B, L, Hkv, N]);
 
-        const redundancy = newestDuplicateRedundancy(input.keys, mask, threshold);
-        const score = tf.sub(tf.mul(pooled, lambda), tf.mul(redundancy, 1 - lambda));
-        const windowMask = tf.broadcastTo(tf.greater(expandTokenMask(inWindow, 4), 0), score.shape);
-        return tf.where(windowMask, tf.fill(score.shape, Infinity), score);
-      });
-    },
-  };
-}
+    const redundancy = newestDuplicateRedundancy(input.keys, mask, threshold);
+    const score = tf.sub(tf.mul(pooled, lambda), tf.mul(redundancy, 1 - lambda));
+    const windowMask = tf.broadcastTo(tf.greater(expandTokenMask(inWindow, 4), 0), score.shape);
+    return tf.where(windowMask, tf.fill(score.shape, Infinity), score);
+  },
+});
+export const createRkvDecodingScorer = rkvDecodingScorer.create;
 
 /**
  * R-KV's redundancy over the valid tokens: sim = cos(k_i, k_j) with a zero diagonal and padding
@@ -119,10 +104,3 @@ export function newestDuplicateRedundancy(keys: tf.Tensor, mask: tf.Tensor, thre
     return maskedSoftmax(meanOverRows, expandTokenMask(mask, 4));
   });
 }
-
-export const rkvDecodingScorer: ScorerRegistration = {
-  name: 'rkv-decoding',
-  description: 'Original decoding-time R-KV: last-α-window attention, max-pooled, minus redundancy that spares the newest duplicate.',
-  options,
-  create: (raw) => createRkvDecodingScorer(parseScorerOptions('rkv-decoding', options, raw)),
-};

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   buildBatch, compressCache, createCompression, initBackend, loadRun, runTokenizer, scorerInput,
-  scorerOptions, setupModel, tf, type KavaModel, type ResolvedConfig,
+  scorerOptions, setupModel, windowQueryCount, tf, type KavaModel, type ResolvedConfig,
 } from '@kava/core';
 import { addCommonOptions, pluginSpecs, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { renderSvg } from '../report/write-report.js';
@@ -34,7 +34,7 @@ function keptBy(model: KavaModel, resolved: ResolvedConfig, scorer: string, ques
   const options = scorerOptions({ scorer, options: scorer === configured.scorer ? configured.options : {} }, registry);
   const compression = createCompression({ ...configured, scorer, options }, registry);
   const needs = compression.scorer.needs;
-  const plan = { teacher: 'trace' as const, student: false, latents: budget, finalLatents: budget, answerQueries: needs.includes('answerQueries'), window: needs.includes('windowQueries') ? compression.scorer.window ?? 8 : 0 };
+  const plan = { teacher: 'trace' as const, student: false, latents: budget, finalLatents: budget, answerQueries: needs.includes('answerQueries'), window: windowQueryCount(compression.scorer) };
   const example = { id: 'cli', question, steps: [cot], answer };
   const batch = buildBatch([example], model.tokenizer, model.tokens, plan, { dropLastStep: false });
   try {

@@ -28,7 +28,10 @@ export function scorerNameOf(packageName: string): string {
 /** The files of a scorer plugin package, by path. */
 export function scorerPackageFiles(packageName: string, version = coreVersion()): Record<string, string> {
   const scorer = scorerNameOf(packageName);
-  const factory = `create${scorer.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('')}Scorer`;
+  const pascal = scorer.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  const factory = `create${pascal}Scorer`;
+  // the exported definition, e.g. keyEnergyScorer (a name may start with a digit: then scorer3d...)
+  const variable = /^[a-z]/.test(scorer) ? `${scorer.charAt(0)}${pascal.slice(1)}Scorer` : `scorer${pascal}`;
   const packageJson = {
     name: packageName,
     version: '0.1.0',
@@ -74,41 +77,34 @@ export function scorerPackageFiles(packageName: string, version = coreVersion())
     'src/index.ts': `// ${packageName}: the "${scorer}" KV-cache scorer for KaVa.
 // Import tf and z from @kava/core (never your own copies): tensors, kernels and option schemas
 // must be the ones the trainer uses.
-import { tf, z, checkScorerInput, parseScorerOptions, type KavaPlugin, type KVScorer, type ScorerInput } from '@kava/core';
-
-const options = z.strictObject({
-  power: z.number().positive().default(2)
-    .describe('p of the L_p norm of each value vector.'),
-});
-
-export type ${factory.slice(6)}Options = z.infer<typeof options>;
+import { tf, z, defineScorer, type KavaPlugin } from '@kava/core';
 
 /**
  * ${scorer}: scores every CoT token per (example, layer, KV head); higher means keep. This
- * starting point keeps the tokens whose value vectors have the largest L_p norm. The evictor
- * does the rest: top-M per (layer, head), ordering, padding, protected tokens.
+ * starting point keeps the tokens whose value vectors have the largest L_p norm. defineScorer does
+ * the rest of a scorer's work: options parsed and defaulted by the schema, the input checked
+ * against \`needs\`, \`score\` run inside tf.tidy; the evictor does top-M per (layer, head),
+ * ordering, padding and protected tokens.
  */
-export function ${factory}({ power }: ${factory.slice(6)}Options = { power: 2 }): KVScorer {
-  return {
-    name: '${scorer}',
-    needs: ['keys', 'values'],
-    score(input: ScorerInput) {
-      checkScorerInput(input, '${scorer}', ['keys', 'values']);
-      // Every intermediate inside tf.tidy: only the returned [B, L, H_kv, N] tensor survives.
-      return tf.tidy(() => tf.pow(tf.sum(tf.pow(tf.abs(input.values), power), -1), 1 / power));
-    },
-  };
-}
+export const ${variable} = defineScorer({
+  name: '${scorer}',
+  description: 'Keep the CoT tokens whose value vectors have the largest L_p norm.',
+  options: z.strictObject({
+    power: z.number().positive().default(2)
+      .describe('p of the L_p norm of each value vector.'),
+  }),
+  needs: ['keys', 'values'],
+  // [B, L, H_kv, N] scores (or [B, N]: one score per token for every layer and head).
+  score: (input, { power }) => tf.pow(tf.sum(tf.pow(tf.abs(input.values), power), -1), 1 / power),
+});
+
+/** The scorer for raw options (parsed with the schema above; a bad one names the field). */
+export const ${factory} = ${variable}.create;
 
 const plugin: KavaPlugin = {
   name: '${packageName}',
   register(registry) {
-    registry.scorer({
-      name: '${scorer}',
-      description: 'Keep the CoT tokens whose value vectors have the largest L_p norm.',
-      options,
-      create: (raw) => ${factory}(parseScorerOptions('${scorer}', options, raw)),
-    });
+    registry.scorer(${variable});
   },
 };
 

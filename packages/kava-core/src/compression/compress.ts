@@ -22,7 +22,8 @@ export function createCompression(compression: KavaConfig['compression'], regist
   const scorerReg = registry.get('scorer', compression.scorer, 'compression.scorer');
   const evictorReg = registry.get('evictor', compression.evictor, 'compression.evictor');
   return {
-    scorer: scorerReg.create(compression.options),
+    // The loader parsed the options already: a scorer that can take them parsed is not re-parsed.
+    scorer: scorerReg.build ? scorerReg.build(compression.options) : scorerReg.create(compression.options),
     evictor: evictorReg.create({}),
     groupReduce: compression.groupReduce,
   };

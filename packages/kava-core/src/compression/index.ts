@@ -4,8 +4,9 @@ export { compressCache, createCompression, type Compression, type CompressOption
 export { groupedQueryLogits, cotAttention, attentionImportance, answerQueryImportance, type CotAttentionArgs } from './attention.js';
 export { normalizeKeys, keyNorms, cosineSimilarityMatrix, validUnitKeySum, unitKeyDot, meanCosineToOthers, KEY_NORM_EPS } from './key-similarity.js';
 export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } from './masked.js';
-export { checkScorerInput } from './scorer-input.js';
+export { checkScorerInput, windowQueryCount, type CacheDims } from './scorer-input.js';
 export { parseScorerOptions } from './scorer-options.js';
+export { defineScorer, type ScorerDefinition, type DefinedScorer } from './define-scorer.js';
 export { createAttentionScorer, attentionScorer } from './scorers/attention.js';
 export { createRandomScorer, randomScorer } from './scorers/random.js';
 export { createFirstScorer, firstScorer } from './scorers/first.js';

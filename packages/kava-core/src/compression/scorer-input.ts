@@ -1,10 +1,19 @@
 import { KavaError } from '../errors.js';
-import type { ScorerInput, ScorerNeed } from '../contracts/scorer.js';
+import type { KVScorer, ScorerInput, ScorerNeed } from '../contracts/scorer.js';
 
 const QUERY_FIELDS = {
   answerQueries: 'answerQueryMask',
   windowQueries: 'windowQueryMask',
 } as const;
+
+/** The cache dimensions of a scorer input: examples, layers, KV heads, CoT tokens, head size. */
+export interface CacheDims {
+  B: number;
+  L: number;
+  Hkv: number;
+  N: number;
+  d: number;
+}
 
 /**
  * Checks that `input` has the shapes the contract promises and the parts `needs` names, so a
@@ -15,7 +24,7 @@ export function checkScorerInput(
   input: ScorerInput,
   scorer: string,
   needs: readonly ScorerNeed[] = ['keys'],
-): { B: number; L: number; Hkv: number; N: number; d: number } {
+): CacheDims {
   const fail = (what: string): never => {
     throw new KavaError(`scorer "${scorer}": ${what}`);
   };
@@ -46,4 +55,18 @@ export function checkScorerInput(
     }
   }
   return { B, L, Hkv, N, d };
+}
+
+/**
+ * α, how many window queries to build for `scorer`: its `window` when it needs "windowQueries",
+ * else 0. The default lives in the scorer's option schema only, so a scorer that needs window
+ * queries but sets no window is an error rather than a silent second default.
+ */
+export function windowQueryCount(scorer: Pick<KVScorer, 'name' | 'needs' | 'window'>): number {
+  if (!scorer.needs.includes('windowQueries')) return 0;
+  const { window } = scorer;
+  if (window === undefined || !Number.isInteger(window) || window < 1) {
+    throw new KavaError(`scorer "${scorer.name}": needs windowQueries, so "window" must be a positive integer, got ${window}`);
+  }
+  return window;
 }

@@ -14,10 +14,15 @@ interface Named {
   description: string;
 }
 
-/** A KV scorer: `options` validates `compression.options` when this scorer is selected. */
+/**
+ * A KV scorer (`defineScorer` makes one): `options` validates `compression.options` when this
+ * scorer is selected; `create` takes raw options, `build` (when present) options `options`
+ * already parsed, so the config path parses them once.
+ */
 export interface ScorerRegistration extends Named {
   options?: ZodType;
   create(options: Record<string, unknown>): KVScorer;
+  build?(options: Record<string, unknown>): KVScorer;
 }
 export interface EvictorRegistration extends Named {
   create(options: Record<string, unknown>): Evictor;

@@ -142,6 +142,16 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
       s.dispose();
     }
   };
+  /** Runs `check` on a fresh scorer and an input made for it; the input is freed afterwards. */
+  const withInput = (spec: ContractInputSpec, check: (scorer: KVScorer, input: ScorerInput) => void): void => {
+    const scorer = create();
+    const input = inputFor(scorer, spec);
+    try {
+      check(scorer, input);
+    } finally {
+      input.dispose();
+    }
+  };
   const maxDiffOnValid = (a: number[][][][], b: number[][][][]) => {
     let worst = 0;
     a.forEach((ls, bi) => ls.forEach((hs, l) => hs.forEach((row, h) => row.forEach((v, n) => {
@@ -156,23 +166,17 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
     {
       name: 'shapes',
       title: 'returns float32 [B, L, H_kv, N] scores, never NaN at a valid token',
-      run() {
-        const scorer = create();
-        const input = inputFor(scorer);
-        try {
-          const s = scorer.score(input);
-          const { shape, dtype } = s;
-          const values = s.arraySync() as number[][][][];
-          s.dispose();
-          if (shape.join() !== [B, L, Hkv, N].join()) fail('shapes', `expected [${B}, ${L}, ${Hkv}, ${N}], got [${shape.join(', ')}]`);
-          if (dtype !== 'float32') fail('shapes', `expected float32 scores, got ${dtype}`);
-          values.forEach((ls, b) => ls.forEach((hs) => hs.forEach((row) => row.forEach((v, n) => {
-            if (n < validLengths[b]! && Number.isNaN(v)) fail('shapes', `score of valid token ${n} of example ${b} is NaN`);
-          }))));
-        } finally {
-          input.dispose();
-        }
-      },
+      run: () => withInput({}, (scorer, input) => {
+        const s = scorer.score(input);
+        const { shape, dtype } = s;
+        const values = s.arraySync() as number[][][][];
+        s.dispose();
+        if (shape.join() !== [B, L, Hkv, N].join()) fail('shapes', `expected [${B}, ${L}, ${Hkv}, ${N}], got [${shape.join(', ')}]`);
+        if (dtype !== 'float32') fail('shapes', `expected float32 scores, got ${dtype}`);
+        values.forEach((ls, b) => ls.forEach((hs) => hs.forEach((row) => row.forEach((v, n) => {
+          if (n < validLengths[b]! && Number.isNaN(v)) fail('shapes', `score of valid token ${n} of example ${b} is NaN`);
+        }))));
+      }),
     },
     {
       name: 'needs',
@@ -227,9 +231,7 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
       title: 'every budget keeps min(budget, valid) distinct valid tokens in position order',
       run() {
         for (let budget = 1; budget <= N + 1; budget++) {
-          const scorer = create();
-          const input = inputFor(scorer, { budget });
-          try {
+          withInput({ budget }, (scorer, input) => {
             let s: tf.Tensor | undefined;
             try {
               s = scorer.score(input);
@@ -250,70 +252,50 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
                 fail('budgets', `${where}: kept [${filled}] must be valid tokens in increasing order`);
               }
             })));
-          } finally {
-            input.dispose();
-          }
+          });
         }
       },
     },
     {
       name: 'determinism',
       title: 'the same input and seed give the same scores',
-      run() {
-        const first = create();
-        const input = inputFor(first);
-        try {
-          const a = scoreArray(first, input);
-          const b = scoreArray(first, input);
-          const c = scoreArray(create(), input);
-          const diff = Math.max(maxDiffOnValid(a, b), maxDiffOnValid(a, c));
-          if (!(diff <= 0)) fail('determinism', `two calls on the same input differ by ${diff}`);
-        } finally {
-          input.dispose();
-        }
-      },
+      run: () => withInput({}, (first, input) => {
+        const a = scoreArray(first, input);
+        const b = scoreArray(first, input);
+        const c = scoreArray(create(), input);
+        const diff = Math.max(maxDiffOnValid(a, b), maxDiffOnValid(a, c));
+        if (!(diff <= 0)) fail('determinism', `two calls on the same input differ by ${diff}`);
+      }),
     },
     {
       name: 'no-tensor-leaks',
       title: 'scoring leaves no tensor behind but its result',
-      run() {
-        const scorer = create();
-        const input = inputFor(scorer);
-        try {
-          scorer.score(input).dispose(); // first call: kernels and caches a scorer may set up once
-          const before = tf.memory().numTensors;
-          const s = scorer.score(input);
-          const during = tf.memory().numTensors;
-          s.dispose();
-          const after = tf.memory().numTensors;
-          if (after !== before) fail('no-tensor-leaks', `${after - before} tensor(s) left after score() and disposing its result (use tf.tidy)`);
-          if (during !== before + 1) fail('no-tensor-leaks', `score() holds ${during - before} tensors, expected its one result`);
-        } finally {
-          input.dispose();
-        }
-      },
+      run: () => withInput({}, (scorer, input) => {
+        scorer.score(input).dispose(); // first call: kernels and caches a scorer may set up once
+        const before = tf.memory().numTensors;
+        const s = scorer.score(input);
+        const during = tf.memory().numTensors;
+        s.dispose();
+        const after = tf.memory().numTensors;
+        if (after !== before) fail('no-tensor-leaks', `${after - before} tensor(s) left after score() and disposing its result (use tf.tidy)`);
+        if (during !== before + 1) fail('no-tensor-leaks', `score() holds ${during - before} tensors, expected its one result`);
+      }),
     },
     {
       name: 'inputs-untouched',
       title: 'the input tensors are neither disposed nor changed',
-      run() {
-        const scorer = create();
-        const input = inputFor(scorer);
-        try {
-          const tensors = Object.entries(input).filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor);
-          const copies = tensors.map(([, t]) => Array.from(t.dataSync()));
-          scorer.score(input).dispose();
-          tensors.forEach(([field, t], i) => {
-            if (t.isDisposed) fail('inputs-untouched', `input.${field} was disposed (the caller owns the input)`);
-            const now = t.dataSync();
-            if (now.some((v, j) => v !== copies[i]![j] && !(Number.isNaN(v) && Number.isNaN(copies[i]![j]!)))) {
-              fail('inputs-untouched', `input.${field} was changed`);
-            }
-          });
-        } finally {
-          input.dispose();
-        }
-      },
+      run: () => withInput({}, (scorer, input) => {
+        const tensors = Object.entries(input).filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor);
+        const copies = tensors.map(([, t]) => Array.from(t.dataSync()));
+        scorer.score(input).dispose();
+        tensors.forEach(([field, t], i) => {
+          if (t.isDisposed) fail('inputs-untouched', `input.${field} was disposed (the caller owns the input)`);
+          const now = t.dataSync();
+          if (now.some((v, j) => v !== copies[i]![j] && !(Number.isNaN(v) && Number.isNaN(copies[i]![j]!)))) {
+            fail('inputs-untouched', `input.${field} was changed`);
+          }
+        });
+      }),
     },
   ];
   const skip = new Set(options.skip ?? []);

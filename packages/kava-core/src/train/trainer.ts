@@ -8,6 +8,7 @@ import type { ResolvedConfig } from '../config/load.js';
 import type { StepMetrics } from '../plugin/hooks.js';
 import type { Registry } from '../plugin/registry.js';
 import { createCompression } from '../compression/compress.js';
+import { windowQueryCount } from '../compression/scorer-input.js';
 import { shuffle } from '../data/select.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
@@ -72,8 +73,11 @@ export function activeTerms(config: KavaConfig, registry: Registry): WeightedTer
   return terms;
 }
 
-/** Which passes the method and its loss terms need; a term the method cannot feed is a config error. */
-export function planFor(config: KavaConfig, terms: readonly WeightedTerm[], scorerNeeds: readonly string[] = [], window = 8): BatchPlan {
+/**
+ * Which passes the method and its loss terms need; a term the method cannot feed is a config error.
+ * `window`: α from `windowQueryCount(scorer)`, used when the scorer needs window queries.
+ */
+export function planFor(config: KavaConfig, terms: readonly WeightedTerm[], scorerNeeds: readonly string[] = [], window = 0): BatchPlan {
   const latentMethod = config.method === 'kava' || config.method === 'codi' || config.method === 'pccot';
   const needs = (part: string) => terms.some((t) => t.term.needs.includes(part as never));
   if (!latentMethod) {
@@ -193,7 +197,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   if (compression && config.compression.rope === 'pre') {
     throw new ConfigError('compression.rope: "pre" is not supported by the trainer yet (scorers see the post-RoPE keys the cache holds); use "post"');
   }
-  const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression?.scorer.window ?? 8);
+  const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression ? windowQueryCount(compression.scorer) : 0);
   const frozenTeacher = config.train.teacher === 'frozen' ? setupFrozenTeacher(config, registry, model) : null;
   const parts: StepParts = { backbone: model.backbone, ...(frozenTeacher ? { teacher: frozenTeacher } : {}), latent: model.latent, compression, terms, hooks };
   // Teacher warm-up: the first steps train only the written trace (no student, no compression).
