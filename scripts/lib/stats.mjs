@@ -1,18 +1,8 @@
 // Statistics of the experiment tables: mean ± std over seeds, and paired bootstrap confidence
 // intervals over held-out questions.
+import { Rng } from '@kava/core';
 export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 export const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
-
-/** mulberry32: a seeded generator, so a table's intervals are the same every time it is made. */
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Paired bootstrap over questions of mean(a) − mean(b), where a[i] and b[i] are the two methods'
@@ -23,7 +13,8 @@ export function pairedBootstrap(a, b, { samples = 10000, seed = 1 } = {}) {
   if (a.length !== b.length || a.length === 0) throw new Error(`pairedBootstrap: expected two equal, non-empty lists, got ${a.length} and ${b.length}`);
   const n = a.length;
   const d = a.map((x, i) => x - b[i]);
-  const random = rng(seed);
+  const rng = new Rng(seed); // the project's seeded generator: a table's intervals are the same every time
+  const random = () => rng.next();
   const means = new Float64Array(samples);
   for (let s = 0; s < samples; s++) {
     let sum = 0;
