@@ -74,4 +74,21 @@ describe('kava export', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/model: llama 2 layers, hidden 64/);
   });
+
+  it('eval and infer take a model directory as it is (--model-dir): written CoT by default, latent mode refused', () => {
+    const r = kava(['eval', '--model-dir', 'merged', '--json'], dir);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report).toMatchObject({ mode: 'cot', questions: 2, step: 0 });
+    expect(readdirSync(join(dir, 'eval')).some((f) => /^eval-merged-cot-.*\.predictions\.jsonl$/.test(f))).toBe(true);
+    const inferred = kava(['infer', '--model-dir', 'merged', '--mode', 'direct', '--json', 'What is 2 + 3?'], dir);
+    expect(inferred.code).toBe(0);
+    expect(JSON.parse(inferred.stdout)).toMatchObject({ mode: 'direct' });
+    const latent = kava(['eval', '--model-dir', 'merged', '--mode', 'latent'], dir);
+    expect(latent.code).toBe(2);
+    expect(latent.stderr).toMatch(/--model-dir: latent mode needs a trained run/);
+    const both = kava(['infer', '--model-dir', 'merged', '--checkpoint', run, 'What is 2 + 3?'], dir);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/either a run \(--run \/ --checkpoint\) or --model-dir, not both/);
+  });
 });

@@ -13,6 +13,7 @@ export * from './config/load.js';
 export * from './runtime/backend.js';
 export * from './runtime/wasm-kernels.js';
 export * from './runtime/native-kernels.js';
+export { FrozenMatrix, frozenMatMul, frozenRows, frozenMatrixUnavailable } from './runtime/frozen-matrix.js';
 export * from './runtime/doctor.js';
 export { registerCore } from './builtins.js';
 export * from './model/index.js';

@@ -1,12 +1,14 @@
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { addBackendOption, addPluginOption, pluginSpecs, positiveFlag } from '../options.js';
+import { answerMode, loadModelFromFlags } from '../load-model.js';
 import { EvalProgress } from '../progress.js';
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, evaluateModel, loadRun, loadRunData, readExamples, type EvalReport } from '@kava/core';
+import { BACKENDS, ConfigError, evaluateModel, loadRunData, readExamples, type EvalReport } from '@kava/core';
 
 interface EvalFlags {
   run?: string;
   checkpoint?: string;
+  modelDir?: string;
   data?: string;
   format?: string;
   mode?: 'latent' | 'cot' | 'direct';
@@ -32,16 +34,15 @@ export function evalCommand(program: Command): void {
     .description("evaluate a trained model: accuracy, forward passes per question, KV entries, time")
     .option('--run <dir>', 'run directory (its latest checkpoint and held-out data)')
     .option('--checkpoint <dir>', 'checkpoint folder (or run directory)')
+    .option('--model-dir <dir>', 'a Hugging Face model directory as it is (a base model, or one from `kava export --merged`) instead of a run; mode cot or direct')
     .option('--data <file>', 'evaluation file (GSM8k, GSM8k-Hard, SVAMP, ...); default: the run\'s held-out data')
     .option('--format <name>', 'format of --data (default: sniffed)', 'auto')
-    .addOption(new Option('--mode <mode>', 'latent thoughts, written CoT, or direct answer (default: the run\'s eval.mode)').choices(['latent', 'cot', 'direct']))
+    .addOption(new Option('--mode <mode>', 'latent thoughts, written CoT, or direct answer (default: the run\'s eval.mode; cot for --model-dir)').choices(['latent', 'cot', 'direct']))
     .option('--limit <n>', 'evaluate at most n questions')
     .option('--json', 'print the report as JSON')
     .action(async (flags: EvalFlags) => {
-      const path = flags.run ?? flags.checkpoint;
-      if (!path) throw new ConfigError('kava eval: give --run DIR or --checkpoint DIR');
       const limit = positiveFlag('--limit', flags.limit);
-      const run = await loadRun(path, { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
+      const run = await loadModelFromFlags('eval', flags);
       try {
         const { config, plugins } = run.resolved;
         const backend = run.backend;
@@ -51,12 +52,12 @@ export function evalCommand(program: Command): void {
           ? await readExamples(plugins.registry, resolve(flags.data), flags.format ?? 'auto', { skipInvalid: config.data.skipInvalid }, '--format', '--data')
           : (await loadRunData(config, plugins.registry, (p) => p)).test;
         if (examples.length === 0) throw new ConfigError(`kava eval: no evaluation questions (the run has no held-out data; pass --data FILE)`);
-        const mode = flags.mode ?? config.eval.mode;
+        const mode = answerMode('eval', run, flags.mode);
         // The lifecycle hooks of docs/hooks.md, as in training: runStart, evaluation, runEnd (kind "eval").
         const { hooks } = plugins;
         const runInfo = { runDir: run.runDir, config, kind: 'eval' as const };
         await hooks.runStart.promise(runInfo);
-        const label = `eval-${mode}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+        const label = `eval-${run.source === 'model-dir' ? `${basename(run.checkpointDir)}-` : ''}${mode}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
         const progress = flags.json ? null : new EvalProgress(`evaluating (${mode})`, Math.min(examples.length, config.eval.limit ?? Infinity));
         const report = await evaluateModel(run.model, examples, config, {
           mode,

@@ -1,22 +1,24 @@
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, infer, loadRun, strategyFor, type KavaConfig, type LatentReading } from '@kava/core';
-import { addBackendOption, addPluginOption, pluginSpecs, positiveFlag } from '../options.js';
+import { BACKENDS, ConfigError, infer, strategyFor, type KavaConfig, type LatentReading } from '@kava/core';
+import { addBackendOption, addPluginOption, positiveFlag } from '../options.js';
+import { answerMode, loadModelFromFlags } from '../load-model.js';
 
 export function inferCommand(program: Command): void {
   addBackendOption(addPluginOption(program.command('infer')))
     .description('answer one question with a trained model, and show what it cost')
     .argument('<question>', 'the question')
-    .requiredOption('--checkpoint <dir>', 'checkpoint folder or run directory')
-    .addOption(new Option('--mode <mode>', 'latent thoughts, written CoT (shows the trace), or direct (default: the run\'s eval.mode)').choices(['latent', 'cot', 'direct']))
+    .option('--checkpoint <dir>', 'checkpoint folder or run directory')
+    .option('--model-dir <dir>', 'a Hugging Face model directory as it is (a base model, or one from `kava export --merged`) instead of a run; mode cot or direct')
+    .addOption(new Option('--mode <mode>', 'latent thoughts, written CoT (shows the trace), or direct (default: the run\'s eval.mode; cot for --model-dir)').choices(['latent', 'cot', 'direct']))
     .option('--show-latents', 'latent mode: for each latent thought, the vocabulary tokens its hidden state is nearest to in every pass, and how much each Jacobi iteration moved it')
     .option('--top-tokens <k>', 'tokens shown per latent and pass with --show-latents', '3')
     .option('--json', 'print the result as JSON')
-    .action(async (question: string, flags: { checkpoint: string; mode?: 'latent' | 'cot' | 'direct'; json?: boolean; plugin?: string[]; backend?: (typeof BACKENDS)[number]; showLatents?: boolean; topTokens: string }) => {
+    .action(async (question: string, flags: { checkpoint?: string; modelDir?: string; mode?: 'latent' | 'cot' | 'direct'; json?: boolean; plugin?: string[]; backend?: (typeof BACKENDS)[number]; showLatents?: boolean; topTokens: string }) => {
       if (question.trim() === '') throw new ConfigError('kava infer: the question is empty');
       const topK = flags.showLatents ? positiveFlag('--top-tokens', flags.topTokens) : undefined;
-      const run = await loadRun(flags.checkpoint, { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
+      const run = await loadModelFromFlags('infer', flags);
       try {
-        const mode = flags.mode ?? run.resolved.config.eval.mode;
+        const mode = answerMode('infer', run, flags.mode);
         if (topK !== undefined && mode !== 'latent') throw new ConfigError(`kava infer --show-latents: needs latent mode, but the mode is "${mode}"`);
         const result = await infer(run.model, question, strategyFor(run.model, run.resolved.config, mode, topK === undefined ? undefined : { topK }));
         if (flags.json) {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  ConfigError, createSyntheticTokenizer, estimateMemory, formatMemoryEstimate, assertFitsBackend, initBackend,
+  ConfigError, createSyntheticTokenizer, estimateMemory, holdsBaseNatively, formatMemoryEstimate, assertFitsBackend, initBackend,
   presetDecoderConfig, readHFConfig, checkRunPlan, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
@@ -97,6 +97,7 @@ export function trainCommand(program: Command): void {
         batch: Math.min(config.train.microBatchSize, config.train.batchSize),
         seqLen: config.train.maxQuestionTokens + config.train.maxCotTokens + config.train.maxAnswerTokens + 8,
         backend: backend.name,
+        nativeBase: holdsBaseNatively(config.backbone, decoder),
         ...(lora ? { lora } : {}),
       });
       if (flags.dryRun) {

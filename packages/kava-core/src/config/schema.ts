@@ -36,6 +36,7 @@ export const backboneSchema = section({
   modelDir: z.string().nullable().default(null).describe('local Hugging Face model directory (config.json, *.safetensors, tokenizer.json); required by the real-size presets'),
   overrides: z.record(z.string(), z.union([z.number(), z.boolean()])).default({}).describe('architecture fields to change on a randomly initialised preset, e.g. { numLayers: 2 }'),
   lora: loraSchema,
+  baseWeights: z.enum(['auto', 'native', 'backend']).default('auto').describe('where the frozen base weights of a LoRA run on backbone.modelDir live: "native" memory outside the tfjs backend (no 4 GiB wasm heap limit; needs the native kernels and the wasm or cpu backend), "backend" tensors, or "auto": native when LoRA is on, the native kernels are built and the float32 base is over 1 GiB'),
 }, 'the model');
 
 export const syntheticSchema = section({

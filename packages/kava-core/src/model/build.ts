@@ -4,7 +4,29 @@ import type { KavaConfig } from '../config/schema.js';
 import type { Registry } from '../plugin/registry.js';
 import { Decoder } from './decoder.js';
 import { loadHFBackbone, readHFConfig } from './hf-model.js';
-import type { ProjectionName } from './weights.js';
+import { countParameters, type ProjectionName } from './weights.js';
+import { frozenMatrixUnavailable } from '../runtime/frozen-matrix.js';
+import { NATIVE_ENABLE_HINT } from '../runtime/native-kernels.js';
+
+/** Float32 base weights above this size are held in native memory under `baseWeights: "auto"`. */
+const NATIVE_BASE_FROM_BYTES = 2 ** 30;
+
+/**
+ * Whether the frozen base of this backbone is held in native memory (FrozenMatrix) rather than
+ * as backend tensors: only a LoRA run on a model directory has a frozen base. Call after the
+ * backend is initialised. `"native"` where it cannot work is a ConfigError saying why.
+ */
+export function holdsBaseNatively(backbone: KavaConfig['backbone'], config: DecoderConfig): boolean {
+  const frozenBase = backbone.lora.enabled && backbone.modelDir !== null;
+  if (backbone.baseWeights === 'backend') return false;
+  if (backbone.baseWeights === 'native') {
+    if (!frozenBase) throw new ConfigError('backbone.baseWeights: "native" holds a frozen base, which only a LoRA run on a model directory has (backbone.lora.enabled and backbone.modelDir)');
+    const why = frozenMatrixUnavailable();
+    if (why !== null) throw new ConfigError(`backbone.baseWeights: "native" cannot be used: ${why}. Enable the native kernels: ${NATIVE_ENABLE_HINT}`);
+    return true;
+  }
+  return frozenBase && 4 * countParameters(config) > NATIVE_BASE_FROM_BYTES && frozenMatrixUnavailable() === null;
+}
 
 /** Every backbone family the loaded plugins provide. */
 export function backboneFamilies(registry: Registry): BackboneFamily[] {
@@ -76,7 +98,8 @@ export function createBackbone(
 ): { backbone: Decoder; family: BackboneFamily } {
   let built: { backbone: Decoder; family: BackboneFamily };
   if (backbone.modelDir !== null) {
-    built = loadHFBackbone(backbone.modelDir, backboneFamilies(registry));
+    const nativeBase = holdsBaseNatively(backbone, readHFConfig(backbone.modelDir, backboneFamilies(registry)).config);
+    built = loadHFBackbone(backbone.modelDir, backboneFamilies(registry), { nativeBase });
     if (backbone.family !== null && backbone.family !== built.family.name) {
       built.backbone.dispose();
       throw new ConfigError(`backbone.family is "${backbone.family}" but ${backbone.modelDir} holds a "${built.family.name}" model`);

@@ -2,7 +2,8 @@ import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import type { Backbone, DecoderConfig, ForwardRequest, ForwardResult, KVCache } from '../contracts/backbone.js';
 import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
-import { allVariables, buildWeights, namedVariables, parameterSpecs, randomSource, type DecoderLayer, type DecoderWeights, type Linear, type WeightSource } from './weights.js';
+import { allVariables, buildWeights, frozenMatrices, namedVariables, parameterSpecs, randomSource, type DecoderLayer, type DecoderWeights, type Linear, type WeightSource } from './weights.js';
+import { FrozenMatrix, frozenMatMul, frozenRows } from '../runtime/frozen-matrix.js';
 import { LoraAdapters, linearForward, type LoraOptions } from './lora.js';
 import { deriveSeed } from '../train/rng.js';
 
@@ -79,11 +80,13 @@ export class Decoder implements Backbone {
   embed(ids: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const int = ids.dtype === 'int32' ? ids : tf.cast(ids, 'int32');
-      if (this.addedEmbed === null) return tf.gather(this.weights.embed, int);
+      const table = this.weights.embed;
+      const baseRows = (i: tf.Tensor) => (table instanceof FrozenMatrix ? frozenRows(table, i) : tf.gather(table, i));
+      if (this.addedEmbed === null) return baseRows(int);
       // Gather from each table and pick: concatenating a 128k-row table per step would cost more.
       const V0 = this.base.vocabSize;
       const i32 = (n: number) => tf.scalar(n, 'int32'); // a bare number would make the ids float
-      const fromBase = tf.gather(this.weights.embed, tf.minimum(int, i32(V0 - 1)));
+      const fromBase = baseRows(tf.minimum(int, i32(V0 - 1)));
       const fromAdded = tf.gather(this.addedEmbed, tf.maximum(tf.sub(int, i32(V0)), i32(0)));
       const isAdded = tf.expandDims(tf.greaterEqual(int, i32(V0)), -1);
       return tf.where(tf.broadcastTo(isAdded, fromBase.shape), fromAdded, fromBase);
@@ -112,10 +115,10 @@ export class Decoder implements Backbone {
     const noiseSeed = (site: number) => deriveSeed(seed, resize, site);
     tf.tidy(() => {
       const H = this.base.hiddenSize;
-      const mean = tf.mean(this.weights.embed, 0, true);
+      const mean = rowMean(this.weights.embed, 'rows');
       this.addedEmbed = replaceVariable(this.addedEmbed, tf.add(mean, tf.randomNormal([n, H], 0, 0.02, 'float32', noiseSeed(0))), 0);
       if (this.weights.lmHead) {
-        const headMean = tf.mean(this.weights.lmHead.weight, 1, true);
+        const headMean = rowMean(this.weights.lmHead.weight, 'columns');
         this.addedHead = replaceVariable(this.addedHead, tf.add(headMean, tf.randomNormal([H, n], 0, 0.02, 'float32', noiseSeed(1))), 1);
       }
     });
@@ -127,14 +130,25 @@ export class Decoder implements Backbone {
     const H = this.base.hiddenSize;
     tf.tidy(() => {
       const embed = this.weights.embed;
-      this.addedEmbed = replaceVariable(this.addedEmbed, tf.slice(embed, [from, 0], [V0 - from, H]), 0, true);
-      this.weights.embed = tf.variable(tf.slice(embed, [0, 0], [from, H]), embed.trainable);
+      if (embed instanceof FrozenMatrix) {
+        this.addedEmbed = replaceVariable(this.addedEmbed, embed.rowsTensor(from, V0), 0, true);
+        this.weights.embed = embed.topRows(from);
+      } else {
+        this.addedEmbed = replaceVariable(this.addedEmbed, tf.slice(embed, [from, 0], [V0 - from, H]), 0, true);
+        this.weights.embed = tf.variable(tf.slice(embed, [0, 0], [from, H]), embed.trainable);
+      }
       embed.dispose();
       const head = this.weights.lmHead;
       if (head) {
         const w = head.weight;
-        this.addedHead = replaceVariable(this.addedHead, tf.slice(w, [0, from], [H, V0 - from]), 1, true);
-        head.weight = tf.variable(tf.slice(w, [0, 0], [H, from]), w.trainable);
+        if (w instanceof FrozenMatrix) {
+          // HF layout [V, H]: the added head columns are the transposed rows.
+          this.addedHead = replaceVariable(this.addedHead, tf.transpose(w.rowsTensor(from, V0)), 1, true);
+          head.weight = w.topRows(from);
+        } else {
+          this.addedHead = replaceVariable(this.addedHead, tf.slice(w, [0, from], [H, V0 - from]), 1, true);
+          head.weight = tf.variable(tf.slice(w, [0, 0], [H, from]), w.trainable);
+        }
         w.dispose();
       }
     });
@@ -162,17 +176,25 @@ export class Decoder implements Backbone {
    */
   checkpointTensors(): { name: string; shape: number[]; read: () => Float32Array }[] {
     const vars = namedVariables(this.weights);
+    const frozen = frozenMatrices(this.weights);
     const lmPath = this.weights.lmHead?.path;
+    // A weight as the decoder holds it: variables [in, out]; frozen matrices (HF layout) transposed to match.
+    const held = (name: string): tf.Tensor => {
+      const m = frozen.get(name);
+      return m ? tf.transpose(m.rowsTensor(0, m.rows)) : vars.get(name)!;
+    };
     return parameterSpecs(this.config).map((spec) => ({
       name: spec.name,
       shape: spec.shape,
       read: () => {
         const t = tf.tidy(() => {
-          if (spec.name === 'model.embed_tokens.weight') return this.addedEmbed ? tf.concat([this.weights.embed, this.addedEmbed], 0) : tf.clone(this.weights.embed);
-          const v = vars.get(spec.name)!;
-          if (spec.kind !== 'linear') return tf.clone(v);
+          if (spec.name === 'model.embed_tokens.weight') {
+            const table = this.weights.embed instanceof FrozenMatrix ? this.weights.embed.rowsTensor(0, this.weights.embed.rows) : this.weights.embed;
+            return this.addedEmbed ? tf.concat([table, this.addedEmbed], 0) : tf.clone(table);
+          }
+          if (spec.kind !== 'linear') return tf.clone(vars.get(spec.name)!);
           const path = spec.name.slice(0, -'.weight'.length);
-          let w: tf.Tensor = v;
+          let w: tf.Tensor = held(spec.name);
           const ad = this.lora?.byPath.get(path);
           if (ad) w = tf.add(w, tf.mul(tf.matMul(ad.a, ad.b), ad.scale));
           if (path === lmPath && this.addedHead) w = tf.concat([w, this.addedHead], 1);
@@ -223,8 +245,14 @@ export class Decoder implements Backbone {
     return [...(this.lora?.variables() ?? []), ...added];
   }
 
+  /** Whether the base weights are held frozen in native memory (see FrozenMatrix). */
+  get nativeBase(): boolean {
+    return this.weights.embed instanceof FrozenMatrix;
+  }
+
   dispose(): void {
     for (const v of allVariables(this.weights)) v.dispose();
+    for (const m of frozenMatrices(this.weights).values()) m.dispose();
     this.addedEmbed?.dispose();
     this.addedHead?.dispose();
     this.lora?.dispose();
@@ -344,12 +372,29 @@ export class Decoder implements Backbone {
     const [B, S, Hd] = final.shape as [number, number, number];
     const x = tf.reshape(final, [B * S, Hd]);
     const lm = this.weights.lmHead;
-    const parts = [lm ? tf.matMul(x, lm.weight) : tf.matMul(x, this.weights.embed, false, true)];
+    const table = this.weights.embed;
+    const parts = [lm ? linearForward(lm, x) : table instanceof FrozenMatrix ? frozenMatMul(x, table) : tf.matMul(x, table, false, true)];
     if (lm && this.addedHead) parts.push(tf.matMul(x, this.addedHead));
     if (!lm && this.addedEmbed) parts.push(tf.matMul(x, this.addedEmbed, false, true));
     const logits = parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
     return tf.reshape(logits, [B, S, -1]);
   }
+}
+
+/**
+ * The mean row of an embedding table [V, H] (`rows`) or the mean column of a head [H, V] held as
+ * a variable (`columns`), as a [1, H] / [H, 1] tensor; a frozen matrix is [V, H] either way.
+ */
+function rowMean(w: tf.Variable | FrozenMatrix, of: 'rows' | 'columns'): tf.Tensor {
+  if (!(w instanceof FrozenMatrix)) return of === 'rows' ? tf.mean(w, 0, true) : tf.mean(w, 1, true);
+  const sums = new Float64Array(w.cols);
+  const data = w.data;
+  for (let r = 0; r < w.rows; r++) {
+    const off = r * w.cols;
+    for (let c = 0; c < w.cols; c++) sums[c]! += data[off + c]!;
+  }
+  const mean = Float32Array.from(sums, (v) => v / w.rows);
+  return of === 'rows' ? tf.tensor2d(mean, [1, w.cols]) : tf.tensor2d(mean, [w.cols, 1]);
 }
 
 /** RMSNorm: x / sqrt(mean(x²) + eps) · weight, over the last axis. */

@@ -16,6 +16,8 @@ export interface MemoryEstimateOptions {
   lora?: { rank: number; targets: readonly ProjectionName[] } | null;
   /** The backend the run uses ("wasm" has a 4 GiB heap). */
   backend: string;
+  /** The frozen base is held in native memory, outside the backend (see FrozenMatrix). */
+  nativeBase?: boolean;
 }
 
 export interface MemoryEstimate {
@@ -27,6 +29,10 @@ export interface MemoryEstimate {
   /** AdamW's two moments. */
   optimizer: number;
   activations: number;
+  /** Of `weights`, the bytes held in native memory outside the backend (a native-held frozen base). */
+  native: number;
+  /** What lives in the backend: `total` less `native`. */
+  heap: number;
   total: number;
   backend: string;
   /** The backend's hard limit in bytes, or null when only the machine's memory bounds it. */
@@ -66,6 +72,9 @@ export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOpt
   const weights = 4 * parameters;
   const gradients = 4 * trainableParameters;
   const optimizer = 8 * trainableParameters;
+  // Norms and biases stay in the backend; the linear weights and the embedding table go native.
+  const native = options.nativeBase ? 4 * (countParameters(config) - smallParameters(config)) : 0;
+  const total = weights + gradients + optimizer + activations;
   return {
     parameters,
     trainableParameters,
@@ -73,10 +82,19 @@ export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOpt
     gradients,
     optimizer,
     activations,
-    total: weights + gradients + optimizer + activations,
+    native,
+    heap: total - native,
+    total,
     backend: options.backend,
     limit: options.backend === 'wasm' ? WASM_HEAP_BYTES : null,
   };
+}
+
+/** Scalars in the norms and biases: what a native-held base keeps in the backend. */
+function smallParameters(config: DecoderConfig): number {
+  const H = config.hiddenSize;
+  const biases = config.attentionBias ? (config.numHeads + 2 * config.numKvHeads) * config.headDim : 0;
+  return config.numLayers * (2 * H + biases) + H;
 }
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
@@ -87,19 +105,23 @@ export function formatMemoryEstimate(e: MemoryEstimate): string {
   return [
     `parameters: ${count(e.parameters)} (${count(e.trainableParameters)} trainable${e.trainableParameters < e.parameters ? `: LoRA adapters on ${count(e.parameters - e.trainableParameters)} frozen` : ''})`,
     `memory (fp32): weights ${gib(e.weights)}, gradients ${gib(e.gradients)}, AdamW ${gib(e.optimizer)}, activations ${gib(e.activations)}; total ${gib(e.total)}`,
-    e.limit === null ? `backend ${e.backend}: bounded by the machine's memory` : `backend ${e.backend}: heap limit ${gib(e.limit)} (${e.total <= e.limit ? 'fits' : 'does not fit'})`,
+    ...(e.native > 0 ? [`frozen base in native memory: ${gib(e.native)}; in the backend: ${gib(e.heap)}`] : []),
+    e.limit === null ? `backend ${e.backend}: bounded by the machine's memory` : `backend ${e.backend}: heap limit ${gib(e.limit)} (${e.heap <= e.limit ? 'fits' : 'does not fit'})`,
   ].join('\n');
 }
 
 /** Throws a KavaError saying what to change when the estimate exceeds the backend's limit. */
 export function assertFitsBackend(e: MemoryEstimate, what = 'this run'): void {
-  if (e.limit === null || e.total <= e.limit) return;
-  const fixed = e.weights + e.gradients + e.optimizer;
+  if (e.limit === null || e.heap <= e.limit) return;
+  const fixed = e.weights - e.native + e.gradients + e.optimizer;
   throw new KavaError(
-    `${what} needs about ${gib(e.total)} (weights ${gib(e.weights)}, gradients ${gib(e.gradients)}, AdamW ${gib(e.optimizer)}, ` +
+    `${what} needs about ${gib(e.heap)} in the backend (weights ${gib(e.weights - e.native)}, gradients ${gib(e.gradients)}, AdamW ${gib(e.optimizer)}, ` +
       `activations ${gib(e.activations)}), more than the ${e.backend} backend's ${gib(e.limit)} heap. ` +
       (fixed > e.limit
-        ? 'The weights and optimizer state alone do not fit: use --backend tensorflow (or tensorflow-gpu), or cpu.'
+        ? 'The weights and optimizer state alone do not fit: use --backend tensorflow (or tensorflow-gpu), or cpu' +
+          (e.trainableParameters < e.parameters && e.native === 0
+            ? '; or keep the frozen base outside the heap (backbone.baseWeights "native", which needs the native kernels).'
+            : '.')
         : 'Lower train.microBatchSize or the token limits, or use --backend tensorflow (or tensorflow-gpu), or cpu.'),
   );
 }

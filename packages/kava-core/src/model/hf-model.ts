@@ -8,7 +8,7 @@ import { writeTextAtomic } from './atomic-write.js';
 import { Decoder } from './decoder.js';
 import { CheckpointReader, checkTensors } from './hf-checkpoint.js';
 import { writeSafetensors } from './safetensors.js';
-import { parameterSpecs } from './weights.js';
+import { parameterSpecs, type ParameterSpec } from './weights.js';
 import { readJsonFile } from '../io/json-file.js';
 import { loadTokenizer as loadHFTokenizer } from '../tokenizer/index.js';
 
@@ -39,13 +39,18 @@ function ignorable(config: DecoderConfig): (name: string) => boolean {
 }
 
 /** Loads the decoder of a model directory, strictly (see `checkTensors`). */
-export function loadHFBackbone(dir: string, families: readonly BackboneFamily[]): { backbone: Decoder; family: BackboneFamily } {
+export function loadHFBackbone(dir: string, families: readonly BackboneFamily[], options: { nativeBase?: boolean } = {}): { backbone: Decoder; family: BackboneFamily } {
   const { family, config } = readHFConfig(dir, families);
   const reader = CheckpointReader.open(dir);
   try {
     const have = new Map(reader.names().map((n) => [n, reader.shape(n)!]));
     checkTensors(`model directory ${dir}`, have, parameterSpecs(config), ignorable(config));
-    const backbone = new Decoder(config, { layout: 'checkpoint', read: (spec) => tf.tensor(reader.read(spec.name), spec.shape, 'float32') });
+    const backbone = new Decoder(config, {
+      layout: 'checkpoint',
+      read: (spec) => tf.tensor(reader.read(spec.name), spec.shape, 'float32'),
+      // The base of a large LoRA run: linear weights and the embedding table stay as read, in native memory.
+      ...(options.nativeBase ? { readFrozen: (spec: ParameterSpec) => reader.read(spec.name) } : {}),
+    });
     return { backbone, family };
   } finally {
     reader.close();

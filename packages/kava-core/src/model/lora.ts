@@ -1,6 +1,8 @@
 import { tf } from '../tf.js';
 import { ConfigError } from '../errors.js';
-import { PROJECTIONS, type DecoderWeights, type Linear, type ProjectionName } from './weights.js';
+import { FrozenMatrix, frozenMatMul } from '../runtime/frozen-matrix.js';
+import { KavaError } from '../errors.js';
+import { PROJECTIONS, linearDims, type DecoderWeights, type Linear, type ProjectionName } from './weights.js';
 
 /**
  * LoRA (Hu et al. 2021) as PEFT implements it: y = x·W + dropout(x)·Aᵀ·Bᵀ · (alpha / r), with A
@@ -38,7 +40,7 @@ export class LoraAdapters {
     const adapters = new LoraAdapters(opts);
     let index = 0;
     for (const linear of targetLinears(weights, opts.targets)) {
-      const [inF, outF] = linear.weight.shape as [number, number];
+      const [inF, outF] = linearDims(linear);
       const bound = 1 / Math.sqrt(inF);
       index++;
       adapters.byPath.set(linear.path, {
@@ -71,7 +73,9 @@ export class LoraAdapters {
     for (const linear of targetLinears(weights, this.options.targets)) {
       const ad = this.byPath.get(linear.path);
       if (!ad) continue;
-      tf.tidy(() => linear.weight.assign(tf.add(linear.weight, tf.mul(tf.matMul(ad.a, ad.b), ad.scale))));
+      const w = linear.weight;
+      if (w instanceof FrozenMatrix) throw new KavaError(`mergeLora: ${linear.path} is held frozen in native memory; its adapter stays separate (export --merged folds it in while writing)`);
+      tf.tidy(() => w.assign(tf.add(w, tf.mul(tf.matMul(ad.a, ad.b), ad.scale))));
     }
     this.dispose();
   }
@@ -87,7 +91,8 @@ export class LoraAdapters {
 
 /** x2d [N, in] · W [in, out] (+ bias). */
 export function linearForward(linear: Linear, x2d: tf.Tensor): tf.Tensor {
-  const y = tf.matMul(x2d, linear.weight);
+  const w = linear.weight;
+  const y = w instanceof FrozenMatrix ? frozenMatMul(x2d, w) : tf.matMul(x2d, w);
   return linear.bias ? tf.add(y, linear.bias) : y;
 }
 

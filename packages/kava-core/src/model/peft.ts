@@ -7,7 +7,7 @@ import type { Decoder } from './decoder.js';
 import { checkTensors } from './hf-checkpoint.js';
 import { LoraAdapters, targetLinears } from './lora.js';
 import { SafetensorsFile, writeSafetensors } from './safetensors.js';
-import { PROJECTIONS, type ProjectionName } from './weights.js';
+import { PROJECTIONS, linearDims, type ProjectionName } from './weights.js';
 
 /**
  * LoRA adapters in PEFT's layout, so a PyTorch user can `PeftModel.from_pretrained(base, dir)`:
@@ -115,7 +115,7 @@ export function loadLoraAdapter(decoder: Decoder, dir: string): LoraAdapters {
     const H = cfg.hiddenSize;
     const linears = targetLinears(decoder.weights, targets as ProjectionName[]);
     const expected = linears.flatMap((l) => {
-      const [inF, outF] = l.weight.shape as [number, number];
+      const [inF, outF] = linearDims(l);
       return [
         { name: `${PREFIX}${l.path}.lora_A.weight`, shape: [rank as number, inF] },
         { name: `${PREFIX}${l.path}.lora_B.weight`, shape: [outF, rank as number] },
@@ -143,7 +143,7 @@ export function loadLoraAdapter(decoder: Decoder, dir: string): LoraAdapters {
 
     const adapters = new LoraAdapters({ rank: rank as number, alpha: c.lora_alpha as number, dropout, targets: targets as ProjectionName[], seed: 0 });
     for (const l of linears) {
-      const [inF, outF] = l.weight.shape as [number, number];
+      const [inF, outF] = linearDims(l);
       const a = tf.tidy(() => tf.transpose(tf.tensor(file.read(`${PREFIX}${l.path}.lora_A.weight`), [rank as number, inF])));
       const b = tf.tidy(() => tf.transpose(tf.tensor(file.read(`${PREFIX}${l.path}.lora_B.weight`), [outF, rank as number])));
       adapters.byPath.set(l.path, { a: tf.variable(a, true), b: tf.variable(b, true), scale: (c.lora_alpha as number) / (rank as number) });

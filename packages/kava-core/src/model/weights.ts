@@ -1,5 +1,6 @@
 import { tf } from '../tf.js';
 import { Rng } from '../train/rng.js';
+import { FrozenMatrix } from '../runtime/frozen-matrix.js';
 import type { DecoderConfig } from '../contracts/backbone.js';
 
 /**
@@ -49,13 +50,22 @@ export function countParameters(config: DecoderConfig): number {
   return parameterSpecs(config).reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1), 0);
 }
 
-/** A linear layer y = x·W (+ b). `weight` is stored [in, out] (the transpose of HF's) so the
- * forward matmul needs no transpose, which the wasm backend's fast path requires. */
+/**
+ * A linear layer y = x·W (+ b). A tfjs `weight` is stored [in, out] (the transpose of HF's) so
+ * the forward matmul needs no transpose, which the wasm backend's fast path requires; a frozen
+ * base weight held in native memory (`FrozenMatrix`) stays in HF's layout [out, in], as read.
+ */
 export interface Linear {
   /** HF module path, e.g. "model.layers.0.self_attn.q_proj". */
   path: string;
-  weight: tf.Variable;
+  weight: tf.Variable | FrozenMatrix;
   bias: tf.Variable | null;
+}
+
+/** [in, out] of a linear, whichever way its weight is held. */
+export function linearDims(linear: Linear): [number, number] {
+  const w = linear.weight;
+  return w instanceof FrozenMatrix ? [w.cols, w.rows] : (w.shape as [number, number]);
 }
 
 export interface DecoderLayer {
@@ -65,8 +75,8 @@ export interface DecoderLayer {
 }
 
 export interface DecoderWeights {
-  /** [V, H] token embeddings. */
-  embed: tf.Variable;
+  /** [V, H] token embeddings (a FrozenMatrix when the base is held in native memory). */
+  embed: tf.Variable | FrozenMatrix;
   layers: DecoderLayer[];
   /** [H] final RMSNorm. */
   norm: tf.Variable;
@@ -82,11 +92,22 @@ export interface DecoderWeights {
 export interface WeightSource {
   layout: 'checkpoint' | 'stored';
   read(spec: ParameterSpec): tf.Tensor;
+  /**
+   * When given, linear weights and the embedding table are kept frozen in native memory in the
+   * checkpoint's layout (see FrozenMatrix), read through this instead of `read`: the base of a
+   * LoRA run too large for the backend's heap.
+   */
+  readFrozen?(spec: ParameterSpec): Float32Array;
 }
 
 /** Builds the weights from a source (a checkpoint or a random initialiser). */
 export function buildWeights(config: DecoderConfig, source: WeightSource): DecoderWeights {
   const specs = new Map(parameterSpecs(config).map((s) => [s.name, s]));
+  const takeMatrix = (name: string): tf.Variable | FrozenMatrix => {
+    const spec = specs.get(name)!;
+    if (source.readFrozen === undefined) return take(name);
+    return new FrozenMatrix(spec.shape[0]!, spec.shape[1]!, source.readFrozen(spec));
+  };
   const take = (name: string): tf.Variable => {
     const spec = specs.get(name)!;
     const t = source.read(spec);
@@ -98,10 +119,10 @@ export function buildWeights(config: DecoderConfig, source: WeightSource): Decod
   };
   const linear = (path: string, withBias: boolean): Linear => ({
     path,
-    weight: take(`${path}.weight`),
+    weight: takeMatrix(`${path}.weight`),
     bias: withBias ? take(`${path}.bias`) : null,
   });
-  const embed = take('model.embed_tokens.weight');
+  const embed = takeMatrix('model.embed_tokens.weight');
   const layers: DecoderLayer[] = [];
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}`;
@@ -138,11 +159,15 @@ export function randomSource(seed: number, std = 0.02): WeightSource {
   };
 }
 
-/** Every variable under its HF tensor name (linear weights stored [in, out], i.e. transposed). */
+/**
+ * Every variable under its HF tensor name (linear weights stored [in, out], i.e. transposed).
+ * Frozen matrices held in native memory are not variables: see `frozenMatrices`.
+ */
 export function namedVariables(weights: DecoderWeights): Map<string, tf.Variable> {
-  const out = new Map<string, tf.Variable>([['model.embed_tokens.weight', weights.embed]]);
+  const out = new Map<string, tf.Variable>();
+  if (!(weights.embed instanceof FrozenMatrix)) out.set('model.embed_tokens.weight', weights.embed);
   const linear = (l: Linear) => {
-    out.set(`${l.path}.weight`, l.weight);
+    if (!(l.weight instanceof FrozenMatrix)) out.set(`${l.path}.weight`, l.weight);
     if (l.bias) out.set(`${l.path}.bias`, l.bias);
   };
   for (const [i, layer] of weights.layers.entries()) {
@@ -158,4 +183,13 @@ export function namedVariables(weights: DecoderWeights): Map<string, tf.Variable
 /** Every variable of the weights. */
 export function allVariables(weights: DecoderWeights): tf.Variable[] {
   return [...namedVariables(weights).values()];
+}
+
+/** The weights held frozen in native memory, under their HF names (empty when all are variables). */
+export function frozenMatrices(weights: DecoderWeights): Map<string, FrozenMatrix> {
+  const out = new Map<string, FrozenMatrix>();
+  if (weights.embed instanceof FrozenMatrix) out.set('model.embed_tokens.weight', weights.embed);
+  const linears = [...weights.layers.flatMap((layer) => PROJECTIONS.map((p) => layer.proj[p])), ...(weights.lmHead ? [weights.lmHead] : [])];
+  for (const l of linears) if (l.weight instanceof FrozenMatrix) out.set(`${l.path}.weight`, l.weight);
+  return out;
 }

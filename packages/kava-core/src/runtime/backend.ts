@@ -60,14 +60,18 @@ async function tryTensorflow(kind: 'tensorflow-gpu' | 'tensorflow', required: bo
 }
 
 let wasmLoaded = false;
+/** Imports the wasm backend and registers its missing kernels and the native ones (wasm and cpu). */
+async function loadWasmKernels(): Promise<void> {
+  if (wasmLoaded) return;
+  await import('@tensorflow/tfjs-backend-wasm');
+  registerMissingWasmKernels();
+  registerNativeKernels();
+  wasmLoaded = true;
+}
+
 async function tryWasm(required: boolean): Promise<boolean> {
   try {
-    if (!wasmLoaded) {
-      await import('@tensorflow/tfjs-backend-wasm');
-      registerMissingWasmKernels();
-      registerNativeKernels();
-      wasmLoaded = true;
-    }
+    await loadWasmKernels();
     return await tf.setBackend('wasm');
   } catch (err) {
     if (!required) return false;
@@ -93,6 +97,8 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
       name = 'wasm';
       break;
     case 'cpu':
+      // The native kernels replace the cpu backend's too; they are registered with the wasm ones.
+      await loadWasmKernels().catch(() => undefined);
       await tf.setBackend('cpu');
       name = 'cpu';
       break;

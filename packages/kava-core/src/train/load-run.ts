@@ -29,10 +29,15 @@ export function portableConfig(config: KavaConfig, baseDir: string): KavaConfig 
 export interface LoadedRun {
   resolved: ResolvedConfig;
   model: KavaModel;
+  /** The run directory; for a model directory (`loadModelDir`), the folder outputs go to. */
   runDir: string;
+  /** The checkpoint folder, or the model directory. */
   checkpointDir: string;
+  /** The checkpoint's step (0 for a model directory). */
   step: number;
   backend: BackendInfo;
+  /** A trained run, or a Hugging Face model directory as it is (no run, no latent training). */
+  source: 'run' | 'model-dir';
 }
 
 /** A run directory or checkpoint folder: the checkpoint it stands for, its run directory and that run's saved config.json. */
@@ -74,9 +79,35 @@ export async function loadRun(path: string, options: { extraPlugins?: readonly K
   const model = setupModel(resolved.config, resolved.plugins.registry, tokenizer);
   try {
     const state = loadCheckpoint(checkpointDir, model.params);
-    return { resolved, model, runDir, checkpointDir, step: state.step, backend };
+    return { resolved, model, runDir, checkpointDir, step: state.step, backend, source: 'run' };
   } catch (err) {
     model.dispose();
     throw err;
   }
+}
+
+/**
+ * A Hugging Face model directory as it is, for `kava eval` / `kava infer --model-dir`: a released
+ * checkpoint, or one written by `kava export --merged`. The settings come from the configuration
+ * found from `cwd` (as for training), with backbone.modelDir set and no LoRA; outputs go under
+ * `cwd`. Its latent mode has nothing learnt to run on (the projection and the reasoning tokens'
+ * rows train with a run): the caller chooses written CoT or a direct answer.
+ */
+export async function loadModelDir(
+  modelDir: string,
+  options: { cwd?: string; extraPlugins?: readonly KavaPlugin[]; extraPluginSpecs?: readonly string[]; backend?: BackendName } = {},
+): Promise<LoadedRun> {
+  const dir = resolve(modelDir);
+  if (!existsSync(join(dir, 'config.json'))) throw new KavaError(`--model-dir ${modelDir}: no config.json there (expected a Hugging Face model directory)`, { exitCode: 2 });
+  const cwd = options.cwd ?? process.cwd();
+  const resolved = await resolveConfig({
+    cwd,
+    overrides: { backbone: { modelDir: dir, lora: { enabled: false } }, ...(options.backend ? { backend: options.backend } : {}) },
+    ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}),
+    ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}),
+  });
+  const backend = await initBackend(resolved.config.backend);
+  const tokenizer = await runTokenizer(resolved.config);
+  const model = setupModel(resolved.config, resolved.plugins.registry, tokenizer);
+  return { resolved, model, runDir: cwd, checkpointDir: dir, step: 0, backend, source: 'model-dir' };
 }

@@ -105,7 +105,7 @@ export function setupModel(config: KavaConfig, registry: Registry, tokenizer: To
  */
 export function setupFrozenTeacher(config: KavaConfig, registry: Registry, model: KavaModel): Decoder {
   checkFrozenTeacher(config);
-  const { backbone } = createBackbone(registry, { ...config.backbone, lora: { ...config.backbone.lora, enabled: false } }, { vocabSize: model.tokenizer.vocabSize, seed: config.train.seed });
+  const { backbone } = createBackbone(registry, { ...config.backbone, baseWeights: 'backend', lora: { ...config.backbone.lora, enabled: false } }, { vocabSize: model.tokenizer.vocabSize, seed: config.train.seed });
   // The same rows the student's added tokens started from (same seed and site).
   if (backbone.vocabSize < model.backbone.vocabSize) backbone.resizeVocab(model.backbone.vocabSize, backbone.vocabSize, deriveSeed(config.train.seed, ADDED_ROWS_SITE));
   return backbone;

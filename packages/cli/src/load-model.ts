@@ -1,0 +1,39 @@
+import { ConfigError, loadModelDir, loadRun, type BACKENDS, type LoadedRun } from '@kava/core';
+import { pluginSpecs } from './options.js';
+
+export interface ModelFlags {
+  run?: string;
+  checkpoint?: string;
+  modelDir?: string;
+  plugin?: string[];
+  backend?: (typeof BACKENDS)[number];
+}
+
+/**
+ * The model `kava eval` and `kava infer` work on: a trained run (`--run` / `--checkpoint`, with
+ * its own settings) or a Hugging Face model directory as it is (`--model-dir`).
+ */
+export async function loadModelFromFlags(command: string, flags: ModelFlags): Promise<LoadedRun> {
+  const runPath = flags.run ?? flags.checkpoint;
+  const options = { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) };
+  if (flags.modelDir !== undefined) {
+    if (runPath !== undefined) throw new ConfigError(`kava ${command}: give either a run (--run / --checkpoint) or --model-dir, not both`);
+    return loadModelDir(flags.modelDir, options);
+  }
+  if (runPath === undefined) throw new ConfigError(`kava ${command}: give --run DIR, --checkpoint DIR or --model-dir DIR`);
+  return loadRun(runPath, options);
+}
+
+/**
+ * The mode to answer in: the flag, else the run's eval.mode; a model directory has no trained
+ * latents, so it defaults to written CoT and refuses latent mode.
+ */
+export function answerMode(command: string, run: LoadedRun, flag: 'latent' | 'cot' | 'direct' | undefined): 'latent' | 'cot' | 'direct' {
+  if (run.source === 'model-dir') {
+    if (flag === 'latent') {
+      throw new ConfigError(`kava ${command} --model-dir: latent mode needs a trained run (its latent projection and reasoning-token rows are learnt in training); use --mode cot or --mode direct, or pass --run`);
+    }
+    return flag ?? 'cot';
+  }
+  return flag ?? run.resolved.config.eval.mode;
+}
