@@ -2,13 +2,14 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  ConfigError, createSyntheticTokenizer, estimateMemory, holdsBaseNatively, formatMemoryEstimate, assertFitsBackend, initBackend,
+  ConfigError, createSyntheticTokenizer, formatMemoryEstimate, assertFitsBackend, initBackend,
   presetDecoderConfig, readHFConfig, checkRunPlan, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
 import { addCommonOptions, describeResolution, pluginSpecs, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
 import { EvalProgress, TrainProgress } from '../progress.js';
 import { runBanner } from '../banner.js';
+import { estimateRun, fallBackFromWasm } from '../run-estimate.js';
 import { writeReport } from '../report/write-report.js';
 import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 
@@ -91,21 +92,21 @@ export function trainCommand(program: Command): void {
       }
       checkRunPlan(resolved);
       const decoder = plannedDecoder(resolved);
-      const lora = config.backbone.lora.enabled ? { rank: config.backbone.lora.rank, targets: config.backbone.lora.targets } : undefined;
-      const backend = await initBackend(config.backend);
-      const estimate = estimateMemory(decoder, {
-        batch: Math.min(config.train.microBatchSize, config.train.batchSize),
-        seqLen: config.train.maxQuestionTokens + config.train.maxCotTokens + config.train.maxAnswerTokens + 8,
-        backend: backend.name,
-        nativeBase: holdsBaseNatively(config.backbone, decoder),
-        ...(lora ? { lora } : {}),
-      });
+      let backend = await initBackend(config.backend);
+      let { estimate, basis } = await estimateRun(resolved, decoder, backend);
+      const fallback = await fallBackFromWasm(resolved, backend, estimate);
+      const fallbackNote = fallback ? `backend auto: the step needs about ${(estimate.heap / 2 ** 30).toFixed(2)} GiB in the backend, more than the wasm heap's 4 GiB; the frozen base lives in native memory, so the cpu backend runs it` : null;
+      if (fallback) {
+        backend = fallback;
+        ({ estimate, basis } = await estimateRun(resolved, decoder, backend));
+      }
       if (flags.dryRun) {
         process.stdout.write(resolvedJson(resolved));
         process.stdout.write(`${backend.description}\n`);
         process.stdout.write(`${describeResolution(resolved)}\n`);
         process.stdout.write(`model: ${decoder.family} ${decoder.numLayers} layers, hidden ${decoder.hiddenSize}, ${decoder.numHeads}/${decoder.numKvHeads} heads, vocab ${decoder.vocabSize}\n`);
-        process.stdout.write(`${formatMemoryEstimate(estimate)}\n`);
+        if (fallbackNote) process.stdout.write(`${fallbackNote}\n`);
+        process.stdout.write(`memory estimate from the ${basis}\n${formatMemoryEstimate(estimate)}\n`);
         const steps = config.train.steps === null ? `${config.train.epochs} epochs` : `${config.train.steps} steps`;
         for (const line of runBanner(resolved, backend.name)) process.stdout.write(`${line}\n`);
         process.stdout.write(`plan: ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), lr ${config.train.lr}\n`);
@@ -116,6 +117,7 @@ export function trainCommand(program: Command): void {
         throw new ConfigError(`--run-dir ${flags.runDir}: already holds a run (config.json); continue it with --resume ${flags.runDir} or choose another folder`);
       }
       const progress = new TrainProgress();
+      if (fallbackNote) progress.log(fallbackNote);
       progress.log(backend.description);
       for (const line of runBanner(resolved, backend.name)) progress.log(line);
       let evalBar: EvalProgress | null = null;
@@ -152,7 +154,7 @@ export function trainCommand(program: Command): void {
         progress.stop();
         const report = await writeReport(result.runDir);
         process.stdout.write(`run: ${result.runDir}\n`);
-        process.stdout.write(`steps: ${result.steps}/${result.totalSteps} in ${result.wallSeconds.toFixed(0)} s (median ${Math.round(result.tokensPerSecond)} tokens/s)${result.interrupted ? ', interrupted' : ''}\n`);
+        process.stdout.write(`steps: ${result.steps}/${result.totalSteps} in ${result.wallSeconds.toFixed(0)} s (median ${Math.round(result.tokensPerSecond)} tokens/s)${result.interrupted ? ', interrupted' : ''}; peak memory ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB resident\n`);
         if (result.evaluation) {
           const e = result.evaluation;
           process.stdout.write(`held-out accuracy: ${(100 * e.accuracy).toFixed(1)}% (${e.correct}/${e.questions}, ${e.mode}), ${e.forwardPassesPerQuestion.toFixed(1)} forward passes and ${e.kvEntriesPerQuestion.toFixed(1)} KV entries per question\n`);

@@ -352,7 +352,9 @@ export class Decoder implements Backbone {
       });
 
       const final = rmsNorm(h, this.weights.norm, cfg.rmsNormEps);
-      if (request.logits ?? true) result.logits = this.head(final);
+      const wanted = request.logits ?? true;
+      if (wanted === 'last') result.logits = this.head(tf.slice(final, [0, S - 1, 0], [B, 1, cfg.hiddenSize]));
+      else if (wanted) result.logits = this.head(final);
       if (request.hidden) result.hidden = [...hidden, final];
       if (request.kv) {
         result.keys = keysOut;

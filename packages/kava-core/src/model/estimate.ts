@@ -12,8 +12,15 @@ export interface MemoryEstimateOptions {
   seqLen: number;
   /** Forward passes whose activations are alive together for one backward (KaVa: teacher + student = 2). */
   forwardPasses?: number;
+  /**
+   * Tokens per example whose activations one step keeps, over all its passes (see stepTokens),
+   * and those with vocabulary logits; when given they replace seqLen × forwardPasses, and seqLen
+   * is the longest pass.
+   */
+  activeTokens?: number;
+  logitTokens?: number;
   /** LoRA instead of full training: only adapters (and added rows) get gradients and AdamW state. */
-  lora?: { rank: number; targets: readonly ProjectionName[] } | null;
+  lora?: { rank: number; targets: readonly ProjectionName[]; dropout?: number } | null;
   /** The backend the run uses ("wasm" has a 4 GiB heap). */
   backend: string;
   /** The frozen base is held in native memory, outside the backend (see FrozenMatrix). */
@@ -37,6 +44,20 @@ export interface MemoryEstimate {
   backend: string;
   /** The backend's hard limit in bytes, or null when only the machine's memory bounds it. */
   limit: number | null;
+}
+
+/**
+ * Per token and layer, what the adapters add to the activations: x·A ([r] per target) and, with
+ * dropout, its mask and the dropped copy of the input (2 × the input width per target: q, k and
+ * v each draw their own mask over the same input).
+ */
+function loraActivations(config: DecoderConfig, lora: { rank: number; targets: readonly ProjectionName[]; dropout?: number }): number {
+  const H = config.hiddenSize;
+  const inputs: Record<ProjectionName, number> = {
+    q_proj: H, k_proj: H, v_proj: H, o_proj: config.numHeads * config.headDim, gate_proj: H, up_proj: H, down_proj: config.intermediateSize,
+  };
+  const targets = PROJECTIONS.filter((p) => lora.targets.includes(p));
+  return targets.reduce((sum, p) => sum + lora.rank + ((lora.dropout ?? 0) > 0 ? 2 * inputs[p] : 0), 0);
 }
 
 /** Scalars in the LoRA adapters of `targets` over every layer. */
@@ -66,9 +87,11 @@ export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOpt
   const adapters = options.lora ? loraParameters(config, options.lora.rank, options.lora.targets) : 0;
   const parameters = countParameters(config) + adapters;
   const trainableParameters = options.lora ? adapters : parameters;
-  const tokens = options.batch * options.seqLen * (options.forwardPasses ?? 1);
-  const perLayerToken = 10 * config.hiddenSize + 4 * config.numKvHeads * config.headDim + 3 * config.numHeads * options.seqLen + 5 * config.intermediateSize;
-  const activations = 4 * tokens * (config.numLayers * perLayerToken + 3 * config.vocabSize);
+  const tokens = options.batch * (options.activeTokens ?? options.seqLen * (options.forwardPasses ?? 1));
+  const logitTokens = options.logitTokens === undefined ? tokens : options.batch * options.logitTokens;
+  const perLayerToken = 10 * config.hiddenSize + 4 * config.numKvHeads * config.headDim + 3 * config.numHeads * options.seqLen + 5 * config.intermediateSize +
+    (options.lora ? loraActivations(config, options.lora) : 0);
+  const activations = 4 * (tokens * config.numLayers * perLayerToken + logitTokens * 3 * config.vocabSize);
   const weights = 4 * parameters;
   const gradients = 4 * trainableParameters;
   const optimizer = 8 * trainableParameters;

@@ -54,8 +54,8 @@ export function generateGreedy(backbone: Backbone, options: GreedyOptions): Gree
     for (let step = 0; step < maxNewTokens && !done.every(Boolean); step++) {
       const useCache = options.useCache ?? true;
       const out = backbone.forward(useCache
-        ? { inputEmbeds: next, attentionMask: nextMask, cache, returnCache: true }
-        : { inputEmbeds: sequence, attentionMask: nextMask });
+        ? { inputEmbeds: next, attentionMask: nextMask, cache, returnCache: true, logits: 'last' }
+        : { inputEmbeds: sequence, attentionMask: nextMask, logits: 'last' });
       passes++;
       const ids = tf.tidy(() => {
         const logits = out.logits!;

@@ -4,6 +4,7 @@ export * from './adamw.js';
 export * from './clip.js';
 export * from './batch.js';
 export * from './step.js';
+export * from './memory-plan.js';
 export * from './data.js';
 export * from './model-setup.js';
 export * from './checkpoint.js';

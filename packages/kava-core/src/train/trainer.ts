@@ -348,7 +348,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         speeds.push(tokensPerSecond);
         losses = sums;
         const metrics: StepMetrics = { step, totalSteps, losses, lr, gradNorm: norm, tokensPerSecond };
-        appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, epoch: cursor.epoch })}\n`);
+        // The process's peak resident memory so far (MiB): what --dry-run's estimate is checked against.
+        const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+        appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, epoch: cursor.epoch, peakRssMiB })}\n`);
         hooks.step.call(metrics);
         options.onStep?.(metrics);
         if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps) await evaluateAt(`step-${step}`);
