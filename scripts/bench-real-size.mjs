@@ -6,9 +6,10 @@
 //
 // DIR is a Hugging Face model directory: a downloaded checkpoint, or one written by
 //   node scripts/make-random-checkpoint.mjs --preset llama-1b --out models/random-llama-1b
-// It prints: the --dry-run memory estimate; one `kava train` LoRA step (micro-batch 1, a GSM8k
-// record from the test fixtures) and the evaluation of one question after it, each timed, with the
-// process's peak resident memory against the estimate; then `kava infer`'s two speeds measured
+// It prints: the --dry-run memory estimate; one `kava train` LoRA step (micro-batch 1, on the
+// longest GSM8k record of the test fixtures, which the estimate sizes too) and the evaluation of
+// one question after it, each timed, with the process's peak resident memory against the
+// estimate; then `kava infer`'s peak resident memory against the estimate; then `kava infer`'s two speeds measured
 // in-process: prompt processing (tokens/s over one prompt of --prompt-tokens) and greedy decoding
 // with the KV cache (tokens/s over --decode-tokens).
 import { spawnSync } from 'node:child_process';
@@ -53,11 +54,15 @@ console.log(`model: ${modelDir} (${hfConfig.model_type}, ${hfConfig.num_hidden_l
 if (!args['skip-train']) {
   const dir = mkdtempSync(join(tmpdir(), 'kava-bench-real-'));
   try {
+    // One record, the longest of the fixture's: the step trains on the example the estimate sizes.
+    const records = readFileSync(DATA, 'utf8').trim().split('\n').filter((r) => r.includes('<<')); // equation traces need annotations
+    const longest = records.reduce((a, b) => (b.length > a.length ? b : a));
+    writeFileSync(join(dir, 'data.jsonl'), `${longest}\n`);
     writeFileSync(join(dir, 'kava.config.json'), JSON.stringify({
       preset,
       backend: args.backend,
       backbone: { modelDir },
-      data: { train: DATA, test: DATA },
+      data: { train: 'data.jsonl', test: 'data.jsonl' },
       train: { steps: 1, batchSize: 1, microBatchSize: 1, checkpointEvery: 0 },
       eval: { limit: 1 },
     }));

@@ -46,39 +46,39 @@ export interface MemoryEstimate {
   limit: number | null;
 }
 
-/**
- * Per token and layer, what the adapters add to the activations: x·A ([r] per target) and, with
- * dropout, its mask and the dropped copy of the input (2 × the input width per target: q, k and
- * v each draw their own mask over the same input).
- */
-function loraActivations(config: DecoderConfig, lora: { rank: number; targets: readonly ProjectionName[]; dropout?: number }): number {
-  const H = config.hiddenSize;
-  const inputs: Record<ProjectionName, number> = {
-    q_proj: H, k_proj: H, v_proj: H, o_proj: config.numHeads * config.headDim, gate_proj: H, up_proj: H, down_proj: config.intermediateSize,
-  };
-  const targets = PROJECTIONS.filter((p) => lora.targets.includes(p));
-  return targets.reduce((sum, p) => sum + lora.rank + ((lora.dropout ?? 0) > 0 ? 2 * inputs[p] : 0), 0);
-}
-
-/** Scalars in the LoRA adapters of `targets` over every layer. */
-export function loraParameters(config: DecoderConfig, rank: number, targets: readonly ProjectionName[]): number {
+/** [in, out] of each projection a LoRA adapter can wrap. */
+function projectionDims(config: DecoderConfig): Record<ProjectionName, [number, number]> {
   const H = config.hiddenSize;
   const q = config.numHeads * config.headDim;
   const kv = config.numKvHeads * config.headDim;
   const I = config.intermediateSize;
-  const dims: Record<ProjectionName, [number, number]> = {
-    q_proj: [H, q], k_proj: [H, kv], v_proj: [H, kv], o_proj: [q, H], gate_proj: [H, I], up_proj: [H, I], down_proj: [I, H],
-  };
+  return { q_proj: [H, q], k_proj: [H, kv], v_proj: [H, kv], o_proj: [q, H], gate_proj: [H, I], up_proj: [H, I], down_proj: [I, H] };
+}
+
+/**
+ * Per token and layer, what the adapters add to the activations: x·A [r], then x·A·B, its scaled
+ * copy and the sum with the base output (3 × the output width) and, with dropout, its mask and
+ * the dropped copy of the input (2 × the input width: q, k and v each draw their own mask).
+ */
+function loraActivations(config: DecoderConfig, lora: { rank: number; targets: readonly ProjectionName[]; dropout?: number }): number {
+  const dims = projectionDims(config);
+  const targets = PROJECTIONS.filter((p) => lora.targets.includes(p));
+  return targets.reduce((sum, p) => sum + lora.rank + 3 * dims[p][1] + ((lora.dropout ?? 0) > 0 ? 2 * dims[p][0] : 0), 0);
+}
+
+/** Scalars in the LoRA adapters of `targets` over every layer. */
+export function loraParameters(config: DecoderConfig, rank: number, targets: readonly ProjectionName[]): number {
+  const dims = projectionDims(config);
   return config.numLayers * PROJECTIONS.filter((p) => targets.includes(p)).reduce((s, p) => s + rank * (dims[p][0] + dims[p][1]), 0);
 }
 
 /**
  * Memory of a training step: fp32 weights, gradients and AdamW moments of what trains, and the
- * activations tfjs keeps for the backward pass. The activation count per token and layer is
- * what our decoder's forward allocates: about 10·hidden (norms, residuals, projections) +
+ * activations of the forward and backward passes (tfjs frees neither before the gradients are
+ * done). The activation count per token and layer is what our decoder's forward allocates: about 10·hidden (norms, residuals, projections) +
  * 4·kv_dim (K/V before and after RoPE) + 3·heads·seqLen (scores, masked scores, probabilities)
- * + 5·intermediate (gate, sigmoid, SiLU, up, product), plus 3·vocab per token for the logits and
- * their softmax. An estimate, meant to be within a small factor; good enough to refuse a run
+ * + 5·intermediate (gate, sigmoid, SiLU, up, product) + the LoRA branch (see loraActivations),
+ * plus 3·vocab per token for the logits and their softmax. An estimate, meant to be within a small factor; good enough to refuse a run
  * that cannot fit before it allocates gigabytes.
  */
 export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOptions): MemoryEstimate {
@@ -91,7 +91,9 @@ export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOpt
   const logitTokens = options.logitTokens === undefined ? tokens : options.batch * options.logitTokens;
   const perLayerToken = 10 * config.hiddenSize + 4 * config.numKvHeads * config.headDim + 3 * config.numHeads * options.seqLen + 5 * config.intermediateSize +
     (options.lora ? loraActivations(config, options.lora) : 0);
-  const activations = 4 * (tokens * config.numLayers * perLayerToken + logitTokens * 3 * config.vocabSize);
+  // tfjs keeps every tensor of the forward pass until the gradients are computed, and the
+  // backward pass allocates about as much again before its scope ends: twice the forward's.
+  const activations = 2 * 4 * (tokens * config.numLayers * perLayerToken + logitTokens * 3 * config.vocabSize);
   const weights = 4 * parameters;
   const gradients = 4 * trainableParameters;
   const optimizer = 8 * trainableParameters;

@@ -5,6 +5,7 @@ import { epilogueSupported, planMatmul, runNativeMatmul } from './native-matmul.
 import { backendMemory, type TensorInfo } from './native-memory.js';
 import { segmentSum } from './native-segment-sum.js';
 import { gather } from './native-gather.js';
+import { CPU_BINARY_KERNELS, cpuBinaryKernel } from './cpu-binary.js';
 
 export { loadNativeAddon, type NativeAddon, type NativeAddonStatus } from './native-addon.js';
 export { planMatmul, type MatmulPlan } from './native-matmul.js';
@@ -136,8 +137,8 @@ let registered = false;
 /**
  * Registers the fast kernels on the wasm and cpu backends: native sgemm for BatchMatMul and
  * _FusedMatMul, and a vectorised Exp, when the addon (@kava/core's native/) is built; always a scatter-add UnsortedSegmentSum and a
- * slice-copy GatherV2 (the embedding gradient and lookup), and on
- * wasm a copy-free Identity.
+ * slice-copy GatherV2 (the embedding gradient and lookup), on
+ * wasm a copy-free Identity, and on cpu allocation-free broadcasting Add/Sub/Multiply/RealDiv.
  * Call after the wasm backend's module is imported and registerMissingWasmKernels() ran (the
  * bridged UnsortedSegmentSum becomes the fallback). Idempotent. Adds a note to the backend line.
  */
@@ -155,6 +156,10 @@ export function registerNativeKernels(): void {
     replaceKernel('GatherV2', backendName, gatherKernel, addon);
   }
   replaceKernel('Identity', 'wasm', identityKernel, addon);
+  for (const name of CPU_BINARY_KERNELS) {
+    const fast = cpuBinaryKernel(name);
+    replaceKernel(name, 'cpu', (args) => fast(args as never), addon);
+  }
   setKernelNotes((backend) => describeKernels(backend, addon, detail));
 }
 
