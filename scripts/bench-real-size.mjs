@@ -84,7 +84,7 @@ if (!args['skip-train']) {
     const peak = Number(/peak memory ([\d.]+) GiB/.exec(run.out)?.[1]);
     console.log('\none LoRA step (micro-batch 1) and one evaluated question, end to end:');
     console.log(`  whole command: ${run.seconds.toFixed(1)} s (loading, the step, the checkpoint, the evaluation)`);
-    console.log(`  training step: ${step.seconds.toFixed(1)} s (${Math.round(step.tokensPerSecond)} tokens/s)`);
+    console.log(`  training step: ${step.seconds.toFixed(1)} s wall, ${step.cpuSeconds.toFixed(1)} s of CPU time (${step.tokensPerSecond.toFixed(2)} tokens/s)`);
     if (Number.isFinite(evalSeconds)) console.log(`  evaluation of one question: ${evalSeconds.toFixed(1)} s`);
     console.log(`  peak resident memory: ${peak.toFixed(2)} GiB; estimate ${total.toFixed(2)} GiB (${((100 * (total - peak)) / peak).toFixed(0)}% ${total >= peak ? 'over' : 'under'})`);
   } finally {

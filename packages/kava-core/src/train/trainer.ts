@@ -289,6 +289,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!resumeDir && config.train.checkpointEvery > 0) await checkpoint(); // a good state to fall back to
     while (step < totalSteps) {
       const t0 = performance.now();
+      const cpu0 = process.cpuUsage();
       const lr = cosineWithWarmup(step, totalSteps, config.train.lr, config.train.warmup);
       let accumulated: Map<string, tf.Tensor> | null = null;
       const sums: Record<string, number> = {};
@@ -350,7 +351,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const metrics: StepMetrics = { step, totalSteps, losses, lr, gradNorm: norm, tokensPerSecond };
         // The process's peak resident memory so far (MiB): what --dry-run's estimate is checked against.
         const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
-        appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, epoch: cursor.epoch, peakRssMiB })}\n`);
+        // CPU time of the step (all threads): on a busy machine, what it would take alone.
+        const cpu = process.cpuUsage(cpu0);
+        const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+        appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, cpuSeconds, epoch: cursor.epoch, peakRssMiB })}\n`);
         hooks.step.call(metrics);
         options.onStep?.(metrics);
         if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps) await evaluateAt(`step-${step}`);
