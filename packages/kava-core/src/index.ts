@@ -29,3 +29,4 @@ export * from './config/reference.js';
 export { z } from 'zod';
 export * from './ops/rows-at.js';
 export * from './io/json-file.js';
+export * from './util/rng.js';

@@ -1,5 +1,5 @@
 import type { Example } from '../contracts/dataset.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../util/rng.js';
 
 /** The first `n` items of a stream (null or undefined: all). Stops reading the source after n. */
 export async function* limit<T>(items: AsyncIterable<T> | Iterable<T>, n: number | null | undefined): AsyncGenerator<T> {

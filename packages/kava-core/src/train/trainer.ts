@@ -23,7 +23,7 @@ import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { configChanges, formatChanges, recordResume, scheduleChange } from './resume.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { cosineWithWarmup } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
 
