@@ -23,7 +23,7 @@ const shape = { B: Number(args.batch), L: 16, Hkv: 8, G: 4, N: 512, d: 64, M: 24
 const reps = Math.max(1, Number(args.reps));
 
 const extra = args.plugins ? args.plugins.split(',') : [];
-const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff', ...extra], { builtins: false });
+const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff', ...extra]);
 const evictor = registry.get('evictor', 'topk').create({});
 const names = args.scorers ? args.scorers.split(',') : registry.names('scorer');
 

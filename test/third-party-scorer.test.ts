@@ -33,7 +33,7 @@ function teacherCache(): ScorerInput {
 // packages it is about, not the backbone families.
 const SCORER_PLUGINS = ['@kava/plugin-rkv', '@kava/plugin-keydiff', 'kava-plugin-example'];
 /** The example package loaded as a config would load it (top-level await: the test cases are listed from it). */
-const exampleRegistry = (await loadPlugins(['kava-plugin-example'], { baseDir: REPO, builtins: false })).registry;
+const exampleRegistry = (await loadPlugins(['kava-plugin-example'], { baseDir: REPO })).registry;
 
 function projectWith(config: { plugins?: string[]; compression?: object }): string {
   const dir = mkdtempSync(join(tmpdir(), 'kava-third-party-'));
@@ -62,7 +62,7 @@ beforeAll(async () => {
 });
 
 test('the example package is linked into node_modules like an installed dependency', async () => {
-  const set = await loadPlugins(['kava-plugin-example'], { baseDir: REPO, builtins: false });
+  const set = await loadPlugins(['kava-plugin-example'], { baseDir: REPO });
   const scorer = set.registry.get('scorer', 'value-norm');
   expect(scorer.plugin).toBe('kava-plugin-example');
   expect(set.plugins.map((p) => p.source)).toContain('kava-plugin-example');

@@ -120,7 +120,7 @@ test('every built-in has a description and a strict options schema with describe
 });
 
 test('the loader registers the baselines under core', async () => {
-  const { registry } = await loadPlugins([], { builtins: false });
+  const { registry } = await loadPlugins([]);
   expect(registry.get('scorer', 'knorm').plugin).toBe('(core)');
   expect(registry.get('evictor', 'topk').create({}).name).toBe('topk');
 });

@@ -4,8 +4,9 @@
 // to commit exactly that one.
 import { tf, initBackend, loadPlugins, type KVScorer, type ScorerInput } from '@kava/core';
 import { checkScorerContract, contractInput, scorerContractCases, CONTRACT_DIMS } from '@kava/core/testing';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
-const { registry } = await loadPlugins([]);
+const { registry } = await loadPlugins([], { builtins: BUILTIN_PLUGINS });
 const registered = registry.list('scorer');
 
 test('the registry holds every built-in scorer, so the loop below covers them', () => {

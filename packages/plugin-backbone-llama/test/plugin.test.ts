@@ -5,6 +5,7 @@ import {
 } from '@kava/core';
 import plugin, { llamaFamily, llamaPresets } from '@kava/plugin-backbone-llama';
 import { REPO, tempProject } from '../../kava-core/test/helpers.js';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 function registry(): Registry {
   const r = new Registry();
@@ -54,7 +55,7 @@ describe('@kava/plugin-backbone-llama', () => {
   });
 
   test('`--preset llama-1b` resolves through the config loader with the built-in plugins', async () => {
-    const { config } = await resolveConfig({ cwd: tempProject(), presets: ['llama-1b'] });
+    const { config } = await resolveConfig({ cwd: tempProject(), presets: ['llama-1b'], builtinPlugins: BUILTIN_PLUGINS });
     expect(config.backbone).toMatchObject({ preset: 'llama-1b', family: 'llama', lora: { enabled: true, rank: 128 } });
     expect(config.train.lr).toBe(8e-4);
   });

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { addBackendOption, addPluginOption, pluginSpecs, positiveFlag } from '../options.js';
+import { addBackendOption, addPluginOption, runPlugins, positiveFlag } from '../options.js';
 import { EvalProgress } from '../progress.js';
 import { Option, type Command } from 'commander';
 import { BACKENDS, ConfigError, evaluateModel, loadRun, loadRunData, readExamples, type EvalReport } from '@kava/core';
@@ -41,7 +41,7 @@ export function evalCommand(program: Command): void {
       const path = flags.run ?? flags.checkpoint;
       if (!path) throw new ConfigError('kava eval: give --run DIR or --checkpoint DIR');
       const limit = positiveFlag('--limit', flags.limit);
-      const run = await loadRun(path, { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
+      const run = await loadRun(path, { ...runPlugins(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
       try {
         const { config, plugins } = run.resolved;
         const backend = run.backend;

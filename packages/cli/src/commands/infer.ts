@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { BACKENDS, ConfigError, infer, loadRun, strategyFor, type KavaConfig, type LatentReading } from '@kava/core';
-import { addBackendOption, addPluginOption, pluginSpecs, positiveFlag } from '../options.js';
+import { addBackendOption, addPluginOption, runPlugins, positiveFlag } from '../options.js';
 
 export function inferCommand(program: Command): void {
   addBackendOption(addPluginOption(program.command('infer')))
@@ -14,7 +14,7 @@ export function inferCommand(program: Command): void {
     .action(async (question: string, flags: { checkpoint: string; mode?: 'latent' | 'cot' | 'direct'; json?: boolean; plugin?: string[]; backend?: (typeof BACKENDS)[number]; showLatents?: boolean; topTokens: string }) => {
       if (question.trim() === '') throw new ConfigError('kava infer: the question is empty');
       const topK = flags.showLatents ? positiveFlag('--top-tokens', flags.topTokens) : undefined;
-      const run = await loadRun(flags.checkpoint, { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
+      const run = await loadRun(flags.checkpoint, { ...runPlugins(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
       try {
         const mode = flags.mode ?? run.resolved.config.eval.mode;
         if (topK !== undefined && mode !== 'latent') throw new ConfigError(`kava infer --show-latents: needs latent mode, but the mode is "${mode}"`);

@@ -6,7 +6,7 @@ import {
   presetDecoderConfig, readHFConfig, checkRunPlan, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
 } from '@kava/core';
-import { addCommonOptions, describeResolution, pluginSpecs, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
+import { addCommonOptions, describeResolution, runPlugins, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
 import { EvalProgress, TrainProgress } from '../progress.js';
 import { runBanner } from '../banner.js';
 import { writeReport } from '../report/write-report.js';
@@ -57,7 +57,7 @@ async function resumeConfig(flags: TrainFlags): Promise<ResolvedConfig> {
   const absolute = (p?: string) => (p === undefined ? undefined : resolve(p));
   const layer = flagsToConfig({ ...flags, modelDir: absolute(flags.modelDir), data: absolute(flags.data), out: absolute(flags.out) });
   if (flags.backend) layer.backend = flags.backend;
-  return resolveRunConfig(flags.resume!, { overrides: layer, extraPluginSpecs: pluginSpecs(flags) });
+  return resolveRunConfig(flags.resume!, { overrides: layer, ...runPlugins(flags) });
 }
 
 /** The decoder a run will build, without allocating it (for --dry-run). */
