@@ -8,7 +8,7 @@
 //   node scripts/bench-compress.mjs --backends cpu --reps 3 --scorers rkv,keydiff
 //   node scripts/bench-compress.mjs --plugins kava-plugin-example --scorers value-norm,keydiff
 import { parseArgs } from 'node:util';
-import { tf, initBackend, loadPlugins } from '@kava/core';
+import { tf, initBackend, loadPlugins } from '@kava/core/app';
 
 const { values: args } = parseArgs({
   options: {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import {
   activeTerms, AdamW, buildBatch, clipByGlobalNorm, createCompression, createWordLevelTokenizer, forwardLosses, initBackend,
   loadNativeAddon, loadRunData, planFor, resolveConfig, runTokenizer, setNativeKernelsEnabled, setupModel, tf, windowQueryCount,
-} from '@kava/core';
+} from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const quick = process.argv.includes('--quick');

@@ -12,7 +12,7 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadPlugins, parameterSpecs, Rng, presetDecoderConfig, resolveBackbonePreset, writeSafetensors, writeTextAtomic } from '@kava/core';
+import { loadPlugins, parameterSpecs, Rng, presetDecoderConfig, resolveBackbonePreset, writeSafetensors, writeTextAtomic } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { root } from './lib/kava-runs.mjs';
 

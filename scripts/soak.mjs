@@ -10,7 +10,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, resolveConfig, tf, train } from '@kava/core';
+import { initBackend, resolveConfig, tf, train } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const arg = (name, fallback) => {

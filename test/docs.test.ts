@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configReference, loadPlugins } from '@kava/core';
+import { configReference, loadPlugins } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -5,7 +5,7 @@ import { writeFileSync, mkdtempSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf, ConfigError, compressCache, createCompression, initBackend, loadPlugins, resolveConfig, type ScorerInput } from '@kava/core';
+import { tf, ConfigError, compressCache, createCompression, initBackend, loadPlugins, resolveConfig, type ScorerInput } from '@kava/core/app';
 import { scorerContractCases } from '@kava/core/testing';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -119,7 +119,7 @@ function projectWithFiles(files: Record<string, string>, config: object): string
 
 // docs/writing-a-scorer.md, "The shortest path": one file whose default export is defineScorer's
 // result, and the config lines that load and select it.
-const ONE_FILE_SCORER = `import { tf, z, defineScorer } from '@kava/core';
+const ONE_FILE_SCORER = `import { tf, z, defineScorer } from '@kava/core/app';
 export default defineScorer({
   name: 'value-norm',
   description: 'Keep the CoT tokens whose value vectors have the largest L_p norm.',
@@ -138,7 +138,7 @@ test('a new scorer is one file with defineScorer, listed in plugins and selected
 });
 
 // How scorers were registered before defineScorer: still accepted as they are.
-const OLD_STYLE_PLUGIN = `import { tf, z, checkScorerInput, parseScorerOptions } from '@kava/core';
+const OLD_STYLE_PLUGIN = `import { tf, z, checkScorerInput, parseScorerOptions } from '@kava/core/app';
 const options = z.strictObject({ power: z.number().positive().default(2) });
 function createValueNormScorer({ power = 2 } = {}) {
   return {

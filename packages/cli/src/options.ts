@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { BACKENDS, ConfigError, resolveConfig, type KavaConfigInput, type ResolvedConfig, type RunPlugins } from '@kava/core';
+import { BACKENDS, ConfigError, resolveConfig, type KavaConfigInput, type ResolvedConfig, type RunPlugins } from '@kava/core/app';
 import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from './builtin-plugins.js';
 
 /** Options every command that reads the configuration accepts. */

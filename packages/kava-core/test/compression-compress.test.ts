@@ -1,7 +1,7 @@
 import {
   tf, ConfigError, KavaError, KavaHooks, compressCache, createCompression, initBackend, loadPlugins, compressionSchema,
   type EvictionResult, type KVScorer,
-} from '@kava/core';
+} from '@kava/core/app';
 import { makeInput, randomArray, randomSource, scoreAndKeep, type Arr5 } from './compression-fixtures.js';
 
 const spec = () => ({

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import {
   tf, initBackend, ConfigError, exportAdapter, loadHFBackbone, loadLoraAdapter, backboneFamilies, resolveConfig, runTokenizer,
   setupModel, SafetensorsFile, ADAPTER_FILES, type KavaConfigInput, type KavaModel, type KavaConfig,
-} from '@kava/core';
+} from '@kava/core/app';
 import { REPO, tempProject } from './helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

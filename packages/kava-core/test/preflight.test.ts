@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import {
   checkCheckpointFamily, checkRealSizeData, checkTraces, collect, ConfigError, DataRecordError, estimateMemory, formatMemoryEstimate,
   gsm8kAugFormat, icotFormat, loadRunData, readHFConfig, backboneFamilies, resolveConfig, type Example, type KavaConfigInput,
-} from '@kava/core';
+} from '@kava/core/app';
 import { REPO, tempProject } from './helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

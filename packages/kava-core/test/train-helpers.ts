@@ -1,4 +1,4 @@
-import { mergeConfigs, resolveConfig, type KavaConfigInput, type KavaPlugin, type ResolvedConfig } from '@kava/core';
+import { mergeConfigs, resolveConfig, type KavaConfigInput, type KavaPlugin, type ResolvedConfig } from '@kava/core/app';
 import { tempProject } from './helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

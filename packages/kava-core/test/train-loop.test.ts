@@ -1,7 +1,7 @@
 // The training loop: memory discipline, reproducibility, resume, NaN stop, interruption, hooks.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, KavaError, loadRun, SafetensorsFile, tf, train, writeSafetensors, type KavaPlugin } from '@kava/core';
+import { initBackend, KavaError, loadRun, SafetensorsFile, tf, train, writeSafetensors, type KavaPlugin } from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

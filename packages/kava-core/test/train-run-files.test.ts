@@ -3,7 +3,7 @@
 // file:line:column.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, KavaError, loadRun, readJsonLines, train } from '@kava/core';
+import { initBackend, KavaError, loadRun, readJsonLines, train } from '@kava/core/app';
 import { tempProject } from './helpers.js';
 import { microConfig } from './train-helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';

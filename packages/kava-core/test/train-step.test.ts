@@ -3,7 +3,7 @@
 import {
   buildBatch, codiLoss, createCompression, forwardLosses, initBackend, kvLoss, KavaHooks, loadRunData, planFor,
   runTokenizer, setupModel, tf, type KavaModel, type StepParts, type TrainBatch, type WeightedTerm,
-} from '@kava/core';
+} from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
 
 let model: KavaModel;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import {
   Registry, ConfigError, KavaError, initBackend, backboneArchitecture, resolveConfig, configSchema, createBackbone, presetDecoderConfig, countParameters,
   estimateMemory, assertFitsBackend, formatMemoryEstimate, type KavaConfig, type KavaConfigInput,
-} from '@kava/core';
+} from '@kava/core/app';
 import plugin, { llamaFamily, llamaPresets } from '@kava/plugin-backbone-llama';
 import { REPO, tempProject } from '../../kava-core/test/helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';

@@ -1,4 +1,4 @@
-import { Registry, ConfigError, configSchema, createBackbone, presetDecoderConfig, countParameters, initBackend, type KavaConfigInput } from '@kava/core';
+import { Registry, ConfigError, configSchema, createBackbone, presetDecoderConfig, countParameters, initBackend, type KavaConfigInput } from '@kava/core/app';
 import plugin, { qwenFamily, qwenPresets } from '@kava/plugin-backbone-qwen';
 
 function registry(): Registry {

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import {
   buildBatch, compressCache, createCompression, initBackend, loadRun, runTokenizer, scorerInput,
   scorerOptions, setupModel, windowQueryCount, tf, type KavaModel, type ResolvedConfig,
-} from '@kava/core';
+} from '@kava/core/app';
 import { addCommonOptions, runPlugins, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { renderSvg } from '../report/write-report.js';
 

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { addBackendOption, addPluginOption, runPlugins, positiveFlag } from '../options.js';
 import { EvalProgress } from '../progress.js';
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, evaluateModel, loadRun, loadRunData, readExamples, type EvalReport } from '@kava/core';
+import { BACKENDS, ConfigError, evaluateModel, loadRun, loadRunData, readExamples, type EvalReport } from '@kava/core/app';
 
 interface EvalFlags {
   run?: string;

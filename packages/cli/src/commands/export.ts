@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BACKENDS, ConfigError, exportAdapter, loadRun, saveHFModel } from '@kava/core';
+import { BACKENDS, ConfigError, exportAdapter, loadRun, saveHFModel } from '@kava/core/app';
 import { addBackendOption, addPluginOption, runPlugins } from '../options.js';
 
 /**

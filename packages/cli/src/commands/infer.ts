@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, infer, loadRun, strategyFor, type KavaConfig, type LatentReading } from '@kava/core';
+import { BACKENDS, ConfigError, infer, loadRun, strategyFor, type KavaConfig, type LatentReading } from '@kava/core/app';
 import { addBackendOption, addPluginOption, runPlugins, positiveFlag } from '../options.js';
 
 export function inferCommand(program: Command): void {

@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, resolveConfig, type KavaConfig } from '@kava/core';
+import { ConfigError, resolveConfig, type KavaConfig } from '@kava/core/app';
 import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from '../builtin-plugins.js';
 import { PLUGIN_KINDS, writePluginPackage } from './init-plugin.js';
 

@@ -5,7 +5,7 @@ import {
   ConfigError, createSyntheticTokenizer, estimateMemory, formatMemoryEstimate, assertFitsBackend, initBackend,
   presetDecoderConfig, readHFConfig, checkRunPlan, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
-} from '@kava/core';
+} from '@kava/core/app';
 import { addCommonOptions, describeResolution, runPlugins, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
 import { EvalProgress, TrainProgress } from '../progress.js';
 import { runBanner } from '../banner.js';
