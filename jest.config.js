@@ -1,4 +1,4 @@
-// Jest runs in its ESM mode (the project is ESM; inversify 8 and @huggingface/tokenizers are
+// Jest runs in its ESM mode (the project is ESM; @huggingface/tokenizers is
 // ESM-only). TypeScript is transpiled per file (isolatedModules); `tsc -b` type-checks in pretest.
 // Workspace packages map to their sources so tests and plugins share one module instance.
 /** @type {import('jest').Config} */
