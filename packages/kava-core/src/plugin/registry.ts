@@ -25,10 +25,14 @@ export interface ScorerRegistration extends Named {
 export interface EvictorRegistration extends Named {
   create(options: Record<string, unknown>): Evictor;
 }
-/** A loss term: `options` validates `losses.<name>` (minus `weight`). */
+/**
+ * A loss term (`defineLoss` makes one): `options` validates `losses.<name>` (minus `weight`);
+ * `create` takes raw options, `build` (when present) options `options` already parsed.
+ */
 export interface LossRegistration extends Named {
   options?: ZodType;
   create(options: Record<string, unknown>): LossTerm;
+  build?(options: Record<string, unknown>): LossTerm;
 }
 /** A backbone family; `presets` maps backbone preset names (tiny-llama, llama-1b...) to architectures. */
 export type BackboneRegistration = Named & { family: BackboneFamily; presets?: Record<string, BackbonePreset> };
