@@ -38,32 +38,38 @@ module.exports = {
       comment: 'A plugin builds on the plugin API of @kava/core, not on the cli or on another plugin.',
       severity: 'error',
       from: { path: '^packages/(plugin-[^/]+)/src/' },
-      to: { path: ['^packages/cli/', '^packages/plugin-[^/]+/', '^(node_modules/)?@kava/(cli|plugin-)'], pathNot: '^packages/$1/' },
+      to: {
+        path: ['^packages/cli/', '^packages/plugin-[^/]+/', '^(node_modules/)?@kava/(cli|plugin-)'],
+        pathNot: '^packages/$1/',
+      },
     },
     {
       name: 'foundation-is-self-contained',
-      comment: 'errors, tf, io, ops, runtime and util know nothing of KaVa\'s ideas.',
+      comment: "errors, tf, io, ops, runtime and util know nothing of KaVa's ideas.",
       severity: 'error',
       from: { path: LAYER.foundation },
       to: { path: CORE, pathNot: LAYER.foundation },
     },
     {
       name: 'contracts-import-only-foundation',
-      comment: 'The contracts a plugin implements (interfaces, registry, hooks, config schema) depend on no implementation.',
+      comment:
+        'The contracts a plugin implements (interfaces, registry, hooks, config schema) depend on no implementation.',
       severity: 'error',
       from: { path: LAYER.contracts },
       to: { path: above('parts', 'assembly', 'pipelines', 'entry') },
     },
     {
       name: 'parts-import-no-assembly',
-      comment: 'The parts (model, data, compression, losses, latent, eval, presets) are assembled; they do not assemble.',
+      comment:
+        'The parts (model, data, compression, losses, latent, eval, presets) are assembled; they do not assemble.',
       severity: 'error',
       from: { path: LAYER.parts },
       to: { path: above('assembly', 'pipelines', 'entry') },
     },
     {
       name: 'blocks-import-no-strategies',
-      comment: 'Building blocks (tokenizer, model, data, compression, losses) do not use the generation strategies built on them.',
+      comment:
+        'Building blocks (tokenizer, model, data, compression, losses) do not use the generation strategies built on them.',
       severity: 'error',
       from: { path: `${CORE}(tokenizer|model|data|compression|losses)/` },
       to: { path: `${CORE}(latent|eval|presets|testing)/` },

@@ -16,8 +16,15 @@ export { registerCore } from './builtins.js';
 
 // Tensor runtime.
 export {
-  loadNativeAddon, planMatmul, NATIVE_ENABLE_HINT, nativeKernels, setNativeKernelsEnabled, nativeKernelsEnabled,
-  type NativeAddon, type NativeAddonStatus, type MatmulPlan,
+  loadNativeAddon,
+  planMatmul,
+  NATIVE_ENABLE_HINT,
+  nativeKernels,
+  setNativeKernelsEnabled,
+  nativeKernelsEnabled,
+  type NativeAddon,
+  type NativeAddonStatus,
+  type MatmulPlan,
 } from './runtime/native-kernels.js';
 export { diagnose, findLibraries, CUDA11_LIBRARIES, type DoctorCheck, type DoctorSection } from './runtime/doctor.js';
 

@@ -12,15 +12,30 @@ export { initBackend, type BackendName, type BackendInfo } from './runtime/backe
 export type * from './contracts/index.js';
 export type { KavaPlugin } from './plugin/plugin.js';
 export {
-  Registry, KINDS,
-  type Kind, type Registered, type RegistrationKinds,
-  type ScorerRegistration, type EvictorRegistration, type LossRegistration, type BackboneRegistration,
-  type DatasetRegistration, type PresetRegistration,
+  Registry,
+  KINDS,
+  type Kind,
+  type Registered,
+  type RegistrationKinds,
+  type ScorerRegistration,
+  type EvictorRegistration,
+  type LossRegistration,
+  type BackboneRegistration,
+  type DatasetRegistration,
+  type PresetRegistration,
 } from './plugin/registry.js';
 export {
-  KavaHooks, HOOK_NAMES,
-  type RunInfo, type RunSummary, type BatchInfo, type ForwardInfo, type CompressionInfo, type LossesInfo,
-  type StepMetrics, type EvaluationInfo, type CheckpointInfo,
+  KavaHooks,
+  HOOK_NAMES,
+  type RunInfo,
+  type RunSummary,
+  type BatchInfo,
+  type ForwardInfo,
+  type CompressionInfo,
+  type LossesInfo,
+  type StepMetrics,
+  type EvaluationInfo,
+  type CheckpointInfo,
 } from './plugin/hooks.js';
 export type { KavaConfig, KavaConfigInput } from './config/schema.js';
 export type { PresetDefinition } from './config/presets.js';
@@ -36,8 +51,22 @@ export { tinyPresetConfig, TINY_ROPE } from './presets/cpu-budget.js';
 export { evictTopK } from './compression/topk-evictor.js';
 export { checkScorerInput, type CacheDims } from './compression/scorer-input.js';
 export { parseScorerOptions } from './compression/scorer-options.js';
-export { groupedQueryLogits, cotAttention, attentionImportance, answerQueryImportance, type CotAttentionArgs } from './compression/attention.js';
-export { normalizeKeys, keyNorms, cosineSimilarityMatrix, validUnitKeySum, unitKeyDot, meanCosineToOthers, KEY_NORM_EPS } from './compression/key-similarity.js';
+export {
+  groupedQueryLogits,
+  cotAttention,
+  attentionImportance,
+  answerQueryImportance,
+  type CotAttentionArgs,
+} from './compression/attention.js';
+export {
+  normalizeKeys,
+  keyNorms,
+  cosineSimilarityMatrix,
+  validUnitKeySum,
+  unitKeyDot,
+  meanCosineToOthers,
+  KEY_NORM_EPS,
+} from './compression/key-similarity.js';
 export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } from './compression/masked.js';
 
 // What loss terms are built from: a teacher quantity used as a target goes through stopGradient.

@@ -20,7 +20,12 @@ const scaledCe = defineLoss({
 });
 
 const inputs = (): LossInputs => {
-  const logits = tf.tensor3d([[[1, 2], [3, 4]]]);
+  const logits = tf.tensor3d([
+    [
+      [1, 2],
+      [3, 4],
+    ],
+  ]);
   return { student: { logits, targets: tf.zeros([1, 2], 'int32'), targetMask: tf.ones([1, 2]) } };
 };
 
@@ -42,7 +47,10 @@ test('create parses raw options, naming the loss and the losses.<name> field', (
 test('through the config the options are parsed once: resolveConfig parses, the trainer builds', async () => {
   const plugin = { name: 'scaled-ce-plugin', register: scaledCe.register };
   const { config, plugins } = await resolveConfig({
-    cwd: tempProject(), presets: ['tiny-llama'], builtinPlugins: BUILTIN_PLUGINS, extraPlugins: [plugin],
+    cwd: tempProject(),
+    presets: ['tiny-llama'],
+    builtinPlugins: BUILTIN_PLUGINS,
+    extraPlugins: [plugin],
     overrides: { losses: { 'scaled-answer-ce': { weight: 0.5, factor: 3 } } },
   });
   expect(plugins.registry.get('loss', 'scaled-answer-ce').plugin).toBe('scaled-ce-plugin');

@@ -41,10 +41,16 @@ export interface DefinedLoss<O> extends Omit<LossRegistration, 'build' | 'create
  * schema, and typed in `compute`. Register the result with `registry.loss(...)` in a plugin, or
  * make it a file's default export and list that file in `plugins`.
  */
-export function defineLoss<S extends ZodType = typeof NO_OPTIONS>(definition: LossDefinition<S>): DefinedLoss<z.output<S>> {
+export function defineLoss<S extends ZodType = typeof NO_OPTIONS>(
+  definition: LossDefinition<S>,
+): DefinedLoss<z.output<S>> {
   const { name, description, needs } = definition;
   const schema: ZodType = definition.options ?? NO_OPTIONS;
-  const build = (options: z.output<S>): LossTerm => ({ name, needs, compute: (inputs) => definition.compute(inputs, options) });
+  const build = (options: z.output<S>): LossTerm => ({
+    name,
+    needs,
+    compute: (inputs) => definition.compute(inputs, options),
+  });
   const defined: DefinedLoss<z.output<S>> = {
     name,
     description,
