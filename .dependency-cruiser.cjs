@@ -8,7 +8,7 @@
 const CORE = '^packages/kava-core/src/';
 const LAYER = {
   foundation: `${CORE}((errors|tf)\\.ts$|(io|ops|runtime|util)/)`,
-  contracts: `${CORE}(contracts/|config/(schema|presets|errors|merge)\\.ts$|plugin/(registry|hooks|plugin)\\.ts$)`,
+  contracts: `${CORE}(contracts/|config/(schema|errors|merge)\\.ts$|plugin/(registry|hooks|plugin)\\.ts$)`,
   parts: `${CORE}((tokenizer|model|data|compression|losses|latent|eval|presets|testing)/|builtins\\.ts$)`,
   assembly: `${CORE}(config/(load|reference|file-loaders)\\.ts$|plugin/loader\\.ts$)`,
   pipelines: `${CORE}train/`,

@@ -8,7 +8,6 @@ export * from './index.js';
 // Assembly: configuration and plugins.
 export { loadPlugins, type PluginSpec, type PluginSet, type LoadedPlugin } from './plugin/loader.js';
 export * from './config/schema.js';
-export { presetNames } from './config/presets.js';
 export { mergeConfigs } from './config/merge.js';
 export { resolveConfig, scorerOptions, type ResolveOptions, type ResolvedConfig } from './config/load.js';
 export * from './config/reference.js';

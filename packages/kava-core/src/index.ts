@@ -38,13 +38,12 @@ export {
   type CheckpointInfo,
 } from './plugin/hooks.js';
 export type { KavaConfig, KavaConfigInput } from './config/schema.js';
-export type { PresetDefinition } from './config/presets.js';
 
 // Definitions: a part is its idea; options are parsed and defaulted once.
 export { defineScorer, type ScorerDefinition, type DefinedScorer } from './compression/define-scorer.js';
 export { defineLoss, type LossDefinition, type DefinedLoss } from './losses/define-loss.js';
 export { defineFamily, type FamilyDescription } from './model/hf-config.js';
-export { paperPresetConfig, type PaperSettings } from './model/paper-settings.js';
+export { paperPresetConfig, type PaperSettings } from './presets/paper-settings.js';
 export { tinyPresetConfig, TINY_ROPE } from './presets/cpu-budget.js';
 
 // What scorers and evictors are built from.

@@ -10,7 +10,7 @@ import type { KavaPlugin } from '../plugin/plugin.js';
 import { configSchema, type KavaConfig, type KavaConfigInput } from './schema.js';
 import { mergeConfigs, isPlainObject } from './merge.js';
 import { parseOrThrow } from './errors.js';
-import { presetNames } from './presets.js';
+import { presetNames } from '../presets/names.js';
 
 /** Where cosmiconfig looks, in order, in each folder from `cwd` up to the project root. */
 export const SEARCH_PLACES = [

@@ -1,10 +1,10 @@
 import type { ZodType } from 'zod';
 import { ConfigError, PluginError } from '../errors.js';
-import type { BackboneFamily, BackbonePreset } from '../contracts/backbone.js';
+import type { BackboneFamily, BackboneShape } from '../contracts/backbone.js';
 import type { Evictor, KVScorer } from '../contracts/scorer.js';
 import type { LossTerm } from '../contracts/loss.js';
 import type { DatasetFormat } from '../contracts/dataset.js';
-import type { PresetDefinition } from '../config/presets.js';
+import type { PresetDefinition } from '../contracts/preset.js';
 
 /** Common fields of everything a plugin registers. */
 interface Named {
@@ -34,8 +34,8 @@ export interface LossRegistration extends Named {
   create(options: Record<string, unknown>): LossTerm;
   build?(options: Record<string, unknown>): LossTerm;
 }
-/** A backbone family; `presets` maps backbone preset names (tiny-llama, llama-1b...) to architectures. */
-export type BackboneRegistration = Named & { family: BackboneFamily; presets?: Record<string, BackbonePreset> };
+/** A backbone family; `shapes` maps the names of the architectures it offers (tiny-llama, llama-1b...) to them. */
+export type BackboneRegistration = Named & { family: BackboneFamily; shapes?: Record<string, BackboneShape> };
 export type DatasetRegistration = DatasetFormat;
 export type PresetRegistration = PresetDefinition;
 
