@@ -1,4 +1,4 @@
-// Jest runs in its ESM mode (the project is ESM; inversify 8 and @huggingface/tokenizers are
+// Jest runs in its ESM mode (the project is ESM; @huggingface/tokenizers is
 // ESM-only). TypeScript is transpiled per file (isolatedModules); `tsc -b` type-checks in pretest.
 // Workspace packages map to their sources so tests and plugins share one module instance.
 /** @type {import('jest').Config} */
@@ -11,8 +11,10 @@ export default {
   modulePathIgnorePatterns: ['<rootDir>/packages/.*/dist/'],
   moduleNameMapper: {
     '^@kava/core$': '<rootDir>/packages/kava-core/src/index.ts',
+    '^@kava/core/app$': '<rootDir>/packages/kava-core/src/app.ts',
     '^@kava/core/testing$': '<rootDir>/packages/kava-core/src/testing/index.ts',
     '^@kava/cli$': '<rootDir>/packages/cli/src/index.ts',
+    '^@kava/cli/builtin-plugins$': '<rootDir>/packages/cli/src/builtin-plugins.ts',
     '^@kava/(plugin-[a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

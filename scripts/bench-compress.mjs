@@ -8,7 +8,7 @@
 //   node scripts/bench-compress.mjs --backends cpu --reps 3 --scorers rkv,keydiff
 //   node scripts/bench-compress.mjs --plugins kava-plugin-example --scorers value-norm,keydiff
 import { parseArgs } from 'node:util';
-import { tf, initBackend, loadPlugins } from '@kava/core';
+import { tf, initBackend, loadPlugins } from '@kava/core/app';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,7 +23,7 @@ const shape = { B: Number(args.batch), L: 16, Hkv: 8, G: 4, N: 512, d: 64, M: 24
 const reps = Math.max(1, Number(args.reps));
 
 const extra = args.plugins ? args.plugins.split(',') : [];
-const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff', ...extra], { builtins: false });
+const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff', ...extra]);
 const evictor = registry.get('evictor', 'topk').create({});
 const names = args.scorers ? args.scorers.split(',') : registry.names('scorer');
 

@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import {
   createSyntheticTokenizer, Decoder, encodeQuestion, evaluate, generateGreedy, generateSynthetic,
   initBackend, syntheticSource, tf,
-} from '@kava/core';
+} from '@kava/core/app';
 
 const { values: args } = parseArgs({
   options: {

@@ -17,7 +17,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModelDir, loadNativeAddon, tf } from '@kava/core';
+import { loadModelDir, loadNativeAddon, tf } from '@kava/core/app';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { root } from './lib/kava-runs.mjs';
 
 const { values: args } = parseArgs({
@@ -97,7 +98,7 @@ if (!args['skip-decode']) {
   const dir = mkdtempSync(join(tmpdir(), 'kava-bench-decode-'));
   try {
     const t0 = performance.now();
-    const run = await loadModelDir(modelDir, { cwd: dir, backend: args.backend });
+    const run = await loadModelDir(modelDir, { cwd: dir, backend: args.backend, builtinPlugins: BUILTIN_PLUGINS });
     console.log(`\n${run.backend.description}`);
     console.log(`loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const { backbone, tokenizer } = run.model;

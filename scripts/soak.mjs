@@ -10,7 +10,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, resolveConfig, tf, train } from '@kava/core';
+import { initBackend, resolveConfig, tf, train } from '@kava/core/app';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,6 +54,7 @@ const resolved = await resolveConfig({
     ...(evalLimit ? { eval: { limit: Number(evalLimit) } } : {}),
   },
   extraPlugins: [probe],
+  builtinPlugins: BUILTIN_PLUGINS,
 });
 const info = await initBackend(resolved.config.backend);
 console.log(info.description);

@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HOOK_NAMES } from '@kava/core';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'packages/cli/bin/kava.js');
@@ -64,19 +65,53 @@ describe('kava end to end', () => {
     expect(existsSync(report.predictionsFile)).toBe(true);
   });
 
-  it('kava eval fires the hooks docs/hooks.md lists for it: runStart, evaluation, runEnd (kind "eval")', () => {
+  it('every hook docs/hooks.md names fires where it says: all of them in training, its lists for kava eval and kava infer', () => {
+    // The hook names come from docs/hooks.md, so the reference and the code cannot drift apart.
+    const doc = readFileSync(join(REPO, 'docs/hooks.md'), 'utf8');
+    const documented = [...doc.matchAll(/^\| `(\w+)` \| \w+Hook \|/gm)].map((m) => m[1]!);
+    const trainOrder = /calls the hooks in this order:\s*```([\s\S]*?)```/.exec(doc)![1]!;
+    const forTraining = documented.filter((name) => new RegExp(`\\b${name}\\b`).test(trainOrder));
+    const forCommand = (command: string) => {
+      const m = new RegExp(`\`kava ${command}\` calls ([^(]*)\\(with \`kind: "${command}"\``).exec(doc);
+      expect(m).not.toBeNull();
+      return [...m![1]!.matchAll(/`(\w+)`/g)].map((x) => x[1]!);
+    };
+    expect([...documented].sort()).toEqual([...HOOK_NAMES].sort()); // the table lists every hook the code declares
+    expect(forTraining).toEqual(documented); // training calls every hook
+
     const log = join(dir, 'hooks.log');
     writeFileSync(join(dir, 'hook-logger.mjs'), `import { appendFileSync } from 'node:fs';
 export default { name: 'hook-logger', apply(h) {
-  const note = (line) => appendFileSync(${JSON.stringify(log)}, line + '\\n');
-  h.runStart.tapPromise('hook-logger', async (run) => note('runStart ' + run.kind));
-  h.evaluation.tapPromise('hook-logger', async (e) => note('evaluation ' + e.mode + ' ' + e.count));
-  h.runEnd.tapPromise('hook-logger', async (run, summary) => note('runEnd ' + run.kind + ' ' + (typeof summary.metrics.accuracy)));
+  for (const name of ${JSON.stringify(documented)}) {
+    // A name the docs list but the code lacks fails here (h[name] is undefined).
+    h[name].tap('hook-logger', (...args) => {
+      appendFileSync(${JSON.stringify(log)}, name + (args[0] && args[0].kind ? ' ' + args[0].kind : '') + '\\n');
+      return args[0]; // waterfall hooks pass their value on
+    });
+  }
 } };
 `);
-    const r = kava(['eval', '--run', runDir, '--json', '--plugin', './hook-logger.mjs'], dir);
-    expect(r.code).toBe(0);
-    expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['runStart eval', 'evaluation latent 8', 'runEnd eval number']);
+    const fired = () => {
+      const lines = readFileSync(log, 'utf8').trim().split('\n');
+      writeFileSync(log, '');
+      return lines;
+    };
+    const names = (lines: string[]) => [...new Set(lines.map((l) => l.split(' ')[0]!))].sort();
+
+    writeFileSync(log, '');
+    const trained = kava(['train', '--steps', '2', '--run-dir', 'runs-hooks', '--plugin', './hook-logger.mjs'], dir);
+    expect(trained.code).toBe(0);
+    const inTraining = fired();
+    expect(names(inTraining)).toEqual([...forTraining].sort());
+    expect(inTraining.filter((l) => l.startsWith('run'))).toEqual(['runStart train', 'runEnd train']);
+
+    const evaluated = kava(['eval', '--run', join(dir, 'runs-hooks'), '--json', '--plugin', './hook-logger.mjs'], dir);
+    expect(evaluated.code).toBe(0);
+    expect(fired()).toEqual(forCommand('eval').map((n) => (n.startsWith('run') ? `${n} eval` : n)));
+
+    const inferred = kava(['infer', '--checkpoint', join(dir, 'runs-hooks'), '--plugin', './hook-logger.mjs', 'What is 2 + 3?'], dir);
+    expect(inferred.code).toBe(0);
+    expect(fired()).toEqual(forCommand('infer').map((n) => (n.startsWith('run') ? `${n} infer` : n)));
   });
 
   it('kava infer answers a question and shows its cost; --mode cot shows the trace', () => {

@@ -1,11 +1,11 @@
 // A third-party scorer package, linked into node_modules by the workspace like any npm install,
 // named in a config file: the compression the trainer runs uses its scores (seen through the
 // `compression` hook), and switching the config back to a built-in scorer is a one-line change.
-import { writeFileSync, mkdtempSync, mkdirSync, symlinkSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf, ConfigError, compressCache, createCompression, initBackend, loadPlugins, resolveConfig, type ScorerInput } from '@kava/core';
+import { tf, ConfigError, compressCache, createCompression, initBackend, loadPlugins, resolveConfig, type ScorerInput } from '@kava/core/app';
 import { scorerContractCases } from '@kava/core/testing';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,7 +33,7 @@ function teacherCache(): ScorerInput {
 // packages it is about, not the backbone families.
 const SCORER_PLUGINS = ['@kava/plugin-rkv', '@kava/plugin-keydiff', 'kava-plugin-example'];
 /** The example package loaded as a config would load it (top-level await: the test cases are listed from it). */
-const exampleRegistry = (await loadPlugins(['kava-plugin-example'], { baseDir: REPO, builtins: false })).registry;
+const exampleRegistry = (await loadPlugins(['kava-plugin-example'], { baseDir: REPO })).registry;
 
 function projectWith(config: { plugins?: string[]; compression?: object }): string {
   const dir = mkdtempSync(join(tmpdir(), 'kava-third-party-'));
@@ -62,7 +62,7 @@ beforeAll(async () => {
 });
 
 test('the example package is linked into node_modules like an installed dependency', async () => {
-  const set = await loadPlugins(['kava-plugin-example'], { baseDir: REPO, builtins: false });
+  const set = await loadPlugins(['kava-plugin-example'], { baseDir: REPO });
   const scorer = set.registry.get('scorer', 'value-norm');
   expect(scorer.plugin).toBe('kava-plugin-example');
   expect(set.plugins.map((p) => p.source)).toContain('kava-plugin-example');
@@ -117,20 +117,18 @@ function projectWithFiles(files: Record<string, string>, config: object): string
   return dir;
 }
 
-// docs/writing-a-scorer.md, "The shortest path": one file whose default export is defineScorer's
-// result, and the config lines that load and select it.
-const ONE_FILE_SCORER = `import { tf, z, defineScorer } from '@kava/core';
-export default defineScorer({
-  name: 'value-norm',
-  description: 'Keep the CoT tokens whose value vectors have the largest L_p norm.',
-  options: z.strictObject({ power: z.number().positive().default(2) }),
-  needs: ['keys', 'values'],
-  score: (input, { power }) => tf.pow(tf.sum(tf.pow(tf.abs(input.values), power), -1), 1 / power),
-});
-`;
+// docs/writing-a-scorer.md, "The shortest path": the file and the config line exactly as the page
+// shows them (read from it, so the page cannot drift from what works).
+const SHORTEST_PATH = readFileSync(join(REPO, 'docs/writing-a-scorer.md'), 'utf8').split('## The shortest path')[1]!.split('\n## ')[0]!;
+const ONE_FILE_SCORER = /```js\n([\s\S]*?)```/.exec(SHORTEST_PATH)![1]!;
+const ONE_CONFIG_LINE = JSON.parse(/```json\n([\s\S]*?)```/.exec(SHORTEST_PATH)![1]!) as { plugins: string[]; compression: object };
 
-test('a new scorer is one file with defineScorer, listed in plugins and selected by compression.scorer', async () => {
-  const dir = projectWithFiles({ 'value-norm.mjs': ONE_FILE_SCORER }, { plugins: ['./value-norm.mjs'], compression: { scorer: 'value-norm' } });
+test('a new scorer is one file with defineScorer and one config line (docs/writing-a-scorer.md, as written)', async () => {
+  expect(ONE_FILE_SCORER).toContain("from '@kava/core'"); // the plugin API, nothing else
+  expect(ONE_CONFIG_LINE.plugins).toEqual(['./scorers/value-norm.mjs']);
+  const dir = projectWithFiles({}, ONE_CONFIG_LINE);
+  mkdirSync(join(dir, 'scorers'));
+  writeFileSync(join(dir, 'scorers/value-norm.mjs'), ONE_FILE_SCORER);
   const { kept, seen, plugins } = await compressWithConfig(dir);
   expect(plugins.registry.get('scorer', 'value-norm').plugin).toBe('value-norm');
   seen[0]!.scores[0]![0]![0]!.forEach((s, i) => expect(s).toBeCloseTo(valueNorms[i]!, 5));

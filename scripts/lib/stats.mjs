@@ -1,6 +1,6 @@
 // Statistics of the experiment tables: mean ± std over seeds, and paired bootstrap confidence
 // intervals over held-out questions.
-import { Rng } from '@kava/core';
+import { Rng } from '@kava/core/app';
 export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 export const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 

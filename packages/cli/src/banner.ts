@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from '@kava/core';
+import type { ResolvedConfig } from '@kava/core/app';
 
 const LATENT_METHODS = new Set(['kava', 'codi', 'pccot']);
 

@@ -1,5 +1,5 @@
-import { ConfigError, loadModelDir, loadRun, type BACKENDS, type LoadedRun } from '@kava/core';
-import { pluginSpecs } from './options.js';
+import { ConfigError, loadModelDir, loadRun, type BACKENDS, type LoadedRun } from '@kava/core/app';
+import { runPlugins } from './options.js';
 
 export interface ModelFlags {
   run?: string;
@@ -15,7 +15,7 @@ export interface ModelFlags {
  */
 export async function loadModelFromFlags(command: string, flags: ModelFlags): Promise<LoadedRun> {
   const runPath = flags.run ?? flags.checkpoint;
-  const options = { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) };
+  const options = { ...runPlugins(flags), ...(flags.backend ? { backend: flags.backend } : {}) };
   if (flags.modelDir !== undefined) {
     if (runPath !== undefined) throw new ConfigError(`kava ${command}: give either a run (--run / --checkpoint) or --model-dir, not both`);
     return loadModelDir(flags.modelDir, options);

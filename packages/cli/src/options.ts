@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { BACKENDS, ConfigError, DEFAULT_PRESETS, resolveConfig, type KavaConfigInput, type ResolvedConfig } from '@kava/core';
+import { BACKENDS, ConfigError, resolveConfig, type KavaConfigInput, type ResolvedConfig, type RunPlugins } from '@kava/core/app';
+import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from './builtin-plugins.js';
 
 /** Options every command that reads the configuration accepts. */
 export interface CommonOptions {
@@ -27,6 +28,11 @@ export function addBackendOption(command: Command): Command {
 /** `--plugin` values with relative paths made absolute from the current folder. */
 export function pluginSpecs(options: { plugin?: string[] }): string[] {
   return (options.plugin ?? []).map((p) => (p.startsWith('.') ? resolve(p) : p));
+}
+
+/** The plugins a command that loads a run adds to the run's own: the built-ins and `--plugin`. */
+export function runPlugins(options: { plugin?: string[] }): RunPlugins {
+  return { builtinPlugins: BUILTIN_PLUGINS, extraPluginSpecs: pluginSpecs(options) };
 }
 
 /** A positive number flag (integer unless `integer` is false), or undefined when absent. */
@@ -58,6 +64,7 @@ export async function resolveFromOptions(options: CommonOptions, overrides: Kava
     presets: options.preset ?? [],
     overrides: layer,
     extraPluginSpecs: options.plugin ?? [],
+    builtinPlugins: BUILTIN_PLUGINS,
     defaultPresets: DEFAULT_PRESETS,
   });
 }

@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import type { StepMetrics } from '@kava/core';
+import type { StepMetrics } from '@kava/core/app';
 
 const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4));
 

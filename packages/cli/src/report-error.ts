@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { KavaError } from '@kava/core';
+import { KavaError } from '@kava/core/app';
 
 /**
  * Turns any failure into one clear paragraph on stderr and the CLI's exit code: 2 for usage or

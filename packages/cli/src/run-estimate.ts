@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import {
   dataLengths, estimateMemory, holdsBaseNatively, initBackend, limitLengths, loadRunData, runTokenizer, stepTokens, WASM_HEAP_BYTES,
   type BackendInfo, type DecoderConfig, type MemoryEstimate, type ResolvedConfig,
-} from '@kava/core';
+} from '@kava/core/app';
 
 /** Training examples whose lengths the estimate looks at (the longest of them sizes the peak). */
 const SAMPLE = 512;

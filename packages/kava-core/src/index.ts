@@ -1,32 +1,72 @@
-export * from './errors.js';
-export * from './tf.js';
-export type * from './contracts/index.js';
-export * from './plugin/plugin.js';
-export * from './plugin/registry.js';
-export * from './plugin/hooks.js';
-export * from './plugin/loader.js';
-export * from './config/schema.js';
-export * from './config/presets.js';
-export * from './config/merge.js';
-export * from './config/errors.js';
-export * from './config/load.js';
-export * from './runtime/backend.js';
-export * from './runtime/wasm-kernels.js';
-export * from './runtime/native-kernels.js';
-export { FrozenMatrix, frozenMatMul, frozenRows, frozenMatrixUnavailable } from './runtime/frozen-matrix.js';
-export * from './runtime/doctor.js';
-export { registerCore } from './builtins.js';
-export * from './model/index.js';
-export * from './tokenizer/index.js';
-export * from './compression/index.js';
-export * from './data/index.js';
-export * from './latent/index.js';
-export * from './losses/index.js';
-export * from './eval/index.js';
-export * from './train/index.js';
-export * from './presets/index.js';
-export * from './ops/stop-gradient.js';
-export * from './config/reference.js';
+// @kava/core: the plugin API. What a plugin author needs to contribute a part (a scorer, an
+// evictor, a loss, a dataset format, a backbone family, a preset) and to tap the lifecycle hooks:
+// the contracts, the registry, the hooks, the define* helpers and the tensor helpers scorers are
+// built from. An application that assembles and runs KaVa imports `@kava/core/app` (which also
+// re-exports all of this); a plugin's tests import `@kava/core/testing`.
+export { KavaError, ConfigError, PluginError } from './errors.js';
+export { tf } from './tf.js';
 export { z } from 'zod';
-export * from './ops/rows-at.js';
-export * from './io/json-file.js';
+export { initBackend, type BackendName, type BackendInfo } from './runtime/backend.js';
+
+// Contracts a part implements, and the plugin object that registers parts and taps hooks.
+export type * from './contracts/index.js';
+export type { KavaPlugin } from './plugin/plugin.js';
+export {
+  Registry,
+  KINDS,
+  type Kind,
+  type Registered,
+  type RegistrationKinds,
+  type ScorerRegistration,
+  type EvictorRegistration,
+  type LossRegistration,
+  type BackboneRegistration,
+  type DatasetRegistration,
+  type PresetRegistration,
+} from './plugin/registry.js';
+export {
+  KavaHooks,
+  HOOK_NAMES,
+  type RunInfo,
+  type RunSummary,
+  type BatchInfo,
+  type ForwardInfo,
+  type CompressionInfo,
+  type LossesInfo,
+  type StepMetrics,
+  type EvaluationInfo,
+  type CheckpointInfo,
+} from './plugin/hooks.js';
+export type { KavaConfig, KavaConfigInput } from './config/schema.js';
+
+// Definitions: a part is its idea; options are parsed and defaulted once.
+export { defineScorer, type ScorerDefinition, type DefinedScorer } from './compression/define-scorer.js';
+export { defineLoss, type LossDefinition, type DefinedLoss } from './losses/define-loss.js';
+export { defineFamily, type FamilyDescription } from './model/hf-config.js';
+export { paperPresetConfig, type PaperSettings } from './presets/paper-settings.js';
+export { tinyPresetConfig, TINY_ROPE } from './presets/cpu-budget.js';
+
+// What scorers and evictors are built from.
+export { evictTopK } from './compression/topk-evictor.js';
+export { checkScorerInput, type CacheDims } from './compression/scorer-input.js';
+export { parseScorerOptions } from './compression/scorer-options.js';
+export {
+  groupedQueryLogits,
+  cotAttention,
+  attentionImportance,
+  answerQueryImportance,
+  type CotAttentionArgs,
+} from './compression/attention.js';
+export {
+  normalizeKeys,
+  keyNorms,
+  cosineSimilarityMatrix,
+  validUnitKeySum,
+  unitKeyDot,
+  meanCosineToOthers,
+  KEY_NORM_EPS,
+} from './compression/key-similarity.js';
+export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } from './compression/masked.js';
+
+// What loss terms are built from: a teacher quantity used as a target goes through stopGradient.
+export { stopGradient, detach } from './ops/stop-gradient.js';

@@ -1,7 +1,7 @@
 import {
   z, initBackend, loadPlugins, Registry, registerCompression, createAttentionScorer, createFirstScorer, createKnormScorer,
   createRandomScorer, createRecentScorer, createUniformScorer, randomScorer, recentScorer, type KVScorer,
-} from '@kava/core';
+} from '@kava/core/app';
 import { expectClose, makeInput, permuteTokens, randomArray, randomSource, scoreAndKeep, type Arr5 } from './compression-fixtures.js';
 
 /** keys [1][1][1][N][d] of the given rows; values/queries unused by position-only scorers. */
@@ -120,7 +120,7 @@ test('every built-in has a description and a strict options schema with describe
 });
 
 test('the loader registers the baselines under core', async () => {
-  const { registry } = await loadPlugins([], { builtins: false });
+  const { registry } = await loadPlugins([]);
   expect(registry.get('scorer', 'knorm').plugin).toBe('(core)');
   expect(registry.get('evictor', 'topk').create({}).name).toBe('topk');
 });

@@ -1,7 +1,7 @@
 import {
   tf, ConfigError, KavaError, KavaHooks, compressCache, createCompression, initBackend, loadPlugins, compressionSchema,
   type EvictionResult, type KVScorer,
-} from '@kava/core';
+} from '@kava/core/app';
 import { makeInput, randomArray, randomSource, scoreAndKeep, type Arr5 } from './compression-fixtures.js';
 
 const spec = () => ({
@@ -18,7 +18,7 @@ beforeAll(async () => {
 });
 
 test('compressCache runs the configured scorer and evictor and shows the hook the scores', async () => {
-  const { registry } = await loadPlugins([], { builtins: false });
+  const { registry } = await loadPlugins([]);
   const compression = createCompression(compressionSchema.parse({ scorer: 'knorm' }), registry);
   const hooks = new KavaHooks();
   let seen: { scorer: string; budget: number; step: number; scores: number[][][][] } | null = null;
@@ -40,7 +40,7 @@ test('compressCache runs the configured scorer and evictor and shows the hook th
 });
 
 test('a hook may replace the result; the replaced one is disposed', async () => {
-  const { registry } = await loadPlugins([], { builtins: false });
+  const { registry } = await loadPlugins([]);
   const compression = createCompression(compressionSchema.parse({ scorer: 'first' }), registry);
   const hooks = new KavaHooks();
   let replaced: EvictionResult | null = null;
@@ -58,7 +58,7 @@ test('a hook may replace the result; the replaced one is disposed', async () => 
 });
 
 test('compression.groupReduce reaches attention scorers that the input leaves unset', async () => {
-  const { registry } = await loadPlugins([], { builtins: false });
+  const { registry } = await loadPlugins([]);
   const input = makeInput(spec());
   const scoresWith = (groupReduce: 'max' | 'mean') => {
     const compression = createCompression(compressionSchema.parse({ scorer: 'attention', groupReduce }), registry);
@@ -77,7 +77,7 @@ test('compression.groupReduce reaches attention scorers that the input leaves un
 });
 
 test('errors name the part at fault', async () => {
-  const { registry } = await loadPlugins([], { builtins: false });
+  const { registry } = await loadPlugins([]);
   expect(() => createCompression(compressionSchema.parse({ scorer: 'nope' }), registry)).toThrow(ConfigError);
   const broken: KVScorer = { name: 'broken', needs: ['keys'], score: () => tf.zeros([1, 2, 3]) };
   const input = makeInput(spec());
@@ -92,7 +92,7 @@ test('errors name the part at fault', async () => {
 });
 
 test('every scorer: kept indices are valid tokens, sorted, distinct; padding only in unfilled slots', async () => {
-  const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff'], { builtins: false });
+  const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff']);
   const rand = randomSource(8);
   const N = 10;
   const mask = [Array.from({ length: N }, (_, i) => (i < 4 ? 1 : 0)), Array.from({ length: N }, (_, i) => (i < 9 ? 1 : 0))];
@@ -118,7 +118,7 @@ test('every scorer: kept indices are valid tokens, sorted, distinct; padding onl
 });
 
 test('no scorer leaks tensors', async () => {
-  const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff'], { builtins: false });
+  const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff']);
   const input = makeInput({ ...spec(), windowQueries: randomArray([2, 2, 4, 2, 4], randomSource(4)) as Arr5, windowQueryMask: [[1, 1], [1, 0]] });
   for (const entry of registry.list('scorer')) {
     const scorer = entry.create({});

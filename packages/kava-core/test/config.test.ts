@@ -1,6 +1,10 @@
 import { join } from 'node:path';
-import { ConfigError, resolveConfig, configSchema } from '@kava/core';
+import { ConfigError, resolveConfig as resolveWith, configSchema, type ResolveOptions } from '@kava/core/app';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { PLUGIN_FIXTURES, tempProject } from './helpers.js';
+
+/** The configuration as the `kava` command resolves it: with its built-in plugins. */
+const resolveConfig = (options: ResolveOptions) => resolveWith({ builtinPlugins: BUILTIN_PLUGINS, ...options });
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 

@@ -1,4 +1,4 @@
-import { tf, initBackend, setNativeKernelsEnabled } from '@kava/core';
+import { tf, initBackend, setNativeKernelsEnabled } from '@kava/core/app';
 
 // The cpu backend's Add/Sub/Multiply/RealDiv replaced by allocation-free broadcasting loops: the same
 // values as the stock kernels, on every broadcast shape class the models use.

@@ -4,7 +4,7 @@ import {
   collect, DataRecordError, deriveGsm8kTraces, gsm8kAugFormat, gsm8kFormat, gsm8kHardFormat, icotFormat,
   jsonArrayElements, limit, openDataset, registerCore, Registry, shuffle, sniffFormat, split, svampFormat,
   BUILTIN_FORMATS, type DatasetSource, type Example, type ReadOptions,
-} from '@kava/core';
+} from '@kava/core/app';
 import { REPO, tempProject } from './helpers.js';
 
 const F = join(REPO, 'packages/kava-core/test/fixtures/data');

@@ -1,7 +1,7 @@
 import {
   addReasoningTokens, ANSWER_PREFIX, createWordLevelTokenizer, directLayout, encodeExample, padBatch, promptLayout,
   SEGMENT, studentLayout, teacherLayout, type Example,
-} from '@kava/core';
+} from '@kava/core/app';
 
 const WORDS = ['Tom', 'has', '3', 'boxes', 'of', '4', 'pens', '.', 'How', 'many', '?', '<<', '>>', '*', '=', '12', '-', '5', '7', 'The', 'answer', 'is', ':'];
 const tokenizer = createWordLevelTokenizer(WORDS); // pad 0, unk 1, eos 2, words from 3

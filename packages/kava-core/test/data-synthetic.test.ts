@@ -1,7 +1,7 @@
 import {
   assertDisjoint, collect, createSyntheticTokenizer, generateProblem, generateSynthetic, Rng, syntheticDataset,
   syntheticFormat, syntheticVocabulary, type SyntheticProblem,
-} from '@kava/core';
+} from '@kava/core/app';
 
 const OPTIONS = { trainSize: 3000, testSize: 300, minSteps: 2, maxSteps: 5, seed: 42 };
 const splits = generateSynthetic(OPTIONS);

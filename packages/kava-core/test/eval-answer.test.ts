@@ -1,4 +1,4 @@
-import { answersMatch, extractAnswer } from '@kava/core';
+import { answersMatch, extractAnswer } from '@kava/core/app';
 
 describe('answer extraction (strip commas, last -?\\d+\\.?\\d*, float compare)', () => {
   it.each([

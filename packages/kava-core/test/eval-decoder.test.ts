@@ -1,7 +1,7 @@
 import {
   ANSWER_PREFIX, CachedBatch, cotStrategy, latentStrategy, Projection, studentForward, type LatentSettings, createSyntheticTokenizer, Decoder, directStrategy, encodeQuestion, generateGreedy,
   generateSynthetic, tf, type DecoderConfig,
-} from '@kava/core';
+} from '@kava/core/app';
 
 /*
  * The evaluator on the real decoder (randomly initialised, tiny): batched, left-padded, cached

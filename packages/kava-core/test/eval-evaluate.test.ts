@@ -4,7 +4,7 @@ import {
   addReasoningTokens, ANSWER_PREFIX, cotStrategy, createWordLevelTokenizer, directStrategy, evaluate, gsm8kAugFormat,
   infer, tf, wordPieces, type Backbone, type DecoderConfig, type ForwardRequest, type ForwardResult, type KVCache,
   type LoadedModel, type Prediction,
-} from '@kava/core';
+} from '@kava/core/app';
 import { REPO, tempProject } from './helpers.js';
 
 /*

@@ -12,8 +12,9 @@ import { join } from 'node:path';
 import {
   tf, initBackend, ConfigError, exportAdapter, loadHFBackbone, loadLoraAdapter, backboneFamilies, resolveConfig, runTokenizer,
   setupModel, SafetensorsFile, ADAPTER_FILES, type KavaConfigInput, type KavaModel, type KavaConfig,
-} from '@kava/core';
+} from '@kava/core/app';
 import { REPO, tempProject } from './helpers.js';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const BASE = join(REPO, 'test/fixtures/hf-tiny-llama');
 const FIXTURE = join(REPO, 'test/fixtures/peft-tiny-llama');
@@ -31,7 +32,7 @@ beforeAll(async () => {
  * not depend on how initialisation draws its values, only on how the export lays them out.
  */
 async function loraModel(overrides: KavaConfigInput = LORA): Promise<{ model: KavaModel; config: KavaConfig }> {
-  const { config, plugins } = await resolveConfig({ cwd: tempProject(), presets: ['tiny-llama'], overrides });
+  const { config, plugins } = await resolveConfig({ cwd: tempProject(), presets: ['tiny-llama'], overrides, builtinPlugins: BUILTIN_PLUGINS });
   const model = setupModel(config, plugins.registry, await runTokenizer(config));
   let seed = 100;
   const fill = (v: tf.Variable, mean = 0, std = 0.05) => tf.tidy(() => v.assign(tf.randomNormal(v.shape, mean, std, 'float32', seed++)));
@@ -118,7 +119,7 @@ describe('exportAdapter', () => {
     expect(maxAbsDiff(projected, expected.get('projection.output')!.data)).toBeLessThanOrEqual(1e-4);
     model.dispose();
     // ... and the committed adapter loaded back onto the base checkpoint.
-    const { config, plugins } = await resolveConfig({ cwd: tempProject(), presets: ['tiny-llama'], overrides: LORA });
+    const { config, plugins } = await resolveConfig({ cwd: tempProject(), presets: ['tiny-llama'], overrides: LORA, builtinPlugins: BUILTIN_PLUGINS });
     const { backbone } = loadHFBackbone(config.backbone.modelDir!, backboneFamilies(plugins.registry));
     loadLoraAdapter(backbone, FIXTURE);
     expect(maxAbsDiff(logitsOf(backbone), expected.get('logits')!.data)).toBeLessThanOrEqual(1e-4);

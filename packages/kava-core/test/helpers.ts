@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initBackend, setNativeKernelsEnabled } from '@kava/core';
+import { initBackend, setNativeKernelsEnabled } from '@kava/core/app';
 
 /** The repository root (tests run from anywhere). */
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

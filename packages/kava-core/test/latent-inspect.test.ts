@@ -1,5 +1,5 @@
 // `kava infer --show-latents`: what each latent thought holds, read from the rollout itself.
-import { tf, initBackend, infer, runTokenizer, setupModel, strategyFor, type KavaModel } from '@kava/core';
+import { tf, initBackend, infer, runTokenizer, setupModel, strategyFor, type KavaModel } from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
 
 beforeAll(async () => {

@@ -1,4 +1,5 @@
-import { assertFitsBackend, estimateMemory, formatMemoryEstimate, resolveConfig, stepTokens, WASM_HEAP_BYTES, type DecoderConfig } from '@kava/core';
+import { assertFitsBackend, estimateMemory, formatMemoryEstimate, resolveConfig, stepTokens, WASM_HEAP_BYTES, type DecoderConfig } from '@kava/core/app';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { tempProject } from './helpers.js';
 
 // Llama-3.2-1B's shape.
@@ -9,7 +10,7 @@ const LLAMA_1B: DecoderConfig = {
 const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
 describe('the tokens a training step keeps activations for', () => {
-  const config = async (overrides: object) => (await resolveConfig({ cwd: tempProject(), presets: [], overrides: overrides as never })).config;
+  const config = async (overrides: object) => (await resolveConfig({ cwd: tempProject(), presets: [], builtinPlugins: BUILTIN_PLUGINS, overrides: overrides as never })).config;
   const lengths = { question: 100, cot: 60, answer: 5 };
 
   test('a latent method: the teacher over the written sequence, then the student prefix, T Jacobi passes over M latents and the final pass', async () => {
@@ -51,7 +52,8 @@ describe('a frozen base held in native memory', () => {
   test('LoRA dropout adds the dropped copy of each adapter input and its mask', () => {
     const without = estimateMemory(LLAMA_1B, { ...options, lora: { ...options.lora, dropout: 0 } });
     const withDropout = estimateMemory(LLAMA_1B, options);
-    // Inputs per layer: q, k, v, gate, up read 2048; o 2048; down 8192 → 2 × 22,528 floats per token and layer.
-    expect(withDropout.activations - without.activations).toBe(4 * 375 * 16 * 2 * (6 * 2048 + 8192));
+    // Inputs per layer: q, k, v, gate, up read 2048; o 2048; down 8192 → 2 × 22,528 floats per
+    // token and layer, kept through the backward pass, which allocates as much again (× 2).
+    expect(withDropout.activations - without.activations).toBe(2 * 4 * 375 * 16 * 2 * (6 * 2048 + 8192));
   });
 });

@@ -1,4 +1,4 @@
-import { tf, initBackend, Decoder, generateGreedy, disposeCache, inverseFrequencies, KavaError } from '@kava/core';
+import { tf, initBackend, Decoder, generateGreedy, disposeCache, inverseFrequencies, KavaError } from '@kava/core/app';
 import { tinyConfig } from './model-helpers.js';
 
 beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { cpSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, initBackend, loadHFBackbone, loadHFModel, readHFConfig, saveHFModel, SafetensorsFile, writeSafetensors, KavaError } from '@kava/core';
+import { tf, initBackend, loadHFBackbone, loadHFModel, readHFConfig, saveHFModel, SafetensorsFile, writeSafetensors, KavaError } from '@kava/core/app';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
 import { qwenFamily } from '@kava/plugin-backbone-qwen';
 import { REPO, tempProject } from './helpers.js';

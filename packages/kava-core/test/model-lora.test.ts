@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, initBackend, Decoder, saveLoraAdapter, loadLoraAdapter, saveHFModel, loadHFBackbone, SafetensorsFile, KavaError, ConfigError, type ProjectionName } from '@kava/core';
+import { tf, initBackend, Decoder, saveLoraAdapter, loadLoraAdapter, saveHFModel, loadHFBackbone, SafetensorsFile, KavaError, ConfigError, type ProjectionName } from '@kava/core/app';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
 import { tempProject } from './helpers.js';
 import { tinyConfig } from './model-helpers.js';

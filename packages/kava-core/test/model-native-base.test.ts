@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { tf, initBackend, loadHFBackbone, loadNativeAddon, holdsBaseNatively, ConfigError, resolveConfig, type Decoder } from '@kava/core';
+import { tf, initBackend, loadHFBackbone, loadNativeAddon, holdsBaseNatively, ConfigError, resolveConfig, type Decoder } from '@kava/core/app';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
 import { qwenFamily } from '@kava/plugin-backbone-qwen';
 import { REPO } from './helpers.js';
@@ -88,7 +89,7 @@ describe('where the base weights live (backbone.baseWeights)', () => {
   });
 
   async function backboneConfig(backbone: Record<string, unknown>) {
-    return (await resolveConfig({ cwd: REPO, presets: [], overrides: { backbone } as never })).config.backbone;
+    return (await resolveConfig({ cwd: REPO, presets: [], builtinPlugins: BUILTIN_PLUGINS, overrides: { backbone } as never })).config.backbone;
   }
   const tiny = loadHFBackbone(FIXTURES.llama, FAMILIES).backbone;
   const arch = tiny.config;

@@ -2,7 +2,7 @@
 // scripts/make-hf-fixtures.py and measures it against the PyTorch reference outputs.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, loadHFBackbone, SafetensorsFile, generateGreedy, disposeCache, type BackboneFamily, type Decoder } from '@kava/core';
+import { tf, loadHFBackbone, SafetensorsFile, generateGreedy, disposeCache, type BackboneFamily, type Decoder } from '@kava/core/app';
 import { REPO } from './helpers.js';
 
 export interface Reference {

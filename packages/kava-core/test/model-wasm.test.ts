@@ -1,4 +1,4 @@
-import { tf, initBackend, Decoder } from '@kava/core';
+import { tf, initBackend, Decoder } from '@kava/core/app';
 import { tinyConfig } from './model-helpers.js';
 
 /**

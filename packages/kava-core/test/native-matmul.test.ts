@@ -1,4 +1,4 @@
-import { initBackend, loadNativeAddon, nativeKernels, nativeKernelsEnabled, planMatmul, setNativeKernelsEnabled, tf } from '@kava/core';
+import { initBackend, loadNativeAddon, nativeKernels, nativeKernelsEnabled, planMatmul, setNativeKernelsEnabled, tf } from '@kava/core/app';
 import { useKernelBackend } from './helpers.js';
 
 // The fast (native sgemm) and stock tfjs kernels must agree on every shape class the models use:

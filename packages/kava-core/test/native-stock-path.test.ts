@@ -1,13 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { NATIVE_ENABLE_HINT } from '@kava/core';
+import { NATIVE_ENABLE_HINT } from '@kava/core/app';
 import { REPO } from './helpers.js';
 
 // Without the addon (not built, or KAVA_NATIVE=off) the stock kernels run, and the backend line
 // says so with the command that enables the fast path. Runs the built package in a child
 // process, since the addon is loaded once per process.
-const DIST = join(REPO, 'packages/kava-core/dist/index.js');
+const DIST = join(REPO, 'packages/kava-core/dist/app.js');
 const maybe = existsSync(DIST) ? it : it.skip;
 
 describe('without the native addon', () => {

@@ -1,4 +1,4 @@
-import { AdamW, clipByGlobalNorm, cosineWithWarmup, deriveSeed, Rng, tf } from '@kava/core';
+import { AdamW, clipByGlobalNorm, cosineWithWarmup, deriveSeed, Rng, tf } from '@kava/core/app';
 
 describe('AdamW', () => {
   it('matches torch.optim.AdamW updates computed by hand', () => {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import { BUILTIN_PLUGINS, KavaHooks, HOOK_NAMES, loadPlugins, PluginError, Registry, resolveConfig } from '@kava/core';
+import { KavaHooks, HOOK_NAMES, loadPlugins, PluginError, Registry, resolveConfig } from '@kava/core/app';
 import { PLUGIN_FIXTURES, tempProject } from './helpers.js';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const fixture = (name: string) => join(PLUGIN_FIXTURES, name);
 
@@ -15,8 +16,8 @@ function projectWithInstalledPlugin(): string {
 }
 
 describe('plugin loading', () => {
-  it('loads the four built-in plugin packages by default, after core', async () => {
-    const set = await loadPlugins([]);
+  it('loads the application\'s built-in plugins (the kava command\'s four) after core\'s own parts', async () => {
+    const set = await loadPlugins([], { builtins: BUILTIN_PLUGINS });
     expect(set.plugins.map((p) => p.name)).toEqual([...BUILTIN_PLUGINS]);
     expect(set.registry.names('scorer')).toEqual(expect.arrayContaining(['rkv', 'rkv-decoding', 'keydiff']));
     expect(set.registry.names('backbone').length).toBeGreaterThanOrEqual(2);
@@ -24,16 +25,24 @@ describe('plugin loading', () => {
     expect(set.registry.get('scorer', 'rkv').plugin).toBe('@kava/plugin-rkv');
   });
 
-  it('can leave the built-ins out', async () => {
-    const set = await loadPlugins([], { builtins: false });
+  it('loads no plugin package the application does not name (core names none)', async () => {
+    const set = await loadPlugins([]);
     expect(set.plugins).toEqual([]);
     expect(set.registry.has('scorer', 'rkv')).toBe(false);
     expect(set.registry.has('loss', 'kv')).toBe(true); // core's own parts stay
   });
 
+  it('leaves the application\'s built-in plugins out when the config says builtinPlugins: false', async () => {
+    const dir = tempProject({ 'kava.config.json': JSON.stringify({ builtinPlugins: false, compression: { scorer: 'knorm' } }) });
+    const without = await resolveConfig({ cwd: dir, builtinPlugins: BUILTIN_PLUGINS });
+    expect(without.plugins.plugins).toEqual([]);
+    const withThem = await resolveConfig({ cwd: tempProject(), builtinPlugins: BUILTIN_PLUGINS });
+    expect(withThem.plugins.plugins.map((p) => p.name)).toEqual([...BUILTIN_PLUGINS]);
+  });
+
   it('loads a plugin by npm name, resolved from the config file\'s folder', async () => {
     const dir = projectWithInstalledPlugin();
-    const resolved = await resolveConfig({ cwd: dir, presets: ['installed-preset'] });
+    const resolved = await resolveConfig({ cwd: dir, presets: ['installed-preset'], builtinPlugins: BUILTIN_PLUGINS });
     expect(resolved.plugins.plugins.map((p) => p.name)).toContain('kava-plugin-installed');
     expect(resolved.config.data.trace).toBe('nl');
   });
@@ -42,7 +51,7 @@ describe('plugin loading', () => {
     const dir = tempProject({ 'conf/kava.config.json': JSON.stringify({ plugins: [] }) });
     const set = await loadPlugins(['../local.mjs'], { baseDir: join(dir, 'conf') }).catch((e: unknown) => e);
     expect((set as Error).message).toMatch(/plugin "\.\.\/local\.mjs": cannot find a module at .*local\.mjs \(paths are resolved from .*conf\)/);
-    const ok = await loadPlugins(['./local-scorer.mjs', './dir-plugin', './named-export.mjs'], { baseDir: PLUGIN_FIXTURES, builtins: false });
+    const ok = await loadPlugins(['./local-scorer.mjs', './dir-plugin', './named-export.mjs'], { baseDir: PLUGIN_FIXTURES });
     expect(ok.plugins.map((p) => p.name)).toEqual(['local-scorer', 'dir-plugin', 'named-export']);
     expect(ok.registry.get('scorer', 'position').plugin).toBe('local-scorer');
     expect(ok.registry.contributions('dir-plugin')).toEqual({ preset: ['dir-preset'] });
@@ -59,18 +68,18 @@ describe('plugin loading', () => {
     ['not-a-plugin.mjs', /is not a KaVa plugin \(its default export: expected an object \{ name, register\?, apply\? \}, got number\)/],
     ['missing-functions.mjs', /is not a KaVa plugin \(its default export: expected a "register\(registry\)" or "apply\(hooks\)" function\)/],
   ])('rejects %s as not a plugin', async (file, message) => {
-    await expect(loadPlugins([fixture(file)], { builtins: false })).rejects.toThrow(message);
+    await expect(loadPlugins([fixture(file)])).rejects.toThrow(message);
   });
 
   it('names both plugins when two register the same name', async () => {
-    await expect(loadPlugins([fixture('local-scorer.mjs'), fixture('same-scorer-name.mjs')], { builtins: false }))
+    await expect(loadPlugins([fixture('local-scorer.mjs'), fixture('same-scorer-name.mjs')]))
       .rejects.toThrow('plugin "same-scorer-name": scorer "position" is already registered by plugin "local-scorer"');
-    await expect(loadPlugins([fixture('same-scorer-name.mjs')], {}).then(() => loadPlugins([{ name: 'dup', register: (r: Registry) => r.scorer({ name: 'rkv', description: '', create: () => { throw new Error(); } }) }])))
+    await expect(loadPlugins([fixture('same-scorer-name.mjs')], { builtins: BUILTIN_PLUGINS }).then(() => loadPlugins([{ name: 'dup', register: (r: Registry) => r.scorer({ name: 'rkv', description: '', create: () => { throw new Error(); } }) }], { builtins: BUILTIN_PLUGINS })))
       .rejects.toThrow('plugin "dup": scorer "rkv" is already registered by plugin "@kava/plugin-rkv"');
   });
 
   it('names the plugin whose register() throws', async () => {
-    await expect(loadPlugins([fixture('register-throws.mjs')], { builtins: false }))
+    await expect(loadPlugins([fixture('register-throws.mjs')]))
       .rejects.toThrow('plugin "register-throws": register() failed: boom in register');
   });
 });
@@ -83,7 +92,7 @@ describe('hooks', () => {
   });
 
   it('calls taps in plugin load order', async () => {
-    const set = await loadPlugins(['./local-scorer.mjs', './named-export.mjs'], { baseDir: PLUGIN_FIXTURES, builtins: false });
+    const set = await loadPlugins(['./local-scorer.mjs', './named-export.mjs'], { baseDir: PLUGIN_FIXTURES });
     const run = { runDir: '/tmp/x', kind: 'train' as const, config: {} as never };
     await set.hooks.runStart.promise(run);
     expect((run.config as { __seenBy: string[] }).__seenBy).toEqual(['local-scorer', 'named-export']);

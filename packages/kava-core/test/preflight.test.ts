@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import {
   checkCheckpointFamily, checkRealSizeData, checkTraces, collect, ConfigError, DataRecordError, estimateMemory, formatMemoryEstimate,
   gsm8kAugFormat, icotFormat, loadRunData, readHFConfig, backboneFamilies, resolveConfig, type Example, type KavaConfigInput,
-} from '@kava/core';
+} from '@kava/core/app';
 import { REPO, tempProject } from './helpers.js';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const LLAMA_DIR = join(REPO, 'test/fixtures/hf-tiny-llama');
 const QWEN_DIR = join(REPO, 'test/fixtures/hf-tiny-qwen');
 const resolveWith = (presets: string[], overrides: KavaConfigInput = {}) =>
-  resolveConfig({ cwd: tempProject(), presets, overrides, defaultPresets: ['tiny-llama'] });
+  resolveConfig({ cwd: tempProject(), presets, overrides, defaultPresets: ['tiny-llama'], builtinPlugins: BUILTIN_PLUGINS });
 const example = (steps: string[]): Example => ({ id: 'x', question: 'q', steps, answer: '1' });
 
 describe('backbone preset family vs the checkpoint\'s model_type', () => {
@@ -61,7 +62,7 @@ describe('a method that learns from traces, given data without them', () => {
   });
   it('a GSM8k-Hard file (question and answer only) as training data is refused before any model is built', async () => {
     const dir = tempProject({ 'hard.jsonl': '{"input":"What is 2+3?","code":"x","target":5}\n' });
-    const { config, plugins } = await resolveConfig({ cwd: dir, overrides: { data: { train: 'hard.jsonl' } }, defaultPresets: ['tiny-llama'] });
+    const { config, plugins } = await resolveConfig({ cwd: dir, overrides: { data: { train: 'hard.jsonl' } }, defaultPresets: ['tiny-llama'], builtinPlugins: BUILTIN_PLUGINS });
     const data = await loadRunData(config, plugins.registry, (p) => join(dir, p));
     expect(() => checkTraces(config, data)).toThrow(/none of its 1 records has a reasoning trace/);
   });
@@ -89,7 +90,7 @@ describe('answers that are not numbers', () => {
 describe('a missing data file is named as such', () => {
   it('blames data.train, not data.format', async () => {
     const dir = tempProject();
-    const { config, plugins } = await resolveConfig({ cwd: dir, overrides: { data: { train: 'nope.jsonl' } }, defaultPresets: ['tiny-llama'] });
+    const { config, plugins } = await resolveConfig({ cwd: dir, overrides: { data: { train: 'nope.jsonl' } }, defaultPresets: ['tiny-llama'], builtinPlugins: BUILTIN_PLUGINS });
     const err = await loadRunData(config, plugins.registry, (p) => join(dir, p)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toBe(`data.train: data file not found: ${join(dir, 'nope.jsonl')}`);

@@ -2,7 +2,7 @@
 // the model directory, so on a repeated input it gives the same outputs at every step, while the
 // shared teacher (the paper's setup) changes with the weights it trains.
 import { join } from 'node:path';
-import { initBackend, tf, train, type KavaConfigInput, type KavaPlugin } from '@kava/core';
+import { initBackend, tf, train, type KavaConfigInput, type KavaPlugin } from '@kava/core/app';
 import { REPO } from './helpers.js';
 import { microConfig } from './train-helpers.js';
 

@@ -1,5 +1,6 @@
-import { mergeConfigs, resolveConfig, type KavaConfigInput, type KavaPlugin, type ResolvedConfig } from '@kava/core';
+import { mergeConfigs, resolveConfig, type KavaConfigInput, type KavaPlugin, type ResolvedConfig } from '@kava/core/app';
 import { tempProject } from './helpers.js';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 /** A very small model and task so a training test runs in seconds. */
 export const MICRO: KavaConfigInput = {
@@ -19,6 +20,7 @@ export async function microConfig(extra: KavaConfigInput = {}, plugins: KavaPlug
     presets,
     overrides: mergeConfigs(MICRO, { train: { out: `${dir}/runs` } }, extra) as KavaConfigInput,
     extraPlugins: plugins,
+    builtinPlugins: BUILTIN_PLUGINS,
   });
   return { resolved, dir };
 }

@@ -1,8 +1,9 @@
 // The training loop: memory discipline, reproducibility, resume, NaN stop, interruption, hooks.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, KavaError, loadRun, SafetensorsFile, tf, train, writeSafetensors, type KavaPlugin } from '@kava/core';
+import { initBackend, KavaError, loadRun, SafetensorsFile, tf, train, writeSafetensors, type KavaPlugin } from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const metrics = (runDir: string) =>
   readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; losses: Record<string, number> });
@@ -112,7 +113,7 @@ describe('training loop', () => {
     st.close();
     tensors[1]!.data[3] = NaN;
     writeSafetensors(file, tensors);
-    const err = await loadRun(r.runDir).catch((e: unknown) => e);
+    const err = await loadRun(r.runDir, { builtinPlugins: BUILTIN_PLUGINS }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KavaError);
     expect((err as KavaError).exitCode).toBe(2);
     expect((err as Error).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: tensor "${tensors[1]!.name}" holds 1 non-finite value`));

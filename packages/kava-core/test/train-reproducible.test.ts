@@ -2,7 +2,7 @@
 // for bit, and so does a run that is interrupted and resumed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, train, type KavaConfigInput, type KavaPlugin } from '@kava/core';
+import { initBackend, train, type KavaConfigInput, type KavaPlugin } from '@kava/core/app';
 import { REPO } from './helpers.js';
 import { microConfig } from './train-helpers.js';
 

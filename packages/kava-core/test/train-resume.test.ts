@@ -2,8 +2,9 @@
 // config.json is never rewritten, each resume's changes go to resumes.jsonl beside it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, readJsonLines, resolveRunConfig, scheduleChange, train } from '@kava/core';
+import { initBackend, readJsonLines, resolveRunConfig, scheduleChange, train } from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -17,7 +18,7 @@ describe('resume', () => {
     const original = readFileSync(configFile, 'utf8');
 
     // Only --steps named: everything else is the run's own (from a folder without its config file).
-    const again = await resolveRunConfig(first.runDir, { overrides: { train: { steps: 6 } } });
+    const again = await resolveRunConfig(first.runDir, { overrides: { train: { steps: 6 } }, builtinPlugins: BUILTIN_PLUGINS });
     expect(again.config.train).toMatchObject({ steps: 6, checkpointEvery: 2, teacherWarmup: 0.5, lr: 2e-3, batchSize: 4 });
     const lines: string[] = [];
     const resumed = await train({ resolved: again, resume: first.runDir, skipFinalEval: true, log: (l) => lines.push(l) });
@@ -29,7 +30,7 @@ describe('resume', () => {
     expect(readFileSync(configFile, 'utf8')).toBe(original);
 
     // A resume that changes nothing says so; both are recorded beside config.json.
-    const same = await resolveRunConfig(first.runDir);
+    const same = await resolveRunConfig(first.runDir, { builtinPlugins: BUILTIN_PLUGINS });
     const lines2: string[] = [];
     await train({ resolved: same, resume: first.runDir, skipFinalEval: true, log: (l) => lines2.push(l) });
     expect(lines2).toContain('resume: the run\'s own settings, nothing changed');

@@ -3,9 +3,10 @@
 // file:line:column.
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, KavaError, loadRun, readJsonLines, train } from '@kava/core';
+import { initBackend, KavaError, loadRun, readJsonLines, train } from '@kava/core/app';
 import { tempProject } from './helpers.js';
 import { microConfig } from './train-helpers.js';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -60,7 +61,7 @@ describe('run files read back', () => {
     const r = await train({ resolved, skipFinalEval: true });
     const state = join(r.checkpoint, 'state.json');
     writeFileSync(state, '{\n  "step": 1,\n  "totalSteps": 1\n  "optimizerStep": 1\n}\n');
-    for (const attempt of [() => loadRun(r.runDir), () => train({ resolved, resume: r.runDir, skipFinalEval: true })]) {
+    for (const attempt of [() => loadRun(r.runDir, { builtinPlugins: BUILTIN_PLUGINS }), () => train({ resolved, resume: r.runDir, skipFinalEval: true })]) {
       const err = await attempt().catch((e: unknown) => e as KavaError);
       expect(err).toBeInstanceOf(KavaError);
       expect((err as KavaError).exitCode).toBe(2);

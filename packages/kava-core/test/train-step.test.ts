@@ -3,7 +3,7 @@
 import {
   buildBatch, codiLoss, createCompression, forwardLosses, initBackend, kvLoss, KavaHooks, loadRunData, planFor,
   runTokenizer, setupModel, tf, type KavaModel, type StepParts, type TrainBatch, type WeightedTerm,
-} from '@kava/core';
+} from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
 
 let model: KavaModel;
@@ -81,7 +81,7 @@ describe('KV matching loss', () => {
   it('is zero when the student latent K/V equal the compressed targets, positive otherwise, and ignores unfilled slots', () => {
     for (const type of ['smooth-l1', 'l1', 'mse'] as const) {
       for (const layerwiseStd of [false, true]) {
-        const term = kvLoss({ type, layerwiseStd });
+        const term = kvLoss.create({ type, layerwiseStd });
         tf.tidy(() => {
           const keys = tf.randomNormal(shape, 0, 1, 'float32', 1);
           const values = tf.randomNormal(shape, 0, 1, 'float32', 2);
@@ -107,7 +107,7 @@ describe('teacher targets receive no gradient from the CODI and KV terms', () =>
     tf.tidy(() => {
       const teacherSource = tf.variable(tf.randomNormal([1, 1, 1, 2, 3], 0, 1, 'float32', 3));
       const student = tf.variable(tf.randomNormal([1, 1, 1, 2, 3], 0, 1, 'float32', 4));
-      const term = kvLoss({ type: 'mse', layerwiseStd: true });
+      const term = kvLoss.create({ type: 'mse', layerwiseStd: true });
       const { grads } = tf.variableGrads(() => {
         const targets = tf.mul(teacherSource, 2);
         return term.compute({ student: { logits: student, targets: student, targetMask: student, latentKeys: student, latentValues: student }, compressed: { keys: targets, values: targets, slotMask: tf.ones([1, 2]) } }) as tf.Scalar;
@@ -123,7 +123,7 @@ describe('teacher targets receive no gradient from the CODI and KV terms', () =>
     tf.tidy(() => {
       const teacherSource = tf.variable(tf.randomNormal([2, 4, 6], 0, 1, 'float32', 5));
       const student = tf.variable(tf.randomNormal([2, 4, 6], 0, 1, 'float32', 6));
-      const term = codiLoss({ type: 'smooth-l1', layerwiseStd: true });
+      const term = codiLoss.create({ type: 'smooth-l1', layerwiseStd: true });
       const anchor = tf.tensor1d([2, 3], 'int32');
       const { grads } = tf.variableGrads(() => {
         const hidden = [tf.mul(teacherSource, 3), tf.sin(teacherSource)];

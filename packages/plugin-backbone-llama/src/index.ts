@@ -1,4 +1,4 @@
-import { defineFamily, paperPresetConfig, tinyPresetConfig, TINY_ROPE, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
+import { defineFamily, paperPresetConfig, tinyPresetConfig, TINY_ROPE, type BackboneShape, type KavaPlugin, type Registry } from '@kava/core';
 
 /**
  * The Llama-3.x family: config.json `model_type` "llama", untied or tied head, optional q/k/v
@@ -20,7 +20,7 @@ const LLAMA32_ROPE = {
   attentionBias: false,
 };
 
-export const llamaPresets: Record<string, BackbonePreset> = {
+export const llamaShapes: Record<string, BackboneShape> = {
   'tiny-llama': {
     description: 'A small randomly initialised Llama-3.2-style model (4 layers, hidden 256, GQA 8/2 heads; RoPE theta 10000 without scaling) that trains from scratch on a CPU',
     architecture: { hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 2, headDim: 32, maxPositionEmbeddings: 2048, tieWordEmbeddings: true, ...LLAMA32_ROPE, ...TINY_ROPE },
@@ -52,18 +52,18 @@ const TABLE6 = {
 const plugin: KavaPlugin = {
   name: '@kava/plugin-backbone-llama',
   register(registry: Registry) {
-    registry.backbone({ name: 'llama', description: 'Llama-3.x decoders (model_type "llama")', family: llamaFamily, presets: llamaPresets });
+    registry.backbone({ name: 'llama', description: 'Llama-3.x decoders (model_type "llama")', family: llamaFamily, shapes: llamaShapes });
     registry.preset({
       name: 'tiny-llama',
       kind: 'backbone',
-      description: llamaPresets['tiny-llama']!.description,
+      description: llamaShapes['tiny-llama']!.description,
       config: tinyPresetConfig('tiny-llama', 'llama'),
     });
     for (const name of ['llama-1b', 'llama-3b'] as const) {
       registry.preset({
         name,
         kind: 'backbone',
-        description: `${llamaPresets[name]!.description}; LoRA and the paper's Table 6 settings (AUG, or AUG-NL with gsm8k-aug-nl)`,
+        description: `${llamaShapes[name]!.description}; LoRA and the paper's Table 6 settings (AUG, or AUG-NL with gsm8k-aug-nl)`,
         config: paperPresetConfig({ preset: name, family: 'llama' }, TABLE6[name]),
       });
     }

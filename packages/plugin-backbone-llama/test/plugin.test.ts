@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import {
-  Registry, ConfigError, KavaError, initBackend, backboneArchitecture, resolveConfig, configSchema, createBackbone, presetDecoderConfig, countParameters,
+  Registry, ConfigError, KavaError, initBackend, backboneArchitecture, resolveConfig, configSchema, createBackbone, shapeDecoderConfig, countParameters,
   estimateMemory, assertFitsBackend, formatMemoryEstimate, type KavaConfig, type KavaConfigInput,
-} from '@kava/core';
-import plugin, { llamaFamily, llamaPresets } from '@kava/plugin-backbone-llama';
+} from '@kava/core/app';
+import plugin, { llamaFamily, llamaShapes } from '@kava/plugin-backbone-llama';
 import { REPO, tempProject } from '../../kava-core/test/helpers.js';
+import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 function registry(): Registry {
   const r = new Registry();
@@ -31,12 +32,12 @@ describe('@kava/plugin-backbone-llama', () => {
     const b = r.get('backbone', 'llama');
     expect(b.plugin).toBe('@kava/plugin-backbone-llama');
     expect(b.family.modelTypes).toEqual(['llama']);
-    expect(Object.keys(b.presets!)).toEqual(['tiny-llama', 'llama-1b', 'llama-3b']);
+    expect(Object.keys(b.shapes!)).toEqual(['tiny-llama', 'llama-1b', 'llama-3b']);
     expect(r.list('preset').map((p) => [p.name, p.kind])).toEqual([['llama-1b', 'backbone'], ['llama-3b', 'backbone'], ['tiny-llama', 'backbone']]);
   });
 
   test('the real presets have the published parameter counts of Llama-3.2-1B and -3B', () => {
-    const count = (name: string) => countParameters(presetDecoderConfig(llamaFamily, llamaPresets[name]!));
+    const count = (name: string) => countParameters(shapeDecoderConfig(llamaFamily, llamaShapes[name]!));
     expect(count('llama-1b')).toBe(1_235_814_400);
     expect(count('llama-3b')).toBe(3_212_749_824);
   });
@@ -54,7 +55,7 @@ describe('@kava/plugin-backbone-llama', () => {
   });
 
   test('`--preset llama-1b` resolves through the config loader with the built-in plugins', async () => {
-    const { config } = await resolveConfig({ cwd: tempProject(), presets: ['llama-1b'] });
+    const { config } = await resolveConfig({ cwd: tempProject(), presets: ['llama-1b'], builtinPlugins: BUILTIN_PLUGINS });
     expect(config.backbone).toMatchObject({ preset: 'llama-1b', family: 'llama', lora: { enabled: true, rank: 128 } });
     expect(config.train.lr).toBe(8e-4);
   });
@@ -99,14 +100,14 @@ describe('@kava/plugin-backbone-llama', () => {
   });
 
   test('the memory estimate refuses a run that exceeds the wasm heap and says what to change', () => {
-    const llama1b = presetDecoderConfig(llamaFamily, llamaPresets['llama-1b']!);
+    const llama1b = shapeDecoderConfig(llamaFamily, llamaShapes['llama-1b']!);
     const full = estimateMemory(llama1b, { batch: 1, seqLen: 128, backend: 'wasm' });
     expect(full.weights).toBe(4 * 1_235_814_400);
     expect(full.optimizer).toBe(8 * 1_235_814_400);
     expect(() => assertFitsBackend(full, 'llama-1b')).toThrow(KavaError);
     expect(() => assertFitsBackend(full, 'llama-1b')).toThrow(/llama-1b needs about .* GiB.*more than the wasm backend's 4\.00 GiB heap\. The weights and optimizer state alone do not fit: use --backend tensorflow/);
     expect(() => assertFitsBackend({ ...full, backend: 'tensorflow', limit: null })).not.toThrow();
-    const tiny = estimateMemory(presetDecoderConfig(llamaFamily, llamaPresets['tiny-llama']!, { vocabSize: 64 }), { batch: 8, seqLen: 96, backend: 'wasm', forwardPasses: 2 });
+    const tiny = estimateMemory(shapeDecoderConfig(llamaFamily, llamaShapes['tiny-llama']!, { vocabSize: 64 }), { batch: 8, seqLen: 96, backend: 'wasm', forwardPasses: 2 });
     expect(() => assertFitsBackend(tiny)).not.toThrow();
     expect(formatMemoryEstimate(tiny)).toMatch(/parameters: 2\.\dM \(2\.\dM trainable\)\nmemory \(fp32\): weights .*\nbackend wasm: heap limit 4\.00 GiB \(fits\)/);
     const lora = estimateMemory(llama1b, { batch: 1, seqLen: 128, backend: 'wasm', lora: { rank: 128, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } });

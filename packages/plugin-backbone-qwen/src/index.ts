@@ -1,4 +1,4 @@
-import { defineFamily, paperPresetConfig, tinyPresetConfig, TINY_ROPE, type BackbonePreset, type KavaPlugin, type Registry } from '@kava/core';
+import { defineFamily, paperPresetConfig, tinyPresetConfig, TINY_ROPE, type BackboneShape, type KavaPlugin, type Registry } from '@kava/core';
 
 /**
  * The Qwen2 / Qwen2.5 family: config.json `model_type` "qwen2", q/k/v projections always with
@@ -15,7 +15,7 @@ export const qwenFamily = defineFamily({
 
 const QWEN25 = { ropeTheta: 1000000, ropeScaling: null, rmsNormEps: 1e-6, attentionBias: true, tieWordEmbeddings: true };
 
-export const qwenPresets: Record<string, BackbonePreset> = {
+export const qwenShapes: Record<string, BackboneShape> = {
   'tiny-qwen': {
     description: 'A small randomly initialised Qwen2.5-style model (4 layers, hidden 256, GQA 8/2 heads, q/k/v bias; RoPE theta 10000) that trains from scratch on a CPU',
     architecture: { hiddenSize: 256, intermediateSize: 688, numLayers: 4, numHeads: 8, numKvHeads: 2, headDim: 32, maxPositionEmbeddings: 2048, ...QWEN25, ...TINY_ROPE },
@@ -36,17 +36,17 @@ const TABLE6 = {
 const plugin: KavaPlugin = {
   name: '@kava/plugin-backbone-qwen',
   register(registry: Registry) {
-    registry.backbone({ name: 'qwen2', description: 'Qwen2 / Qwen2.5 decoders (model_type "qwen2")', family: qwenFamily, presets: qwenPresets });
+    registry.backbone({ name: 'qwen2', description: 'Qwen2 / Qwen2.5 decoders (model_type "qwen2")', family: qwenFamily, shapes: qwenShapes });
     registry.preset({
       name: 'tiny-qwen',
       kind: 'backbone',
-      description: qwenPresets['tiny-qwen']!.description,
+      description: qwenShapes['tiny-qwen']!.description,
       config: tinyPresetConfig('tiny-qwen', 'qwen2'),
     });
     registry.preset({
       name: 'qwen-0.5b',
       kind: 'backbone',
-      description: `${qwenPresets['qwen-0.5b']!.description}; LoRA and the paper's Table 6 settings (AUG, or AUG-NL with gsm8k-aug-nl)`,
+      description: `${qwenShapes['qwen-0.5b']!.description}; LoRA and the paper's Table 6 settings (AUG, or AUG-NL with gsm8k-aug-nl)`,
       config: paperPresetConfig({ preset: 'qwen-0.5b', family: 'qwen2' }, TABLE6),
     });
   },

@@ -1,5 +1,5 @@
-import { Registry, ConfigError, configSchema, createBackbone, presetDecoderConfig, countParameters, initBackend, type KavaConfigInput } from '@kava/core';
-import plugin, { qwenFamily, qwenPresets } from '@kava/plugin-backbone-qwen';
+import { Registry, ConfigError, configSchema, createBackbone, shapeDecoderConfig, countParameters, initBackend, type KavaConfigInput } from '@kava/core/app';
+import plugin, { qwenFamily, qwenShapes } from '@kava/plugin-backbone-qwen';
 
 function registry(): Registry {
   const r = new Registry();
@@ -21,12 +21,12 @@ describe('@kava/plugin-backbone-qwen', () => {
     const r = registry();
     const b = r.get('backbone', 'qwen2');
     expect(b.family.modelTypes).toEqual(['qwen2']);
-    expect(Object.keys(b.presets!)).toEqual(['tiny-qwen', 'qwen-0.5b']);
+    expect(Object.keys(b.shapes!)).toEqual(['tiny-qwen', 'qwen-0.5b']);
     expect(r.names('preset')).toEqual(['qwen-0.5b', 'tiny-qwen']);
   });
 
   test('qwen-0.5b has the published parameter count of Qwen2.5-0.5B', () => {
-    expect(countParameters(presetDecoderConfig(qwenFamily, qwenPresets['qwen-0.5b']!))).toBe(494_032_768);
+    expect(countParameters(shapeDecoderConfig(qwenFamily, qwenShapes['qwen-0.5b']!))).toBe(494_032_768);
   });
 
   test('qwen-0.5b carries Table 6: lr 5e-4 / wd 0.01 / MSE without layer-wise std on AUG, the AUG-NL row otherwise', () => {
@@ -55,8 +55,8 @@ describe('@kava/plugin-backbone-qwen', () => {
   });
 
   test('config.json round-trips through the family mapping, with the sliding window off', () => {
-    const json = qwenFamily.toHFConfig(presetDecoderConfig(qwenFamily, qwenPresets['qwen-0.5b']!));
+    const json = qwenFamily.toHFConfig(shapeDecoderConfig(qwenFamily, qwenShapes['qwen-0.5b']!));
     expect(json).toMatchObject({ model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], hidden_size: 896, num_key_value_heads: 2, tie_word_embeddings: true, use_sliding_window: false });
-    expect(qwenFamily.fromHFConfig(json)).toEqual(presetDecoderConfig(qwenFamily, qwenPresets['qwen-0.5b']!));
+    expect(qwenFamily.fromHFConfig(json)).toEqual(shapeDecoderConfig(qwenFamily, qwenShapes['qwen-0.5b']!));
   });
 });

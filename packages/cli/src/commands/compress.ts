@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import {
   buildBatch, compressCache, createCompression, initBackend, loadRun, runTokenizer, scorerInput,
   scorerOptions, setupModel, windowQueryCount, tf, type KavaModel, type ResolvedConfig,
-} from '@kava/core';
-import { addCommonOptions, pluginSpecs, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
+} from '@kava/core/app';
+import { addCommonOptions, runPlugins, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { renderSvg } from '../report/write-report.js';
 
 interface CompressFlags extends CommonOptions {
@@ -94,7 +94,7 @@ export function compressCommand(program: Command): void {
       let model: KavaModel;
       let resolved: ResolvedConfig;
       if (flags.checkpoint) {
-        const run = await loadRun(flags.checkpoint, { extraPluginSpecs: pluginSpecs(flags) });
+        const run = await loadRun(flags.checkpoint, runPlugins(flags));
         ({ model, resolved } = run);
       } else {
         resolved = await resolveFromOptions(flags, {});

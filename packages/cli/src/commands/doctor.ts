@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { diagnose, type DoctorSection } from '@kava/core';
+import { diagnose, type DoctorSection } from '@kava/core/app';
 
 const MARK = { ok: 'ok     ', missing: 'MISSING', info: '       ' } as const;
 

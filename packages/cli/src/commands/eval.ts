@@ -1,9 +1,9 @@
 import { basename, join, resolve } from 'node:path';
-import { addBackendOption, addPluginOption, pluginSpecs, positiveFlag } from '../options.js';
+import { addBackendOption, addPluginOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
 import { EvalProgress } from '../progress.js';
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, evaluateModel, loadRunData, readExamples, type EvalReport } from '@kava/core';
+import { BACKENDS, ConfigError, evaluateModel, loadRunData, readExamples, type EvalReport } from '@kava/core/app';
 
 interface EvalFlags {
   run?: string;

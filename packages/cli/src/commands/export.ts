@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BACKENDS, ConfigError, exportAdapter, loadRun, saveHFModel } from '@kava/core';
-import { addBackendOption, addPluginOption, pluginSpecs } from '../options.js';
+import { BACKENDS, ConfigError, exportAdapter, loadRun, saveHFModel } from '@kava/core/app';
+import { addBackendOption, addPluginOption, runPlugins } from '../options.js';
 
 /**
  * `kava export RUN --out DIR [--merged]`: a trained run for PyTorch users. By default a PEFT LoRA
@@ -24,7 +24,7 @@ export function exportCommand(program: Command): void {
       if (existsSync(out) && readdirSync(out).length > 0 && !flags.force) {
         throw new ConfigError(`kava export: ${out} exists and is not empty (choose another --out, or --force to replace it)`);
       }
-      const run = await loadRun(runPath, { extraPluginSpecs: pluginSpecs(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
+      const run = await loadRun(runPath, { ...runPlugins(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
       try {
         if (!flags.merged) {
           const exported = await exportAdapter(run.model, run.resolved.config, out, { replace: Boolean(flags.force) });

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, infer, strategyFor, type KavaConfig, type LatentReading } from '@kava/core';
+import { BACKENDS, ConfigError, infer, strategyFor, type KavaConfig, type LatentReading } from '@kava/core/app';
 import { addBackendOption, addPluginOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
 
@@ -20,7 +20,13 @@ export function inferCommand(program: Command): void {
       try {
         const mode = answerMode('infer', run, flags.mode);
         if (topK !== undefined && mode !== 'latent') throw new ConfigError(`kava infer --show-latents: needs latent mode, but the mode is "${mode}"`);
+        // The lifecycle hooks docs/hooks.md lists for kava infer: runStart and runEnd (kind "infer").
+        const { hooks } = run.resolved.plugins;
+        const runInfo = { runDir: run.runDir, config: run.resolved.config, kind: 'infer' as const };
+        await hooks.runStart.promise(runInfo);
         const result = await infer(run.model, question, strategyFor(run.model, run.resolved.config, mode, topK === undefined ? undefined : { topK }));
+        const { forwardPasses, generatedTokens, kvEntries } = result;
+        await hooks.runEnd.promise(runInfo, { steps: run.step, metrics: { forwardPasses, generatedTokens, kvEntries } });
         if (flags.json) {
           process.stdout.write(`${JSON.stringify({ mode, ...result }, null, 2)}\n`);
           return;

@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError } from '@kava/core';
+import { ConfigError } from '@kava/core/app';
 
 /** Plugin kinds `kava init --plugin` can scaffold. */
 export const PLUGIN_KINDS = ['scorer'] as const;
@@ -77,7 +77,7 @@ export function scorerPackageFiles(packageName: string, version = coreVersion())
     'src/index.ts': `// ${packageName}: the "${scorer}" KV-cache scorer for KaVa.
 // Import tf and z from @kava/core (never your own copies): tensors, kernels and option schemas
 // must be the ones the trainer uses.
-import { tf, z, defineScorer, type KavaPlugin } from '@kava/core';
+import { tf, z, defineScorer, type KavaPlugin } from '@kava/core/app';
 
 /**
  * ${scorer}: scores every CoT token per (example, layer, KV head); higher means keep. This
@@ -115,7 +115,7 @@ export default plugin;
 // Runs the built package (npm test builds first) with node's own test runner.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend, Registry } from '@kava/core';
+import { initBackend, Registry } from '@kava/core/app';
 import { scorerContractCases } from '@kava/core/testing';
 import plugin, { ${factory} } from '../dist/index.js';
 

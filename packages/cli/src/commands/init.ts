@@ -1,7 +1,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, DEFAULT_PRESETS, resolveConfig, type KavaConfig } from '@kava/core';
+import { ConfigError, resolveConfig, type KavaConfig } from '@kava/core/app';
+import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from '../builtin-plugins.js';
 import { PLUGIN_KINDS, writePluginPackage } from './init-plugin.js';
 
 /** A value as it would be written in the file (single-quoted strings, compact objects). */
@@ -85,7 +86,7 @@ export function initCommand(program: Command): void {
       if (name !== undefined) throw new ConfigError(`init: unexpected argument "${name}" (a name is only taken with --plugin <kind>)`);
       const file = resolve('kava.config.mjs');
       if (existsSync(file) && !options.force) throw new ConfigError(`${file} already exists (pass --force to overwrite it)`);
-      const defaults = await resolveConfig({ ignoreConfigFiles: true, defaultPresets: DEFAULT_PRESETS });
+      const defaults = await resolveConfig({ ignoreConfigFiles: true, defaultPresets: DEFAULT_PRESETS, builtinPlugins: BUILTIN_PLUGINS });
       writeFileSync(file, starterConfig(defaults.config, defaults.presets));
       process.stdout.write(`wrote ${file} (every key commented out; the default run uses preset ${defaults.presets.join(',')})\n`);
     });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { KINDS, type Kind, type PluginSet } from '@kava/core';
+import { KINDS, type Kind, type PluginSet } from '@kava/core/app';
 import type { ZodType } from 'zod';
 import { addCommonOptions, resolveFromOptions, type CommonOptions } from '../options.js';
 

@@ -3,10 +3,10 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   ConfigError, createSyntheticTokenizer, formatMemoryEstimate, assertFitsBackend, initBackend,
-  presetDecoderConfig, readHFConfig, checkRunPlan, resolveBackbonePreset, resolveRunConfig, backboneFamilies, modelDirHint, train,
+  shapeDecoderConfig, readHFConfig, checkRunPlan, resolveBackboneShape, resolveRunConfig, backboneFamilies, modelDirHint, train,
   type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
-} from '@kava/core';
-import { addCommonOptions, describeResolution, pluginSpecs, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
+} from '@kava/core/app';
+import { addCommonOptions, describeResolution, runPlugins, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
 import { EvalProgress, TrainProgress } from '../progress.js';
 import { runBanner } from '../banner.js';
 import { estimateRun, fallBackFromWasm } from '../run-estimate.js';
@@ -58,16 +58,16 @@ async function resumeConfig(flags: TrainFlags): Promise<ResolvedConfig> {
   const absolute = (p?: string) => (p === undefined ? undefined : resolve(p));
   const layer = flagsToConfig({ ...flags, modelDir: absolute(flags.modelDir), data: absolute(flags.data), out: absolute(flags.out) });
   if (flags.backend) layer.backend = flags.backend;
-  return resolveRunConfig(flags.resume!, { overrides: layer, extraPluginSpecs: pluginSpecs(flags) });
+  return resolveRunConfig(flags.resume!, { overrides: layer, ...runPlugins(flags) });
 }
 
 /** The decoder a run will build, without allocating it (for --dry-run). */
 function plannedDecoder(resolved: ResolvedConfig): DecoderConfig {
   const { config, plugins } = resolved;
   if (config.backbone.modelDir) return readHFConfig(config.backbone.modelDir, backboneFamilies(plugins.registry)).config;
-  const { family, preset } = resolveBackbonePreset(plugins.registry, config.backbone.preset);
-  const vocab = preset.architecture.vocabSize ?? createSyntheticTokenizer(config.data.synthetic.maxValue, config.data.synthetic.nlStyle).vocabSize + 3;
-  return presetDecoderConfig(family, preset, { vocabSize: vocab, overrides: config.backbone.overrides });
+  const { family, shape } = resolveBackboneShape(plugins.registry, config.backbone.preset);
+  const vocab = shape.architecture.vocabSize ?? createSyntheticTokenizer(config.data.synthetic.maxValue, config.data.synthetic.nlStyle).vocabSize + 3;
+  return shapeDecoderConfig(family, shape, { vocabSize: vocab, overrides: config.backbone.overrides });
 }
 
 export function trainCommand(program: Command): void {
@@ -87,8 +87,8 @@ export function trainCommand(program: Command): void {
       const { config } = resolved;
       if (config.backbone.modelDir === null) {
         // A released checkpoint's preset without weights: say what to download before anything else.
-        const { preset } = resolveBackbonePreset(resolved.plugins.registry, config.backbone.preset);
-        if (preset.checkpoint) throw new ConfigError(modelDirHint(config.backbone.preset, preset.checkpoint.repo));
+        const { shape } = resolveBackboneShape(resolved.plugins.registry, config.backbone.preset);
+        if (shape.checkpoint) throw new ConfigError(modelDirHint(config.backbone.preset, shape.checkpoint.repo));
       }
       checkRunPlan(resolved);
       const decoder = plannedDecoder(resolved);

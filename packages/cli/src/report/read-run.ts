@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KavaError, readJsonLines, readJsonObject, type EvalReport, type StepMetrics } from '@kava/core';
+import { KavaError, readJsonLines, readJsonObject, type EvalReport, type StepMetrics } from '@kava/core/app';
 
 /** One line of metrics.jsonl: the step's metrics as the `step` hook saw them, plus timing. */
 export type MetricsRow = StepMetrics & { seconds: number; epoch: number };

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { writeTextAtomic } from '@kava/core';
+import { writeTextAtomic } from '@kava/core/app';
 import { readRun, type EvalRow, type MetricsRow } from './read-run.js';
 
 /** Renders a Vega-Lite spec to an SVG string, headless. */

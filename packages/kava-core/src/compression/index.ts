@@ -1,5 +1,5 @@
 // The eviction module: the top-k evictor, helpers for writing scorers, and the baselines.
-export { evictTopK, topKEvictor } from './topk-evictor.js';
+export { evictTopK } from './topk-evictor.js';
 export { compressCache, createCompression, type Compression, type CompressOptions } from './compress.js';
 export { groupedQueryLogits, cotAttention, attentionImportance, answerQueryImportance, type CotAttentionArgs } from './attention.js';
 export { normalizeKeys, keyNorms, cosineSimilarityMatrix, validUnitKeySum, unitKeyDot, meanCosineToOthers, KEY_NORM_EPS } from './key-similarity.js';
@@ -7,10 +7,10 @@ export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } fro
 export { checkScorerInput, windowQueryCount, type CacheDims } from './scorer-input.js';
 export { parseScorerOptions } from './scorer-options.js';
 export { defineScorer, type ScorerDefinition, type DefinedScorer } from './define-scorer.js';
-export { createAttentionScorer, attentionScorer } from './scorers/attention.js';
+export { createAttentionScorer } from './scorers/attention.js';
 export { createRandomScorer, randomScorer } from './scorers/random.js';
-export { createFirstScorer, firstScorer } from './scorers/first.js';
-export { createUniformScorer, uniformScorer } from './scorers/uniform.js';
+export { createFirstScorer } from './scorers/first.js';
+export { createUniformScorer } from './scorers/uniform.js';
 export { createRecentScorer, recentScorer } from './scorers/recent.js';
-export { createKnormScorer, knormScorer } from './scorers/knorm.js';
-export { registerCompression, BASELINE_SCORERS } from './register.js';
+export { createKnormScorer } from './scorers/knorm.js';
+export { registerCompression } from './register.js';

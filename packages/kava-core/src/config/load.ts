@@ -4,13 +4,13 @@ import { cosmiconfig } from 'cosmiconfig';
 import { CONFIG_LOADERS } from './file-loaders.js';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { loadPlugins, type PluginSet } from '../plugin/loader.js';
+import { loadPlugins, type PluginSet, type PluginSpec } from '../plugin/loader.js';
 import type { Registry } from '../plugin/registry.js';
 import type { KavaPlugin } from '../plugin/plugin.js';
 import { configSchema, type KavaConfig, type KavaConfigInput } from './schema.js';
 import { mergeConfigs, isPlainObject } from './merge.js';
 import { parseOrThrow } from './errors.js';
-import { presetNames } from './presets.js';
+import { presetNames } from '../presets/names.js';
 
 /** Where cosmiconfig looks, in order, in each folder from `cwd` up to the project root. */
 export const SEARCH_PLACES = [
@@ -68,9 +68,14 @@ export interface ResolveOptions {
   /** Plugin objects added after the configured ones (tests, embedding). */
   extraPlugins?: readonly KavaPlugin[];
   /**
+   * The plugins the application ships, loaded before the configured ones unless the config says
+   * `builtinPlugins: false` (the `kava` command passes its four; core itself names none).
+   */
+  builtinPlugins?: readonly PluginSpec[];
+  /**
    * Presets that fill in a kind (backbone, data, method) that neither the command line nor the
-   * config file names: every `kava` command passes DEFAULT_PRESETS, so `--preset codi` runs CODI
-   * on the tiny-llama preset, with the tiny preset's CPU budget.
+   * config file names: every `kava` command passes its default (tiny-llama), so `--preset codi`
+   * runs CODI on the tiny-llama preset, with the tiny preset's CPU budget.
    */
   defaultPresets?: readonly string[];
   /** Plugin names or paths from the command line (`--plugin`), resolved from the current folder. */
@@ -110,7 +115,7 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   const cliPlugins = (options.extraPluginSpecs ?? []).map((spec) => (spec.startsWith('.') ? resolve(cwd, spec) : spec));
   const plugins = await loadPlugins([...fileConfig.plugins, ...cliPlugins, ...(options.extraPlugins ?? [])], {
     baseDir,
-    builtins: fileConfig.builtinPlugins,
+    builtins: fileConfig.builtinPlugins ? (options.builtinPlugins ?? []) : [],
   });
 
   const named = options.presets && options.presets.length > 0 ? presetNames(options.presets) : presetNames(fileConfig.preset);
@@ -141,9 +146,6 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   validatePluginOwned(config, plugins);
   return { config, file, baseDir, presets, defaultedPresets, plugins };
 }
-
-/** The backbone preset `kava` commands use when none is named: the CPU-sized tiny-llama. */
-export const DEFAULT_PRESETS: readonly string[] = ['tiny-llama'];
 
 /**
  * One meaning for a preset name: `preset` (a file's top-level key, or `--preset`) applies a run

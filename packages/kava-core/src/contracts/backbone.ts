@@ -137,11 +137,13 @@ export interface BackboneFamily {
 }
 
 /**
- * The architecture a backbone preset builds. Tiny presets are randomly initialised from it
- * (their vocabulary comes from the tokenizer); presets with a `checkpoint` describe a released
- * model (shapes for the memory estimate) and need its weights in `backbone.modelDir`.
+ * A backbone shape: a named architecture a family plugin offers (tiny-llama, llama-1b, ...), what
+ * `backbone.preset` in a resolved configuration names. Not a preset: a preset (the top-level
+ * `preset`) is a run recipe, which picks a shape among its settings. Tiny shapes are randomly
+ * initialised (their vocabulary comes from the tokenizer); shapes with a `checkpoint` describe a
+ * released model (for the memory estimate) and need its weights in `backbone.modelDir`.
  */
-export interface BackbonePreset {
+export interface BackboneShape {
   description: string;
   architecture: Omit<DecoderConfig, 'family' | 'vocabSize'> & { vocabSize?: number };
   /** A released checkpoint: the Hugging Face repo to download; `--model-dir` is then required. */

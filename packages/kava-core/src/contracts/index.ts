@@ -3,3 +3,4 @@ export type * from './tokenizer.js';
 export type * from './scorer.js';
 export type * from './loss.js';
 export type * from './dataset.js';
+export type * from './preset.js';

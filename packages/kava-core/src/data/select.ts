@@ -1,5 +1,4 @@
-import type { Example } from '../contracts/dataset.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../util/rng.js';
 
 /** The first `n` items of a stream (null or undefined: all). Stops reading the source after n. */
 export async function* limit<T>(items: AsyncIterable<T> | Iterable<T>, n: number | null | undefined): AsyncGenerator<T> {
@@ -31,10 +30,4 @@ export function split<T>(items: readonly T[], sizeOfSecond: number, seed: number
   const n = sizeOfSecond >= 1 ? Math.min(items.length, Math.floor(sizeOfSecond)) : Math.round(items.length * Math.max(0, sizeOfSecond));
   const order = shuffle(items, seed);
   return { second: order.slice(0, n), first: order.slice(n) };
-}
-
-/** Examples whose question text occurs in `other` (to check that splits do not overlap). */
-export function sharedQuestions(examples: readonly Example[], other: readonly Example[]): Example[] {
-  const seen = new Set(other.map((e) => e.question));
-  return examples.filter((e) => seen.has(e.question));
 }

@@ -2,7 +2,7 @@ import { tf } from '../tf.js';
 import type { Backbone, KVCache } from '../contracts/backbone.js';
 import type { Projection } from './projection.js';
 import { rowsAt } from '../ops/rows-at.js';
-import { deriveSeed } from '../train/rng.js';
+import { deriveSeed } from '../util/rng.js';
 
 type Tensor = tf.Tensor;
 

@@ -1,8 +1,11 @@
+import { z } from 'zod';
 import { tf } from '../tf.js';
 
 type Tensor = tf.Tensor;
 
-export type DistanceKind = 'smooth-l1' | 'l1' | 'mse';
+/** The distances a loss term may use (`type` in `losses.codi` and `losses.kv`). */
+export const DISTANCE = z.enum(['smooth-l1', 'l1', 'mse']);
+export type DistanceKind = z.output<typeof DISTANCE>;
 
 /** Elementwise distance between prediction and target (smooth-L1 with beta = 1, as PyTorch's default). */
 export function elementwiseDistance(pred: Tensor, target: Tensor, kind: DistanceKind): Tensor {

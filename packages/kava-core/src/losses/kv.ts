@@ -1,16 +1,17 @@
+import { z } from 'zod';
 import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import { stopGradient } from '../ops/stop-gradient.js';
-import type { LossInputs, LossTerm } from '../contracts/loss.js';
-import { elementwiseDistance, type DistanceKind } from './elementwise.js';
+import { defineLoss } from './define-loss.js';
+import { DISTANCE, elementwiseDistance } from './elementwise.js';
 
 type Tensor = tf.Tensor;
 
-export interface KvOptions {
-  type: DistanceKind;
-  /** Divide each layer's residual by the teacher's std in that layer. */
-  layerwiseStd: boolean;
-}
+const KV_OPTIONS = z.strictObject({
+  type: DISTANCE.default('smooth-l1').describe('distance: smooth-l1, l1 or mse'),
+  layerwiseStd: z.boolean().default(true).describe("divide each layer's residual by the teacher's std in that layer"),
+});
+type KvOptions = z.output<typeof KV_OPTIONS>;
 
 /**
  * Masked mean distance between student latent K (or V) and the compressed teacher targets
@@ -35,23 +36,23 @@ function matchTerm(student: Tensor, teacher: Tensor, slotMask: Tensor, options: 
 }
 
 /** L_KV = ½ (d(K_s, sg K̃_t) + d(V_s, sg Ṽ_t)), mean over every layer, KV head, filled slot and channel. */
-export function kvLoss(options: KvOptions): LossTerm {
-  return {
-    name: 'kv',
-    needs: ['student', 'compressed'],
-    compute({ student, compressed }: LossInputs) {
-      if (!student?.latentKeys || !student.latentValues || !compressed) {
-        throw new KavaError('loss "kv" needs the student latent K/V and the compressed teacher cache');
-      }
-      return tf.tidy(() =>
-        tf.mul(
-          tf.add(
-            matchTerm(student.latentKeys!, compressed.keys, compressed.slotMask, options),
-            matchTerm(student.latentValues!, compressed.values, compressed.slotMask, options),
-          ),
-          0.5,
+export const kvLoss = defineLoss({
+  name: 'kv',
+  description: "Match the student's latent K/V to the teacher's compressed K/V (KaVa)",
+  options: KV_OPTIONS,
+  needs: ['student', 'compressed'],
+  compute({ student, compressed }, options) {
+    if (!student?.latentKeys || !student.latentValues || !compressed) {
+      throw new KavaError('loss "kv" needs the student latent K/V and the compressed teacher cache');
+    }
+    return tf.tidy(() =>
+      tf.mul(
+        tf.add(
+          matchTerm(student.latentKeys!, compressed.keys, compressed.slotMask, options),
+          matchTerm(student.latentValues!, compressed.values, compressed.slotMask, options),
         ),
-      );
-    },
-  };
-}
+        0.5,
+      ),
+    );
+  },
+});

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import type { BackboneFamily, BackbonePreset, DecoderConfig } from '../contracts/backbone.js';
+import type { BackboneFamily, BackboneShape, DecoderConfig } from '../contracts/backbone.js';
 import type { KavaConfig } from '../config/schema.js';
 import type { Registry } from '../plugin/registry.js';
 import { Decoder } from './decoder.js';
@@ -33,13 +33,13 @@ export function backboneFamilies(registry: Registry): BackboneFamily[] {
   return registry.list('backbone').map((b) => b.family);
 }
 
-/** The family and architecture of backbone preset `name`, or a ConfigError listing the known ones. */
-export function resolveBackbonePreset(registry: Registry, name: string): { family: BackboneFamily; preset: BackbonePreset; plugin: string } {
+/** The family and backbone shape named `name` (`backbone.preset`), or a ConfigError listing the known ones. */
+export function resolveBackboneShape(registry: Registry, name: string): { family: BackboneFamily; shape: BackboneShape; plugin: string } {
   for (const reg of registry.list('backbone')) {
-    const preset = reg.presets?.[name];
-    if (preset) return { family: reg.family, preset, plugin: reg.plugin };
+    const shape = reg.shapes?.[name];
+    if (shape) return { family: reg.family, shape, plugin: reg.plugin };
   }
-  const known = registry.list('backbone').flatMap((b) => Object.keys(b.presets ?? {}));
+  const known = registry.list('backbone').flatMap((b) => Object.keys(b.shapes ?? {}));
   throw new ConfigError(`backbone.preset: no loaded backbone plugin provides "${name}". ` +
     (known.length ? `Available: ${known.sort().join(', ')}.` : 'No backbone plugin is loaded (add @kava/plugin-backbone-llama or -qwen).'));
 }
@@ -47,13 +47,13 @@ export function resolveBackbonePreset(registry: Registry, name: string): { famil
 const OVERRIDABLE = ['hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'rmsNormEps', 'ropeTheta',
   'maxPositionEmbeddings', 'tieWordEmbeddings', 'attentionBias', 'vocabSize'] as const;
 
-/** The DecoderConfig a preset builds, with `backbone.overrides` applied and the tokenizer's vocabulary. */
-export function presetDecoderConfig(
+/** The DecoderConfig a backbone shape builds, with `backbone.overrides` applied and the tokenizer's vocabulary. */
+export function shapeDecoderConfig(
   family: BackboneFamily,
-  preset: BackbonePreset,
+  shape: BackboneShape,
   options: { vocabSize?: number; overrides?: Record<string, number | boolean> } = {},
 ): DecoderConfig {
-  const config: DecoderConfig = { ...preset.architecture, family: family.name, vocabSize: options.vocabSize ?? preset.architecture.vocabSize ?? 0 };
+  const config: DecoderConfig = { ...shape.architecture, family: family.name, vocabSize: options.vocabSize ?? shape.architecture.vocabSize ?? 0 };
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
     if (!(OVERRIDABLE as readonly string[]).includes(key)) throw new ConfigError(`backbone.overrides.${key}: unknown architecture field (expected one of ${OVERRIDABLE.join(', ')})`);
     const isBool = key === 'tieWordEmbeddings' || key === 'attentionBias';
@@ -80,8 +80,8 @@ export function modelDirHint(presetName: string, repo: string): string {
  */
 export function backboneArchitecture(registry: Registry, backbone: KavaConfig['backbone'], vocabSize?: number): DecoderConfig {
   if (backbone.modelDir !== null) return readHFConfig(backbone.modelDir, backboneFamilies(registry)).config;
-  const { family, preset } = resolveBackbonePreset(registry, backbone.preset);
-  return presetDecoderConfig(family, preset, { vocabSize: preset.checkpoint ? undefined : vocabSize, overrides: backbone.overrides });
+  const { family, shape } = resolveBackboneShape(registry, backbone.preset);
+  return shapeDecoderConfig(family, shape, { vocabSize: shape.checkpoint ? undefined : vocabSize, overrides: backbone.overrides });
 }
 
 /**
@@ -105,12 +105,12 @@ export function createBackbone(
       throw new ConfigError(`backbone.family is "${backbone.family}" but ${backbone.modelDir} holds a "${built.family.name}" model`);
     }
   } else {
-    const { family, preset } = resolveBackbonePreset(registry, backbone.preset);
+    const { family, shape } = resolveBackboneShape(registry, backbone.preset);
     if (backbone.family !== null && backbone.family !== family.name) {
       throw new ConfigError(`backbone.family is "${backbone.family}" but preset "${backbone.preset}" is a "${family.name}" model`);
     }
-    if (preset.checkpoint) throw new ConfigError(modelDirHint(backbone.preset, preset.checkpoint.repo));
-    const config = presetDecoderConfig(family, preset, { vocabSize: options.vocabSize, overrides: backbone.overrides });
+    if (shape.checkpoint) throw new ConfigError(modelDirHint(backbone.preset, shape.checkpoint.repo));
+    const config = shapeDecoderConfig(family, shape, { vocabSize: options.vocabSize, overrides: backbone.overrides });
     built = { backbone: Decoder.random(config, options.seed ?? 0), family };
   }
   if (backbone.lora.enabled) {

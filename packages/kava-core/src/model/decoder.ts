@@ -5,7 +5,7 @@ import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
 import { allVariables, buildWeights, frozenMatrices, namedVariables, parameterSpecs, randomSource, type DecoderLayer, type DecoderWeights, type Linear, type WeightSource } from './weights.js';
 import { FrozenMatrix, frozenMatMul, frozenRows } from '../runtime/frozen-matrix.js';
 import { LoraAdapters, linearForward, type LoraOptions } from './lora.js';
-import { deriveSeed } from '../train/rng.js';
+import { deriveSeed } from '../util/rng.js';
 
 /** Added to the attention logits of masked keys; finite so a fully padded row cannot give NaN. */
 const MASKED = -1e9;

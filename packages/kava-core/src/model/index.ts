@@ -14,5 +14,4 @@ export { CheckpointReader, checkTensors } from './hf-checkpoint.js';
 export { defineFamily, type FamilyDescription } from './hf-config.js';
 export { readHFConfig, loadHFBackbone, loadHFModel, saveHFModel } from './hf-model.js';
 export { estimateMemory, formatMemoryEstimate, assertFitsBackend, loraParameters, WASM_HEAP_BYTES, type MemoryEstimate, type MemoryEstimateOptions } from './estimate.js';
-export { paperPresetConfig, type PaperSettings } from './paper-settings.js';
-export { backboneFamilies, backboneArchitecture, resolveBackbonePreset, presetDecoderConfig, modelDirHint, createBackbone, holdsBaseNatively } from './build.js';
+export { backboneFamilies, backboneArchitecture, resolveBackboneShape, shapeDecoderConfig, modelDirHint, createBackbone, holdsBaseNatively } from './build.js';

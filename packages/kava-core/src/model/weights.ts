@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import { Rng } from '../train/rng.js';
+import { Rng } from '../util/rng.js';
 import { FrozenMatrix } from '../runtime/frozen-matrix.js';
 import type { DecoderConfig } from '../contracts/backbone.js';
 

@@ -10,8 +10,8 @@ type Tensor = tf.Tensor;
 export interface RunInfo {
   runDir: string;
   config: KavaConfig;
-  /** "train" or "eval". */
-  kind: 'train' | 'eval';
+  /** Which command runs: a training run, `kava eval` or `kava infer`. */
+  kind: 'train' | 'eval' | 'infer';
 }
 export interface RunSummary {
   steps: number;

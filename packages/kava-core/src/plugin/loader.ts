@@ -7,13 +7,8 @@ import { Registry } from './registry.js';
 import { whyNotAPlugin, type KavaPlugin } from './plugin.js';
 import { registerCore } from '../builtins.js';
 
-/** The plugin packages loaded unless `builtinPlugins: false`. */
-export const BUILTIN_PLUGINS = [
-  '@kava/plugin-backbone-llama',
-  '@kava/plugin-backbone-qwen',
-  '@kava/plugin-rkv',
-  '@kava/plugin-keydiff',
-] as const;
+/** A plugin as a configuration names it (an npm name or a path) or as an object. */
+export type PluginSpec = string | KavaPlugin;
 
 export interface LoadedPlugin {
   name: string;
@@ -78,13 +73,13 @@ function pluginFromModule(spec: string, mod: unknown): KavaPlugin {
 }
 
 /**
- * Loads core's own parts, the built-in plugins (unless disabled) and `specs` (package names or
- * paths resolved from `baseDir`, usually the config file's folder), registers them in order and
- * lets each tap the hooks.
+ * Loads core's own parts, then `builtins` (the plugins the application ships: the `kava` command
+ * passes its list, core names none) and `specs` (package names or paths resolved from `baseDir`,
+ * usually the config file's folder), registers them in order and lets each tap the hooks.
  */
 export async function loadPlugins(
-  specs: readonly (string | KavaPlugin)[],
-  options: { baseDir?: string; builtins?: boolean } = {},
+  specs: readonly PluginSpec[],
+  options: { baseDir?: string; builtins?: readonly PluginSpec[] } = {},
 ): Promise<PluginSet> {
   const baseDir = options.baseDir ?? process.cwd();
   const registry = new Registry();
@@ -92,7 +87,7 @@ export async function loadPlugins(
   const plugins: LoadedPlugin[] = [];
   registerCore(registry);
 
-  const all: (string | KavaPlugin)[] = [...(options.builtins === false ? [] : BUILTIN_PLUGINS), ...specs];
+  const all: PluginSpec[] = [...(options.builtins ?? []), ...specs];
   const seen = new Set<string>();
   for (const spec of all) {
     const source = typeof spec === 'string' ? spec : '(inline)';

@@ -13,11 +13,6 @@ export interface KavaPlugin {
   apply?(hooks: KavaHooks): void;
 }
 
-/** Helper that only types a plugin object. */
-export function definePlugin(plugin: KavaPlugin): KavaPlugin {
-  return plugin;
-}
-
 /** Why `value` is not a KavaPlugin, or null when it is one. */
 export function whyNotAPlugin(value: unknown): string | null {
   if (value === null || typeof value !== 'object') {

@@ -1,12 +1,10 @@
-import 'reflect-metadata';
-import { Container } from 'inversify';
 import type { ZodType } from 'zod';
 import { ConfigError, PluginError } from '../errors.js';
-import type { BackboneFamily, BackbonePreset } from '../contracts/backbone.js';
+import type { BackboneFamily, BackboneShape } from '../contracts/backbone.js';
 import type { Evictor, KVScorer } from '../contracts/scorer.js';
 import type { LossTerm } from '../contracts/loss.js';
 import type { DatasetFormat } from '../contracts/dataset.js';
-import type { PresetDefinition } from '../config/presets.js';
+import type { PresetDefinition } from '../contracts/preset.js';
 
 /** Common fields of everything a plugin registers. */
 interface Named {
@@ -27,13 +25,17 @@ export interface ScorerRegistration extends Named {
 export interface EvictorRegistration extends Named {
   create(options: Record<string, unknown>): Evictor;
 }
-/** A loss term: `options` validates `losses.<name>` (minus `weight`). */
+/**
+ * A loss term (`defineLoss` makes one): `options` validates `losses.<name>` (minus `weight`);
+ * `create` takes raw options, `build` (when present) options `options` already parsed.
+ */
 export interface LossRegistration extends Named {
   options?: ZodType;
   create(options: Record<string, unknown>): LossTerm;
+  build?(options: Record<string, unknown>): LossTerm;
 }
-/** A backbone family; `presets` maps backbone preset names (tiny-llama, llama-1b...) to architectures. */
-export type BackboneRegistration = Named & { family: BackboneFamily; presets?: Record<string, BackbonePreset> };
+/** A backbone family; `shapes` maps the names of the architectures it offers (tiny-llama, llama-1b...) to them. */
+export type BackboneRegistration = Named & { family: BackboneFamily; shapes?: Record<string, BackboneShape> };
 export type DatasetRegistration = DatasetFormat;
 export type PresetRegistration = PresetDefinition;
 
@@ -52,22 +54,16 @@ export const KINDS: readonly Kind[] = ['scorer', 'evictor', 'backbone', 'loss', 
 /** One registered part with the plugin that registered it. */
 export type Registered<K extends Kind> = RegistrationKinds[K] & { plugin: string };
 
-const SERVICE: { [K in Kind]: symbol } = {
-  scorer: Symbol.for('kava.scorer'),
-  evictor: Symbol.for('kava.evictor'),
-  backbone: Symbol.for('kava.backbone'),
-  loss: Symbol.for('kava.loss'),
-  dataset: Symbol.for('kava.dataset'),
-  preset: Symbol.for('kava.preset'),
-};
-
 /**
- * Named parts contributed by plugins, bound in an inversify container under one service id per
- * kind and the part's name. Names are unique per kind across all plugins.
+ * Named parts contributed by plugins, one table per kind, each part with the plugin that
+ * registered it. Names are unique per kind across all plugins. A run picks its parts by the
+ * names its configuration gives (docs/architecture.md says why this is a table and not a
+ * dependency-injection container).
  */
 export class Registry {
-  readonly container = new Container();
-  private readonly owners = new Map<string, string>();
+  private readonly parts: { [K in Kind]: Map<string, Registered<K>> } = {
+    scorer: new Map(), evictor: new Map(), backbone: new Map(), loss: new Map(), dataset: new Map(), preset: new Map(),
+  };
   /** Set by the loader while a plugin's `register` runs, so registrations know their owner. */
   private currentPlugin = '(core)';
 
@@ -93,23 +89,22 @@ export class Registry {
     if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) {
       throw new PluginError(this.currentPlugin, `${kind} name ${JSON.stringify(name)} is invalid (letters, digits, ".", "_", "-")`);
     }
-    const key = `${kind}:${name}`;
-    const owner = this.owners.get(key);
-    if (owner !== undefined) {
-      throw new PluginError(this.currentPlugin, `${kind} "${name}" is already registered by plugin "${owner}"`);
+    const table = this.parts[kind] as Map<string, Registered<K>>;
+    const existing = table.get(name);
+    if (existing !== undefined) {
+      throw new PluginError(this.currentPlugin, `${kind} "${name}" is already registered by plugin "${existing.plugin}"`);
     }
-    this.owners.set(key, this.currentPlugin);
-    const entry: Registered<K> = { ...reg, plugin: this.currentPlugin };
-    this.container.bind<Registered<K>>(SERVICE[kind]).toConstantValue(entry).whenNamed(name);
+    table.set(name, { ...reg, plugin: this.currentPlugin });
   }
 
   has(kind: Kind, name: string): boolean {
-    return this.owners.has(`${kind}:${name}`);
+    return this.parts[kind].has(name);
   }
 
   /** The part named `name`, or a ConfigError naming `field` and listing what exists. */
   get<K extends Kind>(kind: K, name: string, field: string = kind): Registered<K> {
-    if (!this.has(kind, name)) {
+    const part = (this.parts[kind] as Map<string, Registered<K>>).get(name);
+    if (part === undefined) {
       const known = this.names(kind);
       throw new ConfigError(
         `${field}: no loaded plugin provides a ${kind} named "${name}". ` +
@@ -117,26 +112,23 @@ export class Registry {
           ' Add the plugin that provides it to "plugins" in your config.',
       );
     }
-    return this.container.get<Registered<K>>(SERVICE[kind], { name });
+    return part;
   }
 
   /** Every registered part of a kind, sorted by name. */
   list<K extends Kind>(kind: K): Registered<K>[] {
-    return this.names(kind).map((name) => this.container.get<Registered<K>>(SERVICE[kind], { name }));
+    return this.names(kind).map((name) => (this.parts[kind] as Map<string, Registered<K>>).get(name)!);
   }
 
   names(kind: Kind): string[] {
-    const prefix = `${kind}:`;
-    return [...this.owners.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
+    return [...this.parts[kind].keys()].sort();
   }
 
-  /** Names of parts registered by `plugin`, per kind. */
+  /** Names of parts registered by `plugin`, per kind, in registration order. */
   contributions(plugin: string): Partial<Record<Kind, string[]>> {
     const out: Partial<Record<Kind, string[]>> = {};
-    for (const [key, owner] of this.owners) {
-      if (owner !== plugin) continue;
-      const [kind, name] = key.split(/:(.*)/s) as [Kind, string];
-      (out[kind] ??= []).push(name);
+    for (const kind of KINDS) {
+      for (const part of this.parts[kind].values()) if (part.plugin === plugin) (out[kind] ??= []).push(part.name);
     }
     return out;
   }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { KavaError, ConfigError } from '../errors.js';
 import { tf } from '../tf.js';
 import { registerMissingWasmKernels } from './wasm-kernels.js';
-import { registerNativeKernels } from './native-kernels.js';
+import { nativeKernelNotes, registerNativeKernels } from './native-kernels.js';
 
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
@@ -27,12 +27,6 @@ const INSTALL_HINT: Record<'tensorflow-gpu' | 'tensorflow', string> = {
     'script and have internet access)',
 };
 const PACKAGE = { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu', tensorflow: '@tensorflow/tfjs-node' } as const;
-
-/** Extra text the fast-kernel module adds to the backend line (set by the native kernels). */
-let kernelNotes: (backend: string) => string = () => '';
-export function setKernelNotes(fn: (backend: string) => string): void {
-  kernelNotes = fn;
-}
 
 function isInstalled(pkg: string): boolean {
   try {
@@ -116,7 +110,7 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
   }
   await tf.ready();
   const tfBackend = tf.getBackend();
-  const notes = kernelNotes(tfBackend);
+  const notes = nativeKernelNotes(tfBackend);
   const description = `backend: ${name} (tfjs ${tf.version_core}${requested === 'auto' ? ', chosen automatically' : ''})${notes ? `; ${notes}` : ''}`;
   return { requested, name, tfBackend, description };
 }

@@ -1,5 +1,4 @@
 import { tf } from '../tf.js';
-import { setKernelNotes } from './backend.js';
 import { loadNativeAddon, type NativeAddon } from './native-addon.js';
 import { epilogueSupported, planMatmul, runNativeMatmul } from './native-matmul.js';
 import { backendMemory, type TensorInfo } from './native-memory.js';
@@ -133,6 +132,13 @@ function replaceKernel(kernelName: string, backendName: string, fast: FastKernel
 }
 
 let registered = false;
+/** What the backend line says about the kernels; empty until registerNativeKernels() ran. */
+let kernelNotes: (backend: string) => string = () => '';
+
+/** The note on the fast kernels that the backend line adds for tfjs backend `backend` ('' when none). */
+export function nativeKernelNotes(backend: string): string {
+  return kernelNotes(backend);
+}
 
 /**
  * Registers the fast kernels on the wasm and cpu backends: native sgemm for BatchMatMul and
@@ -160,7 +166,7 @@ export function registerNativeKernels(): void {
     const fast = cpuBinaryKernel(name);
     replaceKernel(name, 'cpu', (args) => fast(args as never), addon);
   }
-  setKernelNotes((backend) => describeKernels(backend, addon, detail));
+  kernelNotes = (backend) => describeKernels(backend, addon, detail);
 }
 
 function describeKernels(backend: string, addon: NativeAddon | null, detail: string): string {

@@ -1,4 +1,3 @@
-export * from './rng.js';
 export * from './schedule.js';
 export * from './adamw.js';
 export * from './clip.js';

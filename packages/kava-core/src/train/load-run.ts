@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { KavaError } from '../errors.js';
 import type { KavaConfig, KavaConfigInput } from '../config/schema.js';
-import { resolveConfig, type ResolvedConfig } from '../config/load.js';
-import type { KavaPlugin } from '../plugin/plugin.js';
+import { resolveConfig, type ResolveOptions, type ResolvedConfig } from '../config/load.js';
 import { findCheckpoint, loadCheckpoint, tokenizerDir } from './checkpoint.js';
 import { initBackend, type BackendInfo, type BackendName } from '../runtime/backend.js';
 import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';
@@ -49,11 +48,14 @@ export function locateRun(path: string): { checkpointDir: string; runDir: string
   return { checkpointDir, runDir, configFile };
 }
 
+/** The plugins a run is loaded with besides those its saved config names. */
+export type RunPlugins = Pick<ResolveOptions, 'extraPlugins' | 'extraPluginSpecs' | 'builtinPlugins'>;
+
 /**
  * The configuration a run was trained with (its saved config.json, with its plugins), with
  * `overrides` on top: only what they name changes. Used to evaluate a run and to resume it.
  */
-export async function resolveRunConfig(path: string, options: { overrides?: KavaConfigInput; extraPlugins?: readonly KavaPlugin[]; extraPluginSpecs?: readonly string[] } = {}): Promise<ResolvedConfig> {
+export async function resolveRunConfig(path: string, options: RunPlugins & { overrides?: KavaConfigInput } = {}): Promise<ResolvedConfig> {
   const { runDir, configFile } = locateRun(path);
   // The saved config is complete (every key present), so re-applying its presets under it changes nothing.
   return resolveConfig({
@@ -61,6 +63,7 @@ export async function resolveRunConfig(path: string, options: { overrides?: Kava
     ...(options.overrides ? { overrides: options.overrides } : {}),
     ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}),
     ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}),
+    ...(options.builtinPlugins ? { builtinPlugins: options.builtinPlugins } : {}),
   });
 }
 
@@ -68,7 +71,7 @@ export async function resolveRunConfig(path: string, options: { overrides?: Kava
  * Rebuilds a trained model from a run directory or checkpoint folder: the run's saved
  * config.json (with its plugins), the checkpoint's tokenizer, and its weights.
  */
-export async function loadRun(path: string, options: { extraPlugins?: readonly KavaPlugin[]; extraPluginSpecs?: readonly string[]; backend?: BackendName } = {}): Promise<LoadedRun> {
+export async function loadRun(path: string, options: RunPlugins & { backend?: BackendName } = {}): Promise<LoadedRun> {
   const { checkpointDir, runDir } = locateRun(path);
   // `--backend` on eval / infer / export overrides the backend the run trained with.
   const { backend: requested, ...rest } = options;
@@ -95,7 +98,7 @@ export async function loadRun(path: string, options: { extraPlugins?: readonly K
  */
 export async function loadModelDir(
   modelDir: string,
-  options: { cwd?: string; extraPlugins?: readonly KavaPlugin[]; extraPluginSpecs?: readonly string[]; backend?: BackendName } = {},
+  options: RunPlugins & { cwd?: string; backend?: BackendName } = {},
 ): Promise<LoadedRun> {
   const dir = resolve(modelDir);
   if (!existsSync(join(dir, 'config.json'))) throw new KavaError(`--model-dir ${modelDir}: no config.json there (expected a Hugging Face model directory)`, { exitCode: 2 });
@@ -105,6 +108,7 @@ export async function loadModelDir(
     overrides: { backbone: { modelDir: dir, lora: { enabled: false } }, ...(options.backend ? { backend: options.backend } : {}) },
     ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}),
     ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}),
+    ...(options.builtinPlugins ? { builtinPlugins: options.builtinPlugins } : {}),
   });
   const backend = await initBackend(resolved.config.backend);
   const tokenizer = await runTokenizer(resolved.config);

@@ -13,7 +13,7 @@ import { createSyntheticTokenizer } from '../data/synthetic/vocabulary.js';
 import { addReasoningTokens, ANSWER_PREFIX, BOT_TOKEN, EOT_TOKEN, type ReasoningTokens } from '../data/sequences.js';
 import { Projection } from '../latent/projection.js';
 import type { LatentSettings } from '../latent/rollout.js';
-import { deriveSeed } from './rng.js';
+import { deriveSeed } from '../util/rng.js';
 
 /** Site index of the added token rows' initial noise, derived from train.seed. */
 const ADDED_ROWS_SITE = 1;

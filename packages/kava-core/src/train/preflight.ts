@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { KavaConfig } from '../config/schema.js';
 import type { Registry } from '../plugin/registry.js';
-import { backboneFamilies, resolveBackbonePreset } from '../model/build.js';
+import { backboneFamilies, resolveBackboneShape } from '../model/build.js';
 import { readHFConfig } from '../model/hf-model.js';
 import type { RunData } from './data.js';
 
@@ -19,7 +19,7 @@ export function checkRunPlan(resolved: ResolvedConfig): void {
 /** Run presets whose architecture is of `family` (for the hint). */
 function familyPresets(registry: Registry, family: string): string[] {
   return registry.list('backbone').filter((b) => b.family.name === family)
-    .flatMap((b) => Object.keys(b.presets ?? {}))
+    .flatMap((b) => Object.keys(b.shapes ?? {}))
     .filter((name) => registry.names('preset').includes(name));
 }
 
@@ -31,7 +31,7 @@ export function checkCheckpointFamily(config: KavaConfig, registry: Registry): v
   const dir = config.backbone.modelDir;
   if (dir === null) return;
   const { family: checkpoint, json } = readHFConfig(dir, backboneFamilies(registry));
-  const presetFamily = config.backbone.family ?? resolveBackbonePreset(registry, config.backbone.preset).family.name;
+  const presetFamily = config.backbone.family ?? resolveBackboneShape(registry, config.backbone.preset).family.name;
   if (presetFamily === checkpoint.name) return;
   const fits = familyPresets(registry, checkpoint.name);
   throw new ConfigError(
@@ -49,8 +49,8 @@ export function checkCheckpointFamily(config: KavaConfig, registry: Registry): v
 export function checkRealSizeData(resolved: ResolvedConfig): void {
   const { config, presets, plugins } = resolved;
   if (config.data.train !== null || config.data.format === 'synthetic' || presets.includes('synthetic')) return;
-  const { preset } = resolveBackbonePreset(plugins.registry, config.backbone.preset);
-  if (!preset.checkpoint) return;
+  const { shape } = resolveBackboneShape(plugins.registry, config.backbone.preset);
+  if (!shape.checkpoint) return;
   const others = presets.filter((p) => p !== 'synthetic');
   throw new ConfigError(
     `preset "${config.backbone.preset}": its settings (the paper's Table 6) are for GSM8k-AUG, but no training data is given, so it would train on the ` +

@@ -7,7 +7,7 @@ import { compressCache, type Compression } from '../compression/compress.js';
 import { studentForward, type LatentSettings } from '../latent/rollout.js';
 import { detach } from '../ops/stop-gradient.js';
 import type { TrainBatch } from './batch.js';
-import { deriveSeed } from './rng.js';
+import { deriveSeed } from '../util/rng.js';
 
 type Tensor = tf.Tensor;
 

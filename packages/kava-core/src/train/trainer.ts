@@ -23,7 +23,7 @@ import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { configChanges, formatChanges, recordResume, scheduleChange } from './resume.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { cosineWithWarmup } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
 
@@ -67,7 +67,9 @@ export function activeTerms(config: KavaConfig, registry: Registry): WeightedTer
     // A frozen teacher is not trained: its own CE would only add a constant to the total.
     if (name === 'teacher-ce' && config.train.teacher === 'frozen') continue;
     const { weight, ...options } = entry;
-    terms.push({ name, weight, term: registry.get('loss', name, `losses.${name}`).create(options) });
+    const loss = registry.get('loss', name, `losses.${name}`);
+    // resolveConfig parsed the options already: a loss that can take them parsed is not re-parsed.
+    terms.push({ name, weight, term: loss.build ? loss.build(options) : loss.create(options) });
   }
   if (terms.length === 0) throw new ConfigError('losses: every loss weight is 0; nothing to train');
   return terms;

@@ -9,6 +9,3 @@ export { gsm8kAugFormat, gsm8kFormat, icotFormat, gsm8kHardFormat, svampFormat, 
 
 /** The dataset formats that ship with core. */
 export const BUILTIN_FORMATS: readonly DatasetFormat[] = [gsm8kAugFormat, gsm8kFormat, icotFormat, gsm8kHardFormat, svampFormat, syntheticFormat];
-
-/** Formats with no reasoning traces: usable for evaluation, not for training a teacher. */
-export const EVAL_ONLY_FORMATS: ReadonlySet<string> = new Set(['gsm8k-hard', 'svamp']);

@@ -1,4 +1,4 @@
-import { Rng } from '../../train/rng.js';
+import { Rng } from '../../util/rng.js';
 import { KavaError } from '../../errors.js';
 import { CONTAINERS, ITEMS, NAMES, QUESTIONS, START_PLAIN, START_PRODUCT, STEPS, type Operation } from './templates.js';
 import { verboseTrace, type StepRecord } from './verbose.js';

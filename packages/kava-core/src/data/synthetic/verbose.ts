@@ -8,7 +8,7 @@
  * Placeholders as in templates.ts: {name} {friend} {items} {item} {containers} {container}
  * {a} {b} {v} {k} {r}.
  */
-import { Rng } from '../../train/rng.js';
+import { Rng } from '../../util/rng.js';
 import type { Operation } from './templates.js';
 
 /** What the problem did, in order: a stated start (no step), a starting product a*b=v (a step), or v op k = r (a step). */

@@ -1,5 +1,5 @@
 import type { KavaConfigInput } from '../config/schema.js';
-import type { PresetDefinition } from '../config/presets.js';
+import type { PresetDefinition } from '../contracts/preset.js';
 
 /**
  * One row of the paper's Table 6 (KAVA-METHOD.md §4): the training settings of a backbone on

@@ -1,0 +1,43 @@
+// @kava/core/app: the application API. What a program that assembles and runs KaVa needs (the
+// `kava` command is one): resolve a configuration and load its plugins, pick a backend, build or
+// load a model, read data, train, evaluate, infer, export, and the building blocks those
+// pipelines are made of. It re-exports the plugin API (`@kava/core`), so an application that
+// also defines parts needs one import.
+export * from './index.js';
+
+// Assembly: configuration and plugins.
+export { loadPlugins, type PluginSpec, type PluginSet, type LoadedPlugin } from './plugin/loader.js';
+export * from './config/schema.js';
+export { mergeConfigs } from './config/merge.js';
+export { resolveConfig, scorerOptions, type ResolveOptions, type ResolvedConfig } from './config/load.js';
+export * from './config/reference.js';
+export { registerCore } from './builtins.js';
+
+// Tensor runtime.
+export {
+  loadNativeAddon,
+  planMatmul,
+  NATIVE_ENABLE_HINT,
+  nativeKernels,
+  setNativeKernelsEnabled,
+  nativeKernelsEnabled,
+  type NativeAddon,
+  type NativeAddonStatus,
+  type MatmulPlan,
+} from './runtime/native-kernels.js';
+export { FrozenMatrix, frozenMatMul, frozenRows, frozenMatrixUnavailable } from './runtime/frozen-matrix.js';
+export { diagnose, findLibraries, CUDA11_LIBRARIES, type DoctorCheck, type DoctorSection } from './runtime/doctor.js';
+
+// Parts and pipelines.
+export * from './model/index.js';
+export * from './tokenizer/index.js';
+export * from './compression/index.js';
+export * from './data/index.js';
+export * from './latent/index.js';
+export * from './losses/index.js';
+export * from './eval/index.js';
+export * from './train/index.js';
+export * from './presets/index.js';
+export * from './ops/rows-at.js';
+export * from './io/json-file.js';
+export * from './util/rng.js';
