@@ -105,6 +105,13 @@ describe('where the base weights live (backbone.baseWeights)', () => {
     expect(holdsBaseNatively(await backboneConfig({ modelDir: FIXTURES.llama, lora: { enabled: true } }), big)).toBe(addon !== null);
   });
 
+  test('inference on a model directory has a frozen base too (a 1B model evaluated or asked without LoRA)', async () => {
+    const big = { ...arch, vocabSize: 128256, hiddenSize: 2048, intermediateSize: 8192, numLayers: 16 };
+    const config = await backboneConfig({ modelDir: FIXTURES.llama, lora: { enabled: false } });
+    expect(holdsBaseNatively(config, big, { inference: true })).toBe(addon !== null);
+    expect(holdsBaseNatively(config, big)).toBe(false); // full fine-tuning trains the base
+  });
+
   test('"native" without a frozen base is refused, naming the setting', async () => {
     const config = await backboneConfig({ modelDir: FIXTURES.llama, baseWeights: 'native' });
     expect(() => holdsBaseNatively(config, arch)).toThrow(ConfigError);

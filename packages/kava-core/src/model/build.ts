@@ -16,11 +16,12 @@ const NATIVE_BASE_FROM_BYTES = 2 ** 30;
  * as backend tensors: only a LoRA run on a model directory has a frozen base. Call after the
  * backend is initialised. `"native"` where it cannot work is a ConfigError saying why.
  */
-export function holdsBaseNatively(backbone: KavaConfig['backbone'], config: DecoderConfig): boolean {
-  const frozenBase = backbone.lora.enabled && backbone.modelDir !== null;
+export function holdsBaseNatively(backbone: KavaConfig['backbone'], config: DecoderConfig, options: { inference?: boolean } = {}): boolean {
+  // Frozen: LoRA trains only adapters; inference trains nothing.
+  const frozenBase = backbone.modelDir !== null && (backbone.lora.enabled || options.inference === true);
   if (backbone.baseWeights === 'backend') return false;
   if (backbone.baseWeights === 'native') {
-    if (!frozenBase) throw new ConfigError('backbone.baseWeights: "native" holds a frozen base, which only a LoRA run on a model directory has (backbone.lora.enabled and backbone.modelDir)');
+    if (!frozenBase) throw new ConfigError('backbone.baseWeights: "native" holds a frozen base, which only a LoRA run (or inference) on a model directory has (backbone.lora.enabled and backbone.modelDir)');
     const why = frozenMatrixUnavailable();
     if (why !== null) throw new ConfigError(`backbone.baseWeights: "native" cannot be used: ${why}. Enable the native kernels: ${NATIVE_ENABLE_HINT}`);
     return true;
@@ -94,11 +95,12 @@ export function backboneArchitecture(registry: Registry, backbone: KavaConfig['b
 export function createBackbone(
   registry: Registry,
   backbone: KavaConfig['backbone'],
-  options: { vocabSize?: number; seed?: number } = {},
+  options: { vocabSize?: number; seed?: number; inference?: boolean } = {},
 ): { backbone: Decoder; family: BackboneFamily } {
   let built: { backbone: Decoder; family: BackboneFamily };
   if (backbone.modelDir !== null) {
-    const nativeBase = holdsBaseNatively(backbone, readHFConfig(backbone.modelDir, backboneFamilies(registry)).config);
+    const architecture = readHFConfig(backbone.modelDir, backboneFamilies(registry)).config;
+    const nativeBase = holdsBaseNatively(backbone, architecture, { inference: options.inference === true });
     built = loadHFBackbone(backbone.modelDir, backboneFamilies(registry), { nativeBase });
     if (backbone.family !== null && backbone.family !== built.family.name) {
       built.backbone.dispose();

@@ -112,6 +112,7 @@ export async function loadModelDir(
   });
   const backend = await initBackend(resolved.config.backend);
   const tokenizer = await runTokenizer(resolved.config);
-  const model = setupModel(resolved.config, resolved.plugins.registry, tokenizer);
+  // Nothing trains here: a base too large for the backend's heap stays in native memory.
+  const model = setupModel(resolved.config, resolved.plugins.registry, tokenizer, { inference: true });
   return { resolved, model, runDir: cwd, checkpointDir: dir, step: 0, backend, source: 'model-dir' };
 }

@@ -64,13 +64,14 @@ export async function runTokenizer(config: KavaConfig, options: { savedDir?: str
 /**
  * Builds the model of a run: the backbone (random preset or Hugging Face directory, LoRA when
  * configured), the tokenizer with `<bot>`, `<eot>` and `<latent>` added (the embedding table
- * grows with new trainable rows), and the latent projection.
+ * grows with new trainable rows), and the latent projection. `inference`: nothing will train, so a
+ * large checkpoint's base may stay frozen in native memory (see holdsBaseNatively).
  */
-export function setupModel(config: KavaConfig, registry: Registry, tokenizer: Tokenizer): KavaModel {
+export function setupModel(config: KavaConfig, registry: Registry, tokenizer: Tokenizer, options: { inference?: boolean } = {}): KavaModel {
   const reasoning = addReasoningTokens(tokenizer);
   const [latentId] = tokenizer.addSpecialTokens([LATENT_TOKEN]) as [number];
   const seed = config.train.seed;
-  const { backbone, family } = createBackbone(registry, config.backbone, { vocabSize: tokenizer.vocabSize, seed });
+  const { backbone, family } = createBackbone(registry, config.backbone, { vocabSize: tokenizer.vocabSize, seed, inference: options.inference === true });
   // The added tokens need trainable rows, also when their ids fall inside a checkpoint's padded
   // table (Qwen2.5: 151,936 rows for 151,665 tokens), where LoRA would otherwise freeze them
   // (without LoRA every row trains anyway).
