@@ -63,6 +63,11 @@ const PRODUCTS: Array<[string, number[], number[], boolean, boolean]> = [
   ['transposed stack times a shared weight', [4, 16, 19], [16, 24], true, false],
   ['shared left matrix times a stack', [19, 16], [5, 16, 24], false, false],
   ['batch dims of rank 1 and 3 broadcast', [1, 12, 5], [2, 2, 5, 7], false, false],
+  // One row (decoding one token): a matrix-vector product.
+  ['one row times a weight', [1, 17], [17, 29], false, false],
+  ['one row times a transposed weight (tied vocab)', [1, 17], [29, 17], false, true],
+  ['one transposed row times a weight', [17, 1], [17, 29], true, false],
+  ['a stack of one row times a shared weight', [1, 1, 17], [17, 29], false, false],
 ];
 
 describe.each(['wasm', 'cpu'] as const)('fast vs stock matmul on %s', (backend) => {

@@ -41,10 +41,20 @@ void Matmul(const MatmulArgs& p) {
   const blasint lda = static_cast<blasint>(p.transA ? p.m : p.k);
   const blasint ldb = static_cast<blasint>(p.transB ? p.k : p.n);
   const blasint ldc = static_cast<blasint>(p.n);
+  const bool tall = p.batch > 1 && p.strideB == 0 && !p.transA && p.strideA == p.m * p.k;
   if (p.k == 0) {
     // An empty inner dimension: the product is all zeros (BLAS leaves C untouched when k = 0).
     std::fill(p.c, p.c + p.batch * p.m * p.n, 0.0f);
-  } else if (p.batch > 1 && p.strideB == 0 && !p.transA && p.strideA == p.m * p.k) {
+  } else if (p.m * (tall ? p.batch : 1) == 1 && (p.batch == 1 || tall)) {
+    // One row times a matrix (decoding one token): a matrix-vector product. sgemm would first
+    // pack the whole matrix, which for a 1B model's weights costs more than the product itself.
+    // With m = 1, a is the same k contiguous values whether or not it is transposed.
+    if (p.transB) {
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(p.n), static_cast<blasint>(p.k), 1.0f, p.b, ldb, p.a, 1, 0.0f, p.c, 1);
+    } else {
+      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<blasint>(p.k), static_cast<blasint>(p.n), 1.0f, p.b, ldb, p.a, 1, 0.0f, p.c, 1);
+    }
+  } else if (tall) {
     // A stack of matrices times one shared matrix (activations x weights) is one tall product:
     // one large call runs much faster than many small ones.
     cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(p.batch * p.m), static_cast<blasint>(p.n),
