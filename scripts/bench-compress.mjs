@@ -48,8 +48,10 @@ function makeCache() {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => x.toFixed(1).padStart(9);
 
-console.log(`compress L=${shape.L} H_kv=${shape.Hkv} (group ${shape.G}) N=${shape.N} d=${shape.d} -> M=${shape.M}, B=${shape.B}; ` +
-  `median of ${reps} after one warm-up; tfjs ${tf.version_core}, node ${process.version}`);
+console.log(
+  `compress L=${shape.L} H_kv=${shape.Hkv} (group ${shape.G}) N=${shape.N} d=${shape.d} -> M=${shape.M}, B=${shape.B}; ` +
+    `median of ${reps} after one warm-up; tfjs ${tf.version_core}, node ${process.version}`,
+);
 for (const backend of args.backends.split(',')) {
   const info = await initBackend(backend);
   console.log(`\n${info.description}`);

@@ -36,37 +36,55 @@ const fail = (m) => {
   process.stderr.write(`bench-real-size: ${m}\n`);
   process.exit(2);
 };
-if (!args['model-dir']) fail('usage: --model-dir DIR [--preset NAME] [--backend auto|wasm|cpu] [--prompt-tokens N] [--decode-tokens N] [--skip-train] [--skip-decode]');
+if (!args['model-dir'])
+  fail(
+    'usage: --model-dir DIR [--preset NAME] [--backend auto|wasm|cpu] [--prompt-tokens N] [--decode-tokens N] [--skip-train] [--skip-decode]',
+  );
 const modelDir = resolve(args['model-dir']);
 const hfConfig = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8'));
 // The run recipe of the model's size, unless named.
-const preset = args.preset ?? (hfConfig.model_type === 'qwen2' ? 'qwen-0.5b' : hfConfig.num_hidden_layers > 16 ? 'llama-3b' : 'llama-1b');
+const preset =
+  args.preset ??
+  (hfConfig.model_type === 'qwen2' ? 'qwen-0.5b' : hfConfig.num_hidden_layers > 16 ? 'llama-3b' : 'llama-1b');
 const BIN = join(root, 'packages/cli/bin/kava.js');
 const DATA = join(root, 'packages/kava-core/test/fixtures/data/gsm8k.jsonl');
 const gib = (bytes) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
 const { addon, detail } = loadNativeAddon();
-console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${gib(totalmem())} memory, load average ${loadavg()[0].toFixed(2)} at start`);
-console.log(`native addon: ${addon ? `${addon.blas.library} ${addon.blas.config}; core ${addon.blas.core}; ${addon.blas.threads} thread(s)` : detail}`);
-for (const name of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']) console.log(`  ${name}=${process.env[name] ?? '(unset)'}`);
-console.log(`model: ${modelDir} (${hfConfig.model_type}, ${hfConfig.num_hidden_layers} layers, hidden ${hfConfig.hidden_size}, vocab ${hfConfig.vocab_size}); preset ${preset}; backend ${args.backend}`);
+console.log(
+  `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${gib(totalmem())} memory, load average ${loadavg()[0].toFixed(2)} at start`,
+);
+console.log(
+  `native addon: ${addon ? `${addon.blas.library} ${addon.blas.config}; core ${addon.blas.core}; ${addon.blas.threads} thread(s)` : detail}`,
+);
+for (const name of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS'])
+  console.log(`  ${name}=${process.env[name] ?? '(unset)'}`);
+console.log(
+  `model: ${modelDir} (${hfConfig.model_type}, ${hfConfig.num_hidden_layers} layers, hidden ${hfConfig.hidden_size}, vocab ${hfConfig.vocab_size}); preset ${preset}; backend ${args.backend}`,
+);
 
 // ---------- one training step and one evaluated question, through the CLI ----------
 if (!args['skip-train']) {
   const dir = mkdtempSync(join(tmpdir(), 'kava-bench-real-'));
   try {
     // One record, the longest of the fixture's: the step trains on the example the estimate sizes.
-    const records = readFileSync(DATA, 'utf8').trim().split('\n').filter((r) => r.includes('<<')); // equation traces need annotations
+    const records = readFileSync(DATA, 'utf8')
+      .trim()
+      .split('\n')
+      .filter((r) => r.includes('<<')); // equation traces need annotations
     const longest = records.reduce((a, b) => (b.length > a.length ? b : a));
     writeFileSync(join(dir, 'data.jsonl'), `${longest}\n`);
-    writeFileSync(join(dir, 'kava.config.json'), JSON.stringify({
-      preset,
-      backend: args.backend,
-      backbone: { modelDir },
-      data: { train: 'data.jsonl', test: 'data.jsonl' },
-      train: { steps: 1, batchSize: 1, microBatchSize: 1, checkpointEvery: 0 },
-      eval: { limit: 1 },
-    }));
+    writeFileSync(
+      join(dir, 'kava.config.json'),
+      JSON.stringify({
+        preset,
+        backend: args.backend,
+        backbone: { modelDir },
+        data: { train: 'data.jsonl', test: 'data.jsonl' },
+        train: { steps: 1, batchSize: 1, microBatchSize: 1, checkpointEvery: 0 },
+        eval: { limit: 1 },
+      }),
+    );
     const kava = (cliArgs) => {
       const t0 = performance.now();
       const r = spawnSync(process.execPath, [BIN, ...cliArgs], { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
@@ -79,15 +97,27 @@ if (!args['skip-train']) {
     const total = Number(/total ([\d.]+) GiB/.exec(dry.out)?.[1]);
 
     const run = kava(['train', '--run-dir', 'run']);
-    const metrics = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const metrics = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const step = metrics.at(-1);
-    const evalSeconds = JSON.parse(readFileSync(join(dir, 'run', 'eval.jsonl'), 'utf8').trim().split('\n').at(-1)).wallSeconds;
+    const evalSeconds = JSON.parse(
+      readFileSync(join(dir, 'run', 'eval.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .at(-1),
+    ).wallSeconds;
     const peak = Number(/peak memory ([\d.]+) GiB/.exec(run.out)?.[1]);
     console.log('\none LoRA step (micro-batch 1) and one evaluated question, end to end:');
     console.log(`  whole command: ${run.seconds.toFixed(1)} s (loading, the step, the checkpoint, the evaluation)`);
-    console.log(`  training step: ${step.seconds.toFixed(1)} s wall, ${step.cpuSeconds.toFixed(1)} s of CPU time (${step.tokensPerSecond.toFixed(2)} tokens/s)`);
+    console.log(
+      `  training step: ${step.seconds.toFixed(1)} s wall, ${step.cpuSeconds.toFixed(1)} s of CPU time (${step.tokensPerSecond.toFixed(2)} tokens/s)`,
+    );
     if (Number.isFinite(evalSeconds)) console.log(`  evaluation of one question: ${evalSeconds.toFixed(1)} s`);
-    console.log(`  peak resident memory: ${peak.toFixed(2)} GiB; estimate ${total.toFixed(2)} GiB (${((100 * (total - peak)) / peak).toFixed(0)}% ${total >= peak ? 'over' : 'under'})`);
+    console.log(
+      `  peak resident memory: ${peak.toFixed(2)} GiB; estimate ${total.toFixed(2)} GiB (${((100 * (total - peak)) / peak).toFixed(0)}% ${total >= peak ? 'over' : 'under'})`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -125,7 +155,9 @@ if (!args['skip-decode']) {
       input.dispose();
     }
     const prefill = Math.min(...prefillTimes);
-    console.log(`prompt processing: ${(ids.length / prefill).toFixed(1)} tokens/s (${ids.length} tokens in ${prefill.toFixed(2)} s; best of 2)`);
+    console.log(
+      `prompt processing: ${(ids.length / prefill).toFixed(1)} tokens/s (${ids.length} tokens in ${prefill.toFixed(2)} s; best of 2)`,
+    );
     const decodeTokens = Number(args['decode-tokens']);
     const times = [];
     for (let i = 0; i < decodeTokens; i++) {
@@ -140,7 +172,9 @@ if (!args['skip-decode']) {
     dispose(state.cache);
     const sorted = [...times].sort((a, b) => a - b);
     const median = sorted[Math.floor(sorted.length / 2)];
-    console.log(`decoding: ${(1 / median).toFixed(2)} tokens/s (median of ${times.length} tokens, ${median.toFixed(2)} s each)`);
+    console.log(
+      `decoding: ${(1 / median).toFixed(2)} tokens/s (median of ${times.length} tokens, ${median.toFixed(2)} s each)`,
+    );
     run.model.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -13,8 +13,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  activeTerms, AdamW, buildBatch, clipByGlobalNorm, createCompression, createWordLevelTokenizer, forwardLosses, initBackend,
-  loadNativeAddon, loadRunData, planFor, resolveConfig, runTokenizer, setNativeKernelsEnabled, setupModel, tf, windowQueryCount,
+  activeTerms,
+  AdamW,
+  buildBatch,
+  clipByGlobalNorm,
+  createCompression,
+  createWordLevelTokenizer,
+  forwardLosses,
+  initBackend,
+  loadNativeAddon,
+  loadRunData,
+  planFor,
+  resolveConfig,
+  runTokenizer,
+  setNativeKernelsEnabled,
+  setupModel,
+  tf,
+  windowQueryCount,
 } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
@@ -42,9 +57,13 @@ function timeIt(f, { minRuns = 3, maxRuns = 50, budget = 1 } = {}) {
 // ---------- header ----------
 const { addon, detail } = loadNativeAddon();
 const info = await initBackend('wasm');
-console.log(`node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg()[0].toFixed(2)} at start`);
+console.log(
+  `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg()[0].toFixed(2)} at start`,
+);
 console.log(info.description);
-console.log(`native addon: ${addon ? `${detail}\n  ${addon.blas.config}; core ${addon.blas.core}; ${addon.blas.threads} thread(s)` : detail}`);
+console.log(
+  `native addon: ${addon ? `${detail}\n  ${addon.blas.config}; core ${addon.blas.core}; ${addon.blas.threads} thread(s)` : detail}`,
+);
 for (const name of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']) {
   console.log(`  ${name}=${process.env[name] ?? '(unset)'}`);
 }
@@ -98,7 +117,9 @@ for (const shape of skipTable ? [] : SHAPES) {
 }
 setNativeKernelsEnabled(true);
 if (addon && !skipTable) {
-  const ratios = SHAPES.map((s) => `${s.name}: ${(gflops[s.name]['wasm native'] / gflops[s.name]['wasm stock']).toFixed(1)}x`);
+  const ratios = SHAPES.map(
+    (s) => `${s.name}: ${(gflops[s.name]['wasm native'] / gflops[s.name]['wasm stock']).toFixed(1)}x`,
+  );
   console.log(`native vs stock wasm: ${ratios.join(', ')}`);
 }
 
@@ -127,10 +148,11 @@ function matmulPeak() {
 /** Synthetic words w0, w1, ... drawn with a fixed LCG (the bench needs lengths, not language). */
 function wordStream(words, seed) {
   let x = seed >>> 0;
-  return (n) => Array.from({ length: n }, () => {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    return words[x % words.length];
-  }).join(' ');
+  return (n) =>
+    Array.from({ length: n }, () => {
+      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+      return words[x % words.length];
+    }).join(' ');
 }
 
 /**
@@ -146,21 +168,37 @@ function referenceData(batch) {
   const examples = [];
   for (let i = 0; i < batch * 12; i++) {
     const draw = wordStream(words, 1000 + i);
-    examples.push({ id: `ref-${i}`, question: draw(31), steps: [draw(10), draw(10), draw(10), draw(10)], answer: draw(3) });
+    examples.push({
+      id: `ref-${i}`,
+      question: draw(31),
+      steps: [draw(10), draw(10), draw(10), draw(10)],
+      answer: draw(3),
+    });
   }
   return { tokenizer, examples };
 }
 
 /** Wraps `hooks` stage taps (once per run) that write into `marks`. */
 function tapStages(hooks, marks) {
-  const mark = (name) => { marks[name] = performance.now(); };
+  const mark = (name) => {
+    marks[name] = performance.now();
+  };
   hooks.teacherForward.tap('bench', () => mark('teacher'));
   hooks.compression.tap('bench', (result) => (mark('compression'), result));
   hooks.studentForward.tap('bench', () => mark('student'));
   hooks.losses.tap('bench', (terms) => (mark('losses'), terms));
 }
 
-const STAGES = ['batch', 'teacher forward', 'compression', 'student forward', 'loss', 'backward', 'loss read-back', 'clip + AdamW'];
+const STAGES = [
+  'batch',
+  'teacher forward',
+  'compression',
+  'student forward',
+  'loss',
+  'backward',
+  'loss read-back',
+  'clip + AdamW',
+];
 
 /**
  * Times optimiser steps of the real trainer on wasm: `warmup` steps, then `runs` timed steps
@@ -171,15 +209,27 @@ const STAGES = ['batch', 'teacher forward', 'compression', 'student forward', 'l
 async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs, warmup = 2, peak, stock = false }) {
   await initBackend('wasm');
   setNativeKernelsEnabled(true);
-  const { config, plugins: { registry, hooks } } = resolved;
+  const {
+    config,
+    plugins: { registry, hooks },
+  } = resolved;
   const model = setupModel(config, registry, tokenizer);
   const terms = activeTerms(config, registry);
-  const compression = terms.some((t) => t.term.needs.includes('compressed')) ? createCompression(config.compression, registry) : null;
-  const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression ? windowQueryCount(compression.scorer) : 0);
+  const compression = terms.some((t) => t.term.needs.includes('compressed'))
+    ? createCompression(config.compression, registry)
+    : null;
+  const plan = planFor(
+    config,
+    terms,
+    compression?.scorer.needs ?? [],
+    compression ? windowQueryCount(compression.scorer) : 0,
+  );
   const parts = { backbone: model.backbone, latent: model.latent, compression, terms, hooks };
   const encode = {
-    maxQuestionTokens: config.train.maxQuestionTokens, maxCotTokens: config.train.maxCotTokens,
-    maxAnswerTokens: config.train.maxAnswerTokens, dropLastStep: config.data.dropLastStep,
+    maxQuestionTokens: config.train.maxQuestionTokens,
+    maxCotTokens: config.train.maxCotTokens,
+    maxAnswerTokens: config.train.maxAnswerTokens,
+    dropLastStep: config.data.dropLastStep,
   };
   const B = config.train.batchSize;
   const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
@@ -224,7 +274,11 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
     tf.dispose([...clipped.values()]);
     const tEnd = performance.now();
     const tokens = batch.tokens;
-    const shapes = { teacher: batch.teacher?.ids.shape, prefix: batch.student?.prefixIds.shape, segment: batch.student?.segmentIds.shape };
+    const shapes = {
+      teacher: batch.teacher?.ids.shape,
+      prefix: batch.student?.prefixIds.shape,
+      segment: batch.student?.segmentIds.shape,
+    };
     batch.dispose();
     // Stages that did not run (no compression, no teacher) take 0 ms: their mark is the previous one.
     const teacher = marks.teacher ?? tForward;
@@ -233,30 +287,49 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
     const kernels = [...timings.entries()].map(([name, e]) => [name, { ...e }]);
     const flops = kernels.filter(([k]) => MATMUL_KERNELS.includes(k)).reduce((s, [, e]) => s + e.flops, 0);
     return {
-      tokens, shapes, losses, kernels, flops, total: tEnd - t0,
-      stages: [tForward - t0, teacher - tForward, compressed - teacher, student - compressed, tForwardEnd - student,
-        tBackward - tForwardEnd, tRead - tBackward, tEnd - tRead],
+      tokens,
+      shapes,
+      losses,
+      kernels,
+      flops,
+      total: tEnd - t0,
+      stages: [
+        tForward - t0,
+        teacher - tForward,
+        compressed - teacher,
+        student - compressed,
+        tForwardEnd - student,
+        tBackward - tForwardEnd,
+        tRead - tBackward,
+        tEnd - tRead,
+      ],
     };
   };
 
   const first = step(0);
   const nParams = varList.reduce((s, v) => s + v.size, 0);
   console.log(`\n${title}`);
-  console.log(`  ${config.backbone.preset} (${model.backbone.config.numLayers} layers, hidden ${model.backbone.config.hiddenSize}, ` +
-    `${model.backbone.config.numHeads}/${model.backbone.config.numKvHeads} heads, MLP ${model.backbone.config.intermediateSize}, vocab ${model.tokenizer.vocabSize}), ` +
-    `${(nParams / 1e6).toFixed(2)} M trained parameters; method ${config.method}, losses ${terms.map((t) => `${t.name}x${t.weight}`).join(' ')}, ` +
-    `scorer ${compression?.scorer.name ?? 'none'}`);
-  console.log(`  batch ${B}: teacher [${first.shapes.teacher}], student prefix [${first.shapes.prefix}] + M=${config.latent.count} latents ` +
-    `(${config.latent.mode}, T=${config.latent.iterations}) + segment [${first.shapes.segment}]; ${first.tokens} tokens per step as the trainer counts them`);
+  console.log(
+    `  ${config.backbone.preset} (${model.backbone.config.numLayers} layers, hidden ${model.backbone.config.hiddenSize}, ` +
+      `${model.backbone.config.numHeads}/${model.backbone.config.numKvHeads} heads, MLP ${model.backbone.config.intermediateSize}, vocab ${model.tokenizer.vocabSize}), ` +
+      `${(nParams / 1e6).toFixed(2)} M trained parameters; method ${config.method}, losses ${terms.map((t) => `${t.name}x${t.weight}`).join(' ')}, ` +
+      `scorer ${compression?.scorer.name ?? 'none'}`,
+  );
+  console.log(
+    `  batch ${B}: teacher [${first.shapes.teacher}], student prefix [${first.shapes.prefix}] + M=${config.latent.count} latents ` +
+      `(${config.latent.mode}, T=${config.latent.iterations}) + segment [${first.shapes.segment}]; ${first.tokens} tokens per step as the trainer counts them`,
+  );
   for (let i = 1; i < warmup; i++) step(i);
   const before = tf.memory().numTensors;
   const timed = Array.from({ length: runs }, (_, i) => step(warmup + i));
   const leaked = tf.memory().numTensors - before;
   const sec = median(timed.map((r) => r.total)) / 1000;
   const tokens = median(timed.map((r) => r.tokens));
-  console.log(`  ${fmt(sec, 3)} s/step  ${fmt(tokens / sec, 0)} tokens/s  (median of ${runs} step(s) after ${warmup} warm-up; ` +
-    `range ${(Math.min(...timed.map((r) => r.total)) / 1000).toFixed(3)}–${(Math.max(...timed.map((r) => r.total)) / 1000).toFixed(3)} s; ` +
-    `load average ${loadavg()[0].toFixed(2)}; tensors leaked: ${leaked})`);
+  console.log(
+    `  ${fmt(sec, 3)} s/step  ${fmt(tokens / sec, 0)} tokens/s  (median of ${runs} step(s) after ${warmup} warm-up; ` +
+      `range ${(Math.min(...timed.map((r) => r.total)) / 1000).toFixed(3)}–${(Math.max(...timed.map((r) => r.total)) / 1000).toFixed(3)} s; ` +
+      `load average ${loadavg()[0].toFixed(2)}; tensors leaked: ${leaked})`,
+  );
   const sum = timed.reduce((s, r) => s + r.total, 0);
   console.log('  stage                 median ms   share of the timed steps');
   STAGES.forEach((name, i) => {
@@ -274,13 +347,19 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
   const kernelMs = kernels.reduce((s, [, e]) => s + e.ms, 0);
   const calls = kernels.reduce((s, [, e]) => s + e.n, 0);
   const achieved = timed.reduce((s, r) => s + r.flops, 0) / (sum / 1000) / 1e9;
-  console.log(`  FLOPs: ${(mmFlops / 1e9).toFixed(2)} GFLOP of matmul in the median step (${profiled.tokens} tokens; counted 2*m*n*k over every BatchMatMul/_FusedMatMul call of ` +
-    `one step, forward and backward; elementwise ops not counted)`);
-  console.log(`  achieved ${achieved.toFixed(1)} GFLOP/s over the timed steps = ${((100 * achieved) / peak.gflops).toFixed(1)} % of the measured 1024^3 peak ` +
-    `(${peak.gflops.toFixed(1)} GFLOP/s, ${peak.label}); inside the matmul kernels themselves ${(mmFlops / (mmMs / 1000) / 1e9).toFixed(1)} GFLOP/s`);
-  console.log(`  kernels of the median step (${profiled.total.toFixed(0)} ms): ${kernelMs.toFixed(0)} ms in ${calls} kernel calls ` +
-    `(matmul ${mmMs.toFixed(0)} ms = ${((100 * mmMs) / profiled.total).toFixed(0)} %), ${(profiled.total - kernelMs).toFixed(0)} ms ` +
-    `(${((100 * (profiled.total - kernelMs)) / profiled.total).toFixed(0)} %) in the engine, tape and JavaScript around them; top kernels:`);
+  console.log(
+    `  FLOPs: ${(mmFlops / 1e9).toFixed(2)} GFLOP of matmul in the median step (${profiled.tokens} tokens; counted 2*m*n*k over every BatchMatMul/_FusedMatMul call of ` +
+      `one step, forward and backward; elementwise ops not counted)`,
+  );
+  console.log(
+    `  achieved ${achieved.toFixed(1)} GFLOP/s over the timed steps = ${((100 * achieved) / peak.gflops).toFixed(1)} % of the measured 1024^3 peak ` +
+      `(${peak.gflops.toFixed(1)} GFLOP/s, ${peak.label}); inside the matmul kernels themselves ${(mmFlops / (mmMs / 1000) / 1e9).toFixed(1)} GFLOP/s`,
+  );
+  console.log(
+    `  kernels of the median step (${profiled.total.toFixed(0)} ms): ${kernelMs.toFixed(0)} ms in ${calls} kernel calls ` +
+      `(matmul ${mmMs.toFixed(0)} ms = ${((100 * mmMs) / profiled.total).toFixed(0)} %), ${(profiled.total - kernelMs).toFixed(0)} ms ` +
+      `(${((100 * (profiled.total - kernelMs)) / profiled.total).toFixed(0)} %) in the engine, tape and JavaScript around them; top kernels:`,
+  );
   for (const [name, e] of kernels.sort((a, b) => b[1].ms - a[1].ms).slice(0, 10)) {
     console.log(`    ${name.padEnd(20)} ${fmt(e.ms, 1)} ms ${fmt((100 * e.ms) / profiled.total, 1)} %  (${e.n} calls)`);
   }
@@ -290,10 +369,18 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
     setNativeKernelsEnabled(false);
     const stock = step(warmup + runs + 1);
     setNativeKernelsEnabled(true);
-    console.log(`  stock tfjs kernels, one step: ${(stock.total / 1000).toFixed(1)} s (${(stock.tokens / (stock.total / 1000)).toFixed(0)} tokens/s), ` +
-      `${(stock.total / 1000 / sec).toFixed(0)}x the native median`);
+    console.log(
+      `  stock tfjs kernels, one step: ${(stock.total / 1000).toFixed(1)} s (${(stock.tokens / (stock.total / 1000)).toFixed(0)} tokens/s), ` +
+        `${(stock.total / 1000 / sec).toFixed(0)}x the native median`,
+    );
   } else {
-    const why = !addon ? 'no native addon: the figures above are the stock kernels' : !stock ? 'run on the reference shape only' : quick ? '--quick' : '--no-stock-step';
+    const why = !addon
+      ? 'no native addon: the figures above are the stock kernels'
+      : !stock
+        ? 'run on the reference shape only'
+        : quick
+          ? '--quick'
+          : '--no-stock-step';
     console.log(`  stock tfjs kernels: skipped (${why})`);
   }
   optimizer.dispose();
@@ -316,7 +403,9 @@ async function benchConfig(presets, overrides) {
   const peak = matmulPeak();
   // Without the addon every step takes about a minute: one warm-up and one timed step.
   const steps = addon ? { runs: quick ? 3 : 9 } : { runs: 1, warmup: 1 };
-  console.log(`\nThe real KaVa trainer step on wasm (load average ${loadavg()[0].toFixed(2)}; matmul peak ${peak.gflops.toFixed(1)} GFLOP/s at 1024^3, ${peak.label})`);
+  console.log(
+    `\nThe real KaVa trainer step on wasm (load average ${loadavg()[0].toFixed(2)}; matmul peak ${peak.gflops.toFixed(1)} GFLOP/s at 1024^3, ${peak.label})`,
+  );
   // Reference shape (issue 3): tiny-llama's architecture, vocab 1024, batch 8, question 31, CoT 40
   // (dropLastStep off so every step stays), answer segment 9, M = 24, T = 3.
   const reference = await benchConfig(['tiny-llama', 'kava'], {
@@ -324,14 +413,20 @@ async function benchConfig(presets, overrides) {
     data: { dropLastStep: false },
     train: { batchSize: 8, microBatchSize: 8 },
   });
-  await trainerStepBench('Reference shape (batch 8, question 31, CoT 40, answer segment 9, M = 24, T = 3, vocab 1024)',
-    { resolved: reference, ...referenceData(8) }, { ...steps, peak, stock: true });
+  await trainerStepBench(
+    'Reference shape (batch 8, question 31, CoT 40, answer segment 9, M = 24, T = 3, vocab 1024)',
+    { resolved: reference, ...referenceData(8) },
+    { ...steps, peak, stock: true },
+  );
   // The tiny preset as `kava train` runs it: its own batch, M and the synthetic task.
   const tiny = await benchConfig(['tiny-llama'], {});
   const data = await loadRunData(tiny.config, tiny.plugins.registry, (p) => p);
   const tokenizer = await runTokenizer(tiny.config, { trainExamples: data.train });
-  await trainerStepBench('Tiny preset (`kava train --preset tiny-llama`: synthetic task, its own batch and M)',
-    { resolved: tiny, tokenizer, examples: data.train }, { ...steps, peak });
+  await trainerStepBench(
+    'Tiny preset (`kava train --preset tiny-llama`: synthetic task, its own batch and M)',
+    { resolved: tiny, tokenizer, examples: data.train },
+    { ...steps, peak },
+  );
 }
 
 // ---------- model step ----------
@@ -348,8 +443,15 @@ function makeModel(c) {
   const layers = [];
   for (let l = 0; l < c.layers; l++) {
     layers.push({
-      norm1: tf.variable(tf.ones([c.d])), wq: w([c.d, c.d]), wk: w([c.d, c.kvHeads * hd]), wv: w([c.d, c.kvHeads * hd]),
-      wo: w([c.d, c.d]), norm2: tf.variable(tf.ones([c.d])), wg: w([c.d, c.mlp]), wu: w([c.d, c.mlp]), wd: w([c.mlp, c.d]),
+      norm1: tf.variable(tf.ones([c.d])),
+      wq: w([c.d, c.d]),
+      wk: w([c.d, c.kvHeads * hd]),
+      wv: w([c.d, c.kvHeads * hd]),
+      wo: w([c.d, c.d]),
+      norm2: tf.variable(tf.ones([c.d])),
+      wg: w([c.d, c.mlp]),
+      wu: w([c.d, c.mlp]),
+      wd: w([c.mlp, c.d]),
     });
   }
   return { embed: w([c.vocab, c.d]), layers, normF: tf.variable(tf.ones([c.d])) };
@@ -371,7 +473,12 @@ function modelLoss(model, ids, labels, mask, c) {
     const h = rmsNorm(x, p.norm1);
     // GQA without copying K/V: the `group` query heads that share a KV head are stacked along
     // the row axis, so scores are one batched product [B, KV, group*T, T].
-    const q = tf.reshape(tf.transpose(tf.reshape(tf.matMul(h, p.wq), [B, T, H, hd]), [0, 2, 1, 3]), [B, KV, group * T, hd]);
+    const q = tf.reshape(tf.transpose(tf.reshape(tf.matMul(h, p.wq), [B, T, H, hd]), [0, 2, 1, 3]), [
+      B,
+      KV,
+      group * T,
+      hd,
+    ]);
     const k = tf.transpose(tf.reshape(tf.matMul(h, p.wk), [B, T, KV, hd]), [0, 2, 1, 3]);
     const v = tf.transpose(tf.reshape(tf.matMul(h, p.wv), [B, T, KV, hd]), [0, 2, 1, 3]);
     const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask); // [B, KV, group*T, T]
@@ -389,7 +496,10 @@ function modelLoss(model, ids, labels, mask, c) {
 
 /** 2*m*n*k times the (broadcast) batch of a BatchMatMul/_FusedMatMul call. */
 function matmulCallFlops({ inputs: { a, b }, attrs: { transposeA, transposeB } }) {
-  const batch = Math.max(a.shape.slice(0, -2).reduce((x, y) => x * y, 1), b.shape.slice(0, -2).reduce((x, y) => x * y, 1));
+  const batch = Math.max(
+    a.shape.slice(0, -2).reduce((x, y) => x * y, 1),
+    b.shape.slice(0, -2).reduce((x, y) => x * y, 1),
+  );
   const m = transposeA ? a.shape.at(-1) : a.shape.at(-2);
   const k = transposeA ? a.shape.at(-2) : a.shape.at(-1);
   const n = transposeB ? b.shape.at(-2) : b.shape.at(-1);
@@ -458,17 +568,26 @@ async function stepBench(backend, { onlyFast = false, runs = 7 } = {}) {
     return loss;
   };
   const tokens = c.batch * c.seq;
-  console.log(`\nLlama-style forward+backward on ${backend}: ${c.layers} layers, d=${c.d}, ${c.heads} heads / ${c.kvHeads} KV heads, ` +
-    `MLP ${c.mlp}, vocab ${c.vocab}, batch ${c.batch} x ${c.seq} tokens = ${tokens} tokens, ${(nParams / 1e6).toFixed(2)} M parameters`);
+  console.log(
+    `\nLlama-style forward+backward on ${backend}: ${c.layers} layers, d=${c.d}, ${c.heads} heads / ${c.kvHeads} KV heads, ` +
+      `MLP ${c.mlp}, vocab ${c.vocab}, batch ${c.batch} x ${c.seq} tokens = ${tokens} tokens, ${(nParams / 1e6).toFixed(2)} M parameters`,
+  );
   const results = {};
   // Kernel sets: all fast kernels; only the matmuls stock (what native sgemm alone buys); all stock
   // (tfjs 4.22 kernels plus the repo's cpu bridge for UnsortedSegmentSum, which wasm lacks).
   const SETS = {
     native: () => setNativeKernelsEnabled(true),
-    'stock matmul': () => { setNativeKernelsEnabled(true); setNativeKernelsEnabled(false, MATMUL_KERNELS); },
+    'stock matmul': () => {
+      setNativeKernelsEnabled(true);
+      setNativeKernelsEnabled(false, MATMUL_KERNELS);
+    },
     stock: () => setNativeKernelsEnabled(false),
   };
-  const setNames = addon ? ['native', ...(noStockStep || onlyFast ? [] : ['stock matmul', 'stock'])] : onlyFast ? [] : ['stock'];
+  const setNames = addon
+    ? ['native', ...(noStockStep || onlyFast ? [] : ['stock matmul', 'stock'])]
+    : onlyFast
+      ? []
+      : ['stock'];
   if (setNames.length === 0) return;
   const sets = setNames.map((label) => [label, SETS[label]]);
   for (const [label, configure] of sets) {
@@ -478,10 +597,13 @@ async function stepBench(backend, { onlyFast = false, runs = 7 } = {}) {
     const sec = timeIt(step, { minRuns: fast ? runs : quick ? 1 : 3, budget: fast ? 3 : 1 });
     const leaked = tf.memory().numTensors - before;
     results[label] = sec;
-    console.log(`  ${label.padEnd(13)} ${fmt(sec, 3)} s/step  ${fmt(tokens / sec, 0)} tokens/s  (median; tensors leaked per run: ${leaked})`);
+    console.log(
+      `  ${label.padEnd(13)} ${fmt(sec, 3)} s/step  ${fmt(tokens / sec, 0)} tokens/s  (median; tensors leaked per run: ${leaked})`,
+    );
   }
   for (const other of ['stock matmul', 'stock']) {
-    if (results.native && results[other]) console.log(`  native is ${(results[other] / results.native).toFixed(1)}x "${other}"`);
+    if (results.native && results[other])
+      console.log(`  native is ${(results[other] / results.native).toFixed(1)}x "${other}"`);
   }
 
   // Where the time goes: every kernel of the backend wrapped in a timer (wasm and cpu kernels
@@ -496,8 +618,10 @@ async function stepBench(backend, { onlyFast = false, runs = 7 } = {}) {
     const kernelMs = [...timings.values()].reduce((s, e) => s + e.ms, 0);
     const calls = [...timings.values()].reduce((s, e) => s + e.n, 0);
     const top = [...timings.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12);
-    console.log(`  where the time goes (${label}, one step: ${wall.toFixed(0)} ms; ${kernelMs.toFixed(0)} ms in ${calls} kernel calls, ` +
-      `${(wall - kernelMs).toFixed(0)} ms (${((100 * (wall - kernelMs)) / wall).toFixed(0)} %) in the engine, tape and JavaScript around them):`);
+    console.log(
+      `  where the time goes (${label}, one step: ${wall.toFixed(0)} ms; ${kernelMs.toFixed(0)} ms in ${calls} kernel calls, ` +
+        `${(wall - kernelMs).toFixed(0)} ms (${((100 * (wall - kernelMs)) / wall).toFixed(0)} %) in the engine, tape and JavaScript around them):`,
+    );
     for (const [name, e] of top) {
       console.log(`    ${name.padEnd(20)} ${fmt(e.ms, 1)} ms ${fmt((100 * e.ms) / wall, 1)} %  (${e.n} calls)`);
     }

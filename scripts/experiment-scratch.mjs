@@ -50,7 +50,11 @@ function fail(message) {
   process.stderr.write(`experiment: ${message}\n`);
   process.exit(2);
 }
-const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (text) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const positive = (flag, text) => {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) fail(`--${flag}: expected a positive integer, got ${JSON.stringify(text)}`);
@@ -59,7 +63,8 @@ const positive = (flag, text) => {
 
 const quick = args.quick;
 const methods = list(args.methods ?? Object.keys(METHODS).join(','));
-for (const m of methods) if (!METHODS[m]) fail(`--methods: unknown method "${m}" (known: ${Object.keys(METHODS).join(', ')})`);
+for (const m of methods)
+  if (!METHODS[m]) fail(`--methods: unknown method "${m}" (known: ${Object.keys(METHODS).join(', ')})`);
 const traces = list(args.traces);
 for (const t of traces) if (t !== 'equation' && t !== 'nl') fail(`--traces: expected equation and/or nl, got "${t}"`);
 const seeds = list(args.seeds ?? (quick ? '0' : '0,1,2')).map((s) => {
@@ -76,16 +81,23 @@ function dataLayer() {
   if (args.data !== 'gsm8k') fail(`--data: expected synthetic or gsm8k, got "${args.data}"`);
   const dir = resolve(args['data-dir'] ?? join(root, '../shared/datasets/gsm8k'));
   for (const split of ['train', 'test']) {
-    if (!existsSync(join(dir, `${split}.jsonl`))) fail(`--data gsm8k: ${join(dir, `${split}.jsonl`)} not found (point --data-dir at a folder with train.jsonl and test.jsonl)`);
+    if (!existsSync(join(dir, `${split}.jsonl`)))
+      fail(
+        `--data gsm8k: ${join(dir, `${split}.jsonl`)} not found (point --data-dir at a folder with train.jsonl and test.jsonl)`,
+      );
   }
   // 95 of the 7,473 training records have no <<expr=value>> annotations (no equation trace): skipped and counted.
-  return { data: { format: 'gsm8k', train: join(dir, 'train.jsonl'), test: join(dir, 'test.jsonl'), skipInvalid: true } };
+  return {
+    data: { format: 'gsm8k', train: join(dir, 'train.jsonl'), test: join(dir, 'test.jsonl'), skipInvalid: true },
+  };
 }
 
 const outDir = resolve(args.out ?? join(root, 'experiments', `${args.data}${quick ? '-quick' : ''}`));
 mkdirSync(outDir, { recursive: true });
 
-const runs = traces.flatMap((trace) => methods.flatMap((method) => seeds.map((seed) => ({ method, trace, seed, id: `${method}-${trace}-seed${seed}` }))));
+const runs = traces.flatMap((trace) =>
+  methods.flatMap((method) => seeds.map((seed) => ({ method, trace, seed, id: `${method}-${trace}-seed${seed}` }))),
+);
 
 /** The config file of one run: data, trace, the method's own settings, the budget and the seed. */
 function runConfig(run) {
@@ -111,11 +123,17 @@ async function one(run) {
   run.result = outcome?.result ?? null;
   run.seconds = outcome?.seconds ?? null;
   finished++;
-  const what = run.result ? `${(run.result.accuracy * 100).toFixed(1)}% (${run.result.correct}/${run.result.questions})` : 'no result';
-  process.stdout.write(`[${finished}/${runs.length}] ${run.id}: ${what}, ${minutes(Date.now() - t0)} (elapsed ${minutes(Date.now() - started)})\n`);
+  const what = run.result
+    ? `${(run.result.accuracy * 100).toFixed(1)}% (${run.result.correct}/${run.result.questions})`
+    : 'no result';
+  process.stdout.write(
+    `[${finished}/${runs.length}] ${run.id}: ${what}, ${minutes(Date.now() - t0)} (elapsed ${minutes(Date.now() - started)})\n`,
+  );
 }
 
-process.stdout.write(`experiment: ${runs.length} runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds) on ${args.data}, ${jobs} at a time, into ${outDir}\n`);
+process.stdout.write(
+  `experiment: ${runs.length} runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds) on ${args.data}, ${jobs} at a time, into ${outDir}\n`,
+);
 await pool(runs, jobs, one);
 if (isStopping()) process.exit(130);
 
@@ -129,7 +147,12 @@ for (const method of methods) {
     if (!done.length) continue;
     const acc = done.map((r) => r.result.accuracy);
     cells[`${method}/${trace}`] = {
-      method, trace, runs: done.length, accuracies: acc, mean: mean(acc), std: std(acc),
+      method,
+      trace,
+      runs: done.length,
+      accuracies: acc,
+      mean: mean(acc),
+      std: std(acc),
       passes: mean(done.map((r) => r.result.forwardPassesPerQuestion)),
       kvEntries: mean(done.map((r) => r.result.kvEntriesPerQuestion)),
       trainSeconds: mean(done.map((r) => r.seconds ?? 0)),
@@ -145,7 +168,10 @@ const majority = {};
 for (const trace of traces) {
   const run = runs.find((r) => r.trace === trace && r.result?.predictionsFile && existsSync(r.result.predictionsFile));
   if (!run) continue;
-  const golds = readFileSync(run.result.predictionsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).gold);
+  const golds = readFileSync(run.result.predictionsFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l).gold);
   const counts = new Map();
   for (const g of golds) counts.set(g, (counts.get(g) ?? 0) + 1);
   const [answer, n] = [...counts].sort((a, b) => b[1] - a[1])[0];
@@ -153,44 +179,120 @@ for (const trace of traces) {
 }
 
 const cell = (m, t) => cells[`${m}/${t}`];
-const header = ['method', ...traces.map((t) => `${t} accuracy % (mean ± std)`), ...(traces.length === 2 ? ['drop eq → NL (points)'] : []),
-  ...traces.map((t) => `passes/question (${t})`), ...traces.map((t) => `KV entries (${t})`), 'train s/run'];
+const header = [
+  'method',
+  ...traces.map((t) => `${t} accuracy % (mean ± std)`),
+  ...(traces.length === 2 ? ['drop eq → NL (points)'] : []),
+  ...traces.map((t) => `passes/question (${t})`),
+  ...traces.map((t) => `KV entries (${t})`),
+  'train s/run',
+];
 const rows = methods.map((m) => {
   const c = traces.map((t) => cell(m, t));
-  const drop = traces.length === 2 && c[0] && c[1] ? [(100 * (c[0].mean - c[1].mean)).toFixed(1)] : traces.length === 2 ? ['–'] : [];
-  return [m,
+  const drop =
+    traces.length === 2 && c[0] && c[1]
+      ? [(100 * (c[0].mean - c[1].mean)).toFixed(1)]
+      : traces.length === 2
+        ? ['–']
+        : [];
+  return [
+    m,
     ...c.map((x) => (x ? `${pct(x.mean)} ± ${pct(x.std)} (n=${x.runs})` : '–')),
     ...drop,
     ...c.map((x) => (x ? x.passes.toFixed(1) : '–')),
     ...c.map((x) => (x ? x.kvEntries.toFixed(1) : '–')),
-    (() => { const s = c.filter(Boolean).map((x) => x.trainSeconds); return s.length ? mean(s).toFixed(0) : '–'; })()];
+    (() => {
+      const s = c.filter(Boolean).map((x) => x.trainSeconds);
+      return s.length ? mean(s).toFixed(0) : '–';
+    })(),
+  ];
 });
-const table = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+const table = [
+  `| ${header.join(' | ')} |`,
+  `|${header.map(() => '---').join('|')}|`,
+  ...rows.map((r) => `| ${r.join(' | ')} |`),
+].join('\n');
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}`;
 const command = `npm run experiment:scratch${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
-const baseline = traces.filter((t) => majority[t]).map((t) => `${t} ${pct(majority[t].accuracy)}% (always "${majority[t].answer}")`).join(', ');
-const results = { majority, data: args.data, quick, steps, evalLimit, seeds, traces, methods, machine, wallMinutes: (Date.now() - started) / 60000, command, cells,
-  runs: runs.map(({ id, method, trace, seed, result, seconds }) => ({ id, method, trace, seed, seconds, accuracy: result?.accuracy ?? null, correct: result?.correct ?? null, questions: result?.questions ?? null })) };
+const baseline = traces
+  .filter((t) => majority[t])
+  .map((t) => `${t} ${pct(majority[t].accuracy)}% (always "${majority[t].answer}")`)
+  .join(', ');
+const results = {
+  majority,
+  data: args.data,
+  quick,
+  steps,
+  evalLimit,
+  seeds,
+  traces,
+  methods,
+  machine,
+  wallMinutes: (Date.now() - started) / 60000,
+  command,
+  cells,
+  runs: runs.map(({ id, method, trace, seed, result, seconds }) => ({
+    id,
+    method,
+    trace,
+    seed,
+    seconds,
+    accuracy: result?.accuracy ?? null,
+    correct: result?.correct ?? null,
+    questions: result?.questions ?? null,
+  })),
+};
 writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-const text = [`# Results: ${args.data}${quick ? ' (quick)' : ''}`, '', `command: \`${command}\`  `, `machine: ${machine}  `,
+const text = [
+  `# Results: ${args.data}${quick ? ' (quick)' : ''}`,
+  '',
+  `command: \`${command}\`  `,
+  `machine: ${machine}  `,
   `majority-answer baseline: ${baseline || '–'}  `,
-  `budget: ${steps ?? 'the preset\'s'} steps, ${evalLimit ?? 'the preset\'s'} held-out questions, seeds ${seeds.join(', ')}; this call's wall time ${minutes(Date.now() - started)}`, '', table, ''].join('\n');
+  `budget: ${steps ?? "the preset's"} steps, ${evalLimit ?? "the preset's"} held-out questions, seeds ${seeds.join(', ')}; this call's wall time ${minutes(Date.now() - started)}`,
+  '',
+  table,
+  '',
+].join('\n');
 writeFileSync(join(outDir, 'results.md'), text);
 
 const { renderSvg } = await import(join(root, 'packages/cli/dist/report/write-report.js'));
-const bars = Object.values(cells).map((c) => ({ method: c.method, trace: c.trace, accuracy: c.mean, lo: Math.max(0, c.mean - c.std), hi: c.mean + c.std }));
+const bars = Object.values(cells).map((c) => ({
+  method: c.method,
+  trace: c.trace,
+  accuracy: c.mean,
+  lo: Math.max(0, c.mean - c.std),
+  hi: c.mean + c.std,
+}));
 const svg = await renderSvg({
   title: `Held-out accuracy by method and trace style (${args.data}, mean ± std over seeds)`,
   data: { values: bars },
-  width: 110, height: 240,
+  width: 110,
+  height: 240,
   facet: { column: { field: 'method', type: 'nominal', title: null, sort: methods } },
   spec: {
     layer: [
-      { mark: 'bar', encoding: { x: { field: 'trace', type: 'nominal', title: null, sort: traces }, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '%' } }, color: { field: 'trace', type: 'nominal', sort: traces } } },
-      { mark: { type: 'rule' }, encoding: { x: { field: 'trace', type: 'nominal', sort: traces }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
+      {
+        mark: 'bar',
+        encoding: {
+          x: { field: 'trace', type: 'nominal', title: null, sort: traces },
+          y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '%' } },
+          color: { field: 'trace', type: 'nominal', sort: traces },
+        },
+      },
+      {
+        mark: { type: 'rule' },
+        encoding: {
+          x: { field: 'trace', type: 'nominal', sort: traces },
+          y: { field: 'lo', type: 'quantitative' },
+          y2: { field: 'hi' },
+        },
+      },
     ],
   },
 });
 writeFileSync(join(outDir, 'results.svg'), svg);
-process.stdout.write(`\n${table}\n\nwrote ${join(outDir, 'results.md')}, results.json and results.svg (${minutes(Date.now() - started)})\n`);
+process.stdout.write(
+  `\n${table}\n\nwrote ${join(outDir, 'results.md')}, results.json and results.svg (${minutes(Date.now() - started)})\n`,
+);

@@ -42,7 +42,11 @@ const FULL = {
   stage2: { steps: 1000, lr: 1e-3, evalEvery: 200 },
   evalLimit: 400,
 };
-const QUICK = { stage1: { steps: 300, lr: 3e-3, evalEvery: 100 }, stage2: { steps: 60, lr: 1e-3, evalEvery: 30 }, evalLimit: 100 };
+const QUICK = {
+  stage1: { steps: 300, lr: 3e-3, evalEvery: 100 },
+  stage2: { steps: 60, lr: 1e-3, evalEvery: 30 },
+  evalLimit: 100,
+};
 
 /** The compared methods: presets plus the config that differs. */
 const METHODS = {
@@ -91,23 +95,50 @@ function fail(message) {
   process.stderr.write(`experiment: ${message}\n`);
   process.exit(2);
 }
-const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean);
+const list = (text) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 const positive = (flag) => {
   const n = Number(args[flag]);
   return Number.isInteger(n) && n > 0 ? n : fail(`--${flag}: expected a positive integer, got "${args[flag]}"`);
 };
 const quick = args.quick;
 const budget = structuredClone(quick ? QUICK : FULL);
-if (args['stage1-steps']) budget.stage1 = { ...budget.stage1, steps: positive('stage1-steps'), evalEvery: Math.ceil(positive('stage1-steps') / 4) };
-if (args['stage2-steps']) budget.stage2 = { ...budget.stage2, steps: positive('stage2-steps'), evalEvery: Math.ceil(positive('stage2-steps') / 4) };
+if (args['stage1-steps'])
+  budget.stage1 = {
+    ...budget.stage1,
+    steps: positive('stage1-steps'),
+    evalEvery: Math.ceil(positive('stage1-steps') / 4),
+  };
+if (args['stage2-steps'])
+  budget.stage2 = {
+    ...budget.stage2,
+    steps: positive('stage2-steps'),
+    evalEvery: Math.ceil(positive('stage2-steps') / 4),
+  };
 if (args['eval-limit']) budget.evalLimit = positive('eval-limit');
 const experiment = quick ? 'two-stage-quick' : args.ablations ? 'two-stage-ablation' : 'two-stage';
-const catalogue = args.ablations ? { 'kava-rkv': METHODS['kava-rkv'], ...Object.fromEntries(Object.entries(ABLATIONS).map(([k, v]) => [k, { presets: ['kava'], config: { compression: METHODS['kava-rkv'].config.compression, ...v.config } }])) } : METHODS;
+const catalogue = args.ablations
+  ? {
+      'kava-rkv': METHODS['kava-rkv'],
+      ...Object.fromEntries(
+        Object.entries(ABLATIONS).map(([k, v]) => [
+          k,
+          { presets: ['kava'], config: { compression: METHODS['kava-rkv'].config.compression, ...v.config } },
+        ]),
+      ),
+    }
+  : METHODS;
 const methods = list(args.methods ?? Object.keys(catalogue).join(','));
-for (const m of methods) if (!catalogue[m]) fail(`--methods: unknown method "${m}" (known: ${Object.keys(catalogue).join(', ')})`);
+for (const m of methods)
+  if (!catalogue[m]) fail(`--methods: unknown method "${m}" (known: ${Object.keys(catalogue).join(', ')})`);
 const traces = list(args.traces ?? (quick ? 'equation' : 'equation,nl'));
 for (const t of traces) if (t !== 'equation' && t !== 'nl') fail(`--traces: expected equation and/or nl, got "${t}"`);
-const seeds = list(args.seeds ?? (quick || args.ablations ? '0' : '0,1,2')).map((s) => (/^\d+$/.test(s) ? Number(s) : fail(`--seeds: expected non-negative integers, got "${s}"`)));
+const seeds = list(args.seeds ?? (quick || args.ablations ? '0' : '0,1,2')).map((s) =>
+  /^\d+$/.test(s) ? Number(s) : fail(`--seeds: expected non-negative integers, got "${s}"`),
+);
 const jobs = args.jobs ? Number(args.jobs) : Math.max(1, Math.min(availableParallelism(), 2));
 if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs: expected a positive integer, got "${args.jobs}"`);
 
@@ -123,7 +154,16 @@ const MAX_COT = 160; // the longest verbose trace of 4 steps is ~150 word pieces
 function baseConfig(trace, seed) {
   return {
     data: { format: 'synthetic', train: null, test: null, trace, shuffleSeed: seed, synthetic: TASK },
-    train: { seed, batchSize: 16, microBatchSize: 16, teacherWarmup: 0, warmup: 0.05, checkpointEvery: 100, maxQuestionTokens: 96, maxCotTokens: MAX_COT },
+    train: {
+      seed,
+      batchSize: 16,
+      microBatchSize: 16,
+      teacherWarmup: 0,
+      warmup: 0.05,
+      checkpointEvery: 100,
+      maxQuestionTokens: 96,
+      maxCotTokens: MAX_COT,
+    },
     eval: { limit: budget.evalLimit, maxCotTokens: MAX_COT },
   };
 }
@@ -140,14 +180,28 @@ function stage2Config(method, trace, seed, modelDir) {
   const c = baseConfig(trace, seed);
   const { data = {}, train = {}, ...rest } = structuredClone(catalogue[method].config);
   c.data = { ...c.data, ...data };
-  Object.assign(c.train, { steps: budget.stage2.steps, lr: budget.stage2.lr, evalEvery: budget.stage2.evalEvery }, train);
+  Object.assign(
+    c.train,
+    { steps: budget.stage2.steps, lr: budget.stage2.lr, evalEvery: budget.stage2.evalEvery },
+    train,
+  );
   return { ...c, ...rest, backbone: { modelDir } };
 }
 
 // ---- committed per-run results ----------------------------------------------------------------
 const resultFile = (id) => join(resultsDir, `${id}.json`);
 /** The settings that decide a run's numbers; a committed result made with others is not reused. */
-const settingsOf = (presets, config, stage1 = undefined) => JSON.stringify({ presets, config: { ...config, backbone: config.backbone ? { ...config.backbone, modelDir: config.backbone.modelDir ? 'stage1' : null } : undefined }, stage1 });
+const settingsOf = (presets, config, stage1 = undefined) =>
+  JSON.stringify({
+    presets,
+    config: {
+      ...config,
+      backbone: config.backbone
+        ? { ...config.backbone, modelDir: config.backbone.modelDir ? 'stage1' : null }
+        : undefined,
+    },
+    stage1,
+  });
 /** A stage-1 backbone's settings; a stage-2 run's include them, so a changed backbone retrains what was built on it. */
 const stage1Settings = (trace, seed) => settingsOf(['tiny-llama', 'full-cot'], stage1Config(trace, seed));
 
@@ -155,19 +209,31 @@ function committed(id, settings) {
   if (!existsSync(resultFile(id))) return null;
   const r = JSON.parse(readFileSync(resultFile(id), 'utf8'));
   if (r.settings !== settings) {
-    process.stderr.write(`experiment: ${relative(root, resultFile(id))} was made with other settings; training it again\n`);
+    process.stderr.write(
+      `experiment: ${relative(root, resultFile(id))} was made with other settings; training it again\n`,
+    );
     return null;
   }
   return r;
 }
 
 function record(id, fields, settings, outcome) {
-  const predictions = readFileSync(outcome.result.predictionsFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const predictions = readFileSync(outcome.result.predictionsFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
   const r = {
-    experiment, id, ...fields,
-    accuracy: outcome.result.accuracy, correct: outcome.result.correct, questions: outcome.result.questions,
-    mode: outcome.result.mode, forwardPassesPerQuestion: outcome.result.forwardPassesPerQuestion, kvEntriesPerQuestion: outcome.result.kvEntriesPerQuestion,
-    trainSeconds: Math.round(outcome.seconds), curve: outcome.curve,
+    experiment,
+    id,
+    ...fields,
+    accuracy: outcome.result.accuracy,
+    correct: outcome.result.correct,
+    questions: outcome.result.questions,
+    mode: outcome.result.mode,
+    forwardPassesPerQuestion: outcome.result.forwardPassesPerQuestion,
+    kvEntriesPerQuestion: outcome.result.kvEntriesPerQuestion,
+    trainSeconds: Math.round(outcome.seconds),
+    curve: outcome.curve,
     // Per question, in test-split order: 1 correct, 0 wrong (for the paired bootstrap).
     perQuestion: predictions.map((p) => (p.correct ? '1' : '0')).join(''),
     settings,
@@ -176,7 +242,11 @@ function record(id, fields, settings, outcome) {
   if (args.commit) {
     try {
       execFileSync('git', ['add', resultFile(id)], { cwd: root });
-      execFileSync('git', ['commit', '-q', '-m', `results: ${experiment} ${id} ${(r.accuracy * 100).toFixed(1)}%`, '--', resultFile(id)], { cwd: root });
+      execFileSync(
+        'git',
+        ['commit', '-q', '-m', `results: ${experiment} ${id} ${(r.accuracy * 100).toFixed(1)}%`, '--', resultFile(id)],
+        { cwd: root },
+      );
     } catch (err) {
       process.stderr.write(`experiment: could not commit ${resultFile(id)}: ${err.message}\n`);
     }
@@ -208,7 +278,10 @@ async function buildStage1(trace, seed) {
     log(`${id}: teacher ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)}`);
   }
   if (!existsSync(join(modelDir, 'config.json'))) {
-    const code = await runKava(['export', join(dir, 'run'), '--out', modelDir, '--merged', '--force'], join(dir, 'export.log'));
+    const code = await runKava(
+      ['export', join(dir, 'run'), '--out', modelDir, '--merged', '--force'],
+      join(dir, 'export.log'),
+    );
     if (code !== 0) {
       process.stderr.write(`experiment: exporting ${id} failed, see ${join(dir, 'export.log')}\n`);
       return null;
@@ -222,7 +295,9 @@ const started = Date.now();
 const minutes = (ms) => `${(ms / 60000).toFixed(1)} min`;
 const log = (line) => process.stdout.write(`[${minutes(Date.now() - started)}] ${line}\n`);
 
-const runs = traces.flatMap((trace) => methods.flatMap((method) => seeds.map((seed) => ({ method, trace, seed, id: `${method}-${trace}-seed${seed}` }))));
+const runs = traces.flatMap((trace) =>
+  methods.flatMap((method) => seeds.map((seed) => ({ method, trace, seed, id: `${method}-${trace}-seed${seed}` }))),
+);
 const results = new Map();
 
 async function stage2(run) {
@@ -235,21 +310,48 @@ async function stage2(run) {
   if (!modelDir) return log(`${run.id}: no stage-1 model, skipped`);
   const t0 = Date.now();
   const dir = join(outDir, run.id);
-  const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, stage2Config(run.method, run.trace, run.seed, modelDir)));
+  const outcome =
+    finishedRun(join(dir, 'run')) ??
+    (await trainRun(dir, presets, stage2Config(run.method, run.trace, run.seed, modelDir)));
   if (!outcome) return log(`${run.id}: no result`);
   const r = record(run.id, { method: run.method, traces: run.trace, seed: run.seed }, settings, outcome);
   results.set(run.id, r);
-  log(`${run.id}: ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)} [${results.size}/${runs.length}]`);
+  log(
+    `${run.id}: ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)} [${results.size}/${runs.length}]`,
+  );
 }
 
-log(`${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}`);
+log(
+  `${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}`,
+);
 // Stage-1 models first (one per trace and seed), so that both cores train backbones before any
 // stage-2 run waits for one.
 // One queue: first the backbones that an unfinished stage-2 run needs (a fresh machine with every
 // result committed trains none), then the stage-2 runs, each waiting for its own backbone only.
-const settingsOfRun = (run) => settingsOf(['tiny-llama', ...catalogue[run.method].presets], stage2Config(run.method, run.trace, run.seed, 'stage1'), stage1Settings(run.trace, run.seed));
-const needed = [...new Set(runs.filter((run) => !committed(run.id, settingsOfRun(run))).map((run) => `${run.trace}:${run.seed}`))];
+const settingsOfRun = (run) =>
+  settingsOf(
+    ['tiny-llama', ...catalogue[run.method].presets],
+    stage2Config(run.method, run.trace, run.seed, 'stage1'),
+    stage1Settings(run.trace, run.seed),
+  );
+const needed = [
+  ...new Set(runs.filter((run) => !committed(run.id, settingsOfRun(run))).map((run) => `${run.trace}:${run.seed}`)),
+];
 const backbones = args['report-only'] ? [] : needed.map((k) => ({ backbone: k.split(':') }));
-await pool([...backbones, ...runs], jobs, (item) => (item.backbone ? stage1Model(item.backbone[0], Number(item.backbone[1])) : stage2(item)));
+await pool([...backbones, ...runs], jobs, (item) =>
+  item.backbone ? stage1Model(item.backbone[0], Number(item.backbone[1])) : stage2(item),
+);
 if (isStopping()) process.exit(130);
-await import('./lib/replication-report.mjs').then((m) => m.writeReport({ experiment, root, resultsDir, reportDir, methods, traces, seeds, quick, wallMinutes: (Date.now() - started) / 60000 }));
+await import('./lib/replication-report.mjs').then((m) =>
+  m.writeReport({
+    experiment,
+    root,
+    resultsDir,
+    reportDir,
+    methods,
+    traces,
+    seeds,
+    quick,
+    wallMinutes: (Date.now() - started) / 60000,
+  }),
+);

@@ -10,7 +10,9 @@ const file = resolve(process.argv[2] ?? new URL('../../shared/datasets/gsm8k/tra
 const rssAfterImport = process.memoryUsage().rss;
 const started = performance.now();
 let peakHeap = 0;
-const sample = () => { peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed); };
+const sample = () => {
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+};
 
 // 1. Per record, both styles at once (the raw derivation), with the reason a style is missing.
 let records = 0;
@@ -44,18 +46,37 @@ for (const trace of ['equation', 'nl']) {
     steps += example.steps.length;
     if (examples % 500 === 0) sample();
   }
-  viaFormat[trace] = { examples, skipped: source.skipped, meanSteps: +(steps / examples).toFixed(2), firstSkipped: source.skippedReasons.slice(0, 3) };
+  viaFormat[trace] = {
+    examples,
+    skipped: source.skipped,
+    meanSteps: +(steps / examples).toFixed(2),
+    firstSkipped: source.skippedReasons.slice(0, 3),
+  };
 }
 sample();
 const totalSeconds = (performance.now() - started) / 1000;
-console.log(JSON.stringify({
-  file,
-  records,
-  bothStyles: both,
-  noEquationTrace: { count: missing.equation.length, reason: 'no <<expr=value>> annotations in the solution', lines: missing.equation },
-  noNlTrace: { count: missing.nl.length, lines: missing.nl },
-  malformed: { count: failed.length, examples: failed.slice(0, 10) },
-  viaFormat,
-  seconds: { deriveBothStyles: +deriveSeconds.toFixed(2), total: +totalSeconds.toFixed(2) },
-  memory: { rssAfterImportMiB: +(rssAfterImport / 2 ** 20).toFixed(1), peakRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1), peakHeapUsedMiB: +(peakHeap / 2 ** 20).toFixed(1) },
-}, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      file,
+      records,
+      bothStyles: both,
+      noEquationTrace: {
+        count: missing.equation.length,
+        reason: 'no <<expr=value>> annotations in the solution',
+        lines: missing.equation,
+      },
+      noNlTrace: { count: missing.nl.length, lines: missing.nl },
+      malformed: { count: failed.length, examples: failed.slice(0, 10) },
+      viaFormat,
+      seconds: { deriveBothStyles: +deriveSeconds.toFixed(2), total: +totalSeconds.toFixed(2) },
+      memory: {
+        rssAfterImportMiB: +(rssAfterImport / 2 ** 20).toFixed(1),
+        peakRssMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+        peakHeapUsedMiB: +(peakHeap / 2 ** 20).toFixed(1),
+      },
+    },
+    null,
+    2,
+  ),
+);

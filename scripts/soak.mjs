@@ -28,9 +28,19 @@ const mb = (bytes) => (bytes / 2 ** 20).toFixed(1);
 const rows = [];
 const sample = (step, event) => {
   const m = process.memoryUsage();
-  const row = { step, event, tensors: tf.memory().numTensors, tensorMB: tf.memory().numBytes / 2 ** 20, rssMB: m.rss / 2 ** 20, heapMB: m.heapUsed / 2 ** 20, seconds: (performance.now() - started) / 1000 };
+  const row = {
+    step,
+    event,
+    tensors: tf.memory().numTensors,
+    tensorMB: tf.memory().numBytes / 2 ** 20,
+    rssMB: m.rss / 2 ** 20,
+    heapMB: m.heapUsed / 2 ** 20,
+    seconds: (performance.now() - started) / 1000,
+  };
   rows.push(row);
-  console.log(`${String(step).padStart(6)}  ${event.padEnd(5)}  ${String(row.tensors).padStart(7)}  ${row.tensorMB.toFixed(1).padStart(9)}  ${mb(m.rss).padStart(8)}  ${mb(m.heapUsed).padStart(8)}  ${row.seconds.toFixed(0).padStart(6)}`);
+  console.log(
+    `${String(step).padStart(6)}  ${event.padEnd(5)}  ${String(row.tensors).padStart(7)}  ${row.tensorMB.toFixed(1).padStart(9)}  ${mb(m.rss).padStart(8)}  ${mb(m.heapUsed).padStart(8)}  ${row.seconds.toFixed(0).padStart(6)}`,
+  );
 };
 
 /** Taps the trainer's hooks: a row after step 1, every reportEvery steps and after each evaluation. */
@@ -58,8 +68,10 @@ const resolved = await resolveConfig({
 });
 const info = await initBackend(resolved.config.backend);
 console.log(info.description);
-console.log(`soak: tiny-llama, ${steps} steps of batch ${resolved.config.train.batchSize}, evaluation every ${evalEvery} steps` +
-  `${evalLimit ? ` (${evalLimit} questions)` : ''}; tensors before training: ${tf.memory().numTensors}`);
+console.log(
+  `soak: tiny-llama, ${steps} steps of batch ${resolved.config.train.batchSize}, evaluation every ${evalEvery} steps` +
+    `${evalLimit ? ` (${evalLimit} questions)` : ''}; tensors before training: ${tf.memory().numTensors}`,
+);
 console.log('  step  event  tensors  tensor MB    RSS MB   heap MB  time s');
 const started = performance.now();
 let failed = false;
@@ -70,9 +82,15 @@ try {
   const middle = at(Math.round(steps / 2 / reportEvery) * reportEvery) ?? rows[Math.floor(rows.length / 2)];
   const last = at(steps);
   console.log(`\nrun: ${result.runDir} (${result.steps} steps in ${result.wallSeconds.toFixed(0)} s)`);
-  for (const r of [first, middle, last]) if (r) console.log(`step ${String(r.step).padStart(5)}: ${r.tensors} tensors (${r.tensorMB.toFixed(1)} MB), RSS ${r.rssMB.toFixed(1)} MB, heap ${r.heapMB.toFixed(1)} MB`);
+  for (const r of [first, middle, last])
+    if (r)
+      console.log(
+        `step ${String(r.step).padStart(5)}: ${r.tensors} tensors (${r.tensorMB.toFixed(1)} MB), RSS ${r.rssMB.toFixed(1)} MB, heap ${r.heapMB.toFixed(1)} MB`,
+      );
   if (first && last) {
-    console.log(`growth from step 1 to step ${last.step}: ${last.tensors - first.tensors} tensors, RSS ${(last.rssMB - first.rssMB).toFixed(1)} MB, heap ${(last.heapMB - first.heapMB).toFixed(1)} MB`);
+    console.log(
+      `growth from step 1 to step ${last.step}: ${last.tensors - first.tensors} tensors, RSS ${(last.rssMB - first.rssMB).toFixed(1)} MB, heap ${(last.heapMB - first.heapMB).toFixed(1)} MB`,
+    );
   }
   // The teacher warm-up (train.teacherWarmup of the steps) trains the teacher alone: the student's
   // optimiser moments (and the larger working set of its rollout) appear only after it, so the
@@ -80,8 +98,10 @@ try {
   const warmupEnd = Math.round(resolved.config.train.teacherWarmup * steps);
   const settled = rows.find((r) => r.event === 'step' && r.step > warmupEnd);
   if (settled && last && settled !== last) {
-    console.log(`after the teacher warm-up (steps ${warmupEnd + 1}-${steps}), step ${settled.step} to ${last.step}: ` +
-      `${last.tensors - settled.tensors} tensors, RSS ${(last.rssMB - settled.rssMB).toFixed(1)} MB, heap ${(last.heapMB - settled.heapMB).toFixed(1)} MB`);
+    console.log(
+      `after the teacher warm-up (steps ${warmupEnd + 1}-${steps}), step ${settled.step} to ${last.step}: ` +
+        `${last.tensors - settled.tensors} tensors, RSS ${(last.rssMB - settled.rssMB).toFixed(1)} MB, heap ${(last.heapMB - settled.heapMB).toFixed(1)} MB`,
+    );
     failed = last.tensors !== settled.tensors;
     console.log(failed ? 'tensor count is NOT flat: something leaks tensors' : 'tensor count is flat');
   }

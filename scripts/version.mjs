@@ -24,7 +24,12 @@ function usage(message) {
 }
 
 function parseArgs(argv) {
-  const args = { root: resolve(dirname(fileURLToPath(import.meta.url)), '..'), lock: true, check: false, version: undefined };
+  const args = {
+    root: resolve(dirname(fileURLToPath(import.meta.url)), '..'),
+    lock: true,
+    check: false,
+    version: undefined,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--check') args.check = true;
@@ -57,11 +62,18 @@ const isKava = (name) => name.startsWith('@kava/');
 function versionSlots(list, rootName) {
   const slots = [];
   for (const { file, pkg } of list) {
-    if (isKava(pkg.name) || pkg.name === rootName) slots.push({ file, pkg, where: 'version', get: () => pkg.version, set: (v) => (pkg.version = v) });
+    if (isKava(pkg.name) || pkg.name === rootName)
+      slots.push({ file, pkg, where: 'version', get: () => pkg.version, set: (v) => (pkg.version = v) });
     for (const field of DEP_FIELDS) {
       for (const name of Object.keys(pkg[field] ?? {}).filter(isKava)) {
         const spec = pkg[field][name];
-        slots.push({ file, pkg, where: `${field}.${name}`, get: () => spec.replace(/^[\^~]/, ''), set: (v) => (pkg[field][name] = retarget(spec, v)) });
+        slots.push({
+          file,
+          pkg,
+          where: `${field}.${name}`,
+          get: () => spec.replace(/^[\^~]/, ''),
+          set: (v) => (pkg[field][name] = retarget(spec, v)),
+        });
       }
     }
   }
@@ -86,9 +98,14 @@ for (const s of slots) s.set(args.version);
 for (const { file, pkg } of list) writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
 console.log(`set ${slots.length} @kava version references in ${list.length} manifests to ${args.version}`);
 if (args.lock) {
-  const r = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], { cwd: args.root, stdio: 'inherit' });
+  const r = spawnSync('npm', ['install', '--package-lock-only', '--ignore-scripts', '--no-audit', '--no-fund'], {
+    cwd: args.root,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) {
-    console.error('npm install --package-lock-only failed; the manifests are written, package-lock.json is not refreshed');
+    console.error(
+      'npm install --package-lock-only failed; the manifests are written, package-lock.json is not refreshed',
+    );
     process.exit(r.status ?? 1);
   }
 }

@@ -50,7 +50,11 @@ describe('kava CLI basics', () => {
     expect(JSON.parse(printed.stdout).train).toMatchObject({ steps: 300, batchSize: 16, lr: 3e-3 });
     // A method preset alone keeps the default backbone preset (and its CPU budget).
     const codi = JSON.parse(kava(['config', '--print', '--preset', 'codi'], dir).stdout);
-    expect(codi).toMatchObject({ preset: ['tiny-llama', 'codi'], method: 'codi', train: { steps: 300, batchSize: 16 } });
+    expect(codi).toMatchObject({
+      preset: ['tiny-llama', 'codi'],
+      method: 'codi',
+      train: { steps: 300, batchSize: 16 },
+    });
   });
 
   it('after kava init, train --dry-run prints the same configuration as without the file, also with every line uncommented', () => {
@@ -73,33 +77,54 @@ describe('kava CLI basics', () => {
   it('a preset is named one way: top-level "preset" applies Table 6 like --preset; backbone.preset naming another preset is refused with the right spelling', () => {
     const flag = kava(['config', '--print', '--preset', 'llama-1b'], temp());
     const viaFlag = JSON.parse(flag.stdout);
-    expect(viaFlag).toMatchObject({ backbone: { preset: 'llama-1b', lora: { enabled: true, rank: 128 } }, train: { lr: 8e-4, batchSize: 128, epochs: 10 }, losses: { codi: { weight: 10 } } });
+    expect(viaFlag).toMatchObject({
+      backbone: { preset: 'llama-1b', lora: { enabled: true, rank: 128 } },
+      train: { lr: 8e-4, batchSize: 128, epochs: 10 },
+      losses: { codi: { weight: 10 } },
+    });
     const dir = temp();
     writeFileSync(join(dir, 'kava.config.json'), JSON.stringify({ preset: 'llama-1b' }));
     expect(JSON.parse(kava(['config', '--print'], dir).stdout)).toEqual(viaFlag);
 
     const wrong = temp();
-    writeFileSync(join(wrong, 'kava.config.json'), JSON.stringify({ backbone: { preset: 'llama-1b', modelDir: 'models/llama-1b' } }));
+    writeFileSync(
+      join(wrong, 'kava.config.json'),
+      JSON.stringify({ backbone: { preset: 'llama-1b', modelDir: 'models/llama-1b' } }),
+    );
     for (const args of [['config', '--print'], ['train', '--dry-run'], ['train']]) {
       const r = kava(args, wrong);
       expect(r.code).toBe(2);
-      expect(r.stderr).toMatch(/kava\.config\.json: backbone\.preset "llama-1b" would pick only the architecture.*write "preset": "llama-1b" at the top level.*--preset llama-1b/);
+      expect(r.stderr).toMatch(
+        /kava\.config\.json: backbone\.preset "llama-1b" would pick only the architecture.*write "preset": "llama-1b" at the top level.*--preset llama-1b/,
+      );
     }
     // The same name on both sides is consistent (a run's saved config.json has both).
-    writeFileSync(join(wrong, 'kava.config.json'), JSON.stringify({ preset: 'llama-1b', backbone: { preset: 'llama-1b' } }));
+    writeFileSync(
+      join(wrong, 'kava.config.json'),
+      JSON.stringify({ preset: 'llama-1b', backbone: { preset: 'llama-1b' } }),
+    );
     expect(kava(['config', '--print'], wrong).code).toBe(0);
   });
 
   it('train refuses data without traces for a method that needs them, before building a model', () => {
     const dir = temp();
-    writeFileSync(join(dir, 'qa.jsonl'), '{"question":"What is 2+3?","answer":"5"}\n{"question":"What is 4+3?","answer":"7"}\n');
+    writeFileSync(
+      join(dir, 'qa.jsonl'),
+      '{"question":"What is 2+3?","answer":"5"}\n{"question":"What is 4+3?","answer":"7"}\n',
+    );
     const r = kava(['train', '--data', 'qa.jsonl', '--backend', 'cpu'], dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/data\.train qa\.jsonl: none of its 2 records has a reasoning trace, which method "kava" learns from.*--preset no-cot/);
+    expect(r.stderr).toMatch(
+      /data\.train qa\.jsonl: none of its 2 records has a reasoning trace, which method "kava" learns from.*--preset no-cot/,
+    );
     expect(existsSync(join(dir, 'runs'))).toBe(false);
     // The start banner said what would have run.
-    expect(r.stdout).toMatch(/^method kava: losses student-ce 1, teacher-ce 1, codi 1, kv 1; scorer rkv \(lambda 0\.1\), keeps M per layer and KV head; M = 8 latents, Jacobi, T = 3 iterations, projection$/m);
-    expect(r.stdout).toMatch(/^backbone tiny-llama \(llama\), random init, all weights train; backend cpu; presets tiny-llama$/m);
+    expect(r.stdout).toMatch(
+      /^method kava: losses student-ce 1, teacher-ce 1, codi 1, kv 1; scorer rkv \(lambda 0\.1\), keeps M per layer and KV head; M = 8 latents, Jacobi, T = 3 iterations, projection$/m,
+    );
+    expect(r.stdout).toMatch(
+      /^backbone tiny-llama \(llama\), random init, all weights train; backend cpu; presets tiny-llama$/m,
+    );
     expect(r.stdout).toMatch(/^data: qa\.jsonl \(format auto, equation traces\); held-out: none \(no evaluation\)/m);
     const missing = kava(['train', '--data', 'nope.jsonl', '--backend', 'cpu'], dir);
     expect(missing.stderr).toMatch(/^kava: data\.train: data file not found: .*nope\.jsonl\n$/);
@@ -107,13 +132,44 @@ describe('kava CLI basics', () => {
 
   it('train --dry-run checks the preset against the checkpoint and the data, and counts parameters right', () => {
     const dir = temp();
-    const qwen = kava(['train', '--dry-run', '--preset', 'llama-1b', '--model-dir', join(REPO, 'test/fixtures/hf-tiny-qwen'), '--data', 'x.jsonl'], dir);
+    const qwen = kava(
+      [
+        'train',
+        '--dry-run',
+        '--preset',
+        'llama-1b',
+        '--model-dir',
+        join(REPO, 'test/fixtures/hf-tiny-qwen'),
+        '--data',
+        'x.jsonl',
+      ],
+      dir,
+    );
     expect(qwen.code).toBe(2);
-    expect(qwen.stderr).toMatch(/backbone preset "llama-1b" is a llama model, but backbone\.modelDir .*hf-tiny-qwen holds a qwen2 checkpoint/);
-    const noData = kava(['train', '--dry-run', '--preset', 'llama-1b', '--model-dir', join(REPO, 'test/fixtures/hf-tiny-llama')], dir);
+    expect(qwen.stderr).toMatch(
+      /backbone preset "llama-1b" is a llama model, but backbone\.modelDir .*hf-tiny-qwen holds a qwen2 checkpoint/,
+    );
+    const noData = kava(
+      ['train', '--dry-run', '--preset', 'llama-1b', '--model-dir', join(REPO, 'test/fixtures/hf-tiny-llama')],
+      dir,
+    );
     expect(noData.code).toBe(2);
-    expect(noData.stderr).toMatch(/no training data is given, so it would train on the built-in synthetic task.*--preset llama-1b,synthetic/);
-    const ok = kava(['train', '--dry-run', '--backend', 'cpu', '--preset', 'llama-1b,synthetic', '--model-dir', join(REPO, 'test/fixtures/hf-tiny-llama')], dir);
+    expect(noData.stderr).toMatch(
+      /no training data is given, so it would train on the built-in synthetic task.*--preset llama-1b,synthetic/,
+    );
+    const ok = kava(
+      [
+        'train',
+        '--dry-run',
+        '--backend',
+        'cpu',
+        '--preset',
+        'llama-1b,synthetic',
+        '--model-dir',
+        join(REPO, 'test/fixtures/hf-tiny-llama'),
+      ],
+      dir,
+    );
     expect(ok.code).toBe(0);
     const [, total, trainable] = /parameters: ([\d.]+)k \(([\d.]+)k trainable/.exec(ok.stdout)!;
     expect(Number(trainable)).toBeLessThanOrEqual(Number(total));
@@ -132,7 +188,9 @@ describe('kava CLI basics', () => {
     writeFileSync(join(dir, 'kava.config.json'), JSON.stringify({ train: { lr: 'fast' } }));
     const r = kava(['config', '--print'], dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^kava: Invalid configuration: kava\.config\.json: train\.lr: expected number, got "fast"\n$/);
+    expect(r.stderr).toMatch(
+      /^kava: Invalid configuration: kava\.config\.json: train\.lr: expected number, got "fast"\n$/,
+    );
     const verbose = kava(['config', '--print', '--verbose'], dir);
     expect(verbose.code).toBe(2);
     expect(verbose.stderr).toMatch(/at .*load\.js/);

@@ -8,7 +8,8 @@ import { CUDA11_LIBRARIES, findLibraries } from '@kava/core/app';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'packages/cli/bin/kava.js');
-const kava = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
+const kava = (args: string[]) =>
+  spawnSync(process.execPath, [BIN, ...args], { cwd: REPO, encoding: 'utf8', timeout: 60_000 });
 
 describe('kava doctor', () => {
   it('prints the machine, backends, native kernels and GPU sections, and what --backend auto runs', () => {
@@ -30,7 +31,10 @@ describe('kava doctor', () => {
   it('--json gives the same findings as data', () => {
     const r = kava(['doctor', '--json']);
     expect(r.status).toBe(0);
-    const sections = JSON.parse(r.stdout) as { title: string; checks: { name: string; status: string; fix?: string }[] }[];
+    const sections = JSON.parse(r.stdout) as {
+      title: string;
+      checks: { name: string; status: string; fix?: string }[];
+    }[];
     expect(sections.map((s) => s.title)).toEqual(['Machine', 'Backends', 'Native kernels', 'GPU']);
     for (const check of sections.flatMap((s) => s.checks)) {
       expect(['ok', 'missing', 'info']).toContain(check.status);
@@ -43,7 +47,8 @@ describe('finding the CUDA 11 libraries', () => {
   it('looks in LD_LIBRARY_PATH first, then the ldconfig cache, and reports the rest missing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'kava-cuda-'));
     writeFileSync(join(dir, 'libcudart.so.11.0'), '');
-    const ldconfig = '3 libs found in cache `/etc/ld.so.cache\'\n\tlibcudnn.so.8 (libc6,x86-64) => /opt/cudnn/lib/libcudnn.so.8\n\tlibcudart.so.11.0 (libc6,x86-64) => /elsewhere/libcudart.so.11.0\n';
+    const ldconfig =
+      "3 libs found in cache `/etc/ld.so.cache'\n\tlibcudnn.so.8 (libc6,x86-64) => /opt/cudnn/lib/libcudnn.so.8\n\tlibcudart.so.11.0 (libc6,x86-64) => /elsewhere/libcudart.so.11.0\n";
     const found = findLibraries(CUDA11_LIBRARIES, { LD_LIBRARY_PATH: `/nonexistent:${dir}` }, ldconfig);
     expect(found.get('libcudart.so.11.0')).toBe(join(dir, 'libcudart.so.11.0'));
     expect(found.get('libcudnn.so.8')).toBe('/opt/cudnn/lib/libcudnn.so.8');

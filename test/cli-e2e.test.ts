@@ -34,12 +34,14 @@ describe('kava end to end', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^backend: /m);
     const last = r.stdout.split('\n').find((l) => l.startsWith('step 3/3'))!;
-    for (const part of ['teacher-ce', 'student-ce', 'codi', 'kv', 'total', 'lr', 'tok/s', 'eta']) expect(last).toContain(part);
+    for (const part of ['teacher-ce', 'student-ce', 'codi', 'kv', 'total', 'lr', 'tok/s', 'eta'])
+      expect(last).toContain(part);
     expect(r.stdout).toMatch(/held-out accuracy: \d+\.\d% \(\d+\/8, latent\)/);
     expect(r.stdout).toMatch(/^method kava: .*scorer rkv/m); // the start banner
     expect(r.stdout).toMatch(/^evaluating held-out questions 8\/8$/m); // evaluation progress
     runDir = join(dir, 'runs', readdirSync(join(dir, 'runs'))[0]!);
-    for (const f of ['config.json', 'metrics.jsonl', 'eval.jsonl', 'report.md', 'checkpoints/latest']) expect(existsSync(join(runDir, f))).toBe(true);
+    for (const f of ['config.json', 'metrics.jsonl', 'eval.jsonl', 'report.md', 'checkpoints/latest'])
+      expect(existsSync(join(runDir, f))).toBe(true);
     const svg = readFileSync(join(runDir, 'report.svg'), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
@@ -80,7 +82,9 @@ describe('kava end to end', () => {
     expect(forTraining).toEqual(documented); // training calls every hook
 
     const log = join(dir, 'hooks.log');
-    writeFileSync(join(dir, 'hook-logger.mjs'), `import { appendFileSync } from 'node:fs';
+    writeFileSync(
+      join(dir, 'hook-logger.mjs'),
+      `import { appendFileSync } from 'node:fs';
 export default { name: 'hook-logger', apply(h) {
   for (const name of ${JSON.stringify(documented)}) {
     // A name the docs list but the code lacks fails here (h[name] is undefined).
@@ -90,7 +94,8 @@ export default { name: 'hook-logger', apply(h) {
     });
   }
 } };
-`);
+`,
+    );
     const fired = () => {
       const lines = readFileSync(log, 'utf8').trim().split('\n');
       writeFileSync(log, '');
@@ -109,7 +114,10 @@ export default { name: 'hook-logger', apply(h) {
     expect(evaluated.code).toBe(0);
     expect(fired()).toEqual(forCommand('eval').map((n) => (n.startsWith('run') ? `${n} eval` : n)));
 
-    const inferred = kava(['infer', '--checkpoint', join(dir, 'runs-hooks'), '--plugin', './hook-logger.mjs', 'What is 2 + 3?'], dir);
+    const inferred = kava(
+      ['infer', '--checkpoint', join(dir, 'runs-hooks'), '--plugin', './hook-logger.mjs', 'What is 2 + 3?'],
+      dir,
+    );
     expect(inferred.code).toBe(0);
     expect(fired()).toEqual(forCommand('infer').map((n) => (n.startsWith('run') ? `${n} infer` : n)));
   });
@@ -119,7 +127,9 @@ export default { name: 'hook-logger', apply(h) {
     const latent = kava(['infer', '--checkpoint', runDir, q], dir);
     expect(latent.code).toBe(0);
     expect(latent.stdout).toMatch(/^answer: /m);
-    expect(latent.stdout).toMatch(/cost: \d+ forward passes, \d+ generated tokens, \d+ KV entries held \(mode latent\)/);
+    expect(latent.stdout).toMatch(
+      /cost: \d+ forward passes, \d+ generated tokens, \d+ KV entries held \(mode latent\)/,
+    );
     const cot = kava(['infer', '--checkpoint', runDir, '--mode', 'cot', q], dir);
     expect(cot.code).toBe(0);
     expect(cot.stdout).toMatch(/^trace: /m);
@@ -142,19 +152,44 @@ export default { name: 'hook-logger', apply(h) {
     writeFileSync(params, poisoned);
     const nan = kava(['infer', '--checkpoint', bad, 'What is 2 + 3?'], dir);
     expect(nan.code).toBe(2);
-    expect(nan.stderr).toMatch(new RegExp(`^kava: ${params.replace(/[.]/g, '\\.')}: tensor "[^"]+" holds 1 non-finite value`));
+    expect(nan.stderr).toMatch(
+      new RegExp(`^kava: ${params.replace(/[.]/g, '\\.')}: tensor "[^"]+" holds 1 non-finite value`),
+    );
   });
 
   it('swapping compression.scorer in the config changes the kept tokens (rkv, keydiff, a third-party plugin)', () => {
     const kept: Record<string, unknown> = {};
     // On an untrained model attention carries little signal, and rkv at its default λ = 0.1 ranks
     // almost like keydiff (exactly like it at λ = 0); λ = 0.5 lets the answer queries' attention count.
-    const configs = [['rkv', [], { lambda: 0.5 }], ['keydiff', [], {}], ['value-norm', ['kava-plugin-example'], {}]] as const;
+    const configs = [
+      ['rkv', [], { lambda: 0.5 }],
+      ['keydiff', [], {}],
+      ['value-norm', ['kava-plugin-example'], {}],
+    ] as const;
     for (const [scorer, plugins, options] of configs) {
       const d = mkdtempSync(join(tmpdir(), 'kava-compress-'));
       // The default tiny architecture (4 layers x 2 KV heads): eight (layer, head) choices to compare.
-      writeFileSync(join(d, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', plugins, compression: { scorer, options } }));
-      const r = kava(['compress', '--question', 'Mia has 3 boxes of 4 pens. She gives away 5 pens.', '--cot', '<<3*4=12>> <<12-5=7>> <<7+1=8>>', '--answer', '8', '--budget', '3', '--json', '--out', join(d, 'k.svg')], d);
+      writeFileSync(
+        join(d, 'kava.config.json'),
+        JSON.stringify({ preset: 'tiny-llama', plugins, compression: { scorer, options } }),
+      );
+      const r = kava(
+        [
+          'compress',
+          '--question',
+          'Mia has 3 boxes of 4 pens. She gives away 5 pens.',
+          '--cot',
+          '<<3*4=12>> <<12-5=7>> <<7+1=8>>',
+          '--answer',
+          '8',
+          '--budget',
+          '3',
+          '--json',
+          '--out',
+          join(d, 'k.svg'),
+        ],
+        d,
+      );
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const out = JSON.parse(r.stdout);
@@ -183,7 +218,9 @@ export default { name: 'hook-logger', apply(h) {
       child.kill('SIGKILL');
     }
     expect(stdout).toMatch(/^interrupted; checkpoint saved: .*step-\d+$/m);
-    const steps = readFileSync(join(dir, 'runs-int', 'metrics.jsonl'), 'utf8').trim().split('\n').length;
+    const steps = readFileSync(join(dir, 'runs-int', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n').length;
     expect(steps).toBeLessThan(1000);
     expect(existsSync(join(dir, 'runs-int', 'checkpoints', 'latest'))).toBe(true);
     // The folder holds a run now: reusing it without --resume is refused.
@@ -209,8 +246,8 @@ export default { name: 'hook-logger', apply(h) {
         child.stdout.on('data', (chunk: Buffer) => {
           stdout += chunk.toString();
           // Signals of one kind are not queued: the second is sent only after the first was handled.
-          if (sent === 0 && /^step \d+\/100000/m.test(stdout)) sent++, child.kill(signal);
-          if (again && sent === 1 && /finishing this step/.test(stdout)) sent++, child.kill(signal);
+          if (sent === 0 && /^step \d+\/100000/m.test(stdout)) (sent++, child.kill(signal));
+          if (again && sent === 1 && /finishing this step/.test(stdout)) (sent++, child.kill(signal));
         });
         child.on('close', done);
       });
@@ -224,9 +261,14 @@ export default { name: 'hook-logger', apply(h) {
     expect(r.code).toBe(143);
     expect(r.stdout).toMatch(/^SIGTERM: finishing this step and saving a checkpoint/m);
     expect(r.stdout).toMatch(/^interrupted; checkpoint saved: .*step-\d+$/m);
-    const steps = readFileSync(join(dir, 'runs-term', 'metrics.jsonl'), 'utf8').trim().split('\n').length;
-    expect(readFileSync(join(dir, 'runs-term', 'checkpoints', 'latest'), 'utf8').trim()).toBe(`step-${String(steps).padStart(7, '0')}`);
-    for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors']) expect(existsSync(join(dir, 'runs-term', 'checkpoints', `step-${String(steps).padStart(7, '0')}`, f))).toBe(true);
+    const steps = readFileSync(join(dir, 'runs-term', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n').length;
+    expect(readFileSync(join(dir, 'runs-term', 'checkpoints', 'latest'), 'utf8').trim()).toBe(
+      `step-${String(steps).padStart(7, '0')}`,
+    );
+    for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors'])
+      expect(existsSync(join(dir, 'runs-term', 'checkpoints', `step-${String(steps).padStart(7, '0')}`, f))).toBe(true);
     const resumed = kava(['train', '--steps', String(steps + 1), '--resume', 'runs-term'], dir);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toContain(`steps: ${steps + 1}/${steps + 1}`);
@@ -236,20 +278,32 @@ export default { name: 'hook-logger', apply(h) {
     // Steps long enough (the default tiny architecture, a checkpoint after each) that the second
     // signal lands while the run is still finishing its step or saving.
     const slow = mkdtempSync(join(tmpdir(), 'kava-e2e-slow-'));
-    writeFileSync(join(slow, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', data: SMALL.data, train: { batchSize: 16, microBatchSize: 8, checkpointEvery: 1 } }));
+    writeFileSync(
+      join(slow, 'kava.config.json'),
+      JSON.stringify({
+        preset: 'tiny-llama',
+        data: SMALL.data,
+        train: { batchSize: 16, microBatchSize: 8, checkpointEvery: 1 },
+      }),
+    );
     const r = await trainUntilSignalled('run', 'SIGTERM', true, slow);
     expect(r.code).toBe(143);
     expect(r.stdout).not.toMatch(/^interrupted; checkpoint saved/m);
     const root = join(slow, 'run', 'checkpoints');
     const visible = readdirSync(root).filter((d) => /^step-\d+$/.test(d));
     expect(visible.length).toBeGreaterThan(0); // the step-0 one at least
-    for (const d of visible) for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors', 'tokenizer']) expect(existsSync(join(root, d, f))).toBe(true);
+    for (const d of visible)
+      for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors', 'tokenizer'])
+        expect(existsSync(join(root, d, f))).toBe(true);
     expect(visible).toContain(readFileSync(join(root, 'latest'), 'utf8').trim());
   }, 120_000);
 
   it('kill -9 at any moment while checkpointing leaves the last complete checkpoint, and --resume goes on from it', async () => {
     const project = mkdtempSync(join(tmpdir(), 'kava-e2e-kill-'));
-    writeFileSync(join(project, 'kava.config.json'), JSON.stringify({ preset: 'tiny-llama', ...SMALL, train: { ...SMALL.train, checkpointEvery: 1 } }));
+    writeFileSync(
+      join(project, 'kava.config.json'),
+      JSON.stringify({ preset: 'tiny-llama', ...SMALL, train: { ...SMALL.train, checkpointEvery: 1 } }),
+    );
     const root = join(project, 'r', 'checkpoints');
     // A checkpoint after every step, and SIGKILL at a different moment after the first step each time.
     for (const [i, delay] of [0, 40, 120, 250].entries()) {
@@ -264,7 +318,9 @@ export default { name: 'hook-logger', apply(h) {
         child.on('close', () => done());
       });
       const visible = readdirSync(root).filter((d) => /^step-\d+$/.test(d));
-      for (const d of visible) for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors', 'tokenizer/tokenizer.json']) expect(existsSync(join(root, d, f))).toBe(true);
+      for (const d of visible)
+        for (const f of ['state.json', 'params.safetensors', 'optimizer.safetensors', 'tokenizer/tokenizer.json'])
+          expect(existsSync(join(root, d, f))).toBe(true);
       expect(visible).toContain(readFileSync(join(root, 'latest'), 'utf8').trim());
     }
     const step = Number(readFileSync(join(root, 'latest'), 'utf8').trim().slice(5));
@@ -274,9 +330,16 @@ export default { name: 'hook-logger', apply(h) {
     expect(readdirSync(root).filter((n) => n.endsWith('.tmp'))).toEqual([]); // what the kills left is cleaned up
   }, 180_000);
 
-  it('--resume continues with the run\'s own settings (not the current folder\'s), changes only the flags given and keeps config.json', () => {
+  it("--resume continues with the run's own settings (not the current folder's), changes only the flags given and keeps config.json", () => {
     const project = mkdtempSync(join(tmpdir(), 'kava-e2e-resume-'));
-    writeFileSync(join(project, 'base.json'), JSON.stringify({ preset: 'tiny-llama', ...SMALL, train: { ...SMALL.train, checkpointEvery: 2, teacherWarmup: 0.5 } }));
+    writeFileSync(
+      join(project, 'base.json'),
+      JSON.stringify({
+        preset: 'tiny-llama',
+        ...SMALL,
+        train: { ...SMALL.train, checkpointEvery: 2, teacherWarmup: 0.5 },
+      }),
+    );
     const first = kava(['train', '--config', 'base.json', '--steps', '4', '--run-dir', 'r'], project);
     expect(first.code).toBe(0);
     const runDir = join(project, 'r');
@@ -304,7 +367,10 @@ export default { name: 'hook-logger', apply(h) {
     [['eval', '--run', '/nonexistent/run'], /no checkpoint found/],
     [['infer', '--checkpoint', '/nonexistent/run', 'q'], /no checkpoint found/],
     [['report', '/nonexistent/run'], /not a run directory/],
-    [['compress', '--question', 'q', '--cot', 'c', '--scorer', 'h2o'], /no loaded plugin provides a scorer named "h2o"\. Available: /],
+    [
+      ['compress', '--question', 'q', '--cot', 'c', '--scorer', 'h2o'],
+      /no loaded plugin provides a scorer named "h2o"\. Available: /,
+    ],
   ])('kava %j exits 2 with a clear message', (args, message) => {
     const r = kava(args as string[], mkdtempSync(join(tmpdir(), 'kava-err-')));
     expect(r.code).toBe(2);

@@ -18,15 +18,18 @@ const kava = (args: string[], cwd: string) => {
 
 describe('kava export', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kava-export-'));
-  writeFileSync(join(dir, 'kava.config.json'), JSON.stringify({
-    preset: 'tiny-llama,synthetic',
-    backend: 'cpu',
-    backbone: { modelDir: BASE, lora: { enabled: true, rank: 4, alpha: 8, dropout: 0 } },
-    data: { synthetic: { trainSize: 16, testSize: 2 } },
-    latent: { count: 2, iterations: 1 },
-    train: { batchSize: 2, microBatchSize: 2, checkpointEvery: 0 },
-    eval: { limit: 2 },
-  }));
+  writeFileSync(
+    join(dir, 'kava.config.json'),
+    JSON.stringify({
+      preset: 'tiny-llama,synthetic',
+      backend: 'cpu',
+      backbone: { modelDir: BASE, lora: { enabled: true, rank: 4, alpha: 8, dropout: 0 } },
+      data: { synthetic: { trainSize: 16, testSize: 2 } },
+      latent: { count: 2, iterations: 1 },
+      train: { batchSize: 2, microBatchSize: 2, checkpointEvery: 0 },
+      eval: { limit: 2 },
+    }),
+  );
   let run = '';
 
   beforeAll(() => {
@@ -41,16 +44,31 @@ describe('kava export', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/as a PEFT LoRA adapter for .*hf-tiny-llama/);
-    expect(readdirSync(join(dir, 'adapter')).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors', 'kava_latent.json', 'latent_projection.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
-    expect(JSON.parse(readFileSync(join(dir, 'adapter', 'adapter_config.json'), 'utf8'))).toMatchObject({ peft_type: 'LORA', base_model_name_or_path: BASE, r: 4 });
-    expect(JSON.parse(readFileSync(join(dir, 'adapter', 'kava_latent.json'), 'utf8'))).toMatchObject({ latents: 2, iterations: 1, mode: 'jacobi' });
+    expect(readdirSync(join(dir, 'adapter')).sort()).toEqual([
+      'adapter_config.json',
+      'adapter_model.safetensors',
+      'kava_latent.json',
+      'latent_projection.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
+    expect(JSON.parse(readFileSync(join(dir, 'adapter', 'adapter_config.json'), 'utf8'))).toMatchObject({
+      peft_type: 'LORA',
+      base_model_name_or_path: BASE,
+      r: 4,
+    });
+    expect(JSON.parse(readFileSync(join(dir, 'adapter', 'kava_latent.json'), 'utf8'))).toMatchObject({
+      latents: 2,
+      iterations: 1,
+      mode: 'jacobi',
+    });
     // An existing folder is never overwritten without --force.
     const again = kava(['export', run, '--out', 'adapter'], dir);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/exists and is not empty/);
   });
 
-  it('eval and infer take --backend over the run\'s own, and eval shows its progress', () => {
+  it("eval and infer take --backend over the run's own, and eval shows its progress", () => {
     const r = kava(['eval', '--run', run, '--backend', 'wasm'], dir);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/^backend: wasm/m);
@@ -69,7 +87,10 @@ describe('kava export', () => {
     const r = kava(['export', run, '--out', 'merged', '--merged'], dir);
     expect(r.code).toBe(0);
     expect(existsSync(join(dir, 'merged', 'model.safetensors'))).toBe(true);
-    const dry = kava(['train', '--dry-run', '--model-dir', 'merged', '--preset', 'tiny-llama', '--backend', 'cpu'], dir);
+    const dry = kava(
+      ['train', '--dry-run', '--model-dir', 'merged', '--preset', 'tiny-llama', '--backend', 'cpu'],
+      dir,
+    );
     expect(dry.stderr).toBe('');
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/model: llama 2 layers, hidden 64/);

@@ -20,7 +20,9 @@ describe('experiment statistics', () => {
     expect(b.lo).toBe(0);
     expect([0.5, 0.75]).toContain(b.hi);
     // Deterministic for a seed, so a table is the same every time it is made.
-    expect(pairedBootstrap([1, 0, 0, 1, 1], [0, 0, 1, 0, 1])).toEqual(pairedBootstrap([1, 0, 0, 1, 1], [0, 0, 1, 0, 1]));
+    expect(pairedBootstrap([1, 0, 0, 1, 1], [0, 0, 1, 0, 1])).toEqual(
+      pairedBootstrap([1, 0, 0, 1, 1], [0, 0, 1, 0, 1]),
+    );
   });
 
   it('the interval narrows as questions are added', () => {

@@ -10,16 +10,29 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const root = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string; engines: { node: string }; workspaces: string[] };
+const root = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+  version: string;
+  engines: { node: string };
+  workspaces: string[];
+};
 
 interface Manifest {
-  name: string; version: string; license?: string; engines?: { node?: string };
-  main?: string; types?: string; bin?: Record<string, string>;
+  name: string;
+  version: string;
+  license?: string;
+  engines?: { node?: string };
+  main?: string;
+  types?: string;
+  bin?: Record<string, string>;
   exports?: Record<string, string | { types?: string; default?: string }>;
-  dependencies?: Record<string, string>; peerDependencies?: Record<string, string>;
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
   scripts?: Record<string, string>;
 }
-interface Packed { name: string; files: { path: string }[] }
+interface Packed {
+  name: string;
+  files: { path: string }[];
+}
 
 const manifests = root.workspaces.map((w) => ({
   dir: w,
@@ -31,7 +44,10 @@ let packed: Map<string, Set<string>>;
 
 beforeAll(() => {
   // One `npm pack --dry-run` over every workspace: the file lists npm would publish.
-  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--workspaces'], { cwd: REPO, encoding: 'utf8' });
+  const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--workspaces'], {
+    cwd: REPO,
+    encoding: 'utf8',
+  });
   expect(r.status).toBe(0);
   const list = JSON.parse(r.stdout) as Packed[];
   packed = new Map(list.map((p) => [p.name, new Set(p.files.map((f) => f.path))]));
@@ -40,39 +56,56 @@ beforeAll(() => {
 describe('every @kava package', () => {
   it('covers the six packages', () => {
     expect(kavaPackages.map((m) => m.pkg.name).sort()).toEqual([
-      '@kava/cli', '@kava/core', '@kava/plugin-backbone-llama', '@kava/plugin-backbone-qwen', '@kava/plugin-keydiff', '@kava/plugin-rkv',
+      '@kava/cli',
+      '@kava/core',
+      '@kava/plugin-backbone-llama',
+      '@kava/plugin-backbone-qwen',
+      '@kava/plugin-keydiff',
+      '@kava/plugin-rkv',
     ]);
   });
 
-  it.each(kavaPackages.map((m) => [m.pkg.name, m] as const))('%s ships its README, LICENSE and every exported file', (name, { dir, pkg }) => {
-    const files = packed.get(name)!;
-    expect(files).toBeDefined();
-    for (const f of ['package.json', 'README.md', 'LICENSE']) expect(files).toContain(f);
-    expect(readFileSync(join(REPO, dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(REPO, 'LICENSE'), 'utf8'));
-    expect(pkg.license).toBe('MIT');
-    const targets = [pkg.main, pkg.types, ...Object.values(pkg.bin ?? {}),
-      ...Object.entries(pkg.exports ?? {}).filter(([k]) => k !== './package.json')
-        .flatMap(([, v]) => (typeof v === 'string' ? [v] : [v.types, v.default]))];
-    for (const t of targets) {
-      expect(t).toBeDefined();
-      expect(files).toContain(t!.replace(/^\.\//, ''));
-    }
-    // every export names its types, so TypeScript users get declarations from the entry they import
-    for (const [key, v] of Object.entries(pkg.exports ?? {})) if (key !== './package.json') expect(typeof v === 'object' && v.types).toBeTruthy();
-    expect([...files].some((f) => f.endsWith('.tsbuildinfo'))).toBe(false);
-    expect([...files].some((f) => f.includes('/test/') || f.startsWith('test/'))).toBe(false);
-  });
+  it.each(kavaPackages.map((m) => [m.pkg.name, m] as const))(
+    '%s ships its README, LICENSE and every exported file',
+    (name, { dir, pkg }) => {
+      const files = packed.get(name)!;
+      expect(files).toBeDefined();
+      for (const f of ['package.json', 'README.md', 'LICENSE']) expect(files).toContain(f);
+      expect(readFileSync(join(REPO, dir, 'LICENSE'), 'utf8')).toBe(readFileSync(join(REPO, 'LICENSE'), 'utf8'));
+      expect(pkg.license).toBe('MIT');
+      const targets = [
+        pkg.main,
+        pkg.types,
+        ...Object.values(pkg.bin ?? {}),
+        ...Object.entries(pkg.exports ?? {})
+          .filter(([k]) => k !== './package.json')
+          .flatMap(([, v]) => (typeof v === 'string' ? [v] : [v.types, v.default])),
+      ];
+      for (const t of targets) {
+        expect(t).toBeDefined();
+        expect(files).toContain(t!.replace(/^\.\//, ''));
+      }
+      // every export names its types, so TypeScript users get declarations from the entry they import
+      for (const [key, v] of Object.entries(pkg.exports ?? {}))
+        if (key !== './package.json') expect(typeof v === 'object' && v.types).toBeTruthy();
+      expect([...files].some((f) => f.endsWith('.tsbuildinfo'))).toBe(false);
+      expect([...files].some((f) => f.includes('/test/') || f.startsWith('test/'))).toBe(false);
+    },
+  );
 
-  it.each(kavaPackages.map((m) => [m.pkg.name, m.pkg] as const))('%s declares the supported Node range and resolves from a registry', (_name, pkg) => {
-    expect(pkg.engines?.node).toBe(root.engines.node);
-    for (const spec of [...Object.values(pkg.dependencies ?? {}), ...Object.values(pkg.peerDependencies ?? {})]) {
-      expect(spec).not.toMatch(/^(workspace:|file:|link:|\.|\/)/);
-    }
-    // @kava packages are released together and pin each other exactly
-    for (const [dep, spec] of Object.entries({ ...pkg.dependencies, ...pkg.peerDependencies })) {
-      if (dep.startsWith('@kava/')) expect(spec).toBe(root.version);
-    }
-  });
+  it.each(kavaPackages.map((m) => [m.pkg.name, m.pkg] as const))(
+    '%s declares the supported Node range and resolves from a registry',
+    (_name, pkg) => {
+      expect(pkg.engines?.node).toBe(root.engines.node);
+      for (const spec of [...Object.values(pkg.dependencies ?? {}), ...Object.values(pkg.peerDependencies ?? {})]) {
+        expect(spec).not.toMatch(/^(workspace:|file:|link:|\.|\/)/);
+      }
+      // @kava packages are released together and pin each other exactly
+      for (const [dep, spec] of Object.entries({ ...pkg.dependencies, ...pkg.peerDependencies })) {
+        if (dep.startsWith('@kava/')) expect(spec).toBe(root.version);
+      }
+    },
+  );
 
   it('plugins take @kava/core as a peer (one core and one tfjs per project), the CLI as a dependency', () => {
     for (const { pkg } of kavaPackages.filter((m) => m.pkg.name.startsWith('@kava/plugin-'))) {
@@ -81,15 +114,29 @@ describe('every @kava package', () => {
     }
     const cli = kavaPackages.find((m) => m.pkg.name === '@kava/cli')!.pkg;
     expect(cli.bin).toEqual({ kava: 'bin/kava.js' });
-    expect(Object.keys(cli.dependencies!).filter((d) => d.startsWith('@kava/')).sort()).toEqual(
-      kavaPackages.map((m) => m.pkg.name).filter((n) => n !== '@kava/cli').sort());
+    expect(
+      Object.keys(cli.dependencies!)
+        .filter((d) => d.startsWith('@kava/'))
+        .sort(),
+    ).toEqual(
+      kavaPackages
+        .map((m) => m.pkg.name)
+        .filter((n) => n !== '@kava/cli')
+        .sort(),
+    );
   });
 
   it('@kava/core ships the native addon sources and the install script that builds them', () => {
     const core = kavaPackages.find((m) => m.pkg.name === '@kava/core')!.pkg;
     expect(core.scripts?.install).toBe('node scripts/build-native.mjs');
     const files = packed.get('@kava/core')!;
-    for (const f of ['scripts/build-native.mjs', 'native/binding.gyp', 'native/src/addon.cc', 'native/src/matmul.cc', 'native/src/elementwise.cc']) {
+    for (const f of [
+      'scripts/build-native.mjs',
+      'native/binding.gyp',
+      'native/src/addon.cc',
+      'native/src/matmul.cc',
+      'native/src/elementwise.cc',
+    ]) {
       expect(files).toContain(f);
     }
     expect([...files].some((f) => f.startsWith('native/build/'))).toBe(false); // built where installed, never shipped
@@ -97,7 +144,8 @@ describe('every @kava package', () => {
 });
 
 describe('scripts/version.mjs', () => {
-  const run = (args: string[]) => spawnSync(process.execPath, [join(REPO, 'scripts/version.mjs'), ...args], { encoding: 'utf8' });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [join(REPO, 'scripts/version.mjs'), ...args], { encoding: 'utf8' });
 
   it('--check: the repository is in lockstep', () => {
     const r = run(['--check']);
@@ -119,10 +167,14 @@ describe('scripts/version.mjs', () => {
     expect(read('packages/cli').dependencies!['@kava/core']).toBe('0.2.0-rc.1');
     expect(read('packages/plugin-rkv').peerDependencies!['@kava/core']).toBe('0.2.0-rc.1');
     expect(read('test/fixtures/kava-plugin-example').peerDependencies!['@kava/core']).toBe('^0.2.0-rc.1');
-    expect(read('packages/cli').dependencies!.commander).toBe(kavaPackages.find((m) => m.pkg.name === '@kava/cli')!.pkg.dependencies!.commander);
+    expect(read('packages/cli').dependencies!.commander).toBe(
+      kavaPackages.find((m) => m.pkg.name === '@kava/cli')!.pkg.dependencies!.commander,
+    );
     expect(run(['--check', '--root', copy]).status).toBe(0);
     // and --check names what is out of step
-    expect(run(['--check', '0.1.9', '--root', copy]).stderr).toMatch(/packages\/kava-core\/package\.json: version is 0\.2\.0-rc\.1, expected 0\.1\.9/);
+    expect(run(['--check', '0.1.9', '--root', copy]).stderr).toMatch(
+      /packages\/kava-core\/package\.json: version is 0\.2\.0-rc\.1, expected 0\.1\.9/,
+    );
   });
 
   it('refuses a malformed version', () => {

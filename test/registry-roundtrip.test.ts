@@ -21,8 +21,12 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const VERDACCIO = join(REPO, 'node_modules/verdaccio/bin/verdaccio');
 const SCORER = '@acme/kava-plugin-example';
 /** Whether this machine builds the native addon (the repository's own install built it). */
-const NATIVE_HERE = existsSync(join(REPO, 'packages/kava-core/native/build/Release/kava_native.node')) && process.env.KAVA_NATIVE !== 'off';
-const DIST_BUILT = ['kava-core', 'cli', 'plugin-rkv'].every((p) => existsSync(join(REPO, 'packages', p, 'dist/index.js')));
+const NATIVE_HERE =
+  existsSync(join(REPO, 'packages/kava-core/native/build/Release/kava_native.node')) &&
+  process.env.KAVA_NATIVE !== 'off';
+const DIST_BUILT = ['kava-core', 'cli', 'plugin-rkv'].every((p) =>
+  existsSync(join(REPO, 'packages', p, 'dist/index.js')),
+);
 
 /** The user's environment without what `npm test` adds (npm_package_*, npm_lifecycle_*, the repo as prefix). */
 function userEnv(): NodeJS.ProcessEnv {
@@ -52,7 +56,9 @@ async function waitForRegistry(url: string, child: ChildProcess, log: () => stri
     if (child.exitCode !== null) throw new Error(`verdaccio exited (${child.exitCode}):\n${log()}`);
     try {
       if ((await fetch(`${url}-/ping`)).ok) return;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`verdaccio did not answer on ${url} within 60 s:\n${log()}`);
@@ -71,18 +77,25 @@ maybe('a local registry round trip: publish, npm install @kava/cli and a third-p
     const storage = join(work, 'storage');
     mkdirSync(storage);
     // No uplinks: a name not published here is a 404, never a download.
-    writeFileSync(join(work, 'verdaccio.yaml'), [
-      `storage: ${JSON.stringify(storage)}`,
-      `auth: { htpasswd: { file: ${JSON.stringify(join(work, 'htpasswd'))}, max_users: 10 } }`,
-      'uplinks: {}',
-      "packages: { '**': { access: $all, publish: $authenticated, unpublish: $authenticated } }",
-      'web: { enable: false }',
-      'log: { type: stdout, format: pretty, level: warn }',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(work, 'verdaccio.yaml'),
+      [
+        `storage: ${JSON.stringify(storage)}`,
+        `auth: { htpasswd: { file: ${JSON.stringify(join(work, 'htpasswd'))}, max_users: 10 } }`,
+        'uplinks: {}',
+        "packages: { '**': { access: $all, publish: $authenticated, unpublish: $authenticated } }",
+        'web: { enable: false }',
+        'log: { type: stdout, format: pretty, level: warn }',
+        '',
+      ].join('\n'),
+    );
     const port = await freePort();
     registry = `http://127.0.0.1:${port}/`;
-    verdaccio = spawn(process.execPath, [VERDACCIO, '--config', join(work, 'verdaccio.yaml'), '--listen', `127.0.0.1:${port}`], { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    verdaccio = spawn(
+      process.execPath,
+      [VERDACCIO, '--config', join(work, 'verdaccio.yaml'), '--listen', `127.0.0.1:${port}`],
+      { env: userEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     verdaccio.stdout!.on('data', (d: Buffer) => (verdaccioLog += d.toString()));
     verdaccio.stderr!.on('data', (d: Buffer) => (verdaccioLog += d.toString()));
     await waitForRegistry(registry, verdaccio, () => verdaccioLog);
@@ -105,7 +118,11 @@ maybe('a local registry round trip: publish, npm install @kava/cli and a third-p
   });
 
   const publish = (cwd: string, extra: string[] = []) =>
-    run('npm', ['publish', ...extra, '--ignore-scripts', '--userconfig', join(work, 'publish.npmrc'), '--registry', registry], cwd);
+    run(
+      'npm',
+      ['publish', ...extra, '--ignore-scripts', '--userconfig', join(work, 'publish.npmrc'), '--registry', registry],
+      cwd,
+    );
 
   it('publishes every @kava package and the third-party scorer', () => {
     const r = publish(REPO, ['-w', 'packages']);
@@ -130,8 +147,11 @@ maybe('a local registry round trip: publish, npm install @kava/cli and a third-p
     expect(r.out).not.toMatch(/EBADENGINE/);
     expect(r.code).toBe(0);
     // The packages came from the local registry, and the plugin's peer resolved to the same core.
-    const installed = (name: string) => JSON.parse(readFileSync(join(project, 'node_modules', name, 'package.json'), 'utf8')).version;
-    expect(installed('@kava/core')).toBe(JSON.parse(readFileSync(join(REPO, 'packages/kava-core/package.json'), 'utf8')).version);
+    const installed = (name: string) =>
+      JSON.parse(readFileSync(join(project, 'node_modules', name, 'package.json'), 'utf8')).version;
+    expect(installed('@kava/core')).toBe(
+      JSON.parse(readFileSync(join(REPO, 'packages/kava-core/package.json'), 'utf8')).version,
+    );
     expect(installed(SCORER)).toBe('0.1.0');
     expect(existsSync(join(project, 'node_modules/@kava/plugin-rkv/node_modules/@kava/core'))).toBe(false);
 
@@ -139,7 +159,10 @@ maybe('a local registry round trip: publish, npm install @kava/cli and a third-p
     // it); the documented approve + rebuild records the approval and builds the addon now.
     const approve = run('npm', ['install-scripts', 'approve', '@kava/core'], project);
     expect(approve.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).allowScripts).toHaveProperty('@kava/core', true);
+    expect(JSON.parse(readFileSync(join(project, 'package.json'), 'utf8')).allowScripts).toHaveProperty(
+      '@kava/core',
+      true,
+    );
     const rebuild = run('npm', ['rebuild', '@kava/core', '--foreground-scripts'], project);
     expect(rebuild.code).toBe(0);
     expect(rebuild.out).toMatch(/kava native: /);
@@ -158,16 +181,23 @@ maybe('a local registry round trip: publish, npm install @kava/cli and a third-p
   }, 120_000);
 
   it('npx kava train runs 3 steps with the scorer named in the config file, on the fast path where BLAS exists', () => {
-    writeFileSync(join(project, 'kava.config.json'), JSON.stringify({
-      preset: 'tiny-llama',
-      plugins: [SCORER],
-      compression: { scorer: 'value-norm', options: { power: 2 } },
-      backbone: { overrides: { numLayers: 1, hiddenSize: 32, numHeads: 4, numKvHeads: 2, intermediateSize: 64 } },
-      data: { synthetic: { trainSize: 64, testSize: 8 } },
-      latent: { count: 4, iterations: 1 },
-      train: { batchSize: 4, microBatchSize: 4, checkpointEvery: 0 },
-      eval: { limit: 8 },
-    }, null, 2));
+    writeFileSync(
+      join(project, 'kava.config.json'),
+      JSON.stringify(
+        {
+          preset: 'tiny-llama',
+          plugins: [SCORER],
+          compression: { scorer: 'value-norm', options: { power: 2 } },
+          backbone: { overrides: { numLayers: 1, hiddenSize: 32, numHeads: 4, numKvHeads: 2, intermediateSize: 64 } },
+          data: { synthetic: { trainSize: 64, testSize: 8 } },
+          latent: { count: 4, iterations: 1 },
+          train: { batchSize: 4, microBatchSize: 4, checkpointEvery: 0 },
+          eval: { limit: 8 },
+        },
+        null,
+        2,
+      ),
+    );
     const listed = run('npx', ['--no', 'kava', 'plugins'], project);
     expect(listed.stdout).toMatch(/\(@acme\/kava-plugin-example\)\n\s+scorer\s+value-norm/);
 

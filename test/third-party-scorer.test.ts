@@ -5,7 +5,16 @@ import { readFileSync, writeFileSync, mkdtempSync, mkdirSync, symlinkSync } from
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tf, ConfigError, compressCache, createCompression, initBackend, loadPlugins, resolveConfig, type ScorerInput } from '@kava/core/app';
+import {
+  tf,
+  ConfigError,
+  compressCache,
+  createCompression,
+  initBackend,
+  loadPlugins,
+  resolveConfig,
+  type ScorerInput,
+} from '@kava/core/app';
 import { scorerContractCases } from '@kava/core/testing';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,8 +22,20 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // One example, one layer, two KV heads, five CoT tokens. Head 1 is head 0 with the tokens in
 // reverse order. value-norm (‖v‖₂: 5, 4, 1, 1, 0.5) keeps tokens 0, 1 in head 0; KeyDiff keeps the
 // keys furthest from the mean direction, tokens 3 ([0, 1]) and 4 ([−1, 0]) in head 0.
-const keysHead = [[1, 0], [1, 0.1], [1, -0.1], [0, 1], [-1, 0]];
-const valuesHead = [[3, 4], [0, 4], [1, 0], [0, 1], [0.5, 0]];
+const keysHead = [
+  [1, 0],
+  [1, 0.1],
+  [1, -0.1],
+  [0, 1],
+  [-1, 0],
+];
+const valuesHead = [
+  [3, 4],
+  [0, 4],
+  [1, 0],
+  [0, 1],
+  [0.5, 0],
+];
 const valueNorms = valuesHead.map(([a, b]) => Math.hypot(a!, b!));
 
 function teacherCache(): ScorerInput {
@@ -53,7 +74,16 @@ async function compressWithConfig(dir: string) {
   const input = teacherCache();
   const result = compressCache(compression, input, { hooks: plugins.hooks, step: 3 });
   const kept = result.indices.arraySync();
-  tf.dispose([result.keys, result.values, result.indices, result.slotMask, input.keys, input.values!, input.mask, input.positions]);
+  tf.dispose([
+    result.keys,
+    result.values,
+    result.indices,
+    result.slotMask,
+    input.keys,
+    input.values!,
+    input.mask,
+    input.positions,
+  ]);
   return { kept, seen, plugins };
 }
 
@@ -76,29 +106,51 @@ test('a config naming the third-party scorer compresses with its scores', async 
   const scores = seen[0]!.scores[0]![0]!;
   scores[0]!.forEach((s, i) => expect(s).toBeCloseTo(valueNorms[i]!, 5));
   scores[1]!.forEach((s, i) => expect(s).toBeCloseTo([...valueNorms].reverse()[i]!, 5));
-  expect(kept).toEqual([[[[0, 1], [3, 4]]]]);
+  expect(kept).toEqual([
+    [
+      [
+        [0, 1],
+        [3, 4],
+      ],
+    ],
+  ]);
 });
 
 test('switching the scorer line back to keydiff needs no other change', async () => {
   const dir = projectWith({ plugins: SCORER_PLUGINS, compression: { scorer: 'keydiff' } });
   const { kept, seen } = await compressWithConfig(dir);
   expect(seen.map((s) => s.scorer)).toEqual(['keydiff']);
-  expect(kept).toEqual([[[[3, 4], [0, 1]]]]);
+  expect(kept).toEqual([
+    [
+      [
+        [3, 4],
+        [0, 1],
+      ],
+    ],
+  ]);
 });
 
 test("the plugin's options are validated by its own schema, with the config file named", async () => {
   const dir = projectWith({ plugins: SCORER_PLUGINS, compression: { scorer: 'value-norm', options: { power: -1 } } });
   const err = await resolveConfig({ cwd: dir }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ConfigError);
-  expect((err as Error).message).toMatch(/scorer "value-norm" \(plugin kava-plugin-example\): compression\.options\.power/);
-  const ok = await resolveConfig({ cwd: projectWith({ plugins: SCORER_PLUGINS, compression: { scorer: 'value-norm', options: { power: 1 } } }) });
+  expect((err as Error).message).toMatch(
+    /scorer "value-norm" \(plugin kava-plugin-example\): compression\.options\.power/,
+  );
+  const ok = await resolveConfig({
+    cwd: projectWith({ plugins: SCORER_PLUGINS, compression: { scorer: 'value-norm', options: { power: 1 } } }),
+  });
   expect(ok.config.compression.options).toEqual({ power: 1 });
 });
 
 test('naming the scorer without its plugin says which scorers exist', async () => {
-  const err = await resolveConfig({ cwd: projectWith({ plugins: SCORER_PLUGINS.slice(0, 2), compression: { scorer: 'value-norm' } }) }).catch((e: unknown) => e);
+  const err = await resolveConfig({
+    cwd: projectWith({ plugins: SCORER_PLUGINS.slice(0, 2), compression: { scorer: 'value-norm' } }),
+  }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ConfigError);
-  expect((err as Error).message).toMatch(/compression\.scorer: no loaded plugin provides a scorer named "value-norm".*keydiff.*rkv/);
+  expect((err as Error).message).toMatch(
+    /compression\.scorer: no loaded plugin provides a scorer named "value-norm".*keydiff.*rkv/,
+  );
 });
 
 describe('the example scorer passes the scorer contract kit (@kava/core/testing), as docs/writing-a-scorer.md tests it', () => {
@@ -119,9 +171,14 @@ function projectWithFiles(files: Record<string, string>, config: object): string
 
 // docs/writing-a-scorer.md, "The shortest path": the file and the config line exactly as the page
 // shows them (read from it, so the page cannot drift from what works).
-const SHORTEST_PATH = readFileSync(join(REPO, 'docs/writing-a-scorer.md'), 'utf8').split('## The shortest path')[1]!.split('\n## ')[0]!;
+const SHORTEST_PATH = readFileSync(join(REPO, 'docs/writing-a-scorer.md'), 'utf8')
+  .split('## The shortest path')[1]!
+  .split('\n## ')[0]!;
 const ONE_FILE_SCORER = /```js\n([\s\S]*?)```/.exec(SHORTEST_PATH)![1]!;
-const ONE_CONFIG_LINE = JSON.parse(/```json\n([\s\S]*?)```/.exec(SHORTEST_PATH)![1]!) as { plugins: string[]; compression: object };
+const ONE_CONFIG_LINE = JSON.parse(/```json\n([\s\S]*?)```/.exec(SHORTEST_PATH)![1]!) as {
+  plugins: string[];
+  compression: object;
+};
 
 test('a new scorer is one file with defineScorer and one config line (docs/writing-a-scorer.md, as written)', async () => {
   expect(ONE_FILE_SCORER).toContain("from '@kava/core'"); // the plugin API, nothing else
@@ -132,7 +189,14 @@ test('a new scorer is one file with defineScorer and one config line (docs/writi
   const { kept, seen, plugins } = await compressWithConfig(dir);
   expect(plugins.registry.get('scorer', 'value-norm').plugin).toBe('value-norm');
   seen[0]!.scores[0]![0]![0]!.forEach((s, i) => expect(s).toBeCloseTo(valueNorms[i]!, 5));
-  expect(kept).toEqual([[[[0, 1], [3, 4]]]]);
+  expect(kept).toEqual([
+    [
+      [
+        [0, 1],
+        [3, 4],
+      ],
+    ],
+  ]);
 });
 
 // How scorers were registered before defineScorer: still accepted as they are.
@@ -158,11 +222,26 @@ export default {
 
 test('a scorer registered the old way ({ name, options, create }) still loads, validates and compresses', async () => {
   const files = { 'old-style.mjs': OLD_STYLE_PLUGIN };
-  const dir = projectWithFiles(files, { plugins: ['./old-style.mjs'], compression: { scorer: 'value-norm', options: { power: 1 } } });
+  const dir = projectWithFiles(files, {
+    plugins: ['./old-style.mjs'],
+    compression: { scorer: 'value-norm', options: { power: 1 } },
+  });
   const { kept, seen } = await compressWithConfig(dir);
   const l1 = valuesHead.map(([a, b]) => Math.abs(a!) + Math.abs(b!));
   seen[0]!.scores[0]![0]![0]!.forEach((s, i) => expect(s).toBeCloseTo(l1[i]!, 5));
-  expect(kept).toEqual([[[[0, 1], [3, 4]]]]);
-  const bad = projectWithFiles(files, { plugins: ['./old-style.mjs'], compression: { scorer: 'value-norm', options: { power: 0 } } });
-  await expect(resolveConfig({ cwd: bad })).rejects.toThrow(/scorer "value-norm" \(plugin old-style-plugin\): compression\.options\.power/);
+  expect(kept).toEqual([
+    [
+      [
+        [0, 1],
+        [3, 4],
+      ],
+    ],
+  ]);
+  const bad = projectWithFiles(files, {
+    plugins: ['./old-style.mjs'],
+    compression: { scorer: 'value-norm', options: { power: 0 } },
+  });
+  await expect(resolveConfig({ cwd: bad })).rejects.toThrow(
+    /scorer "value-norm" \(plugin old-style-plugin\): compression\.options\.power/,
+  );
 });

@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const kava = join(root, 'packages/cli/bin/kava.js');
 
-const jsonLines = (file) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+const jsonLines = (file) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 
 /**
  * A finished run's final evaluation, its evaluations during training (the learning curve) and its
@@ -22,7 +26,11 @@ export function finishedRun(runDir) {
   const metrics = jsonLines(join(runDir, 'metrics.jsonl'));
   const finalRow = rows.at(-1);
   if (!metrics.length || !finalRow || finalRow.step !== metrics.at(-1).totalSteps) return null;
-  return { result: finalRow, curve: rows.map((r) => ({ step: r.step, accuracy: r.accuracy })), seconds: metrics.reduce((sum, m) => sum + (m.seconds ?? 0), 0) };
+  return {
+    result: finalRow,
+    curve: rows.map((r) => ({ step: r.step, accuracy: r.accuracy })),
+    seconds: metrics.reduce((sum, m) => sum + (m.seconds ?? 0), 0),
+  };
 }
 
 export function hasCheckpoint(runDir) {
@@ -36,7 +44,9 @@ export const isStopping = () => stopping;
 process.on('SIGINT', () => {
   if (stopping) process.exit(130);
   stopping = true;
-  process.stderr.write('\nexperiment: Ctrl-C, the running trainings save a checkpoint; run the same command again to resume\n');
+  process.stderr.write(
+    '\nexperiment: Ctrl-C, the running trainings save a checkpoint; run the same command again to resume\n',
+  );
   for (const child of children) child.kill('SIGINT');
 });
 
@@ -45,7 +55,11 @@ export function runKava(argv, log) {
   mkdirSync(dirname(log), { recursive: true });
   writeFileSync(log, `$ node ${[kava, ...argv].join(' ')}\n`, { flag: 'a' });
   return new Promise((done) => {
-    const child = spawn(process.execPath, [kava, ...argv], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(process.execPath, [kava, ...argv], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     children.add(child);
     const append = (chunk) => writeFileSync(log, chunk, { flag: 'a' });
     child.stdout.on('data', append);
@@ -70,7 +84,9 @@ export async function trainRun(dir, presets, config, extraArgs = []) {
   if (!resume) rmSync(runDir, { recursive: true, force: true }); // a start that saved nothing
   const log = join(dir, 'train.log');
   // A resumed run continues with its own saved settings (kava refuses --config/--preset with --resume).
-  const argv = resume ? ['train', '--resume', runDir] : ['train', '-p', presets.join(','), '-c', configFile, '--run-dir', runDir];
+  const argv = resume
+    ? ['train', '--resume', runDir]
+    : ['train', '-p', presets.join(','), '-c', configFile, '--run-dir', runDir];
   const code = await runKava([...argv, ...extraArgs], log);
   if (code !== 0) {
     if (!stopping) process.stderr.write(`experiment: ${dir} failed (exit ${code}), see ${log}\n`);

@@ -11,7 +11,10 @@ const ci = (b) => `${signed(b.diff)} [${signed(b.lo)}, ${signed(b.hi)}]`;
 
 export function readResults(dir) {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.json')).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
 }
 
 /** Per question, the correctness averaged over the given runs (all on the same test questions). */
@@ -20,18 +23,46 @@ function perQuestion(runs) {
   return Array.from({ length: n }, (_, i) => mean(runs.map((r) => Number(r.perQuestion[i]))));
 }
 
-export async function writeReport({ experiment, root, resultsDir, reportDir, methods, traces, seeds, quick, wallMinutes }) {
+export async function writeReport({
+  experiment,
+  root,
+  resultsDir,
+  reportDir,
+  methods,
+  traces,
+  seeds,
+  quick,
+  wallMinutes,
+}) {
   const all = readResults(resultsDir);
   const stage1 = all.filter((r) => r.method === 'stage1-full-cot');
   const stage2 = all.filter((r) => r.method !== 'stage1-full-cot' && seeds.includes(r.seed));
   const runsOf = (method, trace) => stage2.filter((r) => r.method === method && r.traces === trace);
   const cells = {};
-  for (const m of methods) for (const t of traces) {
-    const rs = runsOf(m, t);
-    if (rs.length) cells[`${m}/${t}`] = { method: m, trace: t, runs: rs.length, mean: mean(rs.map((r) => r.accuracy)), std: std(rs.map((r) => r.accuracy)), passes: mean(rs.map((r) => r.forwardPassesPerQuestion)), kv: mean(rs.map((r) => r.kvEntriesPerQuestion)), seconds: mean(rs.map((r) => r.trainSeconds)) };
-  }
+  for (const m of methods)
+    for (const t of traces) {
+      const rs = runsOf(m, t);
+      if (rs.length)
+        cells[`${m}/${t}`] = {
+          method: m,
+          trace: t,
+          runs: rs.length,
+          mean: mean(rs.map((r) => r.accuracy)),
+          std: std(rs.map((r) => r.accuracy)),
+          passes: mean(rs.map((r) => r.forwardPassesPerQuestion)),
+          kv: mean(rs.map((r) => r.kvEntriesPerQuestion)),
+          seconds: mean(rs.map((r) => r.trainSeconds)),
+        };
+    }
   const cell = (m, t) => cells[`${m}/${t}`];
-  const header = ['method', ...traces.map((t) => `${t} % (mean ± std, n)`), ...(traces.length === 2 ? ['eq → NL drop, points [95 % CI]'] : []), ...traces.map((t) => `passes/q (${t})`), ...traces.map((t) => `KV entries (${t})`), 'train s/run'];
+  const header = [
+    'method',
+    ...traces.map((t) => `${t} % (mean ± std, n)`),
+    ...(traces.length === 2 ? ['eq → NL drop, points [95 % CI]'] : []),
+    ...traces.map((t) => `passes/q (${t})`),
+    ...traces.map((t) => `KV entries (${t})`),
+    'train s/run',
+  ];
   const rows = methods.map((m) => {
     const c = traces.map((t) => cell(m, t));
     let drop = [];
@@ -39,11 +70,23 @@ export async function writeReport({ experiment, root, resultsDir, reportDir, met
       const [a, b] = traces.map((t) => runsOf(m, t));
       drop = [a.length && b.length ? ci(pairedBootstrap(perQuestion(a), perQuestion(b))) : '–'];
     }
-    return [m, ...c.map((x) => (x ? `${pct(x.mean)} ± ${pct(x.std)} (${x.runs})` : '–')), ...drop,
-      ...c.map((x) => (x ? x.passes.toFixed(1) : '–')), ...c.map((x) => (x ? x.kv.toFixed(1) : '–')),
-      (() => { const s = c.filter(Boolean).map((x) => x.seconds); return s.length ? mean(s).toFixed(0) : '–'; })()];
+    return [
+      m,
+      ...c.map((x) => (x ? `${pct(x.mean)} ± ${pct(x.std)} (${x.runs})` : '–')),
+      ...drop,
+      ...c.map((x) => (x ? x.passes.toFixed(1) : '–')),
+      ...c.map((x) => (x ? x.kv.toFixed(1) : '–')),
+      (() => {
+        const s = c.filter(Boolean).map((x) => x.seconds);
+        return s.length ? mean(s).toFixed(0) : '–';
+      })(),
+    ];
   });
-  const table = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const table = [
+    `| ${header.join(' | ')} |`,
+    `|${header.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 
   // KaVa against the better of CODI and PCCoT, and full CoT against no-CoT, paired over questions.
   const comparisons = [];
@@ -52,20 +95,43 @@ export async function writeReport({ experiment, root, resultsDir, reportDir, met
     const rivals = ['codi', 'pccot'].map((m) => ({ m, rs: runsOf(m, t) })).filter((x) => x.rs.length);
     if (kava.length && rivals.length) {
       const best = rivals.sort((a, b) => mean(b.rs.map((r) => r.accuracy)) - mean(a.rs.map((r) => r.accuracy)))[0];
-      comparisons.push(`- ${t}: kava-rkv − ${best.m} (the better of CODI/PCCoT) = ${ci(pairedBootstrap(perQuestion(kava), perQuestion(best.rs)))} points`);
+      comparisons.push(
+        `- ${t}: kava-rkv − ${best.m} (the better of CODI/PCCoT) = ${ci(pairedBootstrap(perQuestion(kava), perQuestion(best.rs)))} points`,
+      );
     }
     const full = runsOf('full-cot', t);
     const none = runsOf('no-cot', t);
-    if (full.length && none.length) comparisons.push(`- ${t}: full-cot − no-cot = ${ci(pairedBootstrap(perQuestion(full), perQuestion(none)))} points`);
+    if (full.length && none.length)
+      comparisons.push(
+        `- ${t}: full-cot − no-cot = ${ci(pairedBootstrap(perQuestion(full), perQuestion(none)))} points`,
+      );
   }
 
-  const teachers = stage1.map((r) => `${r.traces} seed ${r.seed}: ${pct(r.accuracy)} % (${r.correct}/${r.questions}; curve ${r.curve.map((c) => `${c.step}: ${pct(c.accuracy)}`).join(', ')})`);
+  const teachers = stage1.map(
+    (r) =>
+      `${r.traces} seed ${r.seed}: ${pct(r.accuracy)} % (${r.correct}/${r.questions}; curve ${r.curve.map((c) => `${c.step}: ${pct(c.accuracy)}`).join(', ')})`,
+  );
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}`;
   const trainHours = all.reduce((s, r) => s + (r.trainSeconds ?? 0), 0) / 3600;
-  const md = [`# Two-stage replication: ${experiment}`, '',
-    `machine (this call): ${machine}  `, `this call's wall time: ${wallMinutes.toFixed(1)} min; training time of every committed run together: ${trainHours.toFixed(1)} h  `, '',
-    '## Stage 1 (full CoT, whole trace): held-out accuracy of each backbone', '', ...teachers.map((t) => `- ${t}`), '',
-    '## Stage 2', '', table, '', 'Paired bootstrap over held-out questions (correctness averaged over seeds; 10,000 resamples):', '', ...comparisons, ''].join('\n');
+  const md = [
+    `# Two-stage replication: ${experiment}`,
+    '',
+    `machine (this call): ${machine}  `,
+    `this call's wall time: ${wallMinutes.toFixed(1)} min; training time of every committed run together: ${trainHours.toFixed(1)} h  `,
+    '',
+    '## Stage 1 (full CoT, whole trace): held-out accuracy of each backbone',
+    '',
+    ...teachers.map((t) => `- ${t}`),
+    '',
+    '## Stage 2',
+    '',
+    table,
+    '',
+    'Paired bootstrap over held-out questions (correctness averaged over seeds; 10,000 resamples):',
+    '',
+    ...comparisons,
+    '',
+  ].join('\n');
   const base = experiment === 'two-stage' ? 'results-replication' : `results-${experiment}`;
   writeFileSync(join(reportDir, `${base}.md`), md);
 
@@ -76,27 +142,61 @@ export async function writeReport({ experiment, root, resultsDir, reportDir, met
   writeFileSync(join(reportDir, 'results.json'), `${JSON.stringify(list, null, 1)}\n`);
 
   const { renderSvg } = await import(join(root, 'packages/cli/dist/report/write-report.js'));
-  const bars = Object.values(cells).map((c) => ({ method: c.method, trace: c.trace, accuracy: c.mean, lo: Math.max(0, c.mean - c.std), hi: c.mean + c.std }));
-  const curves = stage2.flatMap((r) => r.curve.map((p) => ({ method: r.method, trace: r.traces, seed: r.seed, step: p.step, accuracy: p.accuracy })));
+  const bars = Object.values(cells).map((c) => ({
+    method: c.method,
+    trace: c.trace,
+    accuracy: c.mean,
+    lo: Math.max(0, c.mean - c.std),
+    hi: c.mean + c.std,
+  }));
+  const curves = stage2.flatMap((r) =>
+    r.curve.map((p) => ({ method: r.method, trace: r.traces, seed: r.seed, step: p.step, accuracy: p.accuracy })),
+  );
   const barSvg = await renderSvg({
     title: `Held-out accuracy after stage 2 (${experiment}, mean ± std over seeds)`,
-    data: { values: bars }, width: 90, height: 220,
+    data: { values: bars },
+    width: 90,
+    height: 220,
     facet: { column: { field: 'method', type: 'nominal', title: null, sort: methods } },
-    spec: { layer: [
-      { mark: 'bar', encoding: { x: { field: 'trace', type: 'nominal', title: null, sort: traces }, y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '.0%' } }, color: { field: 'trace', type: 'nominal', sort: traces } } },
-      { mark: 'rule', encoding: { x: { field: 'trace', type: 'nominal', sort: traces }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
-    ] },
+    spec: {
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            x: { field: 'trace', type: 'nominal', title: null, sort: traces },
+            y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '.0%' } },
+            color: { field: 'trace', type: 'nominal', sort: traces },
+          },
+        },
+        {
+          mark: 'rule',
+          encoding: {
+            x: { field: 'trace', type: 'nominal', sort: traces },
+            y: { field: 'lo', type: 'quantitative' },
+            y2: { field: 'hi' },
+          },
+        },
+      ],
+    },
   });
   writeFileSync(join(reportDir, `${base}.svg`), barSvg);
   const curveSvg = await renderSvg({
     title: 'Held-out accuracy during stage 2 (mean over seeds)',
-    data: { values: curves }, width: 260, height: 200,
+    data: { values: curves },
+    width: 260,
+    height: 200,
     facet: { column: { field: 'trace', type: 'nominal', title: null, sort: traces } },
-    spec: { mark: { type: 'line', point: true }, encoding: {
-      x: { field: 'step', type: 'quantitative', title: 'step' },
-      y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '.0%' } },
-      color: { field: 'method', type: 'nominal', sort: methods } } },
+    spec: {
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: 'step' },
+        y: { aggregate: 'mean', field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '.0%' } },
+        color: { field: 'method', type: 'nominal', sort: methods },
+      },
+    },
   });
   writeFileSync(join(reportDir, `${base}-curves.svg`), curveSvg);
-  process.stdout.write(`\n${table}\n\n${comparisons.join('\n')}\n\nwrote ${join(reportDir, base)}.md, .svg, -curves.svg and ${join(reportDir, 'results.json')} (from ${resultsDir})\n`);
+  process.stdout.write(
+    `\n${table}\n\n${comparisons.join('\n')}\n\nwrote ${join(reportDir, base)}.md, .svg, -curves.svg and ${join(reportDir, 'results.json')} (from ${resultsDir})\n`,
+  );
 }

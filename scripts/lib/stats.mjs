@@ -2,7 +2,8 @@
 // intervals over held-out questions.
 import { Rng } from '@kava/core/app';
 export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
-export const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+export const std = (xs) =>
+  xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 
 /**
  * Paired bootstrap over questions of mean(a) − mean(b), where a[i] and b[i] are the two methods'
@@ -10,7 +11,8 @@ export const std = (xs) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a 
  * and the central 95 % interval of `samples` resamples.
  */
 export function pairedBootstrap(a, b, { samples = 10000, seed = 1 } = {}) {
-  if (a.length !== b.length || a.length === 0) throw new Error(`pairedBootstrap: expected two equal, non-empty lists, got ${a.length} and ${b.length}`);
+  if (a.length !== b.length || a.length === 0)
+    throw new Error(`pairedBootstrap: expected two equal, non-empty lists, got ${a.length} and ${b.length}`);
   const n = a.length;
   const d = a.map((x, i) => x - b[i]);
   const rng = new Rng(seed); // the project's seeded generator: a table's intervals are the same every time

@@ -17,10 +17,12 @@ export async function loadModelFromFlags(command: string, flags: ModelFlags): Pr
   const runPath = flags.run ?? flags.checkpoint;
   const options = { ...runPlugins(flags), ...(flags.backend ? { backend: flags.backend } : {}) };
   if (flags.modelDir !== undefined) {
-    if (runPath !== undefined) throw new ConfigError(`kava ${command}: give either a run (--run / --checkpoint) or --model-dir, not both`);
+    if (runPath !== undefined)
+      throw new ConfigError(`kava ${command}: give either a run (--run / --checkpoint) or --model-dir, not both`);
     return loadModelDir(flags.modelDir, options);
   }
-  if (runPath === undefined) throw new ConfigError(`kava ${command}: give --run DIR, --checkpoint DIR or --model-dir DIR`);
+  if (runPath === undefined)
+    throw new ConfigError(`kava ${command}: give --run DIR, --checkpoint DIR or --model-dir DIR`);
   return loadRun(runPath, options);
 }
 
@@ -28,10 +30,16 @@ export async function loadModelFromFlags(command: string, flags: ModelFlags): Pr
  * The mode to answer in: the flag, else the run's eval.mode; a model directory has no trained
  * latents, so it defaults to written CoT and refuses latent mode.
  */
-export function answerMode(command: string, run: LoadedRun, flag: 'latent' | 'cot' | 'direct' | undefined): 'latent' | 'cot' | 'direct' {
+export function answerMode(
+  command: string,
+  run: LoadedRun,
+  flag: 'latent' | 'cot' | 'direct' | undefined,
+): 'latent' | 'cot' | 'direct' {
   if (run.source === 'model-dir') {
     if (flag === 'latent') {
-      throw new ConfigError(`kava ${command} --model-dir: latent mode needs a trained run (its latent projection and reasoning-token rows are learnt in training); use --mode cot or --mode direct, or pass --run`);
+      throw new ConfigError(
+        `kava ${command} --model-dir: latent mode needs a trained run (its latent projection and reasoning-token rows are learnt in training); use --mode cot or --mode direct, or pass --run`,
+      );
     }
     return flag ?? 'cot';
   }

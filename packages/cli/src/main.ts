@@ -41,7 +41,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT_OK;
   } catch (err) {
     if (err instanceof CommandExit) return err.exitCode;
-    if (err instanceof CommanderError && (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')) return 0;
+    if (
+      err instanceof CommanderError &&
+      (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+    )
+      return 0;
     return reportError(err, argv.includes('--verbose') || argv.includes('-v'));
   }
 }

@@ -1,6 +1,13 @@
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { BACKENDS, ConfigError, resolveConfig, type KavaConfigInput, type ResolvedConfig, type RunPlugins } from '@kava/core/app';
+import {
+  BACKENDS,
+  ConfigError,
+  resolveConfig,
+  type KavaConfigInput,
+  type ResolvedConfig,
+  type RunPlugins,
+} from '@kava/core/app';
 import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from './builtin-plugins.js';
 
 /** Options every command that reads the configuration accepts. */
@@ -22,7 +29,9 @@ export function addPluginOption(command: Command): Command {
 
 /** `--backend NAME` for commands that load a run (eval, infer, export): overrides the run's own backend. */
 export function addBackendOption(command: Command): Command {
-  return command.addOption(new Option('-b, --backend <name>', "tensor backend (default: the run's)").choices([...BACKENDS]));
+  return command.addOption(
+    new Option('-b, --backend <name>', "tensor backend (default: the run's)").choices([...BACKENDS]),
+  );
 }
 
 /** `--plugin` values with relative paths made absolute from the current folder. */
@@ -39,13 +48,19 @@ export function runPlugins(options: { plugin?: string[] }): RunPlugins {
 export function positiveFlag(flag: string, value: string | undefined, integer = true): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) throw new ConfigError(`${flag}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new ConfigError(
+      `${flag}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`,
+    );
   return n;
 }
 
 export function addCommonOptions(command: Command): Command {
   const withPresets = command
-    .option('-c, --config <file>', 'configuration file (default: search for kava.config.*, .kavarc*, package.json#kava)')
+    .option(
+      '-c, --config <file>',
+      'configuration file (default: search for kava.config.*, .kavarc*, package.json#kava)',
+    )
     .option('-p, --preset <names>', 'preset(s) to apply, comma-separated or repeated, e.g. tiny-llama,kava', collect)
     .addOption(new Option('-b, --backend <name>', 'tensor backend').choices([...BACKENDS]));
   return addPluginOption(withPresets);
@@ -56,7 +71,10 @@ export function addCommonOptions(command: Command): Command {
  * (`kava config --print`, `kava train` with or without `--dry-run`, `kava compress`), so what one
  * prints is what another runs: the same default presets, file search and layering.
  */
-export async function resolveFromOptions(options: CommonOptions, overrides: KavaConfigInput = {}): Promise<ResolvedConfig> {
+export async function resolveFromOptions(
+  options: CommonOptions,
+  overrides: KavaConfigInput = {},
+): Promise<ResolvedConfig> {
   const layer: KavaConfigInput = { ...overrides };
   if (options.backend) layer.backend = options.backend;
   return resolveConfig({

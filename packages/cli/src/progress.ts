@@ -5,7 +5,9 @@ const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : v.toPrecision(4)
 
 /** One line of step metrics: every loss term, lr, grad norm, tokens/s. */
 export function metricsLine(m: StepMetrics): string {
-  const losses = Object.entries(m.losses).map(([k, v]) => `${k} ${fmt(v)}`).join('  ');
+  const losses = Object.entries(m.losses)
+    .map(([k, v]) => `${k} ${fmt(v)}`)
+    .join('  ');
   return `${losses}  lr ${m.lr.toExponential(2)}  |g| ${fmt(m.gradNorm)}  ${Math.round(m.tokensPerSecond)} tok/s`;
 }
 
@@ -18,7 +20,11 @@ export class TrainProgress {
   private readonly started: number;
   /** The step this process started from (a resumed run starts past 0): the ETA counts only steps run here. */
   private firstStep: number | null = null;
-  constructor(private readonly tty = Boolean(process.stdout.isTTY), private readonly every = 10, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly tty = Boolean(process.stdout.isTTY),
+    private readonly every = 10,
+    private readonly now: () => number = Date.now,
+  ) {
     this.started = now();
   }
 
@@ -26,10 +32,16 @@ export class TrainProgress {
     this.firstStep ??= m.step - 1;
     if (this.tty) {
       if (!this.bar) {
-        this.bar = new cliProgress.SingleBar({
-          format: 'step {value}/{total} [{bar}] eta {eta_formatted}  {metrics}',
-          barsize: 20, hideCursor: true, etaBuffer: 20, clearOnComplete: false,
-        }, cliProgress.Presets.shades_classic);
+        this.bar = new cliProgress.SingleBar(
+          {
+            format: 'step {value}/{total} [{bar}] eta {eta_formatted}  {metrics}',
+            barsize: 20,
+            hideCursor: true,
+            etaBuffer: 20,
+            clearOnComplete: false,
+          },
+          cliProgress.Presets.shades_classic,
+        );
         this.bar.start(m.totalSteps, this.firstStep, { metrics: '' });
       }
       this.bar.update(m.step, { metrics: metricsLine(m) });
@@ -74,10 +86,17 @@ export class EvalProgress {
   update(done: number): void {
     if (this.tty) {
       if (!this.bar) {
-        this.bar = new cliProgress.SingleBar({
-          format: `${this.label} {value}/{total} [{bar}] eta {eta_formatted}`,
-          barsize: 20, hideCursor: true, etaBuffer: 4, clearOnComplete: true, stream: this.out,
-        }, cliProgress.Presets.shades_classic);
+        this.bar = new cliProgress.SingleBar(
+          {
+            format: `${this.label} {value}/{total} [{bar}] eta {eta_formatted}`,
+            barsize: 20,
+            hideCursor: true,
+            etaBuffer: 4,
+            clearOnComplete: true,
+            stream: this.out,
+          },
+          cliProgress.Presets.shades_classic,
+        );
         this.bar.start(this.total, 0);
       }
       this.bar.update(done);

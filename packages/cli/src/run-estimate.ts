@@ -1,7 +1,18 @@
 import { resolve } from 'node:path';
 import {
-  dataLengths, estimateMemory, holdsBaseNatively, initBackend, limitLengths, loadRunData, runTokenizer, stepTokens, WASM_HEAP_BYTES,
-  type BackendInfo, type DecoderConfig, type MemoryEstimate, type ResolvedConfig,
+  dataLengths,
+  estimateMemory,
+  holdsBaseNatively,
+  initBackend,
+  limitLengths,
+  loadRunData,
+  runTokenizer,
+  stepTokens,
+  WASM_HEAP_BYTES,
+  type BackendInfo,
+  type DecoderConfig,
+  type MemoryEstimate,
+  type ResolvedConfig,
 } from '@kava/core/app';
 
 /** Training examples whose lengths the estimate looks at (the longest of them sizes the peak). */
@@ -12,10 +23,17 @@ const SAMPLE = 512;
  * over the longest of a sample of the training examples (as the trainer encodes them; a
  * micro-batch pads to its longest), LoRA and where the frozen base lives.
  */
-export async function estimateRun(resolved: ResolvedConfig, decoder: DecoderConfig, backend: BackendInfo): Promise<{ estimate: MemoryEstimate; basis: string }> {
+export async function estimateRun(
+  resolved: ResolvedConfig,
+  decoder: DecoderConfig,
+  backend: BackendInfo,
+): Promise<{ estimate: MemoryEstimate; basis: string }> {
   const { config, plugins } = resolved;
   const data = await loadRunData(config, plugins.registry, (p) => resolve(resolved.baseDir, p));
-  const lengths = data.train.length > 0 ? dataLengths(config, await runTokenizer(config, { trainExamples: data.train }), data.train, SAMPLE) : limitLengths(config);
+  const lengths =
+    data.train.length > 0
+      ? dataLengths(config, await runTokenizer(config, { trainExamples: data.train }), data.train, SAMPLE)
+      : limitLengths(config);
   const tokens = stepTokens(config, lengths);
   const { lora } = config.backbone;
   const estimate = estimateMemory(decoder, {
@@ -28,7 +46,8 @@ export async function estimateRun(resolved: ResolvedConfig, decoder: DecoderConf
     ...(lora.enabled ? { lora: { rank: lora.rank, targets: lora.targets, dropout: lora.dropout } } : {}),
   });
   const sampled = Math.min(SAMPLE, data.train.length);
-  const basis = `longest of ${sampled} training examples: question ${lengths.question}, CoT ${lengths.cot}, answer ${lengths.answer} tokens; ` +
+  const basis =
+    `longest of ${sampled} training examples: question ${lengths.question}, CoT ${lengths.cot}, answer ${lengths.answer} tokens; ` +
     `${tokens.active} tokens of activations per example over the method's passes`;
   return { estimate, basis };
 }
@@ -37,7 +56,17 @@ export async function estimateRun(resolved: ResolvedConfig, decoder: DecoderConf
  * `backend: "auto"` took wasm, but the step does not fit its 4 GiB heap while a frozen base can
  * live in native memory: the cpu backend (native kernels too, no heap ceiling) runs it instead.
  */
-export async function fallBackFromWasm(resolved: ResolvedConfig, backend: BackendInfo, estimate: MemoryEstimate): Promise<BackendInfo | null> {
-  if (resolved.config.backend !== 'auto' || backend.name !== 'wasm' || estimate.heap <= WASM_HEAP_BYTES || estimate.native === 0) return null;
+export async function fallBackFromWasm(
+  resolved: ResolvedConfig,
+  backend: BackendInfo,
+  estimate: MemoryEstimate,
+): Promise<BackendInfo | null> {
+  if (
+    resolved.config.backend !== 'auto' ||
+    backend.name !== 'wasm' ||
+    estimate.heap <= WASM_HEAP_BYTES ||
+    estimate.native === 0
+  )
+    return null;
   return initBackend('cpu');
 }

@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(REPO, 'packages/cli/bin/kava.js');
-const BUILT = existsSync(join(REPO, 'packages/cli/dist/main.js')) && existsSync(join(REPO, 'packages/kava-core/dist/testing/index.js'));
+const BUILT =
+  existsSync(join(REPO, 'packages/cli/dist/main.js')) &&
+  existsSync(join(REPO, 'packages/kava-core/dist/testing/index.js'));
 const kava = (args: string[], cwd: string) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
 
 /** What `npm install` in the new package provides, linked from this repository. */
@@ -36,7 +38,14 @@ maybe('kava init --plugin scorer', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`wrote ${pkg}`);
-    expect(readdirSync(pkg).sort()).toEqual(['.gitignore', 'README.md', 'package.json', 'src', 'test', 'tsconfig.json']);
+    expect(readdirSync(pkg).sort()).toEqual([
+      '.gitignore',
+      'README.md',
+      'package.json',
+      'src',
+      'test',
+      'tsconfig.json',
+    ]);
     const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8'));
     const coreVersion = JSON.parse(readFileSync(join(REPO, 'packages/kava-core/package.json'), 'utf8')).version;
     expect(manifest).toMatchObject({
@@ -59,7 +68,16 @@ maybe('kava init --plugin scorer', () => {
     const out = `${r.stdout}${r.stderr}`;
     expect(r.status).toBe(0);
     // node's test reporter: TAP ("ok 3 - title", "# pass 22") on Node 20 in a pipe, spec ("✔ title", "ℹ pass 22") on 22+
-    for (const check of ['float32', 'NaN', 'needs', 'padding', 'budget', 'same input and seed', 'no tensor', 'neither disposed']) {
+    for (const check of [
+      'float32',
+      'NaN',
+      'needs',
+      'padding',
+      'budget',
+      'same input and seed',
+      'no tensor',
+      'neither disposed',
+    ]) {
       expect(out).toMatch(new RegExp(`^(ok \\d+ - |✔ )power 2: .*${check}`, 'm'));
     }
     expect(out).toMatch(/^[#ℹ] pass 22$/m);
@@ -68,9 +86,13 @@ maybe('kava init --plugin scorer', () => {
     expect(existsSync(join(pkg, 'dist/index.d.ts'))).toBe(true);
   }, 180_000);
 
-  it('without skipLibCheck, strict tsc fails only in tfjs\'s own declaration files (why the scaffold sets it)', () => {
+  it("without skipLibCheck, strict tsc fails only in tfjs's own declaration files (why the scaffold sets it)", () => {
     const tsc = join(REPO, 'node_modules/typescript/bin/tsc');
-    const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.json', '--noEmit', '--skipLibCheck', 'false', '--lib', 'ES2023,DOM'], { cwd: pkg, encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [tsc, '-p', 'tsconfig.json', '--noEmit', '--skipLibCheck', 'false', '--lib', 'ES2023,DOM'],
+      { cwd: pkg, encoding: 'utf8' },
+    );
     const files = [...new Set([...r.stdout.matchAll(/^(\S+\.d\.ts)\(\d+,\d+\): error/gm)].map((m) => m[1]!))];
     expect(files.length).toBeGreaterThan(0);
     // @kava/core's declarations and the plugin's code are strict-clean; every error is tfjs's

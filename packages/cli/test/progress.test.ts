@@ -15,7 +15,15 @@ describe('evaluation progress', () => {
     for (let done = 32; done < 200; done += 32) progress.update(done);
     progress.update(200);
     progress.stop();
-    expect(lines).toEqual(['evaluating 32/200\n', 'evaluating 64/200\n', 'evaluating 96/200\n', 'evaluating 128/200\n', 'evaluating 160/200\n', 'evaluating 192/200\n', 'evaluating 200/200\n']);
+    expect(lines).toEqual([
+      'evaluating 32/200\n',
+      'evaluating 64/200\n',
+      'evaluating 96/200\n',
+      'evaluating 128/200\n',
+      'evaluating 160/200\n',
+      'evaluating 192/200\n',
+      'evaluating 200/200\n',
+    ]);
   });
 
   it('with few questions, a line per batch', () => {
@@ -27,7 +35,14 @@ describe('evaluation progress', () => {
 });
 
 describe('training progress without a terminal', () => {
-  const metrics = (step: number): StepMetrics => ({ step, totalSteps: 2000, losses: { total: 1 }, lr: 1e-3, gradNorm: 1, tokensPerSecond: 100 });
+  const metrics = (step: number): StepMetrics => ({
+    step,
+    totalSteps: 2000,
+    losses: { total: 1 },
+    lr: 1e-3,
+    gradNorm: 1,
+    tokensPerSecond: 100,
+  });
 
   it('after a resume the ETA counts only the steps run in this process', () => {
     const written: string[] = [];

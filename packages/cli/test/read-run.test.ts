@@ -16,7 +16,9 @@ describe('reading a run back for its report', () => {
     const warn = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
       expect(readRun(dir).metrics).toEqual([{ step: 1 }, { step: 2 }]);
-      expect(String(warn.mock.calls[0]?.[0])).toBe(`kava: warning: ${join(dir, 'metrics.jsonl')}:3: left out a torn last line (a crash while it was written)\n`);
+      expect(String(warn.mock.calls[0]?.[0])).toBe(
+        `kava: warning: ${join(dir, 'metrics.jsonl')}:3: left out a torn last line (a crash while it was written)\n`,
+      );
     } finally {
       warn.mockRestore();
     }
@@ -24,6 +26,8 @@ describe('reading a run back for its report', () => {
 
   it('names file, line and column of a corrupt config.json or a bad line before the last', () => {
     expect(() => readRun(run({ 'config.json': '{\n  "a": 1,\n}\n' }))).toThrow(/config\.json:3:1: not valid JSON/);
-    expect(() => readRun(run({ 'config.json': '{}', 'eval.jsonl': '{"step":1}\n{oops}\n{"step":3}\n' }))).toThrow(/eval\.jsonl:2:2: not valid JSON/);
+    expect(() => readRun(run({ 'config.json': '{}', 'eval.jsonl': '{"step":1}\n{oops}\n{"step":3}\n' }))).toThrow(
+      /eval\.jsonl:2:2: not valid JSON/,
+    );
   });
 });

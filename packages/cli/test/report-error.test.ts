@@ -9,7 +9,10 @@ function report(err: unknown): { code: number; text: string } {
 
 describe('reportError', () => {
   test('a configuration error is one line and exit code 2', () => {
-    expect(report(new ConfigError('train.steps: expected a positive integer'))).toEqual({ code: 2, text: 'kava: train.steps: expected a positive integer\n' });
+    expect(report(new ConfigError('train.steps: expected a positive integer'))).toEqual({
+      code: 2,
+      text: 'kava: train.steps: expected a positive integer\n',
+    });
   });
 
   test('a wasm heap fault says what it means and what to change', () => {

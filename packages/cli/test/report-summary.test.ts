@@ -8,7 +8,10 @@ describe('run report summary', () => {
   // Steps 1-10 train the teacher alone (a teacher warm-up); the distillation terms start at step 11.
   const metrics = Array.from({ length: 20 }, (_, i) => {
     const step = i + 1;
-    return row(step, step <= 10 ? { 'teacher-ce': 3 - step * 0.1 } : { 'teacher-ce': 3 - step * 0.1, kv: 1 - (step - 11) * 0.05 });
+    return row(
+      step,
+      step <= 10 ? { 'teacher-ce': 3 - step * 0.1 } : { 'teacher-ce': 3 - step * 0.1, kv: 1 - (step - 11) * 0.05 },
+    );
   });
 
   it('compares a term that starts late over its own first and last steps', () => {
@@ -20,7 +23,7 @@ describe('run report summary', () => {
     expect(windowMean(metrics, 'teacher-ce', 'last')).toBeCloseTo((1.1 + 1.0) / 2, 6);
   });
 
-  it('reports each term\'s change in the markdown table', () => {
+  it("reports each term's change in the markdown table", () => {
     const text = summarize('/runs/x', metrics, []);
     expect(text).toMatch(/\| kv \| 1\.000 \| 0\.5500 \| -45\.0% \|/);
   });
@@ -31,21 +34,31 @@ describe('report comparisons and axes', () => {
   const rows = Array.from({ length: 20 }, (_, i) => {
     const step = i + 1;
     const teacher = 3 - step * 0.1;
-    return row(step, step <= 10 ? { 'teacher-ce': teacher, total: teacher } : { 'teacher-ce': teacher, kv: 1, total: teacher + 10 - (step - 11) * 0.5 });
+    return row(
+      step,
+      step <= 10
+        ? { 'teacher-ce': teacher, total: teacher }
+        : { 'teacher-ce': teacher, kv: 1, total: teacher + 10 - (step - 11) * 0.5 },
+    );
   });
 
-  it('compares total over the full objective\'s steps only, not the warm-up\'s teacher-only total', () => {
+  it("compares total over the full objective's steps only, not the warm-up's teacher-only total", () => {
     // Full-objective steps 11-20: first 10% is step 11 (11.9), last is step 20 (6.5).
     expect(windowMean(rows, 'total', 'first')).toBeCloseTo(11.9, 6);
     expect(windowMean(rows, 'total', 'last')).toBeCloseTo(6.5, 6);
     const text = summarize('/runs/x', rows, []);
     expect(text).toMatch(/\| total \| 11\.90 \| 6\.500 \| -45\.4% \|/);
-    expect(text).toMatch(/total is compared over the 10 steps of the full objective; the first 10 steps \(teacher warm-up\)/);
+    expect(text).toMatch(
+      /total is compared over the 10 steps of the full objective; the first 10 steps \(teacher warm-up\)/,
+    );
   });
 
   it('the accuracy chart of a run with one evaluation has a step axis from 0 and percent ticks', async () => {
     const evals = [{ step: 20, mode: 'latent', accuracy: 0.2 }] as unknown as Parameters<typeof evalChart>[0];
-    const svg = await renderSvg({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', ...evalChart(evals, 20) } as never);
+    const svg = await renderSvg({
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      ...evalChart(evals, 20),
+    } as never);
     const ticks = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
     expect(ticks).not.toContain('20.000000');
     expect(ticks).toEqual(expect.arrayContaining(['0', '20', '0%', '25%', '50%', '75%', '100%']));

@@ -36,11 +36,17 @@ function pkgConfig(flag) {
 /** The folder holding an OpenBLAS cblas.h (the one that declares openblas_set_num_threads). */
 function findInclude() {
   const fromPkg = pkgConfig('--cflags-only-I').map((f) => f.slice(2));
-  const multiarch = existsSync('/usr/include') ? readdirSync('/usr/include').filter((d) => d.endsWith('-linux-gnu')) : [];
+  const multiarch = existsSync('/usr/include')
+    ? readdirSync('/usr/include').filter((d) => d.endsWith('-linux-gnu'))
+    : [];
   const candidates = [
     process.env.KAVA_BLAS_INCLUDE,
     ...fromPkg,
-    ...multiarch.flatMap((d) => [`/usr/include/${d}/openblas-pthread`, `/usr/include/${d}/openblas-openmp`, `/usr/include/${d}/openblas-serial`]),
+    ...multiarch.flatMap((d) => [
+      `/usr/include/${d}/openblas-pthread`,
+      `/usr/include/${d}/openblas-openmp`,
+      `/usr/include/${d}/openblas-serial`,
+    ]),
     '/usr/include/openblas',
     '/usr/local/include',
     '/usr/include',
@@ -86,17 +92,27 @@ try {
   const args = [nodeGyp, 'rebuild', '--directory', NATIVE];
   // Node's own headers, so node-gyp never tries to download them (no internet here).
   const nodedir = resolve(dirname(process.execPath), '..');
-  if (!process.env.npm_config_nodedir && existsSync(join(nodedir, 'include/node/node_api.h'))) args.push(`--nodedir=${nodedir}`);
+  if (!process.env.npm_config_nodedir && existsSync(join(nodedir, 'include/node/node_api.h')))
+    args.push(`--nodedir=${nodedir}`);
   const env = { ...process.env, KAVA_BLAS_INCLUDE: include, KAVA_BLAS_LIBDIR: libdir };
   const result = run(process.execPath, args, env);
   if (result.status !== 0) {
     const log = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
-    const firstError = log.split('\n').find((l) => /error/i.test(l) && !/gyp ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok)/.test(l));
-    skip(`compile failed: ${(firstError ?? `node-gyp exited with ${result.status}`).trim()}; rerun with KAVA_NATIVE_VERBOSE=1 for the full log`);
+    const firstError = log
+      .split('\n')
+      .find((l) => /error/i.test(l) && !/gyp ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok)/.test(l));
+    skip(
+      `compile failed: ${(firstError ?? `node-gyp exited with ${result.status}`).trim()}; rerun with KAVA_NATIVE_VERBOSE=1 for the full log`,
+    );
   }
   // Load it once here, so a broken link shows now rather than as a silent fallback later.
   const addonPath = join(NATIVE, 'build/Release/kava_native.node');
-  const check = run(process.execPath, ['-e', `const a=require(${JSON.stringify(addonPath)});console.log(a.blas.config+', '+a.blas.threads+' thread(s)')`], process.env, 'pipe');
+  const check = run(
+    process.execPath,
+    ['-e', `const a=require(${JSON.stringify(addonPath)});console.log(a.blas.config+', '+a.blas.threads+' thread(s)')`],
+    process.env,
+    'pipe',
+  );
   if (check.status !== 0) skip(`built but failed to load: ${(check.stderr ?? '').trim().split('\n')[0]}`);
   console.log(`kava native: built ${addonPath.slice(ROOT.length + 1)} on ${(check.stdout ?? '').trim()}`);
 } catch (err) {

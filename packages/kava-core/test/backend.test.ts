@@ -25,7 +25,10 @@ describe('backend selection', () => {
   });
 
   it.each([
-    ['tensorflow-gpu', /@tensorflow\/tfjs-node-gpu, which is not installed.*npm install @tensorflow\/tfjs-node-gpu@4\.22\.0.*CUDA 11\.2 and cuDNN 8\.1/],
+    [
+      'tensorflow-gpu',
+      /@tensorflow\/tfjs-node-gpu, which is not installed.*npm install @tensorflow\/tfjs-node-gpu@4\.22\.0.*CUDA 11\.2 and cuDNN 8\.1/,
+    ],
     ['tensorflow', /@tensorflow\/tfjs-node, which is not installed.*npm install @tensorflow\/tfjs-node@4\.22\.0/],
   ] as const)('asking for %s when it is not installed says how to install it', async (name, message) => {
     const err = await initBackend(name).catch((e: unknown) => e);
@@ -34,6 +37,8 @@ describe('backend selection', () => {
   });
 
   it('rejects an unknown backend name', async () => {
-    await expect(initBackend('metal' as never)).rejects.toThrow(/expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu, got "metal"/);
+    await expect(initBackend('metal' as never)).rejects.toThrow(
+      /expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu, got "metal"/,
+    );
   });
 });

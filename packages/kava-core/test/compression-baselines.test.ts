@@ -1,8 +1,28 @@
 import {
-  z, initBackend, loadPlugins, Registry, registerCompression, createAttentionScorer, createFirstScorer, createKnormScorer,
-  createRandomScorer, createRecentScorer, createUniformScorer, randomScorer, recentScorer, type KVScorer,
+  z,
+  initBackend,
+  loadPlugins,
+  Registry,
+  registerCompression,
+  createAttentionScorer,
+  createFirstScorer,
+  createKnormScorer,
+  createRandomScorer,
+  createRecentScorer,
+  createUniformScorer,
+  randomScorer,
+  recentScorer,
+  type KVScorer,
 } from '@kava/core/app';
-import { expectClose, makeInput, permuteTokens, randomArray, randomSource, scoreAndKeep, type Arr5 } from './compression-fixtures.js';
+import {
+  expectClose,
+  makeInput,
+  permuteTokens,
+  randomArray,
+  randomSource,
+  scoreAndKeep,
+  type Arr5,
+} from './compression-fixtures.js';
 
 /** keys [1][1][1][N][d] of the given rows; values/queries unused by position-only scorers. */
 const oneHead = (rows: number[][]): Arr5 => [[[rows]]];
@@ -12,7 +32,11 @@ const flatKept = (kept: number[][][][]) => kept[0]![0]![0]!;
 const maskOf = (n: number, count: number) => [Array.from({ length: n }, (_, i) => (i < count ? 1 : 0))];
 
 function keepWith(scorer: KVScorer, n: number, valid: number, budget: number) {
-  const input = makeInput({ keys: oneHead(Array.from({ length: n }, (_, i) => [i + 1, 1])), mask: maskOf(n, valid), budget });
+  const input = makeInput({
+    keys: oneHead(Array.from({ length: n }, (_, i) => [i + 1, 1])),
+    mask: maskOf(n, valid),
+    budget,
+  });
   try {
     return scoreAndKeep(scorer, input);
   } finally {
@@ -26,7 +50,17 @@ describe.each(['cpu', 'wasm'] as const)('baseline scorers on %s', (backend) => {
   });
 
   test('knorm scores −‖k‖ and keeps the smallest keys', () => {
-    const input = makeInput({ keys: oneHead([[3, 4], [1, 0], [0, 0], [0, 2], [0, 0.1]]), mask: [[1, 1, 1, 1, 0]], budget: 2 });
+    const input = makeInput({
+      keys: oneHead([
+        [3, 4],
+        [1, 0],
+        [0, 0],
+        [0, 2],
+        [0, 0.1],
+      ]),
+      mask: [[1, 1, 1, 1, 0]],
+      budget: 2,
+    });
     const { scores, kept } = scoreAndKeep(createKnormScorer(), input);
     expectClose(scores[0]![0]![0]!.slice(0, 4), [-5, -1, 0, -2]);
     expect(flatKept(kept)).toEqual([1, 2]); // the padding key (norm 0.1) is never kept
@@ -57,7 +91,12 @@ describe.each(['cpu', 'wasm'] as const)('baseline scorers on %s', (backend) => {
   });
 
   test('random is reproducible per seed, differs across seeds, layers and heads', () => {
-    const input = makeInput({ keys: randomArray([1, 2, 2, 40, 2], randomSource(1)) as Arr5, mask: maskOf(40, 40), budget: 8, seed: 5 });
+    const input = makeInput({
+      keys: randomArray([1, 2, 2, 40, 2], randomSource(1)) as Arr5,
+      mask: maskOf(40, 40),
+      budget: 8,
+      seed: 5,
+    });
     const a = scoreAndKeep(createRandomScorer(), input);
     const b = scoreAndKeep(randomScorer.create({}), input);
     const c = scoreAndKeep(createRandomScorer({ seed: 6 }), input);
@@ -73,13 +112,24 @@ describe.each(['cpu', 'wasm'] as const)('baseline scorers on %s', (backend) => {
   test('attention keeps what the answer queries attend to (hand-computed)', () => {
     // One query head per KV head: q = [0, 3] attends by k·q/√2: logits [0, 3, 1.5, −3]/√2 → keeps 1, 2.
     const input = makeInput({
-      keys: oneHead([[1, 0], [0, 1], [1, 0.5], [0, -1]]), mask: [[1, 1, 1, 1]], budget: 2,
-      answerQueries: [[[[[0, 3]]]]], answerQueryMask: [[1]],
+      keys: oneHead([
+        [1, 0],
+        [0, 1],
+        [1, 0.5],
+        [0, -1],
+      ]),
+      mask: [[1, 1, 1, 1]],
+      budget: 2,
+      answerQueries: [[[[[0, 3]]]]],
+      answerQueryMask: [[1]],
     });
     const { scores, kept } = scoreAndKeep(createAttentionScorer(), input);
     const e = [0, 3, 1.5, -3].map((x) => Math.exp(x / Math.SQRT2));
     const total = e.reduce((s, v) => s + v, 0);
-    expectClose(scores[0]![0]![0]!, e.map((v) => v / total));
+    expectClose(
+      scores[0]![0]![0]!,
+      e.map((v) => v / total),
+    );
     expect(flatKept(kept)).toEqual([1, 2]);
     input.dispose();
   });
@@ -92,12 +142,22 @@ describe.each(['cpu', 'wasm'] as const)('baseline scorers on %s', (backend) => {
     const perm = [3, 0, 5, 1, 4, 2];
     const permuted = keys.map((layers) => layers.map((heads) => heads.map((tokens) => permuteTokens(tokens, perm))));
     for (const scorer of [createAttentionScorer(), createKnormScorer()]) {
-      const spec = { mask: maskOf(N, N), budget: 3, groupSize: G, answerQueries: queries, answerQueryMask: [[1, 1, 1]] };
+      const spec = {
+        mask: maskOf(N, N),
+        budget: 3,
+        groupSize: G,
+        answerQueries: queries,
+        answerQueryMask: [[1, 1, 1]],
+      };
       const a = makeInput({ ...spec, keys });
       const b = makeInput({ ...spec, keys: permuted });
       const sa = scoreAndKeep(scorer, a).scores;
       const sb = scoreAndKeep(scorer, b).scores;
-      expectClose(sb, sa.map((layers) => layers.map((heads) => heads.map((row) => permuteTokens(row, perm)))), 1e-5);
+      expectClose(
+        sb,
+        sa.map((layers) => layers.map((heads) => heads.map((row) => permuteTokens(row, perm)))),
+        1e-5,
+      );
       a.dispose();
       b.dispose();
     }
@@ -113,8 +173,11 @@ test('every built-in has a description and a strict options schema with describe
     expect(scorer.description.length).toBeGreaterThan(20);
     const schema = scorer.options as z.ZodObject;
     expect(schema).toBeInstanceOf(z.ZodObject);
-    for (const [key, field] of Object.entries(schema.shape)) expect([key, (field as z.ZodType).description]).toEqual([key, expect.any(String)]);
-    expect(() => scorer.create({ nonsense: 1 })).toThrow(new RegExp(`scorer "${scorer.name}": compression\\.options\\.nonsense: unknown key`));
+    for (const [key, field] of Object.entries(schema.shape))
+      expect([key, (field as z.ZodType).description]).toEqual([key, expect.any(String)]);
+    expect(() => scorer.create({ nonsense: 1 })).toThrow(
+      new RegExp(`scorer "${scorer.name}": compression\\.options\\.nonsense: unknown key`),
+    );
   }
   expect(() => recentScorer.create({ sinks: -1 })).toThrow(/compression\.options\.sinks/);
 });

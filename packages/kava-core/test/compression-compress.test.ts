@@ -1,14 +1,29 @@
 import {
-  tf, ConfigError, KavaError, KavaHooks, compressCache, createCompression, initBackend, loadPlugins, compressionSchema,
-  type EvictionResult, type KVScorer,
+  tf,
+  ConfigError,
+  KavaError,
+  KavaHooks,
+  compressCache,
+  createCompression,
+  initBackend,
+  loadPlugins,
+  compressionSchema,
+  type EvictionResult,
+  type KVScorer,
 } from '@kava/core/app';
 import { makeInput, randomArray, randomSource, scoreAndKeep, type Arr5 } from './compression-fixtures.js';
 
 const spec = () => ({
   keys: randomArray([2, 2, 2, 6, 4], randomSource(2)) as Arr5,
-  mask: [[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1]],
+  mask: [
+    [1, 1, 1, 1, 0, 0],
+    [1, 1, 1, 1, 1, 1],
+  ],
   answerQueries: randomArray([2, 2, 4, 3, 4], randomSource(3)) as Arr5,
-  answerQueryMask: [[1, 1, 0], [1, 1, 1]],
+  answerQueryMask: [
+    [1, 1, 0],
+    [1, 1, 1],
+  ],
   groupSize: 2,
   budget: 3,
 });
@@ -23,7 +38,12 @@ test('compressCache runs the configured scorer and evictor and shows the hook th
   const hooks = new KavaHooks();
   let seen: { scorer: string; budget: number; step: number; scores: number[][][][] } | null = null;
   hooks.compression.tap('observer', (result, info) => {
-    seen = { scorer: info.scorer, budget: info.budget, step: info.step, scores: info.scores.arraySync() as number[][][][] };
+    seen = {
+      scorer: info.scorer,
+      budget: info.budget,
+      step: info.step,
+      scores: info.scores.arraySync() as number[][][][],
+    };
     return result;
   });
   const input = makeInput(spec());
@@ -46,13 +66,39 @@ test('a hook may replace the result; the replaced one is disposed', async () => 
   let replaced: EvictionResult | null = null;
   hooks.compression.tap('replacer', (result) => {
     replaced = result;
-    return { keys: tf.zerosLike(result.keys), values: tf.zerosLike(result.values), indices: result.indices.clone(), slotMask: result.slotMask.clone() };
+    return {
+      keys: tf.zerosLike(result.keys),
+      values: tf.zerosLike(result.values),
+      indices: result.indices.clone(),
+      slotMask: result.slotMask.clone(),
+    };
   });
   const input = makeInput(spec());
   const result = compressCache(compression, input, { hooks });
   expect(replaced!.keys.isDisposed).toBe(true);
   expect(result.keys.isDisposed).toBe(false);
-  expect(result.indices.arraySync()).toEqual([[[[0, 1, 2], [0, 1, 2]], [[0, 1, 2], [0, 1, 2]]], [[[0, 1, 2], [0, 1, 2]], [[0, 1, 2], [0, 1, 2]]]]);
+  expect(result.indices.arraySync()).toEqual([
+    [
+      [
+        [0, 1, 2],
+        [0, 1, 2],
+      ],
+      [
+        [0, 1, 2],
+        [0, 1, 2],
+      ],
+    ],
+    [
+      [
+        [0, 1, 2],
+        [0, 1, 2],
+      ],
+      [
+        [0, 1, 2],
+        [0, 1, 2],
+      ],
+    ],
+  ]);
   tf.dispose([result.keys, result.values, result.indices, result.slotMask]);
   input.dispose();
 });
@@ -82,8 +128,9 @@ test('errors name the part at fault', async () => {
   const broken: KVScorer = { name: 'broken', needs: ['keys'], score: () => tf.zeros([1, 2, 3]) };
   const input = makeInput(spec());
   const before = tf.memory().numTensors;
-  expect(() => compressCache({ scorer: broken, evictor: registry.get('evictor', 'topk').create({}), groupReduce: 'max' }, input))
-    .toThrow(new KavaError('scorer "broken" returned scores of shape [1,2,3], expected [B, L, H_kv, N] = [2,2,2,6]'));
+  expect(() =>
+    compressCache({ scorer: broken, evictor: registry.get('evictor', 'topk').create({}), groupReduce: 'max' }, input),
+  ).toThrow(new KavaError('scorer "broken" returned scores of shape [1,2,3], expected [B, L, H_kv, N] = [2,2,2,6]'));
   expect(tf.memory().numTensors).toBe(before);
   const attention = registry.get('scorer', 'attention').create({});
   const { answerQueries: _unused, ...withoutQueries } = input;
@@ -95,31 +142,65 @@ test('every scorer: kept indices are valid tokens, sorted, distinct; padding onl
   const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff']);
   const rand = randomSource(8);
   const N = 10;
-  const mask = [Array.from({ length: N }, (_, i) => (i < 4 ? 1 : 0)), Array.from({ length: N }, (_, i) => (i < 9 ? 1 : 0))];
+  const mask = [
+    Array.from({ length: N }, (_, i) => (i < 4 ? 1 : 0)),
+    Array.from({ length: N }, (_, i) => (i < 9 ? 1 : 0)),
+  ];
   // Padding keys are huge and equal to the queries, so any scorer that looked at them would love them.
   const keys = randomArray([2, 2, 2, N, 4], rand) as Arr5;
-  keys.forEach((ls, b) => ls.forEach((hs) => hs.forEach((ts) => ts.forEach((t, i) => { if (!mask[b]![i]) t.fill(50); }))));
+  keys.forEach((ls, b) =>
+    ls.forEach((hs) =>
+      hs.forEach((ts) =>
+        ts.forEach((t, i) => {
+          if (!mask[b]![i]) t.fill(50);
+        }),
+      ),
+    ),
+  );
   const input = makeInput({
-    keys, mask, budget: 6, groupSize: 2, seed: 3,
-    answerQueries: randomArray([2, 2, 4, 3, 4], () => 50) as Arr5, answerQueryMask: [[1, 1, 1], [1, 1, 1]],
-    windowQueries: randomArray([2, 2, 4, 2, 4], () => 50) as Arr5, windowQueryMask: [[1, 1], [1, 1]],
+    keys,
+    mask,
+    budget: 6,
+    groupSize: 2,
+    seed: 3,
+    answerQueries: randomArray([2, 2, 4, 3, 4], () => 50) as Arr5,
+    answerQueryMask: [
+      [1, 1, 1],
+      [1, 1, 1],
+    ],
+    windowQueries: randomArray([2, 2, 4, 2, 4], () => 50) as Arr5,
+    windowQueryMask: [
+      [1, 1],
+      [1, 1],
+    ],
   });
   for (const entry of registry.list('scorer')) {
     const { kept } = scoreAndKeep(entry.create({}), input);
-    kept.forEach((ls, b) => ls.forEach((hs) => hs.forEach((row) => {
-      const nValid = mask[b]!.filter(Boolean).length;
-      const filled = row.slice(0, Math.min(6, nValid));
-      expect([entry.name, filled.every((i) => mask[b]![i] === 1)]).toEqual([entry.name, true]);
-      expect([entry.name, filled]).toEqual([entry.name, [...new Set(filled)].sort((x, y) => x - y)]);
-      expect([entry.name, row.slice(filled.length)]).toEqual([entry.name, row.slice(filled.length).map(() => 0)]);
-    })));
+    kept.forEach((ls, b) =>
+      ls.forEach((hs) =>
+        hs.forEach((row) => {
+          const nValid = mask[b]!.filter(Boolean).length;
+          const filled = row.slice(0, Math.min(6, nValid));
+          expect([entry.name, filled.every((i) => mask[b]![i] === 1)]).toEqual([entry.name, true]);
+          expect([entry.name, filled]).toEqual([entry.name, [...new Set(filled)].sort((x, y) => x - y)]);
+          expect([entry.name, row.slice(filled.length)]).toEqual([entry.name, row.slice(filled.length).map(() => 0)]);
+        }),
+      ),
+    );
   }
   input.dispose();
 });
 
 test('no scorer leaks tensors', async () => {
   const { registry } = await loadPlugins(['@kava/plugin-rkv', '@kava/plugin-keydiff']);
-  const input = makeInput({ ...spec(), windowQueries: randomArray([2, 2, 4, 2, 4], randomSource(4)) as Arr5, windowQueryMask: [[1, 1], [1, 0]] });
+  const input = makeInput({
+    ...spec(),
+    windowQueries: randomArray([2, 2, 4, 2, 4], randomSource(4)) as Arr5,
+    windowQueryMask: [
+      [1, 1],
+      [1, 0],
+    ],
+  });
   for (const entry of registry.list('scorer')) {
     const scorer = entry.create({});
     const before = tf.memory().numTensors;

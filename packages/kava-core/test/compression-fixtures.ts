@@ -44,7 +44,11 @@ export function makeInput(spec: InputSpec): ScorerInput & { dispose(): void } {
     keys,
     values: spec.values ? tf.tensor(spec.values) : tf.neg(keys),
     mask: tf.tensor2d(spec.mask),
-    positions: tf.tensor2d(spec.mask.map((row) => row.map((_, i) => 5 + i)), [B, N], 'int32'),
+    positions: tf.tensor2d(
+      spec.mask.map((row) => row.map((_, i) => 5 + i)),
+      [B, N],
+      'int32',
+    ),
     groupSize: spec.groupSize ?? 1,
     budget: spec.budget,
     seed: spec.seed ?? 0,
@@ -88,27 +92,57 @@ export function softmaxValid(x: number[], valid: boolean[]): number[] {
  * Per query: attention over the valid tokens, GQA-reduced on the logits. Returns
  * [B][L][Hkv][Q][N] probabilities (an independent loop version of cotAttention).
  */
-export function loopAttention(queries: Arr5, keys: Arr5, valid: boolean[][], groupSize: number, reduce: 'max' | 'mean'): Arr5 {
-  return keys.map((layers, b) => layers.map((heads, l) => heads.map((tokens, h) => {
-    const d = tokens[0]!.length;
-    const Q = queries[b]![l]![0]!.length;
-    return Array.from({ length: Q }, (_, q) => {
-      const logits = tokens.map((k) => {
-        const perHead = Array.from({ length: groupSize }, (_, g) => dot(queries[b]![l]![h * groupSize + g]![q]!, k) / Math.sqrt(d));
-        return reduce === 'max' ? Math.max(...perHead) : perHead.reduce((s, v) => s + v, 0) / groupSize;
-      });
-      return softmaxValid(logits, valid[b]!);
-    });
-  })));
+export function loopAttention(
+  queries: Arr5,
+  keys: Arr5,
+  valid: boolean[][],
+  groupSize: number,
+  reduce: 'max' | 'mean',
+): Arr5 {
+  return keys.map((layers, b) =>
+    layers.map((heads, l) =>
+      heads.map((tokens, h) => {
+        const d = tokens[0]!.length;
+        const Q = queries[b]![l]![0]!.length;
+        return Array.from({ length: Q }, (_, q) => {
+          const logits = tokens.map((k) => {
+            const perHead = Array.from(
+              { length: groupSize },
+              (_, g) => dot(queries[b]![l]![h * groupSize + g]![q]!, k) / Math.sqrt(d),
+            );
+            return reduce === 'max' ? Math.max(...perHead) : perHead.reduce((s, v) => s + v, 0) / groupSize;
+          });
+          return softmaxValid(logits, valid[b]!);
+        });
+      }),
+    ),
+  );
 }
 
 /** KaVa importance by loops: mean over the real queries of loopAttention. [B][L][Hkv][N]. */
-export function loopImportance(queries: Arr5, queryMask: Arr2, keys: Arr5, mask: Arr2, groupSize: number, reduce: 'max' | 'mean'): Arr4 {
-  const probs = loopAttention(queries, keys, mask.map((r) => r.map((v) => v > 0)), groupSize, reduce);
-  return probs.map((layers, b) => layers.map((heads) => heads.map((perQuery) => {
-    const real = perQuery.filter((_, q) => queryMask[b]![q]! > 0);
-    return perQuery[0]!.map((_, i) => real.reduce((s, row) => s + row[i]!, 0) / real.length);
-  })));
+export function loopImportance(
+  queries: Arr5,
+  queryMask: Arr2,
+  keys: Arr5,
+  mask: Arr2,
+  groupSize: number,
+  reduce: 'max' | 'mean',
+): Arr4 {
+  const probs = loopAttention(
+    queries,
+    keys,
+    mask.map((r) => r.map((v) => v > 0)),
+    groupSize,
+    reduce,
+  );
+  return probs.map((layers, b) =>
+    layers.map((heads) =>
+      heads.map((perQuery) => {
+        const real = perQuery.filter((_, q) => queryMask[b]![q]! > 0);
+        return perQuery[0]!.map((_, i) => real.reduce((s, row) => s + row[i]!, 0) / real.length);
+      }),
+    ),
+  );
 }
 
 /** Applies a token permutation (new token t = old token perm[t]) to the last-but-one axis of keys. */

@@ -12,10 +12,19 @@ describe('config search (cosmiconfig, module name "kava")', () => {
   const cases: [string, Record<string, string>][] = [
     ['kava.config.json', { 'kava.config.json': json({ latent: { count: 11 } }) }],
     ['kava.config.yaml', { 'kava.config.yaml': 'latent:\n  count: 11\n' }],
-    ['kava.config.js', { 'kava.config.js': 'export default { latent: { count: 11 } };\n', 'package.json': json({ type: 'module' }) }],
+    [
+      'kava.config.js',
+      { 'kava.config.js': 'export default { latent: { count: 11 } };\n', 'package.json': json({ type: 'module' }) },
+    ],
     ['kava.config.mjs', { 'kava.config.mjs': 'export default { latent: { count: 11 } };\n' }],
     ['kava.config.cjs', { 'kava.config.cjs': 'module.exports = { latent: { count: 11 } };\n' }],
-    ['kava.config.ts', { 'kava.config.ts': 'const config: { latent: { count: number } } = { latent: { count: 11 } };\nexport default config;\n' }],
+    [
+      'kava.config.ts',
+      {
+        'kava.config.ts':
+          'const config: { latent: { count: number } } = { latent: { count: 11 } };\nexport default config;\n',
+      },
+    ],
     ['.kavarc', { '.kavarc': json({ latent: { count: 11 } }) }],
     ['.kavarc.json', { '.kavarc.json': json({ latent: { count: 11 } }) }],
     ['.kavarc.yml', { '.kavarc.yml': 'latent: { count: 11 }\n' }],
@@ -30,18 +39,48 @@ describe('config search (cosmiconfig, module name "kava")', () => {
 
   // The same mistake (a missing comma after line 2) in every format: the error names file:line:column.
   const broken: [string, Record<string, string>, string][] = [
-    ['kava.config.mjs', { 'kava.config.mjs': 'export default {\n  train: { steps: 3 }\n  method: "kava",\n};\n' }, "3:3: SyntaxError: Unexpected identifier 'method'"],
-    ['kava.config.js', { 'kava.config.js': 'export default {\n  train: { steps: 3 }\n  method: "kava",\n};\n', 'package.json': json({ type: 'module' }) }, "3:3: SyntaxError: Unexpected identifier 'method'"],
-    ['kava.config.cjs', { 'kava.config.cjs': 'module.exports = {\n  train: { steps: 3 }\n  method: "kava",\n};\n' }, "3:3: SyntaxError: Unexpected identifier 'method'"],
-    ['kava.config.json', { 'kava.config.json': '{\n  "train": { "steps": 3 }\n  "method": "kava"\n}\n' }, '3:3: not valid JSON'],
+    [
+      'kava.config.mjs',
+      { 'kava.config.mjs': 'export default {\n  train: { steps: 3 }\n  method: "kava",\n};\n' },
+      "3:3: SyntaxError: Unexpected identifier 'method'",
+    ],
+    [
+      'kava.config.js',
+      {
+        'kava.config.js': 'export default {\n  train: { steps: 3 }\n  method: "kava",\n};\n',
+        'package.json': json({ type: 'module' }),
+      },
+      "3:3: SyntaxError: Unexpected identifier 'method'",
+    ],
+    [
+      'kava.config.cjs',
+      { 'kava.config.cjs': 'module.exports = {\n  train: { steps: 3 }\n  method: "kava",\n};\n' },
+      "3:3: SyntaxError: Unexpected identifier 'method'",
+    ],
+    [
+      'kava.config.json',
+      { 'kava.config.json': '{\n  "train": { "steps": 3 }\n  "method": "kava"\n}\n' },
+      '3:3: not valid JSON',
+    ],
     ['.kavarc', { '.kavarc': '{\n  "train": { "steps": 3 }\n  "method": "kava"\n}\n' }, '3:3: not valid YAML'],
-    ['kava.config.yaml', { 'kava.config.yaml': 'train:\n  steps: 3\n method: kava\n' }, '3:2: not valid YAML (bad indentation of a mapping entry)'],
-    ['kava.config.mjs', { 'kava.config.mjs': 'const steps = stepz;\nexport default { train: { steps } };\n' }, '1:15: ReferenceError: stepz is not defined'],
+    [
+      'kava.config.yaml',
+      { 'kava.config.yaml': 'train:\n  steps: 3\n method: kava\n' },
+      '3:2: not valid YAML (bad indentation of a mapping entry)',
+    ],
+    [
+      'kava.config.mjs',
+      { 'kava.config.mjs': 'const steps = stepz;\nexport default { train: { steps } };\n' },
+      '1:15: ReferenceError: stepz is not defined',
+    ],
   ];
   it.each(broken)('a broken %s is an error naming file:line:column (%#)', async (file, files, where) => {
     const dir = tempProject(files);
     for (const configFile of [undefined, file]) {
-      const err = (await resolveConfig({ cwd: dir, ...(configFile ? { configFile } : {}) }).then(() => null, (e: unknown) => e)) as Error;
+      const err = (await resolveConfig({ cwd: dir, ...(configFile ? { configFile } : {}) }).then(
+        () => null,
+        (e: unknown) => e,
+      )) as Error;
       expect(err).toBeInstanceOf(ConfigError);
       expect(err.message.startsWith(`${join(dir, file)}:${where}`)).toBe(true);
       expect(err.message).not.toMatch(/bug in Node\.js|race condition/);
@@ -49,21 +88,30 @@ describe('config search (cosmiconfig, module name "kava")', () => {
   });
 
   it('searches parent folders up to the project root', async () => {
-    const dir = tempProject({ 'package.json': json({ name: 'p' }), 'kava.config.json': json({ latent: { count: 5 } }), 'sub/deeper/.keep': '' });
+    const dir = tempProject({
+      'package.json': json({ name: 'p' }),
+      'kava.config.json': json({ latent: { count: 5 } }),
+      'sub/deeper/.keep': '',
+    });
     const resolved = await resolveConfig({ cwd: join(dir, 'sub/deeper') });
     expect(resolved.config.latent.count).toBe(5);
     expect(resolved.baseDir).toBe(dir);
   });
 
   it('uses an explicit --config file over the searched one', async () => {
-    const dir = tempProject({ 'kava.config.json': json({ latent: { count: 5 } }), 'other.yaml': 'latent:\n  count: 9\n' });
+    const dir = tempProject({
+      'kava.config.json': json({ latent: { count: 5 } }),
+      'other.yaml': 'latent:\n  count: 9\n',
+    });
     const resolved = await resolveConfig({ cwd: dir, configFile: 'other.yaml' });
     expect(resolved.config.latent.count).toBe(9);
   });
 
   it('reports a missing explicit file by name', async () => {
     const dir = tempProject();
-    await expect(resolveConfig({ cwd: dir, configFile: 'nope.json' })).rejects.toThrow(/--config nope\.json: file not found/);
+    await expect(resolveConfig({ cwd: dir, configFile: 'nope.json' })).rejects.toThrow(
+      /--config nope\.json: file not found/,
+    );
   });
 
   it('reports a file that does not parse', async () => {
@@ -90,7 +138,9 @@ describe('config search (cosmiconfig, module name "kava")', () => {
 
 describe('precedence: defaults < preset < config file < flags', () => {
   it('layers each source over the one before', async () => {
-    const dir = tempProject({ 'kava.config.json': json({ preset: 'codi', train: { lr: 0.001 }, latent: { iterations: 2 } }) });
+    const dir = tempProject({
+      'kava.config.json': json({ preset: 'codi', train: { lr: 0.001 }, latent: { iterations: 2 } }),
+    });
     const resolved = await resolveConfig({ cwd: dir, overrides: { train: { seed: 7 }, latent: { iterations: 5 } } });
     expect(resolved.presets).toEqual(['codi']);
     expect(resolved.config.latent.mode).toBe('autoregressive'); // from the preset
@@ -101,7 +151,7 @@ describe('precedence: defaults < preset < config file < flags', () => {
     expect(resolved.config.train.batchSize).toBe(128); // default
   });
 
-  it('a config file overrides a preset, and command-line presets replace the file\'s', async () => {
+  it("a config file overrides a preset, and command-line presets replace the file's", async () => {
     const dir = tempProject({ 'kava.config.json': json({ preset: 'codi', latent: { mode: 'jacobi' } }) });
     expect((await resolveConfig({ cwd: dir })).config.latent.mode).toBe('jacobi');
     const fromFlags = await resolveConfig({ cwd: dir, presets: ['full-cot'] });
@@ -147,8 +197,12 @@ describe('precedence: defaults < preset < config file < flags', () => {
     const dir = tempProject({ 'kava.config.json': json({ preset: 'codi', backbone: { preset: 'llama-1b' } }) });
     const err = await resolveConfig({ cwd: dir, defaultPresets: ['tiny-llama'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toMatch(/^kava\.config\.json: backbone\.preset "llama-1b" would pick only the architecture, while the run settings came from preset "tiny-llama".*"preset": "llama-1b,codi"/);
-    const flag = await resolveConfig({ cwd: tempProject(), overrides: { backbone: { preset: 'tiny-qwen' } } }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(
+      /^kava\.config\.json: backbone\.preset "llama-1b" would pick only the architecture, while the run settings came from preset "tiny-llama".*"preset": "llama-1b,codi"/,
+    );
+    const flag = await resolveConfig({ cwd: tempProject(), overrides: { backbone: { preset: 'tiny-qwen' } } }).catch(
+      (e: unknown) => e,
+    );
     expect((flag as Error).message).toMatch(/^command line: backbone\.preset "tiny-qwen"/);
   });
 
@@ -156,7 +210,9 @@ describe('precedence: defaults < preset < config file < flags', () => {
     const dir = tempProject();
     const err = await resolveConfig({ cwd: dir, presets: ['kavaa'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as Error).message).toMatch(/preset: no loaded plugin provides a preset named "kavaa"\. Available: .*kava/);
+    expect((err as Error).message).toMatch(
+      /preset: no loaded plugin provides a preset named "kavaa"\. Available: .*kava/,
+    );
   });
 });
 
@@ -170,18 +226,26 @@ describe('validation errors name the file, the key path, the expected and the ac
   };
 
   it('wrong type', async () => {
-    expect(await failing({ train: { lr: 'fast' } })).toMatch(/kava\.config\.json: train\.lr: expected number, got "fast"/);
+    expect(await failing({ train: { lr: 'fast' } })).toMatch(
+      /kava\.config\.json: train\.lr: expected number, got "fast"/,
+    );
   });
   it('value outside an enum', async () => {
-    expect(await failing({ latent: { mode: 'diagonal' } })).toMatch(/latent\.mode: expected one of "jacobi", "autoregressive", got "diagonal"/);
+    expect(await failing({ latent: { mode: 'diagonal' } })).toMatch(
+      /latent\.mode: expected one of "jacobi", "autoregressive", got "diagonal"/,
+    );
   });
   it('out of range', async () => {
     expect(await failing({ latent: { count: 0 } })).toMatch(/latent\.count: .*>0.*got 0/);
   });
   it('unknown key with a did-you-mean', async () => {
-    expect(await failing({ train: { learningRate: 1 } })).toMatch(/kava\.config\.json: train\.learningRate: unknown key/);
+    expect(await failing({ train: { learningRate: 1 } })).toMatch(
+      /kava\.config\.json: train\.learningRate: unknown key/,
+    );
     expect(await failing({ latnet: {} })).toMatch(/latnet: unknown key \(did you mean "latent"\?\)/);
-    expect(await failing({ compression: { scorrer: 'rkv' } })).toMatch(/compression\.scorrer: unknown key \(did you mean "scorer"\?\)/);
+    expect(await failing({ compression: { scorrer: 'rkv' } })).toMatch(
+      /compression\.scorrer: unknown key \(did you mean "scorer"\?\)/,
+    );
   });
   it('lists every problem at once', async () => {
     const message = await failing({ train: { lr: 'x', seed: 1.5 }, latent: { mode: 'y' } });
@@ -194,20 +258,30 @@ describe('validation errors name the file, the key path, the expected and the ac
     expect(await failing([1, 2])).toMatch(/expected the configuration to be an object, got an array/);
   });
   it('a scorer that no plugin provides, listing those that exist', async () => {
-    expect(await failing({ compression: { scorer: 'h2o' } })).toMatch(/compression\.scorer: no loaded plugin provides a scorer named "h2o"\. Available: .*keydiff.*rkv/);
+    expect(await failing({ compression: { scorer: 'h2o' } })).toMatch(
+      /compression\.scorer: no loaded plugin provides a scorer named "h2o"\. Available: .*keydiff.*rkv/,
+    );
   });
   it("a scorer's options are validated by the scorer's own schema", async () => {
     const plugin = join(PLUGIN_FIXTURES, 'local-scorer.mjs');
-    expect(await failing({ plugins: [plugin], compression: { scorer: 'position', options: { scale: 'big' } } }))
-      .toMatch(/scorer "position" \(plugin local-scorer\): compression\.options\.scale: expected number, got "big"/);
-    expect(await failing({ plugins: [plugin], compression: { scorer: 'position', options: { scael: 2 } } }))
-      .toMatch(/compression\.options\.scael: unknown key \(did you mean "scale"\?\)/);
+    expect(
+      await failing({ plugins: [plugin], compression: { scorer: 'position', options: { scale: 'big' } } }),
+    ).toMatch(/scorer "position" \(plugin local-scorer\): compression\.options\.scale: expected number, got "big"/);
+    expect(await failing({ plugins: [plugin], compression: { scorer: 'position', options: { scael: 2 } } })).toMatch(
+      /compression\.options\.scael: unknown key \(did you mean "scale"\?\)/,
+    );
   });
   it('a loss that no plugin provides, and bad loss options', async () => {
-    expect(await failing({ losses: { kl: { weight: 1 } } })).toMatch(/losses\.kl: no loaded plugin provides a loss named "kl"/);
-    expect(await failing({ losses: { kv: { weight: 1, type: 'huber' } } })).toMatch(/losses\.kv\.type: expected one of "smooth-l1", "l1", "mse", got "huber"/);
+    expect(await failing({ losses: { kl: { weight: 1 } } })).toMatch(
+      /losses\.kl: no loaded plugin provides a loss named "kl"/,
+    );
+    expect(await failing({ losses: { kv: { weight: 1, type: 'huber' } } })).toMatch(
+      /losses\.kv\.type: expected one of "smooth-l1", "l1", "mse", got "huber"/,
+    );
   });
   it('a backbone family that no plugin provides', async () => {
-    expect(await failing({ backbone: { family: 'mistral' } })).toMatch(/backbone\.family: no loaded plugin provides a backbone named "mistral"\. Available: .*llama.*qwen2/);
+    expect(await failing({ backbone: { family: 'mistral' } })).toMatch(
+      /backbone\.family: no loaded plugin provides a backbone named "mistral"\. Available: .*llama.*qwen2/,
+    );
   });
 });

@@ -3,14 +3,29 @@ import { tf, initBackend, setNativeKernelsEnabled } from '@kava/core/app';
 // The cpu backend's Add/Sub/Multiply/RealDiv replaced by allocation-free broadcasting loops: the same
 // values as the stock kernels, on every broadcast shape class the models use.
 const SHAPES: [number[], number[]][] = [
-  [[4, 6], [4, 6]], // same shape
+  [
+    [4, 6],
+    [4, 6],
+  ], // same shape
   [[4, 6], []], // a scalar
   [[], [4, 6]],
-  [[2, 5, 6], [2, 5, 1]], // RMSNorm: x · rsqrt(mean) [N, S, 1]
+  [
+    [2, 5, 6],
+    [2, 5, 1],
+  ], // RMSNorm: x · rsqrt(mean) [N, S, 1]
   [[2, 5, 6], [6]], // a norm weight or a bias over the last axis
-  [[3, 1, 1, 4, 7], [3, 2, 2, 4, 7]], // an attention mask [B, 1, 1, S, T] over the scores
-  [[1, 7], [5, 1]], // both sides broadcast
-  [[2, 3, 1, 4], [1, 3, 5, 1]],
+  [
+    [3, 1, 1, 4, 7],
+    [3, 2, 2, 4, 7],
+  ], // an attention mask [B, 1, 1, S, T] over the scores
+  [
+    [1, 7],
+    [5, 1],
+  ], // both sides broadcast
+  [
+    [2, 3, 1, 4],
+    [1, 3, 5, 1],
+  ],
   [[0, 4], [4]], // empty
 ];
 

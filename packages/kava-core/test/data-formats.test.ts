@@ -1,16 +1,34 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  collect, DataRecordError, deriveGsm8kTraces, gsm8kAugFormat, gsm8kFormat, gsm8kHardFormat, icotFormat,
-  jsonArrayElements, limit, openDataset, registerCore, Registry, shuffle, sniffFormat, split, svampFormat,
-  BUILTIN_FORMATS, type DatasetSource, type Example, type ReadOptions,
+  collect,
+  DataRecordError,
+  deriveGsm8kTraces,
+  gsm8kAugFormat,
+  gsm8kFormat,
+  gsm8kHardFormat,
+  icotFormat,
+  jsonArrayElements,
+  limit,
+  openDataset,
+  registerCore,
+  Registry,
+  shuffle,
+  sniffFormat,
+  split,
+  svampFormat,
+  BUILTIN_FORMATS,
+  type DatasetSource,
+  type Example,
+  type ReadOptions,
 } from '@kava/core/app';
 import { REPO, tempProject } from './helpers.js';
 
 const F = join(REPO, 'packages/kava-core/test/fixtures/data');
 const file = (name: string) => join(F, name);
 const read = (source: DatasetSource, options?: ReadOptions): Promise<Example[]> => collect(source.examples(options));
-const strip = (examples: Example[]) => examples.map(({ question, steps, answer }) => ({ question: question.slice(0, 20), steps, answer }));
+const strip = (examples: Example[]) =>
+  examples.map(({ question, steps, answer }) => ({ question: question.slice(0, 20), steps, answer }));
 
 describe('original GSM8K: both trace styles, checked by hand', () => {
   it('derives equation and nl traces of the first records', async () => {
@@ -29,7 +47,11 @@ describe('original GSM8K: both trace styles, checked by hand', () => {
     expect(nl.slice(0, 3).map((e) => e.steps)).toEqual([
       ['Natalia sold 48/2 = 24 clips in May.', 'Natalia sold 48+24 = 72 clips altogether in April and May.'],
       ['Weng earns 12/60 = $0.2 per minute.', 'Working 50 minutes, she earned 0.2 x 50 = $10.'],
-      ['In the beginning, Betty has only 100 / 2 = $50.', "Betty's grandparents gave her 15 * 2 = $30.", 'This means, Betty needs 100 - 50 - 30 - 15 = $5 more.'],
+      [
+        'In the beginning, Betty has only 100 / 2 = $50.',
+        "Betty's grandparents gave her 15 * 2 = $30.",
+        'This means, Betty needs 100 - 50 - 30 - 15 = $5 more.',
+      ],
     ]);
     expect(nl[3]!.steps).toHaveLength(8);
     expect(nl[3]!.answer).toBe('1000');
@@ -38,47 +60,67 @@ describe('original GSM8K: both trace styles, checked by hand', () => {
   it('names file, line and field for a record without an equation trace', async () => {
     const error = await read(gsm8kFormat.open(file('gsm8k.jsonl')), { trace: 'equation' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DataRecordError);
-    expect((error as Error).message).toContain(`${file('gsm8k.jsonl')}:4: field "answer": has no <<expr=value>> annotations`);
+    expect((error as Error).message).toContain(
+      `${file('gsm8k.jsonl')}:4: field "answer": has no <<expr=value>> annotations`,
+    );
   });
 
   it('without a trace style (evaluation) yields every record, equation steps where there are any', async () => {
     const all = await read(gsm8kFormat.open(file('gsm8k.jsonl')));
-    expect(all.map((e) => [e.steps.length, e.answer])).toEqual([[2, '72'], [2, '10'], [3, '5'], [0, '1000']]);
+    expect(all.map((e) => [e.steps.length, e.answer])).toEqual([
+      [2, '72'],
+      [2, '10'],
+      [3, '5'],
+      [0, '1000'],
+    ]);
   });
 
   it('rejects answers without "####" or with a malformed annotation', () => {
     expect(() => deriveGsm8kTraces('It is 5.')).toThrow('found no "####"');
     expect(() => deriveGsm8kTraces('<<2+3>>5\n#### 5')).toThrow('<<expr=value>>, got "<<2+3>>"');
-    expect(deriveGsm8kTraces('a <<1,000*2=2,000>>2,000\n#### 2,000')).toEqual({ equation: ['<<1,000*2=2,000>>'], nl: ['a 2,000'], answer: '2000' });
+    expect(deriveGsm8kTraces('a <<1,000*2=2,000>>2,000\n#### 2,000')).toEqual({
+      equation: ['<<1,000*2=2,000>>'],
+      nl: ['a 2,000'],
+      answer: '2000',
+    });
   });
 });
 
 const GSM8K_TRAIN = join(REPO, '../shared/datasets/gsm8k/train.jsonl');
-(existsSync(GSM8K_TRAIN) ? describe : describe.skip)('the whole GSM8K training file (when ../shared/datasets is present)', () => {
-  it('streams 7,473 records: every one has an nl trace, 95 have no equation annotations', async () => {
-    const source = gsm8kFormat.open(GSM8K_TRAIN);
-    let equation = 0;
-    for await (const _ of source.examples({ trace: 'equation', skipInvalid: true })) equation++;
-    expect([equation, source.skipped]).toEqual([7378, 95]);
-    let nl = 0;
-    for await (const _ of source.examples({ trace: 'nl' })) nl++;
-    expect([nl, source.skipped]).toEqual([7473, 0]);
-  });
-});
+(existsSync(GSM8K_TRAIN) ? describe : describe.skip)(
+  'the whole GSM8K training file (when ../shared/datasets is present)',
+  () => {
+    it('streams 7,473 records: every one has an nl trace, 95 have no equation annotations', async () => {
+      const source = gsm8kFormat.open(GSM8K_TRAIN);
+      let equation = 0;
+      for await (const _ of source.examples({ trace: 'equation', skipInvalid: true })) equation++;
+      expect([equation, source.skipped]).toEqual([7378, 95]);
+      let nl = 0;
+      for await (const _ of source.examples({ trace: 'nl' })) nl++;
+      expect([nl, source.skipped]).toEqual([7473, 0]);
+    });
+  },
+);
 
 describe('dataset formats load from fixtures', () => {
   it('gsm8k-aug JSONL: steps[] and cot (equations, or NL lines)', async () => {
     expect(strip(await read(gsm8kAugFormat.open(file('gsm8k-aug.jsonl'))))).toEqual([
       { question: 'Out of 600 employees', steps: ['<<600*30/100=180>>', '<<600-180=420>>'], answer: '420' },
       { question: 'Tom has 3 boxes of 4', steps: ['<<3*4=12>>', '<<12-5=7>>'], answer: '7' },
-      { question: 'A shop sells 1,200 c', steps: ['The shop sells 1200 cups a day.', 'In 2 days it sells 1200 * 2 = 2400 cups.'], answer: '2400' },
+      {
+        question: 'A shop sells 1,200 c',
+        steps: ['The shop sells 1200 cups a day.', 'In 2 days it sells 1200 * 2 = 2400 cups.'],
+        answer: '2400',
+      },
     ]);
   });
 
   it('gsm8k-aug JSON array: streamed, bad element named by its line', async () => {
     const source = gsm8kAugFormat.open(file('gsm8k-aug.json'));
     const error = await read(source).catch((e: unknown) => e);
-    expect((error as Error).message).toContain(`${file('gsm8k-aug.json')}:7: field "answer": expected a number or string, it is missing`);
+    expect((error as Error).message).toContain(
+      `${file('gsm8k-aug.json')}:7: field "answer": expected a number or string, it is missing`,
+    );
     const ok = await read(source, { skipInvalid: true });
     expect(source.skipped).toBe(1);
     expect(ok.map((e) => [e.id.split(':').at(-1), e.steps, e.answer])).toEqual([
@@ -95,7 +137,9 @@ describe('dataset formats load from fixtures', () => {
       { question: 'No steps here', steps: [], answer: '5' },
     ]);
     const bad = tempProject({ 'x.txt': 'q||<<1+1=2>> #### 2\nno separator #### 3\n' });
-    await expect(read(icotFormat.open(join(bad, 'x.txt')))).rejects.toThrow(`${join(bad, 'x.txt')}:2: field "question": expected "question||steps #### answer", found no "||"`);
+    await expect(read(icotFormat.open(join(bad, 'x.txt')))).rejects.toThrow(
+      `${join(bad, 'x.txt')}:2: field "question": expected "question||steps #### answer", found no "||"`,
+    );
   });
 
   it('gsm8k-hard and svamp (both layouts) are evaluation-only: no steps, numeric answers', async () => {
@@ -105,8 +149,14 @@ describe('dataset formats load from fixtures', () => {
     ]);
     const svamp = await read(svampFormat.open(file('svamp.json')), { trace: 'nl' });
     expect(svamp.map((e) => [e.question, e.answer])).toEqual([
-      ['Each pack of dvds costs 76 dollars. If there is a discount of 25 dollars on each pack How much do you have to pay to buy each pack?', '51'],
-      ['Dan had $ 3 left with him after he bought a candy bar. If he had $ 4 at the start How much did the candy bar cost?', '1'],
+      [
+        'Each pack of dvds costs 76 dollars. If there is a discount of 25 dollars on each pack How much do you have to pay to buy each pack?',
+        '51',
+      ],
+      [
+        'Dan had $ 3 left with him after he bought a candy bar. If he had $ 4 at the start How much did the candy bar cost?',
+        '1',
+      ],
     ]);
     const lines = await read(svampFormat.open(file('svamp.jsonl')));
     expect(lines.map((e) => [e.question, e.answer])).toEqual([[svamp[0]!.question, '51']]);
@@ -115,7 +165,9 @@ describe('dataset formats load from fixtures', () => {
   it('reports bad JSON, a missing field and a wrong type with their lines; skipInvalid counts them', async () => {
     const path = file('bad.jsonl');
     const source = gsm8kAugFormat.open(path);
-    await expect(read(source)).rejects.toThrow(new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: field "\\(record\\)": `));
+    await expect(read(source)).rejects.toThrow(
+      new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:2: field "\\(record\\)": `),
+    );
     const ok = await read(source, { skipInvalid: true });
     expect(ok.map((e) => e.answer)).toEqual(['3', '4']);
     expect(source.skipped).toBe(3);
@@ -127,7 +179,11 @@ describe('dataset formats load from fixtures', () => {
 
 describe('streaming JSON arrays', () => {
   it('splits elements across read chunks, with brackets and escapes inside strings', async () => {
-    const records = Array.from({ length: 300 }, (_, i) => ({ question: `q${i} ${'x'.repeat(500)} ] } [ { \\" ,`, steps: [`<<${i}+1=${i + 1}>>`], answer: String(i + 1) }));
+    const records = Array.from({ length: 300 }, (_, i) => ({
+      question: `q${i} ${'x'.repeat(500)} ] } [ { \\" ,`,
+      steps: [`<<${i}+1=${i + 1}>>`],
+      answer: String(i + 1),
+    }));
     const dir = tempProject();
     const path = join(dir, 'big.json');
     writeFileSync(path, `[\n${records.map((r) => JSON.stringify(r, null, 2)).join(',\n')}\n]\n`); // ~180 KB, several 64 KB chunks
@@ -142,14 +198,21 @@ describe('streaming JSON arrays', () => {
 describe('sniffing, registry, limit / shuffle / split', () => {
   it('sniffs each fixture to exactly one built-in format', async () => {
     const expected: Record<string, string> = {
-      'gsm8k.jsonl': 'gsm8k', 'gsm8k-aug.jsonl': 'gsm8k-aug', 'gsm8k-aug.json': 'gsm8k-aug', 'icot.txt': 'icot',
-      'gsm8k-hard.jsonl': 'gsm8k-hard', 'svamp.json': 'svamp', 'svamp.jsonl': 'svamp',
+      'gsm8k.jsonl': 'gsm8k',
+      'gsm8k-aug.jsonl': 'gsm8k-aug',
+      'gsm8k-aug.json': 'gsm8k-aug',
+      'icot.txt': 'icot',
+      'gsm8k-hard.jsonl': 'gsm8k-hard',
+      'svamp.json': 'svamp',
+      'svamp.jsonl': 'svamp',
     };
     for (const [name, format] of Object.entries(expected)) {
       expect([name, (await sniffFormat(file(name), BUILTIN_FORMATS)).name]).toEqual([name, format]);
     }
     const odd = tempProject({ 'odd.jsonl': '{"prompt": "x"}\n' });
-    await expect(sniffFormat(join(odd, 'odd.jsonl'), BUILTIN_FORMATS)).rejects.toThrow('data.format: cannot tell the format');
+    await expect(sniffFormat(join(odd, 'odd.jsonl'), BUILTIN_FORMATS)).rejects.toThrow(
+      'data.format: cannot tell the format',
+    );
   });
 
   it('registers the formats in core and opens by name or by sniffing', async () => {
@@ -158,8 +221,12 @@ describe('sniffing, registry, limit / shuffle / split', () => {
     expect(registry.names('dataset')).toEqual(['gsm8k', 'gsm8k-aug', 'gsm8k-hard', 'icot', 'svamp', 'synthetic']);
     const sniffed = await openDataset(registry, file('icot.txt'));
     expect((await read(sniffed)).length).toBe(3);
-    await expect(openDataset(registry, file('icot.txt'), 'nope')).rejects.toThrow('data.format: no loaded plugin provides a dataset named "nope"');
-    await expect(openDataset(registry, join(F, 'missing.jsonl'), 'gsm8k')).rejects.toThrow(`data file not found: ${join(F, 'missing.jsonl')}`);
+    await expect(openDataset(registry, file('icot.txt'), 'nope')).rejects.toThrow(
+      'data.format: no loaded plugin provides a dataset named "nope"',
+    );
+    await expect(openDataset(registry, join(F, 'missing.jsonl'), 'gsm8k')).rejects.toThrow(
+      `data file not found: ${join(F, 'missing.jsonl')}`,
+    );
   });
 
   it('limit stops early, shuffle is seeded, split is disjoint and complete', async () => {

@@ -1,13 +1,51 @@
 import {
-  addReasoningTokens, ANSWER_PREFIX, createWordLevelTokenizer, directLayout, encodeExample, padBatch, promptLayout,
-  SEGMENT, studentLayout, teacherLayout, type Example,
+  addReasoningTokens,
+  ANSWER_PREFIX,
+  createWordLevelTokenizer,
+  directLayout,
+  encodeExample,
+  padBatch,
+  promptLayout,
+  SEGMENT,
+  studentLayout,
+  teacherLayout,
+  type Example,
 } from '@kava/core/app';
 
-const WORDS = ['Tom', 'has', '3', 'boxes', 'of', '4', 'pens', '.', 'How', 'many', '?', '<<', '>>', '*', '=', '12', '-', '5', '7', 'The', 'answer', 'is', ':'];
+const WORDS = [
+  'Tom',
+  'has',
+  '3',
+  'boxes',
+  'of',
+  '4',
+  'pens',
+  '.',
+  'How',
+  'many',
+  '?',
+  '<<',
+  '>>',
+  '*',
+  '=',
+  '12',
+  '-',
+  '5',
+  '7',
+  'The',
+  'answer',
+  'is',
+  ':',
+];
 const tokenizer = createWordLevelTokenizer(WORDS); // pad 0, unk 1, eos 2, words from 3
 const tokens = addReasoningTokens(tokenizer);
 const id = (w: string) => tokenizer.tokenToId(w)!;
-const example: Example = { id: 'x', question: 'Tom has 3 boxes of 4 pens. How many?', steps: ['<<3*4=12>>', '<<12-5=7>>'], answer: '7' };
+const example: Example = {
+  id: 'x',
+  question: 'Tom has 3 boxes of 4 pens. How many?',
+  steps: ['<<3*4=12>>', '<<12-5=7>>'],
+  answer: '7',
+};
 
 describe('sequence layouts (KAVA-METHOD §1)', () => {
   it('adds <bot>/<eot> after the vocabulary', () => {
@@ -23,7 +61,15 @@ describe('sequence layouts (KAVA-METHOD §1)', () => {
     const enc = encodeExample(tokenizer, example);
     const t = teacherLayout(enc, tokens, tokenizer.eosId);
     expect(t.ids).toEqual([...Q, tokens.botId, ...C, tokens.eotId, ...P, id('7'), tokenizer.eosId]);
-    expect(t.spans).toEqual({ question: [0, 11], bot: [11, 12], cot: [12, 19], eot: [19, 20], prefix: [20, 24], answer: [24, 25], eos: [25, 26] });
+    expect(t.spans).toEqual({
+      question: [0, 11],
+      bot: [11, 12],
+      cot: [12, 19],
+      eot: [19, 20],
+      prefix: [20, 24],
+      answer: [24, 25],
+      eos: [25, 26],
+    });
     expect(t.segments.slice(10, 13)).toEqual([SEGMENT.question, SEGMENT.bot, SEGMENT.cot]);
     expect(tokenizer.decode(tokenizer.encode(ANSWER_PREFIX))).toBe('The answer is :');
   });

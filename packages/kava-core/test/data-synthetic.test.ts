@@ -1,6 +1,14 @@
 import {
-  assertDisjoint, collect, createSyntheticTokenizer, generateProblem, generateSynthetic, Rng, syntheticDataset,
-  syntheticFormat, syntheticVocabulary, type SyntheticProblem,
+  assertDisjoint,
+  collect,
+  createSyntheticTokenizer,
+  generateProblem,
+  generateSynthetic,
+  Rng,
+  syntheticDataset,
+  syntheticFormat,
+  syntheticVocabulary,
+  type SyntheticProblem,
 } from '@kava/core/app';
 
 const OPTIONS = { trainSize: 3000, testSize: 300, minSteps: 2, maxSteps: 5, seed: 42 };
@@ -18,14 +26,19 @@ function parseEquation(step: string): { a: number; r: number; wrong?: string } {
 
 describe('synthetic generator', () => {
   it('is deterministic for a seed and different for another', () => {
-    expect(generateSynthetic({ ...OPTIONS, trainSize: 50, testSize: 10 })).toEqual(generateSynthetic({ ...OPTIONS, trainSize: 50, testSize: 10 }));
-    expect(generateSynthetic({ ...OPTIONS, trainSize: 50, testSize: 10, seed: 43 }).train).not.toEqual(splits.train.slice(0, 50));
+    expect(generateSynthetic({ ...OPTIONS, trainSize: 50, testSize: 10 })).toEqual(
+      generateSynthetic({ ...OPTIONS, trainSize: 50, testSize: 10 }),
+    );
+    expect(generateSynthetic({ ...OPTIONS, trainSize: 50, testSize: 10, seed: 43 }).train).not.toEqual(
+      splits.train.slice(0, 50),
+    );
   });
 
   it('chains correct steps within bounds, and the answer is the last result', () => {
     const problems: string[] = [];
     for (const p of all) {
-      if (p.equation.length < OPTIONS.minSteps || p.equation.length > OPTIONS.maxSteps) problems.push(`${p.equation.length} steps: ${p.question}`);
+      if (p.equation.length < OPTIONS.minSteps || p.equation.length > OPTIONS.maxSteps)
+        problems.push(`${p.equation.length} steps: ${p.question}`);
       let previous: number | undefined;
       for (const step of p.equation) {
         const { a, r, wrong } = parseEquation(step);
@@ -46,7 +59,8 @@ describe('synthetic generator', () => {
       p.nl.forEach((sentence, i) => {
         if (/[<>=*/+]/.test(sentence)) problems.push(`symbols in ${sentence}`);
         const numbers = (sentence.match(/\d+/g) ?? []).map(Number);
-        if (!numbers.includes(parseEquation(p.equation[i]!).r)) problems.push(`${sentence} lacks the result of ${p.equation[i]}`);
+        if (!numbers.includes(parseEquation(p.equation[i]!).r))
+          problems.push(`${sentence} lacks the result of ${p.equation[i]}`);
       });
     }
     expect(problems).toEqual([]);
@@ -130,7 +144,9 @@ describe('verbose natural-language traces (data.synthetic.nlStyle: "verbose")', 
     const eq = await collect(verbose.train.examples({ trace: 'equation' }));
     expect(eq.map((e) => e.question)).toEqual(plain.train.map((p) => p.question));
     expect(eq.map((e) => e.steps)).toEqual(plain.train.map((p) => p.equation));
-    expect(syntheticVocabulary(20)).toEqual(syntheticVocabulary(20, 'verbose').slice(0, syntheticVocabulary(20).length));
+    expect(syntheticVocabulary(20)).toEqual(
+      syntheticVocabulary(20, 'verbose').slice(0, syntheticVocabulary(20).length),
+    );
     expect(syntheticVocabulary(20, 'verbose').length).toBeGreaterThan(syntheticVocabulary(20).length);
   });
 

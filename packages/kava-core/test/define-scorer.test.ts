@@ -31,7 +31,9 @@ test('a [B, N] score is the same on every layer and KV head, with the defaults f
 
 test('create parses raw options, naming the scorer and the field; build takes parsed ones as they are', () => {
   expect(() => scaled.create({ factor: -1 })).toThrow(/scorer "scaled-position": compression\.options\.factor/);
-  expect(() => scaled.create({ facter: 1 })).toThrow(/compression\.options\.facter: unknown key \(did you mean "factor"\?\)/);
+  expect(() => scaled.create({ facter: 1 })).toThrow(
+    /compression\.options\.facter: unknown key \(did you mean "factor"\?\)/,
+  );
   expect(scaled.build({ factor: 3, window: 1 }).window).toBe(1);
 });
 
@@ -42,13 +44,16 @@ test('needs and window follow the options; windowQueryCount reads the window onl
   const windowed = scaled.create({ factor: 6, window: 4 });
   expect(windowed.needs).toEqual(['keys', 'windowQueries']);
   expect(windowQueryCount(windowed)).toBe(4);
-  expect(() => windowQueryCount({ name: 'no-window', needs: ['keys', 'windowQueries'] }))
-    .toThrow(/scorer "no-window": needs windowQueries, so "window" must be a positive integer, got undefined/);
+  expect(() => windowQueryCount({ name: 'no-window', needs: ['keys', 'windowQueries'] })).toThrow(
+    /scorer "no-window": needs windowQueries, so "window" must be a positive integer, got undefined/,
+  );
 });
 
 test('the input is checked against needs before the idea runs', () => {
   const input = contractInput();
-  expect(() => scaled.create({ factor: 6 }).score(input)).toThrow(/scorer "scaled-position": needs windowQueries, which the input does not have/);
+  expect(() => scaled.create({ factor: 6 }).score(input)).toThrow(
+    /scorer "scaled-position": needs windowQueries, which the input does not have/,
+  );
   input.dispose();
 });
 

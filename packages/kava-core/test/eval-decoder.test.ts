@@ -1,6 +1,19 @@
 import {
-  ANSWER_PREFIX, CachedBatch, cotStrategy, latentStrategy, Projection, studentForward, type LatentSettings, createSyntheticTokenizer, Decoder, directStrategy, encodeQuestion, generateGreedy,
-  generateSynthetic, tf, type DecoderConfig,
+  ANSWER_PREFIX,
+  CachedBatch,
+  cotStrategy,
+  latentStrategy,
+  Projection,
+  studentForward,
+  type LatentSettings,
+  createSyntheticTokenizer,
+  Decoder,
+  directStrategy,
+  encodeQuestion,
+  generateGreedy,
+  generateSynthetic,
+  tf,
+  type DecoderConfig,
 } from '@kava/core/app';
 
 /*
@@ -10,11 +23,24 @@ import {
  */
 const tokenizer = createSyntheticTokenizer();
 const config: DecoderConfig = {
-  family: 'llama', vocabSize: tokenizer.vocabSize, hiddenSize: 32, intermediateSize: 64, numLayers: 2, numHeads: 4,
-  numKvHeads: 2, headDim: 8, rmsNormEps: 1e-5, ropeTheta: 10000, ropeScaling: null, maxPositionEmbeddings: 512,
-  tieWordEmbeddings: true, attentionBias: false,
+  family: 'llama',
+  vocabSize: tokenizer.vocabSize,
+  hiddenSize: 32,
+  intermediateSize: 64,
+  numLayers: 2,
+  numHeads: 4,
+  numKvHeads: 2,
+  headDim: 8,
+  rmsNormEps: 1e-5,
+  ropeTheta: 10000,
+  ropeScaling: null,
+  maxPositionEmbeddings: 512,
+  tieWordEmbeddings: true,
+  attentionBias: false,
 };
-const questions = generateSynthetic({ trainSize: 0, testSize: 3, minSteps: 1, maxSteps: 3, seed: 5 }).test.map((p) => p.question);
+const questions = generateSynthetic({ trainSize: 0, testSize: 3, minSteps: 1, maxSteps: 3, seed: 5 }).test.map(
+  (p) => p.question,
+);
 
 function reference(backbone: Decoder, prompt: number[], maxNewTokens: number, stop: number): number[] {
   const inputIds = tf.tensor2d([prompt], [1, prompt.length], 'int32');
@@ -44,7 +70,10 @@ describe('evaluation on the real decoder', () => {
   it('cot mode: the written trace equals the reference continuation of Q <bot>', async () => {
     const botId = tokenizer.tokenToId('<bot>')!;
     const eotId = tokenizer.tokenToId('<eot>')!;
-    const generations = await cotStrategy({ maxCotTokens: 5, maxNewTokens: 4 }).generate({ backbone, tokenizer }, questions);
+    const generations = await cotStrategy({ maxCotTokens: 5, maxNewTokens: 4 }).generate(
+      { backbone, tokenizer },
+      questions,
+    );
     questions.forEach((q, b) => {
       const prompt = [...encodeQuestion(tokenizer, q), botId];
       const cot = reference(backbone, prompt, 5, eotId);
@@ -61,7 +90,9 @@ describe('evaluation on the real decoder', () => {
     const projection = new Projection(config.hiddenSize, 11);
     const latent: LatentSettings = { count: 3, mode: 'jacobi', iterations: 2, projection, placeholderId: botId };
     const question = questions[0]!;
-    const [generation] = await latentStrategy(latent, { maxNewTokens: 4 }).generate({ backbone, tokenizer }, [question]);
+    const [generation] = await latentStrategy(latent, { maxNewTokens: 4 }).generate({ backbone, tokenizer }, [
+      question,
+    ]);
     // Reference: for each answer token, a fresh student pass over Q <bot>, M latents, <eot> prefix + tokens so far.
     const prompt = [...encodeQuestion(tokenizer, question), botId];
     const written: number[] = [];

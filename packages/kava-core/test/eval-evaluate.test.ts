@@ -1,9 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  addReasoningTokens, ANSWER_PREFIX, cotStrategy, createWordLevelTokenizer, directStrategy, evaluate, gsm8kAugFormat,
-  infer, tf, wordPieces, type Backbone, type DecoderConfig, type ForwardRequest, type ForwardResult, type KVCache,
-  type LoadedModel, type Prediction,
+  addReasoningTokens,
+  ANSWER_PREFIX,
+  cotStrategy,
+  createWordLevelTokenizer,
+  directStrategy,
+  evaluate,
+  gsm8kAugFormat,
+  infer,
+  tf,
+  wordPieces,
+  type Backbone,
+  type DecoderConfig,
+  type ForwardRequest,
+  type ForwardResult,
+  type KVCache,
+  type LoadedModel,
+  type Prediction,
 } from '@kava/core/app';
 import { REPO, tempProject } from './helpers.js';
 
@@ -24,18 +38,34 @@ const SCRIPT: Record<string, { direct: string; cot: string; cotAnswer: string }>
 };
 // Hand count against the gold answers (12, 7, 5, 4, 12): direct 3 of 5 right, cot 4 of 5.
 
-const words = Object.entries(SCRIPT).flatMap(([q, s]) => wordPieces(`${q} ${s.direct} ${s.cot} ${s.cotAnswer} ${ANSWER_PREFIX}`));
+const words = Object.entries(SCRIPT).flatMap(([q, s]) =>
+  wordPieces(`${q} ${s.direct} ${s.cot} ${s.cotAnswer} ${ANSWER_PREFIX}`),
+);
 const tokenizer = createWordLevelTokenizer(words);
 const { botId, eotId } = addReasoningTokens(tokenizer);
 const prefix = tokenizer.encode(ANSWER_PREFIX);
 
-interface Call { newLength: number; cacheLength: number }
+interface Call {
+  newLength: number;
+  cacheLength: number;
+}
 
 class ScriptedBackbone implements Backbone {
   readonly config: DecoderConfig = {
-    family: 'scripted', vocabSize: tokenizer.vocabSize, hiddenSize: 1, intermediateSize: 1, numLayers: 1, numHeads: 1,
-    numKvHeads: 1, headDim: 1, rmsNormEps: 1e-6, ropeTheta: 1e4, ropeScaling: null, maxPositionEmbeddings: 4096,
-    tieWordEmbeddings: true, attentionBias: false,
+    family: 'scripted',
+    vocabSize: tokenizer.vocabSize,
+    hiddenSize: 1,
+    intermediateSize: 1,
+    numLayers: 1,
+    numHeads: 1,
+    numKvHeads: 1,
+    headDim: 1,
+    rmsNormEps: 1e-6,
+    ropeTheta: 1e4,
+    ropeScaling: null,
+    maxPositionEmbeddings: 4096,
+    tieWordEmbeddings: true,
+    attentionBias: false,
   };
   readonly calls: Call[] = [];
   private readonly scripts = new Map(Object.entries(SCRIPT).map(([q, s]) => [tokenizer.encode(q).join(','), s]));
@@ -74,7 +104,9 @@ class ScriptedBackbone implements Backbone {
     const [B, S] = [ids.length, ids[0]!.length];
     const mask = (request.attentionMask?.arraySync() as number[][] | undefined) ?? ids.map((r) => r.map(() => 1));
     const positions = request.positionIds!.arraySync() as number[][];
-    const cachedIds = request.cache ? (request.cache.keys[0]!.arraySync() as number[][][][]).map((r) => r[0]!.map((k) => k[0]!)) : ids.map(() => []);
+    const cachedIds = request.cache
+      ? (request.cache.keys[0]!.arraySync() as number[][][][]).map((r) => r[0]!.map((k) => k[0]!))
+      : ids.map(() => []);
     const cachedMask = request.cache ? (request.cache.mask.arraySync() as number[][]) : ids.map(() => []);
     this.calls.push({ newLength: S, cacheLength: request.cache?.length ?? 0 });
     const logits: number[][][] = [];
@@ -83,7 +115,8 @@ class ScriptedBackbone implements Backbone {
       const row: number[][] = [];
       for (let j = 0; j < S; j++) {
         if (mask[b]![j] === 1) {
-          if (positions[b]![j] !== context.length) throw new Error(`row ${b}: position ${positions[b]![j]} for real token ${context.length}`);
+          if (positions[b]![j] !== context.length)
+            throw new Error(`row ${b}: position ${positions[b]![j]} for real token ${context.length}`);
           context.push(ids[b]![j]!);
         }
         const oneHot = new Array<number>(this.config.vocabSize).fill(0);
@@ -102,16 +135,29 @@ class ScriptedBackbone implements Backbone {
         const fresh = tf.cast(request.attentionMask ?? tf.onesLike(request.inputIds!), 'float32');
         return request.cache ? tf.concat([request.cache.mask, fresh], 1) : fresh;
       });
-      const cache: KVCache = { keys: [key], values: [tf.clone(key)], mask: newMask, length: (request.cache?.length ?? 0) + S };
+      const cache: KVCache = {
+        keys: [key],
+        values: [tf.clone(key)],
+        mask: newMask,
+        length: (request.cache?.length ?? 0) + S,
+      };
       out.cache = cache;
     }
     return out;
   }
 
-  embed(ids: tf.Tensor): tf.Tensor { return tf.oneHot(tf.cast(ids, 'int32'), this.config.vocabSize); }
-  trainableVariables(): tf.Variable[] { return []; }
-  resizeVocab(): void { /* fixed vocabulary */ }
-  dispose(): void { /* holds no tensors */ }
+  embed(ids: tf.Tensor): tf.Tensor {
+    return tf.oneHot(tf.cast(ids, 'int32'), this.config.vocabSize);
+  }
+  trainableVariables(): tf.Variable[] {
+    return [];
+  }
+  resizeVocab(): void {
+    /* fixed vocabulary */
+  }
+  dispose(): void {
+    /* holds no tensors */
+  }
 }
 
 const examples = () => gsm8kAugFormat.open(FIXTURE).examples();
@@ -123,25 +169,45 @@ describe('evaluate with a scripted backbone (known predictions)', () => {
     const m = model();
     const file = join(tempProject(), 'out/predictions.jsonl');
     const before = tf.memory().numTensors;
-    const report = await evaluate(m, examples(), directStrategy({ maxNewTokens: 8 }), { batchSize: 2, predictionsFile: file });
+    const report = await evaluate(m, examples(), directStrategy({ maxNewTokens: 8 }), {
+      batchSize: 2,
+      predictionsFile: file,
+    });
     expect(tf.memory().numTensors).toBe(before); // every tensor disposed
     expect(report).toMatchObject({ mode: 'direct', questions: 5, correct: 3, accuracy: 0.6, predictionsFile: file });
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Prediction);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Prediction);
     expect(lines.map((p) => [p.answerText, p.predicted, p.gold, p.correct])).toEqual([
-      ['12', 12, '12', true], ['7', 7, '7', true], ['13', 13, '5', false], ['4', 4, '4', true], ['8', 8, '12', false],
+      ['12', 12, '12', true],
+      ['7', 7, '7', true],
+      ['13', 13, '5', false],
+      ['4', 4, '4', true],
+      ['8', 8, '12', false],
     ]);
     const tom = lines[0]!;
     // prompt = question (12 tokens) + "The answer is :" (4); one pass for the prompt, one for "12"; wrote "12" <eos>
-    expect({ kv: tom.kvEntries, passes: tom.forwardPasses, tokens: tom.generatedTokens }).toEqual({ kv: 12 + 4, passes: 2, tokens: 2 });
+    expect({ kv: tom.kvEntries, passes: tom.forwardPasses, tokens: tom.generatedTokens }).toEqual({
+      kv: 12 + 4,
+      passes: 2,
+      tokens: 2,
+    });
     expect(tom.id).toBe(`${FIXTURE}:1`);
     expect(report.forwardPassesPerQuestion).toBe(2);
   });
 
   it('cot: writes the trace, closes an over-long one with <eot>, then answers; accuracy equals the hand count', async () => {
     const m = model();
-    const report = await evaluate(m, examples(), cotStrategy({ maxCotTokens: 10, maxNewTokens: 8 }), { batchSize: 5, predictionsFile: join(tempProject(), 'p.jsonl') });
+    const report = await evaluate(m, examples(), cotStrategy({ maxCotTokens: 10, maxNewTokens: 8 }), {
+      batchSize: 5,
+      predictionsFile: join(tempProject(), 'p.jsonl'),
+    });
     expect(report).toMatchObject({ mode: 'cot', questions: 5, correct: 4, accuracy: 0.8 });
-    const lines = readFileSync(report.predictionsFile!, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Prediction);
+    const lines = readFileSync(report.predictionsFile!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Prediction);
     expect(lines.map((p) => [p.trace, p.answerText, p.correct])).toEqual([
       ['<< 3 * 4 = 12 >>', '12', true],
       ['<< 5 + 2 = 7 >>', '7', true],
@@ -151,9 +217,17 @@ describe('evaluate with a scripted backbone (known predictions)', () => {
     ]);
     // Tom: Q (12) + <bot> + C (7) + <eot> + prefix (4) cached at answer time; passes: prompt, 7 CoT tokens
     // (the 8th written token is <eot>, fed with the prefix in one pass), prefix pass, "12" -> 10; wrote 8 + 2 tokens.
-    expect({ kv: lines[0]!.kvEntries, passes: lines[0]!.forwardPasses, tokens: lines[0]!.generatedTokens }).toEqual({ kv: 25, passes: 10, tokens: 10 });
+    expect({ kv: lines[0]!.kvEntries, passes: lines[0]!.forwardPasses, tokens: lines[0]!.generatedTokens }).toEqual({
+      kv: 25,
+      passes: 10,
+      tokens: 10,
+    });
     // Ava: 10 CoT tokens, no <eot> written: 9 fed one by one, the 10th fed with <eot> and the prefix.
-    expect({ kv: lines[3]!.kvEntries, passes: lines[3]!.forwardPasses, tokens: lines[3]!.generatedTokens }).toEqual({ kv: 13 + 1 + 10 + 1 + 4, passes: 12, tokens: 12 });
+    expect({ kv: lines[3]!.kvEntries, passes: lines[3]!.forwardPasses, tokens: lines[3]!.generatedTokens }).toEqual({
+      kv: 13 + 1 + 10 + 1 + 4,
+      passes: 12,
+      tokens: 12,
+    });
   });
 
   it('reuses the KV cache: after the prompt, each pass reads only the new tokens', async () => {
@@ -176,16 +250,29 @@ describe('evaluate with a scripted backbone (known predictions)', () => {
 
   it('splits a wide feed whose logits exceed the budget into two passes, with the same answers', async () => {
     const m = model();
-    const result = await infer(m, 'Ben has 9 pens and loses 4 . How many pens ?', cotStrategy({ logitsBudgetBytes: 1 }));
+    const result = await infer(
+      m,
+      'Ben has 9 pens and loses 4 . How many pens ?',
+      cotStrategy({ logitsBudgetBytes: 1 }),
+    );
     expect(result).toMatchObject({ answerText: '5', trace: '<< 9 - 4 = 5 >>', forwardPasses: 12 }); // 10 + 1 extra for the prompt and the bridge
-    expect(m.backbone.calls.slice(0, 2)).toEqual([{ newLength: 12, cacheLength: 0 }, { newLength: 1, cacheLength: 12 }]);
+    expect(m.backbone.calls.slice(0, 2)).toEqual([
+      { newLength: 12, cacheLength: 0 },
+      { newLength: 1, cacheLength: 12 },
+    ]);
   });
 
   it('answers do not depend on the batch size (padding is masked, positions per row)', async () => {
     const run = async (batchSize: number) => {
       const file = join(tempProject(), 'p.jsonl');
       await evaluate(model(), examples(), cotStrategy({ maxCotTokens: 10 }), { batchSize, predictionsFile: file });
-      return readFileSync(file, 'utf8').trim().split('\n').map((l) => { const p = JSON.parse(l) as Prediction; return [p.trace, p.answerText, p.kvEntries, p.forwardPasses]; });
+      return readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => {
+          const p = JSON.parse(l) as Prediction;
+          return [p.trace, p.answerText, p.kvEntries, p.forwardPasses];
+        });
     };
     expect(await run(1)).toEqual(await run(3));
   });
@@ -193,14 +280,25 @@ describe('evaluate with a scripted backbone (known predictions)', () => {
   it('respects limit and reports zeros for no questions', async () => {
     expect((await evaluate(model(), examples(), 'direct', { limit: 2 })).questions).toBe(2);
     expect(await evaluate(model(), examples(), 'cot', { maxCotTokens: 10 })).toMatchObject({ mode: 'cot', correct: 4 });
-    expect(await evaluate(model(), [], directStrategy())).toMatchObject({ questions: 0, accuracy: 0, forwardPassesPerQuestion: 0 });
+    expect(await evaluate(model(), [], directStrategy())).toMatchObject({
+      questions: 0,
+      accuracy: 0,
+      forwardPassesPerQuestion: 0,
+    });
   });
 });
 
 describe('infer', () => {
   it('cot returns the written trace, the answer and its cost', async () => {
     const result = await infer(model(), 'Ben has 9 pens and loses 4 . How many pens ?', cotStrategy());
-    expect(result).toEqual({ answerText: '5', answer: 5, trace: '<< 9 - 4 = 5 >>', forwardPasses: 10, generatedTokens: 10, kvEntries: 12 + 1 + 7 + 1 + 4 });
+    expect(result).toEqual({
+      answerText: '5',
+      answer: 5,
+      trace: '<< 9 - 4 = 5 >>',
+      forwardPasses: 10,
+      generatedTokens: 10,
+      kvEntries: 12 + 1 + 7 + 1 + 4,
+    });
   });
 
   it('direct (by name) returns the answer without a trace', async () => {
@@ -210,6 +308,8 @@ describe('infer', () => {
 
   it('cot mode needs <bot>/<eot> in the tokenizer', async () => {
     const plain = createWordLevelTokenizer(['a']);
-    await expect(infer({ backbone: new ScriptedBackbone(), tokenizer: plain }, 'a', cotStrategy())).rejects.toThrow('the tokenizer has no <bot>/<eot> tokens');
+    await expect(infer({ backbone: new ScriptedBackbone(), tokenizer: plain }, 'a', cotStrategy())).rejects.toThrow(
+      'the tokenizer has no <bot>/<eot> tokens',
+    );
   });
 });

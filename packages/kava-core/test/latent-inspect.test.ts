@@ -6,7 +6,10 @@ beforeAll(async () => {
   await initBackend('cpu');
 });
 
-async function model(latent: { mode: 'jacobi' | 'autoregressive'; iterations?: number }): Promise<{ model: KavaModel; config: Awaited<ReturnType<typeof microConfig>>['resolved']['config'] }> {
+async function model(latent: {
+  mode: 'jacobi' | 'autoregressive';
+  iterations?: number;
+}): Promise<{ model: KavaModel; config: Awaited<ReturnType<typeof microConfig>>['resolved']['config'] }> {
   const { resolved } = await microConfig({ latent: { count: 3, ...latent } });
   const m = setupModel(resolved.config, resolved.plugins.registry, await runTokenizer(resolved.config));
   return { model: m, config: resolved.config };
@@ -45,7 +48,11 @@ describe('latent inspection', () => {
     const before = tf.memory().numTensors;
     const shown = await infer(m, 'What is 2 plus 2?', strategyFor(m, config, 'latent', { topK: 1 }));
     expect(tf.memory().numTensors).toBe(before); // the recorder keeps no tensors
-    expect(shown.latents!.map((z) => [z.latent, z.passes.length, z.inputChange.length])).toEqual([[1, 1, 0], [2, 1, 0], [3, 1, 0]]);
+    expect(shown.latents!.map((z) => [z.latent, z.passes.length, z.inputChange.length])).toEqual([
+      [1, 1, 0],
+      [2, 1, 0],
+      [3, 1, 0],
+    ]);
     m.dispose();
   });
 });

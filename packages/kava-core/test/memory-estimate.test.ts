@@ -1,16 +1,44 @@
-import { assertFitsBackend, estimateMemory, formatMemoryEstimate, resolveConfig, stepTokens, WASM_HEAP_BYTES, type DecoderConfig } from '@kava/core/app';
+import {
+  assertFitsBackend,
+  estimateMemory,
+  formatMemoryEstimate,
+  resolveConfig,
+  stepTokens,
+  WASM_HEAP_BYTES,
+  type DecoderConfig,
+} from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { tempProject } from './helpers.js';
 
 // Llama-3.2-1B's shape.
 const LLAMA_1B: DecoderConfig = {
-  family: 'llama', vocabSize: 128256, hiddenSize: 2048, intermediateSize: 8192, numLayers: 16, numHeads: 32, numKvHeads: 8, headDim: 64,
-  rmsNormEps: 1e-5, ropeTheta: 500000, maxPositionEmbeddings: 131072, tieWordEmbeddings: true, attentionBias: false, ropeScaling: null,
+  family: 'llama',
+  vocabSize: 128256,
+  hiddenSize: 2048,
+  intermediateSize: 8192,
+  numLayers: 16,
+  numHeads: 32,
+  numKvHeads: 8,
+  headDim: 64,
+  rmsNormEps: 1e-5,
+  ropeTheta: 500000,
+  maxPositionEmbeddings: 131072,
+  tieWordEmbeddings: true,
+  attentionBias: false,
+  ropeScaling: null,
 };
 const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
 describe('the tokens a training step keeps activations for', () => {
-  const config = async (overrides: object) => (await resolveConfig({ cwd: tempProject(), presets: [], builtinPlugins: BUILTIN_PLUGINS, overrides: overrides as never })).config;
+  const config = async (overrides: object) =>
+    (
+      await resolveConfig({
+        cwd: tempProject(),
+        presets: [],
+        builtinPlugins: BUILTIN_PLUGINS,
+        overrides: overrides as never,
+      })
+    ).config;
   const lengths = { question: 100, cot: 60, answer: 5 };
 
   test('a latent method: the teacher over the written sequence, then the student prefix, T Jacobi passes over M latents and the final pass', async () => {
@@ -20,15 +48,26 @@ describe('the tokens a training step keeps activations for', () => {
   });
 
   test('full CoT and no CoT: one pass', async () => {
-    expect(stepTokens(await config({ method: 'full-cot' }), lengths)).toEqual({ active: 169, logits: 169, longest: 169 });
+    expect(stepTokens(await config({ method: 'full-cot' }), lengths)).toEqual({
+      active: 169,
+      logits: 169,
+      longest: 169,
+    });
     expect(stepTokens(await config({ method: 'no-cot' }), lengths)).toEqual({ active: 109, logits: 109, longest: 109 });
   });
 });
 
 describe('a frozen base held in native memory', () => {
-  const options = { batch: 1, seqLen: 206, activeTokens: 375, logitTokens: 202, backend: 'wasm', lora: { rank: 128, targets: ALL, dropout: 0.1 } };
+  const options = {
+    batch: 1,
+    seqLen: 206,
+    activeTokens: 375,
+    logitTokens: 202,
+    backend: 'wasm',
+    lora: { rank: 128, targets: ALL, dropout: 0.1 },
+  };
 
-  test('moves the base weights (not the norms) out of the backend\'s share', () => {
+  test("moves the base weights (not the norms) out of the backend's share", () => {
     const held = estimateMemory(LLAMA_1B, options);
     const native = estimateMemory(LLAMA_1B, { ...options, nativeBase: true });
     expect(held.native).toBe(0);
@@ -37,16 +76,20 @@ describe('a frozen base held in native memory', () => {
     // 1,235,814,400 parameters; norms 33 × 2048 stay behind.
     expect(native.native).toBe(4 * (1_235_814_400 - 33 * 2048));
     expect(native.heap).toBe(native.total - native.native);
-    expect(formatMemoryEstimate(native)).toMatch(/^frozen base in native memory: 4\.60 GiB; in the backend: [\d.]+ GiB$/m);
+    expect(formatMemoryEstimate(native)).toMatch(
+      /^frozen base in native memory: 4\.60 GiB; in the backend: [\d.]+ GiB$/m,
+    );
   });
 
-  test('the heap limit applies to the backend\'s share only', () => {
+  test("the heap limit applies to the backend's share only", () => {
     const native = estimateMemory(LLAMA_1B, { ...options, activeTokens: 50, logitTokens: 20, nativeBase: true });
     expect(native.total).toBeGreaterThan(WASM_HEAP_BYTES);
     expect(native.heap).toBeLessThan(WASM_HEAP_BYTES);
     expect(() => assertFitsBackend(native)).not.toThrow();
     const held = estimateMemory(LLAMA_1B, { ...options, activeTokens: 50, logitTokens: 20 });
-    expect(() => assertFitsBackend(held)).toThrow(/weights and optimizer state alone do not fit.*backbone\.baseWeights "native"/);
+    expect(() => assertFitsBackend(held)).toThrow(
+      /weights and optimizer state alone do not fit.*backbone\.baseWeights "native"/,
+    );
   });
 
   test('LoRA dropout adds the dropped copy of each adapter input and its mask', () => {

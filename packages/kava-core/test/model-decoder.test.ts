@@ -14,9 +14,19 @@ describe('RoPE frequencies', () => {
     Array.from(plain).forEach((v, i) => expect(Math.abs(v - 10 ** -i) / 10 ** -i).toBeLessThan(1e-6));
     // Wavelengths 2π/f: 6.28, 62.8, 628, 6283. Original context 1000, factors 1 / 4: low-frequency
     // cut 1000, high-frequency cut 250. So: keep, keep, blend, stretch by 8.
-    const scaled = inverseFrequencies({ headDim: 8, ropeTheta: 10000, ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 1000 } });
-    const smooth = (1000 / (2 * Math.PI / 0.01) - 1) / (4 - 1);
-    const expected = [1, 0.1, (1 - smooth) * 0.01 / 8 + smooth * 0.01, 0.001 / 8];
+    const scaled = inverseFrequencies({
+      headDim: 8,
+      ropeTheta: 10000,
+      ropeScaling: {
+        type: 'llama3',
+        factor: 8,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 1000,
+      },
+    });
+    const smooth = (1000 / ((2 * Math.PI) / 0.01) - 1) / (4 - 1);
+    const expected = [1, 0.1, ((1 - smooth) * 0.01) / 8 + smooth * 0.01, 0.001 / 8];
     Array.from(scaled).forEach((v, i) => expect(Math.abs(v - expected[i]!) / expected[i]!).toBeLessThan(1e-6));
   });
 });
@@ -25,11 +35,28 @@ describe('the decoder forward', () => {
   test('returns only what is asked for, with the documented shapes, and leaks nothing', () => {
     const model = Decoder.random(tinyConfig(), 1);
     const before = tf.memory().numTensors;
-    const out = model.forward({ inputIds: ids2d([[1, 2, 3], [4, 5, 6]]), logits: false, kv: 'post-rope', hidden: true, returnCache: true, attentionRows: ids2d([[2], [0]]) });
+    const out = model.forward({
+      inputIds: ids2d([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+      logits: false,
+      kv: 'post-rope',
+      hidden: true,
+      returnCache: true,
+      attentionRows: ids2d([[2], [0]]),
+    });
     expect(out.logits).toBeUndefined();
-    expect(out.keys!.map((k) => k.shape)).toEqual([[2, 2, 3, 8], [2, 2, 3, 8]]);
+    expect(out.keys!.map((k) => k.shape)).toEqual([
+      [2, 2, 3, 8],
+      [2, 2, 3, 8],
+    ]);
     expect(out.values![1]!.shape).toEqual([2, 2, 3, 8]);
-    expect(out.hidden!.map((h) => h.shape)).toEqual([[2, 3, 32], [2, 3, 32], [2, 3, 32]]);
+    expect(out.hidden!.map((h) => h.shape)).toEqual([
+      [2, 3, 32],
+      [2, 3, 32],
+      [2, 3, 32],
+    ]);
     expect(out.queries![0]!.shape).toEqual([2, 4, 1, 8]);
     expect(out.attention![0]!.shape).toEqual([2, 4, 1, 3]);
     expect(out.cache!.length).toBe(3);
@@ -46,8 +73,28 @@ describe('the decoder forward', () => {
   test('attention rows over a cache: probabilities over every key, zero on padding and the future', () => {
     const model = Decoder.random(tinyConfig(), 2);
     tf.tidy(() => {
-      const prefix = model.forward({ inputIds: ids2d([[0, 7, 8], [9, 10, 11]]), attentionMask: tf.tensor2d([[0, 1, 1], [1, 1, 1]]), returnCache: true });
-      const out = model.forward({ inputIds: ids2d([[12, 13], [14, 15]]), cache: prefix.cache, attentionRows: ids2d([[0, 1], [1, 0]]) });
+      const prefix = model.forward({
+        inputIds: ids2d([
+          [0, 7, 8],
+          [9, 10, 11],
+        ]),
+        attentionMask: tf.tensor2d([
+          [0, 1, 1],
+          [1, 1, 1],
+        ]),
+        returnCache: true,
+      });
+      const out = model.forward({
+        inputIds: ids2d([
+          [12, 13],
+          [14, 15],
+        ]),
+        cache: prefix.cache,
+        attentionRows: ids2d([
+          [0, 1],
+          [1, 0],
+        ]),
+      });
       const probs = out.attention![1]!.arraySync() as number[][][][];
       // Example 0, query row 0 (absolute position 3): sees keys 1..3, not the pad at 0 or key 4.
       for (const head of probs[0]!) {
@@ -59,8 +106,23 @@ describe('the decoder forward', () => {
       // Example 1 asked for row 1 first: it sees all 5 keys.
       expect(Math.min(...probs[1]![0]![0]!)).toBeGreaterThan(0);
       // The gathered rows are the rows of the full attention.
-      const all = model.forward({ inputIds: ids2d([[12, 13], [14, 15]]), cache: prefix.cache, attentionRows: ids2d([[1, 0], [0, 1]]) });
-      expect(maxAbsDiff(all.attention![0]!.slice([0, 0, 1, 0], [1, 4, 1, 5]), out.attention![0]!.slice([0, 0, 0, 0], [1, 4, 1, 5]))).toBe(0);
+      const all = model.forward({
+        inputIds: ids2d([
+          [12, 13],
+          [14, 15],
+        ]),
+        cache: prefix.cache,
+        attentionRows: ids2d([
+          [1, 0],
+          [0, 1],
+        ]),
+      });
+      expect(
+        maxAbsDiff(
+          all.attention![0]!.slice([0, 0, 1, 0], [1, 4, 1, 5]),
+          out.attention![0]!.slice([0, 0, 0, 0], [1, 4, 1, 5]),
+        ),
+      ).toBe(0);
     });
     model.dispose();
   });
@@ -69,8 +131,14 @@ describe('the decoder forward', () => {
     const model = Decoder.random(tinyConfig(), 3);
     tf.tidy(() => {
       const alone = model.forward({ inputIds: ids2d([[5, 6, 7]]) }).logits!;
-      const left = model.forward({ inputIds: ids2d([[0, 0, 5, 6, 7]]), attentionMask: tf.tensor2d([[0, 0, 1, 1, 1]]) }).logits!;
-      const right = model.forward({ inputIds: ids2d([[5, 6, 7, 0]]), attentionMask: tf.tensor2d([[1, 1, 1, 0]]) }).logits!;
+      const left = model.forward({
+        inputIds: ids2d([[0, 0, 5, 6, 7]]),
+        attentionMask: tf.tensor2d([[0, 0, 1, 1, 1]]),
+      }).logits!;
+      const right = model.forward({
+        inputIds: ids2d([[5, 6, 7, 0]]),
+        attentionMask: tf.tensor2d([[1, 1, 1, 0]]),
+      }).logits!;
       expect(maxAbsDiff(left.slice([0, 2, 0], [1, 3, 40]), alone)).toBeLessThan(1e-5);
       expect(maxAbsDiff(right.slice([0, 0, 0], [1, 3, 40]), alone)).toBeLessThan(1e-5);
     });
@@ -81,9 +149,17 @@ describe('the decoder forward', () => {
     const model = Decoder.random(tinyConfig(), 4);
     tf.tidy(() => {
       const latent = tf.randomNormal([1, 2, 32], 0, 1, 'float32', 9);
-      const prefix = model.forward({ inputIds: ids2d([[5, 6, 0]]), attentionMask: tf.tensor2d([[1, 1, 0]]), returnCache: true });
+      const prefix = model.forward({
+        inputIds: ids2d([[5, 6, 0]]),
+        attentionMask: tf.tensor2d([[1, 1, 0]]),
+        returnCache: true,
+      });
       const padded = model.forward({ inputEmbeds: latent, cache: prefix.cache, kv: 'post-rope' });
-      const tight = model.forward({ inputEmbeds: latent, cache: model.forward({ inputIds: ids2d([[5, 6]]), returnCache: true }).cache, kv: 'post-rope' });
+      const tight = model.forward({
+        inputEmbeds: latent,
+        cache: model.forward({ inputIds: ids2d([[5, 6]]), returnCache: true }).cache,
+        kv: 'post-rope',
+      });
       expect(maxAbsDiff(padded.logits!, tight.logits!)).toBeLessThan(1e-5);
       expect(maxAbsDiff(padded.keys![1]!, tight.keys![1]!)).toBeLessThan(1e-5);
     });
@@ -95,7 +171,8 @@ describe('the decoder forward', () => {
     const embeds = tf.variable(tf.randomNormal([1, 3, 32], 0, 1, 'float32', 3));
     const vars = [...model.trainableVariables(), embeds];
     // A token prefix (reaches the embedding table) followed by latent embeddings.
-    const loss = () => tf.sum(model.forward({ inputEmbeds: tf.concat([model.embed(ids2d([[4, 5]])), embeds], 1) }).logits!) as tf.Scalar;
+    const loss = () =>
+      tf.sum(model.forward({ inputEmbeds: tf.concat([model.embed(ids2d([[4, 5]])), embeds], 1) }).logits!) as tf.Scalar;
     const { value, grads } = tf.variableGrads(loss, vars);
     for (const v of vars) expect(tf.tidy(() => tf.max(tf.abs(grads[v.name]!)).dataSync()[0])).toBeGreaterThan(0);
     tf.dispose([value, ...Object.values(grads), embeds]);
@@ -107,9 +184,15 @@ describe('the decoder forward', () => {
     const ids = ids2d([[1, 2]]);
     expect(() => model.forward({})).toThrow(/exactly one of inputIds/);
     expect(() => model.forward({ inputIds: ids, inputEmbeds: tf.zeros([1, 2, 32]) })).toThrow(KavaError);
-    expect(() => model.forward({ inputEmbeds: tf.zeros([1, 2, 16]) })).toThrow(/inputEmbeds must be \[B, S, 32\], got \[1,2,16\]/);
-    expect(() => model.forward({ inputIds: ids, attentionMask: tf.ones([1, 3]) })).toThrow(/attentionMask must be \[1, 2\]/);
-    expect(() => Decoder.random(tinyConfig({ numKvHeads: 3 }))).toThrow(/numHeads \(4\) must be a multiple of numKvHeads \(3\)/);
+    expect(() => model.forward({ inputEmbeds: tf.zeros([1, 2, 16]) })).toThrow(
+      /inputEmbeds must be \[B, S, 32\], got \[1,2,16\]/,
+    );
+    expect(() => model.forward({ inputIds: ids, attentionMask: tf.ones([1, 3]) })).toThrow(
+      /attentionMask must be \[1, 2\]/,
+    );
+    expect(() => Decoder.random(tinyConfig({ numKvHeads: 3 }))).toThrow(
+      /numHeads \(4\) must be a multiple of numKvHeads \(3\)/,
+    );
     model.dispose();
   });
 });
@@ -129,14 +212,19 @@ describe('vocabulary growth', () => {
         const after = model.forward({ inputIds: ids2d([[1, 2, 3]]) }).logits!;
         expect(after.shape).toEqual([1, 3, 42]);
         expect(maxAbsDiff(after.slice([0, 0, 0], [1, 3, 40]), tf.tensor(before))).toBe(0);
-        expect(maxAbsDiff(model.embed(ids2d([[41]])).reshape([32]), model.addedRows.embed!.slice([1, 0], [1, 32]).reshape([32]))).toBe(0);
+        expect(
+          maxAbsDiff(
+            model.embed(ids2d([[41]])).reshape([32]),
+            model.addedRows.embed!.slice([1, 0], [1, 32]).reshape([32]),
+          ),
+        ).toBe(0);
       });
       expect(() => model.resizeVocab(41)).toThrow(/can only grow the vocabulary \(now 42 rows\)/);
       model.dispose();
     }
   });
 
-  test('new rows draw their noise from the given seed (a run\'s train.seed)', () => {
+  test("new rows draw their noise from the given seed (a run's train.seed)", () => {
     const rows = (seed: number) => {
       const model = Decoder.random(tinyConfig(), 6);
       model.resizeVocab(43, undefined, seed);
@@ -155,8 +243,21 @@ describe('vocabulary growth', () => {
 describe('greedy generation', () => {
   test('a left-padded batch generates what each row generates alone, with and without the cache', () => {
     const model = Decoder.random(tinyConfig(), 7);
-    const alone = [[3, 9, 14, 2], [22, 5]].map((p) => generateGreedy(model, { inputIds: ids2d([p]), maxNewTokens: 6 }).tokens[0]);
-    const batch = { inputIds: ids2d([[3, 9, 14, 2], [0, 0, 22, 5]]), attentionMask: tf.tensor2d([[1, 1, 1, 1], [0, 0, 1, 1]]), maxNewTokens: 6 };
+    const alone = [
+      [3, 9, 14, 2],
+      [22, 5],
+    ].map((p) => generateGreedy(model, { inputIds: ids2d([p]), maxNewTokens: 6 }).tokens[0]);
+    const batch = {
+      inputIds: ids2d([
+        [3, 9, 14, 2],
+        [0, 0, 22, 5],
+      ]),
+      attentionMask: tf.tensor2d([
+        [1, 1, 1, 1],
+        [0, 0, 1, 1],
+      ]),
+      maxNewTokens: 6,
+    };
     const cached = generateGreedy(model, batch);
     expect(cached.tokens).toEqual(alone);
     expect(cached.forwardPasses).toBe(6);
@@ -165,7 +266,9 @@ describe('greedy generation', () => {
     const eos = alone[0]![2]!;
     const stopped = generateGreedy(model, { ...batch, eosId: eos });
     expect(stopped.tokens[0]).toEqual(alone[0]!.slice(0, alone[0]!.indexOf(eos)));
-    expect(() => generateGreedy(model, { inputIds: ids2d([[1, 0]]), attentionMask: tf.tensor2d([[1, 0]]), maxNewTokens: 1 })).toThrow(/pad on the left/);
+    expect(() =>
+      generateGreedy(model, { inputIds: ids2d([[1, 0]]), attentionMask: tf.tensor2d([[1, 0]]), maxNewTokens: 1 }),
+    ).toThrow(/pad on the left/);
     model.dispose();
   });
 

@@ -1,6 +1,16 @@
 import { cpSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, initBackend, loadHFBackbone, loadHFModel, readHFConfig, saveHFModel, SafetensorsFile, writeSafetensors, KavaError } from '@kava/core/app';
+import {
+  tf,
+  initBackend,
+  loadHFBackbone,
+  loadHFModel,
+  readHFConfig,
+  saveHFModel,
+  SafetensorsFile,
+  writeSafetensors,
+  KavaError,
+} from '@kava/core/app';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
 import { qwenFamily } from '@kava/plugin-backbone-qwen';
 import { REPO, tempProject } from './helpers.js';
@@ -27,7 +37,10 @@ function editWeights(dir: string, edit: (tensors: Map<string, { shape: number[];
   const tensors = new Map([...file.entries].map(([name, e]) => [name, { shape: e.shape, data: file.read(name) }]));
   file.close();
   edit(tensors);
-  writeSafetensors(path, [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })));
+  writeSafetensors(
+    path,
+    [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })),
+  );
 }
 
 function editJson(path: string, edit: (json: Record<string, any>) => void): void {
@@ -52,12 +65,31 @@ describe('loading a Hugging Face model directory', () => {
     const llama = readHFConfig(LLAMA, FAMILIES);
     expect(llama.family.name).toBe('llama');
     expect(llama.config).toMatchObject({
-      family: 'llama', vocabSize: 96, hiddenSize: 64, numHeads: 4, numKvHeads: 2, headDim: 16, tieWordEmbeddings: false, attentionBias: false,
-      ropeScaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 },
+      family: 'llama',
+      vocabSize: 96,
+      hiddenSize: 64,
+      numHeads: 4,
+      numKvHeads: 2,
+      headDim: 16,
+      tieWordEmbeddings: false,
+      attentionBias: false,
+      ropeScaling: {
+        type: 'llama3',
+        factor: 8,
+        lowFreqFactor: 1,
+        highFreqFactor: 4,
+        originalMaxPositionEmbeddings: 64,
+      },
     });
     const qwen = readHFConfig(QWEN, FAMILIES);
     expect(qwen.family.name).toBe('qwen2');
-    expect(qwen.config).toMatchObject({ headDim: 16, tieWordEmbeddings: true, attentionBias: true, ropeScaling: null, rmsNormEps: 1e-6 });
+    expect(qwen.config).toMatchObject({
+      headDim: 16,
+      tieWordEmbeddings: true,
+      attentionBias: true,
+      ropeScaling: null,
+      rmsNormEps: 1e-6,
+    });
   });
 
   test('save then load gives the same weights bit for bit and the same config', async () => {
@@ -66,7 +98,11 @@ describe('loading a Hugging Face model directory', () => {
     await saveHFModel(backbone, dir, family);
     expect(readdirSync(dir).sort()).toEqual(['config.json', 'model.safetensors']);
     const saved = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
-    expect(saved).toMatchObject({ model_type: 'llama', architectures: ['LlamaForCausalLM'], rope_scaling: { rope_type: 'llama3', factor: 8 } });
+    expect(saved).toMatchObject({
+      model_type: 'llama',
+      architectures: ['LlamaForCausalLM'],
+      rope_scaling: { rope_type: 'llama3', factor: 8 },
+    });
     const again = loadHFBackbone(dir, FAMILIES).backbone;
     expect(again.config).toEqual(backbone.config);
     const before = backbone.checkpointTensors();
@@ -86,7 +122,11 @@ describe('loading a Hugging Face model directory', () => {
     expect(file.entries.has('lm_head.weight')).toBe(false);
     expect(file.entries.get('model.embed_tokens.weight')?.dtype).toBe('F32');
     file.close();
-    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({ model_type: 'qwen2', tie_word_embeddings: true, use_sliding_window: false });
+    expect(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'))).toMatchObject({
+      model_type: 'qwen2',
+      tie_word_embeddings: true,
+      use_sliding_window: false,
+    });
     backbone.dispose();
   });
 
@@ -98,7 +138,17 @@ describe('loading a Hugging Face model directory', () => {
     expect(model.backbone.vocabSize).toBe(96);
     model.backbone.dispose();
     const dir = copyOf(QWEN);
-    editJson(join(dir, 'tokenizer.json'), (t) => t.added_tokens.push({ id: 96, content: '<bot>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+    editJson(join(dir, 'tokenizer.json'), (t) =>
+      t.added_tokens.push({
+        id: 96,
+        content: '<bot>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      }),
+    );
     const grown = await loadHFModel(dir, FAMILIES);
     expect(grown.tokenizer.tokenToId('<bot>')).toBe(96);
     expect(grown.backbone.vocabSize).toBe(97);
@@ -134,14 +184,18 @@ describe('every loading error names the file and what was expected', () => {
   test('a shape mismatch names the tensor and both shapes', () => {
     const dir = copyOf(QWEN);
     editJson(join(dir, 'config.json'), (c) => (c.intermediate_size = 100));
-    expect(loadError(dir).message).toMatch(/tensor "model\.layers\.0\.mlp\.gate_proj\.weight" has shape \[112, 64\] but the config expects \[100, 64\]/);
+    expect(loadError(dir).message).toMatch(
+      /tensor "model\.layers\.0\.mlp\.gate_proj\.weight" has shape \[112, 64\] but the config expects \[100, 64\]/,
+    );
   });
 
   test('a truncated weights file is a safetensors error, not zeros', () => {
     const dir = copyOf(QWEN);
     const path = join(dir, 'model.safetensors');
     truncateSync(path, readFileSync(path).length - 100);
-    expect(loadError(dir).message).toMatch(/safetensors file .*model\.safetensors: tensor ".*": data_offsets \[\d+, \d+\] out of range/);
+    expect(loadError(dir).message).toMatch(
+      /safetensors file .*model\.safetensors: tensor ".*": data_offsets \[\d+, \d+\] out of range/,
+    );
   });
 
   test('a shard listed in the index that does not exist', () => {
@@ -152,8 +206,13 @@ describe('every loading error names the file and what was expected', () => {
 
   test('an index that places a tensor in a shard without it', () => {
     const dir = copyOf(LLAMA);
-    editJson(join(dir, 'model.safetensors.index.json'), (j) => (j.weight_map['model.norm.weight'] = 'model-00001-of-00002.safetensors'));
-    expect(loadError(dir).message).toMatch(/tensor "model\.norm\.weight" is listed in shard model-00001-of-00002\.safetensors, which does not contain it/);
+    editJson(
+      join(dir, 'model.safetensors.index.json'),
+      (j) => (j.weight_map['model.norm.weight'] = 'model-00001-of-00002.safetensors'),
+    );
+    expect(loadError(dir).message).toMatch(
+      /tensor "model\.norm\.weight" is listed in shard model-00001-of-00002\.safetensors, which does not contain it/,
+    );
   });
 
   test('a shard holding a tensor the index does not list', () => {
@@ -183,11 +242,19 @@ describe('every loading error names the file and what was expected', () => {
   });
 
   test.each([
-    ['model_type', 'gpt2', /model_type "gpt2" is not provided by a loaded backbone plugin; loaded: "llama" \(llama\), "qwen2" \(qwen2\)/],
+    [
+      'model_type',
+      'gpt2',
+      /model_type "gpt2" is not provided by a loaded backbone plugin; loaded: "llama" \(llama\), "qwen2" \(qwen2\)/,
+    ],
     ['hidden_size', '64', /"hidden_size" must be a positive integer, got "64"/],
     ['hidden_act', 'gelu', /"hidden_act" must be "silu"/],
     ['rope_scaling', { rope_type: 'yarn', factor: 4 }, /"rope_scaling\.rope_type" must be "llama3"/],
-    ['rope_scaling', { rope_type: 'llama3', factor: 8, low_freq_factor: 1, original_max_position_embeddings: 64 }, /"rope_scaling\.high_freq_factor" must be a positive number/],
+    [
+      'rope_scaling',
+      { rope_type: 'llama3', factor: 8, low_freq_factor: 1, original_max_position_embeddings: 64 },
+      /"rope_scaling\.high_freq_factor" must be a positive number/,
+    ],
     ['mlp_bias', true, /"mlp_bias" must be false/],
   ])('config.json with a bad %s', (field, value, message) => {
     const dir = copyOf(LLAMA);

@@ -1,19 +1,42 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, initBackend, Decoder, saveLoraAdapter, loadLoraAdapter, saveHFModel, loadHFBackbone, SafetensorsFile, KavaError, ConfigError, type ProjectionName } from '@kava/core/app';
+import {
+  tf,
+  initBackend,
+  Decoder,
+  saveLoraAdapter,
+  loadLoraAdapter,
+  saveHFModel,
+  loadHFBackbone,
+  SafetensorsFile,
+  KavaError,
+  ConfigError,
+  type ProjectionName,
+} from '@kava/core/app';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
 import { tempProject } from './helpers.js';
 import { tinyConfig } from './model-helpers.js';
 
-const LORA = { rank: 4, alpha: 8, dropout: 0, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as ProjectionName[], seed: 3 };
-const IDS = [[5, 9, 2, 33, 17, 8], [1, 4, 4, 21, 30, 11]];
+const LORA = {
+  rank: 4,
+  alpha: 8,
+  dropout: 0,
+  targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as ProjectionName[],
+  seed: 3,
+};
+const IDS = [
+  [5, 9, 2, 33, 17, 8],
+  [1, 4, 4, 21, 30, 11],
+];
 
 beforeAll(async () => {
   await initBackend('cpu');
 });
 
 function logitsOf(model: Decoder, ids = IDS): Float32Array {
-  return tf.tidy(() => model.forward({ inputIds: tf.tensor2d(ids, undefined, 'int32') }).logits!.dataSync() as Float32Array);
+  return tf.tidy(
+    () => model.forward({ inputIds: tf.tensor2d(ids, undefined, 'int32') }).logits!.dataSync() as Float32Array,
+  );
 }
 
 /** Next-token cross-entropy of IDS. */
@@ -80,13 +103,27 @@ describe('LoRA', () => {
     const model = Decoder.random(tinyConfig(), 3);
     model.attachLora({ ...LORA, targets: ['q_proj', 'v_proj'], dropout: 0.5 });
     expect([...model.adapters!.byPath.keys()]).toEqual([
-      'model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.v_proj', 'model.layers.1.self_attn.q_proj', 'model.layers.1.self_attn.v_proj',
+      'model.layers.0.self_attn.q_proj',
+      'model.layers.0.self_attn.v_proj',
+      'model.layers.1.self_attn.q_proj',
+      'model.layers.1.self_attn.v_proj',
     ]);
     train(model, 1); // B != 0 so dropout on the adapter input shows in the output
     expect(Buffer.from(logitsOf(model).buffer)).toEqual(Buffer.from(logitsOf(model).buffer));
-    const inTraining = tf.tidy(() => model.forward({ inputIds: tf.tensor2d(IDS, undefined, 'int32'), training: true }).logits!.dataSync() as Float32Array);
+    const inTraining = tf.tidy(
+      () =>
+        model
+          .forward({ inputIds: tf.tensor2d(IDS, undefined, 'int32'), training: true })
+          .logits!.dataSync() as Float32Array,
+    );
     expect(relErr(inTraining, logitsOf(model))).toBeGreaterThan(1e-4);
-    const seeded = (seed: number) => tf.tidy(() => model.forward({ inputIds: tf.tensor2d(IDS, undefined, 'int32'), training: true, seed }).logits!.dataSync() as Float32Array);
+    const seeded = (seed: number) =>
+      tf.tidy(
+        () =>
+          model
+            .forward({ inputIds: tf.tensor2d(IDS, undefined, 'int32'), training: true, seed })
+            .logits!.dataSync() as Float32Array,
+      );
     expect(Buffer.from(seeded(7).buffer)).toEqual(Buffer.from(seeded(7).buffer));
     expect(relErr(seeded(7), seeded(8))).toBeGreaterThan(1e-4);
     model.dispose();
@@ -95,7 +132,9 @@ describe('LoRA', () => {
   test('bad options are configuration errors naming the field', () => {
     const model = Decoder.random(tinyConfig(), 0);
     expect(() => model.attachLora({ ...LORA, rank: 0 })).toThrow(/backbone\.lora\.rank: expected a positive integer/);
-    expect(() => model.attachLora({ ...LORA, targets: ['qkv' as ProjectionName] })).toThrow(/backbone\.lora\.targets: unknown projection "qkv"/);
+    expect(() => model.attachLora({ ...LORA, targets: ['qkv' as ProjectionName] })).toThrow(
+      /backbone\.lora\.targets: unknown projection "qkv"/,
+    );
     model.dispose();
   });
 });
@@ -109,7 +148,14 @@ describe('PEFT adapter files', () => {
     const dir = tempProject();
     saveLoraAdapter(model, dir, { baseModel: 'tiny' });
     const config = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8'));
-    expect(config).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 4, lora_alpha: 8, target_modules: LORA.targets, modules_to_save: ['embed_tokens', 'lm_head'] });
+    expect(config).toMatchObject({
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: 4,
+      lora_alpha: 8,
+      target_modules: LORA.targets,
+      modules_to_save: ['embed_tokens', 'lm_head'],
+    });
     const file = SafetensorsFile.open(join(dir, 'adapter_model.safetensors'));
     expect(file.entries.get('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight')?.shape).toEqual([4, 32]);
     expect(file.entries.get('base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight')?.shape).toEqual([16, 4]);
@@ -160,7 +206,13 @@ describe('PEFT adapter files', () => {
     const ids = [[36, 5, 37, 9, 2, 36]];
     for (let i = 0; i < 2; i++) {
       const vars = model.trainableVariables();
-      const { value, grads } = tf.variableGrads(() => tf.sum(model.forward({ inputIds: tf.tensor2d(ids, undefined, 'int32') }).logits!.slice([0, 0, 36], [1, 6, 1])) as tf.Scalar, vars);
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.sum(
+            model.forward({ inputIds: tf.tensor2d(ids, undefined, 'int32') }).logits!.slice([0, 0, 36], [1, 6, 1]),
+          ) as tf.Scalar,
+        vars,
+      );
       tf.tidy(() => vars.forEach((v) => v.assign(tf.sub(v, tf.mul(grads[v.name]!, 0.1)))));
       tf.dispose([value, ...Object.values(grads)]);
     }
@@ -234,10 +286,17 @@ describe('PEFT adapter files', () => {
     const path = join(dir, 'adapter_config.json');
     writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), r: 8 }));
     const model = Decoder.random(tinyConfig(), 6);
-    expect(() => loadLoraAdapter(model, dir)).toThrow(/tensor "base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_A\.weight" has shape \[4, 32\] but the config expects \[8, 32\]/);
-    writeFileSync(path, JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), r: 4, target_modules: ['q_proj'] }));
+    expect(() => loadLoraAdapter(model, dir)).toThrow(
+      /tensor "base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_A\.weight" has shape \[4, 32\] but the config expects \[8, 32\]/,
+    );
+    writeFileSync(
+      path,
+      JSON.stringify({ ...JSON.parse(readFileSync(path, 'utf8')), r: 4, target_modules: ['q_proj'] }),
+    );
     expect(() => loadLoraAdapter(model, dir)).toThrow(KavaError);
-    expect(() => loadLoraAdapter(model, dir)).toThrow(/unexpected tensors "base_model\.model\.model\.layers\.0\.mlp\.down_proj\.lora_A\.weight".* and 19 more/);
+    expect(() => loadLoraAdapter(model, dir)).toThrow(
+      /unexpected tensors "base_model\.model\.model\.layers\.0\.mlp\.down_proj\.lora_A\.weight".* and 19 more/,
+    );
     expect(existsSync(join(dir, 'adapter_model.safetensors'))).toBe(true);
     model.dispose();
   });

@@ -2,7 +2,15 @@
 // scripts/make-hf-fixtures.py and measures it against the PyTorch reference outputs.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tf, loadHFBackbone, SafetensorsFile, generateGreedy, disposeCache, type BackboneFamily, type Decoder } from '@kava/core/app';
+import {
+  tf,
+  loadHFBackbone,
+  SafetensorsFile,
+  generateGreedy,
+  disposeCache,
+  type BackboneFamily,
+  type Decoder,
+} from '@kava/core/app';
 import { REPO } from './helpers.js';
 
 export interface Reference {
@@ -59,20 +67,50 @@ export function measureParity(fixture: string, family: BackboneFamily): Record<s
       const mask = tf.tensor2d(ref.mask);
       const positions = tf.tensor2d(ref.positions, undefined, 'int32');
       const [B, S] = ids.shape;
-      const allRows = tf.tensor2d(Array.from({ length: B }, () => Array.from({ length: S }, (_, i) => i)), undefined, 'int32');
-      const out = backbone.forward({ inputIds: ids, attentionMask: mask, positionIds: positions, kv: 'post-rope', hidden: true, attentionRows: allRows });
+      const allRows = tf.tensor2d(
+        Array.from({ length: B }, () => Array.from({ length: S }, (_, i) => i)),
+        undefined,
+        'int32',
+      );
+      const out = backbone.forward({
+        inputIds: ids,
+        attentionMask: mask,
+        positionIds: positions,
+        kv: 'post-rope',
+        hidden: true,
+        attentionRows: allRows,
+      });
       errors.logits = maskedRelativeError(out.logits!, ref.tensors.read('logits'), ref.mask, 1);
-      out.hidden!.forEach((h, i) => (errors[`hidden.${i}`] = maskedRelativeError(h, ref.tensors.read(`hidden.${i}`), ref.mask, 1)));
+      out.hidden!.forEach(
+        (h, i) => (errors[`hidden.${i}`] = maskedRelativeError(h, ref.tensors.read(`hidden.${i}`), ref.mask, 1)),
+      );
       for (let l = 0; l < backbone.config.numLayers; l++) {
         errors[`keys.${l}`] = maskedRelativeError(out.keys![l]!, ref.tensors.read(`keys.${l}`), ref.mask, 2);
         errors[`values.${l}`] = maskedRelativeError(out.values![l]!, ref.tensors.read(`values.${l}`), ref.mask, 2);
-        errors[`attention.${l}`] = maskedRelativeError(out.attention![l]!, ref.tensors.read(`attention.${l}`), ref.mask, 2);
+        errors[`attention.${l}`] = maskedRelativeError(
+          out.attention![l]!,
+          ref.tensors.read(`attention.${l}`),
+          ref.mask,
+          2,
+        );
       }
-      const pre = backbone.forward({ inputIds: ids, attentionMask: mask, positionIds: positions, kv: 'pre-rope', logits: false });
-      for (let l = 0; l < backbone.config.numLayers; l++) errors[`keys_pre.${l}`] = maskedRelativeError(pre.keys![l]!, ref.tensors.read(`keys_pre.${l}`), ref.mask, 2);
+      const pre = backbone.forward({
+        inputIds: ids,
+        attentionMask: mask,
+        positionIds: positions,
+        kv: 'pre-rope',
+        logits: false,
+      });
+      for (let l = 0; l < backbone.config.numLayers; l++)
+        errors[`keys_pre.${l}`] = maskedRelativeError(pre.keys![l]!, ref.tensors.read(`keys_pre.${l}`), ref.mask, 2);
       // Default positions follow the mask, as the reference's do; input embeddings give the same.
       const byDefault = backbone.forward({ inputEmbeds: backbone.embed(ids), attentionMask: mask });
-      errors['logits (embeds, default positions)'] = maskedRelativeError(byDefault.logits!, ref.tensors.read('logits'), ref.mask, 1);
+      errors['logits (embeds, default positions)'] = maskedRelativeError(
+        byDefault.logits!,
+        ref.tensors.read('logits'),
+        ref.mask,
+        1,
+      );
     });
   } finally {
     ref.tensors.close();
@@ -82,7 +120,10 @@ export function measureParity(fixture: string, family: BackboneFamily): Record<s
 }
 
 /** Greedy generation of the reference prompt with and without the cache. */
-export function greedyBothWays(fixture: string, family: BackboneFamily): { cached: number[]; uncached: number[]; reference: number[]; passes: number } {
+export function greedyBothWays(
+  fixture: string,
+  family: BackboneFamily,
+): { cached: number[]; uncached: number[]; reference: number[]; passes: number } {
   const ref = openReference(fixture);
   ref.tensors.close();
   const { backbone } = loadHFBackbone(ref.dir, [family]);
@@ -92,7 +133,12 @@ export function greedyBothWays(fixture: string, family: BackboneFamily): { cache
     const cached = generateGreedy(backbone, { inputIds: prompt, maxNewTokens: n });
     const uncached = generateGreedy(backbone, { inputIds: prompt, maxNewTokens: n, useCache: false });
     prompt.dispose();
-    return { cached: cached.tokens[0]!, uncached: uncached.tokens[0]!, reference: ref.generation.greedy, passes: cached.forwardPasses };
+    return {
+      cached: cached.tokens[0]!,
+      uncached: uncached.tokens[0]!,
+      reference: ref.generation.greedy,
+      passes: cached.forwardPasses,
+    };
   } finally {
     backbone.dispose();
   }
@@ -105,8 +151,16 @@ export function incrementalError(decoder: Decoder, ids: number[][], mask: number
     const m = tf.tensor2d(mask);
     const [B, S] = all.shape;
     const full = decoder.forward({ inputIds: all, attentionMask: m });
-    const first = decoder.forward({ inputIds: all.slice([0, 0], [B, split]), attentionMask: m.slice([0, 0], [B, split]), returnCache: true });
-    const second = decoder.forward({ inputIds: all.slice([0, split], [B, S - split]), attentionMask: m.slice([0, split], [B, S - split]), cache: first.cache });
+    const first = decoder.forward({
+      inputIds: all.slice([0, 0], [B, split]),
+      attentionMask: m.slice([0, 0], [B, split]),
+      returnCache: true,
+    });
+    const second = decoder.forward({
+      inputIds: all.slice([0, split], [B, S - split]),
+      attentionMask: m.slice([0, split], [B, S - split]),
+      cache: first.cache,
+    });
     disposeCache(first.cache);
     const joined = tf.concat([first.logits!, second.logits!], 1);
     return maskedRelativeError(joined, full.logits!.dataSync() as Float32Array, mask, 1);

@@ -18,7 +18,14 @@ describe('safetensors reading', () => {
     const path = join(dir, 'w.safetensors');
     const a = new Float32Array([1.5, -2.25, Math.PI, 1e-30, -0, 3.4e38]);
     const b = new Float32Array([7]);
-    writeSafetensors(path, [{ name: 'z', shape: [2, 3], data: a }, { name: 'a', shape: [1], data: () => b }], { format: 'pt' });
+    writeSafetensors(
+      path,
+      [
+        { name: 'z', shape: [2, 3], data: a },
+        { name: 'a', shape: [1], data: () => b },
+      ],
+      { format: 'pt' },
+    );
     const bytes = readFileSync(path);
     const headerLength = Number(bytes.readBigUInt64LE(0));
     expect((8 + headerLength) % 8).toBe(0);
@@ -39,10 +46,15 @@ describe('safetensors reading', () => {
     // 0x3555 = 0.333251953125, 0x0001 = 2^-24 (subnormal), 0x7C00 = +Infinity.
     const bf16 = new Uint8Array(new Uint16Array([0x3f80, 0xc040, 0x3eab]).buffer);
     const f16 = new Uint8Array(new Uint16Array([0x3c00, 0xc000, 0x3555, 0x0001, 0x7c00]).buffer);
-    const path = fileWith(rawSafetensors({
-      b: { dtype: 'BF16', shape: [3], data_offsets: [0, 6] },
-      h: { dtype: 'F16', shape: [5], data_offsets: [6, 16] },
-    }, Buffer.concat([bf16, f16])));
+    const path = fileWith(
+      rawSafetensors(
+        {
+          b: { dtype: 'BF16', shape: [3], data_offsets: [0, 6] },
+          h: { dtype: 'F16', shape: [5], data_offsets: [6, 16] },
+        },
+        Buffer.concat([bf16, f16]),
+      ),
+    );
     const file = SafetensorsFile.open(path);
     expect(Array.from(file.read('b'))).toEqual([1, -3, 0.333984375]);
     expect(Array.from(file.read('h'))).toEqual([1, -2, 0.333251953125, 2 ** -24, Infinity]);
@@ -53,19 +65,63 @@ describe('safetensors reading', () => {
   const t = (dtype: string, shape: number[], offsets: number[]) => ({ dtype, shape, data_offsets: offsets });
   const bad: [string, Buffer, RegExp][] = [
     ['a file shorter than the length field', Buffer.from([1, 2, 3]), /shorter than the 8-byte header length/],
-    ['a header length past the end of the file', rawSafetensors({}, new Uint8Array(0), 1000n), /header length 1000 is larger than the \d+ bytes after it/],
-    ['a header that is not JSON', Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a":')]), /header is not valid JSON/],
+    [
+      'a header length past the end of the file',
+      rawSafetensors({}, new Uint8Array(0), 1000n),
+      /header length 1000 is larger than the \d+ bytes after it/,
+    ],
+    [
+      'a header that is not JSON',
+      Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a":')]),
+      /header is not valid JSON/,
+    ],
     ['a header that is a JSON array', rawSafetensors([1, 2]), /header must be a JSON object/],
-    ['an unknown dtype', rawSafetensors({ w: t('F33', [1], [0, 4]) }, f32([1])), /tensor "w": unknown dtype "F33" \(expected F32, F16 or BF16\)/],
-    ['an unsupported dtype', rawSafetensors({ w: t('I64', [1], [0, 8]) }, new Uint8Array(8)), /tensor "w": unsupported dtype "I64"/],
-    ['offsets out of range (truncated data)', rawSafetensors({ w: t('F32', [4], [0, 16]) }, f32([1, 2])), /tensor "w": data_offsets \[0, 16\] out of range: the data buffer has 8 bytes/],
-    ['overlapping tensors', rawSafetensors({ a: t('F32', [2], [0, 8]), b: t('F32', [2], [4, 12]) }, f32([1, 2, 3])), /tensors "a" and "b" overlap/],
-    ['a hole between tensors', rawSafetensors({ a: t('F32', [1], [0, 4]), b: t('F32', [1], [8, 12]) }, f32([1, 2, 3])), /bytes 4\.\.8 of the data buffer belong to no tensor/],
-    ['a byte count that does not match the shape', rawSafetensors({ w: t('F32', [3], [0, 8]) }, f32([1, 2])), /tensor "w": 8 bytes for F32 shape \[3\], expected 12/],
+    [
+      'an unknown dtype',
+      rawSafetensors({ w: t('F33', [1], [0, 4]) }, f32([1])),
+      /tensor "w": unknown dtype "F33" \(expected F32, F16 or BF16\)/,
+    ],
+    [
+      'an unsupported dtype',
+      rawSafetensors({ w: t('I64', [1], [0, 8]) }, new Uint8Array(8)),
+      /tensor "w": unsupported dtype "I64"/,
+    ],
+    [
+      'offsets out of range (truncated data)',
+      rawSafetensors({ w: t('F32', [4], [0, 16]) }, f32([1, 2])),
+      /tensor "w": data_offsets \[0, 16\] out of range: the data buffer has 8 bytes/,
+    ],
+    [
+      'overlapping tensors',
+      rawSafetensors({ a: t('F32', [2], [0, 8]), b: t('F32', [2], [4, 12]) }, f32([1, 2, 3])),
+      /tensors "a" and "b" overlap/,
+    ],
+    [
+      'a hole between tensors',
+      rawSafetensors({ a: t('F32', [1], [0, 4]), b: t('F32', [1], [8, 12]) }, f32([1, 2, 3])),
+      /bytes 4\.\.8 of the data buffer belong to no tensor/,
+    ],
+    [
+      'a byte count that does not match the shape',
+      rawSafetensors({ w: t('F32', [3], [0, 8]) }, f32([1, 2])),
+      /tensor "w": 8 bytes for F32 shape \[3\], expected 12/,
+    ],
     ['end before begin', rawSafetensors({ w: t('F32', [0], [4, 0]) }, f32([1])), /end before begin/],
-    ['trailing bytes after the last tensor', rawSafetensors({ w: t('F32', [1], [0, 4]) }, f32([1, 2])), /the data buffer has 8 bytes but the tensors cover 4/],
-    ['a negative shape', rawSafetensors({ w: t('F32', [-1], [0, 4]) }, f32([1])), /shape must be an array of non-negative integers/],
-    ['malformed offsets', rawSafetensors({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, f32([1])), /data_offsets must be \[begin, end\]/],
+    [
+      'trailing bytes after the last tensor',
+      rawSafetensors({ w: t('F32', [1], [0, 4]) }, f32([1, 2])),
+      /the data buffer has 8 bytes but the tensors cover 4/,
+    ],
+    [
+      'a negative shape',
+      rawSafetensors({ w: t('F32', [-1], [0, 4]) }, f32([1])),
+      /shape must be an array of non-negative integers/,
+    ],
+    [
+      'malformed offsets',
+      rawSafetensors({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, f32([1])),
+      /data_offsets must be \[begin, end\]/,
+    ],
     ['non-string metadata', rawSafetensors({ __metadata__: { a: 1 } }), /"__metadata__" must be an object of strings/],
   ];
   test.each(bad)('%s is a clear error naming the file (an input error: exit code 2)', (_what, bytes, message) => {
@@ -83,7 +139,9 @@ describe('safetensors reading', () => {
   });
 
   test('a missing file is a clear error', () => {
-    expect(() => SafetensorsFile.open('/nonexistent/model.safetensors')).toThrow(/safetensors file \/nonexistent\/model.safetensors: cannot open/);
+    expect(() => SafetensorsFile.open('/nonexistent/model.safetensors')).toThrow(
+      /safetensors file \/nonexistent\/model.safetensors: cannot open/,
+    );
   });
 
   test('a failed write leaves the previous file intact and no temporary file', () => {
@@ -91,7 +149,9 @@ describe('safetensors reading', () => {
     const path = join(dir, 'w.safetensors');
     writeSafetensors(path, [{ name: 'w', shape: [1], data: new Float32Array([1]) }]);
     const before = readFileSync(path);
-    expect(() => writeSafetensors(path, [{ name: 'w', shape: [2], data: new Float32Array([1]) }])).toThrow(/has 1 values for shape \[2\]/);
+    expect(() => writeSafetensors(path, [{ name: 'w', shape: [2], data: new Float32Array([1]) }])).toThrow(
+      /has 1 values for shape \[2\]/,
+    );
     expect(readFileSync(path)).toEqual(before);
     expect(readdirSync(dir)).toEqual(['w.safetensors']);
   });
@@ -99,7 +159,9 @@ describe('safetensors reading', () => {
 
 describe('safetensors writing in bf16', () => {
   it('rounds float32 to the nearest bfloat16, ties to even, as torch does', () => {
-    const f = new Float32Array(new Uint32Array([0x3f800000, 0x3f808000, 0x3f818000, 0x3f818001, 0xbf7fffff, 0x7fc00001]).buffer);
+    const f = new Float32Array(
+      new Uint32Array([0x3f800000, 0x3f808000, 0x3f818000, 0x3f818001, 0xbf7fffff, 0x7fc00001]).buffer,
+    );
     // 1.0; a tie between 0x3f80 and 0x3f81 goes to the even 0x3f80; a tie above 0x3f81 goes to 0x3f82;
     // just above a tie rounds up; -0.99999994 rounds to -1.0; a NaN stays a (quiet) NaN.
     expect([...toBf16(f)]).toEqual([0x3f80, 0x3f80, 0x3f82, 0x3f82, 0xbf80, 0x7fc0]);
@@ -108,7 +170,10 @@ describe('safetensors writing in bf16', () => {
   it('writes BF16 tensors that read back as their rounded values, beside F32 ones', () => {
     const path = join(tempProject(), 'mixed.safetensors');
     const values = new Float32Array([0.1, -2.5, 3.14159, 1e-3]);
-    writeSafetensors(path, [{ name: 'a', shape: [2, 2], data: values, dtype: 'BF16' }, { name: 'b', shape: [4], data: values }]);
+    writeSafetensors(path, [
+      { name: 'a', shape: [2, 2], data: values, dtype: 'BF16' },
+      { name: 'b', shape: [4], data: values },
+    ]);
     const file = SafetensorsFile.open(path);
     try {
       expect(file.entries.get('a')!.dtype).toBe('BF16');

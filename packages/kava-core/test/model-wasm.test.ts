@@ -12,10 +12,22 @@ function gradients(backend: 'cpu' | 'wasm'): Promise<Record<string, Float32Array
     model.resizeVocab(42);
     model.attachLora({ rank: 2, alpha: 4, dropout: 0, targets: ['q_proj', 'down_proj'], seed: 5 });
     // Give B a value so the adapters' A gets a gradient too.
-    tf.tidy(() => model.adapters!.variables().forEach((v, i) => v.assign(tf.add(v, tf.mul(tf.onesLike(v), 0.01 * (i + 1))))));
+    tf.tidy(() =>
+      model.adapters!.variables().forEach((v, i) => v.assign(tf.add(v, tf.mul(tf.onesLike(v), 0.01 * (i + 1))))),
+    );
     const latent = tf.variable(tf.randomNormal([2, 2, 32], 0, 1, 'float32', 4));
-    const ids = tf.tensor2d([[41, 3, 7, 40], [5, 6, 41, 0]], undefined, 'int32');
-    const mask = tf.tensor2d([[1, 1, 1, 1], [1, 1, 1, 0]]);
+    const ids = tf.tensor2d(
+      [
+        [41, 3, 7, 40],
+        [5, 6, 41, 0],
+      ],
+      undefined,
+      'int32',
+    );
+    const mask = tf.tensor2d([
+      [1, 1, 1, 1],
+      [1, 1, 1, 0],
+    ]);
     const vars = [...model.trainableVariables(), latent];
     const names = ['A.q0', 'B.q0', 'A.d0', 'B.d0', 'A.q1', 'B.q1', 'A.d1', 'B.d1', 'added', 'latent'];
     const { value, grads } = tf.variableGrads(() => {

@@ -6,7 +6,9 @@ const { addon, detail } = loadNativeAddon();
 const describeNative = addon !== null ? describe : describe.skip;
 if (addon === null) {
   // eslint-disable-next-line no-console
-  console.warn(`native Exp comparisons skipped: ${detail}. Build the addon with: npm run build:native (after apt-get install libopenblas-dev)`);
+  console.warn(
+    `native Exp comparisons skipped: ${detail}. Build the addon with: npm run build:native (after apt-get install libopenblas-dev)`,
+  );
 }
 
 describeNative.each(['wasm', 'cpu'] as const)('native Exp on %s', (backend) => {
@@ -31,7 +33,13 @@ describeNative.each(['wasm', 'cpu'] as const)('native Exp on %s', (backend) => {
 
   it('gives the softmax cross-entropy and its gradient the stock kernels give', async () => {
     const logits = tf.mul(tf.randomNormal([24, 100], 0, 1, 'float32', 5), 4);
-    const labels = tf.oneHot(tf.tensor1d([...Array(24).keys()].map((i) => (i * 7) % 100), 'int32'), 100);
+    const labels = tf.oneHot(
+      tf.tensor1d(
+        [...Array(24).keys()].map((i) => (i * 7) % 100),
+        'int32',
+      ),
+      100,
+    );
     const run = (on: boolean) => {
       setNativeKernelsEnabled(on);
       try {

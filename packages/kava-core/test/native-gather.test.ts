@@ -30,22 +30,52 @@ describe.each(['wasm', 'cpu'] as const)('GatherV2 on %s', (backend) => {
   });
 
   it('looks up embedding rows (hand-computed)', async () => {
-    const table = tf.tensor2d([[0, 1], [10, 11], [20, 21]]);
-    const [fast, , shape] = await both(() => tf.gather(table, tf.tensor2d([[2, 0], [1, 2]], undefined, 'int32')));
+    const table = tf.tensor2d([
+      [0, 1],
+      [10, 11],
+      [20, 21],
+    ]);
+    const [fast, , shape] = await both(() =>
+      tf.gather(
+        table,
+        tf.tensor2d(
+          [
+            [2, 0],
+            [1, 2],
+          ],
+          undefined,
+          'int32',
+        ),
+      ),
+    );
     expect(shape).toEqual([2, 2, 2]);
     expect(fast).toEqual([20, 21, 0, 1, 10, 11, 20, 21]);
     table.dispose();
   });
 
   it.each([
-    ['axis 0, 2-D ids', [7, 5], 'float32', [[1, 6, 6], [0, 3, 2]], 0, 0],
+    [
+      'axis 0, 2-D ids',
+      [7, 5],
+      'float32',
+      [
+        [1, 6, 6],
+        [0, 3, 2],
+      ],
+      0,
+      0,
+    ],
     ['axis 1', [3, 7, 4], 'float32', [6, 0, 6, 2], 1, 0],
     ['last axis, negative', [3, 4, 7], 'float32', [5, 1], -1, 0],
     ['int32 values', [7, 3], 'int32', [4, 4, 0], 0, 0],
     ['bool values', [7, 3], 'bool', [1, 6], 0, 0],
   ] as const)('agrees with the stock kernel: %s', async (_name, shape, dtype, ids, axis, batchDims) => {
     const n = shape.reduce((a, b) => a * b, 1);
-    const x = tf.tensor(Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 3 === 0 : i * 1.5 - 7)), [...shape], dtype);
+    const x = tf.tensor(
+      Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 3 === 0 : i * 1.5 - 7)),
+      [...shape],
+      dtype,
+    );
     const idx = tf.tensor(ids as unknown as number[], undefined, 'int32');
     const [fast, stock] = await both(() => tf.gather(x, idx, axis, batchDims));
     expect(fast).toEqual(stock);
@@ -54,8 +84,18 @@ describe.each(['wasm', 'cpu'] as const)('GatherV2 on %s', (backend) => {
 
   it('gathers per batch with batchDims 1 (hand-computed; the stock wasm kernel gets this wrong)', async () => {
     // x[b][j] = [10b + j, -(10b + j)]; ids per batch b pick rows of x[b].
-    const x = tf.tensor3d(Array.from({ length: 3 }, (_, b) => Array.from({ length: 4 }, (_, j) => [10 * b + j, -(10 * b + j)])));
-    const idx = tf.tensor2d([[1, 2], [3, 3], [0, 2]], undefined, 'int32');
+    const x = tf.tensor3d(
+      Array.from({ length: 3 }, (_, b) => Array.from({ length: 4 }, (_, j) => [10 * b + j, -(10 * b + j)])),
+    );
+    const idx = tf.tensor2d(
+      [
+        [1, 2],
+        [3, 3],
+        [0, 2],
+      ],
+      undefined,
+      'int32',
+    );
     setNativeKernelsEnabled(true);
     const out = tf.gather(x, idx, 1, 1);
     expect(out.shape).toEqual([3, 2, 2]);
@@ -72,7 +112,10 @@ describe.each(['wasm', 'cpu'] as const)('GatherV2 on %s', (backend) => {
   });
 
   it('leaves out-of-range ids to the stock kernel', async () => {
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const idx = tf.tensor1d([0, 2], 'int32');
     const outcome = (on: boolean) => {
       setNativeKernelsEnabled(on);

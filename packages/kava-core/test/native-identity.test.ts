@@ -17,7 +17,10 @@ describe('copy-free Identity on wasm', () => {
 
   it('keeps the values when the original is disposed, and frees memory when both are', async () => {
     const before = tf.memory().numBytes;
-    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+    ]);
     const y = tf.clone(x); // runs the Identity kernel
     const z = tf.clone(y);
     x.dispose();

@@ -1,4 +1,12 @@
-import { initBackend, loadNativeAddon, nativeKernels, nativeKernelsEnabled, planMatmul, setNativeKernelsEnabled, tf } from '@kava/core/app';
+import {
+  initBackend,
+  loadNativeAddon,
+  nativeKernels,
+  nativeKernelsEnabled,
+  planMatmul,
+  setNativeKernelsEnabled,
+  tf,
+} from '@kava/core/app';
 import { useKernelBackend } from './helpers.js';
 
 // The fast (native sgemm) and stock tfjs kernels must agree on every shape class the models use:
@@ -10,7 +18,9 @@ const { addon, detail } = loadNativeAddon();
 const describeNative = addon !== null ? describe : describe.skip;
 if (addon === null) {
   // eslint-disable-next-line no-console
-  console.warn(`native matmul comparisons skipped: ${detail}. Build the addon with: npm run build:native (after apt-get install libopenblas-dev)`);
+  console.warn(
+    `native matmul comparisons skipped: ${detail}. Build the addon with: npm run build:native (after apt-get install libopenblas-dev)`,
+  );
 }
 
 /** Runs `f` with the fast kernels on or off and returns its results as flat arrays. */
@@ -93,7 +103,9 @@ describe.each(['wasm', 'cpu'] as const)('fast vs stock matmul on %s', (backend) 
 
     // tfjs's BatchMatMul gradient does not sum over broadcast batch dims (it fails on the stock
     // kernels too), so models tile or reshape instead; gradients are compared where tfjs defines them.
-    const SAME_BATCH = PRODUCTS.filter(([, sa, sb]) => sa.length === sb.length && sa.slice(0, -2).every((d, i) => d === sb[i]));
+    const SAME_BATCH = PRODUCTS.filter(
+      ([, sa, sb]) => sa.length === sb.length && sa.slice(0, -2).every((d, i) => d === sb[i]),
+    );
     it.each(SAME_BATCH)('%s: gradients', async (_name, sa, sb, ta, tb) => {
       const a = rand(sa);
       const b = rand(sb);
@@ -107,7 +119,12 @@ describe.each(['wasm', 'cpu'] as const)('fast vs stock matmul on %s', (backend) 
     // Reference: the unfused composite on the stock kernels. (The stock wasm _FusedMatMul itself
     // adds the bias wrongly for a batch > 1 — measured: off by ~2 — so it is no reference.)
     const ACT: Record<string, (x: tf.Tensor) => tf.Tensor> = {
-      linear: (x) => x, relu: tf.relu, relu6: tf.relu6, leakyrelu: (x) => tf.leakyRelu(x, 0.3), sigmoid: tf.sigmoid, elu: tf.elu,
+      linear: (x) => x,
+      relu: tf.relu,
+      relu6: tf.relu6,
+      leakyrelu: (x) => tf.leakyRelu(x, 0.3),
+      sigmoid: tf.sigmoid,
+      elu: tf.elu,
     };
     it.each([
       ['linear', [24]],
@@ -116,30 +133,47 @@ describe.each(['wasm', 'cpu'] as const)('fast vs stock matmul on %s', (backend) 
       ['leakyrelu', [1, 24]],
       ['sigmoid', [24]],
       ['elu', [24]],
-    ] as const)('fused matmul with %s and bias %j: forward and gradients match the unfused ops', async (activation, biasShape) => {
-      const a = tf.mul(rand([3, 10, 16]), 3);
-      const b = rand([3, 16, 24]);
-      const bias = rand([...biasShape]);
-      const w = rand([3, 10, 24]);
-      const fused = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
-        tf.fused.matMul({ a: x as tf.Tensor3D, b: y as tf.Tensor3D, bias: z, activation, leakyreluAlpha: 0.3 });
-      const unfused = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => ACT[activation]!(tf.add(tf.matMul(x, y), z));
-      const loss = (f: typeof fused) => (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(f(x, y, z), w));
-      const fast = await runWith(true, () => [fused(a, b, bias), ...tf.grads(loss(fused))([a, b, bias])]);
-      const reference = await runWith(false, () => [unfused(a, b, bias), ...tf.grads(loss(unfused))([a, b, bias])]);
-      expectClose(fast, reference);
-      tf.dispose([a, b, bias, w]);
-    });
+    ] as const)(
+      'fused matmul with %s and bias %j: forward and gradients match the unfused ops',
+      async (activation, biasShape) => {
+        const a = tf.mul(rand([3, 10, 16]), 3);
+        const b = rand([3, 16, 24]);
+        const bias = rand([...biasShape]);
+        const w = rand([3, 10, 24]);
+        const fused = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) =>
+          tf.fused.matMul({ a: x as tf.Tensor3D, b: y as tf.Tensor3D, bias: z, activation, leakyreluAlpha: 0.3 });
+        const unfused = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => ACT[activation]!(tf.add(tf.matMul(x, y), z));
+        const loss = (f: typeof fused) => (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(f(x, y, z), w));
+        const fast = await runWith(true, () => [fused(a, b, bias), ...tf.grads(loss(fused))([a, b, bias])]);
+        const reference = await runWith(false, () => [unfused(a, b, bias), ...tf.grads(loss(unfused))([a, b, bias])]);
+        expectClose(fast, reference);
+        tf.dispose([a, b, bias, w]);
+      },
+    );
 
     it('fused matmul without bias, transposed, agrees', async () => {
       const a = rand([2, 16, 10]);
       const b = rand([2, 24, 16]);
-      expectClose(...(await fastAndStock(() => tf.fused.matMul({ a, b, transposeA: true, transposeB: true, activation: 'relu' }))));
+      expectClose(
+        ...(await fastAndStock(() =>
+          tf.fused.matMul({ a, b, transposeA: true, transposeB: true, activation: 'relu' }),
+        )),
+      );
       tf.dispose([a, b]);
     });
 
     it('matches a hand-computed product', async () => {
-      const c = tf.matMul(tf.tensor2d([[1, 2, 3], [4, 5, 6]]), tf.tensor2d([[7, 8], [9, 10], [11, 12]]));
+      const c = tf.matMul(
+        tf.tensor2d([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+        tf.tensor2d([
+          [7, 8],
+          [9, 10],
+          [11, 12],
+        ]),
+      );
       expect(Array.from(await c.data())).toEqual([58, 64, 139, 154]);
       c.dispose();
     });
@@ -163,7 +197,11 @@ describe('switching fast kernels', () => {
   afterAll(() => setNativeKernelsEnabled(true));
   it('switches named kernels alone, or all of them', () => {
     setNativeKernelsEnabled(false, ['BatchMatMul', '_FusedMatMul']);
-    expect([nativeKernelsEnabled('BatchMatMul'), nativeKernelsEnabled('GatherV2'), nativeKernelsEnabled()]).toEqual([false, true, false]);
+    expect([nativeKernelsEnabled('BatchMatMul'), nativeKernelsEnabled('GatherV2'), nativeKernelsEnabled()]).toEqual([
+      false,
+      true,
+      false,
+    ]);
     setNativeKernelsEnabled(true, ['BatchMatMul', '_FusedMatMul']);
     expect(nativeKernelsEnabled()).toBe(true);
     setNativeKernelsEnabled(false);
@@ -176,6 +214,8 @@ describe('switching fast kernels', () => {
 describeNative('native addon arguments', () => {
   it('refuses extents outside the buffer instead of writing past it', () => {
     const buf = new Float32Array(4).buffer;
-    expect(() => addon!.matmul(buf, 0, buf, 0, buf, 8, 1, 2, 2, 2, false, false, 0, 0, null, 0, 0, 0, 0)).toThrow(/do not fit in a buffer of 16 bytes/);
+    expect(() => addon!.matmul(buf, 0, buf, 0, buf, 8, 1, 2, 2, 2, false, false, 0, 0, null, 0, 0, 0, 0)).toThrow(
+      /do not fit in a buffer of 16 bytes/,
+    );
   });
 });

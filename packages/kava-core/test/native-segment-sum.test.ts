@@ -12,7 +12,13 @@ describe.each(['wasm', 'cpu'] as const)('UnsortedSegmentSum on %s', (backend) =>
   });
 
   it('adds rows into their segments and drops ids outside [0, numSegments)', async () => {
-    const x = tf.tensor2d([[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+      [7, 8],
+      [9, 10],
+    ]);
     const ids = tf.tensor1d([2, 0, 2, -1, 7], 'int32');
     const out = tf.unsortedSegmentSum(x, ids, 4);
     expect(out.shape).toEqual([4, 2]);
@@ -32,12 +38,21 @@ describe.each(['wasm', 'cpu'] as const)('UnsortedSegmentSum on %s', (backend) =>
 
   it('gives the embedding gradient the stock kernels give', async () => {
     const table = tf.randomNormal([50, 8], 0, 1, 'float32', 7);
-    const ids = tf.tensor2d([[3, 9, 3, 0], [49, 9, 9, 1]], undefined, 'int32');
+    const ids = tf.tensor2d(
+      [
+        [3, 9, 3, 0],
+        [49, 9, 9, 1],
+      ],
+      undefined,
+      'int32',
+    );
     const up = tf.randomNormal([2, 4, 8], 0, 1, 'float32', 8);
     const grad = (on: boolean) => {
       setNativeKernelsEnabled(on);
       try {
-        return tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), up)))(table).arraySync() as number[][];
+        return tf
+          .grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, ids), up)))(table)
+          .arraySync() as number[][];
       } finally {
         setNativeKernelsEnabled(true);
       }

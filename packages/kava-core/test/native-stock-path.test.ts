@@ -25,8 +25,15 @@ describe('without the native addon', () => {
       encoding: 'utf8',
     });
     expect(r.stderr).toBe('');
-    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { description: string; kernels: string[]; product: number[]; grad: number[] };
-    expect(out.description).toContain(`stock matmul kernels (KAVA_NATIVE=off; enable the fast path: ${NATIVE_ENABLE_HINT})`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+      description: string;
+      kernels: string[];
+      product: number[];
+      grad: number[];
+    };
+    expect(out.description).toContain(
+      `stock matmul kernels (KAVA_NATIVE=off; enable the fast path: ${NATIVE_ENABLE_HINT})`,
+    );
     expect(out.kernels).toEqual(['UnsortedSegmentSum', 'GatherV2', 'Identity']); // no addon: no matmul kernels
     expect(out.product).toEqual([17, 23, 39, 53]);
     expect(out.grad).toEqual([1, 1, 0, 0, 2, 2]);
@@ -38,8 +45,10 @@ describe('without the native addon', () => {
       encoding: 'utf8',
     });
     expect(r.status).toBe(0);
-    expect(r.stdout).toBe('kava native: not built (KAVA_NATIVE=off); using the stock tfjs kernels. ' +
-      `Enable the fast path: ${NATIVE_ENABLE_HINT}\n`);
+    expect(r.stdout).toBe(
+      'kava native: not built (KAVA_NATIVE=off); using the stock tfjs kernels. ' +
+        `Enable the fast path: ${NATIVE_ENABLE_HINT}\n`,
+    );
     // The hint must work in a user's project, not only in this repository.
     expect(NATIVE_ENABLE_HINT).not.toMatch(/npm run/);
   });

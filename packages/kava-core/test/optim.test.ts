@@ -3,9 +3,19 @@ import { AdamW, clipByGlobalNorm, cosineWithWarmup, deriveSeed, Rng, tf } from '
 describe('AdamW', () => {
   it('matches torch.optim.AdamW updates computed by hand', () => {
     // torch: p -= lr*wd*p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g²; p -= lr * m̂ / (sqrt(v̂) + eps)
-    const lr = 0.1, wd = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    let p = [1.0, -2.0], m = [0, 0], v = [0, 0];
-    const gradsPerStep = [[0.5, -1.5], [0.25, 2.0], [-1.0, 0.1]];
+    const lr = 0.1,
+      wd = 0.01,
+      b1 = 0.9,
+      b2 = 0.999,
+      eps = 1e-8;
+    let p = [1.0, -2.0],
+      m = [0, 0],
+      v = [0, 0];
+    const gradsPerStep = [
+      [0.5, -1.5],
+      [0.25, 2.0],
+      [-1.0, 0.1],
+    ];
     const w = tf.variable(tf.tensor1d(p));
     const opt = new AdamW({ weightDecay: wd });
     gradsPerStep.forEach((g, i) => {
@@ -74,7 +84,10 @@ describe('cosine schedule with warm-up', () => {
 
 describe('gradient clipping by global norm', () => {
   it('scales every gradient by maxNorm / norm when the norm is larger', () => {
-    const grads = new Map([['a', tf.tensor1d([3, 0])], ['b', tf.tensor1d([0, 4])]]);
+    const grads = new Map([
+      ['a', tf.tensor1d([3, 0])],
+      ['b', tf.tensor1d([0, 4])],
+    ]);
     const { grads: clipped, norm } = clipByGlobalNorm(grads, 2);
     expect(norm).toBeCloseTo(5);
     expect(Array.from(clipped.get('a')!.dataSync())[0]).toBeCloseTo(1.2, 4);
@@ -95,7 +108,7 @@ describe('Rng', () => {
     expect(new Rng(1).next()).not.toEqual(new Rng(2).next());
   });
 
-  it('gives the n-th seed of a stream directly (the trainer\'s per-micro-batch seeds)', () => {
+  it("gives the n-th seed of a stream directly (the trainer's per-micro-batch seeds)", () => {
     for (const seed of [0, 5, -3, 2 ** 31 + 7]) {
       const rng = new Rng(seed);
       const drawn = Array.from({ length: 50 }, () => rng.seed());
@@ -107,7 +120,8 @@ describe('Rng', () => {
   it('derives seeds per site: fixed for the same inputs, distinct across sites and parents', () => {
     expect(deriveSeed(9, 1, 2)).toBe(deriveSeed(9, 1, 2));
     const seeds = new Set<number>();
-    for (let parent = 0; parent < 20; parent++) for (let site = 0; site < 50; site++) seeds.add(deriveSeed(parent, site));
+    for (let parent = 0; parent < 20; parent++)
+      for (let site = 0; site < 50; site++) seeds.add(deriveSeed(parent, site));
     expect(seeds.size).toBe(1000);
     for (const s of seeds) expect(Number.isInteger(s) && s >= 0 && s < 2 ** 31).toBe(true);
     expect(deriveSeed(9, 1, 2)).not.toBe(deriveSeed(9, 2, 1));

@@ -11,7 +11,17 @@ const registered = registry.list('scorer');
 
 test('the registry holds every built-in scorer, so the loop below covers them', () => {
   expect(registered.map((s) => s.name)).toEqual(
-    expect.arrayContaining(['attention', 'first', 'keydiff', 'knorm', 'random', 'recent', 'rkv', 'rkv-decoding', 'uniform']),
+    expect.arrayContaining([
+      'attention',
+      'first',
+      'keydiff',
+      'knorm',
+      'random',
+      'recent',
+      'rkv',
+      'rkv-decoding',
+      'uniform',
+    ]),
   );
 });
 
@@ -29,43 +39,60 @@ describe('each contract check catches its violation', () => {
     await initBackend('cpu');
   });
   /** A well-behaved scorer (value norms, masked) with one part swapped for a broken one. */
-  const scorer = (score: (input: ScorerInput) => tf.Tensor, needs: KVScorer['needs'] = ['keys', 'values']): KVScorer => ({ name: 'broken', needs, score });
+  const scorer = (
+    score: (input: ScorerInput) => tf.Tensor,
+    needs: KVScorer['needs'] = ['keys', 'values'],
+  ): KVScorer => ({ name: 'broken', needs, score });
   const good = (input: ScorerInput) => tf.tidy(() => tf.norm(input.values, 'euclidean', -1));
 
   test('the well-behaved reference passes', () => {
     expect(() => checkScorerContract(() => scorer(good))).not.toThrow();
   });
   test('shapes: a [B, L, N] result', () => {
-    expect(() => checkScorerContract(() => scorer((i) => tf.tidy(() => tf.sum(good(i), 2))))).toThrow(/scorer contract "broken", shapes: expected \[2, 2, 2, 7\], got \[2, 2, 7\]/);
+    expect(() => checkScorerContract(() => scorer((i) => tf.tidy(() => tf.sum(good(i), 2))))).toThrow(
+      /scorer contract "broken", shapes: expected \[2, 2, 2, 7\], got \[2, 2, 7\]/,
+    );
   });
   test('shapes: NaN at a valid token', () => {
-    expect(() => checkScorerContract(() => scorer((i) => tf.tidy(() => tf.div(good(i), 0).sub(tf.div(good(i), 0)))))).toThrow(/shapes: score of valid token 0 of example 0 is NaN/);
+    expect(() =>
+      checkScorerContract(() => scorer((i) => tf.tidy(() => tf.div(good(i), 0).sub(tf.div(good(i), 0))))),
+    ).toThrow(/shapes: score of valid token 0 of example 0 is NaN/);
   });
   test('needs: values read but not listed', () => {
-    expect(() => checkScorerContract(() => scorer(good, ['keys']))).toThrow(/needs: failed on an input with only \[keys\]/);
+    expect(() => checkScorerContract(() => scorer(good, ['keys']))).toThrow(
+      /needs: failed on an input with only \[keys\]/,
+    );
   });
   test('padding: a scorer that reads the padded tokens', () => {
     // the mean over all N tokens, padding included, shifts every score
     const leaky = (i: ScorerInput) => tf.tidy(() => tf.add(good(i), tf.mean(good(i), -1, true)));
-    expect(() => checkScorerContract(() => scorer(leaky))).toThrow(/padding: valid tokens' scores change by [\d.]+ when only padded keys\/values change/);
+    expect(() => checkScorerContract(() => scorer(leaky))).toThrow(
+      /padding: valid tokens' scores change by [\d.]+ when only padded keys\/values change/,
+    );
   });
   test('budgets: a scorer that fails on a budget longer than the CoT', () => {
     const short = (i: ScorerInput) => {
       if (i.budget > 5) throw new Error('budget exceeds the CoT');
       return good(i);
     };
-    expect(() => checkScorerContract(() => scorer(short))).toThrow(/budgets: budget 6: score\(\) threw: budget exceeds the CoT/);
+    expect(() => checkScorerContract(() => scorer(short))).toThrow(
+      /budgets: budget 6: score\(\) threw: budget exceeds the CoT/,
+    );
   });
   test('determinism: scores from Math.random', () => {
     const random = (i: ScorerInput) => tf.tidy(() => tf.add(good(i), Math.random()));
-    expect(() => checkScorerContract(() => scorer(random), { skip: ['needs', 'padding'] })).toThrow(/determinism: two calls on the same input differ/);
+    expect(() => checkScorerContract(() => scorer(random), { skip: ['needs', 'padding'] })).toThrow(
+      /determinism: two calls on the same input differ/,
+    );
   });
   test('no-tensor-leaks: an intermediate outside tf.tidy', () => {
     const leaky = (i: ScorerInput) => {
       tf.abs(i.values); // never disposed
       return good(i);
     };
-    expect(() => checkScorerContract(() => scorer(leaky))).toThrow(/no-tensor-leaks: 1 tensor\(s\) left after score\(\)/);
+    expect(() => checkScorerContract(() => scorer(leaky))).toThrow(
+      /no-tensor-leaks: 1 tensor\(s\) left after score\(\)/,
+    );
   });
   test('inputs-untouched: a scorer that disposes its input', () => {
     const disposer = (i: ScorerInput) => {
@@ -73,8 +100,11 @@ describe('each contract check catches its violation', () => {
       i.mask.dispose();
       return s;
     };
-    expect(() => checkScorerContract(() => scorer(disposer), { skip: ['padding', 'budgets', 'determinism', 'no-tensor-leaks', 'needs'] }))
-      .toThrow(/inputs-untouched: input\.mask was disposed/);
+    expect(() =>
+      checkScorerContract(() => scorer(disposer), {
+        skip: ['padding', 'budgets', 'determinism', 'no-tensor-leaks', 'needs'],
+      }),
+    ).toThrow(/inputs-untouched: input\.mask was disposed/);
   });
   test('contractInput has the documented dimensions and frees what it made', () => {
     const before = tf.memory().numTensors;
@@ -83,7 +113,10 @@ describe('each contract check catches its violation', () => {
     expect(input.keys.shape).toEqual([B, L, Hkv, N, d]);
     expect(input.answerQueries!.shape).toEqual([B, L, Hkv * groupSize, answerQueries, d]);
     expect(input.windowQueries).toBeUndefined();
-    expect(input.mask.arraySync()).toEqual([[1, 1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1, 1]]);
+    expect(input.mask.arraySync()).toEqual([
+      [1, 1, 1, 1, 1, 0, 0],
+      [1, 1, 1, 1, 1, 1, 1],
+    ]);
     input.dispose();
     expect(tf.memory().numTensors).toBe(before);
   });

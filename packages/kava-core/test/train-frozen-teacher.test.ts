@@ -18,9 +18,13 @@ const RUN = (teacher: 'shared' | 'frozen'): KavaConfigInput => ({
 /** The teacher's logits (sum of squares) at each step, read in the teacherForward hook. */
 function recorder(): { plugin: KavaPlugin; seen: number[] } {
   const seen: number[] = [];
-  const plugin: KavaPlugin = { name: 'teacher-recorder', apply: (h) => h.teacherForward.tap('rec', ({ result }) => {
-    seen.push(tf.tidy(() => tf.sum(tf.square(result.logits!)).dataSync()[0]!));
-  }) };
+  const plugin: KavaPlugin = {
+    name: 'teacher-recorder',
+    apply: (h) =>
+      h.teacherForward.tap('rec', ({ result }) => {
+        seen.push(tf.tidy(() => tf.sum(tf.square(result.logits!)).dataSync()[0]!));
+      }),
+  };
   return { plugin, seen };
 }
 
@@ -48,10 +52,20 @@ describe('a frozen teacher', () => {
 
   it('is refused without a model directory, for a method that trains the teacher, and with a teacher warm-up', async () => {
     const noDir = await microConfig({ train: { teacher: 'frozen' } }, [], ['tiny-llama', 'kava']);
-    await expect(train({ resolved: noDir.resolved, skipFinalEval: true })).rejects.toThrow('train.teacher: "frozen" needs backbone.modelDir');
+    await expect(train({ resolved: noDir.resolved, skipFinalEval: true })).rejects.toThrow(
+      'train.teacher: "frozen" needs backbone.modelDir',
+    );
     const fullCot = await microConfig(RUN('frozen'), [], ['tiny-llama', 'full-cot']);
-    await expect(train({ resolved: fullCot.resolved, skipFinalEval: true })).rejects.toThrow('applies to the latent methods');
-    const warm = await microConfig({ ...RUN('frozen'), train: { teacher: 'frozen', teacherWarmup: 0.5 } }, [], ['tiny-llama', 'kava']);
-    await expect(train({ resolved: warm.resolved, skipFinalEval: true })).rejects.toThrow('cannot be combined with train.teacherWarmup');
+    await expect(train({ resolved: fullCot.resolved, skipFinalEval: true })).rejects.toThrow(
+      'applies to the latent methods',
+    );
+    const warm = await microConfig(
+      { ...RUN('frozen'), train: { teacher: 'frozen', teacherWarmup: 0.5 } },
+      [],
+      ['tiny-llama', 'kava'],
+    );
+    await expect(train({ resolved: warm.resolved, skipFinalEval: true })).rejects.toThrow(
+      'cannot be combined with train.teacherWarmup',
+    );
   });
 });

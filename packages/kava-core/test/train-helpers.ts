@@ -1,4 +1,10 @@
-import { mergeConfigs, resolveConfig, type KavaConfigInput, type KavaPlugin, type ResolvedConfig } from '@kava/core/app';
+import {
+  mergeConfigs,
+  resolveConfig,
+  type KavaConfigInput,
+  type KavaPlugin,
+  type ResolvedConfig,
+} from '@kava/core/app';
 import { tempProject } from './helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
@@ -13,7 +19,11 @@ export const MICRO: KavaConfigInput = {
 };
 
 /** Resolves MICRO (+ `extra`) in a fresh folder whose runs go to `<dir>/runs`. */
-export async function microConfig(extra: KavaConfigInput = {}, plugins: KavaPlugin[] = [], presets = ['tiny-llama']): Promise<{ resolved: ResolvedConfig; dir: string }> {
+export async function microConfig(
+  extra: KavaConfigInput = {},
+  plugins: KavaPlugin[] = [],
+  presets = ['tiny-llama'],
+): Promise<{ resolved: ResolvedConfig; dir: string }> {
   const dir = tempProject();
   const resolved = await resolveConfig({
     cwd: dir,

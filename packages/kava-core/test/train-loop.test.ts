@@ -1,12 +1,24 @@
 // The training loop: memory discipline, reproducibility, resume, NaN stop, interruption, hooks.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, KavaError, loadRun, SafetensorsFile, tf, train, writeSafetensors, type KavaPlugin } from '@kava/core/app';
+import {
+  initBackend,
+  KavaError,
+  loadRun,
+  SafetensorsFile,
+  tf,
+  train,
+  writeSafetensors,
+  type KavaPlugin,
+} from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 
 const metrics = (runDir: string) =>
-  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; losses: Record<string, number> });
+  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { step: number; losses: Record<string, number> });
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -15,7 +27,13 @@ beforeAll(async () => {
 describe('training loop', () => {
   it('holds the same number of tensors after step 10 and step 100', async () => {
     const counts = new Map<number, number>();
-    const probe: KavaPlugin = { name: 'probe', apply: (h) => h.step.tap('probe', (m) => { if (m.step === 10 || m.step === 100) counts.set(m.step, tf.memory().numTensors); }) };
+    const probe: KavaPlugin = {
+      name: 'probe',
+      apply: (h) =>
+        h.step.tap('probe', (m) => {
+          if (m.step === 10 || m.step === 100) counts.set(m.step, tf.memory().numTensors);
+        }),
+    };
     const { resolved } = await microConfig({ train: { steps: 100, batchSize: 2, microBatchSize: 1 } }, [probe]);
     const before = tf.memory().numTensors;
     await train({ resolved, skipFinalEval: true });
@@ -29,7 +47,8 @@ describe('training loop', () => {
     const r = await train({ resolved, skipFinalEval: true });
     const rows = metrics(r.runDir);
     const mean = (xs: typeof rows, k: string) => xs.reduce((s, m) => s + m.losses[k]!, 0) / xs.length;
-    for (const term of ['teacher-ce', 'student-ce']) expect(mean(rows.slice(-5), term)).toBeLessThan(0.8 * mean(rows.slice(0, 5), term));
+    for (const term of ['teacher-ce', 'student-ce'])
+      expect(mean(rows.slice(-5), term)).toBeLessThan(0.8 * mean(rows.slice(0, 5), term));
   });
 
   it('is reproducible to the last digit, and a resumed run continues to the same losses', async () => {
@@ -41,10 +60,19 @@ describe('training loop', () => {
     expect(metrics(rb.runDir).map((m) => m.losses)).toEqual(metrics(ra.runDir).map((m) => m.losses));
     // Resume the first run from its step-3 checkpoint into a new folder.
     const c = await microConfig(config);
-    const rc = await train({ resolved: c.resolved, resume: join(ra.runDir, 'checkpoints', 'step-0000003'), runDir: join(c.dir, 'resumed'), skipFinalEval: true });
+    const rc = await train({
+      resolved: c.resolved,
+      resume: join(ra.runDir, 'checkpoints', 'step-0000003'),
+      runDir: join(c.dir, 'resumed'),
+      skipFinalEval: true,
+    });
     expect(rc.steps).toBe(6);
     expect(metrics(rc.runDir).map((m) => m.step)).toEqual([4, 5, 6]);
-    expect(metrics(rc.runDir).map((m) => m.losses)).toEqual(metrics(ra.runDir).slice(3).map((m) => m.losses));
+    expect(metrics(rc.runDir).map((m) => m.losses)).toEqual(
+      metrics(ra.runDir)
+        .slice(3)
+        .map((m) => m.losses),
+    );
   });
 
   /**
@@ -53,14 +81,18 @@ describe('training loop', () => {
    */
   const poisonAt = (at: number, times: number, what: 'loss' | 'gradient'): KavaPlugin => ({
     name: 'poison',
-    apply: (h) => h.losses.tap('poison', (terms, { step }) => {
-      if (step !== at || times === 0) return terms;
-      times--;
-      const ce = terms['teacher-ce']!;
-      // The gradient case keeps the loss value finite, as an exploding learning rate does.
-      const nanGrad = tf.customGrad((x) => ({ value: tf.clone(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.mul(dy, NaN) }));
-      return { ...terms, 'teacher-ce': what === 'loss' ? tf.add(ce, NaN) : (nanGrad(ce) as tf.Tensor) };
-    }),
+    apply: (h) =>
+      h.losses.tap('poison', (terms, { step }) => {
+        if (step !== at || times === 0) return terms;
+        times--;
+        const ce = terms['teacher-ce']!;
+        // The gradient case keeps the loss value finite, as an exploding learning rate does.
+        const nanGrad = tf.customGrad((x) => ({
+          value: tf.clone(x as tf.Tensor),
+          gradFunc: (dy: tf.Tensor) => tf.mul(dy, NaN),
+        }));
+        return { ...terms, 'teacher-ce': what === 'loss' ? tf.add(ce, NaN) : (nanGrad(ce) as tf.Tensor) };
+      }),
   });
   const runDirOf = (baseDir: string) => readdirSync(join(baseDir, 'runs')).map((d) => join(baseDir, 'runs', d))[0]!;
   const allFinite = (dir: string) => {
@@ -77,7 +109,9 @@ describe('training loop', () => {
     const lines: string[] = [];
     const r = await train({ resolved, skipFinalEval: true, log: (l) => lines.push(l) });
     expect(r.steps).toBe(6);
-    expect(lines.join('\n')).toMatch(/step 3: gradient norm is NaN; skipped, weights unchanged \(1 in a row, at most 3\)/);
+    expect(lines.join('\n')).toMatch(
+      /step 3: gradient norm is NaN; skipped, weights unchanged \(1 in a row, at most 3\)/,
+    );
     const rows = metrics(r.runDir);
     expect(rows.map((m) => m.step)).toEqual([1, 2, 3, 4, 5, 6]);
     for (const m of rows) expect(Number.isFinite((m as unknown as { gradNorm: number }).gradNorm)).toBe(true);
@@ -85,20 +119,29 @@ describe('training loop', () => {
   });
 
   it('stops after train.maxNonFiniteSkips non-finite steps in a row, naming the step, the losses and the last good checkpoint', async () => {
-    const { resolved } = await microConfig({ train: { steps: 8, checkpointEvery: 2, maxNonFiniteSkips: 2, microBatchSize: 4 } }, [poisonAt(4, 3, 'gradient')]);
+    const { resolved } = await microConfig(
+      { train: { steps: 8, checkpointEvery: 2, maxNonFiniteSkips: 2, microBatchSize: 4 } },
+      [poisonAt(4, 3, 'gradient')],
+    );
     const err = await train({ resolved }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KavaError);
-    expect((err as Error).message).toMatch(/^step 5: gradient norm is NaN, the 3rd non-finite step in a row \(train\.maxNonFiniteSkips is 2\); training stopped\. Losses: .*teacher-ce=[\d.]+, .*total=[\d.]+\. The last good checkpoint is .*step-0000004\./);
+    expect((err as Error).message).toMatch(
+      /^step 5: gradient norm is NaN, the 3rd non-finite step in a row \(train\.maxNonFiniteSkips is 2\); training stopped\. Losses: .*teacher-ce=[\d.]+, .*total=[\d.]+\. The last good checkpoint is .*step-0000004\./,
+    );
     const runDir = runDirOf(resolved.baseDir);
     expect(readFileSync(join(runDir, 'checkpoints', 'latest'), 'utf8').trim()).toBe('step-0000004');
     expect(allFinite(join(runDir, 'checkpoints', 'step-0000004'))).toBe(true);
   });
 
   it('stops at the first NaN loss with train.maxNonFiniteSkips 0 and keeps the last good checkpoint', async () => {
-    const { resolved } = await microConfig({ train: { steps: 8, checkpointEvery: 2, maxNonFiniteSkips: 0 } }, [poisonAt(4, 1, 'loss')]);
+    const { resolved } = await microConfig({ train: { steps: 8, checkpointEvery: 2, maxNonFiniteSkips: 0 } }, [
+      poisonAt(4, 1, 'loss'),
+    ]);
     const err = await train({ resolved }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KavaError);
-    expect((err as Error).message).toMatch(/^step 5: loss "teacher-ce" is NaN, the 1st non-finite step in a row \(train\.maxNonFiniteSkips is 0\); training stopped\. Losses: .*teacher-ce=NaN, .*total=NaN\. The last good checkpoint is .*step-0000004\./);
+    expect((err as Error).message).toMatch(
+      /^step 5: loss "teacher-ce" is NaN, the 1st non-finite step in a row \(train\.maxNonFiniteSkips is 0\); training stopped\. Losses: .*teacher-ce=NaN, .*total=NaN\. The last good checkpoint is .*step-0000004\./,
+    );
     const runDir = runDirOf(resolved.baseDir);
     expect(readFileSync(join(runDir, 'checkpoints', 'latest'), 'utf8').trim()).toBe('step-0000004');
     expect(existsSync(join(runDir, 'checkpoints', 'step-0000004', 'params.safetensors'))).toBe(true);
@@ -116,12 +159,22 @@ describe('training loop', () => {
     const err = await loadRun(r.runDir, { builtinPlugins: BUILTIN_PLUGINS }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KavaError);
     expect((err as KavaError).exitCode).toBe(2);
-    expect((err as Error).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: tensor "${tensors[1]!.name}" holds 1 non-finite value`));
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: tensor "${tensors[1]!.name}" holds 1 non-finite value`,
+      ),
+    );
   });
 
   it('saves a checkpoint and returns when interrupted (Ctrl-C)', async () => {
     const controller = new AbortController();
-    const stopper: KavaPlugin = { name: 'stopper', apply: (h) => h.step.tap('stopper', (m) => { if (m.step === 2) controller.abort(); }) };
+    const stopper: KavaPlugin = {
+      name: 'stopper',
+      apply: (h) =>
+        h.step.tap('stopper', (m) => {
+          if (m.step === 2) controller.abort();
+        }),
+    };
     const { resolved } = await microConfig({ train: { steps: 50 } }, [stopper]);
     const r = await train({ resolved, signal: controller.signal });
     expect(r).toMatchObject({ interrupted: true, steps: 2, evaluation: null });
@@ -146,8 +199,14 @@ describe('training loop', () => {
     const { resolved } = await microConfig({ train: { steps: 4, teacherWarmup: 0.5 } });
     const r = await train({ resolved, skipFinalEval: true });
     const terms = metrics(r.runDir).map((m) => Object.keys(m.losses).sort());
-    expect(terms.slice(0, 2)).toEqual([['teacher-ce', 'total'], ['teacher-ce', 'total']]);
-    expect(terms.slice(2)).toEqual([['codi', 'kv', 'student-ce', 'teacher-ce', 'total'], ['codi', 'kv', 'student-ce', 'teacher-ce', 'total']]);
+    expect(terms.slice(0, 2)).toEqual([
+      ['teacher-ce', 'total'],
+      ['teacher-ce', 'total'],
+    ]);
+    expect(terms.slice(2)).toEqual([
+      ['codi', 'kv', 'student-ce', 'teacher-ce', 'total'],
+      ['codi', 'kv', 'student-ce', 'teacher-ce', 'total'],
+    ]);
   });
 
   it('fires the lifecycle hooks in order', async () => {
@@ -155,24 +214,56 @@ describe('training loop', () => {
     const recorder: KavaPlugin = {
       name: 'recorder',
       apply(h) {
-        h.runStart.tap('r', () => { calls.push('runStart'); });
-        h.batch.tap('r', () => { calls.push('batch'); });
-        h.teacherForward.tap('r', () => { calls.push('teacherForward'); });
-        h.compression.tap('r', (result, info) => { calls.push(`compression:${info.scorer}`); return result; });
-        h.studentForward.tap('r', () => { calls.push('studentForward'); });
-        h.losses.tap('r', (terms) => { calls.push('losses'); return terms; });
-        h.step.tap('r', () => { calls.push('step'); });
-        h.evaluation.tap('r', () => { calls.push('evaluation'); });
-        h.checkpoint.tap('r', () => { calls.push('checkpoint'); });
-        h.runEnd.tap('r', () => { calls.push('runEnd'); });
+        h.runStart.tap('r', () => {
+          calls.push('runStart');
+        });
+        h.batch.tap('r', () => {
+          calls.push('batch');
+        });
+        h.teacherForward.tap('r', () => {
+          calls.push('teacherForward');
+        });
+        h.compression.tap('r', (result, info) => {
+          calls.push(`compression:${info.scorer}`);
+          return result;
+        });
+        h.studentForward.tap('r', () => {
+          calls.push('studentForward');
+        });
+        h.losses.tap('r', (terms) => {
+          calls.push('losses');
+          return terms;
+        });
+        h.step.tap('r', () => {
+          calls.push('step');
+        });
+        h.evaluation.tap('r', () => {
+          calls.push('evaluation');
+        });
+        h.checkpoint.tap('r', () => {
+          calls.push('checkpoint');
+        });
+        h.runEnd.tap('r', () => {
+          calls.push('runEnd');
+        });
       },
     };
-    const { resolved } = await microConfig({ train: { steps: 1, batchSize: 2, microBatchSize: 2 }, compression: { scorer: 'keydiff' } }, [recorder]);
+    const { resolved } = await microConfig(
+      { train: { steps: 1, batchSize: 2, microBatchSize: 2 }, compression: { scorer: 'keydiff' } },
+      [recorder],
+    );
     await train({ resolved });
     expect(calls).toEqual([
       'runStart',
-      'batch', 'teacherForward', 'compression:keydiff', 'studentForward', 'losses', 'step',
-      'checkpoint', 'evaluation', 'runEnd',
+      'batch',
+      'teacherForward',
+      'compression:keydiff',
+      'studentForward',
+      'losses',
+      'step',
+      'checkpoint',
+      'evaluation',
+      'runEnd',
     ]);
   });
 });

@@ -10,7 +10,10 @@ const LLAMA = join(REPO, 'test/fixtures/hf-tiny-llama');
 
 /** The losses of every logged step. */
 const losses = (runDir: string) =>
-  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; losses: Record<string, number> });
+  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { step: number; losses: Record<string, number> });
 
 /** The bytes of the newest checkpoint's trainable weights (adapters, added rows, projection). */
 const finalWeights = (checkpoint: string) => readFileSync(join(checkpoint, 'params.safetensors'));
@@ -44,7 +47,13 @@ describe('training reproducibility (LoRA with dropout, Hugging Face checkpoint)'
     const rWhole = await train({ resolved: whole.resolved, skipFinalEval: true });
 
     const controller = new AbortController();
-    const stopper: KavaPlugin = { name: 'stopper', apply: (h) => h.step.tap('stopper', (m) => { if (m.step === 1) controller.abort(); }) };
+    const stopper: KavaPlugin = {
+      name: 'stopper',
+      apply: (h) =>
+        h.step.tap('stopper', (m) => {
+          if (m.step === 1) controller.abort();
+        }),
+    };
     const cut = await microConfig(LORA_RUN, [stopper]);
     const first = await train({ resolved: cut.resolved, signal: controller.signal, skipFinalEval: true });
     expect(first).toMatchObject({ interrupted: true, steps: 1 });

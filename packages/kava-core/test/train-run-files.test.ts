@@ -33,7 +33,10 @@ describe('readJsonLines', () => {
   it('drops only an unfinished last line and says which', () => {
     const file = join(tempProject({ 'm.jsonl': '{"step":1}\n{"step":2}\n{"step":3,"los' }), 'm.jsonl');
     const torn: [number, string][] = [];
-    expect(readJsonLines(file, { onTornLine: (line, text) => torn.push([line, text]) })).toEqual([{ step: 1 }, { step: 2 }]);
+    expect(readJsonLines(file, { onTornLine: (line, text) => torn.push([line, text]) })).toEqual([
+      { step: 1 },
+      { step: 2 },
+    ]);
     expect(torn).toEqual([[3, '{"step":3,"los']]);
     expect(errorOf(() => readJsonLines(file)).message).toMatch(/m\.jsonl:3:15: not valid JSON/);
   });
@@ -50,10 +53,17 @@ describe('run files read back', () => {
     resolved.config.train.steps = 6;
     const resumed = await train({ resolved, resume: first.runDir, skipFinalEval: true, log: (l) => lines.push(l) });
     expect(resumed.steps).toBe(6);
-    expect(lines.join('\n')).toContain(`warning: ${metricsFile}:5: dropped a torn last line (a crash while it was written)`);
+    expect(lines.join('\n')).toContain(
+      `warning: ${metricsFile}:5: dropped a torn last line (a crash while it was written)`,
+    );
     const after = readFileSync(metricsFile, 'utf8');
     expect(after.startsWith(before)).toBe(true);
-    expect(after.trim().split('\n').map((l) => (JSON.parse(l) as { step: number }).step)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(
+      after
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { step: number }).step),
+    ).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('a corrupt state.json is an error naming the file, line and column (eval, infer, resume)', async () => {
@@ -61,7 +71,10 @@ describe('run files read back', () => {
     const r = await train({ resolved, skipFinalEval: true });
     const state = join(r.checkpoint, 'state.json');
     writeFileSync(state, '{\n  "step": 1,\n  "totalSteps": 1\n  "optimizerStep": 1\n}\n');
-    for (const attempt of [() => loadRun(r.runDir, { builtinPlugins: BUILTIN_PLUGINS }), () => train({ resolved, resume: r.runDir, skipFinalEval: true })]) {
+    for (const attempt of [
+      () => loadRun(r.runDir, { builtinPlugins: BUILTIN_PLUGINS }),
+      () => train({ resolved, resume: r.runDir, skipFinalEval: true }),
+    ]) {
       const err = await attempt().catch((e: unknown) => e as KavaError);
       expect(err).toBeInstanceOf(KavaError);
       expect((err as KavaError).exitCode).toBe(2);

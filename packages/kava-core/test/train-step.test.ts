@@ -1,8 +1,22 @@
 // The method's step: gradients of every loss term against finite differences, and the
 // stop-gradient on teacher targets.
 import {
-  buildBatch, codiLoss, createCompression, forwardLosses, initBackend, kvLoss, KavaHooks, loadRunData, planFor,
-  runTokenizer, setupModel, tf, type KavaModel, type StepParts, type TrainBatch, type WeightedTerm,
+  buildBatch,
+  codiLoss,
+  createCompression,
+  forwardLosses,
+  initBackend,
+  kvLoss,
+  KavaHooks,
+  loadRunData,
+  planFor,
+  runTokenizer,
+  setupModel,
+  tf,
+  type KavaModel,
+  type StepParts,
+  type TrainBatch,
+  type WeightedTerm,
 } from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
 
@@ -17,7 +31,11 @@ beforeAll(async () => {
   const { config, plugins } = resolved;
   const data = await loadRunData(config, plugins.registry, (p) => p);
   model = setupModel(config, plugins.registry, await runTokenizer(config));
-  allTerms = Object.entries(config.losses).map(([name, { weight, ...options }]) => ({ name, weight, term: plugins.registry.get('loss', name).create(options) }));
+  allTerms = Object.entries(config.losses).map(([name, { weight, ...options }]) => ({
+    name,
+    weight,
+    term: plugins.registry.get('loss', name).create(options),
+  }));
   const compression = createCompression(config.compression, plugins.registry);
   const plan = planFor(config, allTerms, compression.scorer.needs);
   batch = buildBatch(data.train.slice(0, 3), model.tokenizer, model.tokens, plan, { dropLastStep: true });
@@ -28,12 +46,16 @@ afterAll(() => {
   model.dispose();
 });
 
-const only = (name: string): StepParts => ({ ...base, terms: allTerms.filter((t) => t.name === name).map((t) => ({ ...t, weight: 1 })) });
-const lossValue = (parts: StepParts) => tf.tidy(() => {
-  const out = forwardLosses(parts, batch, 0, 1);
-  tf.dispose(Object.values(out.terms));
-  return out.total.dataSync()[0]!;
+const only = (name: string): StepParts => ({
+  ...base,
+  terms: allTerms.filter((t) => t.name === name).map((t) => ({ ...t, weight: 1 })),
 });
+const lossValue = (parts: StepParts) =>
+  tf.tidy(() => {
+    const out = forwardLosses(parts, batch, 0, 1);
+    tf.dispose(Object.values(out.terms));
+    return out.total.dataSync()[0]!;
+  });
 
 /** Analytic gradient of one term w.r.t. `variable` vs central differences at its 3 largest entries. */
 function checkGradient(termName: string, paramName: string): void {
@@ -85,16 +107,40 @@ describe('KV matching loss', () => {
         tf.tidy(() => {
           const keys = tf.randomNormal(shape, 0, 1, 'float32', 1);
           const values = tf.randomNormal(shape, 0, 1, 'float32', 2);
-          const slotMask = tf.tensor2d([[1, 1, 1, 0], [1, 1, 0, 0]]);
+          const slotMask = tf.tensor2d([
+            [1, 1, 1, 0],
+            [1, 1, 0, 0],
+          ]);
           const compressed = { keys, values, slotMask };
-          const same = term.compute({ student: { logits: keys, targets: keys, targetMask: keys, latentKeys: keys, latentValues: values }, compressed });
+          const same = term.compute({
+            student: { logits: keys, targets: keys, targetMask: keys, latentKeys: keys, latentValues: values },
+            compressed,
+          });
           expect(same.dataSync()[0]).toBe(0);
           // Change only unfilled slots: still zero.
-          const slotOnly = tf.reshape(tf.tensor2d([[0, 0, 0, 1], [0, 0, 1, 1]]), [2, 1, 1, 4, 1]);
+          const slotOnly = tf.reshape(
+            tf.tensor2d([
+              [0, 0, 0, 1],
+              [0, 0, 1, 1],
+            ]),
+            [2, 1, 1, 4, 1],
+          );
           const noisyUnfilled = tf.add(keys, tf.mul(slotOnly, 5));
-          const masked = term.compute({ student: { logits: keys, targets: keys, targetMask: keys, latentKeys: noisyUnfilled, latentValues: values }, compressed });
+          const masked = term.compute({
+            student: { logits: keys, targets: keys, targetMask: keys, latentKeys: noisyUnfilled, latentValues: values },
+            compressed,
+          });
           expect(masked.dataSync()[0]).toBe(0);
-          const off = term.compute({ student: { logits: keys, targets: keys, targetMask: keys, latentKeys: tf.add(keys, 0.3), latentValues: values }, compressed });
+          const off = term.compute({
+            student: {
+              logits: keys,
+              targets: keys,
+              targetMask: keys,
+              latentKeys: tf.add(keys, 0.3),
+              latentValues: values,
+            },
+            compressed,
+          });
           expect(off.dataSync()[0]).toBeGreaterThan(0);
         });
       }
@@ -110,7 +156,16 @@ describe('teacher targets receive no gradient from the CODI and KV terms', () =>
       const term = kvLoss.create({ type: 'mse', layerwiseStd: true });
       const { grads } = tf.variableGrads(() => {
         const targets = tf.mul(teacherSource, 2);
-        return term.compute({ student: { logits: student, targets: student, targetMask: student, latentKeys: student, latentValues: student }, compressed: { keys: targets, values: targets, slotMask: tf.ones([1, 2]) } }) as tf.Scalar;
+        return term.compute({
+          student: {
+            logits: student,
+            targets: student,
+            targetMask: student,
+            latentKeys: student,
+            latentValues: student,
+          },
+          compressed: { keys: targets, values: targets, slotMask: tf.ones([1, 2]) },
+        }) as tf.Scalar;
       }, [teacherSource, student]);
       expect(Math.max(...Array.from(tf.abs(grads[teacherSource.name]!).dataSync()))).toBe(0);
       expect(Math.max(...Array.from(tf.abs(grads[student.name]!).dataSync()))).toBeGreaterThan(0);
@@ -129,7 +184,13 @@ describe('teacher targets receive no gradient from the CODI and KV terms', () =>
         const hidden = [tf.mul(teacherSource, 3), tf.sin(teacherSource)];
         return term.compute({
           teacher: { logits: student, targets: student, targetMask: student, hidden, answerAnchor: anchor },
-          student: { logits: student, targets: student, targetMask: student, hidden: [student, tf.mul(student, 2)], answerAnchor: anchor },
+          student: {
+            logits: student,
+            targets: student,
+            targetMask: student,
+            hidden: [student, tf.mul(student, 2)],
+            answerAnchor: anchor,
+          },
         }) as tf.Scalar;
       }, [teacherSource, student]);
       expect(Math.max(...Array.from(tf.abs(grads[teacherSource.name]!).dataSync()))).toBe(0);

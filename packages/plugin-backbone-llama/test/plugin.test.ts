@@ -1,7 +1,20 @@
 import { join } from 'node:path';
 import {
-  Registry, ConfigError, KavaError, initBackend, backboneArchitecture, resolveConfig, configSchema, createBackbone, shapeDecoderConfig, countParameters,
-  estimateMemory, assertFitsBackend, formatMemoryEstimate, type KavaConfig, type KavaConfigInput,
+  Registry,
+  ConfigError,
+  KavaError,
+  initBackend,
+  backboneArchitecture,
+  resolveConfig,
+  configSchema,
+  createBackbone,
+  shapeDecoderConfig,
+  countParameters,
+  estimateMemory,
+  assertFitsBackend,
+  formatMemoryEstimate,
+  type KavaConfig,
+  type KavaConfigInput,
 } from '@kava/core/app';
 import plugin, { llamaFamily, llamaShapes } from '@kava/plugin-backbone-llama';
 import { REPO, tempProject } from '../../kava-core/test/helpers.js';
@@ -14,7 +27,8 @@ function registry(): Registry {
 }
 
 /** The resolved `backbone` section for a partial one. */
-const backboneConfig = (b: KavaConfigInput['backbone'] = {}): KavaConfig['backbone'] => configSchema.parse({ backbone: b }).backbone;
+const backboneConfig = (b: KavaConfigInput['backbone'] = {}): KavaConfig['backbone'] =>
+  configSchema.parse({ backbone: b }).backbone;
 
 /** A preset's settings for the given preset list. */
 function presetConfig(name: string, presets: string[]): KavaConfigInput {
@@ -33,7 +47,11 @@ describe('@kava/plugin-backbone-llama', () => {
     expect(b.plugin).toBe('@kava/plugin-backbone-llama');
     expect(b.family.modelTypes).toEqual(['llama']);
     expect(Object.keys(b.shapes!)).toEqual(['tiny-llama', 'llama-1b', 'llama-3b']);
-    expect(r.list('preset').map((p) => [p.name, p.kind])).toEqual([['llama-1b', 'backbone'], ['llama-3b', 'backbone'], ['tiny-llama', 'backbone']]);
+    expect(r.list('preset').map((p) => [p.name, p.kind])).toEqual([
+      ['llama-1b', 'backbone'],
+      ['llama-3b', 'backbone'],
+      ['tiny-llama', 'backbone'],
+    ]);
   });
 
   test('the real presets have the published parameter counts of Llama-3.2-1B and -3B', () => {
@@ -42,20 +60,34 @@ describe('@kava/plugin-backbone-llama', () => {
     expect(count('llama-3b')).toBe(3_212_749_824);
   });
 
-  test('real presets carry the paper\'s Table 6 settings, AUG-NL when gsm8k-aug-nl is named', () => {
+  test("real presets carry the paper's Table 6 settings, AUG-NL when gsm8k-aug-nl is named", () => {
     expect(presetConfig('llama-1b', ['llama-1b', 'kava'])).toMatchObject({
       backbone: { preset: 'llama-1b', family: 'llama', lora: { enabled: true, rank: 128, alpha: 32, dropout: 0.1 } },
       losses: { codi: { weight: 10 }, kv: { weight: 1, type: 'smooth-l1', layerwiseStd: true } },
       train: { lr: 8e-4, weightDecay: 0.1, epochs: 10, batchSize: 128, clip: 2 },
       compression: { scorer: 'rkv', options: { lambda: 0.1 } },
     });
-    expect(presetConfig('llama-1b', ['llama-1b', 'gsm8k-aug-nl'])).toMatchObject({ losses: { kv: { type: 'mse', layerwiseStd: true } } });
-    expect(presetConfig('llama-3b', ['llama-3b'])).toMatchObject({ losses: { codi: { weight: 20 }, kv: { weight: 2, layerwiseStd: false } }, latent: { projection: true }, train: { lr: 2e-4, epochs: 5 } });
-    expect(presetConfig('llama-3b', ['gsm8k-aug-nl', 'llama-3b'])).toMatchObject({ latent: { projection: false }, compression: { options: { lambda: 0 } }, losses: { kv: { type: 'smooth-l1' } } });
+    expect(presetConfig('llama-1b', ['llama-1b', 'gsm8k-aug-nl'])).toMatchObject({
+      losses: { kv: { type: 'mse', layerwiseStd: true } },
+    });
+    expect(presetConfig('llama-3b', ['llama-3b'])).toMatchObject({
+      losses: { codi: { weight: 20 }, kv: { weight: 2, layerwiseStd: false } },
+      latent: { projection: true },
+      train: { lr: 2e-4, epochs: 5 },
+    });
+    expect(presetConfig('llama-3b', ['gsm8k-aug-nl', 'llama-3b'])).toMatchObject({
+      latent: { projection: false },
+      compression: { options: { lambda: 0 } },
+      losses: { kv: { type: 'smooth-l1' } },
+    });
   });
 
   test('`--preset llama-1b` resolves through the config loader with the built-in plugins', async () => {
-    const { config } = await resolveConfig({ cwd: tempProject(), presets: ['llama-1b'], builtinPlugins: BUILTIN_PLUGINS });
+    const { config } = await resolveConfig({
+      cwd: tempProject(),
+      presets: ['llama-1b'],
+      builtinPlugins: BUILTIN_PLUGINS,
+    });
     expect(config.backbone).toMatchObject({ preset: 'llama-1b', family: 'llama', lora: { enabled: true, rank: 128 } });
     expect(config.train.lr).toBe(8e-4);
   });
@@ -68,21 +100,46 @@ describe('@kava/plugin-backbone-llama', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toMatch(/meta-llama\/Llama-3\.2-1B-Instruct.*huggingface-cli download meta-llama\/Llama-3\.2-1B-Instruct --local-dir models\/llama-1b.*--model-dir models\/llama-1b/);
+    expect((error as Error).message).toMatch(
+      /meta-llama\/Llama-3\.2-1B-Instruct.*huggingface-cli download meta-llama\/Llama-3\.2-1B-Instruct --local-dir models\/llama-1b.*--model-dir models\/llama-1b/,
+    );
   });
 
-  test('tiny-llama builds a random model of the preset architecture with the tokenizer\'s vocabulary', () => {
-    const { backbone, family } = createBackbone(registry(), backboneConfig({ preset: 'tiny-llama' }), { vocabSize: 50, seed: 1 });
+  test("tiny-llama builds a random model of the preset architecture with the tokenizer's vocabulary", () => {
+    const { backbone, family } = createBackbone(registry(), backboneConfig({ preset: 'tiny-llama' }), {
+      vocabSize: 50,
+      seed: 1,
+    });
     expect(family.name).toBe('llama');
-    expect(backbone.config).toMatchObject({ vocabSize: 50, numLayers: 4, hiddenSize: 256, numHeads: 8, numKvHeads: 2, intermediateSize: 688, tieWordEmbeddings: true });
+    expect(backbone.config).toMatchObject({
+      vocabSize: 50,
+      numLayers: 4,
+      hiddenSize: 256,
+      numHeads: 8,
+      numKvHeads: 2,
+      intermediateSize: 688,
+      tieWordEmbeddings: true,
+    });
     expect(backbone.adapters).toBeNull();
     backbone.dispose();
-    const small = createBackbone(registry(), backboneConfig({ preset: 'tiny-llama', overrides: { numLayers: 2, hiddenSize: 64 }, lora: { enabled: true, rank: 4 } }), { vocabSize: 50 });
+    const small = createBackbone(
+      registry(),
+      backboneConfig({
+        preset: 'tiny-llama',
+        overrides: { numLayers: 2, hiddenSize: 64 },
+        lora: { enabled: true, rank: 4 },
+      }),
+      { vocabSize: 50 },
+    );
     expect(small.backbone.config).toMatchObject({ numLayers: 2, hiddenSize: 64, headDim: 8 });
     expect(small.backbone.adapters!.byPath.size).toBe(2 * 7);
     small.backbone.dispose();
-    expect(() => createBackbone(registry(), backboneConfig({ preset: 'tiny-llama', overrides: { layers: 2 } }), { vocabSize: 50 })).toThrow(/backbone\.overrides\.layers: unknown architecture field/);
-    expect(() => createBackbone(registry(), backboneConfig({ preset: 'tiny-gpt' }), { vocabSize: 50 })).toThrow(/no loaded backbone plugin provides "tiny-gpt". Available: llama-1b, llama-3b, tiny-llama/);
+    expect(() =>
+      createBackbone(registry(), backboneConfig({ preset: 'tiny-llama', overrides: { layers: 2 } }), { vocabSize: 50 }),
+    ).toThrow(/backbone\.overrides\.layers: unknown architecture field/);
+    expect(() => createBackbone(registry(), backboneConfig({ preset: 'tiny-gpt' }), { vocabSize: 50 })).toThrow(
+      /no loaded backbone plugin provides "tiny-gpt". Available: llama-1b, llama-3b, tiny-llama/,
+    );
   });
 
   test('backbone.modelDir loads a Hugging Face directory; a family mismatch is refused', () => {
@@ -90,13 +147,23 @@ describe('@kava/plugin-backbone-llama', () => {
     const { backbone } = createBackbone(registry(), backboneConfig({ modelDir: dir }));
     expect(backbone.config.vocabSize).toBe(96);
     backbone.dispose();
-    expect(() => createBackbone(registry(), backboneConfig({ modelDir: dir, family: 'qwen2' }))).toThrow(/backbone\.family is "qwen2" but .* holds a "llama" model/);
+    expect(() => createBackbone(registry(), backboneConfig({ modelDir: dir, family: 'qwen2' }))).toThrow(
+      /backbone\.family is "qwen2" but .* holds a "llama" model/,
+    );
   });
 
   test('the architecture for a dry run comes from the preset or the model directory, without loading weights', () => {
-    expect(backboneArchitecture(registry(), backboneConfig({ preset: 'llama-1b' }))).toMatchObject({ vocabSize: 128256, numLayers: 16, hiddenSize: 2048 });
-    expect(backboneArchitecture(registry(), backboneConfig({ preset: 'tiny-llama', overrides: { numLayers: 2 } }), 70)).toMatchObject({ vocabSize: 70, numLayers: 2 });
-    expect(backboneArchitecture(registry(), backboneConfig({ modelDir: join(REPO, 'test/fixtures/hf-tiny-llama') }))).toMatchObject({ vocabSize: 96, numLayers: 2, family: 'llama' });
+    expect(backboneArchitecture(registry(), backboneConfig({ preset: 'llama-1b' }))).toMatchObject({
+      vocabSize: 128256,
+      numLayers: 16,
+      hiddenSize: 2048,
+    });
+    expect(
+      backboneArchitecture(registry(), backboneConfig({ preset: 'tiny-llama', overrides: { numLayers: 2 } }), 70),
+    ).toMatchObject({ vocabSize: 70, numLayers: 2 });
+    expect(
+      backboneArchitecture(registry(), backboneConfig({ modelDir: join(REPO, 'test/fixtures/hf-tiny-llama') })),
+    ).toMatchObject({ vocabSize: 96, numLayers: 2, family: 'llama' });
   });
 
   test('the memory estimate refuses a run that exceeds the wasm heap and says what to change', () => {
@@ -105,12 +172,26 @@ describe('@kava/plugin-backbone-llama', () => {
     expect(full.weights).toBe(4 * 1_235_814_400);
     expect(full.optimizer).toBe(8 * 1_235_814_400);
     expect(() => assertFitsBackend(full, 'llama-1b')).toThrow(KavaError);
-    expect(() => assertFitsBackend(full, 'llama-1b')).toThrow(/llama-1b needs about .* GiB.*more than the wasm backend's 4\.00 GiB heap\. The weights and optimizer state alone do not fit: use --backend tensorflow/);
+    expect(() => assertFitsBackend(full, 'llama-1b')).toThrow(
+      /llama-1b needs about .* GiB.*more than the wasm backend's 4\.00 GiB heap\. The weights and optimizer state alone do not fit: use --backend tensorflow/,
+    );
     expect(() => assertFitsBackend({ ...full, backend: 'tensorflow', limit: null })).not.toThrow();
-    const tiny = estimateMemory(shapeDecoderConfig(llamaFamily, llamaShapes['tiny-llama']!, { vocabSize: 64 }), { batch: 8, seqLen: 96, backend: 'wasm', forwardPasses: 2 });
+    const tiny = estimateMemory(shapeDecoderConfig(llamaFamily, llamaShapes['tiny-llama']!, { vocabSize: 64 }), {
+      batch: 8,
+      seqLen: 96,
+      backend: 'wasm',
+      forwardPasses: 2,
+    });
     expect(() => assertFitsBackend(tiny)).not.toThrow();
-    expect(formatMemoryEstimate(tiny)).toMatch(/parameters: 2\.\dM \(2\.\dM trainable\)\nmemory \(fp32\): weights .*\nbackend wasm: heap limit 4\.00 GiB \(fits\)/);
-    const lora = estimateMemory(llama1b, { batch: 1, seqLen: 128, backend: 'wasm', lora: { rank: 128, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] } });
+    expect(formatMemoryEstimate(tiny)).toMatch(
+      /parameters: 2\.\dM \(2\.\dM trainable\)\nmemory \(fp32\): weights .*\nbackend wasm: heap limit 4\.00 GiB \(fits\)/,
+    );
+    const lora = estimateMemory(llama1b, {
+      batch: 1,
+      seqLen: 128,
+      backend: 'wasm',
+      lora: { rank: 128, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] },
+    });
     // r·(in + out) per projection per layer: 128·(3·(2048+2048) ... ) summed over 16 layers.
     expect(lora.trainableParameters).toBe(16 * 128 * ((2048 + 2048) * 2 + (2048 + 512) * 2 + (2048 + 8192) * 3));
   });

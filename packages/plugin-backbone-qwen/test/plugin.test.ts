@@ -1,4 +1,13 @@
-import { Registry, ConfigError, configSchema, createBackbone, shapeDecoderConfig, countParameters, initBackend, type KavaConfigInput } from '@kava/core/app';
+import {
+  Registry,
+  ConfigError,
+  configSchema,
+  createBackbone,
+  shapeDecoderConfig,
+  countParameters,
+  initBackend,
+  type KavaConfigInput,
+} from '@kava/core/app';
 import plugin, { qwenFamily, qwenShapes } from '@kava/plugin-backbone-qwen';
 
 function registry(): Registry {
@@ -45,18 +54,34 @@ describe('@kava/plugin-backbone-qwen', () => {
     const backbone = configSchema.parse({ backbone: { preset: 'tiny-qwen' } }).backbone;
     const built = createBackbone(registry(), backbone, { vocabSize: 30, seed: 2 });
     expect(built.family.name).toBe('qwen2');
-    expect(built.backbone.config).toMatchObject({ attentionBias: true, tieWordEmbeddings: true, ropeTheta: 1e4, ropeScaling: null, numLayers: 4, hiddenSize: 256 });
+    expect(built.backbone.config).toMatchObject({
+      attentionBias: true,
+      tieWordEmbeddings: true,
+      ropeTheta: 1e4,
+      ropeScaling: null,
+      numLayers: 4,
+      hiddenSize: 256,
+    });
     expect(built.backbone.weights.layers[0]!.proj.q_proj.bias!.shape).toEqual([256]);
     expect(built.backbone.weights.lmHead).toBeNull();
     built.backbone.dispose();
     const real = configSchema.parse({ backbone: { preset: 'qwen-0.5b' } }).backbone;
     expect(() => createBackbone(registry(), real)).toThrow(ConfigError);
-    expect(() => createBackbone(registry(), real)).toThrow(/Qwen\/Qwen2\.5-0\.5B-Instruct.*--model-dir models\/qwen-0\.5b/);
+    expect(() => createBackbone(registry(), real)).toThrow(
+      /Qwen\/Qwen2\.5-0\.5B-Instruct.*--model-dir models\/qwen-0\.5b/,
+    );
   });
 
   test('config.json round-trips through the family mapping, with the sliding window off', () => {
     const json = qwenFamily.toHFConfig(shapeDecoderConfig(qwenFamily, qwenShapes['qwen-0.5b']!));
-    expect(json).toMatchObject({ model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'], hidden_size: 896, num_key_value_heads: 2, tie_word_embeddings: true, use_sliding_window: false });
+    expect(json).toMatchObject({
+      model_type: 'qwen2',
+      architectures: ['Qwen2ForCausalLM'],
+      hidden_size: 896,
+      num_key_value_heads: 2,
+      tie_word_embeddings: true,
+      use_sliding_window: false,
+    });
     expect(qwenFamily.fromHFConfig(json)).toEqual(shapeDecoderConfig(qwenFamily, qwenShapes['qwen-0.5b']!));
   });
 });

@@ -8,7 +8,8 @@ import { tf, defineScorer, unitKeyDot, validUnitKeySum } from '@kava/core';
  */
 export const keydiffScorer = defineScorer({
   name: 'keydiff',
-  description: 'KeyDiff: keep the CoT tokens whose keys point furthest from the mean key direction (keys only, no attention).',
+  description:
+    'KeyDiff: keep the CoT tokens whose keys point furthest from the mean key direction (keys only, no attention).',
   score({ keys, mask }) {
     const sum = validUnitKeySum(keys, mask); // [B, L, H_kv, 1, d]
     const sumNorm = tf.norm(sum, 'euclidean', -1); // [B, L, H_kv, 1]

@@ -1,16 +1,44 @@
 import {
-  tf, z, defineScorer, KEY_NORM_EPS, attentionImportance, keyNorms, expandTokenMask, maskedSoftmax,
+  tf,
+  z,
+  defineScorer,
+  KEY_NORM_EPS,
+  attentionImportance,
+  keyNorms,
+  expandTokenMask,
+  maskedSoftmax,
 } from '@kava/core';
 
 const options = z.strictObject({
-  lambda: z.number().min(0).max(1).default(0.1)
+  lambda: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.1)
     .describe('Weight λ of the pooled window attention; the redundancy term is subtracted with weight 1 − λ.'),
-  window: z.number().int().positive().default(8)
-    .describe('α: queries of the last α CoT tokens score the rest; those α tokens are always kept (as R-KV keeps its window).'),
-  kernelSize: z.number().int().positive().refine((k) => k % 2 === 1, 'must be odd').default(7)
-    .describe('Width of the max-pool over neighbouring tokens\' importance (odd; padding kernelSize ∕ 2).'),
-  threshold: z.number().min(0).lt(1).default(0.5)
-    .describe('Cosine similarity in [0, 1) above which two keys count as duplicates; the newest duplicate of each token is spared.'),
+  window: z
+    .number()
+    .int()
+    .positive()
+    .default(8)
+    .describe(
+      'α: queries of the last α CoT tokens score the rest; those α tokens are always kept (as R-KV keeps its window).',
+    ),
+  kernelSize: z
+    .number()
+    .int()
+    .positive()
+    .refine((k) => k % 2 === 1, 'must be odd')
+    .default(7)
+    .describe("Width of the max-pool over neighbouring tokens' importance (odd; padding kernelSize ∕ 2)."),
+  threshold: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0.5)
+    .describe(
+      'Cosine similarity in [0, 1) above which two keys count as duplicates; the newest duplicate of each token is spared.',
+    ),
 });
 
 export type RkvDecodingOptions = z.input<typeof options>;
@@ -30,7 +58,8 @@ export type RkvDecodingOptions = z.input<typeof options>;
  */
 export const rkvDecodingScorer = defineScorer({
   name: 'rkv-decoding',
-  description: 'Original decoding-time R-KV: last-α-window attention, max-pooled, minus redundancy that spares the newest duplicate.',
+  description:
+    'Original decoding-time R-KV: last-α-window attention, max-pooled, minus redundancy that spares the newest duplicate.',
   options,
   needs: ['keys', 'windowQueries'],
   window: (o) => o.window,
@@ -46,11 +75,18 @@ export const rkvDecodingScorer = defineScorer({
     const scored = tf.sub(mask, inWindow); // the cache R-KV scores
 
     const importance = attentionImportance({
-      queries, queryMask, keys: input.keys, mask: scored, groupSize: input.groupSize, reduce: input.groupReduce ?? 'max',
+      queries,
+      queryMask,
+      keys: input.keys,
+      mask: scored,
+      groupSize: input.groupSize,
+      reduce: input.groupReduce ?? 'max',
     }); // [B, L, H_kv, N], 0 outside `scored`
     const outside = tf.broadcastTo(tf.equal(expandTokenMask(scored, 4), 0), importance.shape);
     const neighbours = tf.where(outside, tf.fill(importance.shape, -Infinity), importance);
-    const pooled = tf.maxPool(neighbours.reshape([B * L * Hkv, 1, N, 1]) as tf.Tensor4D, [1, kernelSize], 1, 'same').reshape([B, L, Hkv, N]);
+    const pooled = tf
+      .maxPool(neighbours.reshape([B * L * Hkv, 1, N, 1]) as tf.Tensor4D, [1, kernelSize], 1, 'same')
+      .reshape([B, L, Hkv, N]);
 
     const redundancy = newestDuplicateRedundancy(input.keys, mask, threshold);
     const score = tf.sub(tf.mul(pooled, lambda), tf.mul(redundancy, 1 - lambda));
@@ -80,8 +116,14 @@ export function newestDuplicateRedundancy(keys: tf.Tensor, mask: tf.Tensor, thre
     const norms = keyNorms(keys);
     const scale = tf.div(mask.reshape([B, 1, 1, N]), tf.add(norms, KEY_NORM_EPS)); // padding keys → 0
     const unit = tf.mul(keys, scale.expandDims(-1));
-    const reversedRows = tf.sub(tf.scalar(N - 1, 'int32'), tf.mod(tf.range(0, rows, 1, 'int32'), tf.scalar(N, 'int32')));
-    const headStart = tf.sub(tf.range(0, rows, 1, 'int32'), tf.mod(tf.range(0, rows, 1, 'int32'), tf.scalar(N, 'int32')));
+    const reversedRows = tf.sub(
+      tf.scalar(N - 1, 'int32'),
+      tf.mod(tf.range(0, rows, 1, 'int32'), tf.scalar(N, 'int32')),
+    );
+    const headStart = tf.sub(
+      tf.range(0, rows, 1, 'int32'),
+      tf.mod(tf.range(0, rows, 1, 'int32'), tf.scalar(N, 'int32')),
+    );
     const unitReversed = tf.gather(unit.reshape([rows, d]), tf.add(headStart, reversedRows)).reshape([B, L, H, N, d]);
 
     // simReversed[i, c] = cos(k_i, k_{N−1−c}); row i's own entry sits at c = N−1−i.
@@ -91,7 +133,10 @@ export function newestDuplicateRedundancy(keys: tf.Tensor, mask: tf.Tensor, thre
     const simReversed = tf.tensorScatterUpdate(flat, selfAt, tf.fill([rows], -1)).reshape([rows, N]);
 
     const firstAbove = tf.argMax(tf.greater(simReversed, threshold), -1).toInt(); // [rows], 0 if none
-    const value = tf.gather(simReversed.reshape([rows * N]), tf.add(tf.mul(rowIndex, tf.scalar(N, 'int32')), firstAbove));
+    const value = tf.gather(
+      simReversed.reshape([rows * N]),
+      tf.add(tf.mul(rowIndex, tf.scalar(N, 'int32')), firstAbove),
+    );
     const zeroed = tf.where(tf.greater(value, threshold), value, tf.zerosLike(value)); // 0 when no duplicate
     const newest = tf.add(headStart, tf.sub(tf.scalar(N - 1, 'int32'), firstAbove)); // row of the flat [rows] layout
     // scatterND sums duplicate indices (a segment sum); tfjs's cpu UnsortedSegmentSum is O(rows²).

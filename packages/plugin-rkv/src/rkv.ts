@@ -1,4 +1,12 @@
-import { tf, z, defineScorer, answerQueryImportance, expandTokenMask, maskedSoftmax, meanCosineToOthers } from '@kava/core';
+import {
+  tf,
+  z,
+  defineScorer,
+  answerQueryImportance,
+  expandTokenMask,
+  maskedSoftmax,
+  meanCosineToOthers,
+} from '@kava/core';
 
 /**
  * KaVa's R-KV variant (KAVA-METHOD §3), per (example, layer, KV head):
@@ -9,10 +17,17 @@ import { tf, z, defineScorer, answerQueryImportance, expandTokenMask, maskedSoft
  */
 export const rkvScorer = defineScorer({
   name: 'rkv',
-  description: "KaVa's R-KV: λ · answer-query attention + (1 − λ) · softmax of negative mean key cosine (KaVa default, λ = 0.1).",
+  description:
+    "KaVa's R-KV: λ · answer-query attention + (1 − λ) · softmax of negative mean key cosine (KaVa default, λ = 0.1).",
   options: z.strictObject({
-    lambda: z.number().min(0).max(1).default(0.1)
-      .describe('Weight λ of answer-query importance; 1 − λ goes to (non-)redundancy. 0 needs no attention (ranks like keydiff).'),
+    lambda: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.1)
+      .describe(
+        'Weight λ of answer-query importance; 1 − λ goes to (non-)redundancy. 0 needs no attention (ranks like keydiff).',
+      ),
   }),
   needs: ({ lambda }) => (lambda > 0 ? ['keys', 'answerQueries'] : ['keys']),
   score(input, { lambda }) {

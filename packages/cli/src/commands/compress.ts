@@ -2,8 +2,19 @@ import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  buildBatch, compressCache, createCompression, initBackend, loadRun, runTokenizer, scorerInput,
-  scorerOptions, setupModel, windowQueryCount, tf, type KavaModel, type ResolvedConfig,
+  buildBatch,
+  compressCache,
+  createCompression,
+  initBackend,
+  loadRun,
+  runTokenizer,
+  scorerInput,
+  scorerOptions,
+  setupModel,
+  windowQueryCount,
+  tf,
+  type KavaModel,
+  type ResolvedConfig,
 } from '@kava/core/app';
 import { addCommonOptions, runPlugins, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
 import { renderSvg } from '../report/write-report.js';
@@ -27,30 +38,61 @@ export interface KeptTokens {
 }
 
 /** Runs the teacher on `Q <bot> C <eot> "The answer is:" A <eos>` and compresses its CoT cache with `scorer`. */
-function keptBy(model: KavaModel, resolved: ResolvedConfig, scorer: string, question: string, cot: string, answer: string, budget: number): { kept: KeptTokens; cotTokens: string[] } {
+function keptBy(
+  model: KavaModel,
+  resolved: ResolvedConfig,
+  scorer: string,
+  question: string,
+  cot: string,
+  answer: string,
+  budget: number,
+): { kept: KeptTokens; cotTokens: string[] } {
   const { registry } = resolved.plugins;
   const configured = resolved.config.compression;
   // The configured scorer keeps its options; another one (--scorer, --compare) gets its defaults.
   const options = scorerOptions({ scorer, options: scorer === configured.scorer ? configured.options : {} }, registry);
   const compression = createCompression({ ...configured, scorer, options }, registry);
   const needs = compression.scorer.needs;
-  const plan = { teacher: 'trace' as const, student: false, latents: budget, finalLatents: budget, answerQueries: needs.includes('answerQueries'), window: windowQueryCount(compression.scorer) };
+  const plan = {
+    teacher: 'trace' as const,
+    student: false,
+    latents: budget,
+    finalLatents: budget,
+    answerQueries: needs.includes('answerQueries'),
+    window: windowQueryCount(compression.scorer),
+  };
   const example = { id: 'cli', question, steps: [cot], answer };
   const batch = buildBatch([example], model.tokenizer, model.tokens, plan, { dropLastStep: false });
   try {
     const t = batch.teacher!;
     const indices = tf.tidy(() => {
-      const out = model.backbone.forward({ inputIds: t.ids, attentionMask: t.mask, logits: false, kv: 'post-rope', ...(t.rows ? { attentionRows: t.rows } : {}) });
-      const result = compressCache(compression, scorerInput(model.backbone, out, t, budget, resolved.config.train.seed));
-      return tf.mul(tf.cast(result.indices, 'float32'), tf.reshape(result.slotMask, [1, 1, 1, -1])).sub(tf.reshape(tf.sub(1, result.slotMask), [1, 1, 1, -1]));
+      const out = model.backbone.forward({
+        inputIds: t.ids,
+        attentionMask: t.mask,
+        logits: false,
+        kv: 'post-rope',
+        ...(t.rows ? { attentionRows: t.rows } : {}),
+      });
+      const result = compressCache(
+        compression,
+        scorerInput(model.backbone, out, t, budget, resolved.config.train.seed),
+      );
+      return tf
+        .mul(tf.cast(result.indices, 'float32'), tf.reshape(result.slotMask, [1, 1, 1, -1]))
+        .sub(tf.reshape(tf.sub(1, result.slotMask), [1, 1, 1, -1]));
     });
     const rows = (indices.arraySync() as number[][][][])[0]!;
     indices.dispose();
     const ids = (t.ids.arraySync() as number[][])[0]!;
     const positions = (t.cotPositions.arraySync() as number[][])[0]!;
     const valid = (t.cotMask.arraySync() as number[][])[0]!;
-    const cotTokens = positions.filter((_, i) => valid[i]! > 0).map((p) => model.tokenizer.decode([ids[p]!], { skipSpecialTokens: false }));
-    return { kept: { scorer, kept: rows.map((heads) => heads.map((slots) => slots.filter((i) => i >= 0))) }, cotTokens };
+    const cotTokens = positions
+      .filter((_, i) => valid[i]! > 0)
+      .map((p) => model.tokenizer.decode([ids[p]!], { skipSpecialTokens: false }));
+    return {
+      kept: { scorer, kept: rows.map((heads) => heads.map((slots) => slots.filter((i) => i >= 0))) },
+      cotTokens,
+    };
   } finally {
     batch.dispose();
   }
@@ -58,7 +100,9 @@ function keptBy(model: KavaModel, resolved: ResolvedConfig, scorer: string, ques
 
 function table(k: KeptTokens, tokens: string[]): string {
   const lines = [`scorer ${k.scorer}: kept CoT tokens per (layer, KV head)`];
-  k.kept.forEach((heads, l) => heads.forEach((idx, h) => lines.push(`  L${l} H${h}: ${idx.map((i) => `${i}:${tokens[i]}`).join(' ')}`)));
+  k.kept.forEach((heads, l) =>
+    heads.forEach((idx, h) => lines.push(`  L${l} H${h}: ${idx.map((i) => `${i}:${tokens[i]}`).join(' ')}`)),
+  );
   return lines.join('\n');
 }
 
@@ -66,16 +110,33 @@ function heatmap(results: KeptTokens[], tokens: string[]) {
   const panel = (k: KeptTokens) => ({
     title: `kept by ${k.scorer}`,
     data: {
-      values: k.kept.flatMap((heads, l) => heads.flatMap((idx, h) => tokens.map((tok, i) => ({ row: `L${l} H${h}`, token: `${String(i).padStart(3, '0')} ${tok}`, kept: idx.includes(i) ? 1 : 0 })))),
+      values: k.kept.flatMap((heads, l) =>
+        heads.flatMap((idx, h) =>
+          tokens.map((tok, i) => ({
+            row: `L${l} H${h}`,
+            token: `${String(i).padStart(3, '0')} ${tok}`,
+            kept: idx.includes(i) ? 1 : 0,
+          })),
+        ),
+      ),
     },
     mark: 'rect',
     encoding: {
       x: { field: 'token', type: 'ordinal', title: 'CoT token', sort: 'ascending' },
       y: { field: 'row', type: 'ordinal', title: 'layer / KV head', sort: null },
-      color: { field: 'kept', type: 'quantitative', scale: { domain: [0, 1], range: ['#f4f4f4', '#d9480f'] }, legend: null },
+      color: {
+        field: 'kept',
+        type: 'quantitative',
+        scale: { domain: [0, 1], range: ['#f4f4f4', '#d9480f'] },
+        legend: null,
+      },
     },
   });
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', hconcat: results.map(panel), config: { background: 'white' } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    hconcat: results.map(panel),
+    config: { background: 'white' },
+  };
 }
 
 export function compressCommand(program: Command): void {
@@ -113,7 +174,9 @@ export function compressCommand(program: Command): void {
         const out = resolve(flags.out ?? 'kept-tokens.svg');
         writeFileSync(out, await renderSvg(heatmap(results, tokens) as never));
         if (flags.json) {
-          process.stdout.write(`${JSON.stringify({ budget, cotTokens: tokens, scorers: Object.fromEntries(results.map((r) => [r.scorer, r.kept])), image: out }, null, 2)}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ budget, cotTokens: tokens, scorers: Object.fromEntries(results.map((r) => [r.scorer, r.kept])), image: out }, null, 2)}\n`,
+          );
         } else {
           process.stdout.write(`CoT: ${tokens.length} tokens, budget ${budget} per (layer, KV head)\n`);
           for (const r of results) process.stdout.write(`${table(r, tokens)}\n`);

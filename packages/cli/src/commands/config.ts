@@ -1,5 +1,11 @@
 import type { Command } from 'commander';
-import { addCommonOptions, describeResolution, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
+import {
+  addCommonOptions,
+  describeResolution,
+  resolvedJson,
+  resolveFromOptions,
+  type CommonOptions,
+} from '../options.js';
 
 export function configCommand(program: Command): void {
   addCommonOptions(program.command('config'))

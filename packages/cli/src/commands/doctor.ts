@@ -15,13 +15,20 @@ export function formatDoctor(sections: readonly DoctorSection[]): string {
     lines.push('');
   }
   const missing = sections.flatMap((s) => s.checks).filter((c) => c.status === 'missing').length;
-  lines.push(missing ? `${missing} missing piece(s); each says how to add it. Training works without them, slower or on a smaller model.` : 'Everything kava can use is here.');
+  lines.push(
+    missing
+      ? `${missing} missing piece(s); each says how to add it. Training works without them, slower or on a smaller model.`
+      : 'Everything kava can use is here.',
+  );
   return `${lines.join('\n')}\n`;
 }
 
 export function doctorCommand(program: Command): void {
-  program.command('doctor')
-    .description('what this machine offers: backends, native kernels and their BLAS, threads, memory, GPU libraries; each missing piece with its fix')
+  program
+    .command('doctor')
+    .description(
+      'what this machine offers: backends, native kernels and their BLAS, threads, memory, GPU libraries; each missing piece with its fix',
+    )
     .option('--json', 'print the findings as JSON')
     .action(async (flags: { json?: boolean }) => {
       const sections = await diagnose();

@@ -14,41 +14,67 @@ import { addBackendOption, addPluginOption, runPlugins } from '../options.js';
  */
 export function exportCommand(program: Command): void {
   addBackendOption(addPluginOption(program.command('export')))
-    .description('write a trained run for PyTorch: a PEFT LoRA adapter folder, or with --merged a Hugging Face model directory')
+    .description(
+      'write a trained run for PyTorch: a PEFT LoRA adapter folder, or with --merged a Hugging Face model directory',
+    )
     .argument('<run>', 'run directory or checkpoint folder')
     .requiredOption('-o, --out <dir>', 'the folder to write (must not exist, or be empty)')
     .option('--merged', 'a complete model directory with LoRA merged into the weights (default: a PEFT adapter folder)')
     .option('--force', 'replace an existing --out folder')
-    .action(async (runPath: string, flags: { out: string; merged?: boolean; force?: boolean; plugin?: string[]; backend?: (typeof BACKENDS)[number] }) => {
-      const out = resolve(flags.out);
-      if (existsSync(out) && readdirSync(out).length > 0 && !flags.force) {
-        throw new ConfigError(`kava export: ${out} exists and is not empty (choose another --out, or --force to replace it)`);
-      }
-      const run = await loadRun(runPath, { ...runPlugins(flags), ...(flags.backend ? { backend: flags.backend } : {}) });
-      try {
-        if (!flags.merged) {
-          const exported = await exportAdapter(run.model, run.resolved.config, out, { replace: Boolean(flags.force) });
-          process.stdout.write(`exported ${run.checkpointDir} (step ${run.step}) as a PEFT LoRA adapter for ${run.resolved.config.backbone.modelDir}: ${out}\n`);
-          process.stdout.write(`  ${exported.files.join(', ')}\n`);
-          process.stdout.write('  load it in PyTorch: docs/cli.md, "Handing a model to PyTorch"\n');
-          return;
+    .action(
+      async (
+        runPath: string,
+        flags: {
+          out: string;
+          merged?: boolean;
+          force?: boolean;
+          plugin?: string[];
+          backend?: (typeof BACKENDS)[number];
+        },
+      ) => {
+        const out = resolve(flags.out);
+        if (existsSync(out) && readdirSync(out).length > 0 && !flags.force) {
+          throw new ConfigError(
+            `kava export: ${out} exists and is not empty (choose another --out, or --force to replace it)`,
+          );
         }
-        const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+        const run = await loadRun(runPath, {
+          ...runPlugins(flags),
+          ...(flags.backend ? { backend: flags.backend } : {}),
+        });
         try {
-          rmSync(temp, { recursive: true, force: true });
-          await saveHFModel(run.model.backbone, temp, run.model.family, run.model.tokenizer);
-          rmSync(out, { recursive: true, force: true });
-          renameSync(temp, out);
-        } catch (err) {
-          rmSync(temp, { recursive: true, force: true });
-          throw err;
+          if (!flags.merged) {
+            const exported = await exportAdapter(run.model, run.resolved.config, out, {
+              replace: Boolean(flags.force),
+            });
+            process.stdout.write(
+              `exported ${run.checkpointDir} (step ${run.step}) as a PEFT LoRA adapter for ${run.resolved.config.backbone.modelDir}: ${out}\n`,
+            );
+            process.stdout.write(`  ${exported.files.join(', ')}\n`);
+            process.stdout.write('  load it in PyTorch: docs/cli.md, "Handing a model to PyTorch"\n');
+            return;
+          }
+          const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+          try {
+            rmSync(temp, { recursive: true, force: true });
+            await saveHFModel(run.model.backbone, temp, run.model.family, run.model.tokenizer);
+            rmSync(out, { recursive: true, force: true });
+            renameSync(temp, out);
+          } catch (err) {
+            rmSync(temp, { recursive: true, force: true });
+            throw err;
+          }
+          const { numLayers, hiddenSize } = run.model.backbone.config;
+          process.stdout.write(
+            `exported ${run.checkpointDir} (step ${run.step}) as a ${run.model.family.name} model directory: ${out}\n`,
+          );
+          process.stdout.write(
+            `  ${numLayers} layers, hidden ${hiddenSize}, vocabulary ${run.model.tokenizer.vocabSize} (reasoning tokens included)\n`,
+          );
+          process.stdout.write(`  train from it: kava train --model-dir ${out} ...\n`);
+        } finally {
+          run.model.dispose();
         }
-        const { numLayers, hiddenSize } = run.model.backbone.config;
-        process.stdout.write(`exported ${run.checkpointDir} (step ${run.step}) as a ${run.model.family.name} model directory: ${out}\n`);
-        process.stdout.write(`  ${numLayers} layers, hidden ${hiddenSize}, vocabulary ${run.model.tokenizer.vocabSize} (reasoning tokens included)\n`);
-        process.stdout.write(`  train from it: kava train --model-dir ${out} ...\n`);
-      } finally {
-        run.model.dispose();
-      }
-    });
+      },
+    );
 }

@@ -8,38 +8,75 @@ export function inferCommand(program: Command): void {
     .description('answer one question with a trained model, and show what it cost')
     .argument('<question>', 'the question')
     .option('--checkpoint <dir>', 'checkpoint folder or run directory')
-    .option('--model-dir <dir>', 'a Hugging Face model directory as it is (a base model, or one from `kava export --merged`) instead of a run; mode cot or direct')
-    .addOption(new Option('--mode <mode>', 'latent thoughts, written CoT (shows the trace), or direct (default: the run\'s eval.mode; cot for --model-dir)').choices(['latent', 'cot', 'direct']))
-    .option('--show-latents', 'latent mode: for each latent thought, the vocabulary tokens its hidden state is nearest to in every pass, and how much each Jacobi iteration moved it')
+    .option(
+      '--model-dir <dir>',
+      'a Hugging Face model directory as it is (a base model, or one from `kava export --merged`) instead of a run; mode cot or direct',
+    )
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        "latent thoughts, written CoT (shows the trace), or direct (default: the run's eval.mode; cot for --model-dir)",
+      ).choices(['latent', 'cot', 'direct']),
+    )
+    .option(
+      '--show-latents',
+      'latent mode: for each latent thought, the vocabulary tokens its hidden state is nearest to in every pass, and how much each Jacobi iteration moved it',
+    )
     .option('--top-tokens <k>', 'tokens shown per latent and pass with --show-latents', '3')
     .option('--json', 'print the result as JSON')
-    .action(async (question: string, flags: { checkpoint?: string; modelDir?: string; mode?: 'latent' | 'cot' | 'direct'; json?: boolean; plugin?: string[]; backend?: (typeof BACKENDS)[number]; showLatents?: boolean; topTokens: string }) => {
-      if (question.trim() === '') throw new ConfigError('kava infer: the question is empty');
-      const topK = flags.showLatents ? positiveFlag('--top-tokens', flags.topTokens) : undefined;
-      const run = await loadModelFromFlags('infer', flags);
-      try {
-        const mode = answerMode('infer', run, flags.mode);
-        if (topK !== undefined && mode !== 'latent') throw new ConfigError(`kava infer --show-latents: needs latent mode, but the mode is "${mode}"`);
-        // The lifecycle hooks docs/hooks.md lists for kava infer: runStart and runEnd (kind "infer").
-        const { hooks } = run.resolved.plugins;
-        const runInfo = { runDir: run.runDir, config: run.resolved.config, kind: 'infer' as const };
-        await hooks.runStart.promise(runInfo);
-        const result = await infer(run.model, question, strategyFor(run.model, run.resolved.config, mode, topK === undefined ? undefined : { topK }));
-        const { forwardPasses, generatedTokens, kvEntries } = result;
-        await hooks.runEnd.promise(runInfo, { steps: run.step, metrics: { forwardPasses, generatedTokens, kvEntries } });
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify({ mode, ...result }, null, 2)}\n`);
-          return;
+    .action(
+      async (
+        question: string,
+        flags: {
+          checkpoint?: string;
+          modelDir?: string;
+          mode?: 'latent' | 'cot' | 'direct';
+          json?: boolean;
+          plugin?: string[];
+          backend?: (typeof BACKENDS)[number];
+          showLatents?: boolean;
+          topTokens: string;
+        },
+      ) => {
+        if (question.trim() === '') throw new ConfigError('kava infer: the question is empty');
+        const topK = flags.showLatents ? positiveFlag('--top-tokens', flags.topTokens) : undefined;
+        const run = await loadModelFromFlags('infer', flags);
+        try {
+          const mode = answerMode('infer', run, flags.mode);
+          if (topK !== undefined && mode !== 'latent')
+            throw new ConfigError(`kava infer --show-latents: needs latent mode, but the mode is "${mode}"`);
+          // The lifecycle hooks docs/hooks.md lists for kava infer: runStart and runEnd (kind "infer").
+          const { hooks } = run.resolved.plugins;
+          const runInfo = { runDir: run.runDir, config: run.resolved.config, kind: 'infer' as const };
+          await hooks.runStart.promise(runInfo);
+          const result = await infer(
+            run.model,
+            question,
+            strategyFor(run.model, run.resolved.config, mode, topK === undefined ? undefined : { topK }),
+          );
+          const { forwardPasses, generatedTokens, kvEntries } = result;
+          await hooks.runEnd.promise(runInfo, {
+            steps: run.step,
+            metrics: { forwardPasses, generatedTokens, kvEntries },
+          });
+          if (flags.json) {
+            process.stdout.write(`${JSON.stringify({ mode, ...result }, null, 2)}\n`);
+            return;
+          }
+          if (result.trace !== undefined) process.stdout.write(`trace: ${result.trace}\n`);
+          if (result.latents) process.stdout.write(formatLatents(result.latents, run.resolved.config.latent));
+          process.stdout.write(
+            `answer: ${result.answerText || '(empty: the model ended without writing an answer; a short run may not have learnt to yet)'}\n`,
+          );
+          process.stdout.write(`number: ${result.answer ?? '(none)'}\n`);
+          process.stdout.write(
+            `cost: ${result.forwardPasses} forward passes, ${result.generatedTokens} generated tokens, ${result.kvEntries} KV entries held (mode ${mode})\n`,
+          );
+        } finally {
+          run.model.dispose();
         }
-        if (result.trace !== undefined) process.stdout.write(`trace: ${result.trace}\n`);
-        if (result.latents) process.stdout.write(formatLatents(result.latents, run.resolved.config.latent));
-        process.stdout.write(`answer: ${result.answerText || '(empty: the model ended without writing an answer; a short run may not have learnt to yet)'}\n`);
-        process.stdout.write(`number: ${result.answer ?? '(none)'}\n`);
-        process.stdout.write(`cost: ${result.forwardPasses} forward passes, ${result.generatedTokens} generated tokens, ${result.kvEntries} KV entries held (mode ${mode})\n`);
-      } finally {
-        run.model.dispose();
-      }
-    });
+      },
+    );
 }
 
 const percent = (x: number) => `${Math.round(100 * x)}%`;
@@ -51,10 +88,12 @@ export function formatLatents(latents: readonly LatentReading[], settings: KavaC
     ? `latent thoughts (M = ${settings.count}, Jacobi, T = ${settings.iterations}): nearest tokens of each latent's hidden state (LM head) after iterations 1..${settings.iterations} and the final pass; how far each iteration moved its input`
     : `latent thoughts (M = ${settings.count}, autoregressive): nearest tokens of each latent's hidden state (LM head)`;
   const lines = latents.map((z) => {
-    const passes = z.passes.map((p, i) => {
-      const label = jacobi ? (i < z.passes.length - 1 ? `t${i + 1}` : 'final') : '';
-      return `${label ? `${label} ` : ''}${p.top.map((t) => `${JSON.stringify(t.token)} ${percent(t.p)}`).join(', ')}`;
-    }).join('  |  ');
+    const passes = z.passes
+      .map((p, i) => {
+        const label = jacobi ? (i < z.passes.length - 1 ? `t${i + 1}` : 'final') : '';
+        return `${label ? `${label} ` : ''}${p.top.map((t) => `${JSON.stringify(t.token)} ${percent(t.p)}`).join(', ')}`;
+      })
+      .join('  |  ');
     const moved = jacobi && z.inputChange.length ? `  ; moved ${z.inputChange.map(percent).join(', ')}` : '';
     return `  z${z.latent}: ${passes}${moved}`;
   });

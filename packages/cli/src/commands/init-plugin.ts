@@ -21,14 +21,20 @@ function coreVersion(): string {
 
 /** The scorer's registry name from the package name: '@me/kava-plugin-key-energy' -> 'key-energy'. */
 export function scorerNameOf(packageName: string): string {
-  const bare = packageName.replace(/^@[^/]+\//, '').replace(/^kava-plugin-/, '').replace(/^kava-/, '');
+  const bare = packageName
+    .replace(/^@[^/]+\//, '')
+    .replace(/^kava-plugin-/, '')
+    .replace(/^kava-/, '');
   return bare.replace(/[^a-z0-9-]/g, '-') || 'scorer';
 }
 
 /** The files of a scorer plugin package, by path. */
 export function scorerPackageFiles(packageName: string, version = coreVersion()): Record<string, string> {
   const scorer = scorerNameOf(packageName);
-  const pascal = scorer.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+  const pascal = scorer
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
   const factory = `create${pascal}Scorer`;
   // the exported definition, e.g. keyEnergyScorer (a name may start with a digit: then scorer3d...)
   const variable = /^[a-z]/.test(scorer) ? `${scorer.charAt(0)}${pascal.slice(1)}Scorer` : `scorer${pascal}`;
@@ -174,12 +180,18 @@ export function writePluginPackage(kind: string, packageName: string | undefined
   if (!(PLUGIN_KINDS as readonly string[]).includes(kind)) {
     throw new ConfigError(`init --plugin: unknown plugin kind "${kind}" (expected one of: ${PLUGIN_KINDS.join(', ')})`);
   }
-  if (packageName === undefined) throw new ConfigError('init --plugin scorer <name>: the package name is missing (for example kava-plugin-my-scorer)');
+  if (packageName === undefined)
+    throw new ConfigError(
+      'init --plugin scorer <name>: the package name is missing (for example kava-plugin-my-scorer)',
+    );
   if (!PACKAGE_NAME.test(packageName) || packageName.length > 214) {
-    throw new ConfigError(`init --plugin: "${packageName}" is not a valid npm package name (lowercase letters, digits, "-", "." or "_", optionally @scope/)`);
+    throw new ConfigError(
+      `init --plugin: "${packageName}" is not a valid npm package name (lowercase letters, digits, "-", "." or "_", optionally @scope/)`,
+    );
   }
   const target = resolve(dir, basename(packageName));
-  if (existsSync(target)) throw new ConfigError(`init --plugin: ${target} already exists; choose another name or folder`);
+  if (existsSync(target))
+    throw new ConfigError(`init --plugin: ${target} already exists; choose another name or folder`);
   const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
   try {

@@ -6,9 +6,14 @@ import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from '../builtin-plugins.js';
 import { PLUGIN_KINDS, writePluginPackage } from './init-plugin.js';
 
 /** A value as it would be written in the file (single-quoted strings, compact objects). */
-const literal = (value: unknown): string => JSON.stringify(value)
-  .replace(/"([A-Za-z_$][\w$]*)":/g, '$1: ').replace(/":/g, '": ').replace(/"/g, "'")
-  .replace(/,(?=\S)/g, ', ').replace(/\{(?=\S)/g, '{ ').replace(/(?<=\S)\}/g, ' }');
+const literal = (value: unknown): string =>
+  JSON.stringify(value)
+    .replace(/"([A-Za-z_$][\w$]*)":/g, '$1: ')
+    .replace(/":/g, '": ')
+    .replace(/"/g, "'")
+    .replace(/,(?=\S)/g, ', ')
+    .replace(/\{(?=\S)/g, '{ ')
+    .replace(/(?<=\S)\}/g, ' }');
 
 /** `<prefix>key: value,` for each key of `section` in `keys`. */
 function lines(section: Record<string, unknown>, keys: readonly string[], prefix: string): string[] {
@@ -62,7 +67,17 @@ export function starterConfig(config: KavaConfig, presets: readonly string[]): s
     '',
     ...block('losses', config.losses, Object.keys(config.losses)),
     '',
-    ...block('train', config.train, ['steps', 'epochs', 'batchSize', 'microBatchSize', 'lr', 'weightDecay', 'teacherWarmup', 'seed', 'out']),
+    ...block('train', config.train, [
+      'steps',
+      'epochs',
+      'batchSize',
+      'microBatchSize',
+      'lr',
+      'weightDecay',
+      'teacherWarmup',
+      'seed',
+      'out',
+    ]),
     '',
     ...block('eval', config.eval, ['mode', 'limit']),
     '};',
@@ -73,7 +88,9 @@ export function starterConfig(config: KavaConfig, presets: readonly string[]): s
 export function initCommand(program: Command): void {
   program
     .command('init')
-    .description('write a commented starter kava.config.mjs in the current folder (changes nothing until edited); with --plugin, a new plugin package')
+    .description(
+      'write a commented starter kava.config.mjs in the current folder (changes nothing until edited); with --plugin, a new plugin package',
+    )
     .argument('[name]', 'with --plugin: the npm package name of the plugin (e.g. kava-plugin-my-scorer)')
     .option('--force', 'overwrite an existing kava.config.mjs')
     .option('--plugin <kind>', `scaffold a plugin package in ./<name> instead (kinds: ${PLUGIN_KINDS.join(', ')})`)
@@ -83,11 +100,19 @@ export function initCommand(program: Command): void {
         process.stdout.write(`wrote ${dir}\nnext: cd ${dir} && npm install && npm test\n`);
         return;
       }
-      if (name !== undefined) throw new ConfigError(`init: unexpected argument "${name}" (a name is only taken with --plugin <kind>)`);
+      if (name !== undefined)
+        throw new ConfigError(`init: unexpected argument "${name}" (a name is only taken with --plugin <kind>)`);
       const file = resolve('kava.config.mjs');
-      if (existsSync(file) && !options.force) throw new ConfigError(`${file} already exists (pass --force to overwrite it)`);
-      const defaults = await resolveConfig({ ignoreConfigFiles: true, defaultPresets: DEFAULT_PRESETS, builtinPlugins: BUILTIN_PLUGINS });
+      if (existsSync(file) && !options.force)
+        throw new ConfigError(`${file} already exists (pass --force to overwrite it)`);
+      const defaults = await resolveConfig({
+        ignoreConfigFiles: true,
+        defaultPresets: DEFAULT_PRESETS,
+        builtinPlugins: BUILTIN_PLUGINS,
+      });
       writeFileSync(file, starterConfig(defaults.config, defaults.presets));
-      process.stdout.write(`wrote ${file} (every key commented out; the default run uses preset ${defaults.presets.join(',')})\n`);
+      process.stdout.write(
+        `wrote ${file} (every key commented out; the default run uses preset ${defaults.presets.join(',')})\n`,
+      );
     });
 }

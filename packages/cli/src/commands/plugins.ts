@@ -19,7 +19,9 @@ export function listPlugins(set: PluginSet): string {
   const owners = ['(core)', ...set.plugins.map((p) => p.name)];
   for (const owner of owners) {
     const source = set.plugins.find((p) => p.name === owner)?.source;
-    lines.push(owner === '(core)' ? '@kava/core (built in)' : `${owner}${source && source !== owner ? `  (${source})` : ''}`);
+    lines.push(
+      owner === '(core)' ? '@kava/core (built in)' : `${owner}${source && source !== owner ? `  (${source})` : ''}`,
+    );
     const parts = set.registry.contributions(owner);
     for (const kind of KINDS) {
       for (const name of parts[kind as Kind] ?? []) {

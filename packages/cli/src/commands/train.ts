@@ -2,11 +2,32 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  ConfigError, createSyntheticTokenizer, formatMemoryEstimate, assertFitsBackend, initBackend,
-  shapeDecoderConfig, readHFConfig, checkRunPlan, resolveBackboneShape, resolveRunConfig, backboneFamilies, modelDirHint, train,
-  type KavaConfigInput, type ResolvedConfig, type DecoderConfig,
+  ConfigError,
+  createSyntheticTokenizer,
+  formatMemoryEstimate,
+  assertFitsBackend,
+  initBackend,
+  shapeDecoderConfig,
+  readHFConfig,
+  checkRunPlan,
+  resolveBackboneShape,
+  resolveRunConfig,
+  backboneFamilies,
+  modelDirHint,
+  train,
+  type KavaConfigInput,
+  type ResolvedConfig,
+  type DecoderConfig,
 } from '@kava/core/app';
-import { addCommonOptions, describeResolution, runPlugins, positiveFlag, resolvedJson, resolveFromOptions, type CommonOptions } from '../options.js';
+import {
+  addCommonOptions,
+  describeResolution,
+  runPlugins,
+  positiveFlag,
+  resolvedJson,
+  resolveFromOptions,
+  type CommonOptions,
+} from '../options.js';
 import { EvalProgress, TrainProgress } from '../progress.js';
 import { runBanner } from '../banner.js';
 import { estimateRun, fallBackFromWasm } from '../run-estimate.js';
@@ -27,7 +48,8 @@ interface TrainFlags extends CommonOptions {
 
 /** Command-line flags as a config layer (highest precedence). */
 function flagsToConfig(flags: TrainFlags): KavaConfigInput {
-  if (flags.steps !== undefined && flags.epochs !== undefined) throw new ConfigError('--steps and --epochs: give one of them, not both');
+  if (flags.steps !== undefined && flags.epochs !== undefined)
+    throw new ConfigError('--steps and --epochs: give one of them, not both');
   const layer: KavaConfigInput = {};
   const trainLayer: NonNullable<KavaConfigInput['train']> = {};
   if (flags.modelDir) layer.backbone = { modelDir: flags.modelDir };
@@ -39,7 +61,8 @@ function flagsToConfig(flags: TrainFlags): KavaConfigInput {
   if (epochs !== undefined) Object.assign(trainLayer, { epochs, steps: null });
   if (flags.seed !== undefined) {
     const seed = Number(flags.seed);
-    if (!Number.isInteger(seed)) throw new ConfigError(`--seed: expected an integer, got ${JSON.stringify(flags.seed)}`);
+    if (!Number.isInteger(seed))
+      throw new ConfigError(`--seed: expected an integer, got ${JSON.stringify(flags.seed)}`);
     trainLayer.seed = seed;
   }
   if (Object.keys(trainLayer).length) layer.train = trainLayer;
@@ -53,10 +76,17 @@ function flagsToConfig(flags: TrainFlags): KavaConfigInput {
  */
 async function resumeConfig(flags: TrainFlags): Promise<ResolvedConfig> {
   if (flags.config || flags.preset?.length) {
-    throw new ConfigError(`--resume ${flags.resume}: the run continues with its own saved configuration; --config and --preset cannot be combined with it (change single settings with flags such as --steps or --backend)`);
+    throw new ConfigError(
+      `--resume ${flags.resume}: the run continues with its own saved configuration; --config and --preset cannot be combined with it (change single settings with flags such as --steps or --backend)`,
+    );
   }
   const absolute = (p?: string) => (p === undefined ? undefined : resolve(p));
-  const layer = flagsToConfig({ ...flags, modelDir: absolute(flags.modelDir), data: absolute(flags.data), out: absolute(flags.out) });
+  const layer = flagsToConfig({
+    ...flags,
+    modelDir: absolute(flags.modelDir),
+    data: absolute(flags.data),
+    out: absolute(flags.out),
+  });
   if (flags.backend) layer.backend = flags.backend;
   return resolveRunConfig(flags.resume!, { overrides: layer, ...runPlugins(flags) });
 }
@@ -64,9 +94,12 @@ async function resumeConfig(flags: TrainFlags): Promise<ResolvedConfig> {
 /** The decoder a run will build, without allocating it (for --dry-run). */
 function plannedDecoder(resolved: ResolvedConfig): DecoderConfig {
   const { config, plugins } = resolved;
-  if (config.backbone.modelDir) return readHFConfig(config.backbone.modelDir, backboneFamilies(plugins.registry)).config;
+  if (config.backbone.modelDir)
+    return readHFConfig(config.backbone.modelDir, backboneFamilies(plugins.registry)).config;
   const { family, shape } = resolveBackboneShape(plugins.registry, config.backbone.preset);
-  const vocab = shape.architecture.vocabSize ?? createSyntheticTokenizer(config.data.synthetic.maxValue, config.data.synthetic.nlStyle).vocabSize + 3;
+  const vocab =
+    shape.architecture.vocabSize ??
+    createSyntheticTokenizer(config.data.synthetic.maxValue, config.data.synthetic.nlStyle).vocabSize + 3;
   return shapeDecoderConfig(family, shape, { vocabSize: vocab, overrides: config.backbone.overrides });
 }
 
@@ -78,8 +111,14 @@ export function trainCommand(program: Command): void {
     .option('--out <dir>', 'folder for run directories (train.out)')
     .option('--steps <n>', 'optimiser steps')
     .option('--epochs <n>', 'epochs over the training data (instead of --steps)')
-    .option('--resume <run>', 'continue a run from its latest checkpoint (run directory or checkpoint folder) with its own saved settings; other flags change only what they name')
-    .option('--run-dir <dir>', 'write the run into this folder instead of a new dated one under --out (must not hold a run unless --resume names it)')
+    .option(
+      '--resume <run>',
+      'continue a run from its latest checkpoint (run directory or checkpoint folder) with its own saved settings; other flags change only what they name',
+    )
+    .option(
+      '--run-dir <dir>',
+      'write the run into this folder instead of a new dated one under --out (must not hold a run unless --resume names it)',
+    )
     .option('--seed <n>', 'random seed')
     .option('--dry-run', 'print the resolved config, parameter count, memory estimate and plan, then exit')
     .action(async (flags: TrainFlags) => {
@@ -95,7 +134,9 @@ export function trainCommand(program: Command): void {
       let backend = await initBackend(config.backend);
       let { estimate, basis } = await estimateRun(resolved, decoder, backend);
       const fallback = await fallBackFromWasm(resolved, backend, estimate);
-      const fallbackNote = fallback ? `backend auto: the step needs about ${(estimate.heap / 2 ** 30).toFixed(2)} GiB in the backend, more than the wasm heap's 4 GiB; the frozen base lives in native memory, so the cpu backend runs it` : null;
+      const fallbackNote = fallback
+        ? `backend auto: the step needs about ${(estimate.heap / 2 ** 30).toFixed(2)} GiB in the backend, more than the wasm heap's 4 GiB; the frozen base lives in native memory, so the cpu backend runs it`
+        : null;
       if (fallback) {
         backend = fallback;
         ({ estimate, basis } = await estimateRun(resolved, decoder, backend));
@@ -104,17 +145,23 @@ export function trainCommand(program: Command): void {
         process.stdout.write(resolvedJson(resolved));
         process.stdout.write(`${backend.description}\n`);
         process.stdout.write(`${describeResolution(resolved)}\n`);
-        process.stdout.write(`model: ${decoder.family} ${decoder.numLayers} layers, hidden ${decoder.hiddenSize}, ${decoder.numHeads}/${decoder.numKvHeads} heads, vocab ${decoder.vocabSize}\n`);
+        process.stdout.write(
+          `model: ${decoder.family} ${decoder.numLayers} layers, hidden ${decoder.hiddenSize}, ${decoder.numHeads}/${decoder.numKvHeads} heads, vocab ${decoder.vocabSize}\n`,
+        );
         if (fallbackNote) process.stdout.write(`${fallbackNote}\n`);
         process.stdout.write(`memory estimate from the ${basis}\n${formatMemoryEstimate(estimate)}\n`);
         const steps = config.train.steps === null ? `${config.train.epochs} epochs` : `${config.train.steps} steps`;
         for (const line of runBanner(resolved, backend.name)) process.stdout.write(`${line}\n`);
-        process.stdout.write(`plan: ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), lr ${config.train.lr}\n`);
+        process.stdout.write(
+          `plan: ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), lr ${config.train.lr}\n`,
+        );
         return;
       }
       assertFitsBackend(estimate, `training ${config.backbone.preset}`);
       if (flags.runDir && !flags.resume && existsSync(join(flags.runDir, 'config.json'))) {
-        throw new ConfigError(`--run-dir ${flags.runDir}: already holds a run (config.json); continue it with --resume ${flags.runDir} or choose another folder`);
+        throw new ConfigError(
+          `--run-dir ${flags.runDir}: already holds a run (config.json); continue it with --resume ${flags.runDir} or choose another folder`,
+        );
       }
       const progress = new TrainProgress();
       if (fallbackNote) progress.log(fallbackNote);
@@ -129,7 +176,9 @@ export function trainCommand(program: Command): void {
       const onSignal = (signal: StopSignal) => {
         if (controller.signal.aborted) process.exit(STOP_SIGNALS[signal]);
         stoppedBy = signal;
-        progress.log(`${signal === 'SIGINT' ? 'Ctrl-C' : signal}: finishing this step and saving a checkpoint (send it again to quit at once)`);
+        progress.log(
+          `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: finishing this step and saving a checkpoint (send it again to quit at once)`,
+        );
         controller.abort();
       };
       for (const signal of Object.keys(STOP_SIGNALS) as StopSignal[]) process.on(signal, onSignal);
@@ -154,10 +203,14 @@ export function trainCommand(program: Command): void {
         progress.stop();
         const report = await writeReport(result.runDir);
         process.stdout.write(`run: ${result.runDir}\n`);
-        process.stdout.write(`steps: ${result.steps}/${result.totalSteps} in ${result.wallSeconds.toFixed(0)} s (median ${Math.round(result.tokensPerSecond)} tokens/s)${result.interrupted ? ', interrupted' : ''}; peak memory ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB resident\n`);
+        process.stdout.write(
+          `steps: ${result.steps}/${result.totalSteps} in ${result.wallSeconds.toFixed(0)} s (median ${Math.round(result.tokensPerSecond)} tokens/s)${result.interrupted ? ', interrupted' : ''}; peak memory ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB resident\n`,
+        );
         if (result.evaluation) {
           const e = result.evaluation;
-          process.stdout.write(`held-out accuracy: ${(100 * e.accuracy).toFixed(1)}% (${e.correct}/${e.questions}, ${e.mode}), ${e.forwardPassesPerQuestion.toFixed(1)} forward passes and ${e.kvEntriesPerQuestion.toFixed(1)} KV entries per question\n`);
+          process.stdout.write(
+            `held-out accuracy: ${(100 * e.accuracy).toFixed(1)}% (${e.correct}/${e.questions}, ${e.mode}), ${e.forwardPassesPerQuestion.toFixed(1)} forward passes and ${e.kvEntriesPerQuestion.toFixed(1)} KV entries per question\n`,
+          );
         }
         process.stdout.write(`report: ${report.image} and ${report.summary}\n`);
         if (result.interrupted && stoppedBy) throw new CommandExit(STOP_SIGNALS[stoppedBy]);

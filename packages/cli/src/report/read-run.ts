@@ -11,7 +11,12 @@ export type EvalRow = EvalReport & { step: number };
 /** The rows of a run's log; a torn last line (a crash mid-append) is left out with a warning. */
 function jsonLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];
-  return readJsonLines<T>(file, { onTornLine: (line) => process.stderr.write(`kava: warning: ${file}:${line}: left out a torn last line (a crash while it was written)\n`) });
+  return readJsonLines<T>(file, {
+    onTornLine: (line) =>
+      process.stderr.write(
+        `kava: warning: ${file}:${line}: left out a torn last line (a crash while it was written)\n`,
+      ),
+  });
 }
 
 /** The metrics and evaluations a run directory holds. */

@@ -22,7 +22,9 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
  * another quantity than the full objective.
  */
 export function windowMean(rows: readonly MetricsRow[], term: string, end: 'first' | 'last', fraction = 0.1): number {
-  const finalTerms = Object.keys(rows[rows.length - 1]?.losses ?? {}).sort().join(',');
+  const finalTerms = Object.keys(rows[rows.length - 1]?.losses ?? {})
+    .sort()
+    .join(',');
   const phase = term === 'total' ? rows.filter((r) => Object.keys(r.losses).sort().join(',') === finalTerms) : rows;
   const values = phase.map((r) => r.losses[term]).filter((v): v is number => v !== undefined);
   const n = Math.max(1, Math.round(values.length * fraction));
@@ -35,11 +37,19 @@ export function windowMean(rows: readonly MetricsRow[], term: string, end: 'firs
  * Vega-Lite gives a run with one evaluation a one-point domain and a single tick "20.000000".
  */
 function stepAxis(totalSteps: number): object {
-  return { field: 'step', type: 'quantitative', title: 'step', scale: { domain: [0, Math.max(1, totalSteps)], nice: false }, axis: { format: 'd', tickMinStep: 1 } };
+  return {
+    field: 'step',
+    type: 'quantitative',
+    title: 'step',
+    scale: { domain: [0, Math.max(1, totalSteps)], nice: false },
+    axis: { format: 'd', tickMinStep: 1 },
+  };
 }
 
 function lossChart(metrics: readonly MetricsRow[]): object {
-  const values = metrics.flatMap((m) => Object.entries(m.losses).map(([term, value]) => ({ step: m.step, term, value })));
+  const values = metrics.flatMap((m) =>
+    Object.entries(m.losses).map(([term, value]) => ({ step: m.step, term, value })),
+  );
   return {
     title: 'Training losses (unweighted terms; total is weighted)',
     data: { values },
@@ -61,7 +71,13 @@ export function evalChart(evals: readonly EvalRow[], totalSteps: number): object
     mark: { type: 'line', point: true },
     encoding: {
       x: stepAxis(totalSteps),
-      y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', scale: { domain: [0, 1] }, axis: { format: '.0%', values: [0, 0.25, 0.5, 0.75, 1] } },
+      y: {
+        field: 'accuracy',
+        type: 'quantitative',
+        title: 'accuracy',
+        scale: { domain: [0, 1] },
+        axis: { format: '.0%', values: [0, 0.25, 0.5, 0.75, 1] },
+      },
     },
     width: 560,
     height: 160,
@@ -78,19 +94,34 @@ export function summarize(runDir: string, metrics: readonly MetricsRow[], evals:
   const last = metrics[metrics.length - 1]!;
   const seconds = metrics.reduce((s, m) => s + (m.seconds ?? 0), 0);
   const speeds = metrics.map((m) => m.tokensPerSecond).sort((a, b) => a - b);
-  lines.push(`steps: ${last.step}/${last.totalSteps}, ${seconds.toFixed(0)} s of training, median ${Math.round(speeds[Math.floor(speeds.length / 2)]!)} tokens/s`, '');
+  lines.push(
+    `steps: ${last.step}/${last.totalSteps}, ${seconds.toFixed(0)} s of training, median ${Math.round(speeds[Math.floor(speeds.length / 2)]!)} tokens/s`,
+    '',
+  );
   lines.push('| term | first 10% of its steps | last 10% of its steps | change |', '|---|---|---|---|');
   for (const term of Object.keys(last.losses)) {
     const a = windowMean(metrics, term, 'first');
     const b = windowMean(metrics, term, 'last');
-    lines.push(`| ${term} | ${a.toPrecision(4)} | ${b.toPrecision(4)} | ${a !== 0 ? `${(((b - a) / Math.abs(a)) * 100).toFixed(1)}%` : ''} |`);
+    lines.push(
+      `| ${term} | ${a.toPrecision(4)} | ${b.toPrecision(4)} | ${a !== 0 ? `${(((b - a) / Math.abs(a)) * 100).toFixed(1)}%` : ''} |`,
+    );
   }
   const warmup = metrics.filter((m) => Object.keys(m.losses).length !== Object.keys(last.losses).length).length;
-  if (warmup > 0 && 'total' in last.losses) lines.push('', `total is compared over the ${metrics.length - warmup} steps of the full objective; the first ${warmup} steps (teacher warm-up) weighed fewer terms.`);
+  if (warmup > 0 && 'total' in last.losses)
+    lines.push(
+      '',
+      `total is compared over the ${metrics.length - warmup} steps of the full objective; the first ${warmup} steps (teacher warm-up) weighed fewer terms.`,
+    );
   if (evals.length) {
-    lines.push('', '| step | mode | accuracy | correct | passes/question | KV entries/question |', '|---|---|---|---|---|---|');
+    lines.push(
+      '',
+      '| step | mode | accuracy | correct | passes/question | KV entries/question |',
+      '|---|---|---|---|---|---|',
+    );
     for (const e of evals) {
-      lines.push(`| ${e.step} | ${e.mode} | ${(100 * e.accuracy).toFixed(1)}% | ${e.correct}/${e.questions} | ${e.forwardPassesPerQuestion.toFixed(1)} | ${e.kvEntriesPerQuestion.toFixed(1)} |`);
+      lines.push(
+        `| ${e.step} | ${e.mode} | ${(100 * e.accuracy).toFixed(1)}% | ${e.correct}/${e.questions} | ${e.forwardPassesPerQuestion.toFixed(1)} | ${e.kvEntriesPerQuestion.toFixed(1)} |`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;
@@ -103,8 +134,13 @@ export function summarize(runDir: string, metrics: readonly MetricsRow[], evals:
 export async function writeReport(runDir: string): Promise<{ image: string; summary: string; text: string }> {
   const { metrics, evals } = readRun(runDir);
   const charts: object[] = [lossChart(metrics)];
-  if (evals.length) charts.push(evalChart(evals, metrics[metrics.length - 1]?.totalSteps ?? Math.max(...evals.map((e) => e.step))));
-  const svg = await renderSvg({ $schema: 'https://vega.github.io/schema/vega-lite/v6.json', vconcat: charts, config: { background: 'white' } } as TopLevelSpec);
+  if (evals.length)
+    charts.push(evalChart(evals, metrics[metrics.length - 1]?.totalSteps ?? Math.max(...evals.map((e) => e.step))));
+  const svg = await renderSvg({
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    vconcat: charts,
+    config: { background: 'white' },
+  } as TopLevelSpec);
   const image = join(runDir, 'report.svg');
   const summary = join(runDir, 'report.md');
   const text = summarize(runDir, metrics, evals);

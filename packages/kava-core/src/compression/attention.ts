@@ -23,15 +23,24 @@ export interface CotAttentionArgs {
  * GQA group reduced to one row per KV head: [B, L, H_kv, Q, N]. The reduction happens on the
  * logits (before any softmax), as R-KV's `compute_attention_scores` does.
  */
-export function groupedQueryLogits({ queries, keys, groupSize, reduce = 'max' }: Omit<CotAttentionArgs, 'mask'>): Tensor {
+export function groupedQueryLogits({
+  queries,
+  keys,
+  groupSize,
+  reduce = 'max',
+}: Omit<CotAttentionArgs, 'mask'>): Tensor {
   if (queries.rank !== 5 || keys.rank !== 5) {
-    throw new KavaError(`attention: expected queries [B, L, H, Q, d] and keys [B, L, H_kv, N, d], got [${queries.shape}] and [${keys.shape}]`);
+    throw new KavaError(
+      `attention: expected queries [B, L, H, Q, d] and keys [B, L, H_kv, N, d], got [${queries.shape}] and [${keys.shape}]`,
+    );
   }
   const [b, l, h, q, d] = queries.shape as number[] as [number, number, number, number, number];
   const [kb, kl, hkv, n, kd] = keys.shape as number[] as [number, number, number, number, number];
   if (b !== kb || l !== kl || d !== kd || h !== hkv * groupSize) {
-    throw new KavaError(`attention: queries [${queries.shape}] do not match keys [${keys.shape}] with groupSize ${groupSize} ` +
-      '(expected the same B, L and d, and H = H_kv · groupSize)');
+    throw new KavaError(
+      `attention: queries [${queries.shape}] do not match keys [${keys.shape}] with groupSize ${groupSize} ` +
+        '(expected the same B, L and d, and H = H_kv · groupSize)',
+    );
   }
   if (reduce !== 'max' && reduce !== 'mean') {
     throw new KavaError(`attention: groupReduce must be "max" or "mean", got ${JSON.stringify(reduce)}`);

@@ -45,14 +45,20 @@ type Tensor = tf.Tensor;
  * taps observe the scores or replace the result (a replaced result is disposed here).
  * The scores are disposed before returning; the result is owned by the caller.
  */
-export function compressCache(compression: Compression, input: ScorerInput, options: CompressOptions = {}): EvictionResult {
+export function compressCache(
+  compression: Compression,
+  input: ScorerInput,
+  options: CompressOptions = {},
+): EvictionResult {
   const { scorer, evictor } = compression;
   const scorerInput: ScorerInput = { ...input, groupReduce: input.groupReduce ?? compression.groupReduce };
   const scores = scorer.score(scorerInput);
   try {
     const expected = [...input.keys.shape.slice(0, 4)];
     if (scores.shape.join() !== expected.join()) {
-      throw new KavaError(`scorer "${scorer.name}" returned scores of shape [${scores.shape}], expected [B, L, H_kv, N] = [${expected}]`);
+      throw new KavaError(
+        `scorer "${scorer.name}" returned scores of shape [${scores.shape}], expected [B, L, H_kv, N] = [${expected}]`,
+      );
     }
     const result = evictor.evict(scorerInput, scores, input.budget, options.protectedMask);
     if (!options.hooks) return result;

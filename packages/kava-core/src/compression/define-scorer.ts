@@ -48,7 +48,9 @@ export interface DefinedScorer<O> extends Omit<ScorerRegistration, 'build' | 'cr
  * so a scorer is only its `score`. Register the result with `registry.scorer(...)` in a plugin,
  * or make it a file's default export and list that file in `plugins`.
  */
-export function defineScorer<S extends ZodType = typeof NO_OPTIONS>(definition: ScorerDefinition<S>): DefinedScorer<z.output<S>> {
+export function defineScorer<S extends ZodType = typeof NO_OPTIONS>(
+  definition: ScorerDefinition<S>,
+): DefinedScorer<z.output<S>> {
   const { name, description } = definition;
   const schema: ZodType = definition.options ?? NO_OPTIONS;
   const build = (options: z.output<S>): KVScorer => {

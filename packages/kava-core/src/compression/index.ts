@@ -1,8 +1,22 @@
 // The eviction module: the top-k evictor, helpers for writing scorers, and the baselines.
 export { evictTopK } from './topk-evictor.js';
 export { compressCache, createCompression, type Compression, type CompressOptions } from './compress.js';
-export { groupedQueryLogits, cotAttention, attentionImportance, answerQueryImportance, type CotAttentionArgs } from './attention.js';
-export { normalizeKeys, keyNorms, cosineSimilarityMatrix, validUnitKeySum, unitKeyDot, meanCosineToOthers, KEY_NORM_EPS } from './key-similarity.js';
+export {
+  groupedQueryLogits,
+  cotAttention,
+  attentionImportance,
+  answerQueryImportance,
+  type CotAttentionArgs,
+} from './attention.js';
+export {
+  normalizeKeys,
+  keyNorms,
+  cosineSimilarityMatrix,
+  validUnitKeySum,
+  unitKeyDot,
+  meanCosineToOthers,
+  KEY_NORM_EPS,
+} from './key-similarity.js';
 export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } from './masked.js';
 export { checkScorerInput, windowQueryCount, type CacheDims } from './scorer-input.js';
 export { parseScorerOptions } from './scorer-options.js';

@@ -14,7 +14,8 @@ export const BASELINE_SCORERS = [attentionScorer, randomScorer, firstScorer, uni
 export function registerCompression(registry: Registry): void {
   registry.evictor({
     name: 'topk',
-    description: 'Keep the top-M scored CoT tokens per layer and KV head, ordered by position; padding only fills slots a short CoT leaves empty.',
+    description:
+      'Keep the top-M scored CoT tokens per layer and KV head, ordered by position; padding only fills slots a short CoT leaves empty.',
     create: () => topKEvictor,
   });
   for (const scorer of BASELINE_SCORERS) registry.scorer(scorer);

@@ -29,7 +29,8 @@ const PADDING_KEY = -3e38;
  */
 export function evictTopK(input: ScorerInput, scores: Tensor, budget: number, protectedMask?: Tensor): EvictionResult {
   const { B, L, Hkv, N, d } = checkScorerInput(input, 'topk evictor', ['keys', 'values']);
-  if (!Number.isInteger(budget) || budget < 1) throw new KavaError(`topk evictor: budget must be a positive integer, got ${budget}`);
+  if (!Number.isInteger(budget) || budget < 1)
+    throw new KavaError(`topk evictor: budget must be a positive integer, got ${budget}`);
   if (input.budget !== budget) {
     throw new KavaError(`topk evictor: budget ${budget} differs from the scorer input's budget ${input.budget}`);
   }
@@ -66,7 +67,10 @@ export function evictTopK(input: ScorerInput, scores: Tensor, budget: number, pr
     if (k < M) indices = tf.concat([indices, tf.zeros([B, L, Hkv, M - k], 'int32')], 3);
 
     // One gather over the flattened cache: row ((b·L + l)·H_kv + h)·N + index.
-    const base = tf.range(0, B * L * Hkv, 1, 'int32').mul(tf.scalar(N, 'int32')).reshape([B, L, Hkv, 1]);
+    const base = tf
+      .range(0, B * L * Hkv, 1, 'int32')
+      .mul(tf.scalar(N, 'int32'))
+      .reshape([B, L, Hkv, 1]);
     const flat = tf.add(indices, base).reshape([-1]);
     const slotFilled = tf.broadcastTo(tf.greater(slotMask, 0).reshape([B, 1, 1, M, 1]), [B, L, Hkv, M, d]);
     const take = (cache: Tensor) => {

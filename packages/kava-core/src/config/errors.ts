@@ -15,10 +15,14 @@ function keysAt(schema: ZodType, path: readonly PropertyKey[]): string[] {
   let node: ZodType | undefined = schema;
   for (const key of [...path, null]) {
     while (node && !(node instanceof z.ZodObject)) {
-      const def: { innerType?: ZodType; type: string; valueType?: ZodType } = (node as unknown as { def: { innerType?: ZodType; type: string; valueType?: ZodType } }).def;
+      const def: { innerType?: ZodType; type: string; valueType?: ZodType } = (
+        node as unknown as { def: { innerType?: ZodType; type: string; valueType?: ZodType } }
+      ).def;
       if (def.innerType) node = def.innerType;
-      else if (def.type === 'record' && key !== null) { node = def.valueType; break; }
-      else return [];
+      else if (def.type === 'record' && key !== null) {
+        node = def.valueType;
+        break;
+      } else return [];
     }
     if (!node) return [];
     if (key === null) break;
@@ -38,7 +42,12 @@ function didYouMean(key: string, candidates: string[]): string {
 const joinPath = (path: readonly PropertyKey[]) => path.map(String).join('.') || '(root)';
 
 /** One line per problem: `<source>: <key.path>: <what was expected>, got <actual>`. */
-export function describeIssues(schema: ZodType, issues: readonly z.core.$ZodIssue[], source: string, prefix: readonly string[] = []): string[] {
+export function describeIssues(
+  schema: ZodType,
+  issues: readonly z.core.$ZodIssue[],
+  source: string,
+  prefix: readonly string[] = [],
+): string[] {
   const lines: string[] = [];
   for (const issue of issues) {
     const path = [...prefix, ...issue.path];
@@ -46,14 +55,18 @@ export function describeIssues(schema: ZodType, issues: readonly z.core.$ZodIssu
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys) {
-          lines.push(`${source}: ${joinPath([...path, key])}: unknown key${didYouMean(key, keysAt(schema, issue.path))}`);
+          lines.push(
+            `${source}: ${joinPath([...path, key])}: unknown key${didYouMean(key, keysAt(schema, issue.path))}`,
+          );
         }
         break;
       case 'invalid_type':
         lines.push(`${source}: ${joinPath(path)}: expected ${issue.expected}, got ${got}`);
         break;
       case 'invalid_value':
-        lines.push(`${source}: ${joinPath(path)}: expected one of ${issue.values.map((v) => show(v)).join(', ')}, got ${got}`);
+        lines.push(
+          `${source}: ${joinPath(path)}: expected one of ${issue.values.map((v) => show(v)).join(', ')}, got ${got}`,
+        );
         break;
       default:
         lines.push(`${source}: ${joinPath(path)}: ${issue.message.replace(/^Invalid input: /, '')}, got ${got}`);
@@ -63,9 +76,16 @@ export function describeIssues(schema: ZodType, issues: readonly z.core.$ZodIssu
 }
 
 /** Parses `value` with `schema` or throws one ConfigError listing every problem. */
-export function parseOrThrow<T extends ZodType>(schema: T, value: unknown, source: string, prefix: readonly string[] = []): z.output<T> {
+export function parseOrThrow<T extends ZodType>(
+  schema: T,
+  value: unknown,
+  source: string,
+  prefix: readonly string[] = [],
+): z.output<T> {
   const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const lines = describeIssues(schema, result.error.issues, source, prefix);
-  throw new ConfigError(lines.length === 1 ? `Invalid configuration: ${lines[0]}` : `Invalid configuration:\n  ${lines.join('\n  ')}`);
+  throw new ConfigError(
+    lines.length === 1 ? `Invalid configuration: ${lines[0]}` : `Invalid configuration:\n  ${lines.join('\n  ')}`,
+  );
 }

@@ -42,7 +42,9 @@ export const loadJsConfig: Loader = async (file) => {
   } catch (err) {
     const error = err instanceof Error ? err : new Error(String(err));
     const at = error instanceof SyntaxError ? syntaxErrorAt(file) : runtimeErrorAt(file, href, error);
-    throw new ConfigError(`${file}${at ? `:${at.line}:${at.column}` : ''}: ${error.name}: ${error.message}`, { cause: error });
+    throw new ConfigError(`${file}${at ? `:${at.line}:${at.column}` : ''}: ${error.name}: ${error.message}`, {
+      cause: error,
+    });
   }
 };
 
@@ -61,12 +63,18 @@ export const loadYamlConfig: Loader = (file, content) => {
   } catch (err) {
     const mark = (err as { mark?: { line: number; column: number } }).mark;
     const reason = (err as { reason?: string }).reason ?? (err as Error).message;
-    throw new ConfigError(`${file}${mark ? `:${mark.line + 1}:${mark.column + 1}` : ''}: not valid YAML (${reason})`, { cause: err });
+    throw new ConfigError(`${file}${mark ? `:${mark.line + 1}:${mark.column + 1}` : ''}: not valid YAML (${reason})`, {
+      cause: err,
+    });
   }
 };
 
 export const CONFIG_LOADERS = {
-  '.js': loadJsConfig, '.mjs': loadJsConfig, '.cjs': loadJsConfig,
+  '.js': loadJsConfig,
+  '.mjs': loadJsConfig,
+  '.cjs': loadJsConfig,
   '.json': loadJsonConfig,
-  '.yaml': loadYamlConfig, '.yml': loadYamlConfig, noExt: loadYamlConfig,
+  '.yaml': loadYamlConfig,
+  '.yml': loadYamlConfig,
+  noExt: loadYamlConfig,
 };

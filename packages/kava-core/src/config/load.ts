@@ -15,8 +15,21 @@ import { presetNames } from '../presets/names.js';
 /** Where cosmiconfig looks, in order, in each folder from `cwd` up to the project root. */
 export const SEARCH_PLACES = [
   'package.json',
-  '.kavarc', '.kavarc.json', '.kavarc.yaml', '.kavarc.yml', '.kavarc.js', '.kavarc.mjs', '.kavarc.cjs', '.kavarc.ts',
-  'kava.config.js', 'kava.config.mjs', 'kava.config.cjs', 'kava.config.ts', 'kava.config.json', 'kava.config.yaml', 'kava.config.yml',
+  '.kavarc',
+  '.kavarc.json',
+  '.kavarc.yaml',
+  '.kavarc.yml',
+  '.kavarc.js',
+  '.kavarc.mjs',
+  '.kavarc.cjs',
+  '.kavarc.ts',
+  'kava.config.js',
+  'kava.config.mjs',
+  'kava.config.cjs',
+  'kava.config.ts',
+  'kava.config.json',
+  'kava.config.yaml',
+  'kava.config.yml',
 ];
 
 export interface ConfigFile {
@@ -52,7 +65,9 @@ export async function findConfigFile(cwd: string, explicit?: string | null): Pro
   let raw: unknown = result.config;
   if (isPlainObject(raw) && 'default' in raw && Object.keys(raw).length === 1) raw = raw.default;
   if (!isPlainObject(raw)) {
-    throw new ConfigError(`${result.filepath}: expected the configuration to be an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
+    throw new ConfigError(
+      `${result.filepath}: expected the configuration to be an object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`,
+    );
   }
   return { file: result.filepath, raw };
 }
@@ -104,7 +119,9 @@ export interface ResolvedConfig {
  */
 export async function resolveConfig(options: ResolveOptions = {}): Promise<ResolvedConfig> {
   const cwd = options.cwd ?? process.cwd();
-  const { file, raw } = options.ignoreConfigFiles ? { file: null, raw: {} } : await findConfigFile(cwd, options.configFile);
+  const { file, raw } = options.ignoreConfigFiles
+    ? { file: null, raw: {} }
+    : await findConfigFile(cwd, options.configFile);
   const source = file ? relative(cwd, file) || file : 'configuration';
   // Each layer must be valid on its own, so an error names the layer that has it.
   parseOrThrow(configSchema, raw, source);
@@ -118,7 +135,8 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
     builtins: fileConfig.builtinPlugins ? (options.builtinPlugins ?? []) : [],
   });
 
-  const named = options.presets && options.presets.length > 0 ? presetNames(options.presets) : presetNames(fileConfig.preset);
+  const named =
+    options.presets && options.presets.length > 0 ? presetNames(options.presets) : presetNames(fileConfig.preset);
   const kindOf = (name: string) => plugins.registry.get('preset', name, 'preset').kind;
   const namedKinds = new Set(named.map(kindOf));
   const defaultedPresets = presetNames(options.defaultPresets ?? []).filter((name) => !namedKinds.has(kindOf(name)));
@@ -139,10 +157,17 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   // one loss term's weight keeps the other terms instead of replacing the whole record.
   const defaults = configSchema.parse({});
   const fromPresets = parseOrThrow(configSchema, mergeConfigs(defaults, ...presetLayers), 'presets');
-  for (const [layer, where] of [[raw, source], [options.overrides, 'command line']] as const) {
+  for (const [layer, where] of [
+    [raw, source],
+    [options.overrides, 'command line'],
+  ] as const) {
     checkBackbonePreset(layer, where, fromPresets.backbone.preset, presets, plugins.registry);
   }
-  const config = parseOrThrow(configSchema, mergeConfigs(defaults, ...presetLayers, raw, options.overrides, { preset: presets.length ? presets : null }), source);
+  const config = parseOrThrow(
+    configSchema,
+    mergeConfigs(defaults, ...presetLayers, raw, options.overrides, { preset: presets.length ? presets : null }),
+    source,
+  );
   validatePluginOwned(config, plugins);
   return { config, file, baseDir, presets, defaultedPresets, plugins };
 }
@@ -156,7 +181,13 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
  * with the spelling that applies it. (An architecture a plugin registers without a run preset
  * may still be named here.)
  */
-function checkBackbonePreset(layer: unknown, where: string, chosen: string, presets: readonly string[], registry: Registry): void {
+function checkBackbonePreset(
+  layer: unknown,
+  where: string,
+  chosen: string,
+  presets: readonly string[],
+  registry: Registry,
+): void {
   if (!isPlainObject(layer) || !isPlainObject(layer.backbone)) return;
   const value = layer.backbone.preset;
   if (typeof value !== 'string' || value === chosen) return;
@@ -166,19 +197,27 @@ function checkBackbonePreset(layer: unknown, where: string, chosen: string, pres
   const spelling = [value, ...others].join(',');
   throw new ConfigError(
     `${where}: backbone.preset "${value}" would pick only the architecture, while the run settings came from preset "${chosen}". ` +
-    `To apply preset "${value}" (${asPreset.description}), write "preset": "${spelling}" at the top level of the file ` +
-    `(or pass --preset ${spelling}) and remove backbone.preset.`,
+      `To apply preset "${value}" (${asPreset.description}), write "preset": "${spelling}" at the top level of the file ` +
+      `(or pass --preset ${spelling}) and remove backbone.preset.`,
   );
 }
 
 /** `compression.options` validated by the selected scorer's schema, with its defaults filled in. */
-export function scorerOptions(compression: Pick<KavaConfig['compression'], 'scorer' | 'options'>, registry: Registry): Record<string, unknown> {
+export function scorerOptions(
+  compression: Pick<KavaConfig['compression'], 'scorer' | 'options'>,
+  registry: Registry,
+): Record<string, unknown> {
   const scorer = registry.get('scorer', compression.scorer, 'compression.scorer');
   if (scorer.options) {
-    return parseOrThrow(scorer.options, compression.options, `scorer "${scorer.name}" (plugin ${scorer.plugin})`, ['compression', 'options']) as Record<string, unknown>;
+    return parseOrThrow(scorer.options, compression.options, `scorer "${scorer.name}" (plugin ${scorer.plugin})`, [
+      'compression',
+      'options',
+    ]) as Record<string, unknown>;
   }
   if (Object.keys(compression.options).length > 0) {
-    throw new ConfigError(`compression.options: scorer "${scorer.name}" takes no options, got ${Object.keys(compression.options).join(', ')}`);
+    throw new ConfigError(
+      `compression.options: scorer "${scorer.name}" takes no options, got ${Object.keys(compression.options).join(', ')}`,
+    );
   }
   return {};
 }
@@ -191,10 +230,16 @@ export function validatePluginOwned(config: KavaConfig, { registry }: PluginSet)
     const loss = registry.get('loss', name, `losses.${name}`);
     const { weight, ...rest } = entry;
     const schema = loss.options ?? z.strictObject({});
-    config.losses[name] = { weight, ...(parseOrThrow(schema, rest, `loss "${name}" (plugin ${loss.plugin})`, ['losses', name]) as object) };
+    config.losses[name] = {
+      weight,
+      ...(parseOrThrow(schema, rest, `loss "${name}" (plugin ${loss.plugin})`, ['losses', name]) as object),
+    };
   }
   if (config.backbone.family !== null) registry.get('backbone', config.backbone.family, 'backbone.family');
-  for (const [key, format] of [['data.format', config.data.format], ['eval.format', config.eval.format]] as const) {
+  for (const [key, format] of [
+    ['data.format', config.data.format],
+    ['eval.format', config.eval.format],
+  ] as const) {
     if (format !== 'auto') registry.get('dataset', format, key);
   }
 }

@@ -22,110 +22,275 @@ function section<T extends z.ZodRawShape>(shape: T, description: string) {
   return schema.default(schema.parse({}) as never).describe(description);
 }
 
-export const loraSchema = section({
-  enabled: z.boolean().default(false).describe('train LoRA adapters (real checkpoints) instead of every weight (tiny presets)'),
-  rank: positiveInt.default(128).describe('adapter rank r'),
-  alpha: z.number().positive().default(32).describe('adapter scale alpha (update scaled by alpha / r)'),
-  dropout: z.number().min(0).max(1).default(0.1).describe('dropout on the adapter input'),
-  targets: z.array(z.enum(LORA_TARGETS)).min(1).default([...LORA_TARGETS]).describe('projections that get adapters'),
-}, 'LoRA adapters');
+export const loraSchema = section(
+  {
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe('train LoRA adapters (real checkpoints) instead of every weight (tiny presets)'),
+    rank: positiveInt.default(128).describe('adapter rank r'),
+    alpha: z.number().positive().default(32).describe('adapter scale alpha (update scaled by alpha / r)'),
+    dropout: z.number().min(0).max(1).default(0.1).describe('dropout on the adapter input'),
+    targets: z
+      .array(z.enum(LORA_TARGETS))
+      .min(1)
+      .default([...LORA_TARGETS])
+      .describe('projections that get adapters'),
+  },
+  'LoRA adapters',
+);
 
-export const backboneSchema = section({
-  preset: z.string().default('tiny-llama').describe('the architecture, as set by the backbone preset named in the top-level `preset`; write `preset: "llama-1b"` there, not here (a different run preset\'s name here is refused)'),
-  family: z.string().nullable().default(null).describe('backbone family plugin ("llama", "qwen2"); taken from the preset or config.json model_type when null'),
-  modelDir: z.string().nullable().default(null).describe('local Hugging Face model directory (config.json, *.safetensors, tokenizer.json); required by the real-size presets'),
-  overrides: z.record(z.string(), z.union([z.number(), z.boolean()])).default({}).describe('architecture fields to change on a randomly initialised preset, e.g. { numLayers: 2 }'),
-  lora: loraSchema,
-  baseWeights: z.enum(['auto', 'native', 'backend']).default('auto').describe('where the frozen base weights of a LoRA run on backbone.modelDir live: "native" memory outside the tfjs backend (no 4 GiB wasm heap limit; needs the native kernels and the wasm or cpu backend), "backend" tensors, or "auto": native when LoRA is on, the native kernels are built and the float32 base is over 1 GiB'),
-}, 'the model');
+export const backboneSchema = section(
+  {
+    preset: z
+      .string()
+      .default('tiny-llama')
+      .describe(
+        'the architecture, as set by the backbone preset named in the top-level `preset`; write `preset: "llama-1b"` there, not here (a different run preset\'s name here is refused)',
+      ),
+    family: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('backbone family plugin ("llama", "qwen2"); taken from the preset or config.json model_type when null'),
+    modelDir: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe(
+        'local Hugging Face model directory (config.json, *.safetensors, tokenizer.json); required by the real-size presets',
+      ),
+    overrides: z
+      .record(z.string(), z.union([z.number(), z.boolean()]))
+      .default({})
+      .describe('architecture fields to change on a randomly initialised preset, e.g. { numLayers: 2 }'),
+    lora: loraSchema,
+    baseWeights: z
+      .enum(['auto', 'native', 'backend'])
+      .default('auto')
+      .describe(
+        'where the frozen base weights of a LoRA run on backbone.modelDir live: "native" memory outside the tfjs backend (no 4 GiB wasm heap limit; needs the native kernels and the wasm or cpu backend), "backend" tensors, or "auto": native when LoRA is on, the native kernels are built and the float32 base is over 1 GiB',
+      ),
+  },
+  'the model',
+);
 
-export const syntheticSchema = section({
-  trainSize: positiveInt.default(20000).describe('training problems generated'),
-  testSize: positiveInt.default(500).describe('held-out problems generated (never overlapping the training ones)'),
-  minSteps: positiveInt.default(2).describe('fewest reasoning steps per problem'),
-  maxSteps: positiveInt.default(4).describe('most reasoning steps per problem'),
-  maxValue: z.number().int().min(20).default(100).describe('every number in a problem (operands, intermediate results, answer) lies in [0, maxValue]'),
-  seed: z.number().int().default(1234).describe('generator seed'),
-  nlStyle: z.enum(['short', 'verbose']).default('short').describe('words of the nl trace: one short template sentence per step, or verbose (paraphrases, a restatement of the question, filler; 3-5x the equation trace\'s tokens)'),
-}, 'the built-in synthetic arithmetic task');
+export const syntheticSchema = section(
+  {
+    trainSize: positiveInt.default(20000).describe('training problems generated'),
+    testSize: positiveInt.default(500).describe('held-out problems generated (never overlapping the training ones)'),
+    minSteps: positiveInt.default(2).describe('fewest reasoning steps per problem'),
+    maxSteps: positiveInt.default(4).describe('most reasoning steps per problem'),
+    maxValue: z
+      .number()
+      .int()
+      .min(20)
+      .default(100)
+      .describe('every number in a problem (operands, intermediate results, answer) lies in [0, maxValue]'),
+    seed: z.number().int().default(1234).describe('generator seed'),
+    nlStyle: z
+      .enum(['short', 'verbose'])
+      .default('short')
+      .describe(
+        "words of the nl trace: one short template sentence per step, or verbose (paraphrases, a restatement of the question, filler; 3-5x the equation trace's tokens)",
+      ),
+  },
+  'the built-in synthetic arithmetic task',
+);
 
-export const dataSchema = section({
-  format: z.string().default('auto').describe('dataset format plugin name, or "auto" to sniff it from the file; "synthetic" needs no file'),
-  train: z.string().nullable().default(null).describe('training file; null uses the built-in synthetic task'),
-  test: z.string().nullable().default(null).describe('held-out file for evaluation during and after training; null uses the synthetic test split'),
-  trace: z.enum(['equation', 'nl']).default('equation').describe('chain-of-thought style where the format has both: equations or natural language'),
-  dropLastStep: z.boolean().default(true).describe('drop the last CoT step from the teacher trace (CODI/PCCoT default)'),
-  limit: positiveInt.nullable().default(null).describe('read at most this many training records'),
-  skipInvalid: z.boolean().default(false).describe('skip (and count) malformed records instead of stopping at the first'),
-  shuffleSeed: z.number().int().default(0).describe('seed for shuffling training records each epoch (epoch e uses shuffleSeed + e; independent of train.seed)'),
-  synthetic: syntheticSchema,
-}, 'training and evaluation data');
+export const dataSchema = section(
+  {
+    format: z
+      .string()
+      .default('auto')
+      .describe('dataset format plugin name, or "auto" to sniff it from the file; "synthetic" needs no file'),
+    train: z.string().nullable().default(null).describe('training file; null uses the built-in synthetic task'),
+    test: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('held-out file for evaluation during and after training; null uses the synthetic test split'),
+    trace: z
+      .enum(['equation', 'nl'])
+      .default('equation')
+      .describe('chain-of-thought style where the format has both: equations or natural language'),
+    dropLastStep: z
+      .boolean()
+      .default(true)
+      .describe('drop the last CoT step from the teacher trace (CODI/PCCoT default)'),
+    limit: positiveInt.nullable().default(null).describe('read at most this many training records'),
+    skipInvalid: z
+      .boolean()
+      .default(false)
+      .describe('skip (and count) malformed records instead of stopping at the first'),
+    shuffleSeed: z
+      .number()
+      .int()
+      .default(0)
+      .describe(
+        'seed for shuffling training records each epoch (epoch e uses shuffleSeed + e; independent of train.seed)',
+      ),
+    synthetic: syntheticSchema,
+  },
+  'training and evaluation data',
+);
 
-export const latentSchema = section({
-  count: positiveInt.default(24).describe('latent tokens M (also the compression budget per layer and head)'),
-  mode: z.enum(['jacobi', 'autoregressive']).default('jacobi').describe('all latents refined in parallel (PCCoT) or one per forward pass (CODI)'),
-  iterations: z.number().int().nonnegative().default(3).describe('Jacobi iterations T (0 = pause tokens)'),
-  projection: z.boolean().default(true).describe('map hidden states to the next latent input with Linear-GELU-Linear-LayerNorm (false: feed hidden states directly)'),
-}, 'the student\'s latent thoughts');
+export const latentSchema = section(
+  {
+    count: positiveInt.default(24).describe('latent tokens M (also the compression budget per layer and head)'),
+    mode: z
+      .enum(['jacobi', 'autoregressive'])
+      .default('jacobi')
+      .describe('all latents refined in parallel (PCCoT) or one per forward pass (CODI)'),
+    iterations: z.number().int().nonnegative().default(3).describe('Jacobi iterations T (0 = pause tokens)'),
+    projection: z
+      .boolean()
+      .default(true)
+      .describe(
+        'map hidden states to the next latent input with Linear-GELU-Linear-LayerNorm (false: feed hidden states directly)',
+      ),
+  },
+  "the student's latent thoughts",
+);
 
-export const compressionSchema = section({
-  scorer: z.string().default('rkv').describe('KV scorer from any loaded plugin (see `kava plugins`)'),
-  options: z.record(z.string(), z.unknown()).default({}).describe("options of the selected scorer, validated by the scorer's own schema"),
-  evictor: z.string().default('topk').describe('evictor that keeps the top-M scored tokens per layer and KV head'),
-  rope: z.enum(['post', 'pre']).default('post').describe('score keys after (as cached) or before RoPE'),
-  groupReduce: z.enum(['max', 'mean']).default('max').describe('how attention-based scorers reduce a GQA group of query heads'),
-}, 'compressing the teacher cache to M entries per layer and head');
+export const compressionSchema = section(
+  {
+    scorer: z.string().default('rkv').describe('KV scorer from any loaded plugin (see `kava plugins`)'),
+    options: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("options of the selected scorer, validated by the scorer's own schema"),
+    evictor: z.string().default('topk').describe('evictor that keeps the top-M scored tokens per layer and KV head'),
+    rope: z.enum(['post', 'pre']).default('post').describe('score keys after (as cached) or before RoPE'),
+    groupReduce: z
+      .enum(['max', 'mean'])
+      .default('max')
+      .describe('how attention-based scorers reduce a GQA group of query heads'),
+  },
+  'compressing the teacher cache to M entries per layer and head',
+);
 
-export const trainSchema = section({
-  steps: positiveInt.nullable().default(null).describe('optimiser steps; null derives them from epochs'),
-  epochs: z.number().positive().default(10).describe('passes over the training data when steps is null'),
-  batchSize: positiveInt.default(128).describe('examples per optimiser step (effective batch)'),
-  microBatchSize: positiveInt.default(8).describe('examples per forward pass; gradients accumulate to batchSize'),
-  lr: z.number().positive().default(8e-4).describe('peak learning rate'),
-  weightDecay: nonNegative.default(0.1).describe('AdamW decoupled weight decay'),
-  warmup: z.number().min(0).max(1).default(0.03).describe('linear warm-up as a fraction of the steps, then cosine decay'),
-  teacher: z.enum(['shared', 'frozen']).default('shared').describe('the teacher pass of the latent methods: the weights being trained (shared with the student, the paper\'s setup; teacher-ce keeps them writing traces), or a frozen copy of backbone.modelDir as loaded (an ablation; teacher-ce is then off)'),
-  teacherWarmup: z.number().min(0).max(1).default(0).describe('fraction of the steps that train only the teacher (teacher-ce) before the latent objective starts; stands in for the pretraining the paper\'s models have when training from scratch'),
-  clip: nonNegative.default(2.0).describe('global gradient-norm clip (0 = off)'),
-  maxNonFiniteSkips: z.number().int().nonnegative().default(3).describe('steps in a row whose loss or gradient is not finite (NaN, Infinity) that are skipped, weights unchanged, before training stops (0 = stop at the first)'),
-  seed: z.number().int().default(0).describe('seed of the random draws of training: the initial weights of a random preset, LoRA A, the added token rows and the latent projection; the LoRA dropout masks and the random scorer (from the seed, the step, the micro-batch and a fixed site). The same config and seed give the same losses and weights bit for bit, also when a run is interrupted and resumed, on the same machine and backend (across backends, BLAS builds or thread counts they agree only to rounding). The data order has its own seed, data.shuffleSeed'),
-  out: z.string().default('runs').describe('folder that holds run directories'),
-  checkpointEvery: z.number().int().nonnegative().default(500).describe('steps between checkpoints (0 = only at the end)'),
-  evalEvery: z.number().int().nonnegative().default(0).describe('steps between held-out evaluations (0 = only at the end)'),
-  maxQuestionTokens: positiveInt.default(128).describe('question tokens kept per example'),
-  maxCotTokens: positiveInt.default(128).describe('chain-of-thought tokens kept per example'),
-  maxAnswerTokens: positiveInt.default(16).describe('answer tokens kept per example'),
-}, 'optimisation, checkpoints and runs');
+export const trainSchema = section(
+  {
+    steps: positiveInt.nullable().default(null).describe('optimiser steps; null derives them from epochs'),
+    epochs: z.number().positive().default(10).describe('passes over the training data when steps is null'),
+    batchSize: positiveInt.default(128).describe('examples per optimiser step (effective batch)'),
+    microBatchSize: positiveInt.default(8).describe('examples per forward pass; gradients accumulate to batchSize'),
+    lr: z.number().positive().default(8e-4).describe('peak learning rate'),
+    weightDecay: nonNegative.default(0.1).describe('AdamW decoupled weight decay'),
+    warmup: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.03)
+      .describe('linear warm-up as a fraction of the steps, then cosine decay'),
+    teacher: z
+      .enum(['shared', 'frozen'])
+      .default('shared')
+      .describe(
+        "the teacher pass of the latent methods: the weights being trained (shared with the student, the paper's setup; teacher-ce keeps them writing traces), or a frozen copy of backbone.modelDir as loaded (an ablation; teacher-ce is then off)",
+      ),
+    teacherWarmup: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        "fraction of the steps that train only the teacher (teacher-ce) before the latent objective starts; stands in for the pretraining the paper's models have when training from scratch",
+      ),
+    clip: nonNegative.default(2.0).describe('global gradient-norm clip (0 = off)'),
+    maxNonFiniteSkips: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(3)
+      .describe(
+        'steps in a row whose loss or gradient is not finite (NaN, Infinity) that are skipped, weights unchanged, before training stops (0 = stop at the first)',
+      ),
+    seed: z
+      .number()
+      .int()
+      .default(0)
+      .describe(
+        'seed of the random draws of training: the initial weights of a random preset, LoRA A, the added token rows and the latent projection; the LoRA dropout masks and the random scorer (from the seed, the step, the micro-batch and a fixed site). The same config and seed give the same losses and weights bit for bit, also when a run is interrupted and resumed, on the same machine and backend (across backends, BLAS builds or thread counts they agree only to rounding). The data order has its own seed, data.shuffleSeed',
+      ),
+    out: z.string().default('runs').describe('folder that holds run directories'),
+    checkpointEvery: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(500)
+      .describe('steps between checkpoints (0 = only at the end)'),
+    evalEvery: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('steps between held-out evaluations (0 = only at the end)'),
+    maxQuestionTokens: positiveInt.default(128).describe('question tokens kept per example'),
+    maxCotTokens: positiveInt.default(128).describe('chain-of-thought tokens kept per example'),
+    maxAnswerTokens: positiveInt.default(16).describe('answer tokens kept per example'),
+  },
+  'optimisation, checkpoints and runs',
+);
 
-export const evalSchema = section({
-  mode: z.enum(['latent', 'cot', 'direct']).default('latent').describe('latent thoughts (KaVa/CODI/PCCoT), written CoT, or direct answer'),
-  data: z.string().nullable().default(null).describe('evaluation file; null uses data.test'),
-  format: z.string().default('auto').describe('format of the evaluation file, or "auto"'),
-  limit: positiveInt.nullable().default(null).describe('evaluate at most this many questions'),
-  batchSize: positiveInt.default(32).describe('questions decoded together'),
-  maxNewTokens: positiveInt.default(16).describe('answer tokens generated at most'),
-  maxCotTokens: positiveInt.default(128).describe('CoT tokens the model may write in "cot" mode'),
-}, 'evaluation');
+export const evalSchema = section(
+  {
+    mode: z
+      .enum(['latent', 'cot', 'direct'])
+      .default('latent')
+      .describe('latent thoughts (KaVa/CODI/PCCoT), written CoT, or direct answer'),
+    data: z.string().nullable().default(null).describe('evaluation file; null uses data.test'),
+    format: z.string().default('auto').describe('format of the evaluation file, or "auto"'),
+    limit: positiveInt.nullable().default(null).describe('evaluate at most this many questions'),
+    batchSize: positiveInt.default(32).describe('questions decoded together'),
+    maxNewTokens: positiveInt.default(16).describe('answer tokens generated at most'),
+    maxCotTokens: positiveInt.default(128).describe('CoT tokens the model may write in "cot" mode'),
+  },
+  'evaluation',
+);
 
 /** One loss term: its weight (0 switches it off) and the term's own options. */
-export const lossEntrySchema = z.looseObject({ weight: nonNegative.describe('weight of the term in the total loss (0 = off)') });
+export const lossEntrySchema = z.looseObject({
+  weight: nonNegative.describe('weight of the term in the total loss (0 = off)'),
+});
 
 export const configSchema = z.strictObject({
-  preset: z.union([z.string(), z.array(z.string())]).nullable().default(null).describe('run presets applied over the defaults and under this file, by kind: backbone (architecture and its training recipe; llama-1b, llama-3b, qwen-0.5b add LoRA and Table 6), data, method; e.g. "llama-1b,codi". `kava` commands fill a kind left out with its default (backbone: tiny-llama); `--preset` replaces this key'),
-  method: z.enum(METHODS).default('kava').describe('what is trained: latent students (kava, codi, pccot), the written CoT (full-cot) or direct answers (no-cot)'),
-  backend: z.enum(BACKENDS).default('auto').describe('tensor backend; auto takes tfjs-node-gpu, then tfjs-node when installed, else wasm, else cpu'),
+  preset: z
+    .union([z.string(), z.array(z.string())])
+    .nullable()
+    .default(null)
+    .describe(
+      'run presets applied over the defaults and under this file, by kind: backbone (architecture and its training recipe; llama-1b, llama-3b, qwen-0.5b add LoRA and Table 6), data, method; e.g. "llama-1b,codi". `kava` commands fill a kind left out with its default (backbone: tiny-llama); `--preset` replaces this key',
+    ),
+  method: z
+    .enum(METHODS)
+    .default('kava')
+    .describe(
+      'what is trained: latent students (kava, codi, pccot), the written CoT (full-cot) or direct answers (no-cot)',
+    ),
+  backend: z
+    .enum(BACKENDS)
+    .default('auto')
+    .describe('tensor backend; auto takes tfjs-node-gpu, then tfjs-node when installed, else wasm, else cpu'),
   plugins: z.array(z.string()).default([]).describe('extra plugins: npm package names or paths relative to this file'),
-  builtinPlugins: z.boolean().default(true).describe('load the four built-in plugin packages (Llama, Qwen, R-KV, KeyDiff)'),
+  builtinPlugins: z
+    .boolean()
+    .default(true)
+    .describe('load the four built-in plugin packages (Llama, Qwen, R-KV, KeyDiff)'),
   backbone: backboneSchema,
   data: dataSchema,
   latent: latentSchema,
   compression: compressionSchema,
-  losses: z.record(z.string(), lossEntrySchema).default({
-    'student-ce': { weight: 1 },
-    'teacher-ce': { weight: 1 },
-    codi: { weight: 10 },
-    kv: { weight: 1, type: 'smooth-l1', layerwiseStd: true },
-  }).describe("loss terms by name, each { weight, ...the term's options }"),
+  losses: z
+    .record(z.string(), lossEntrySchema)
+    .default({
+      'student-ce': { weight: 1 },
+      'teacher-ce': { weight: 1 },
+      codi: { weight: 10 },
+      kv: { weight: 1, type: 'smooth-l1', layerwiseStd: true },
+    })
+    .describe("loss terms by name, each { weight, ...the term's options }"),
   train: trainSchema,
   eval: evalSchema,
 });
@@ -134,4 +299,8 @@ export const configSchema = z.strictObject({
 export type KavaConfig = z.output<typeof configSchema>;
 /** What a user writes: any subset. */
 export type KavaConfigInput = DeepPartial<z.input<typeof configSchema>>;
-export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;

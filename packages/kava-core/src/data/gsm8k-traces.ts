@@ -21,7 +21,10 @@ const ANNOTATION = /<<([^<>]*)>>/g;
 export function deriveGsm8kTraces(text: string): Gsm8kTraces {
   const marker = text.lastIndexOf('####');
   if (marker < 0) throw new FieldError('answer', 'expected the final answer after "####", found no "####"');
-  const answer = text.slice(marker + 4).trim().replace(/,/g, '');
+  const answer = text
+    .slice(marker + 4)
+    .trim()
+    .replace(/,/g, '');
   if (!/^-?\d+(\.\d+)?$/.test(answer)) {
     throw new FieldError('answer', `expected a number after "####", got ${JSON.stringify(answer)}`);
   }
@@ -30,13 +33,21 @@ export function deriveGsm8kTraces(text: string): Gsm8kTraces {
   for (const match of body.matchAll(ANNOTATION)) {
     const inner = match[1]!.trim();
     if (!/^[^=]+=[^=]+$/.test(inner)) {
-      throw new FieldError('answer', `expected annotations of the form <<expr=value>>, got ${JSON.stringify(match[0])}`);
+      throw new FieldError(
+        'answer',
+        `expected annotations of the form <<expr=value>>, got ${JSON.stringify(match[0])}`,
+      );
     }
     equation.push(`<<${inner}>>`);
   }
   const nl = body
     .split('\n')
-    .map((line) => line.replace(ANNOTATION, '').replace(/[ \t]{2,}/g, ' ').trim())
+    .map((line) =>
+      line
+        .replace(ANNOTATION, '')
+        .replace(/[ \t]{2,}/g, ' ')
+        .trim(),
+    )
     .filter((line) => line !== '');
   return { equation, nl, answer };
 }
@@ -48,7 +59,13 @@ export function deriveGsm8kTraces(text: string): Gsm8kTraces {
 export function splitCot(cot: string): string[] {
   const annotations = [...cot.matchAll(ANNOTATION)].map((m) => m[0]);
   if (annotations.length > 0) return annotations;
-  const lines = cot.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const lines = cot
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (lines.length > 1) return lines;
-  return cot.split(/(?<=[.!?])\s+/).map((s) => s.trim()).filter((s) => s !== '');
+  return cot
+    .split(/(?<=[.!?])\s+/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }

@@ -57,16 +57,25 @@ export class JsonArrayScanner {
       if (this.element === null) {
         if (c === '\n') this.line++;
         if (WHITESPACE.has(c)) continue;
-        const unexpected = this.closed ? `unexpected ${JSON.stringify(c)} after the closing "]"`
-          : !this.opened && c !== '[' ? `expected a JSON array ("[" first), got ${JSON.stringify(c)}` : undefined;
+        const unexpected = this.closed
+          ? `unexpected ${JSON.stringify(c)} after the closing "]"`
+          : !this.opened && c !== '['
+            ? `expected a JSON array ("[" first), got ${JSON.stringify(c)}`
+            : undefined;
         if (unexpected) {
           this.failed = true;
           out.push({ line: this.line, parseError: unexpected });
           return out;
         }
-        if (!this.opened) { this.opened = true; continue; }
+        if (!this.opened) {
+          this.opened = true;
+          continue;
+        }
         if (c === ',') continue;
-        if (c === ']') { this.closed = true; continue; }
+        if (c === ']') {
+          this.closed = true;
+          continue;
+        }
         this.element = [];
         this.elementLine = this.line;
         this.depth = 0;
@@ -83,7 +92,8 @@ export class JsonArrayScanner {
       if (c === '"') this.inString = true;
       else if (c === '{' || c === '[') this.depth++;
       else if (c === '}' || c === ']') {
-        if (this.depth === 0) { // "]" closing the array right after a primitive element
+        if (this.depth === 0) {
+          // "]" closing the array right after a primitive element
           emit(i);
           this.closed = true;
         } else if (--this.depth === 0) {
@@ -121,6 +131,12 @@ export async function* jsonArrayElements(file: string): AsyncGenerator<RawRecord
 
 /** Records of a JSON array file or a JSON Lines file, told apart by the first character. */
 export async function* jsonRecords(file: string, head: string): AsyncGenerator<RawRecord> {
-  if (head.replace(/^\ufeff/, '').trimStart().startsWith('[')) yield* jsonArrayElements(file);
+  if (
+    head
+      .replace(/^\ufeff/, '')
+      .trimStart()
+      .startsWith('[')
+  )
+    yield* jsonArrayElements(file);
   else yield* jsonLines(file);
 }

@@ -5,7 +5,10 @@ import { KavaError } from '../errors.js';
  * into a DataRecordError that also names the file and line.
  */
 export class FieldError extends Error {
-  constructor(readonly field: string, readonly expected: string) {
+  constructor(
+    readonly field: string,
+    readonly expected: string,
+  ) {
     super(`field "${field}": ${expected}`);
     this.name = 'FieldError';
   }
@@ -13,14 +16,25 @@ export class FieldError extends Error {
 
 /** A malformed record: names the file, the line the record starts on, the field and what was expected. */
 export class DataRecordError extends KavaError {
-  constructor(readonly file: string, readonly line: number, readonly field: string, expected: string) {
-    super(`${file}:${line}: field "${field}": ${expected} (set data.skipInvalid to skip and count bad records)`, { exitCode: 2 });
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly field: string,
+    expected: string,
+  ) {
+    super(`${file}:${line}: field "${field}": ${expected} (set data.skipInvalid to skip and count bad records)`, {
+      exitCode: 2,
+    });
     this.name = 'DataRecordError';
   }
 }
 
 /** A string field of a parsed JSON record, or a FieldError. Numbers are accepted and written as text. */
-export function stringField(record: Record<string, unknown>, field: string, options: { numeric?: boolean } = {}): string {
+export function stringField(
+  record: Record<string, unknown>,
+  field: string,
+  options: { numeric?: boolean } = {},
+): string {
   const value = record[field];
   if (typeof value === 'string') {
     if (value.trim() === '') throw new FieldError(field, 'expected a non-empty string, got ""');
@@ -46,7 +60,8 @@ export function asObject(value: unknown): Record<string, unknown> {
  */
 export function numericText(text: string, field: string): string {
   const plain = text.trim().replace(/,/g, '');
-  if (plain === '' || !Number.isFinite(Number(plain))) throw new FieldError(field, `expected a number, got ${JSON.stringify(text.trim())}`);
+  if (plain === '' || !Number.isFinite(Number(plain)))
+    throw new FieldError(field, `expected a number, got ${JSON.stringify(text.trim())}`);
   return plain;
 }
 

@@ -1,7 +1,10 @@
 import { Rng } from '../util/rng.js';
 
 /** The first `n` items of a stream (null or undefined: all). Stops reading the source after n. */
-export async function* limit<T>(items: AsyncIterable<T> | Iterable<T>, n: number | null | undefined): AsyncGenerator<T> {
+export async function* limit<T>(
+  items: AsyncIterable<T> | Iterable<T>,
+  n: number | null | undefined,
+): AsyncGenerator<T> {
   if (n === 0) return;
   let count = 0;
   for await (const item of items) {
@@ -27,7 +30,10 @@ export function shuffle<T>(items: readonly T[], seed: number): T[] {
  * count when >= 1) go to `second` (e.g. a validation split) and the rest to `first`.
  */
 export function split<T>(items: readonly T[], sizeOfSecond: number, seed: number): { first: T[]; second: T[] } {
-  const n = sizeOfSecond >= 1 ? Math.min(items.length, Math.floor(sizeOfSecond)) : Math.round(items.length * Math.max(0, sizeOfSecond));
+  const n =
+    sizeOfSecond >= 1
+      ? Math.min(items.length, Math.floor(sizeOfSecond))
+      : Math.round(items.length * Math.max(0, sizeOfSecond));
   const order = shuffle(items, seed);
   return { second: order.slice(0, n), first: order.slice(n) };
 }

@@ -113,27 +113,66 @@ export function layout(pieces: readonly [SegmentName, readonly number[]][]): Seq
 
 /** Teacher: `Q <bot> C <eot> "The answer is:" A <eos>`. */
 export function teacherLayout(e: EncodedExample, t: ReasoningTokens, eosId: number): SequenceLayout {
-  return layout([['question', e.question], ['bot', [t.botId]], ['cot', e.cot], ['eot', [t.eotId]], ['prefix', e.prefix], ['answer', e.answer], ['eos', [eosId]]]);
+  return layout([
+    ['question', e.question],
+    ['bot', [t.botId]],
+    ['cot', e.cot],
+    ['eot', [t.eotId]],
+    ['prefix', e.prefix],
+    ['answer', e.answer],
+    ['eos', [eosId]],
+  ]);
 }
 
 /**
  * Student: `Q <bot> z_1..z_M <eot> "The answer is:" A <eos>`. The M latent slots hold
  * `placeholderId` (their inputs are embeddings, not tokens); their segment is `latent`.
  */
-export function studentLayout(e: EncodedExample, t: ReasoningTokens, eosId: number, latents: number, placeholderId: number): SequenceLayout {
-  return layout([['question', e.question], ['bot', [t.botId]], ['latent', new Array<number>(latents).fill(placeholderId)], ['eot', [t.eotId]], ['prefix', e.prefix], ['answer', e.answer], ['eos', [eosId]]]);
+export function studentLayout(
+  e: EncodedExample,
+  t: ReasoningTokens,
+  eosId: number,
+  latents: number,
+  placeholderId: number,
+): SequenceLayout {
+  return layout([
+    ['question', e.question],
+    ['bot', [t.botId]],
+    ['latent', new Array<number>(latents).fill(placeholderId)],
+    ['eot', [t.eotId]],
+    ['prefix', e.prefix],
+    ['answer', e.answer],
+    ['eos', [eosId]],
+  ]);
 }
 
 /** Direct (No-CoT): `Q "The answer is:" A <eos>`. */
 export function directLayout(e: EncodedExample, eosId: number): SequenceLayout {
-  return layout([['question', e.question], ['prefix', e.prefix], ['answer', e.answer], ['eos', [eosId]]]);
+  return layout([
+    ['question', e.question],
+    ['prefix', e.prefix],
+    ['answer', e.answer],
+    ['eos', [eosId]],
+  ]);
 }
 
 /** The prompt a mode decodes from: `Q <bot>` (cot, latent) or `Q "The answer is:"` (direct). */
-export function promptLayout(mode: 'cot' | 'latent' | 'direct', question: readonly number[], prefix: readonly number[], t: ReasoningTokens | undefined): SequenceLayout {
-  if (mode === 'direct') return layout([['question', question], ['prefix', prefix]]);
+export function promptLayout(
+  mode: 'cot' | 'latent' | 'direct',
+  question: readonly number[],
+  prefix: readonly number[],
+  t: ReasoningTokens | undefined,
+): SequenceLayout {
+  if (mode === 'direct')
+    return layout([
+      ['question', question],
+      ['prefix', prefix],
+    ]);
   if (!t) throw new Error(`${mode} prompts need the <bot>/<eot> token ids`);
-  return layout([['question', question], ['bot', [t.botId]]]);
+  return layout([
+    ['question', question],
+    ['bot', [t.botId]],
+  ]);
 }
 
 /** Layouts padded to one length, as flat row-major [B, S] arrays. */
@@ -158,17 +197,26 @@ export interface PaddedBatch {
  * (targets line up from position 0), `left` for decoding (every row's last token is the last column).
  * `startPositions[b]` shifts row b's positions (continuing after a cached prefix).
  */
-export function padBatch(rows: readonly (SequenceLayout | readonly number[])[], padId: number, side: 'left' | 'right', startPositions?: readonly number[]): PaddedBatch {
-  const layouts = rows.map((r) => ('ids' in r ? r : { ids: [...r], segments: new Array<number>(r.length).fill(SEGMENT.question), spans: {} }));
+export function padBatch(
+  rows: readonly (SequenceLayout | readonly number[])[],
+  padId: number,
+  side: 'left' | 'right',
+  startPositions?: readonly number[],
+): PaddedBatch {
+  const layouts = rows.map((r) =>
+    'ids' in r ? r : { ids: [...r], segments: new Array<number>(r.length).fill(SEGMENT.question), spans: {} },
+  );
   const batch = layouts.length;
   const length = Math.max(0, ...layouts.map((l) => l.ids.length));
   const out: PaddedBatch = {
-    batch, length,
+    batch,
+    length,
     ids: new Int32Array(batch * length).fill(padId),
     mask: new Int32Array(batch * length),
     positions: new Int32Array(batch * length),
     segments: new Int32Array(batch * length).fill(SEGMENT.pad),
-    offsets: [], lengths: [],
+    offsets: [],
+    lengths: [],
   };
   layouts.forEach((l, b) => {
     const n = l.ids.length;

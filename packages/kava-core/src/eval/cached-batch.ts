@@ -58,7 +58,14 @@ export class CachedBatch {
     const positionIds = tf.tensor2d(padded.positions, shape, 'int32');
     let next: number[] = chunks.map(() => -1);
     try {
-      const out = this.backbone.forward({ inputIds, attentionMask, positionIds, cache: this.cache, returnCache: true, logits });
+      const out = this.backbone.forward({
+        inputIds,
+        attentionMask,
+        positionIds,
+        cache: this.cache,
+        returnCache: true,
+        logits,
+      });
       this.forwardCalls++;
       if (!out.cache) throw new Error('the backbone returned no cache although returnCache was set');
       this.replaceCache(out.cache);
@@ -130,7 +137,12 @@ export interface Decoded {
  * ends on a stop token or after `maxTokens`; its last token is not fed (the caller decides what
  * follows it).
  */
-export function decodeGreedy(batch: CachedBatch, first: readonly number[], stopIds: ReadonlySet<number>, maxTokens: number): Decoded[] {
+export function decodeGreedy(
+  batch: CachedBatch,
+  first: readonly number[],
+  stopIds: ReadonlySet<number>,
+  maxTokens: number,
+): Decoded[] {
   const out: Decoded[] = first.map(() => ({ tokens: [], stopped: false }));
   const done = first.map((t) => t < 0 || maxTokens <= 0);
   let next = [...first];

@@ -65,13 +65,23 @@ export async function evaluate(
   }
   const totals = { questions: 0, correct: 0, passes: 0, tokens: 0, kv: 0 };
   const run = async (batch: Example[]) => {
-    const generations = await strategy.generate(model, batch.map((e) => e.question));
+    const generations = await strategy.generate(
+      model,
+      batch.map((e) => e.question),
+    );
     const lines: string[] = [];
     batch.forEach((example, i) => {
       const g = generations[i]!;
       const predicted = extractAnswer(g.answerText);
       const correct = answersMatch(predicted, example.answer);
-      const prediction: Prediction = { id: example.id, question: example.question, gold: example.answer, ...g, predicted, correct };
+      const prediction: Prediction = {
+        id: example.id,
+        question: example.question,
+        gold: example.answer,
+        ...g,
+        predicted,
+        correct,
+      };
       totals.questions++;
       totals.correct += correct ? 1 : 0;
       totals.passes += g.forwardPasses;
@@ -117,7 +127,12 @@ export interface InferResult extends Generation {
 }
 
 /** Answers one question with a strategy (cot: the written trace comes back too). */
-export async function infer(model: LoadedModel, question: string, mode: 'cot' | 'direct' | GenerationStrategy, options: TextStrategyOptions = {}): Promise<InferResult> {
+export async function infer(
+  model: LoadedModel,
+  question: string,
+  mode: 'cot' | 'direct' | GenerationStrategy,
+  options: TextStrategyOptions = {},
+): Promise<InferResult> {
   const strategy = typeof mode === 'string' ? textStrategy(mode, options) : mode;
   const [g] = await strategy.generate(model, [question]);
   return { ...g!, answer: extractAnswer(g!.answerText) };

@@ -1,7 +1,14 @@
 import type { LoadedModel } from '../contracts/backbone.js';
 import type { Tokenizer } from '../contracts/tokenizer.js';
 import { KavaError } from '../errors.js';
-import { ANSWER_PREFIX, BOT_TOKEN, EOT_TOKEN, encodeQuestion, type EncodeOptions, type ReasoningTokens } from '../data/sequences.js';
+import {
+  ANSWER_PREFIX,
+  BOT_TOKEN,
+  EOT_TOKEN,
+  encodeQuestion,
+  type EncodeOptions,
+  type ReasoningTokens,
+} from '../data/sequences.js';
 import { CachedBatch, decodeGreedy } from './cached-batch.js';
 import type { Generation, GenerationStrategy } from './strategy.js';
 
@@ -21,12 +28,23 @@ export function reasoningTokensOf(tokenizer: Tokenizer): ReasoningTokens {
   const botId = tokenizer.tokenToId(BOT_TOKEN);
   const eotId = tokenizer.tokenToId(EOT_TOKEN);
   if (botId === undefined || eotId === undefined) {
-    throw new KavaError(`the tokenizer has no ${BOT_TOKEN}/${EOT_TOKEN} tokens; cot and latent evaluation need a model trained with them`, { exitCode: 2 });
+    throw new KavaError(
+      `the tokenizer has no ${BOT_TOKEN}/${EOT_TOKEN} tokens; cot and latent evaluation need a model trained with them`,
+      { exitCode: 2 },
+    );
   }
   return { botId, eotId };
 }
 
-function finish(tokenizer: Tokenizer, batch: CachedBatch, b: number, answer: number[], generated: number, kvEntries: number, trace?: string): Generation {
+function finish(
+  tokenizer: Tokenizer,
+  batch: CachedBatch,
+  b: number,
+  answer: number[],
+  generated: number,
+  kvEntries: number,
+  trace?: string,
+): Generation {
   const text = answer[answer.length - 1] === tokenizer.eosId ? answer.slice(0, -1) : answer;
   return {
     answerText: tokenizer.decode(text).trim(),
@@ -77,14 +95,26 @@ export function cotStrategy(options: TextStrategyOptions = {}): GenerationStrate
         const first = batch.feed(questions.map((q) => [...encodeQuestion(tokenizer, q, options.encode), botId]));
         const cots = decodeGreedy(batch, first, new Set([eotId, tokenizer.eosId]), maxCotTokens);
         // A row that hit the limit has an unfed last CoT token; a stop token is replaced by <eot>.
-        const bridge = cots.map((c) => [...(c.stopped || c.tokens.length === 0 ? [] : [c.tokens[c.tokens.length - 1]!]), eotId, ...prefix]);
+        const bridge = cots.map((c) => [
+          ...(c.stopped || c.tokens.length === 0 ? [] : [c.tokens[c.tokens.length - 1]!]),
+          eotId,
+          ...prefix,
+        ]);
         const afterPrefix = batch.feed(bridge);
         const held = [...batch.held];
         const answers = decodeGreedy(batch, afterPrefix, new Set([tokenizer.eosId]), maxNewTokens);
         return answers.map((a, b) => {
           const cot = cots[b]!;
           const written = cot.stopped ? cot.tokens.slice(0, -1) : cot.tokens;
-          return finish(tokenizer, batch, b, a.tokens, cot.tokens.length + a.tokens.length, held[b]!, tokenizer.decode(written).trim());
+          return finish(
+            tokenizer,
+            batch,
+            b,
+            a.tokens,
+            cot.tokens.length + a.tokens.length,
+            held[b]!,
+            tokenizer.decode(written).trim(),
+          );
         });
       } finally {
         batch.dispose();

@@ -31,7 +31,10 @@ export function parseJsonText(text: string, file: string, firstLine = 1): unknow
   } catch (error) {
     const { line, column } = jsonErrorLocation(text, error);
     const reason = (error as Error).message.replace(/ in JSON at position \d+.*$/, '');
-    throw new KavaError(`${file}:${line + firstLine - 1}:${column}: not valid JSON (${reason})`, { exitCode: 2, cause: error });
+    throw new KavaError(`${file}:${line + firstLine - 1}:${column}: not valid JSON (${reason})`, {
+      exitCode: 2,
+      cause: error,
+    });
   }
 }
 
@@ -52,7 +55,8 @@ export function readJsonFile(file: string): unknown {
 /** A JSON object read from `file`, or an error naming the file. */
 export function readJsonObject(file: string): Record<string, unknown> {
   const value = readJsonFile(file);
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new KavaError(`${file}: expected a JSON object`, { exitCode: 2 });
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new KavaError(`${file}: expected a JSON object`, { exitCode: 2 });
   return value as Record<string, unknown>;
 }
 

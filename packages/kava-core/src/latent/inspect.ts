@@ -40,7 +40,13 @@ export class LatentRecorder {
     const [, m, D] = pass.inputs.shape as [number, number, number];
     this.width = D;
     const { values, indices } = tf.topk(tf.softmax(pass.logits), this.topK);
-    this.passes.push({ first: pass.first, m, ids: indices.dataSync() as Int32Array, probs: values.dataSync() as Float32Array, inputs: Float32Array.from(pass.inputs.dataSync()) });
+    this.passes.push({
+      first: pass.first,
+      m,
+      ids: indices.dataSync() as Int32Array,
+      probs: values.dataSync() as Float32Array,
+      inputs: Float32Array.from(pass.inputs.dataSync()),
+    });
     tf.dispose([values, indices]);
   };
 
@@ -63,11 +69,13 @@ export class LatentRecorder {
         byLatent.set(p.first + i, slot);
       }
     }
-    return [...byLatent.entries()].sort((x, y) => x[0] - y[0]).map(([index, slot]) => ({
-      latent: index + 1,
-      passes: slot.passes,
-      inputChange: slot.inputs.slice(1).map((v, t) => relativeChange(slot.inputs[t]!, v)),
-    }));
+    return [...byLatent.entries()]
+      .sort((x, y) => x[0] - y[0])
+      .map(([index, slot]) => ({
+        latent: index + 1,
+        passes: slot.passes,
+        inputChange: slot.inputs.slice(1).map((v, t) => relativeChange(slot.inputs[t]!, v)),
+      }));
   }
 }
 

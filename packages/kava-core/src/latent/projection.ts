@@ -10,20 +10,27 @@ type Tensor = tf.Tensor;
 export class Projection {
   readonly variables: Map<string, tf.Variable>;
 
-  constructor(readonly hiddenSize: number, seed: number, prefix = 'projection') {
+  constructor(
+    readonly hiddenSize: number,
+    seed: number,
+    prefix = 'projection',
+  ) {
     const d = hiddenSize;
     const bound = 1 / Math.sqrt(d);
     const uniform = (shape: number[], s: number) => tf.randomUniform(shape, -bound, bound, 'float32', s);
     // tf.tidy releases the initial values; the variables themselves survive it.
     const entries: [string, tf.Variable][] = [];
-    tf.tidy(() => void entries.push(
-      [`${prefix}.fc1.weight`, tf.variable(uniform([d, d], seed), true)],
-      [`${prefix}.fc1.bias`, tf.variable(uniform([d], seed + 1), true)],
-      [`${prefix}.fc2.weight`, tf.variable(uniform([d, d], seed + 2), true)],
-      [`${prefix}.fc2.bias`, tf.variable(uniform([d], seed + 3), true)],
-      [`${prefix}.norm.weight`, tf.variable(tf.ones([d]), true)],
-      [`${prefix}.norm.bias`, tf.variable(tf.zeros([d]), true)],
-    ));
+    tf.tidy(
+      () =>
+        void entries.push(
+          [`${prefix}.fc1.weight`, tf.variable(uniform([d, d], seed), true)],
+          [`${prefix}.fc1.bias`, tf.variable(uniform([d], seed + 1), true)],
+          [`${prefix}.fc2.weight`, tf.variable(uniform([d, d], seed + 2), true)],
+          [`${prefix}.fc2.bias`, tf.variable(uniform([d], seed + 3), true)],
+          [`${prefix}.norm.weight`, tf.variable(tf.ones([d]), true)],
+          [`${prefix}.norm.bias`, tf.variable(tf.zeros([d]), true)],
+        ),
+    );
     this.variables = new Map(entries);
     this.prefix = prefix;
   }

@@ -87,7 +87,12 @@ const last = (hidden: Tensor[] | undefined) => hidden![hidden!.length - 1]!;
  * Call it inside tf.tidy (or a gradient tape, which tidies): intermediate caches and states are
  * left to the enclosing scope, and what the caller keeps is what it returns from that scope.
  */
-export function studentForward(backbone: Backbone, settings: LatentSettings, batch: StudentBatch, options: StudentOptions = {}): StudentResult {
+export function studentForward(
+  backbone: Backbone,
+  settings: LatentSettings,
+  batch: StudentBatch,
+  options: StudentOptions = {},
+): StudentResult {
   const { count: M, projection } = settings;
   const training = options.training ?? false;
   const observe = options.observe;
@@ -97,7 +102,15 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
   // The dropout seed of the pass about to run (pass index = its site); none when unseeded.
   const passSeed = () => (options.seed === undefined ? {} : { seed: deriveSeed(options.seed, passes) });
 
-  const prefix = backbone.forward({ inputIds: batch.prefixIds, attentionMask: batch.prefixMask, returnCache: true, hidden: true, logits: false, training, ...passSeed() });
+  const prefix = backbone.forward({
+    inputIds: batch.prefixIds,
+    attentionMask: batch.prefixMask,
+    returnCache: true,
+    hidden: true,
+    logits: false,
+    training,
+    ...passSeed(),
+  });
   passes++;
   const prefixCache = prefix.cache!;
   const hBot = rowsAt(last(prefix.hidden), batch.prefixLast);
@@ -110,7 +123,14 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
     const placeholder = backbone.embed(tf.fill([B, Math.max(M - 1, 0)], settings.placeholderId, 'int32'));
     let e = M > 1 ? tf.concat([first, placeholder], 1) : first;
     for (let t = 0; t < settings.iterations; t++) {
-      const out = backbone.forward({ inputEmbeds: e, cache: prefixCache, hidden: true, logits: observe !== undefined, training, ...passSeed() });
+      const out = backbone.forward({
+        inputEmbeds: e,
+        cache: prefixCache,
+        hidden: true,
+        logits: observe !== undefined,
+        training,
+        ...passSeed(),
+      });
       passes++;
       observe?.({ first: 0, inputs: e, logits: out.logits! });
       const h = last(out.hidden);
@@ -120,7 +140,15 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
   } else {
     let z = first;
     for (let j = 0; j < M - 1; j++) {
-      const out = backbone.forward({ inputEmbeds: z, cache: latentCache, hidden: true, logits: observe !== undefined, returnCache: true, training, ...passSeed() });
+      const out = backbone.forward({
+        inputEmbeds: z,
+        cache: latentCache,
+        hidden: true,
+        logits: observe !== undefined,
+        returnCache: true,
+        training,
+        ...passSeed(),
+      });
       passes++;
       observe?.({ first: j, inputs: z, logits: out.logits! });
       latentCache = out.cache!;
@@ -146,7 +174,11 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
     ...passSeed(),
   });
   passes++;
-  observe?.({ first: cachedLatents, inputs: latents, logits: tf.slice(final.logits!, [0, 0, 0], [B, lastLatents, -1]) });
+  observe?.({
+    first: cachedLatents,
+    inputs: latents,
+    logits: tf.slice(final.logits!, [0, 0, 0], [B, lastLatents, -1]),
+  });
 
   const result: StudentResult = { forwardPasses: passes };
   if (final.logits && (options.logits ?? true)) result.logits = final.logits;
@@ -160,10 +192,18 @@ export function studentForward(backbone: Backbone, settings: LatentSettings, bat
     const gather = (cached: Tensor[], fresh: Tensor[]) => {
       const perLayer = fresh.map((f, l) => {
         const now = tf.slice(f, [0, 0, 0, 0], [-1, -1, lastLatents, -1]);
-        return cachedLatents === 0 ? now : tf.concat([tf.slice(cached[l]!, [0, 0, P, 0], [-1, -1, cachedLatents, -1]), now], 2);
+        return cachedLatents === 0
+          ? now
+          : tf.concat([tf.slice(cached[l]!, [0, 0, P, 0], [-1, -1, cachedLatents, -1]), now], 2);
       });
       const [b, h, m, d] = perLayer[0]!.shape as [number, number, number, number];
-      return tf.reshape(tf.concat(perLayer.map((t) => tf.reshape(t, [b, 1, h * m * d])), 1), [b, perLayer.length, h, m, d]);
+      return tf.reshape(
+        tf.concat(
+          perLayer.map((t) => tf.reshape(t, [b, 1, h * m * d])),
+          1,
+        ),
+        [b, perLayer.length, h, m, d],
+      );
     };
     result.latentKeys = gather(latentCache.keys, final.keys!);
     result.latentValues = gather(latentCache.values, final.values!);

@@ -27,19 +27,40 @@ export function latentStrategy(latent: LatentSettings, options: LatentStrategyOp
       const { botId, eotId } = reasoningTokensOf(tokenizer);
       const answerPrefix = tokenizer.encode(ANSWER_PREFIX);
       const B = questions.length;
-      const prompts = padBatch(questions.map((q) => layout([['question', encodeQuestion(tokenizer, q, options.encode)], ['bot', [botId]]])), tokenizer.padId, 'right');
+      const prompts = padBatch(
+        questions.map((q) =>
+          layout([
+            ['question', encodeQuestion(tokenizer, q, options.encode)],
+            ['bot', [botId]],
+          ]),
+        ),
+        tokenizer.padId,
+        'right',
+      );
       const segment = [eotId, ...answerPrefix];
       let passes = 0;
       let length = 0;
       const recorder = options.inspect ? new LatentRecorder(options.inspect.topK) : null;
       const out = tf.tidy(() => {
-        const r = studentForward(backbone, latent, {
-          prefixIds: tf.tensor2d(prompts.ids, [B, prompts.length], 'int32'),
-          prefixMask: tf.tensor2d(prompts.mask, [B, prompts.length], 'int32'),
-          prefixLast: tf.tensor1d(prompts.lengths.map((n) => n - 1), 'int32'),
-          segmentIds: tf.tensor2d(new Int32Array(B * segment.length).map((_, i) => segment[i % segment.length]!), [B, segment.length], 'int32'),
-          segmentMask: tf.ones([B, segment.length], 'int32'),
-        }, { logits: true, returnCache: true, ...(recorder ? { observe: recorder.observe } : {}) });
+        const r = studentForward(
+          backbone,
+          latent,
+          {
+            prefixIds: tf.tensor2d(prompts.ids, [B, prompts.length], 'int32'),
+            prefixMask: tf.tensor2d(prompts.mask, [B, prompts.length], 'int32'),
+            prefixLast: tf.tensor1d(
+              prompts.lengths.map((n) => n - 1),
+              'int32',
+            ),
+            segmentIds: tf.tensor2d(
+              new Int32Array(B * segment.length).map((_, i) => segment[i % segment.length]!),
+              [B, segment.length],
+              'int32',
+            ),
+            segmentMask: tf.ones([B, segment.length], 'int32'),
+          },
+          { logits: true, returnCache: true, ...(recorder ? { observe: recorder.observe } : {}) },
+        );
         const logits = r.logits!;
         const next = tf.argMax(tf.squeeze(tf.slice(logits, [0, logits.shape[1]! - 1, 0], [B, 1, -1]), [1]), -1);
         passes = r.forwardPasses;
@@ -50,7 +71,11 @@ export function latentStrategy(latent: LatentSettings, options: LatentStrategyOp
       out.next.dispose();
       const held = prompts.lengths.map((n) => n + latent.count + segment.length);
       const batch = new CachedBatch(backbone, tokenizer.padId, B);
-      batch.adopt({ keys: out.keys, values: out.values, mask: out.mask, length }, held, new Array<number>(B).fill(passes));
+      batch.adopt(
+        { keys: out.keys, values: out.values, mask: out.mask, length },
+        held,
+        new Array<number>(B).fill(passes),
+      );
       try {
         const answers = decodeGreedy(batch, first, new Set([tokenizer.eosId]), maxNewTokens);
         return answers.map((a, b): Generation => {

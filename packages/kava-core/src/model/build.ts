@@ -16,14 +16,24 @@ const NATIVE_BASE_FROM_BYTES = 2 ** 30;
  * as backend tensors: only a LoRA run on a model directory has a frozen base. Call after the
  * backend is initialised. `"native"` where it cannot work is a ConfigError saying why.
  */
-export function holdsBaseNatively(backbone: KavaConfig['backbone'], config: DecoderConfig, options: { inference?: boolean } = {}): boolean {
+export function holdsBaseNatively(
+  backbone: KavaConfig['backbone'],
+  config: DecoderConfig,
+  options: { inference?: boolean } = {},
+): boolean {
   // Frozen: LoRA trains only adapters; inference trains nothing.
   const frozenBase = backbone.modelDir !== null && (backbone.lora.enabled || options.inference === true);
   if (backbone.baseWeights === 'backend') return false;
   if (backbone.baseWeights === 'native') {
-    if (!frozenBase) throw new ConfigError('backbone.baseWeights: "native" holds a frozen base, which only a LoRA run (or inference) on a model directory has (backbone.lora.enabled and backbone.modelDir)');
+    if (!frozenBase)
+      throw new ConfigError(
+        'backbone.baseWeights: "native" holds a frozen base, which only a LoRA run (or inference) on a model directory has (backbone.lora.enabled and backbone.modelDir)',
+      );
     const why = frozenMatrixUnavailable();
-    if (why !== null) throw new ConfigError(`backbone.baseWeights: "native" cannot be used: ${why}. Enable the native kernels: ${NATIVE_ENABLE_HINT}`);
+    if (why !== null)
+      throw new ConfigError(
+        `backbone.baseWeights: "native" cannot be used: ${why}. Enable the native kernels: ${NATIVE_ENABLE_HINT}`,
+      );
     return true;
   }
   return frozenBase && 4 * countParameters(config) > NATIVE_BASE_FROM_BYTES && frozenMatrixUnavailable() === null;
@@ -35,18 +45,37 @@ export function backboneFamilies(registry: Registry): BackboneFamily[] {
 }
 
 /** The family and backbone shape named `name` (`backbone.preset`), or a ConfigError listing the known ones. */
-export function resolveBackboneShape(registry: Registry, name: string): { family: BackboneFamily; shape: BackboneShape; plugin: string } {
+export function resolveBackboneShape(
+  registry: Registry,
+  name: string,
+): { family: BackboneFamily; shape: BackboneShape; plugin: string } {
   for (const reg of registry.list('backbone')) {
     const shape = reg.shapes?.[name];
     if (shape) return { family: reg.family, shape, plugin: reg.plugin };
   }
   const known = registry.list('backbone').flatMap((b) => Object.keys(b.shapes ?? {}));
-  throw new ConfigError(`backbone.preset: no loaded backbone plugin provides "${name}". ` +
-    (known.length ? `Available: ${known.sort().join(', ')}.` : 'No backbone plugin is loaded (add @kava/plugin-backbone-llama or -qwen).'));
+  throw new ConfigError(
+    `backbone.preset: no loaded backbone plugin provides "${name}". ` +
+      (known.length
+        ? `Available: ${known.sort().join(', ')}.`
+        : 'No backbone plugin is loaded (add @kava/plugin-backbone-llama or -qwen).'),
+  );
 }
 
-const OVERRIDABLE = ['hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim', 'rmsNormEps', 'ropeTheta',
-  'maxPositionEmbeddings', 'tieWordEmbeddings', 'attentionBias', 'vocabSize'] as const;
+const OVERRIDABLE = [
+  'hiddenSize',
+  'intermediateSize',
+  'numLayers',
+  'numHeads',
+  'numKvHeads',
+  'headDim',
+  'rmsNormEps',
+  'ropeTheta',
+  'maxPositionEmbeddings',
+  'tieWordEmbeddings',
+  'attentionBias',
+  'vocabSize',
+] as const;
 
 /** The DecoderConfig a backbone shape builds, with `backbone.overrides` applied and the tokenizer's vocabulary. */
 export function shapeDecoderConfig(
@@ -54,24 +83,38 @@ export function shapeDecoderConfig(
   shape: BackboneShape,
   options: { vocabSize?: number; overrides?: Record<string, number | boolean> } = {},
 ): DecoderConfig {
-  const config: DecoderConfig = { ...shape.architecture, family: family.name, vocabSize: options.vocabSize ?? shape.architecture.vocabSize ?? 0 };
+  const config: DecoderConfig = {
+    ...shape.architecture,
+    family: family.name,
+    vocabSize: options.vocabSize ?? shape.architecture.vocabSize ?? 0,
+  };
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
-    if (!(OVERRIDABLE as readonly string[]).includes(key)) throw new ConfigError(`backbone.overrides.${key}: unknown architecture field (expected one of ${OVERRIDABLE.join(', ')})`);
+    if (!(OVERRIDABLE as readonly string[]).includes(key))
+      throw new ConfigError(
+        `backbone.overrides.${key}: unknown architecture field (expected one of ${OVERRIDABLE.join(', ')})`,
+      );
     const isBool = key === 'tieWordEmbeddings' || key === 'attentionBias';
-    if (typeof value !== (isBool ? 'boolean' : 'number')) throw new ConfigError(`backbone.overrides.${key}: expected a ${isBool ? 'boolean' : 'number'}, got ${JSON.stringify(value)}`);
+    if (typeof value !== (isBool ? 'boolean' : 'number'))
+      throw new ConfigError(
+        `backbone.overrides.${key}: expected a ${isBool ? 'boolean' : 'number'}, got ${JSON.stringify(value)}`,
+      );
     (config as unknown as Record<string, unknown>)[key] = value;
   }
-  if (!(config.vocabSize > 0)) throw new ConfigError('backbone: the vocabulary size is unknown (it comes from the tokenizer)');
-  if (options.overrides?.hiddenSize !== undefined && options.overrides.headDim === undefined) config.headDim = config.hiddenSize / config.numHeads;
+  if (!(config.vocabSize > 0))
+    throw new ConfigError('backbone: the vocabulary size is unknown (it comes from the tokenizer)');
+  if (options.overrides?.hiddenSize !== undefined && options.overrides.headDim === undefined)
+    config.headDim = config.hiddenSize / config.numHeads;
   return config;
 }
 
 /** What to do and where to point `--model-dir` for a preset of a released checkpoint. */
 export function modelDirHint(presetName: string, repo: string): string {
   const local = `models/${presetName}`;
-  return `backbone preset "${presetName}" is the released checkpoint ${repo}, which KaVa does not download. ` +
+  return (
+    `backbone preset "${presetName}" is the released checkpoint ${repo}, which KaVa does not download. ` +
     `Download it (for example: huggingface-cli download ${repo} --local-dir ${local}; gated models need their license accepted on huggingface.co first) ` +
-    `and pass --model-dir ${local} (or set backbone.modelDir in your config).`;
+    `and pass --model-dir ${local} (or set backbone.modelDir in your config).`
+  );
 }
 
 /**
@@ -79,10 +122,17 @@ export function modelDirHint(presetName: string, repo: string): string {
  * from `backbone.modelDir`'s config.json when set, else from the preset (released-checkpoint
  * presets give their published shapes). For parameter counts and memory estimates in a dry run.
  */
-export function backboneArchitecture(registry: Registry, backbone: KavaConfig['backbone'], vocabSize?: number): DecoderConfig {
+export function backboneArchitecture(
+  registry: Registry,
+  backbone: KavaConfig['backbone'],
+  vocabSize?: number,
+): DecoderConfig {
   if (backbone.modelDir !== null) return readHFConfig(backbone.modelDir, backboneFamilies(registry)).config;
   const { family, shape } = resolveBackboneShape(registry, backbone.preset);
-  return shapeDecoderConfig(family, shape, { vocabSize: shape.checkpoint ? undefined : vocabSize, overrides: backbone.overrides });
+  return shapeDecoderConfig(family, shape, {
+    vocabSize: shape.checkpoint ? undefined : vocabSize,
+    overrides: backbone.overrides,
+  });
 }
 
 /**
@@ -104,12 +154,16 @@ export function createBackbone(
     built = loadHFBackbone(backbone.modelDir, backboneFamilies(registry), { nativeBase });
     if (backbone.family !== null && backbone.family !== built.family.name) {
       built.backbone.dispose();
-      throw new ConfigError(`backbone.family is "${backbone.family}" but ${backbone.modelDir} holds a "${built.family.name}" model`);
+      throw new ConfigError(
+        `backbone.family is "${backbone.family}" but ${backbone.modelDir} holds a "${built.family.name}" model`,
+      );
     }
   } else {
     const { family, shape } = resolveBackboneShape(registry, backbone.preset);
     if (backbone.family !== null && backbone.family !== family.name) {
-      throw new ConfigError(`backbone.family is "${backbone.family}" but preset "${backbone.preset}" is a "${family.name}" model`);
+      throw new ConfigError(
+        `backbone.family is "${backbone.family}" but preset "${backbone.preset}" is a "${family.name}" model`,
+      );
     }
     if (shape.checkpoint) throw new ConfigError(modelDirHint(backbone.preset, shape.checkpoint.repo));
     const config = shapeDecoderConfig(family, shape, { vocabSize: options.vocabSize, overrides: backbone.overrides });

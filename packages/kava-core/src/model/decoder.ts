@@ -2,7 +2,18 @@ import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import type { Backbone, DecoderConfig, ForwardRequest, ForwardResult, KVCache } from '../contracts/backbone.js';
 import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
-import { allVariables, buildWeights, frozenMatrices, namedVariables, parameterSpecs, randomSource, type DecoderLayer, type DecoderWeights, type Linear, type WeightSource } from './weights.js';
+import {
+  allVariables,
+  buildWeights,
+  frozenMatrices,
+  namedVariables,
+  parameterSpecs,
+  randomSource,
+  type DecoderLayer,
+  type DecoderWeights,
+  type Linear,
+  type WeightSource,
+} from './weights.js';
 import { FrozenMatrix, frozenMatMul, frozenRows } from '../runtime/frozen-matrix.js';
 import { LoraAdapters, linearForward, type LoraOptions } from './lora.js';
 import { deriveSeed } from '../util/rng.js';
@@ -107,7 +118,8 @@ export class Decoder implements Backbone {
       throw new KavaError(`resizeVocab: can only grow the vocabulary (now ${current} rows), got ${vocabSize}`);
     }
     const from = firstNewId ?? current;
-    if (!Number.isInteger(from) || from < 0 || from > current) throw new KavaError(`resizeVocab: firstNewId must be an integer in [0, ${current}], got ${firstNewId}`);
+    if (!Number.isInteger(from) || from < 0 || from > current)
+      throw new KavaError(`resizeVocab: firstNewId must be an integer in [0, ${current}], got ${firstNewId}`);
     if (from < this.base.vocabSize) this.moveRowsToAdded(from);
     const n = vocabSize - current;
     if (n === 0) return;
@@ -116,10 +128,18 @@ export class Decoder implements Backbone {
     tf.tidy(() => {
       const H = this.base.hiddenSize;
       const mean = rowMean(this.weights.embed, 'rows');
-      this.addedEmbed = replaceVariable(this.addedEmbed, tf.add(mean, tf.randomNormal([n, H], 0, 0.02, 'float32', noiseSeed(0))), 0);
+      this.addedEmbed = replaceVariable(
+        this.addedEmbed,
+        tf.add(mean, tf.randomNormal([n, H], 0, 0.02, 'float32', noiseSeed(0))),
+        0,
+      );
       if (this.weights.lmHead) {
         const headMean = rowMean(this.weights.lmHead.weight, 'columns');
-        this.addedHead = replaceVariable(this.addedHead, tf.add(headMean, tf.randomNormal([H, n], 0, 0.02, 'float32', noiseSeed(1))), 1);
+        this.addedHead = replaceVariable(
+          this.addedHead,
+          tf.add(headMean, tf.randomNormal([H, n], 0, 0.02, 'float32', noiseSeed(1))),
+          1,
+        );
       }
     });
   }
@@ -161,10 +181,12 @@ export class Decoder implements Backbone {
    */
   setAddedRows(embed: tf.Tensor, head: tf.Tensor | null): void {
     const n = this.vocabSize - this.base.vocabSize;
-    if (embed.shape[0] !== n || this.addedEmbed === null) throw new KavaError(`setAddedRows: the model has ${n} added rows, got ${embed.shape[0]}`);
+    if (embed.shape[0] !== n || this.addedEmbed === null)
+      throw new KavaError(`setAddedRows: the model has ${n} added rows, got ${embed.shape[0]}`);
     this.addedEmbed.assign(embed);
     if (this.addedHead) {
-      if (head === null) throw new KavaError('setAddedRows: this model has an untied head; its added rows are required');
+      if (head === null)
+        throw new KavaError('setAddedRows: this model has an untied head; its added rows are required');
       tf.tidy(() => this.addedHead!.assign(tf.transpose(head)));
     }
   }
@@ -189,7 +211,10 @@ export class Decoder implements Backbone {
       read: () => {
         const t = tf.tidy(() => {
           if (spec.name === 'model.embed_tokens.weight') {
-            const table = this.weights.embed instanceof FrozenMatrix ? this.weights.embed.rowsTensor(0, this.weights.embed.rows) : this.weights.embed;
+            const table =
+              this.weights.embed instanceof FrozenMatrix
+                ? this.weights.embed.rowsTensor(0, this.weights.embed.rows)
+                : this.weights.embed;
             return this.addedEmbed ? tf.concat([table, this.addedEmbed], 0) : tf.clone(table);
           }
           if (spec.kind !== 'linear') return tf.clone(vars.get(spec.name)!);
@@ -270,16 +295,24 @@ export class Decoder implements Backbone {
     if (inputEmbeds !== undefined && (inputEmbeds.rank !== 3 || inputEmbeds.shape[2] !== cfg.hiddenSize)) {
       throw new KavaError(`forward: inputEmbeds must be [B, S, ${cfg.hiddenSize}], got [${inputEmbeds.shape}]`);
     }
-    if (inputIds !== undefined && inputIds.rank !== 2) throw new KavaError(`forward: inputIds must be [B, S], got [${inputIds.shape}]`);
+    if (inputIds !== undefined && inputIds.rank !== 2)
+      throw new KavaError(`forward: inputIds must be [B, S], got [${inputIds.shape}]`);
     const [B, S] = (inputIds ?? inputEmbeds)!.shape as [number, number];
-    for (const [name, t] of [['attentionMask', request.attentionMask], ['positionIds', request.positionIds]] as const) {
-      if (t !== undefined && (t.rank !== 2 || t.shape[0] !== B || t.shape[1] !== S)) throw new KavaError(`forward: ${name} must be [${B}, ${S}], got [${t.shape}]`);
+    for (const [name, t] of [
+      ['attentionMask', request.attentionMask],
+      ['positionIds', request.positionIds],
+    ] as const) {
+      if (t !== undefined && (t.rank !== 2 || t.shape[0] !== B || t.shape[1] !== S))
+        throw new KavaError(`forward: ${name} must be [${B}, ${S}], got [${t.shape}]`);
     }
     if (cache !== undefined && (cache.mask.shape[0] !== B || cache.keys.length !== cfg.numLayers)) {
-      throw new KavaError(`forward: the cache holds batch ${cache.mask.shape[0]} and ${cache.keys.length} layers; expected batch ${B} and ${cfg.numLayers} layers`);
+      throw new KavaError(
+        `forward: the cache holds batch ${cache.mask.shape[0]} and ${cache.keys.length} layers; expected batch ${B} and ${cfg.numLayers} layers`,
+      );
     }
     const rows = request.attentionRows;
-    if (rows !== undefined && (rows.rank !== 2 || rows.shape[0] !== B)) throw new KavaError(`forward: attentionRows must be [${B}, Q], got [${rows.shape}]`);
+    if (rows !== undefined && (rows.rank !== 2 || rows.shape[0] !== B))
+      throw new KavaError(`forward: attentionRows must be [${B}, Q], got [${rows.shape}]`);
 
     return tf.tidy(() => {
       const training = request.training ?? false;
@@ -301,7 +334,12 @@ export class Decoder implements Backbone {
       const linear = (l: Linear, x2d: tf.Tensor): tf.Tensor => {
         linearIndex++;
         if (!this.lora) return linearForward(l, x2d);
-        return this.lora.apply(l, x2d, training, request.seed === undefined ? undefined : deriveSeed(request.seed, linearIndex));
+        return this.lora.apply(
+          l,
+          x2d,
+          training,
+          request.seed === undefined ? undefined : deriveSeed(request.seed, linearIndex),
+        );
       };
       const heads = (x2d: tf.Tensor, n: number) => tf.transpose(tf.reshape(x2d, [B, S, n, d]), [0, 2, 1, 3]);
 
@@ -375,7 +413,13 @@ export class Decoder implements Backbone {
     const x = tf.reshape(final, [B * S, Hd]);
     const lm = this.weights.lmHead;
     const table = this.weights.embed;
-    const parts = [lm ? linearForward(lm, x) : table instanceof FrozenMatrix ? frozenMatMul(x, table) : tf.matMul(x, table, false, true)];
+    const parts = [
+      lm
+        ? linearForward(lm, x)
+        : table instanceof FrozenMatrix
+          ? frozenMatMul(x, table)
+          : tf.matMul(x, table, false, true),
+    ];
     if (lm && this.addedHead) parts.push(tf.matMul(x, this.addedHead));
     if (!lm && this.addedEmbed) parts.push(tf.matMul(x, this.addedEmbed, false, true));
     const logits = parts.length === 1 ? parts[0]! : tf.concat(parts, 1);
@@ -412,7 +456,10 @@ function gatherRows(x: tf.Tensor, rows: tf.Tensor): tf.Tensor {
   const [B, H, S, X] = x.shape as [number, number, number, number];
   const Q = rows.shape[1]!;
   const flat = tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B * S, H * X]);
-  const index = tf.reshape(tf.add(rows, tf.reshape(tf.mul(tf.range(0, B, 1, 'int32'), tf.scalar(S, 'int32')), [B, 1])), [B * Q]);
+  const index = tf.reshape(
+    tf.add(rows, tf.reshape(tf.mul(tf.range(0, B, 1, 'int32'), tf.scalar(S, 'int32')), [B, 1])),
+    [B * Q],
+  );
   return tf.transpose(tf.reshape(tf.gather(flat, index), [B, Q, H, X]), [0, 2, 1, 3]);
 }
 
@@ -425,18 +472,34 @@ function defaultPositions(cacheMask: tf.Tensor | null, newMask: tf.Tensor): tf.T
 /** [B, 1, 1, S, T] additive mask: 0 where new query i may see key j (real and j ≤ P + i). */
 function attentionBias(keyMask: tf.Tensor, P: number, S: number): tf.Tensor {
   const [B, T] = keyMask.shape as [number, number];
-  const causal = tf.cast(tf.lessEqual(tf.reshape(tf.range(0, T, 1, 'int32'), [1, T]), tf.reshape(tf.range(P, P + S, 1, 'int32'), [S, 1])), 'float32');
+  const causal = tf.cast(
+    tf.lessEqual(tf.reshape(tf.range(0, T, 1, 'int32'), [1, T]), tf.reshape(tf.range(P, P + S, 1, 'int32'), [S, 1])),
+    'float32',
+  );
   const allowed = tf.mul(tf.reshape(keyMask, [B, 1, T]), tf.reshape(causal, [1, S, T]));
   return tf.reshape(tf.mul(tf.sub(1, allowed), MASKED), [B, 1, 1, S, T]);
 }
 
 function checkConfig(c: DecoderConfig): void {
-  const positive = ['vocabSize', 'hiddenSize', 'intermediateSize', 'numLayers', 'numHeads', 'numKvHeads', 'headDim'] as const;
+  const positive = [
+    'vocabSize',
+    'hiddenSize',
+    'intermediateSize',
+    'numLayers',
+    'numHeads',
+    'numKvHeads',
+    'headDim',
+  ] as const;
   for (const key of positive) {
-    if (!Number.isInteger(c[key]) || c[key] < 1) throw new KavaError(`decoder config: ${key} must be a positive integer, got ${c[key]}`, { exitCode: 2 });
+    if (!Number.isInteger(c[key]) || c[key] < 1)
+      throw new KavaError(`decoder config: ${key} must be a positive integer, got ${c[key]}`, { exitCode: 2 });
   }
-  if (c.numHeads % c.numKvHeads !== 0) throw new KavaError(`decoder config: numHeads (${c.numHeads}) must be a multiple of numKvHeads (${c.numKvHeads})`, { exitCode: 2 });
-  if (c.headDim % 2 !== 0) throw new KavaError(`decoder config: headDim must be even for RoPE, got ${c.headDim}`, { exitCode: 2 });
+  if (c.numHeads % c.numKvHeads !== 0)
+    throw new KavaError(`decoder config: numHeads (${c.numHeads}) must be a multiple of numKvHeads (${c.numKvHeads})`, {
+      exitCode: 2,
+    });
+  if (c.headDim % 2 !== 0)
+    throw new KavaError(`decoder config: headDim must be even for RoPE, got ${c.headDim}`, { exitCode: 2 });
 }
 
 /**

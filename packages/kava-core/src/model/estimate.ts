@@ -52,7 +52,15 @@ function projectionDims(config: DecoderConfig): Record<ProjectionName, [number, 
   const q = config.numHeads * config.headDim;
   const kv = config.numKvHeads * config.headDim;
   const I = config.intermediateSize;
-  return { q_proj: [H, q], k_proj: [H, kv], v_proj: [H, kv], o_proj: [q, H], gate_proj: [H, I], up_proj: [H, I], down_proj: [I, H] };
+  return {
+    q_proj: [H, q],
+    k_proj: [H, kv],
+    v_proj: [H, kv],
+    o_proj: [q, H],
+    gate_proj: [H, I],
+    up_proj: [H, I],
+    down_proj: [I, H],
+  };
 }
 
 /**
@@ -60,16 +68,25 @@ function projectionDims(config: DecoderConfig): Record<ProjectionName, [number, 
  * copy and the sum with the base output (3 × the output width) and, with dropout, its mask and
  * the dropped copy of the input (2 × the input width: q, k and v each draw their own mask).
  */
-function loraActivations(config: DecoderConfig, lora: { rank: number; targets: readonly ProjectionName[]; dropout?: number }): number {
+function loraActivations(
+  config: DecoderConfig,
+  lora: { rank: number; targets: readonly ProjectionName[]; dropout?: number },
+): number {
   const dims = projectionDims(config);
   const targets = PROJECTIONS.filter((p) => lora.targets.includes(p));
-  return targets.reduce((sum, p) => sum + lora.rank + 3 * dims[p][1] + ((lora.dropout ?? 0) > 0 ? 2 * dims[p][0] : 0), 0);
+  return targets.reduce(
+    (sum, p) => sum + lora.rank + 3 * dims[p][1] + ((lora.dropout ?? 0) > 0 ? 2 * dims[p][0] : 0),
+    0,
+  );
 }
 
 /** Scalars in the LoRA adapters of `targets` over every layer. */
 export function loraParameters(config: DecoderConfig, rank: number, targets: readonly ProjectionName[]): number {
   const dims = projectionDims(config);
-  return config.numLayers * PROJECTIONS.filter((p) => targets.includes(p)).reduce((s, p) => s + rank * (dims[p][0] + dims[p][1]), 0);
+  return (
+    config.numLayers *
+    PROJECTIONS.filter((p) => targets.includes(p)).reduce((s, p) => s + rank * (dims[p][0] + dims[p][1]), 0)
+  );
 }
 
 /**
@@ -89,7 +106,11 @@ export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOpt
   const trainableParameters = options.lora ? adapters : parameters;
   const tokens = options.batch * (options.activeTokens ?? options.seqLen * (options.forwardPasses ?? 1));
   const logitTokens = options.logitTokens === undefined ? tokens : options.batch * options.logitTokens;
-  const perLayerToken = 10 * config.hiddenSize + 4 * config.numKvHeads * config.headDim + 3 * config.numHeads * options.seqLen + 5 * config.intermediateSize +
+  const perLayerToken =
+    10 * config.hiddenSize +
+    4 * config.numKvHeads * config.headDim +
+    3 * config.numHeads * options.seqLen +
+    5 * config.intermediateSize +
     (options.lora ? loraActivations(config, options.lora) : 0);
   // tfjs keeps every tensor of the forward pass until the gradients are computed, and the
   // backward pass allocates about as much again before its scope ends: twice the forward's.
@@ -123,7 +144,14 @@ function smallParameters(config: DecoderConfig): number {
 }
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
-const count = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : `${n}`);
+const count = (n: number) =>
+  n >= 1e9
+    ? `${(n / 1e9).toFixed(2)}B`
+    : n >= 1e6
+      ? `${(n / 1e6).toFixed(1)}M`
+      : n >= 1e3
+        ? `${(n / 1e3).toFixed(1)}k`
+        : `${n}`;
 
 /** A few lines for a dry run. */
 export function formatMemoryEstimate(e: MemoryEstimate): string {
@@ -131,7 +159,9 @@ export function formatMemoryEstimate(e: MemoryEstimate): string {
     `parameters: ${count(e.parameters)} (${count(e.trainableParameters)} trainable${e.trainableParameters < e.parameters ? `: LoRA adapters on ${count(e.parameters - e.trainableParameters)} frozen` : ''})`,
     `memory (fp32): weights ${gib(e.weights)}, gradients ${gib(e.gradients)}, AdamW ${gib(e.optimizer)}, activations ${gib(e.activations)}; total ${gib(e.total)}`,
     ...(e.native > 0 ? [`frozen base in native memory: ${gib(e.native)}; in the backend: ${gib(e.heap)}`] : []),
-    e.limit === null ? `backend ${e.backend}: bounded by the machine's memory` : `backend ${e.backend}: heap limit ${gib(e.limit)} (${e.heap <= e.limit ? 'fits' : 'does not fit'})`,
+    e.limit === null
+      ? `backend ${e.backend}: bounded by the machine's memory`
+      : `backend ${e.backend}: heap limit ${gib(e.limit)} (${e.heap <= e.limit ? 'fits' : 'does not fit'})`,
   ].join('\n');
 }
 

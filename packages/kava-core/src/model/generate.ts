@@ -32,8 +32,11 @@ export interface GreedyResult {
  */
 export function generateGreedy(backbone: Backbone, options: GreedyOptions): GreedyResult {
   const { maxNewTokens, eosId } = options;
-  if ((options.inputIds === undefined) === (options.inputEmbeds === undefined)) throw new KavaError('generateGreedy: give exactly one of inputIds and inputEmbeds');
-  const prompt = tf.tidy(() => options.inputEmbeds ? tf.clone(options.inputEmbeds) : backbone.embed(options.inputIds!));
+  if ((options.inputIds === undefined) === (options.inputEmbeds === undefined))
+    throw new KavaError('generateGreedy: give exactly one of inputIds and inputEmbeds');
+  const prompt = tf.tidy(() =>
+    options.inputEmbeds ? tf.clone(options.inputEmbeds) : backbone.embed(options.inputIds!),
+  );
   const [B, S] = prompt.shape as [number, number];
   let mask = options.attentionMask ? tf.cast(options.attentionMask, 'float32') : tf.ones([B, S]);
   if (options.attentionMask === mask) mask = tf.clone(mask);
@@ -41,7 +44,7 @@ export function generateGreedy(backbone: Backbone, options: GreedyOptions): Gree
   if (lastReal.some((v) => v === 0)) {
     prompt.dispose();
     mask.dispose();
-    throw new KavaError('generateGreedy: every row\'s last prompt position must be a real token (pad on the left)');
+    throw new KavaError("generateGreedy: every row's last prompt position must be a real token (pad on the left)");
   }
   const tokens: number[][] = Array.from({ length: B }, () => []);
   const done = new Array<boolean>(B).fill(false);
@@ -53,9 +56,11 @@ export function generateGreedy(backbone: Backbone, options: GreedyOptions): Gree
   try {
     for (let step = 0; step < maxNewTokens && !done.every(Boolean); step++) {
       const useCache = options.useCache ?? true;
-      const out = backbone.forward(useCache
-        ? { inputEmbeds: next, attentionMask: nextMask, cache, returnCache: true, logits: 'last' }
-        : { inputEmbeds: sequence, attentionMask: nextMask, logits: 'last' });
+      const out = backbone.forward(
+        useCache
+          ? { inputEmbeds: next, attentionMask: nextMask, cache, returnCache: true, logits: 'last' }
+          : { inputEmbeds: sequence, attentionMask: nextMask, logits: 'last' },
+      );
       passes++;
       const ids = tf.tidy(() => {
         const logits = out.logits!;

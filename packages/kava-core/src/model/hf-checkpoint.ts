@@ -36,29 +36,50 @@ export class CheckpointReader {
       return;
     }
     if (!existsSync(indexPath)) {
-      throw new KavaError(`model directory ${this.dir}: no model.safetensors or model.safetensors.index.json (only safetensors checkpoints are supported)`, { exitCode: 2 });
+      throw new KavaError(
+        `model directory ${this.dir}: no model.safetensors or model.safetensors.index.json (only safetensors checkpoints are supported)`,
+        { exitCode: 2 },
+      );
     }
     const index = readJsonFile(indexPath);
     const map = (index as { weight_map?: unknown } | null)?.weight_map;
-    if (map === null || typeof map !== 'object' || Array.isArray(map) || !Object.values(map as object).every((v) => typeof v === 'string')) {
-      throw new KavaError(`${indexPath}: "weight_map" must be an object mapping tensor names to shard files`, { exitCode: 2 });
+    if (
+      map === null ||
+      typeof map !== 'object' ||
+      Array.isArray(map) ||
+      !Object.values(map as object).every((v) => typeof v === 'string')
+    ) {
+      throw new KavaError(`${indexPath}: "weight_map" must be an object mapping tensor names to shard files`, {
+        exitCode: 2,
+      });
     }
     const byFile = new Map<string, SafetensorsFile>();
     for (const shard of new Set(Object.values(map as Record<string, string>))) {
-      if (shard.includes('/') || shard.includes('\\')) throw new KavaError(`${indexPath}: shard "${shard}" must be a file name in the model directory`, { exitCode: 2 });
+      if (shard.includes('/') || shard.includes('\\'))
+        throw new KavaError(`${indexPath}: shard "${shard}" must be a file name in the model directory`, {
+          exitCode: 2,
+        });
       const path = join(this.dir, shard);
-      if (!existsSync(path)) throw new KavaError(`${indexPath}: shard file ${shard} does not exist in ${this.dir}`, { exitCode: 2 });
+      if (!existsSync(path))
+        throw new KavaError(`${indexPath}: shard file ${shard} does not exist in ${this.dir}`, { exitCode: 2 });
       byFile.set(shard, this.openFile(path));
     }
     for (const [name, shard] of Object.entries(map as Record<string, string>)) {
       const file = byFile.get(shard)!;
       const entry = file.entries.get(name);
-      if (entry === undefined) throw new KavaError(`${indexPath}: tensor "${name}" is listed in shard ${shard}, which does not contain it`, { exitCode: 2 });
+      if (entry === undefined)
+        throw new KavaError(`${indexPath}: tensor "${name}" is listed in shard ${shard}, which does not contain it`, {
+          exitCode: 2,
+        });
       this.where.set(name, { file, entry });
     }
     for (const [shard, file] of byFile) {
       for (const name of file.entries.keys()) {
-        if ((map as Record<string, string>)[name] !== shard) throw new KavaError(`${join(this.dir, shard)}: tensor "${name}" is not listed for this shard in model.safetensors.index.json`, { exitCode: 2 });
+        if ((map as Record<string, string>)[name] !== shard)
+          throw new KavaError(
+            `${join(this.dir, shard)}: tensor "${name}" is not listed for this shard in model.safetensors.index.json`,
+            { exitCode: 2 },
+          );
       }
     }
   }
@@ -102,18 +123,33 @@ export function checkTensors(
   const wanted = new Map(expected.map((s) => [s.name, s.shape]));
   const missing = expected.filter((s) => !have.has(s.name));
   if (missing.length > 0) {
-    const list = missing.slice(0, 5).map((s) => `"${s.name}" [${s.shape.join(', ')}]`).join(', ');
-    throw new KavaError(`${source}: missing tensor${missing.length > 1 ? 's' : ''} ${list}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`, { exitCode: 2 });
+    const list = missing
+      .slice(0, 5)
+      .map((s) => `"${s.name}" [${s.shape.join(', ')}]`)
+      .join(', ');
+    throw new KavaError(
+      `${source}: missing tensor${missing.length > 1 ? 's' : ''} ${list}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}`,
+      { exitCode: 2 },
+    );
   }
   const unexpected = [...have.keys()].filter((n) => !wanted.has(n) && !ignore(n));
   if (unexpected.length > 0) {
-    throw new KavaError(`${source}: unexpected tensor${unexpected.length > 1 ? 's' : ''} ${unexpected.slice(0, 5).map((n) => `"${n}"`).join(', ')}` +
-      `${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''} (not part of this model's config)`, { exitCode: 2 });
+    throw new KavaError(
+      `${source}: unexpected tensor${unexpected.length > 1 ? 's' : ''} ${unexpected
+        .slice(0, 5)
+        .map((n) => `"${n}"`)
+        .join(', ')}` +
+        `${unexpected.length > 5 ? ` and ${unexpected.length - 5} more` : ''} (not part of this model's config)`,
+      { exitCode: 2 },
+    );
   }
   for (const [name, shape] of wanted) {
     const got = have.get(name)!;
     if (got.length !== shape.length || got.some((v, i) => v !== shape[i])) {
-      throw new KavaError(`${source}: tensor "${name}" has shape [${got.join(', ')}] but the config expects [${shape.join(', ')}]`, { exitCode: 2 });
+      throw new KavaError(
+        `${source}: tensor "${name}" has shape [${got.join(', ')}] but the config expects [${shape.join(', ')}]`,
+        { exitCode: 2 },
+      );
     }
   }
 }

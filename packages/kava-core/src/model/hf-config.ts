@@ -48,7 +48,8 @@ function fromHFConfig(desc: FamilyDescription, json: Json): DecoderConfig {
     const v = json[field] ?? fallback;
     return typeof v === 'boolean' ? v : bad(field, 'true or false');
   };
-  if (typeof json.model_type !== 'string' || !desc.modelTypes.includes(json.model_type)) bad('model_type', desc.modelTypes.map((t) => `"${t}"`).join(' or '));
+  if (typeof json.model_type !== 'string' || !desc.modelTypes.includes(json.model_type))
+    bad('model_type', desc.modelTypes.map((t) => `"${t}"`).join(' or '));
   const act = json.hidden_act ?? 'silu';
   if (act !== 'silu') bad('hidden_act', '"silu" (SwiGLU MLP)');
   if (json.mlp_bias === true) bad('mlp_bias', 'false (MLP biases are not supported)');
@@ -74,7 +75,10 @@ function fromHFConfig(desc: FamilyDescription, json: Json): DecoderConfig {
   };
 }
 
-function ropeScaling(raw: unknown, bad: (field: string, expected: string, got?: unknown) => never): DecoderConfig['ropeScaling'] {
+function ropeScaling(
+  raw: unknown,
+  bad: (field: string, expected: string, got?: unknown) => never,
+): DecoderConfig['ropeScaling'] {
   if (raw === undefined || raw === null) return null;
   if (typeof raw !== 'object' || Array.isArray(raw)) return bad('rope_scaling', 'null or an object');
   const s = raw as Json;
@@ -92,7 +96,12 @@ function ropeScaling(raw: unknown, bad: (field: string, expected: string, got?: 
     highFreqFactor: get('high_freq_factor'),
     originalMaxPositionEmbeddings: get('original_max_position_embeddings'),
   };
-  if (scaling.highFreqFactor <= scaling.lowFreqFactor) bad('rope_scaling.high_freq_factor', `greater than low_freq_factor (${scaling.lowFreqFactor})`, scaling.highFreqFactor);
+  if (scaling.highFreqFactor <= scaling.lowFreqFactor)
+    bad(
+      'rope_scaling.high_freq_factor',
+      `greater than low_freq_factor (${scaling.lowFreqFactor})`,
+      scaling.highFreqFactor,
+    );
   return scaling;
 }
 
@@ -111,13 +120,16 @@ function toHFConfig(desc: FamilyDescription, c: DecoderConfig): Json {
     max_position_embeddings: c.maxPositionEmbeddings,
     rms_norm_eps: c.rmsNormEps,
     rope_theta: c.ropeTheta,
-    rope_scaling: c.ropeScaling === null ? null : {
-      rope_type: 'llama3',
-      factor: c.ropeScaling.factor,
-      low_freq_factor: c.ropeScaling.lowFreqFactor,
-      high_freq_factor: c.ropeScaling.highFreqFactor,
-      original_max_position_embeddings: c.ropeScaling.originalMaxPositionEmbeddings,
-    },
+    rope_scaling:
+      c.ropeScaling === null
+        ? null
+        : {
+            rope_type: 'llama3',
+            factor: c.ropeScaling.factor,
+            low_freq_factor: c.ropeScaling.lowFreqFactor,
+            high_freq_factor: c.ropeScaling.highFreqFactor,
+            original_max_position_embeddings: c.ropeScaling.originalMaxPositionEmbeddings,
+          },
     tie_word_embeddings: c.tieWordEmbeddings,
     torch_dtype: 'float32',
     ...desc.extraConfig,

@@ -18,19 +18,30 @@ import { loadTokenizer as loadHFTokenizer } from '../tokenizer/index.js';
  */
 
 /** Reads config.json and maps it with the family whose `modelTypes` include its `model_type`. */
-export function readHFConfig(dir: string, families: readonly BackboneFamily[]): { family: BackboneFamily; config: DecoderConfig; json: Record<string, unknown> } {
+export function readHFConfig(
+  dir: string,
+  families: readonly BackboneFamily[],
+): { family: BackboneFamily; config: DecoderConfig; json: Record<string, unknown> } {
   const path = join(dir, 'config.json');
-  if (!existsSync(path)) throw new ConfigError(`model directory ${dir}: config.json not found (is this a Hugging Face model directory?)`);
+  if (!existsSync(path))
+    throw new ConfigError(`model directory ${dir}: config.json not found (is this a Hugging Face model directory?)`);
   const json = readJsonFile(path);
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(`${path}: expected a JSON object`);
+  if (json === null || typeof json !== 'object' || Array.isArray(json))
+    throw new ConfigError(`${path}: expected a JSON object`);
   const modelType = (json as Record<string, unknown>).model_type;
   const family = families.find((f) => typeof modelType === 'string' && f.modelTypes.includes(modelType));
   if (family === undefined) {
     const known = families.flatMap((f) => f.modelTypes.map((t) => `"${t}" (${f.name})`));
-    throw new ConfigError(`${path}: model_type ${JSON.stringify(modelType)} is not provided by a loaded backbone plugin; ` +
-      (known.length ? `loaded: ${known.join(', ')}` : 'no backbone plugin is loaded'));
+    throw new ConfigError(
+      `${path}: model_type ${JSON.stringify(modelType)} is not provided by a loaded backbone plugin; ` +
+        (known.length ? `loaded: ${known.join(', ')}` : 'no backbone plugin is loaded'),
+    );
   }
-  return { family, config: family.fromHFConfig(json as Record<string, unknown>), json: json as Record<string, unknown> };
+  return {
+    family,
+    config: family.fromHFConfig(json as Record<string, unknown>),
+    json: json as Record<string, unknown>,
+  };
 }
 
 /** Tensors a checkpoint may carry that the model does not use (HF ignores them too). */
@@ -39,7 +50,11 @@ function ignorable(config: DecoderConfig): (name: string) => boolean {
 }
 
 /** Loads the decoder of a model directory, strictly (see `checkTensors`). */
-export function loadHFBackbone(dir: string, families: readonly BackboneFamily[], options: { nativeBase?: boolean } = {}): { backbone: Decoder; family: BackboneFamily } {
+export function loadHFBackbone(
+  dir: string,
+  families: readonly BackboneFamily[],
+  options: { nativeBase?: boolean } = {},
+): { backbone: Decoder; family: BackboneFamily } {
   const { family, config } = readHFConfig(dir, families);
   const reader = CheckpointReader.open(dir);
   try {
@@ -83,7 +98,12 @@ export async function loadHFModel(
  * config.json and model.safetensors (float32; LoRA adapters folded in; added token rows
  * included), and the tokenizer when given. Each file is written atomically.
  */
-export async function saveHFModel(backbone: Decoder, dir: string, family: BackboneFamily, tokenizer?: Tokenizer): Promise<void> {
+export async function saveHFModel(
+  backbone: Decoder,
+  dir: string,
+  family: BackboneFamily,
+  tokenizer?: Tokenizer,
+): Promise<void> {
   if (backbone.config.family !== family.name) {
     throw new KavaError(`saveHFModel: the backbone is a "${backbone.config.family}" model, not "${family.name}"`);
   }

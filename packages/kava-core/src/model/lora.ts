@@ -74,7 +74,10 @@ export class LoraAdapters {
       const ad = this.byPath.get(linear.path);
       if (!ad) continue;
       const w = linear.weight;
-      if (w instanceof FrozenMatrix) throw new KavaError(`mergeLora: ${linear.path} is held frozen in native memory; its adapter stays separate (export --merged folds it in while writing)`);
+      if (w instanceof FrozenMatrix)
+        throw new KavaError(
+          `mergeLora: ${linear.path} is held frozen in native memory; its adapter stays separate (export --merged folds it in while writing)`,
+        );
       tf.tidy(() => w.assign(tf.add(w, tf.mul(tf.matMul(ad.a, ad.b), ad.scale))));
     }
     this.dispose();
@@ -102,12 +105,15 @@ export function targetLinears(weights: DecoderWeights, targets: readonly Project
 }
 
 function checkLoraOptions(o: LoraOptions): Required<Omit<LoraOptions, 'seed'>> & { seed: number } {
-  if (!Number.isInteger(o.rank) || o.rank < 1) throw new ConfigError(`backbone.lora.rank: expected a positive integer, got ${o.rank}`);
+  if (!Number.isInteger(o.rank) || o.rank < 1)
+    throw new ConfigError(`backbone.lora.rank: expected a positive integer, got ${o.rank}`);
   if (!(o.alpha > 0)) throw new ConfigError(`backbone.lora.alpha: expected a positive number, got ${o.alpha}`);
-  if (!(o.dropout >= 0 && o.dropout < 1)) throw new ConfigError(`backbone.lora.dropout: expected a number in [0, 1), got ${o.dropout}`);
+  if (!(o.dropout >= 0 && o.dropout < 1))
+    throw new ConfigError(`backbone.lora.dropout: expected a number in [0, 1), got ${o.dropout}`);
   if (o.targets.length === 0) throw new ConfigError('backbone.lora.targets: expected at least one projection');
   for (const t of o.targets) {
-    if (!PROJECTIONS.includes(t)) throw new ConfigError(`backbone.lora.targets: unknown projection "${t}" (expected ${PROJECTIONS.join(', ')})`);
+    if (!PROJECTIONS.includes(t))
+      throw new ConfigError(`backbone.lora.targets: unknown projection "${t}" (expected ${PROJECTIONS.join(', ')})`);
   }
   return { rank: o.rank, alpha: o.alpha, dropout: o.dropout, targets: [...o.targets], seed: o.seed ?? 0 };
 }

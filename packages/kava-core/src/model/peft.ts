@@ -39,8 +39,16 @@ export function saveLoraAdapter(decoder: Decoder, dir: string, options: SaveAdap
   };
   for (const linear of targetLinears(decoder.weights, lora.options.targets)) {
     const ad = lora.byPath.get(linear.path)!;
-    tensors.push({ name: `${PREFIX}${linear.path}.lora_A.weight`, shape: [ad.a.shape[1]!, ad.a.shape[0]!], data: read(() => tf.transpose(ad.a)) });
-    tensors.push({ name: `${PREFIX}${linear.path}.lora_B.weight`, shape: [ad.b.shape[1]!, ad.b.shape[0]!], data: read(() => tf.transpose(ad.b)) });
+    tensors.push({
+      name: `${PREFIX}${linear.path}.lora_A.weight`,
+      shape: [ad.a.shape[1]!, ad.a.shape[0]!],
+      data: read(() => tf.transpose(ad.a)),
+    });
+    tensors.push({
+      name: `${PREFIX}${linear.path}.lora_B.weight`,
+      shape: [ad.b.shape[1]!, ad.b.shape[0]!],
+      data: read(() => tf.transpose(ad.b)),
+    });
   }
   const modulesToSave: string[] = [];
   if (decoder.vocabSize > decoder.baseVocabSize) {
@@ -51,7 +59,10 @@ export function saveLoraAdapter(decoder: Decoder, dir: string, options: SaveAdap
     modulesToSave.push('embed_tokens', ...(decoder.config.tieWordEmbeddings ? [] : ['lm_head']));
   }
   // Where the trainable rows start, for our loader (PEFT ignores safetensors metadata).
-  writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt', [ADDED_FROM]: String(decoder.baseVocabSize) });
+  writeSafetensors(join(dir, 'adapter_model.safetensors'), tensors, {
+    format: 'pt',
+    [ADDED_FROM]: String(decoder.baseVocabSize),
+  });
   const config = {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
@@ -95,17 +106,25 @@ export function loadLoraAdapter(decoder: Decoder, dir: string): LoraAdapters {
   const dropout = (c.lora_dropout ?? 0) as number;
   if (typeof dropout !== 'number' || dropout < 0 || dropout >= 1) bad('lora_dropout', 'a number in [0, 1)');
   const targets = c.target_modules;
-  if (!Array.isArray(targets) || targets.length === 0 || !targets.every((t) => PROJECTIONS.includes(t as ProjectionName))) {
+  if (
+    !Array.isArray(targets) ||
+    targets.length === 0 ||
+    !targets.every((t) => PROJECTIONS.includes(t as ProjectionName))
+  ) {
     bad('target_modules', `a list of ${PROJECTIONS.join(', ')}`);
   }
-  for (const flag of ['use_rslora', 'use_dora', 'fan_in_fan_out'] as const) if (c[flag] === true) bad(flag, 'false (not supported)');
+  for (const flag of ['use_rslora', 'use_dora', 'fan_in_fan_out'] as const)
+    if (c[flag] === true) bad(flag, 'false (not supported)');
   if ((c.bias ?? 'none') !== 'none') bad('bias', '"none"');
-  if (c.layers_to_transform !== undefined && c.layers_to_transform !== null) bad('layers_to_transform', 'null (adapters on every layer)');
+  if (c.layers_to_transform !== undefined && c.layers_to_transform !== null)
+    bad('layers_to_transform', 'null (adapters on every layer)');
   for (const p of ['rank_pattern', 'alpha_pattern'] as const) {
-    if (c[p] !== undefined && c[p] !== null && Object.keys(c[p] as object).length > 0) bad(p, 'empty (per-module ranks are not supported)');
+    if (c[p] !== undefined && c[p] !== null && Object.keys(c[p] as object).length > 0)
+      bad(p, 'empty (per-module ranks are not supported)');
   }
   const modules = (c.modules_to_save ?? []) as unknown;
-  if (!Array.isArray(modules) || !modules.every((m) => m === 'embed_tokens' || m === 'lm_head')) bad('modules_to_save', 'null or a list of "embed_tokens", "lm_head"');
+  if (!Array.isArray(modules) || !modules.every((m) => m === 'embed_tokens' || m === 'lm_head'))
+    bad('modules_to_save', 'null or a list of "embed_tokens", "lm_head"');
 
   const path = join(dir, 'adapter_model.safetensors');
   if (!existsSync(path)) throw new ConfigError(`adapter directory ${dir}: adapter_model.safetensors not found`);
@@ -128,25 +147,45 @@ export function loadLoraAdapter(decoder: Decoder, dir: string): LoraAdapters {
     const from = file.metadata[ADDED_FROM] === undefined ? decoder.baseVocabSize : Number(file.metadata[ADDED_FROM]);
     if (moduleList.includes('embed_tokens')) {
       if (savedVocab === undefined || savedVocab < decoder.vocabSize) {
-        throw new KavaError(`${path}: "${EMBED}" must hold at least the model's ${decoder.vocabSize} rows, got ${savedVocab === undefined ? 'nothing' : savedVocab}`);
+        throw new KavaError(
+          `${path}: "${EMBED}" must hold at least the model's ${decoder.vocabSize} rows, got ${savedVocab === undefined ? 'nothing' : savedVocab}`,
+        );
       }
       if (!Number.isInteger(from) || from < 0 || from > decoder.baseVocabSize) {
-        throw new KavaError(`${path}: metadata ${ADDED_FROM} must be an integer in [0, ${decoder.baseVocabSize}], got ${JSON.stringify(file.metadata[ADDED_FROM])}`);
+        throw new KavaError(
+          `${path}: metadata ${ADDED_FROM} must be an integer in [0, ${decoder.baseVocabSize}], got ${JSON.stringify(file.metadata[ADDED_FROM])}`,
+        );
       }
       expected.push({ name: EMBED, shape: [savedVocab, H] });
       if (moduleList.includes('lm_head')) expected.push({ name: HEAD, shape: [savedVocab, H] });
     }
     checkTensors(path, have, expected);
     if (moduleList.includes('embed_tokens') && moduleList.includes('lm_head') === cfg.tieWordEmbeddings) {
-      throw new KavaError(`${path}: modules_to_save ${cfg.tieWordEmbeddings ? 'has "lm_head" but the model ties it to the embeddings' : 'lacks "lm_head" but the model has an untied head'}`);
+      throw new KavaError(
+        `${path}: modules_to_save ${cfg.tieWordEmbeddings ? 'has "lm_head" but the model ties it to the embeddings' : 'lacks "lm_head" but the model has an untied head'}`,
+      );
     }
 
-    const adapters = new LoraAdapters({ rank: rank as number, alpha: c.lora_alpha as number, dropout, targets: targets as ProjectionName[], seed: 0 });
+    const adapters = new LoraAdapters({
+      rank: rank as number,
+      alpha: c.lora_alpha as number,
+      dropout,
+      targets: targets as ProjectionName[],
+      seed: 0,
+    });
     for (const l of linears) {
       const [inF, outF] = linearDims(l);
-      const a = tf.tidy(() => tf.transpose(tf.tensor(file.read(`${PREFIX}${l.path}.lora_A.weight`), [rank as number, inF])));
-      const b = tf.tidy(() => tf.transpose(tf.tensor(file.read(`${PREFIX}${l.path}.lora_B.weight`), [outF, rank as number])));
-      adapters.byPath.set(l.path, { a: tf.variable(a, true), b: tf.variable(b, true), scale: (c.lora_alpha as number) / (rank as number) });
+      const a = tf.tidy(() =>
+        tf.transpose(tf.tensor(file.read(`${PREFIX}${l.path}.lora_A.weight`), [rank as number, inF])),
+      );
+      const b = tf.tidy(() =>
+        tf.transpose(tf.tensor(file.read(`${PREFIX}${l.path}.lora_B.weight`), [outF, rank as number])),
+      );
+      adapters.byPath.set(l.path, {
+        a: tf.variable(a, true),
+        b: tf.variable(b, true),
+        scale: (c.lora_alpha as number) / (rank as number),
+      });
       a.dispose();
       b.dispose();
     }

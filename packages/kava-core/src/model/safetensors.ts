@@ -15,7 +15,20 @@ import { writeFileAtomic } from './atomic-write.js';
 const FLOAT_DTYPES = { F32: 4, F16: 2, BF16: 2 } as const;
 export type SafetensorsDtype = keyof typeof FLOAT_DTYPES;
 /** Dtypes the format defines but a decoder's weights never use: named in the error. */
-const OTHER_DTYPES = new Set(['F64', 'I64', 'I32', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
+const OTHER_DTYPES = new Set([
+  'F64',
+  'I64',
+  'I32',
+  'I16',
+  'I8',
+  'U64',
+  'U32',
+  'U16',
+  'U8',
+  'BOOL',
+  'F8_E4M3',
+  'F8_E5M2',
+]);
 /** The reference implementation refuses headers above 100 MB; so do we (a corrupt length). */
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -41,7 +54,13 @@ export class SafetensorsFile {
   private fd: number | null;
   private readonly dataStart: number;
 
-  private constructor(readonly path: string, fd: number, dataStart: number, entries: Map<string, SafetensorsEntry>, metadata: Record<string, string>) {
+  private constructor(
+    readonly path: string,
+    fd: number,
+    dataStart: number,
+    entries: Map<string, SafetensorsEntry>,
+    metadata: Record<string, string>,
+  ) {
     this.fd = fd;
     this.dataStart = dataStart;
     this.entries = entries;
@@ -54,7 +73,10 @@ export class SafetensorsFile {
     try {
       fd = openSync(path, 'r');
     } catch (err) {
-      throw new KavaError(`safetensors file ${path}: cannot open (${(err as Error).message})`, { exitCode: 2, cause: err });
+      throw new KavaError(`safetensors file ${path}: cannot open (${(err as Error).message})`, {
+        exitCode: 2,
+        cause: err,
+      });
     }
     try {
       const size = fstatSync(fd).size;
@@ -63,7 +85,10 @@ export class SafetensorsFile {
       readSync(fd, lengthBytes, 0, 8, 0);
       const headerLength = lengthBytes.readBigUInt64LE(0);
       if (headerLength > BigInt(size - 8)) {
-        fail(path, `header length ${headerLength} is larger than the ${size - 8} bytes after it (truncated or not a safetensors file)`);
+        fail(
+          path,
+          `header length ${headerLength} is larger than the ${size - 8} bytes after it (truncated or not a safetensors file)`,
+        );
       }
       if (headerLength > BigInt(MAX_HEADER_BYTES)) fail(path, `header length ${headerLength} exceeds the 100 MB limit`);
       const n = Number(headerLength);
@@ -90,7 +115,8 @@ export class SafetensorsFile {
     if (this.fd === null) fail(this.path, 'is closed');
     const bytes = Buffer.alloc(entry.end - entry.begin);
     const got = readSync(this.fd, bytes, 0, bytes.length, this.dataStart + entry.begin);
-    if (got !== bytes.length) fail(this.path, `tensor "${name}": read ${got} of ${bytes.length} bytes (file changed while reading?)`);
+    if (got !== bytes.length)
+      fail(this.path, `tensor "${name}": read ${got} of ${bytes.length} bytes (file changed while reading?)`);
     return toFloat32(bytes, entry.dtype);
   }
 
@@ -100,13 +126,23 @@ export class SafetensorsFile {
   }
 }
 
-function parseHeader(path: string, header: unknown, dataBytes: number): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) fail(path, 'header must be a JSON object');
+function parseHeader(
+  path: string,
+  header: unknown,
+  dataBytes: number,
+): { entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> } {
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    fail(path, 'header must be a JSON object');
   const entries = new Map<string, SafetensorsEntry>();
   let metadata: Record<string, string> = {};
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+      if (
+        raw === null ||
+        typeof raw !== 'object' ||
+        Array.isArray(raw) ||
+        !Object.values(raw).every((v) => typeof v === 'string')
+      ) {
         fail(path, '"__metadata__" must be an object of strings');
       }
       metadata = raw as Record<string, string>;
@@ -117,18 +153,32 @@ function parseHeader(path: string, header: unknown, dataBytes: number): { entrie
     const { dtype, shape, data_offsets: offsets } = info;
     if (typeof dtype !== 'string' || !(dtype in FLOAT_DTYPES)) {
       const known = typeof dtype === 'string' && OTHER_DTYPES.has(dtype);
-      fail(path, `tensor "${name}": ${known ? 'unsupported' : 'unknown'} dtype ${JSON.stringify(dtype)} (expected F32, F16 or BF16)`);
+      fail(
+        path,
+        `tensor "${name}": ${known ? 'unsupported' : 'unknown'} dtype ${JSON.stringify(dtype)} (expected F32, F16 or BF16)`,
+      );
     }
-    if (!Array.isArray(shape) || !shape.every(isCount)) fail(path, `tensor "${name}": shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every(isCount))
+      fail(path, `tensor "${name}": shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-      fail(path, `tensor "${name}": data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`);
+      fail(
+        path,
+        `tensor "${name}": data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets)}`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     if (end < begin) fail(path, `tensor "${name}": data_offsets [${begin}, ${end}] end before begin`);
-    if (end > dataBytes) fail(path, `tensor "${name}": data_offsets [${begin}, ${end}] out of range: the data buffer has ${dataBytes} bytes (truncated?)`);
+    if (end > dataBytes)
+      fail(
+        path,
+        `tensor "${name}": data_offsets [${begin}, ${end}] out of range: the data buffer has ${dataBytes} bytes (truncated?)`,
+      );
     const expected = (shape as number[]).reduce((a, b) => a * b, 1) * FLOAT_DTYPES[dtype as SafetensorsDtype];
     if (end - begin !== expected) {
-      fail(path, `tensor "${name}": ${end - begin} bytes for ${dtype} shape [${(shape as number[]).join(', ')}], expected ${expected}`);
+      fail(
+        path,
+        `tensor "${name}": ${end - begin} bytes for ${dtype} shape [${(shape as number[]).join(', ')}], expected ${expected}`,
+      );
     }
     entries.set(name, { dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end });
   }
@@ -138,11 +188,16 @@ function parseHeader(path: string, header: unknown, dataBytes: number): { entrie
   let previous = '';
   for (const [name, e] of sorted) {
     if (e.begin < cursor) fail(path, `tensors "${previous}" and "${name}" overlap (bytes ${e.begin}..${cursor})`);
-    if (e.begin > cursor) fail(path, `bytes ${cursor}..${e.begin} of the data buffer belong to no tensor (corrupt offsets)`);
+    if (e.begin > cursor)
+      fail(path, `bytes ${cursor}..${e.begin} of the data buffer belong to no tensor (corrupt offsets)`);
     cursor = e.end;
     previous = name;
   }
-  if (cursor !== dataBytes) fail(path, `the data buffer has ${dataBytes} bytes but the tensors cover ${cursor} (trailing bytes or bad offsets)`);
+  if (cursor !== dataBytes)
+    fail(
+      path,
+      `the data buffer has ${dataBytes} bytes but the tensors cover ${cursor} (trailing bytes or bad offsets)`,
+    );
   return { entries, metadata };
 }
 
@@ -198,7 +253,11 @@ export function toBf16(values: Float32Array): Uint16Array {
  * are laid out in name order; the header is padded with spaces to 8-byte alignment as the
  * reference writer does.
  */
-export function writeSafetensors(path: string, tensors: readonly TensorToWrite[], metadata: Record<string, string> = { format: 'pt' }): void {
+export function writeSafetensors(
+  path: string,
+  tensors: readonly TensorToWrite[],
+  metadata: Record<string, string> = { format: 'pt' },
+): void {
   const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
@@ -219,7 +278,10 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
     for (const t of sorted) {
       const data = typeof t.data === 'function' ? t.data() : t.data;
       const expected = t.shape.reduce((a, b) => a * b, 1);
-      if (data.length !== expected) throw new KavaError(`safetensors file ${path}: tensor "${t.name}" has ${data.length} values for shape [${t.shape.join(', ')}]`);
+      if (data.length !== expected)
+        throw new KavaError(
+          `safetensors file ${path}: tensor "${t.name}" has ${data.length} values for shape [${t.shape.join(', ')}]`,
+        );
       // Typed arrays are little-endian on every platform Node supports.
       const stored = t.dtype === 'BF16' ? toBf16(data) : data;
       append(new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength));

@@ -30,7 +30,11 @@ export function parameterSpecs(config: DecoderConfig): ParameterSpec[] {
   for (let l = 0; l < config.numLayers; l++) {
     const p = `model.layers.${l}.`;
     out.push({ name: `${p}input_layernorm.weight`, shape: [H], kind: 'norm' });
-    for (const [proj, rows] of [['q_proj', numHeads * headDim], ['k_proj', numKvHeads * headDim], ['v_proj', numKvHeads * headDim]] as const) {
+    for (const [proj, rows] of [
+      ['q_proj', numHeads * headDim],
+      ['k_proj', numKvHeads * headDim],
+      ['v_proj', numKvHeads * headDim],
+    ] as const) {
       out.push({ name: `${p}self_attn.${proj}.weight`, shape: [rows, H], kind: 'linear' });
       if (config.attentionBias) out.push({ name: `${p}self_attn.${proj}.bias`, shape: [rows], kind: 'bias' });
     }
@@ -135,7 +139,11 @@ export function buildWeights(config: DecoderConfig, source: WeightSource): Decod
     const gate = linear(`${p}.mlp.gate_proj`, false);
     const up = linear(`${p}.mlp.up_proj`, false);
     const down = linear(`${p}.mlp.down_proj`, false);
-    layers.push({ inputNorm, postNorm, proj: { q_proj: q, k_proj: k, v_proj: v, o_proj: o, gate_proj: gate, up_proj: up, down_proj: down } });
+    layers.push({
+      inputNorm,
+      postNorm,
+      proj: { q_proj: q, k_proj: k, v_proj: v, o_proj: o, gate_proj: gate, up_proj: up, down_proj: down },
+    });
   }
   const norm = take('model.norm.weight');
   const lmHead = config.tieWordEmbeddings ? null : linear('lm_head', false);
@@ -189,7 +197,10 @@ export function allVariables(weights: DecoderWeights): tf.Variable[] {
 export function frozenMatrices(weights: DecoderWeights): Map<string, FrozenMatrix> {
   const out = new Map<string, FrozenMatrix>();
   if (weights.embed instanceof FrozenMatrix) out.set('model.embed_tokens.weight', weights.embed);
-  const linears = [...weights.layers.flatMap((layer) => PROJECTIONS.map((p) => layer.proj[p])), ...(weights.lmHead ? [weights.lmHead] : [])];
+  const linears = [
+    ...weights.layers.flatMap((layer) => PROJECTIONS.map((p) => layer.proj[p])),
+    ...(weights.lmHead ? [weights.lmHead] : []),
+  ];
   for (const l of linears) if (l.weight instanceof FrozenMatrix) out.set(`${l.path}.weight`, l.weight);
   return out;
 }

@@ -88,6 +88,14 @@ export class KavaHooks {
 
 /** Names of every hook, in lifecycle order (for docs and `kava plugins`). */
 export const HOOK_NAMES = [
-  'runStart', 'batch', 'teacherForward', 'compression', 'studentForward', 'losses', 'step',
-  'evaluation', 'checkpoint', 'runEnd',
+  'runStart',
+  'batch',
+  'teacherForward',
+  'compression',
+  'studentForward',
+  'losses',
+  'step',
+  'evaluation',
+  'checkpoint',
+  'runEnd',
 ] as const satisfies readonly (keyof KavaHooks)[];

@@ -49,7 +49,10 @@ async function importPlugin(spec: string, baseDir: string): Promise<unknown> {
     const code = (err as { code?: string }).code;
     const message = err instanceof Error ? err.message : String(err);
     if (url === null && (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(spec)) {
-      throw new PluginError(spec, `is not installed (looked in ${baseDir} and next to @kava/core). Install it with: npm install ${spec}`);
+      throw new PluginError(
+        spec,
+        `is not installed (looked in ${baseDir} and next to @kava/core). Install it with: npm install ${spec}`,
+      );
     }
     throw new PluginError(spec, `failed to load: ${message}`, { cause: err });
   }
@@ -66,8 +69,11 @@ function pluginFromModule(spec: string, mod: unknown): KavaPlugin {
   }
   const why = whyNotAPlugin(candidate);
   if (why !== null) {
-    throw new PluginError(spec, `is not a KaVa plugin (its default export: ${why}). A plugin exports ` +
-      '`export default { name: "...", register(registry) {...}, apply(hooks) {...} }`.');
+    throw new PluginError(
+      spec,
+      `is not a KaVa plugin (its default export: ${why}). A plugin exports ` +
+        '`export default { name: "...", register(registry) {...}, apply(hooks) {...} }`.',
+    );
   }
   return candidate as KavaPlugin;
 }
@@ -106,13 +112,17 @@ export async function loadPlugins(
         plugin.register?.(registry);
       } catch (err) {
         if (err instanceof PluginError) throw err;
-        throw new PluginError(plugin.name, `register() failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new PluginError(plugin.name, `register() failed: ${err instanceof Error ? err.message : String(err)}`, {
+          cause: err,
+        });
       }
     });
     try {
       plugin.apply?.(hooks);
     } catch (err) {
-      throw new PluginError(plugin.name, `apply() failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      throw new PluginError(plugin.name, `apply() failed: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
     plugins.push({ name: plugin.name, source, plugin });
   }

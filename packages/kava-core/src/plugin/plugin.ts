@@ -21,8 +21,10 @@ export function whyNotAPlugin(value: unknown): string | null {
   const p = value as Record<string, unknown>;
   if (typeof p.name !== 'string' || p.name.length === 0) return 'expected a non-empty string "name"';
   for (const key of ['register', 'apply'] as const) {
-    if (p[key] !== undefined && typeof p[key] !== 'function') return `"${key}" must be a function, got ${typeof p[key]}`;
+    if (p[key] !== undefined && typeof p[key] !== 'function')
+      return `"${key}" must be a function, got ${typeof p[key]}`;
   }
-  if (p.register === undefined && p.apply === undefined) return 'expected a "register(registry)" or "apply(hooks)" function';
+  if (p.register === undefined && p.apply === undefined)
+    return 'expected a "register(registry)" or "apply(hooks)" function';
   return null;
 }

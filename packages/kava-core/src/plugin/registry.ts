@@ -62,7 +62,12 @@ export type Registered<K extends Kind> = RegistrationKinds[K] & { plugin: string
  */
 export class Registry {
   private readonly parts: { [K in Kind]: Map<string, Registered<K>> } = {
-    scorer: new Map(), evictor: new Map(), backbone: new Map(), loss: new Map(), dataset: new Map(), preset: new Map(),
+    scorer: new Map(),
+    evictor: new Map(),
+    backbone: new Map(),
+    loss: new Map(),
+    dataset: new Map(),
+    preset: new Map(),
   };
   /** Set by the loader while a plugin's `register` runs, so registrations know their owner. */
   private currentPlugin = '(core)';
@@ -78,21 +83,39 @@ export class Registry {
     }
   }
 
-  scorer(reg: ScorerRegistration): void { this.add('scorer', reg.name, reg); }
-  evictor(reg: EvictorRegistration): void { this.add('evictor', reg.name, reg); }
-  backbone(reg: BackboneRegistration): void { this.add('backbone', reg.name, reg); }
-  loss(reg: LossRegistration): void { this.add('loss', reg.name, reg); }
-  dataset(reg: DatasetRegistration): void { this.add('dataset', reg.name, reg); }
-  preset(reg: PresetRegistration): void { this.add('preset', reg.name, reg); }
+  scorer(reg: ScorerRegistration): void {
+    this.add('scorer', reg.name, reg);
+  }
+  evictor(reg: EvictorRegistration): void {
+    this.add('evictor', reg.name, reg);
+  }
+  backbone(reg: BackboneRegistration): void {
+    this.add('backbone', reg.name, reg);
+  }
+  loss(reg: LossRegistration): void {
+    this.add('loss', reg.name, reg);
+  }
+  dataset(reg: DatasetRegistration): void {
+    this.add('dataset', reg.name, reg);
+  }
+  preset(reg: PresetRegistration): void {
+    this.add('preset', reg.name, reg);
+  }
 
   private add<K extends Kind>(kind: K, name: string, reg: RegistrationKinds[K]): void {
     if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) {
-      throw new PluginError(this.currentPlugin, `${kind} name ${JSON.stringify(name)} is invalid (letters, digits, ".", "_", "-")`);
+      throw new PluginError(
+        this.currentPlugin,
+        `${kind} name ${JSON.stringify(name)} is invalid (letters, digits, ".", "_", "-")`,
+      );
     }
     const table = this.parts[kind] as Map<string, Registered<K>>;
     const existing = table.get(name);
     if (existing !== undefined) {
-      throw new PluginError(this.currentPlugin, `${kind} "${name}" is already registered by plugin "${existing.plugin}"`);
+      throw new PluginError(
+        this.currentPlugin,
+        `${kind} "${name}" is already registered by plugin "${existing.plugin}"`,
+      );
     }
     table.set(name, { ...reg, plugin: this.currentPlugin });
   }

@@ -40,7 +40,10 @@ function isInstalled(pkg: string): boolean {
 async function tryTensorflow(kind: 'tensorflow-gpu' | 'tensorflow', required: boolean): Promise<boolean> {
   const pkg = PACKAGE[kind];
   if (!isInstalled(pkg)) {
-    if (required) throw new ConfigError(`backend "${kind}" needs ${pkg}, which is not installed. Install it with: ${INSTALL_HINT[kind]}`);
+    if (required)
+      throw new ConfigError(
+        `backend "${kind}" needs ${pkg}, which is not installed. Install it with: ${INSTALL_HINT[kind]}`,
+      );
     return false;
   }
   try {
@@ -48,8 +51,11 @@ async function tryTensorflow(kind: 'tensorflow-gpu' | 'tensorflow', required: bo
     return await tf.setBackend('tensorflow');
   } catch (err) {
     if (!required) return false;
-    throw new KavaError(`backend "${kind}": ${pkg} is installed but failed to load (${err instanceof Error ? err.message : String(err)}). ` +
-      `Reinstall it with: ${INSTALL_HINT[kind]}`, { cause: err });
+    throw new KavaError(
+      `backend "${kind}": ${pkg} is installed but failed to load (${err instanceof Error ? err.message : String(err)}). ` +
+        `Reinstall it with: ${INSTALL_HINT[kind]}`,
+      { cause: err },
+    );
   }
 }
 
@@ -69,7 +75,9 @@ async function tryWasm(required: boolean): Promise<boolean> {
     return await tf.setBackend('wasm');
   } catch (err) {
     if (!required) return false;
-    throw new KavaError(`backend "wasm" failed to start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new KavaError(`backend "wasm" failed to start: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -106,7 +114,9 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
       }
       break;
     default:
-      throw new ConfigError(`backend: expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu, got ${JSON.stringify(requested)}`);
+      throw new ConfigError(
+        `backend: expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu, got ${JSON.stringify(requested)}`,
+      );
   }
   await tf.ready();
   const tfBackend = tf.getBackend();

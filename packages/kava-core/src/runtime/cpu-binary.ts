@@ -10,7 +10,17 @@ import { backendMemory, type TensorInfo } from './native-memory.js';
  * dimension, each input read at its own stride (0 where it broadcasts), and nothing is allocated
  * per element.
  */
-type Op = (a: Float32Array, ai: number, as: number, b: Float32Array, bi: number, bs: number, out: Float32Array, oi: number, n: number) => void;
+type Op = (
+  a: Float32Array,
+  ai: number,
+  as: number,
+  b: Float32Array,
+  bi: number,
+  bs: number,
+  out: Float32Array,
+  oi: number,
+  n: number,
+) => void;
 
 // One loop per operation (a closure call per element is what made the stock kernel slow).
 const OPS: Record<string, Op> = {
@@ -41,9 +51,17 @@ function broadcastStrides(shape: readonly number[], out: readonly number[]): num
 }
 
 /** out = a (op) b over the broadcast shape. */
-export function binaryBroadcast(op: Op, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void {
+export function binaryBroadcast(
+  op: Op,
+  a: Float32Array,
+  aShape: readonly number[],
+  b: Float32Array,
+  bShape: readonly number[],
+  out: Float32Array,
+  outShape: readonly number[],
+): void {
   const rank = outShape.length;
-  if (rank === 0 || a.length === out.length && b.length === out.length) {
+  if (rank === 0 || (a.length === out.length && b.length === out.length)) {
     op(a, 0, 1, b, 0, 1, out, 0, out.length);
     return;
   }
@@ -82,7 +100,15 @@ export function cpuBinaryKernel(kernelName: string) {
     }
     const memory = backendMemory('cpu', backend)!;
     const out = memory.allocate(outShape, 'float32');
-    binaryBroadcast(op, memory.view(a) as Float32Array, a.shape, memory.view(b) as Float32Array, b.shape, memory.view(out) as Float32Array, outShape);
+    binaryBroadcast(
+      op,
+      memory.view(a) as Float32Array,
+      a.shape,
+      memory.view(b) as Float32Array,
+      b.shape,
+      memory.view(out) as Float32Array,
+      outShape,
+    );
     return out;
   };
 }

@@ -21,8 +21,13 @@ export class FrozenMatrix {
   readonly id = FrozenMatrix.nextId++;
   private values: Float32Array | null;
 
-  constructor(readonly rows: number, readonly cols: number, values: Float32Array) {
-    if (values.length !== rows * cols) throw new KavaError(`FrozenMatrix: ${values.length} values for a [${rows}, ${cols}] matrix`);
+  constructor(
+    readonly rows: number,
+    readonly cols: number,
+    values: Float32Array,
+  ) {
+    if (values.length !== rows * cols)
+      throw new KavaError(`FrozenMatrix: ${values.length} values for a [${rows}, ${cols}] matrix`);
     this.values = values;
     FrozenMatrix.live.set(this.id, this);
   }
@@ -64,7 +69,8 @@ const BACKENDS = ['wasm', 'cpu'] as const;
 /** Why native base weights cannot be used here, or null when they can. */
 export function frozenMatrixUnavailable(): string | null {
   const backend = tf.getBackend();
-  if (!(BACKENDS as readonly string[]).includes(backend)) return `the "${backend}" backend keeps its tensors on its own (native weights are for wasm and cpu)`;
+  if (!(BACKENDS as readonly string[]).includes(backend))
+    return `the "${backend}" backend keeps its tensors on its own (native weights are for wasm and cpu)`;
   const { addon, detail } = loadNativeAddon();
   return addon === null ? `the native kernels are not available (${detail})` : null;
 }
@@ -80,14 +86,24 @@ function matrix(attrs: unknown): FrozenMatrix {
  * the latter being the former's input gradient.
  */
 function matmulKernel(addon: NativeAddon, backendName: string) {
-  return ({ inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }): TensorInfo => {
+  return ({
+    inputs,
+    attrs,
+    backend,
+  }: {
+    inputs: tf.NamedTensorInfoMap;
+    attrs?: tf.NamedAttrMap;
+    backend: unknown;
+  }): TensorInfo => {
     const x = inputs.x as TensorInfo;
     const m = matrix(attrs);
     const transposed = (attrs as { transposed: boolean }).transposed;
     const [n, k] = x.shape as [number, number];
     const out = transposed ? m.cols : m.rows;
     if (x.shape.length !== 2 || k !== (transposed ? m.rows : m.cols) || x.dtype !== 'float32') {
-      throw new KavaError(`frozen matrix product: x must be float32 [N, ${transposed ? m.rows : m.cols}], got ${x.dtype} [${x.shape}]`);
+      throw new KavaError(
+        `frozen matrix product: x must be float32 [N, ${transposed ? m.rows : m.cols}], got ${x.dtype} [${x.shape}]`,
+      );
     }
     const memory = backendMemory(backendName, backend)!;
     const y = memory.allocate([n, out], 'float32');
@@ -95,15 +111,42 @@ function matmulKernel(addon: NativeAddon, backendName: string) {
     const lx = memory.locate(x);
     const ly = memory.locate(y);
     const w = m.data;
-    addon.matmul(lx.buffer, lx.byteOffset, w.buffer, w.byteOffset, ly.buffer, ly.byteOffset,
-      1, n, out, k, false, !transposed, 0, 0, null, 0, 0, 0, 0);
+    addon.matmul(
+      lx.buffer,
+      lx.byteOffset,
+      w.buffer,
+      w.byteOffset,
+      ly.buffer,
+      ly.byteOffset,
+      1,
+      n,
+      out,
+      k,
+      false,
+      !transposed,
+      0,
+      0,
+      null,
+      0,
+      0,
+      0,
+      0,
+    );
     return y;
   };
 }
 
 /** Rows of M at int32 `indices` [n] -> [n, cols]. */
 function gatherKernel(backendName: string) {
-  return ({ inputs, attrs, backend }: { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown }): TensorInfo => {
+  return ({
+    inputs,
+    attrs,
+    backend,
+  }: {
+    inputs: tf.NamedTensorInfoMap;
+    attrs?: tf.NamedAttrMap;
+    backend: unknown;
+  }): TensorInfo => {
     const indices = inputs.indices as TensorInfo;
     const m = matrix(attrs);
     const memory = backendMemory(backendName, backend)!;
@@ -114,7 +157,8 @@ function gatherKernel(backendName: string) {
     const w = m.data;
     for (let i = 0; i < n; i++) {
       const row = ids[i]!;
-      if (!(row >= 0 && row < m.rows)) throw new KavaError(`embedding lookup: token id ${row} is outside the table's ${m.rows} rows`);
+      if (!(row >= 0 && row < m.rows))
+        throw new KavaError(`embedding lookup: token id ${row} is outside the table's ${m.rows} rows`);
       out.set(w.subarray(row * m.cols, (row + 1) * m.cols), i * m.cols);
     }
     return y;

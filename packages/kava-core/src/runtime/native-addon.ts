@@ -6,9 +6,25 @@ import { fileURLToPath } from 'node:url';
 /** The compiled addon from @kava/core's native/ (see native/src/addon.cc for the argument contract). */
 export interface NativeAddon {
   matmul(
-    aBuf: ArrayBufferLike, aOff: number, bBuf: ArrayBufferLike, bOff: number, cBuf: ArrayBufferLike, cOff: number,
-    batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number,
-    biasBuf: ArrayBufferLike | null, biasOff: number, biasLen: number, activation: number, alpha: number,
+    aBuf: ArrayBufferLike,
+    aOff: number,
+    bBuf: ArrayBufferLike,
+    bOff: number,
+    cBuf: ArrayBufferLike,
+    cOff: number,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    strideA: number,
+    strideB: number,
+    biasBuf: ArrayBufferLike | null,
+    biasOff: number,
+    biasLen: number,
+    activation: number,
+    alpha: number,
   ): void;
   exp(inBuf: ArrayBufferLike, inOff: number, outBuf: ArrayBufferLike, outOff: number, n: number): void;
   blas: { library: string; config: string; core: string; threads: number };
@@ -53,6 +69,9 @@ export function loadNativeAddon(): NativeAddonStatus {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
     return (status = { addon, detail: path });
   } catch (err) {
-    return (status = { addon: null, detail: `native addon at ${path} failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` });
+    return (status = {
+      addon: null,
+      detail: `native addon at ${path} failed to load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    });
   }
 }

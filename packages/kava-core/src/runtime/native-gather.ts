@@ -7,11 +7,22 @@ import { type BackendMemory, type TensorInfo } from './native-memory.js';
  * ~0.1 ms). Returns undefined for what it does not handle (dtypes other than float32, int32,
  * bool; an index out of range, which the stock kernel reports), so the caller falls back.
  */
-export function gather(memory: BackendMemory, x: TensorInfo, indices: TensorInfo, axis: number, batchDims: number | undefined): TensorInfo | undefined {
-  if (indices.dtype !== 'int32' || !['float32', 'int32', 'bool'].includes(x.dtype) || x.shape.length === 0) return undefined;
+export function gather(
+  memory: BackendMemory,
+  x: TensorInfo,
+  indices: TensorInfo,
+  axis: number,
+  batchDims: number | undefined,
+): TensorInfo | undefined {
+  if (indices.dtype !== 'int32' || !['float32', 'int32', 'bool'].includes(x.dtype) || x.shape.length === 0)
+    return undefined;
   const parsedAxis = tf.util.parseAxisParam(axis, x.shape)[0]!;
   const info = tf.backend_util.segment_util.collectGatherOpShapeInfo(
-    x as unknown as tf.Tensor, indices as unknown as tf.Tensor, parsedAxis, batchDims ?? 0);
+    x as unknown as tf.Tensor,
+    indices as unknown as tf.Tensor,
+    parsedAxis,
+    batchDims ?? 0,
+  );
   const { batchSize, outerSize, dimSize, sliceSize, outputShape } = info;
   const indicesSize = tf.util.sizeFromShape(indices.shape);
   const numIdx = batchSize === 0 ? 0 : indicesSize / batchSize;

@@ -21,7 +21,8 @@ const BACKENDS = ['wasm', 'cpu'] as const;
  * allowScripts policy lets its install script run (strict-allow-scripts refuses unapproved
  * ones), then run now. scripts/build-native.mjs prints the same line.
  */
-export const NATIVE_ENABLE_HINT = 'apt-get install libopenblas-dev && npm install-scripts approve @kava/core && npm rebuild @kava/core';
+export const NATIVE_ENABLE_HINT =
+  'apt-get install libopenblas-dev && npm install-scripts approve @kava/core && npm rebuild @kava/core';
 
 /** Fast kernels switched off (all of them: '*'). */
 const disabled = new Set<string>();
@@ -62,9 +63,18 @@ const matmulKernel: FastKernel = ({ inputs, attrs, backend }, addon, backendName
 
 const fusedMatmulKernel: FastKernel = ({ inputs, attrs, backend }, addon, backendName) => {
   if (addon === null) return undefined;
-  const { a, b, bias, preluActivationWeights } = inputs as { a: TensorInfo; b: TensorInfo; bias?: TensorInfo; preluActivationWeights?: TensorInfo };
-  const { transposeA, transposeB, activation, leakyreluAlpha } = attrs as unknown as
-    { transposeA: boolean; transposeB: boolean; activation: string; leakyreluAlpha?: number };
+  const { a, b, bias, preluActivationWeights } = inputs as {
+    a: TensorInfo;
+    b: TensorInfo;
+    bias?: TensorInfo;
+    preluActivationWeights?: TensorInfo;
+  };
+  const { transposeA, transposeB, activation, leakyreluAlpha } = attrs as unknown as {
+    transposeA: boolean;
+    transposeB: boolean;
+    activation: string;
+    leakyreluAlpha?: number;
+  };
   if (preluActivationWeights != null) return undefined;
   const plan = planMatmul(a, b, transposeA, transposeB);
   const memory = backendMemory(backendName, backend);
@@ -126,7 +136,8 @@ function replaceKernel(kernelName: string, backendName: string, fast: FastKernel
     setupFunc: stock.setupFunc,
     disposeFunc: stock.disposeFunc,
     kernelFunc: (args: KernelArgs): KernelResult =>
-      ((nativeKernelsEnabled(kernelName) ? fast(args, addon, backendName) : undefined) ?? stock.kernelFunc(args)) as KernelResult,
+      ((nativeKernelsEnabled(kernelName) ? fast(args, addon, backendName) : undefined) ??
+        stock.kernelFunc(args)) as KernelResult,
   });
   (nativeKernels[backendName] ??= []).push(kernelName);
 }

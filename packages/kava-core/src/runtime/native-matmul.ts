@@ -77,8 +77,14 @@ export function epilogueSupported(plan: MatmulPlan, { bias, activation }: Epilog
 
 /** Runs a planned product on the addon; the output is allocated first, then every view taken. */
 export function runNativeMatmul(
-  addon: NativeAddon, memory: BackendMemory, plan: MatmulPlan, a: TensorInfo, b: TensorInfo,
-  transA: boolean, transB: boolean, epilogue: Epilogue = {},
+  addon: NativeAddon,
+  memory: BackendMemory,
+  plan: MatmulPlan,
+  a: TensorInfo,
+  b: TensorInfo,
+  transA: boolean,
+  transB: boolean,
+  epilogue: Epilogue = {},
 ): TensorInfo {
   const out = memory.allocate(plan.outShape, 'float32');
   const la = memory.locate(a);
@@ -87,10 +93,25 @@ export function runNativeMatmul(
   const lbias = epilogue.bias === undefined ? undefined : memory.locate(epilogue.bias);
   const biasLen = epilogue.bias === undefined ? 0 : tf.util.sizeFromShape(epilogue.bias.shape);
   addon.matmul(
-    la.buffer, la.byteOffset, lb.buffer, lb.byteOffset, lc.buffer, lc.byteOffset,
-    plan.batch, plan.m, plan.n, plan.k, transA, transB, plan.strideA, plan.strideB,
-    lbias?.buffer ?? null, lbias?.byteOffset ?? 0, biasLen,
-    ACTIVATIONS[epilogue.activation ?? 'linear']!, epilogue.leakyreluAlpha ?? 0,
+    la.buffer,
+    la.byteOffset,
+    lb.buffer,
+    lb.byteOffset,
+    lc.buffer,
+    lc.byteOffset,
+    plan.batch,
+    plan.m,
+    plan.n,
+    plan.k,
+    transA,
+    transB,
+    plan.strideA,
+    plan.strideB,
+    lbias?.buffer ?? null,
+    lbias?.byteOffset ?? 0,
+    biasLen,
+    ACTIVATIONS[epilogue.activation ?? 'linear']!,
+    epilogue.leakyreluAlpha ?? 0,
   );
   return out;
 }

@@ -49,11 +49,16 @@ function wasmMemory(backend: WasmBackendPrivate): BackendMemory {
 function cpuMemory(backend: CpuBackendPrivate): BackendMemory {
   const values = (info: TensorInfo): tf.TypedArray => {
     const v = backend.data.get(info.dataId)?.values;
-    if (!(ArrayBuffer.isView(v))) throw new Error('cpu tensor has no typed-array values');
+    if (!ArrayBuffer.isView(v)) throw new Error('cpu tensor has no typed-array values');
     return v as tf.TypedArray;
   };
   return {
-    allocate: (shape, dtype) => backend.makeTensorInfo(shape, dtype, tf.util.getTypedArrayFromDType(dtype as 'float32', tf.util.sizeFromShape(shape))),
+    allocate: (shape, dtype) =>
+      backend.makeTensorInfo(
+        shape,
+        dtype,
+        tf.util.getTypedArrayFromDType(dtype as 'float32', tf.util.sizeFromShape(shape)),
+      ),
     locate(info) {
       const v = values(info);
       return { buffer: v.buffer, byteOffset: v.byteOffset };

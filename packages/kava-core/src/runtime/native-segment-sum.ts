@@ -7,8 +7,14 @@ import { type BackendMemory, type TensorInfo } from './native-memory.js';
  * and wasm has none. Returns undefined for what it does not handle (ids that are not one
  * int32 id per row of x), so the caller falls back to the stock kernel.
  */
-export function segmentSum(memory: BackendMemory, x: TensorInfo, ids: TensorInfo, numSegments: number): TensorInfo | undefined {
-  if (ids.dtype !== 'int32' || ids.shape.length !== 1 || x.shape.length < 1 || ids.shape[0] !== x.shape[0]) return undefined;
+export function segmentSum(
+  memory: BackendMemory,
+  x: TensorInfo,
+  ids: TensorInfo,
+  numSegments: number,
+): TensorInfo | undefined {
+  if (ids.dtype !== 'int32' || ids.shape.length !== 1 || x.shape.length < 1 || ids.shape[0] !== x.shape[0])
+    return undefined;
   if (x.dtype !== 'float32' && x.dtype !== 'int32') return undefined;
   if (!Number.isInteger(numSegments) || numSegments < 0) return undefined;
   const out = memory.allocate([numSegments, ...x.shape.slice(1)], x.dtype);

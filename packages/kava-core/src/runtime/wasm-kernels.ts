@@ -7,7 +7,12 @@ type TensorInfo = { dataId: object; shape: number[]; dtype: tf.DataType };
 /** The wasm backend's private surface we rely on (tfjs is pinned exactly for this reason). */
 interface WasmBackendLike {
   readSync(dataId: object): tf.TypedArray;
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues): TensorInfo;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: tf.backend_util.BackendValues,
+  ): TensorInfo;
   typedArrayFromHeap(info: TensorInfo): tf.TypedArray;
 }
 interface CpuBackendLike {

@@ -8,7 +8,7 @@ import { evictTopK } from '../compression/topk-evictor.js';
 
 /** The names of the contract checks, for `skip`. */
 export type ScorerContractCheck =
-  | 'shapes' | 'needs' | 'padding' | 'budgets' | 'determinism' | 'no-tensor-leaks' | 'inputs-untouched';
+  'shapes' | 'needs' | 'padding' | 'budgets' | 'determinism' | 'no-tensor-leaks' | 'inputs-untouched';
 
 export interface ScorerContractOptions {
   /** Checks not to run (say why in your test). */
@@ -28,7 +28,16 @@ export interface ScorerContractCase {
 }
 
 /** The cache dimensions of the contract's inputs: GQA (2 query heads per KV head), padding in example 0. */
-export const CONTRACT_DIMS = { B: 2, L: 2, Hkv: 2, groupSize: 2, N: 7, d: 4, validLengths: [5, 7], answerQueries: 3 } as const;
+export const CONTRACT_DIMS = {
+  B: 2,
+  L: 2,
+  Hkv: 2,
+  groupSize: 2,
+  N: 7,
+  d: 4,
+  validLengths: [5, 7],
+  answerQueries: 3,
+} as const;
 
 /** Deterministic numbers in [−1, 1) (an LCG), so a failing input reproduces. */
 function lcg(seed: number): () => number {
@@ -72,13 +81,20 @@ export function contractInput(spec: ContractInputSpec = {}): ScorerInput & { dis
     const padding = tf.sub(1, mask).reshape([B, 1, 1, N, 1]);
     // valid tokens as drawn; padded ones scaled by paddingScale and shifted by paddingShift
     const withPadding = (t: tf.Tensor) =>
-      tf.add(tf.mul(t, tf.add(1, tf.mul(padding, (spec.paddingScale ?? 1) - 1))), tf.mul(padding, spec.paddingShift ?? 0));
+      tf.add(
+        tf.mul(t, tf.add(1, tf.mul(padding, (spec.paddingScale ?? 1) - 1))),
+        tf.mul(padding, spec.paddingShift ?? 0),
+      );
     const keys = withPadding(randomTensor([B, L, Hkv, N, d], rand));
     const values = withPadding(randomTensor([B, L, Hkv, N, d], rand));
     const out: Record<string, tf.Tensor> = {
       keys,
       mask,
-      positions: tf.tensor2d(maskRows.map((row) => row.map((_, i) => 4 + i)), [B, N], 'int32'),
+      positions: tf.tensor2d(
+        maskRows.map((row) => row.map((_, i) => 4 + i)),
+        [B, N],
+        'int32',
+      ),
     };
     // Every part is drawn, in one order, whichever are kept: the same seed gives the same
     // numbers in each part whatever `parts` lists.
@@ -88,7 +104,10 @@ export function contractInput(spec: ContractInputSpec = {}): ScorerInput & { dis
     if (parts.has('values')) out.values = values;
     if (parts.has('answerQueries')) {
       out.answerQueries = answerQueries;
-      out.answerQueryMask = tf.tensor2d([[1, 1, 0], [1, 1, 1]]);
+      out.answerQueryMask = tf.tensor2d([
+        [1, 1, 0],
+        [1, 1, 1],
+      ]);
     }
     if (parts.has('windowQueries')) {
       out.windowQueries = windowQueries;
@@ -132,7 +151,12 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
     throw new Error(`${label}, ${check}: ${what}`);
   };
   const inputFor = (scorer: KVScorer, spec: ContractInputSpec = {}) =>
-    contractInput({ parts: ALL_PARTS, seed, ...(scorer.window !== undefined ? { window: scorer.window } : {}), ...spec });
+    contractInput({
+      parts: ALL_PARTS,
+      seed,
+      ...(scorer.window !== undefined ? { window: scorer.window } : {}),
+      ...spec,
+    });
   /** Scores as nested arrays; the tensor is disposed. */
   const scoreArray = (scorer: KVScorer, input: ScorerInput): number[][][][] => {
     const s = scorer.score(input);
@@ -154,11 +178,18 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
   };
   const maxDiffOnValid = (a: number[][][][], b: number[][][][]) => {
     let worst = 0;
-    a.forEach((ls, bi) => ls.forEach((hs, l) => hs.forEach((row, h) => row.forEach((v, n) => {
-      const w = b[bi]![l]![h]![n]!;
-      // equal infinities (an always-keep +∞) are equal; NaN is never equal
-      if (n < validLengths[bi]! && v !== w) worst = Math.max(worst, Number.isNaN(v - w) ? Infinity : Math.abs(v - w));
-    }))));
+    a.forEach((ls, bi) =>
+      ls.forEach((hs, l) =>
+        hs.forEach((row, h) =>
+          row.forEach((v, n) => {
+            const w = b[bi]![l]![h]![n]!;
+            // equal infinities (an always-keep +∞) are equal; NaN is never equal
+            if (n < validLengths[bi]! && v !== w)
+              worst = Math.max(worst, Number.isNaN(v - w) ? Infinity : Math.abs(v - w));
+          }),
+        ),
+      ),
+    );
     return worst;
   };
 
@@ -166,24 +197,34 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
     {
       name: 'shapes',
       title: 'returns float32 [B, L, H_kv, N] scores, never NaN at a valid token',
-      run: () => withInput({}, (scorer, input) => {
-        const s = scorer.score(input);
-        const { shape, dtype } = s;
-        const values = s.arraySync() as number[][][][];
-        s.dispose();
-        if (shape.join() !== [B, L, Hkv, N].join()) fail('shapes', `expected [${B}, ${L}, ${Hkv}, ${N}], got [${shape.join(', ')}]`);
-        if (dtype !== 'float32') fail('shapes', `expected float32 scores, got ${dtype}`);
-        values.forEach((ls, b) => ls.forEach((hs) => hs.forEach((row) => row.forEach((v, n) => {
-          if (n < validLengths[b]! && Number.isNaN(v)) fail('shapes', `score of valid token ${n} of example ${b} is NaN`);
-        }))));
-      }),
+      run: () =>
+        withInput({}, (scorer, input) => {
+          const s = scorer.score(input);
+          const { shape, dtype } = s;
+          const values = s.arraySync() as number[][][][];
+          s.dispose();
+          if (shape.join() !== [B, L, Hkv, N].join())
+            fail('shapes', `expected [${B}, ${L}, ${Hkv}, ${N}], got [${shape.join(', ')}]`);
+          if (dtype !== 'float32') fail('shapes', `expected float32 scores, got ${dtype}`);
+          values.forEach((ls, b) =>
+            ls.forEach((hs) =>
+              hs.forEach((row) =>
+                row.forEach((v, n) => {
+                  if (n < validLengths[b]! && Number.isNaN(v))
+                    fail('shapes', `score of valid token ${n} of example ${b} is NaN`);
+                }),
+              ),
+            ),
+          );
+        }),
     },
     {
       name: 'needs',
       title: 'works on an input holding only the parts `needs` lists',
       run() {
         const scorer = create();
-        for (const need of scorer.needs) if (!ALL_PARTS.includes(need)) fail('needs', `unknown need "${need}" (known: ${ALL_PARTS.join(', ')})`);
+        for (const need of scorer.needs)
+          if (!ALL_PARTS.includes(need)) fail('needs', `unknown need "${need}" (known: ${ALL_PARTS.join(', ')})`);
         const full = inputFor(scorer);
         const only = inputFor(scorer, { parts: scorer.needs });
         try {
@@ -192,7 +233,10 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
           try {
             b = scoreArray(create(), only);
           } catch (err) {
-            fail('needs', `failed on an input with only [${scorer.needs.join(', ')}]: ${err instanceof Error ? err.message : String(err)}`);
+            fail(
+              'needs',
+              `failed on an input with only [${scorer.needs.join(', ')}]: ${err instanceof Error ? err.message : String(err)}`,
+            );
           }
           const diff = maxDiffOnValid(a, b);
           if (!(diff <= tol)) fail('needs', `scores change by ${diff} when parts outside needs are absent`);
@@ -212,14 +256,21 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
         const loud = inputFor(scorer, { paddingScale: 50, paddingShift: 3, budget: validLengths[0] });
         try {
           const diff = maxDiffOnValid(scoreArray(scorer, plain), scoreArray(create(), loud));
-          if (!(diff <= tol)) fail('padding', `valid tokens' scores change by ${diff} when only padded keys/values change (mask them out)`);
+          if (!(diff <= tol))
+            fail(
+              'padding',
+              `valid tokens' scores change by ${diff} when only padded keys/values change (mask them out)`,
+            );
           const s = create().score(loud);
           const kept = evictTopK(loud, s, validLengths[0]!);
           const indices = kept.indices.arraySync() as number[][][][];
           tf.dispose([s, kept.keys, kept.values, kept.indices, kept.slotMask]);
-          indices[0]!.forEach((hs, l) => hs.forEach((row, h) => {
-            if (row.some((i) => i >= validLengths[0]!)) fail('padding', `layer ${l} head ${h} keeps a padded token: [${row}]`);
-          }));
+          indices[0]!.forEach((hs, l) =>
+            hs.forEach((row, h) => {
+              if (row.some((i) => i >= validLengths[0]!))
+                fail('padding', `layer ${l} head ${h} keeps a padded token: [${row}]`);
+            }),
+          );
         } finally {
           plain.dispose();
           loud.dispose();
@@ -242,16 +293,22 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
             const indices = kept.indices.arraySync() as number[][][][];
             const slots = kept.slotMask.arraySync() as number[][];
             tf.dispose([s, kept.keys, kept.values, kept.indices, kept.slotMask]);
-            indices.forEach((ls, b) => ls.forEach((hs, l) => hs.forEach((row, h) => {
-              const filled = row.filter((_, j) => slots[b]![j] === 1);
-              const want = Math.min(budget, validLengths[b]!);
-              const where = `budget ${budget}, example ${b}, layer ${l}, head ${h}`;
-              if (filled.length !== want) fail('budgets', `${where}: ${filled.length} tokens kept, expected ${want}`);
-              if (new Set(filled).size !== filled.length) fail('budgets', `${where}: a token kept twice: [${filled}]`);
-              if (filled.some((i, j) => i >= validLengths[b]! || (j > 0 && i <= filled[j - 1]!))) {
-                fail('budgets', `${where}: kept [${filled}] must be valid tokens in increasing order`);
-              }
-            })));
+            indices.forEach((ls, b) =>
+              ls.forEach((hs, l) =>
+                hs.forEach((row, h) => {
+                  const filled = row.filter((_, j) => slots[b]![j] === 1);
+                  const want = Math.min(budget, validLengths[b]!);
+                  const where = `budget ${budget}, example ${b}, layer ${l}, head ${h}`;
+                  if (filled.length !== want)
+                    fail('budgets', `${where}: ${filled.length} tokens kept, expected ${want}`);
+                  if (new Set(filled).size !== filled.length)
+                    fail('budgets', `${where}: a token kept twice: [${filled}]`);
+                  if (filled.some((i, j) => i >= validLengths[b]! || (j > 0 && i <= filled[j - 1]!))) {
+                    fail('budgets', `${where}: kept [${filled}] must be valid tokens in increasing order`);
+                  }
+                }),
+              ),
+            );
           });
         }
       },
@@ -259,43 +316,51 @@ export function scorerContractCases(create: () => KVScorer, options: ScorerContr
     {
       name: 'determinism',
       title: 'the same input and seed give the same scores',
-      run: () => withInput({}, (first, input) => {
-        const a = scoreArray(first, input);
-        const b = scoreArray(first, input);
-        const c = scoreArray(create(), input);
-        const diff = Math.max(maxDiffOnValid(a, b), maxDiffOnValid(a, c));
-        if (!(diff <= 0)) fail('determinism', `two calls on the same input differ by ${diff}`);
-      }),
+      run: () =>
+        withInput({}, (first, input) => {
+          const a = scoreArray(first, input);
+          const b = scoreArray(first, input);
+          const c = scoreArray(create(), input);
+          const diff = Math.max(maxDiffOnValid(a, b), maxDiffOnValid(a, c));
+          if (!(diff <= 0)) fail('determinism', `two calls on the same input differ by ${diff}`);
+        }),
     },
     {
       name: 'no-tensor-leaks',
       title: 'scoring leaves no tensor behind but its result',
-      run: () => withInput({}, (scorer, input) => {
-        scorer.score(input).dispose(); // first call: kernels and caches a scorer may set up once
-        const before = tf.memory().numTensors;
-        const s = scorer.score(input);
-        const during = tf.memory().numTensors;
-        s.dispose();
-        const after = tf.memory().numTensors;
-        if (after !== before) fail('no-tensor-leaks', `${after - before} tensor(s) left after score() and disposing its result (use tf.tidy)`);
-        if (during !== before + 1) fail('no-tensor-leaks', `score() holds ${during - before} tensors, expected its one result`);
-      }),
+      run: () =>
+        withInput({}, (scorer, input) => {
+          scorer.score(input).dispose(); // first call: kernels and caches a scorer may set up once
+          const before = tf.memory().numTensors;
+          const s = scorer.score(input);
+          const during = tf.memory().numTensors;
+          s.dispose();
+          const after = tf.memory().numTensors;
+          if (after !== before)
+            fail(
+              'no-tensor-leaks',
+              `${after - before} tensor(s) left after score() and disposing its result (use tf.tidy)`,
+            );
+          if (during !== before + 1)
+            fail('no-tensor-leaks', `score() holds ${during - before} tensors, expected its one result`);
+        }),
     },
     {
       name: 'inputs-untouched',
       title: 'the input tensors are neither disposed nor changed',
-      run: () => withInput({}, (scorer, input) => {
-        const tensors = Object.entries(input).filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor);
-        const copies = tensors.map(([, t]) => Array.from(t.dataSync()));
-        scorer.score(input).dispose();
-        tensors.forEach(([field, t], i) => {
-          if (t.isDisposed) fail('inputs-untouched', `input.${field} was disposed (the caller owns the input)`);
-          const now = t.dataSync();
-          if (now.some((v, j) => v !== copies[i]![j] && !(Number.isNaN(v) && Number.isNaN(copies[i]![j]!)))) {
-            fail('inputs-untouched', `input.${field} was changed`);
-          }
-        });
-      }),
+      run: () =>
+        withInput({}, (scorer, input) => {
+          const tensors = Object.entries(input).filter((e): e is [string, tf.Tensor] => e[1] instanceof tf.Tensor);
+          const copies = tensors.map(([, t]) => Array.from(t.dataSync()));
+          scorer.score(input).dispose();
+          tensors.forEach(([field, t], i) => {
+            if (t.isDisposed) fail('inputs-untouched', `input.${field} was disposed (the caller owns the input)`);
+            const now = t.dataSync();
+            if (now.some((v, j) => v !== copies[i]![j] && !(Number.isNaN(v) && Number.isNaN(copies[i]![j]!)))) {
+              fail('inputs-untouched', `input.${field} was changed`);
+            }
+          });
+        }),
     },
   ];
   const skip = new Set(options.skip ?? []);

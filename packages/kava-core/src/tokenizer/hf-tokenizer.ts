@@ -10,7 +10,12 @@ import { parseJsonText } from '../io/json-file.js';
 /** The parts of a Hugging Face `tokenizer.json` this class reads and edits. */
 export interface TokenizerJson {
   added_tokens?: AddedTokenJson[];
-  model: { type?: string; vocab: Record<string, number> | [string, number][]; unk_token?: string | null; [key: string]: unknown };
+  model: {
+    type?: string;
+    vocab: Record<string, number> | [string, number][];
+    unk_token?: string | null;
+    [key: string]: unknown;
+  };
   [key: string]: unknown;
 }
 export interface AddedTokenJson {
@@ -53,13 +58,20 @@ export class HFTokenizer implements Tokenizer {
   private bos: number | undefined;
 
   /** `source` names the files in error messages. */
-  constructor(readonly json: TokenizerJson, readonly config: TokenizerConfigJson = {}, private readonly source = 'tokenizer.json') {
+  constructor(
+    readonly json: TokenizerJson,
+    readonly config: TokenizerConfigJson = {},
+    private readonly source = 'tokenizer.json',
+  ) {
     this.core = new HFCore(json, config);
     this.size = this.countIds();
     const eosName = tokenName(config.eos_token);
     const eos = eosName === undefined ? undefined : this.core.token_to_id(eosName);
     if (eos === undefined) {
-      throw new KavaError(`${source}: tokenizer_config.json must name an eos_token that is in the vocabulary (got ${JSON.stringify(config.eos_token)})`, { exitCode: 2 });
+      throw new KavaError(
+        `${source}: tokenizer_config.json must name an eos_token that is in the vocabulary (got ${JSON.stringify(config.eos_token)})`,
+        { exitCode: 2 },
+      );
     }
     this.eos = eos;
     const padName = tokenName(config.pad_token);
@@ -74,10 +86,18 @@ export class HFTokenizer implements Tokenizer {
     return max + 1;
   }
 
-  get vocabSize(): number { return this.size; }
-  get eosId(): number { return this.eos; }
-  get padId(): number { return this.pad; }
-  get bosId(): number | undefined { return this.bos; }
+  get vocabSize(): number {
+    return this.size;
+  }
+  get eosId(): number {
+    return this.eos;
+  }
+  get padId(): number {
+    return this.pad;
+  }
+  get bosId(): number | undefined {
+    return this.bos;
+  }
 
   encode(text: string, options: { addBos?: boolean } = {}): number[] {
     const ids = this.core.encode(text, { add_special_tokens: false }).ids;
@@ -107,7 +127,15 @@ export class HFTokenizer implements Tokenizer {
         ids.push(existing);
         continue;
       }
-      const entry: AddedTokenJson = { id: this.size, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+      const entry: AddedTokenJson = {
+        id: this.size,
+        content,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      };
       (this.json.added_tokens ??= []).push(entry);
       const decoder = this.config.added_tokens_decoder;
       if (decoder && typeof decoder === 'object') {
@@ -155,7 +183,8 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
     throw new KavaError(`${file}: cannot read (${(error as Error).message})`, { exitCode: 2, cause: error });
   }
   const value = parseJsonText(text, file);
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new KavaError(`${file}: expected a JSON object`, { exitCode: 2 });
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new KavaError(`${file}: expected a JSON object`, { exitCode: 2 });
   return value as Record<string, unknown>;
 }
 
@@ -165,15 +194,20 @@ async function readJson(file: string): Promise<Record<string, unknown>> {
  */
 export async function loadTokenizer(dir: string): Promise<HFTokenizer> {
   const file = join(dir, 'tokenizer.json');
-  if (!existsSync(file)) throw new KavaError(`${dir}: no tokenizer.json (expected a Hugging Face tokenizer directory)`, { exitCode: 2 });
+  if (!existsSync(file))
+    throw new KavaError(`${dir}: no tokenizer.json (expected a Hugging Face tokenizer directory)`, { exitCode: 2 });
   const json = await readJson(file);
-  if (!json.model || typeof json.model !== 'object') throw new KavaError(`${file}: field "model" is missing`, { exitCode: 2 });
+  if (!json.model || typeof json.model !== 'object')
+    throw new KavaError(`${file}: field "model" is missing`, { exitCode: 2 });
   const configFile = join(dir, 'tokenizer_config.json');
   const config = existsSync(configFile) ? await readJson(configFile) : {};
   try {
     return new HFTokenizer(json as TokenizerJson, config, file);
   } catch (error) {
     if (error instanceof KavaError) throw error;
-    throw new KavaError(`${file}: cannot build the tokenizer (${(error as Error).message})`, { exitCode: 2, cause: error });
+    throw new KavaError(`${file}: cannot build the tokenizer (${(error as Error).message})`, {
+      exitCode: 2,
+      cause: error,
+    });
   }
 }

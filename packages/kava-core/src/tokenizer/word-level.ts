@@ -36,7 +36,13 @@ export function createWordLevelTokenizer(words: Iterable<string>, options: WordL
     add(word);
   }
   const added: AddedTokenJson[] = specials.map((content) => ({
-    id: vocab[content]!, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    id: vocab[content]!,
+    content,
+    single_word: false,
+    lstrip: false,
+    rstrip: false,
+    normalized: false,
+    special: true,
   }));
   const json: TokenizerJson = {
     version: '1.0',

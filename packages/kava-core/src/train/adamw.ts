@@ -35,7 +35,12 @@ export class AdamW {
    * Applies one update with learning rate `lr`. `grads` maps variable name to gradient.
    * `decay(name)` says whether weight decay applies (not to norms, biases or embeddings' new rows).
    */
-  apply(variables: ReadonlyMap<string, tf.Variable>, grads: ReadonlyMap<string, Tensor>, lr: number, decay: (name: string) => boolean = () => true): void {
+  apply(
+    variables: ReadonlyMap<string, tf.Variable>,
+    grads: ReadonlyMap<string, Tensor>,
+    lr: number,
+    decay: (name: string) => boolean = () => true,
+  ): void {
     this.step += 1;
     const c1 = 1 - this.beta1 ** this.step;
     const c2 = 1 - this.beta2 ** this.step;

@@ -2,8 +2,15 @@ import { tf } from '../tf.js';
 import type { Example } from '../contracts/dataset.js';
 import type { Tokenizer } from '../contracts/tokenizer.js';
 import {
-  directLayout, encodeExample, layout, padBatch, SEGMENT, teacherLayout,
-  type EncodeOptions, type ReasoningTokens, type SequenceLayout,
+  directLayout,
+  encodeExample,
+  layout,
+  padBatch,
+  SEGMENT,
+  teacherLayout,
+  type EncodeOptions,
+  type ReasoningTokens,
+  type SequenceLayout,
 } from '../data/sequences.js';
 import type { StudentBatch } from '../latent/rollout.js';
 
@@ -34,28 +41,50 @@ export interface TrainBatch {
   /** Real tokens the passes process (for tokens/s). */
   tokens: number;
   teacher?: {
-    ids: Tensor; mask: Tensor; targets: Tensor; targetMask: Tensor;
+    ids: Tensor;
+    mask: Tensor;
+    targets: Tensor;
+    targetMask: Tensor;
     /** [B] index of the ":" of "The answer is:" (CODI anchor). */
     anchor: Tensor;
     /** [B, N] CoT token positions (clamped) and validity. */
-    cotPositions: Tensor; cotMask: Tensor;
+    cotPositions: Tensor;
+    cotMask: Tensor;
     /** [B, Q] query rows to expose (answer segment, then the last-α CoT window) and their masks. */
-    rows?: Tensor; answerRows: number; answerRowMask?: Tensor; windowRowMask?: Tensor;
+    rows?: Tensor;
+    answerRows: number;
+    answerRowMask?: Tensor;
+    windowRowMask?: Tensor;
   };
   student?: StudentBatch & {
     /** [B, F + A] next-token targets of the final pass (F = finalLatents) and their mask (answer and <eos>). */
-    targets: Tensor; targetMask: Tensor;
+    targets: Tensor;
+    targetMask: Tensor;
     /** [B] index into the final pass of the ":" before the answer. */
     anchor: Tensor;
   };
   dispose(): void;
 }
 
-const TEACHER_TARGETS: ReadonlySet<number> = new Set([SEGMENT.cot, SEGMENT.eot, SEGMENT.prefix, SEGMENT.answer, SEGMENT.eos]);
+const TEACHER_TARGETS: ReadonlySet<number> = new Set([
+  SEGMENT.cot,
+  SEGMENT.eot,
+  SEGMENT.prefix,
+  SEGMENT.answer,
+  SEGMENT.eos,
+]);
 const ANSWER_TARGETS: ReadonlySet<number> = new Set([SEGMENT.answer, SEGMENT.eos]);
 
 /** Next-token targets of a right-padded batch: target[s] = id[s+1] where segment[s+1] is wanted. */
-function nextTokenTargets(ids: Int32Array, segments: Int32Array, B: number, S: number, wanted: ReadonlySet<number>, offset = 0, width = S) {
+function nextTokenTargets(
+  ids: Int32Array,
+  segments: Int32Array,
+  B: number,
+  S: number,
+  wanted: ReadonlySet<number>,
+  offset = 0,
+  width = S,
+) {
   const targets = new Int32Array(B * width);
   const mask = new Float32Array(B * width);
   for (let b = 0; b < B; b++) {
@@ -73,7 +102,13 @@ function nextTokenTargets(ids: Int32Array, segments: Int32Array, B: number, S: n
  * (or `Q "The answer is:" A <eos>` for No-CoT) and the student's prompt `Q <bot>` and segment
  * `<eot> "The answer is:" A <eos>`, right-padded, with targets, anchors and the CoT region.
  */
-export function buildBatch(examples: readonly Example[], tokenizer: Tokenizer, tokens: ReasoningTokens, plan: BatchPlan, encode: EncodeOptions): TrainBatch {
+export function buildBatch(
+  examples: readonly Example[],
+  tokenizer: Tokenizer,
+  tokens: ReasoningTokens,
+  plan: BatchPlan,
+  encode: EncodeOptions,
+): TrainBatch {
   const encoded = examples.map((e) => encodeExample(tokenizer, e, encode));
   const B = examples.length;
   const owned: Tensor[] = [];
@@ -82,7 +117,9 @@ export function buildBatch(examples: readonly Example[], tokenizer: Tokenizer, t
   const pad = tokenizer.padId;
 
   if (plan.teacher) {
-    const layouts: SequenceLayout[] = encoded.map((e) => (plan.teacher === 'trace' ? teacherLayout(e, tokens, tokenizer.eosId) : directLayout(e, tokenizer.eosId)));
+    const layouts: SequenceLayout[] = encoded.map((e) =>
+      plan.teacher === 'trace' ? teacherLayout(e, tokens, tokenizer.eosId) : directLayout(e, tokenizer.eosId),
+    );
     const p = padBatch(layouts, pad, 'right');
     const S = p.length;
     const wanted = plan.teacher === 'trace' ? TEACHER_TARGETS : ANSWER_TARGETS;
@@ -139,8 +176,20 @@ export function buildBatch(examples: readonly Example[], tokenizer: Tokenizer, t
 
   if (plan.student) {
     const M = plan.finalLatents;
-    const prefixes = encoded.map((e) => layout([['question', e.question], ['bot', [tokens.botId]]]));
-    const segments = encoded.map((e) => layout([['eot', [tokens.eotId]], ['prefix', e.prefix], ['answer', e.answer], ['eos', [tokenizer.eosId]]]));
+    const prefixes = encoded.map((e) =>
+      layout([
+        ['question', e.question],
+        ['bot', [tokens.botId]],
+      ]),
+    );
+    const segments = encoded.map((e) =>
+      layout([
+        ['eot', [tokens.eotId]],
+        ['prefix', e.prefix],
+        ['answer', e.answer],
+        ['eos', [tokenizer.eosId]],
+      ]),
+    );
     const pp = padBatch(prefixes, pad, 'right');
     const sp = padBatch(segments, pad, 'right');
     const A = sp.length;
@@ -148,12 +197,22 @@ export function buildBatch(examples: readonly Example[], tokenizer: Tokenizer, t
     batch.student = {
       prefixIds: own(tf.tensor2d(pp.ids, [B, pp.length], 'int32')),
       prefixMask: own(tf.tensor2d(pp.mask, [B, pp.length], 'int32')),
-      prefixLast: own(tf.tensor1d(pp.lengths.map((n) => n - 1), 'int32')),
+      prefixLast: own(
+        tf.tensor1d(
+          pp.lengths.map((n) => n - 1),
+          'int32',
+        ),
+      ),
       segmentIds: own(tf.tensor2d(sp.ids, [B, A], 'int32')),
       segmentMask: own(tf.tensor2d(sp.mask, [B, A], 'int32')),
       targets: own(tf.tensor2d(targets, [B, M + A], 'int32')),
       targetMask: own(tf.tensor2d(mask, [B, M + A])),
-      anchor: own(tf.tensor1d(segments.map((s) => M + s.spans.prefix![1] - 1), 'int32')),
+      anchor: own(
+        tf.tensor1d(
+          segments.map((s) => M + s.spans.prefix![1] - 1),
+          'int32',
+        ),
+      ),
     };
     batch.tokens += pp.lengths.reduce((a, b) => a + b, 0) + sp.lengths.reduce((a, b) => a + b, 0) + B * plan.latents;
   }

@@ -36,7 +36,14 @@ function tensorsToWrite(tensors: ReadonlyMap<string, tf.Tensor>) {
  * (atomically) after that. A crash mid-save leaves the previous checkpoint and `latest` intact.
  * Keeps the newest `keep` checkpoints.
  */
-export async function saveCheckpoint(runDir: string, state: TrainingState, params: ReadonlyMap<string, tf.Variable>, optimizer: AdamW, tokenizer: Tokenizer, keep = 2): Promise<string> {
+export async function saveCheckpoint(
+  runDir: string,
+  state: TrainingState,
+  params: ReadonlyMap<string, tf.Variable>,
+  optimizer: AdamW,
+  tokenizer: Tokenizer,
+  keep = 2,
+): Promise<string> {
   const root = join(runDir, 'checkpoints');
   const name = checkpointName(state.step);
   const final = join(root, name);
@@ -50,7 +57,9 @@ export async function saveCheckpoint(runDir: string, state: TrainingState, param
   discard(final);
   renameSync(temp, final);
   writeTextAtomic(join(root, 'latest'), `${name}\n`);
-  const all = readdirSync(root).filter((d) => /^step-\d+$/.test(d)).sort();
+  const all = readdirSync(root)
+    .filter((d) => /^step-\d+$/.test(d))
+    .sort();
   for (const old of all.slice(0, Math.max(0, all.length - keep))) discard(join(root, old));
   return final;
 }
@@ -103,9 +112,13 @@ export function removeStaleTemporaries(runDir: string): string[] {
 export function findCheckpoint(path: string): string {
   if (existsSync(join(path, STATE))) return path;
   const latest = join(path, 'checkpoints', 'latest');
-  if (!existsSync(latest)) throw new KavaError(`${path}: no checkpoint found (expected ${latest} or a checkpoint folder with ${STATE})`, { exitCode: 2 });
+  if (!existsSync(latest))
+    throw new KavaError(`${path}: no checkpoint found (expected ${latest} or a checkpoint folder with ${STATE})`, {
+      exitCode: 2,
+    });
   const dir = join(path, 'checkpoints', readFileSync(latest, 'utf8').trim());
-  if (!existsSync(join(dir, STATE))) throw new KavaError(`${latest} names ${dir}, which is missing or incomplete`, { exitCode: 2 });
+  if (!existsSync(join(dir, STATE)))
+    throw new KavaError(`${latest} names ${dir}, which is missing or incomplete`, { exitCode: 2 });
   return dir;
 }
 
@@ -121,21 +134,35 @@ function assertFinite(file: string, name: string, values: Float32Array): void {
   let bad = 0;
   for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
   if (bad > 0) {
-    throw new KavaError(`${file}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity) of ${values.length}; ` +
-      'these weights come from a diverged step and cannot be used. Take an earlier checkpoint of the run', { exitCode: 2 });
+    throw new KavaError(
+      `${file}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity) of ${values.length}; ` +
+        'these weights come from a diverged step and cannot be used. Take an earlier checkpoint of the run',
+      { exitCode: 2 },
+    );
   }
 }
 
 /** Restores trainable variables (and the optimiser when given) from a checkpoint folder. */
-export function loadCheckpoint(dir: string, params: ReadonlyMap<string, tf.Variable>, optimizer?: AdamW): TrainingState {
+export function loadCheckpoint(
+  dir: string,
+  params: ReadonlyMap<string, tf.Variable>,
+  optimizer?: AdamW,
+): TrainingState {
   const state = readTrainingState(dir);
   const file = SafetensorsFile.open(join(dir, PARAMS));
   try {
     for (const [name, variable] of params) {
       const entry = file.entries.get(name);
-      if (!entry) throw new KavaError(`${join(dir, PARAMS)}: missing "${name}"; the checkpoint was made with a different model configuration`, { exitCode: 2 });
+      if (!entry)
+        throw new KavaError(
+          `${join(dir, PARAMS)}: missing "${name}"; the checkpoint was made with a different model configuration`,
+          { exitCode: 2 },
+        );
       if (entry.shape.join() !== variable.shape.join()) {
-        throw new KavaError(`${join(dir, PARAMS)}: "${name}" has shape [${entry.shape}], the model expects [${variable.shape}] (different model configuration?)`, { exitCode: 2 });
+        throw new KavaError(
+          `${join(dir, PARAMS)}: "${name}" has shape [${entry.shape}], the model expects [${variable.shape}] (different model configuration?)`,
+          { exitCode: 2 },
+        );
       }
       const values = file.read(name);
       assertFinite(join(dir, PARAMS), name, values);
@@ -143,7 +170,10 @@ export function loadCheckpoint(dir: string, params: ReadonlyMap<string, tf.Varia
     }
     if (file.entries.size !== params.size) {
       const extra = [...file.entries.keys()].filter((n) => !params.has(n));
-      throw new KavaError(`${join(dir, PARAMS)}: unexpected tensors ${extra.slice(0, 5).join(', ')}; the checkpoint was made with a different model configuration`, { exitCode: 2 });
+      throw new KavaError(
+        `${join(dir, PARAMS)}: unexpected tensors ${extra.slice(0, 5).join(', ')}; the checkpoint was made with a different model configuration`,
+        { exitCode: 2 },
+      );
     }
   } finally {
     file.close();

@@ -5,7 +5,10 @@ import { tf } from '../tf.js';
  * torch.nn.utils.clip_grad_norm_. Returns the new gradients (the caller disposes the old ones)
  * and the norm before clipping.
  */
-export function clipByGlobalNorm(grads: ReadonlyMap<string, tf.Tensor>, maxNorm: number): { grads: Map<string, tf.Tensor>; norm: number } {
+export function clipByGlobalNorm(
+  grads: ReadonlyMap<string, tf.Tensor>,
+  maxNorm: number,
+): { grads: Map<string, tf.Tensor>; norm: number } {
   const norm = tf.tidy(() => {
     const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
     return squares.length ? Math.sqrt(tf.addN(squares).dataSync()[0]!) : 0;

@@ -21,7 +21,11 @@ export interface RunData {
  * else the files through their format plugins (streamed; `data.limit` caps the training records).
  * Relative paths are resolved from `baseDir` (the config file's folder).
  */
-export async function loadRunData(config: KavaConfig, registry: Registry, resolvePath: (p: string) => string): Promise<RunData> {
+export async function loadRunData(
+  config: KavaConfig,
+  registry: Registry,
+  resolvePath: (p: string) => string,
+): Promise<RunData> {
   const { data } = config;
   const read = { trace: data.trace, skipInvalid: data.skipInvalid };
   // Held-out questions are read without a trace style: evaluation needs only the question and
@@ -30,18 +34,29 @@ export async function loadRunData(config: KavaConfig, registry: Registry, resolv
   if (data.train === null || data.format === 'synthetic') {
     const splits = syntheticDataset(data.synthetic);
     const train = await collect(splits.train.examples(read), data.limit);
-    const test = data.test === null ? await collect(splits.test.examples(read)) : await readExamples(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
+    const test =
+      data.test === null
+        ? await collect(splits.test.examples(read))
+        : await readExamples(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
     return { train, test, source: `synthetic (${data.trace} traces, seed ${data.synthetic.seed})`, skipped: 0 };
   }
   const trainSource = await openDataset(registry, resolvePath(data.train), data.format, 'data.format', 'data.train');
   const train = await collect(trainSource.examples(read), data.limit);
   if (train.length === 0) throw new KavaError(`data.train: ${data.train} holds no usable records`, { exitCode: 2 });
-  const test = data.test === null ? [] : await readExamples(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
+  const test =
+    data.test === null ? [] : await readExamples(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
   return { train, test, source: `${data.train} (${data.trace} traces)`, skipped: trainSource.skipped ?? 0 };
 }
 
 /** Every example of a dataset file, read through its format plugin (`format` "auto" sniffs it). */
-export async function readExamples(registry: Registry, file: string, format: string, read: { trace?: 'equation' | 'nl'; skipInvalid: boolean }, field: string, fileField = field): Promise<Example[]> {
+export async function readExamples(
+  registry: Registry,
+  file: string,
+  format: string,
+  read: { trace?: 'equation' | 'nl'; skipInvalid: boolean },
+  field: string,
+  fileField = field,
+): Promise<Example[]> {
   const source = await openDataset(registry, file, format, field, fileField);
   return collect(source.examples(read));
 }

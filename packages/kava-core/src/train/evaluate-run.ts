@@ -7,9 +7,19 @@ import { latentStrategy } from '../latent/strategy.js';
 import type { KavaModel } from './model-setup.js';
 
 /** The generation strategy for `mode`, with the run's encoding limits. */
-export function strategyFor(model: KavaModel, config: KavaConfig, mode: KavaConfig['eval']['mode'] = config.eval.mode, inspect?: { topK?: number }): GenerationStrategy {
+export function strategyFor(
+  model: KavaModel,
+  config: KavaConfig,
+  mode: KavaConfig['eval']['mode'] = config.eval.mode,
+  inspect?: { topK?: number },
+): GenerationStrategy {
   const encode = { maxQuestionTokens: config.train.maxQuestionTokens };
-  if (mode === 'latent') return latentStrategy(model.latent, { maxNewTokens: config.eval.maxNewTokens, encode, ...(inspect ? { inspect } : {}) });
+  if (mode === 'latent')
+    return latentStrategy(model.latent, {
+      maxNewTokens: config.eval.maxNewTokens,
+      encode,
+      ...(inspect ? { inspect } : {}),
+    });
   return textStrategy(mode, { maxNewTokens: config.eval.maxNewTokens, maxCotTokens: config.eval.maxCotTokens, encode });
 }
 

@@ -44,16 +44,26 @@ export interface ExportedAdapter {
  * Written into a temporary sibling folder and renamed into place, so a crash leaves no half
  * folder; an existing non-empty `outDir` is refused, not overwritten (unless `replace`).
  */
-export async function exportAdapter(model: KavaModel, config: KavaConfig, outDir: string, options: ExportAdapterOptions = {}): Promise<ExportedAdapter> {
+export async function exportAdapter(
+  model: KavaModel,
+  config: KavaConfig,
+  outDir: string,
+  options: ExportAdapterOptions = {},
+): Promise<ExportedAdapter> {
   const dir = resolve(outDir);
   if (model.backbone.adapters === null) {
-    throw new ConfigError('export: this run trained every weight (backbone.lora.enabled was false), so there is no LoRA adapter to export; export the whole model with --merged');
+    throw new ConfigError(
+      'export: this run trained every weight (backbone.lora.enabled was false), so there is no LoRA adapter to export; export the whole model with --merged',
+    );
   }
   const baseModel = options.baseModel ?? config.backbone.modelDir;
   if (baseModel === null) {
-    throw new ConfigError(`export: this run's backbone was randomly initialised (preset ${config.backbone.preset}, no backbone.modelDir), so an adapter has no base model to load onto; export the whole model with --merged`);
+    throw new ConfigError(
+      `export: this run's backbone was randomly initialised (preset ${config.backbone.preset}, no backbone.modelDir), so an adapter has no base model to load onto; export the whole model with --merged`,
+    );
   }
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !options.replace) throw new ConfigError(`export: ${dir} already exists and is not empty; choose a new folder`);
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !options.replace)
+    throw new ConfigError(`export: ${dir} already exists and is not empty; choose a new folder`);
 
   const staging = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`); // the temporary name kava uses everywhere
   rmSync(staging, { recursive: true, force: true });
@@ -62,7 +72,10 @@ export async function exportAdapter(model: KavaModel, config: KavaConfig, outDir
     saveLoraAdapter(model.backbone, staging, { baseModel });
     await model.tokenizer.save(staging);
     if (model.projection) writeProjection(model, join(staging, ADAPTER_FILES.projection));
-    writeTextAtomic(join(staging, ADAPTER_FILES.settings), `${JSON.stringify(latentSettings(model, config), null, 2)}\n`);
+    writeTextAtomic(
+      join(staging, ADAPTER_FILES.settings),
+      `${JSON.stringify(latentSettings(model, config), null, 2)}\n`,
+    );
     if (existsSync(dir)) rmSync(dir, { recursive: true }); // empty, or `replace` was asked for
     renameSync(staging, dir);
   } catch (err) {
@@ -110,9 +123,10 @@ export function latentSettings(model: KavaModel, config: KavaConfig): Record<str
       teacher: `question ${BOT_TOKEN} trace ${EOT_TOKEN} "${ANSWER_PREFIX}" answer <eos>`,
       note: 'each piece tokenized on its own and the ids concatenated; BOS first when the tokenizer has one',
     },
-    latentInputs: config.latent.mode === 'jacobi'
-      ? `z_1 = prj(h(${BOT_TOKEN})), the others start as the ${LATENT_TOKEN} embedding; T times: run all M latents on the question cache and set z_{j+1} = prj(h_j) for j < M; then run the latents with ${EOT_TOKEN} and the answer prefix, and decode greedily`
-      : `z_1 = prj(h(${BOT_TOKEN})), z_{j+1} = prj(h_j), one latent per forward pass; then ${EOT_TOKEN} and the answer prefix, and decode greedily`,
+    latentInputs:
+      config.latent.mode === 'jacobi'
+        ? `z_1 = prj(h(${BOT_TOKEN})), the others start as the ${LATENT_TOKEN} embedding; T times: run all M latents on the question cache and set z_{j+1} = prj(h_j) for j < M; then run the latents with ${EOT_TOKEN} and the answer prefix, and decode greedily`
+        : `z_1 = prj(h(${BOT_TOKEN})), z_{j+1} = prj(h_j), one latent per forward pass; then ${EOT_TOKEN} and the answer prefix, and decode greedily`,
     hiddenState: 'the last layer output after the final norm (HF hidden_states[-1])',
     maxNewTokens: config.eval.maxNewTokens,
   };

@@ -44,7 +44,8 @@ export function locateRun(path: string): { checkpointDir: string; runDir: string
   const checkpointDir = findCheckpoint(resolve(path));
   const runDir = dirname(dirname(checkpointDir));
   const configFile = join(runDir, 'config.json');
-  if (!existsSync(configFile)) throw new KavaError(`${runDir}: no config.json next to the checkpoint ${checkpointDir}`, { exitCode: 2 });
+  if (!existsSync(configFile))
+    throw new KavaError(`${runDir}: no config.json next to the checkpoint ${checkpointDir}`, { exitCode: 2 });
   return { checkpointDir, runDir, configFile };
 }
 
@@ -55,11 +56,16 @@ export type RunPlugins = Pick<ResolveOptions, 'extraPlugins' | 'extraPluginSpecs
  * The configuration a run was trained with (its saved config.json, with its plugins), with
  * `overrides` on top: only what they name changes. Used to evaluate a run and to resume it.
  */
-export async function resolveRunConfig(path: string, options: RunPlugins & { overrides?: KavaConfigInput } = {}): Promise<ResolvedConfig> {
+export async function resolveRunConfig(
+  path: string,
+  options: RunPlugins & { overrides?: KavaConfigInput } = {},
+): Promise<ResolvedConfig> {
   const { runDir, configFile } = locateRun(path);
   // The saved config is complete (every key present), so re-applying its presets under it changes nothing.
   return resolveConfig({
-    cwd: runDir, configFile, presets: [],
+    cwd: runDir,
+    configFile,
+    presets: [],
     ...(options.overrides ? { overrides: options.overrides } : {}),
     ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}),
     ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}),
@@ -75,7 +81,10 @@ export async function loadRun(path: string, options: RunPlugins & { backend?: Ba
   const { checkpointDir, runDir } = locateRun(path);
   // `--backend` on eval / infer / export overrides the backend the run trained with.
   const { backend: requested, ...rest } = options;
-  const resolved = await resolveRunConfig(checkpointDir, { ...rest, ...(requested ? { overrides: { backend: requested } } : {}) });
+  const resolved = await resolveRunConfig(checkpointDir, {
+    ...rest,
+    ...(requested ? { overrides: { backend: requested } } : {}),
+  });
   // The backend comes first: tensors made before a backend switch would live on the old one.
   const backend = await initBackend(resolved.config.backend);
   const tokenizer = await runTokenizer(resolved.config, { savedDir: tokenizerDir(checkpointDir) });
@@ -101,11 +110,17 @@ export async function loadModelDir(
   options: RunPlugins & { cwd?: string; backend?: BackendName } = {},
 ): Promise<LoadedRun> {
   const dir = resolve(modelDir);
-  if (!existsSync(join(dir, 'config.json'))) throw new KavaError(`--model-dir ${modelDir}: no config.json there (expected a Hugging Face model directory)`, { exitCode: 2 });
+  if (!existsSync(join(dir, 'config.json')))
+    throw new KavaError(`--model-dir ${modelDir}: no config.json there (expected a Hugging Face model directory)`, {
+      exitCode: 2,
+    });
   const cwd = options.cwd ?? process.cwd();
   const resolved = await resolveConfig({
     cwd,
-    overrides: { backbone: { modelDir: dir, lora: { enabled: false } }, ...(options.backend ? { backend: options.backend } : {}) },
+    overrides: {
+      backbone: { modelDir: dir, lora: { enabled: false } },
+      ...(options.backend ? { backend: options.backend } : {}),
+    },
     ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}),
     ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}),
     ...(options.builtinPlugins ? { builtinPlugins: options.builtinPlugins } : {}),

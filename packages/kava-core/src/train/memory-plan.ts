@@ -12,20 +12,31 @@ export interface PieceLengths {
 
 /** The configured limits: what an estimate assumes when it has no data to look at. */
 export function limitLengths(config: KavaConfig): PieceLengths {
-  return { question: config.train.maxQuestionTokens, cot: config.train.maxCotTokens, answer: config.train.maxAnswerTokens };
+  return {
+    question: config.train.maxQuestionTokens,
+    cot: config.train.maxCotTokens,
+    answer: config.train.maxAnswerTokens,
+  };
 }
 
 /**
  * The longest pieces over (a sample of) the training examples, encoded as the trainer does: a
  * micro-batch pads to its longest example, so the step that peaks holds about these lengths.
  */
-export function dataLengths(config: KavaConfig, tokenizer: Tokenizer, examples: readonly Example[], sample = 512): PieceLengths {
+export function dataLengths(
+  config: KavaConfig,
+  tokenizer: Tokenizer,
+  examples: readonly Example[],
+  sample = 512,
+): PieceLengths {
   const out = { question: 0, cot: 0, answer: 0 };
   const step = Math.max(1, Math.floor(examples.length / sample));
   for (let i = 0; i < examples.length; i += step) {
     const e = encodeExample(tokenizer, examples[i]!, {
-      maxQuestionTokens: config.train.maxQuestionTokens, maxCotTokens: config.train.maxCotTokens,
-      maxAnswerTokens: config.train.maxAnswerTokens, dropLastStep: config.data.dropLastStep,
+      maxQuestionTokens: config.train.maxQuestionTokens,
+      maxCotTokens: config.train.maxCotTokens,
+      maxAnswerTokens: config.train.maxAnswerTokens,
+      dropLastStep: config.data.dropLastStep,
     });
     out.question = Math.max(out.question, e.question.length);
     out.cot = Math.max(out.cot, e.cot.length);

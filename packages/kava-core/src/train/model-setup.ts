@@ -49,16 +49,25 @@ export function vocabularyFromExamples(examples: readonly Example[], minCount = 
     add(e.answer);
   }
   const always = [...wordPieces(ANSWER_PREFIX), ...'0123456789'.split('')];
-  const words = [...counts].filter(([, n]) => n >= minCount).sort((a, b) => b[1] - a[1]).map(([w]) => w);
+  const words = [...counts]
+    .filter(([, n]) => n >= minCount)
+    .sort((a, b) => b[1] - a[1])
+    .map(([w]) => w);
   return [...new Set([...always, ...words])];
 }
 
 /** The tokenizer a run uses: a saved one (a checkpoint's), the model directory's, the synthetic one, or one built from the data. */
-export async function runTokenizer(config: KavaConfig, options: { savedDir?: string; trainExamples?: readonly Example[] } = {}): Promise<Tokenizer> {
+export async function runTokenizer(
+  config: KavaConfig,
+  options: { savedDir?: string; trainExamples?: readonly Example[] } = {},
+): Promise<Tokenizer> {
   if (options.savedDir) return loadTokenizer(options.savedDir);
   if (config.backbone.modelDir !== null) return loadTokenizer(config.backbone.modelDir);
-  if (config.data.train === null || config.data.format === 'synthetic') return createSyntheticTokenizer(config.data.synthetic.maxValue, config.data.synthetic.nlStyle);
-  return createWordLevelTokenizer(vocabularyFromExamples(options.trainExamples ?? []), { specialTokens: [BOT_TOKEN, EOT_TOKEN] });
+  if (config.data.train === null || config.data.format === 'synthetic')
+    return createSyntheticTokenizer(config.data.synthetic.maxValue, config.data.synthetic.nlStyle);
+  return createWordLevelTokenizer(vocabularyFromExamples(options.trainExamples ?? []), {
+    specialTokens: [BOT_TOKEN, EOT_TOKEN],
+  });
 }
 
 /**
@@ -67,29 +76,51 @@ export async function runTokenizer(config: KavaConfig, options: { savedDir?: str
  * grows with new trainable rows), and the latent projection. `inference`: nothing will train, so a
  * large checkpoint's base may stay frozen in native memory (see holdsBaseNatively).
  */
-export function setupModel(config: KavaConfig, registry: Registry, tokenizer: Tokenizer, options: { inference?: boolean } = {}): KavaModel {
+export function setupModel(
+  config: KavaConfig,
+  registry: Registry,
+  tokenizer: Tokenizer,
+  options: { inference?: boolean } = {},
+): KavaModel {
   const reasoning = addReasoningTokens(tokenizer);
   const [latentId] = tokenizer.addSpecialTokens([LATENT_TOKEN]) as [number];
   const seed = config.train.seed;
-  const { backbone, family } = createBackbone(registry, config.backbone, { vocabSize: tokenizer.vocabSize, seed, inference: options.inference === true });
+  const { backbone, family } = createBackbone(registry, config.backbone, {
+    vocabSize: tokenizer.vocabSize,
+    seed,
+    inference: options.inference === true,
+  });
   // The added tokens need trainable rows, also when their ids fall inside a checkpoint's padded
   // table (Qwen2.5: 151,936 rows for 151,665 tokens), where LoRA would otherwise freeze them
   // (without LoRA every row trains anyway).
   const addedIds = [reasoning.botId, reasoning.eotId, latentId];
   const firstNew = Math.min(...addedIds);
   if (backbone.vocabSize < tokenizer.vocabSize || (config.backbone.lora.enabled && firstNew < backbone.baseVocabSize)) {
-    backbone.resizeVocab(Math.max(backbone.vocabSize, tokenizer.vocabSize), Math.min(firstNew, backbone.vocabSize), deriveSeed(seed, ADDED_ROWS_SITE));
+    backbone.resizeVocab(
+      Math.max(backbone.vocabSize, tokenizer.vocabSize),
+      Math.min(firstNew, backbone.vocabSize),
+      deriveSeed(seed, ADDED_ROWS_SITE),
+    );
   }
   const latentBased = config.method === 'kava' || config.method === 'codi' || config.method === 'pccot';
-  const projection = latentBased && config.latent.projection ? new Projection(backbone.config.hiddenSize, seed + 7919) : null;
+  const projection =
+    latentBased && config.latent.projection ? new Projection(backbone.config.hiddenSize, seed + 7919) : null;
   const params = new Map<string, tf.Variable>();
   backbone.trainableVariables().forEach((v, i) => params.set(`backbone.${i}`, v));
   for (const [name, v] of projection?.variables ?? []) params.set(name, v);
   return {
-    backbone, family, tokenizer,
+    backbone,
+    family,
+    tokenizer,
     tokens: { ...reasoning, latentId },
     projection,
-    latent: { count: config.latent.count, mode: config.latent.mode, iterations: config.latent.iterations, projection, placeholderId: latentId },
+    latent: {
+      count: config.latent.count,
+      mode: config.latent.mode,
+      iterations: config.latent.iterations,
+      projection,
+      placeholderId: latentId,
+    },
     params,
     dispose() {
       backbone.dispose();
@@ -98,7 +129,6 @@ export function setupModel(config: KavaConfig, registry: Registry, tokenizer: To
   };
 }
 
-
 /**
  * The frozen teacher of `train.teacher: "frozen"`: a second copy of the model directory, as
  * loaded and without LoRA, whose weights are never trained (they are not in the run's params, so
@@ -106,9 +136,14 @@ export function setupModel(config: KavaConfig, registry: Registry, tokenizer: To
  */
 export function setupFrozenTeacher(config: KavaConfig, registry: Registry, model: KavaModel): Decoder {
   checkFrozenTeacher(config);
-  const { backbone } = createBackbone(registry, { ...config.backbone, baseWeights: 'backend', lora: { ...config.backbone.lora, enabled: false } }, { vocabSize: model.tokenizer.vocabSize, seed: config.train.seed });
+  const { backbone } = createBackbone(
+    registry,
+    { ...config.backbone, baseWeights: 'backend', lora: { ...config.backbone.lora, enabled: false } },
+    { vocabSize: model.tokenizer.vocabSize, seed: config.train.seed },
+  );
   // The same rows the student's added tokens started from (same seed and site).
-  if (backbone.vocabSize < model.backbone.vocabSize) backbone.resizeVocab(model.backbone.vocabSize, backbone.vocabSize, deriveSeed(config.train.seed, ADDED_ROWS_SITE));
+  if (backbone.vocabSize < model.backbone.vocabSize)
+    backbone.resizeVocab(model.backbone.vocabSize, backbone.vocabSize, deriveSeed(config.train.seed, ADDED_ROWS_SITE));
   return backbone;
 }
 
@@ -116,10 +151,17 @@ export function setupFrozenTeacher(config: KavaConfig, registry: Registry, model
 export function checkFrozenTeacher(config: KavaConfig): void {
   if (config.train.teacher !== 'frozen') return;
   if (config.backbone.modelDir === null) {
-    throw new ConfigError('train.teacher: "frozen" needs backbone.modelDir (a model that has learned to write traces); a frozen copy of a random preset teaches nothing');
+    throw new ConfigError(
+      'train.teacher: "frozen" needs backbone.modelDir (a model that has learned to write traces); a frozen copy of a random preset teaches nothing',
+    );
   }
   if (!(config.method === 'kava' || config.method === 'codi' || config.method === 'pccot')) {
-    throw new ConfigError(`train.teacher: "frozen" applies to the latent methods (kava, codi, pccot); method "${config.method}" trains the teacher itself`);
+    throw new ConfigError(
+      `train.teacher: "frozen" applies to the latent methods (kava, codi, pccot); method "${config.method}" trains the teacher itself`,
+    );
   }
-  if (config.train.teacherWarmup > 0) throw new ConfigError('train.teacher: "frozen" cannot be combined with train.teacherWarmup (a frozen teacher is not trained)');
+  if (config.train.teacherWarmup > 0)
+    throw new ConfigError(
+      'train.teacher: "frozen" cannot be combined with train.teacherWarmup (a frozen teacher is not trained)',
+    );
 }

@@ -18,7 +18,9 @@ export function checkRunPlan(resolved: ResolvedConfig): void {
 
 /** Run presets whose architecture is of `family` (for the hint). */
 function familyPresets(registry: Registry, family: string): string[] {
-  return registry.list('backbone').filter((b) => b.family.name === family)
+  return registry
+    .list('backbone')
+    .filter((b) => b.family.name === family)
     .flatMap((b) => Object.keys(b.shapes ?? {}))
     .filter((name) => registry.names('preset').includes(name));
 }
@@ -36,8 +38,10 @@ export function checkCheckpointFamily(config: KavaConfig, registry: Registry): v
   const fits = familyPresets(registry, checkpoint.name);
   throw new ConfigError(
     `backbone preset "${config.backbone.preset}" is a ${presetFamily} model, but backbone.modelDir ${dir} holds a ${checkpoint.name} checkpoint ` +
-    `(config.json model_type ${JSON.stringify(json.model_type)}). ` +
-    (fits.length ? `Name a ${checkpoint.name} preset instead: --preset ${fits.join(' or --preset ')}.` : `No loaded preset is a ${checkpoint.name} model; set backbone.family to "${checkpoint.name}".`),
+      `(config.json model_type ${JSON.stringify(json.model_type)}). ` +
+      (fits.length
+        ? `Name a ${checkpoint.name} preset instead: --preset ${fits.join(' or --preset ')}.`
+        : `No loaded preset is a ${checkpoint.name} model; set backbone.family to "${checkpoint.name}".`),
   );
 }
 
@@ -54,8 +58,8 @@ export function checkRealSizeData(resolved: ResolvedConfig): void {
   const others = presets.filter((p) => p !== 'synthetic');
   throw new ConfigError(
     `preset "${config.backbone.preset}": its settings (the paper's Table 6) are for GSM8k-AUG, but no training data is given, so it would train on the ` +
-    `built-in synthetic task. Pass --data FILE (GSM8k-AUG, GSM8k or iCoT; data.train in a config file), or add the synthetic data preset ` +
-    `(--preset ${[...others, 'synthetic'].join(',')}) to train on the synthetic task on purpose.`,
+      `built-in synthetic task. Pass --data FILE (GSM8k-AUG, GSM8k or iCoT; data.train in a config file), or add the synthetic data preset ` +
+      `(--preset ${[...others, 'synthetic'].join(',')}) to train on the synthetic task on purpose.`,
   );
 }
 
@@ -75,8 +79,8 @@ export function checkTraces(config: KavaConfig, data: RunData): string | null {
   if (without === data.train.length) {
     throw new ConfigError(
       `data.train ${file}: none of its ${data.train.length} records has a reasoning trace, which method "${config.method}" learns from ` +
-      `(the teacher reads the trace; the student distils it). Train direct answers with --preset no-cot, or use a file with traces: ` +
-      'GSM8k ("answer" with <<a*b=c>> annotations and "#### n"), GSM8k-AUG ("steps" list or "cot" text), or iCoT ("question||steps #### answer").',
+        `(the teacher reads the trace; the student distils it). Train direct answers with --preset no-cot, or use a file with traces: ` +
+        'GSM8k ("answer" with <<a*b=c>> annotations and "#### n"), GSM8k-AUG ("steps" list or "cot" text), or iCoT ("question||steps #### answer").',
     );
   }
   return `warning: ${without} of ${data.train.length} training records in ${file} have no reasoning trace; for them method "${config.method}" learns only the answer`;

@@ -38,19 +38,31 @@ export function scheduleChange(step: number, before: number, after: number, trai
   if (before === after) return [];
   const warmup = (total: number) => (train.warmup > 0 ? Math.max(1, Math.round(train.warmup * total)) : 0);
   const lr = (total: number) => cosineWithWarmup(step, total, train.lr, train.warmup).toPrecision(3);
-  const lines = [`total steps ${before} → ${after}: the learning-rate schedule now runs over ${after} steps ` +
-    `(warm-up ${warmup(before)} → ${warmup(after)} steps, cosine decay to 0 at step ${after}); step ${step + 1} trains at lr ${lr(after)} instead of ${lr(before)}`];
+  const lines = [
+    `total steps ${before} → ${after}: the learning-rate schedule now runs over ${after} steps ` +
+      `(warm-up ${warmup(before)} → ${warmup(after)} steps, cosine decay to 0 at step ${after}); step ${step + 1} trains at lr ${lr(after)} instead of ${lr(before)}`,
+  ];
   if (train.teacherWarmup > 0) {
     const end = (total: number) => Math.round(train.teacherWarmup * total);
-    lines.push(`the teacher warm-up (train.teacherWarmup ${train.teacherWarmup}) now ends after step ${end(after)} instead of ${end(before)}` +
-      (step < end(after) && step >= end(before) ? `: steps ${step + 1}–${end(after)} train the teacher only again` : ''));
+    lines.push(
+      `the teacher warm-up (train.teacherWarmup ${train.teacherWarmup}) now ends after step ${end(after)} instead of ${end(before)}` +
+        (step < end(after) && step >= end(before)
+          ? `: steps ${step + 1}–${end(after)} train the teacher only again`
+          : ''),
+    );
   }
   if (after <= step) lines.push(`the run is already at step ${step}: nothing is left to train`);
   return lines;
 }
 
 /** Appends one resume (when, from which checkpoint, at which step, what changed) to `<runDir>/resumes.jsonl`. */
-export function recordResume(runDir: string, entry: { step: number; checkpoint: string; changes: readonly ConfigChange[] }): void {
+export function recordResume(
+  runDir: string,
+  entry: { step: number; checkpoint: string; changes: readonly ConfigChange[] },
+): void {
   const changes = Object.fromEntries(entry.changes.map((c) => [c.key, { from: c.from ?? null, to: c.to ?? null }]));
-  appendFileSync(join(runDir, 'resumes.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), step: entry.step, checkpoint: entry.checkpoint, changes })}\n`);
+  appendFileSync(
+    join(runDir, 'resumes.jsonl'),
+    `${JSON.stringify({ time: new Date().toISOString(), step: entry.step, checkpoint: entry.checkpoint, changes })}\n`,
+  );
 }

@@ -41,7 +41,10 @@ function cotRegion(perLayer: readonly Tensor[], positions: Tensor): Tensor {
     const N = positions.shape[1]!;
     // A flat gather: tf.gather with batchDims gave wrong values on wasm in tfjs 4.22.
     const rows = tf.reshape(tf.transpose(stacked, [0, 3, 1, 2, 4]), [B * S, L * H * d]);
-    const flat = tf.add(tf.mul(tf.expandDims(tf.range(0, B, 1, 'int32'), 1), tf.scalar(S, 'int32')), tf.cast(positions, 'int32'));
+    const flat = tf.add(
+      tf.mul(tf.expandDims(tf.range(0, B, 1, 'int32'), 1), tf.scalar(S, 'int32')),
+      tf.cast(positions, 'int32'),
+    );
     const picked = tf.reshape(tf.gather(rows, tf.reshape(flat, [B * N])), [B, N, L, H, d]);
     return tf.transpose(picked, [0, 2, 3, 1, 4]);
   });
@@ -62,7 +65,13 @@ function splitRows(queries: readonly Tensor[], answer: number): { answer?: Tenso
  * and the answer / window query rows. The compressed cache is a target (stop-gradient) and top-k
  * is not differentiable, so everything here is a detached copy of the teacher's tensors.
  */
-export function scorerInput(backbone: Backbone, out: ForwardResult, teacher: NonNullable<TrainBatch['teacher']>, budget: number, seed: number): ScorerInput {
+export function scorerInput(
+  backbone: Backbone,
+  out: ForwardResult,
+  teacher: NonNullable<TrainBatch['teacher']>,
+  budget: number,
+  seed: number,
+): ScorerInput {
   const rows = out.queries ? splitRows(out.queries.map(detach), teacher.answerRows) : {};
   return {
     keys: cotRegion(out.keys!.map(detach), teacher.cotPositions),
@@ -91,7 +100,12 @@ const SEED_SITE = { teacher: 1, student: 2 } as const;
  * derives from it, so the same seed gives the same losses and gradients.
  * Returns the weighted total and each term's unweighted value (kept, caller disposes).
  */
-export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number, seed: number): { total: Tensor; terms: Record<string, Tensor> } {
+export function forwardLosses(
+  parts: StepParts,
+  batch: TrainBatch,
+  step: number,
+  seed: number,
+): { total: Tensor; terms: Record<string, Tensor> } {
   const { backbone, hooks } = parts;
   const inputs: LossInputs = {};
   const needHidden = parts.terms.some((t) => t.term.needs.includes('hidden'));
@@ -101,18 +115,29 @@ export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number,
     const t = batch.teacher;
     const teacherModel = parts.teacher ?? backbone;
     const out = teacherModel.forward({
-      inputIds: t.ids, attentionMask: t.mask, logits: true, hidden: needHidden,
+      inputIds: t.ids,
+      attentionMask: t.mask,
+      logits: true,
+      hidden: needHidden,
       kv: parts.compression ? 'post-rope' : false,
       ...(t.rows ? { attentionRows: t.rows } : {}),
-      training: true, seed: deriveSeed(seed, SEED_SITE.teacher),
+      training: true,
+      seed: deriveSeed(seed, SEED_SITE.teacher),
     });
     hooks.teacherForward.call({ step, result: out });
     inputs.teacher = {
-      logits: out.logits!, targets: t.targets, targetMask: t.targetMask, answerAnchor: t.anchor,
+      logits: out.logits!,
+      targets: t.targets,
+      targetMask: t.targetMask,
+      answerAnchor: t.anchor,
       ...(out.hidden ? { hidden: out.hidden.slice(1, L + 1) } : {}),
     };
     if (parts.compression) {
-      const kept: EvictionResult = compressCache(parts.compression, scorerInput(teacherModel, out, t, parts.latent.count, seed), { hooks, step });
+      const kept: EvictionResult = compressCache(
+        parts.compression,
+        scorerInput(teacherModel, out, t, parts.latent.count, seed),
+        { hooks, step },
+      );
       inputs.compressed = { keys: kept.keys, values: kept.values, slotMask: kept.slotMask };
     }
   }
@@ -120,10 +145,22 @@ export function forwardLosses(parts: StepParts, batch: TrainBatch, step: number,
   if (batch.student) {
     const s = batch.student;
     const wantKv = parts.terms.some((t) => t.term.needs.includes('compressed'));
-    const out = studentForward(backbone, parts.latent, s, { logits: true, hidden: needHidden, kv: wantKv, training: true, seed: deriveSeed(seed, SEED_SITE.student) });
-    hooks.studentForward.call({ step, result: { ...(out.logits ? { logits: out.logits } : {}), ...(out.hidden ? { hidden: out.hidden } : {}) } });
+    const out = studentForward(backbone, parts.latent, s, {
+      logits: true,
+      hidden: needHidden,
+      kv: wantKv,
+      training: true,
+      seed: deriveSeed(seed, SEED_SITE.student),
+    });
+    hooks.studentForward.call({
+      step,
+      result: { ...(out.logits ? { logits: out.logits } : {}), ...(out.hidden ? { hidden: out.hidden } : {}) },
+    });
     inputs.student = {
-      logits: out.logits!, targets: s.targets, targetMask: s.targetMask, answerAnchor: s.anchor,
+      logits: out.logits!,
+      targets: s.targets,
+      targetMask: s.targetMask,
+      answerAnchor: s.anchor,
       ...(out.hidden ? { hidden: out.hidden.slice(1, L + 1) } : {}),
       ...(out.latentKeys ? { latentKeys: out.latentKeys, latentValues: out.latentValues! } : {}),
     };

@@ -15,7 +15,14 @@ import { writeTextAtomic } from '../model/atomic-write.js';
 import { readJsonLines, readJsonObject } from '../io/json-file.js';
 import { AdamW } from './adamw.js';
 import { buildBatch, type BatchPlan } from './batch.js';
-import { findCheckpoint, loadCheckpoint, removeStaleTemporaries, saveCheckpoint, tokenizerDir, type TrainingState } from './checkpoint.js';
+import {
+  findCheckpoint,
+  loadCheckpoint,
+  removeStaleTemporaries,
+  saveCheckpoint,
+  tokenizerDir,
+  type TrainingState,
+} from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import { loadRunData, type RunData } from './data.js';
 import { checkTraces } from './preflight.js';
@@ -79,12 +86,20 @@ export function activeTerms(config: KavaConfig, registry: Registry): WeightedTer
  * Which passes the method and its loss terms need; a term the method cannot feed is a config error.
  * `window`: α from `windowQueryCount(scorer)`, used when the scorer needs window queries.
  */
-export function planFor(config: KavaConfig, terms: readonly WeightedTerm[], scorerNeeds: readonly string[] = [], window = 0): BatchPlan {
+export function planFor(
+  config: KavaConfig,
+  terms: readonly WeightedTerm[],
+  scorerNeeds: readonly string[] = [],
+  window = 0,
+): BatchPlan {
   const latentMethod = config.method === 'kava' || config.method === 'codi' || config.method === 'pccot';
   const needs = (part: string) => terms.some((t) => t.term.needs.includes(part as never));
   if (!latentMethod) {
     const bad = terms.find((t) => t.term.needs.includes('student') || t.term.needs.includes('compressed'));
-    if (bad) throw new ConfigError(`losses.${bad.name}: needs the latent student, which method "${config.method}" does not train (set its weight to 0 or use --preset ${config.method})`);
+    if (bad)
+      throw new ConfigError(
+        `losses.${bad.name}: needs the latent student, which method "${config.method}" does not train (set its weight to 0 or use --preset ${config.method})`,
+      );
   }
   const compress = needs('compressed');
   return {
@@ -103,14 +118,28 @@ const median = (xs: number[]) => {
   return s[Math.floor(s.length / 2)]!;
 };
 
-const ordinal = (n: number) => `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : ['th', 'st', 'nd', 'rd'][n % 10] ?? 'th'}`;
+const ordinal = (n: number) =>
+  `${n}${n % 100 >= 11 && n % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th')}`;
 
 /** The error that ends a run after too many non-finite steps in a row: the step, the losses, where to go back to. */
-function nonFiniteStop(step: number, problem: string, inARow: number, limit: number, losses: Record<string, number>, lastCheckpoint: string): KavaError {
-  return new KavaError(`step ${step}: ${problem}, the ${ordinal(inARow)} non-finite step in a row (train.maxNonFiniteSkips is ${limit}); training stopped. ` +
-    `Losses: ${Object.entries(losses).map(([k, v]) => `${k}=${v}`).join(', ')}. ` +
-    (lastCheckpoint ? `The last good checkpoint is ${lastCheckpoint}. ` : 'No checkpoint was saved (train.checkpointEvery is 0). ') +
-    'Try a lower train.lr or train.clip.');
+function nonFiniteStop(
+  step: number,
+  problem: string,
+  inARow: number,
+  limit: number,
+  losses: Record<string, number>,
+  lastCheckpoint: string,
+): KavaError {
+  return new KavaError(
+    `step ${step}: ${problem}, the ${ordinal(inARow)} non-finite step in a row (train.maxNonFiniteSkips is ${limit}); training stopped. ` +
+      `Losses: ${Object.entries(losses)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}. ` +
+      (lastCheckpoint
+        ? `The last good checkpoint is ${lastCheckpoint}. `
+        : 'No checkpoint was saved (train.checkpointEvery is 0). ') +
+      'Try a lower train.lr or train.clip.',
+  );
 }
 
 /**
@@ -120,7 +149,8 @@ function nonFiniteStop(step: number, problem: string, inARow: number, limit: num
  */
 function trimLog(file: string, step: number, log: (line: string) => void): void {
   if (!existsSync(file)) return;
-  const onTornLine = (line: number, text: string) => log(`warning: ${file}:${line}: dropped a torn last line (a crash while it was written): ${text.slice(0, 60)}`);
+  const onTornLine = (line: number, text: string) =>
+    log(`warning: ${file}:${line}: dropped a torn last line (a crash while it was written): ${text.slice(0, 60)}`);
   const kept = readJsonLines<{ step: number }>(file, { onTornLine }).filter((row) => row.step <= step);
   writeTextAtomic(file, kept.map((row) => `${JSON.stringify(row)}\n`).join(''));
 }
@@ -151,7 +181,12 @@ export function claimRunDir(out: string, name: string): string {
 /** The run's examples in training order: epoch e is the training set shuffled with seed data.shuffleSeed + e. */
 class DataCursor {
   private order: Example[];
-  constructor(private readonly examples: readonly Example[], private readonly seed: number, public epoch: number, public index: number) {
+  constructor(
+    private readonly examples: readonly Example[],
+    private readonly seed: number,
+    public epoch: number,
+    public index: number,
+  ) {
     this.order = shuffle(examples, seed + epoch);
   }
   take(n: number): Example[] {
@@ -188,32 +223,65 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // Data first: a file the method cannot train on is refused before a run folder exists.
   const data: RunData = await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p));
-  log(`data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`);
+  log(
+    `data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`,
+  );
   const traceWarning = checkTraces(config, data);
   if (traceWarning) log(traceWarning);
-  if (data.test.length === 0) log('note: no held-out data (data.test is not set): no evaluation during or after training; evaluate later with kava eval --run RUN --data FILE');
-  const tokenizer = await runTokenizer(config, { ...(resumeDir ? { savedDir: tokenizerDir(resumeDir) } : {}), trainExamples: data.train });
+  if (data.test.length === 0)
+    log(
+      'note: no held-out data (data.test is not set): no evaluation during or after training; evaluate later with kava eval --run RUN --data FILE',
+    );
+  const tokenizer = await runTokenizer(config, {
+    ...(resumeDir ? { savedDir: tokenizerDir(resumeDir) } : {}),
+    trainExamples: data.train,
+  });
   const model: KavaModel = setupModel(config, registry, tokenizer);
   const terms = activeTerms(config, registry);
-  const compression = terms.some((t) => t.term.needs.includes('compressed')) ? createCompression(config.compression, registry) : null;
+  const compression = terms.some((t) => t.term.needs.includes('compressed'))
+    ? createCompression(config.compression, registry)
+    : null;
   if (compression && config.compression.rope === 'pre') {
-    throw new ConfigError('compression.rope: "pre" is not supported by the trainer yet (scorers see the post-RoPE keys the cache holds); use "post"');
+    throw new ConfigError(
+      'compression.rope: "pre" is not supported by the trainer yet (scorers see the post-RoPE keys the cache holds); use "post"',
+    );
   }
-  const plan = planFor(config, terms, compression?.scorer.needs ?? [], compression ? windowQueryCount(compression.scorer) : 0);
+  const plan = planFor(
+    config,
+    terms,
+    compression?.scorer.needs ?? [],
+    compression ? windowQueryCount(compression.scorer) : 0,
+  );
   const frozenTeacher = config.train.teacher === 'frozen' ? setupFrozenTeacher(config, registry, model) : null;
-  const parts: StepParts = { backbone: model.backbone, ...(frozenTeacher ? { teacher: frozenTeacher } : {}), latent: model.latent, compression, terms, hooks };
+  const parts: StepParts = {
+    backbone: model.backbone,
+    ...(frozenTeacher ? { teacher: frozenTeacher } : {}),
+    latent: model.latent,
+    compression,
+    terms,
+    hooks,
+  };
   // Teacher warm-up: the first steps train only the written trace (no student, no compression).
   const warmupTerms = terms.filter((t) => t.name === 'teacher-ce');
-  const warmupPlan: BatchPlan = { ...plan, teacher: plan.teacher ?? 'trace', student: false, answerQueries: false, window: 0 };
+  const warmupPlan: BatchPlan = {
+    ...plan,
+    teacher: plan.teacher ?? 'trace',
+    student: false,
+    answerQueries: false,
+    window: 0,
+  };
   const warmupParts: StepParts = { ...parts, compression: null, terms: warmupTerms };
   const encode = {
-    maxQuestionTokens: config.train.maxQuestionTokens, maxCotTokens: config.train.maxCotTokens,
-    maxAnswerTokens: config.train.maxAnswerTokens, dropLastStep: config.data.dropLastStep,
+    maxQuestionTokens: config.train.maxQuestionTokens,
+    maxCotTokens: config.train.maxCotTokens,
+    maxAnswerTokens: config.train.maxAnswerTokens,
+    dropLastStep: config.data.dropLastStep,
   };
 
   const batchSize = config.train.batchSize;
   const micro = Math.min(config.train.microBatchSize, batchSize);
-  const totalSteps = config.train.steps ?? Math.max(1, Math.ceil((config.train.epochs * data.train.length) / batchSize));
+  const totalSteps =
+    config.train.steps ?? Math.max(1, Math.ceil((config.train.epochs * data.train.length) / batchSize));
   const teacherWarmupSteps = Math.round(config.train.teacherWarmup * totalSteps);
   const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
   // Decay matrices only: norms, biases and other vectors are left alone, as is customary.
@@ -227,9 +295,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let cursor = new DataCursor(data.train, config.data.shuffleSeed, 0, 0);
   // The run folder is made only now, after data, tokenizer and model are set up: a run that fails
   // to start leaves no empty folder behind.
-  const runDir = options.runDir ? resolve(options.runDir)
-    : options.resume && !existsSync(join(options.resume, 'state.json')) ? resolve(options.resume)
-    : claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
+  const runDir = options.runDir
+    ? resolve(options.runDir)
+    : options.resume && !existsSync(join(options.resume, 'state.json'))
+      ? resolve(options.resume)
+      : claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
   mkdirSync(runDir, { recursive: true });
   for (const stale of removeStaleTemporaries(runDir)) log(`removed ${stale}, left by a run that stopped while saving`);
   const metricsFile = join(runDir, 'metrics.jsonl');
@@ -242,22 +312,31 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     for (const file of [metricsFile, join(runDir, 'eval.jsonl')]) trimLog(file, step, log);
     log(`resumed from ${resumeDir} at step ${step}`);
     // The run keeps its own config.json; what this resume changes is said and recorded beside it.
-    const savedConfig = [join(runDir, 'config.json'), join(dirname(dirname(resumeDir)), 'config.json')].find((f) => existsSync(f));
-    const changes = savedConfig ? configChanges(readJsonObject(savedConfig), portableConfig(config, resolved.baseDir)) : [];
-    log(changes.length ? `resume changes: ${formatChanges(changes)}` : 'resume: the run\'s own settings, nothing changed');
+    const savedConfig = [join(runDir, 'config.json'), join(dirname(dirname(resumeDir)), 'config.json')].find((f) =>
+      existsSync(f),
+    );
+    const changes = savedConfig
+      ? configChanges(readJsonObject(savedConfig), portableConfig(config, resolved.baseDir))
+      : [];
+    log(
+      changes.length ? `resume changes: ${formatChanges(changes)}` : "resume: the run's own settings, nothing changed",
+    );
     for (const line of scheduleChange(step, state.totalSteps, totalSteps, config.train)) log(line);
     recordResume(runDir, { step, checkpoint: resumeDir, changes });
   } else {
     writeFileSync(metricsFile, '');
   }
   const configFile = join(runDir, 'config.json');
-  if (!resumeDir || !existsSync(configFile)) writeTextAtomic(configFile, `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
+  if (!resumeDir || !existsSync(configFile))
+    writeTextAtomic(configFile, `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
 
   const varNames = new Map<string, string>();
   for (const [name, v] of model.params) varNames.set(v.name, name);
   const varList = [...model.params.values()];
   const state = (): TrainingState => ({
-    step, totalSteps, optimizerStep: optimizer.step,
+    step,
+    totalSteps,
+    optimizerStep: optimizer.step,
     data: { epoch: cursor.epoch, index: cursor.index },
     params: [...model.params].map(([name, v]) => ({ name, shape: v.shape })),
   });
@@ -276,8 +355,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     });
     writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
     appendFileSync(join(runDir, 'eval.jsonl'), `${JSON.stringify({ step, ...report })}\n`);
-    await hooks.evaluation.promise({ step, mode: config.eval.mode, accuracy: report.accuracy, count: report.questions, metrics: { forwardPassesPerQuestion: report.forwardPassesPerQuestion, kvEntriesPerQuestion: report.kvEntriesPerQuestion } });
-    log(`eval at step ${step}: accuracy ${(100 * report.accuracy).toFixed(1)}% on ${report.questions} questions (${config.eval.mode}), ${report.forwardPassesPerQuestion.toFixed(1)} passes/question`);
+    await hooks.evaluation.promise({
+      step,
+      mode: config.eval.mode,
+      accuracy: report.accuracy,
+      count: report.questions,
+      metrics: {
+        forwardPassesPerQuestion: report.forwardPassesPerQuestion,
+        kvEntriesPerQuestion: report.kvEntriesPerQuestion,
+      },
+    });
+    log(
+      `eval at step ${step}: accuracy ${(100 * report.accuracy).toFixed(1)}% on ${report.questions} questions (${config.eval.mode}), ${report.forwardPassesPerQuestion.toFixed(1)} passes/question`,
+    );
     return report;
   };
 
@@ -334,7 +424,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const badLoss = Object.entries(sums).find(([, v]) => !Number.isFinite(v));
       const { grads: clipped, norm } = clipByGlobalNorm(accumulated!, config.train.clip);
       tf.dispose([...accumulated!.values()]);
-      const problem = badLoss ? `loss "${badLoss[0]}" is ${badLoss[1]}` : Number.isFinite(norm) ? null : `gradient norm is ${norm}`;
+      const problem = badLoss
+        ? `loss "${badLoss[0]}" is ${badLoss[1]}`
+        : Number.isFinite(norm)
+          ? null
+          : `gradient norm is ${norm}`;
       if (problem) {
         tf.dispose([...clipped.values()]);
         skippedInARow++;
@@ -356,10 +450,14 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         // CPU time of the step (all threads): on a busy machine, what it would take alone.
         const cpu = process.cpuUsage(cpu0);
         const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-        appendFileSync(metricsFile, `${JSON.stringify({ ...metrics, seconds, cpuSeconds, epoch: cursor.epoch, peakRssMiB })}\n`);
+        appendFileSync(
+          metricsFile,
+          `${JSON.stringify({ ...metrics, seconds, cpuSeconds, epoch: cursor.epoch, peakRssMiB })}\n`,
+        );
         hooks.step.call(metrics);
         options.onStep?.(metrics);
-        if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps) await evaluateAt(`step-${step}`);
+        if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps)
+          await evaluateAt(`step-${step}`);
       }
       // A step is synchronous tensor work: yield to the event loop so a Ctrl-C (SIGINT handler)
       // or a timer can run between steps, not only when the run ends.
@@ -368,15 +466,34 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         interrupted = true;
         break;
       }
-      if (!problem && config.train.checkpointEvery > 0 && step % config.train.checkpointEvery === 0 && step < totalSteps) await checkpoint();
+      if (
+        !problem &&
+        config.train.checkpointEvery > 0 &&
+        step % config.train.checkpointEvery === 0 &&
+        step < totalSteps
+      )
+        await checkpoint();
     }
     await checkpoint();
     log(`${interrupted ? 'interrupted; ' : ''}checkpoint saved: ${lastCheckpoint}`);
     const evaluation = interrupted || options.skipFinalEval ? null : await evaluateAt('final');
     const wallSeconds = (performance.now() - started) / 1000;
-    const summary = { steps: step, metrics: { ...losses, wallSeconds, ...(evaluation ? { accuracy: evaluation.accuracy } : {}) } };
+    const summary = {
+      steps: step,
+      metrics: { ...losses, wallSeconds, ...(evaluation ? { accuracy: evaluation.accuracy } : {}) },
+    };
     await hooks.runEnd.promise(runInfo, summary);
-    return { runDir, steps: step, totalSteps, interrupted, losses, checkpoint: lastCheckpoint, evaluation, wallSeconds, tokensPerSecond: median(speeds) };
+    return {
+      runDir,
+      steps: step,
+      totalSteps,
+      interrupted,
+      losses,
+      checkpoint: lastCheckpoint,
+      evaluation,
+      wallSeconds,
+      tokensPerSecond: median(speeds),
+    };
   } finally {
     frozenTeacher?.dispose();
     optimizer.dispose();

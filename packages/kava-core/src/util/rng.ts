@@ -24,7 +24,8 @@ export class Rng {
   }
   /** What `new Rng(seed)`'s `index`-th (0-based) call of `seed()` returns. */
   static seedAt(seed: number, index: number): number {
-    if (!Number.isInteger(index) || index < 0 || index >= 2 ** 32 - 1) throw new RangeError(`Rng.seedAt: index must be an integer in [0, 2^32 - 1), got ${index}`);
+    if (!Number.isInteger(index) || index < 0 || index >= 2 ** 32 - 1)
+      throw new RangeError(`Rng.seedAt: index must be an integer in [0, 2^32 - 1), got ${index}`);
     return toSeed(output(((seed >>> 0) + Math.imul((index + 1) >>> 0, WEYL)) >>> 0));
   }
   /** Fisher-Yates shuffle of a copy. */

@@ -10,8 +10,14 @@ export const randomScorer = defineScorer({
   name: 'random',
   description: 'Baseline: keep a seeded random subset of CoT tokens, independently per layer and head.',
   options: z.strictObject({
-    seed: z.number().int().nullable().default(null)
-      .describe('Fixed seed for every call; null takes the seed the trainer passes with each micro-batch (derived from train.seed, the step and the micro-batch).'),
+    seed: z
+      .number()
+      .int()
+      .nullable()
+      .default(null)
+      .describe(
+        'Fixed seed for every call; null takes the seed the trainer passes with each micro-batch (derived from train.seed, the step and the micro-batch).',
+      ),
   }),
   score: (input, { seed }, { B, L, Hkv, N }) => tf.randomUniform([B, L, Hkv, N], 0, 1, 'float32', seed ?? input.seed),
 });

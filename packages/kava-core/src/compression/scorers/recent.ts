@@ -12,8 +12,14 @@ export const recentScorer = defineScorer({
   name: 'recent',
   description: 'Baseline (StreamingLLM): keep a few sink tokens from the start plus the most recent CoT tokens.',
   options: z.strictObject({
-    sinks: z.number().int().nonnegative().default(4)
-      .describe('Attention-sink tokens kept from the start of the CoT (StreamingLLM uses 4); the rest of the budget goes to the most recent tokens.'),
+    sinks: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(4)
+      .describe(
+        'Attention-sink tokens kept from the start of the CoT (StreamingLLM uses 4); the rest of the budget goes to the most recent tokens.',
+      ),
   }),
   score(input, { sinks }, { N }) {
     const rank = validRank(input.mask);

@@ -19,7 +19,9 @@ export const gsm8kHardFormat: DatasetFormat = jsonFormat(
 export const svampFormat: DatasetFormat = jsonFormat(
   'svamp',
   'SVAMP [{Body, Question, Equation, Answer}] JSON or {input, target} JSONL (evaluation only: no traces)',
-  (record) => hasKeys(record, ['Body', 'Question', 'Answer']) || (record !== undefined && hasKeys(record, ['input', 'target']) && !('code' in record)),
+  (record) =>
+    hasKeys(record, ['Body', 'Question', 'Answer']) ||
+    (record !== undefined && hasKeys(record, ['input', 'target']) && !('code' in record)),
   (record, _options, id) => {
     if ('Body' in record || 'Question' in record) {
       const body = stringField(record, 'Body').trim();

@@ -14,8 +14,11 @@ import { hasKeys, jsonFormat } from './common.js';
 export const gsm8kAugFormat: DatasetFormat = jsonFormat(
   'gsm8k-aug',
   'GSM8k-AUG / AUG-NL: {question, steps[], answer} or {question, cot, answer}, JSON array or JSONL; {question, answer} reads without a trace (no-cot only)',
-  (record) => hasKeys(record, ['question', 'answer']) &&
-    (hasKeys(record, ['steps']) || hasKeys(record, ['cot']) || !(typeof record!.answer === 'string' && record!.answer.includes('####'))),
+  (record) =>
+    hasKeys(record, ['question', 'answer']) &&
+    (hasKeys(record, ['steps']) ||
+      hasKeys(record, ['cot']) ||
+      !(typeof record!.answer === 'string' && record!.answer.includes('####'))),
   (record, _options, id) => {
     const question = stringField(record, 'question');
     const answer = numericText(stringField(record, 'answer', { numeric: true }), 'answer');

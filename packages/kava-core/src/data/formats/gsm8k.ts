@@ -15,17 +15,24 @@ export const gsm8kFormat: DatasetFormat = jsonFormat(
   'gsm8k',
   'original GSM8K JSONL {question, answer: "...<<a*b=c>>...\\n#### n"}; equation and nl traces derived',
   (record) =>
-    record !== undefined && hasKeys(record, ['question', 'answer']) && !('steps' in record) && !('cot' in record) &&
-    typeof record.answer === 'string' && record.answer.includes('####'),
+    record !== undefined &&
+    hasKeys(record, ['question', 'answer']) &&
+    !('steps' in record) &&
+    !('cot' in record) &&
+    typeof record.answer === 'string' &&
+    record.answer.includes('####'),
   (record, options, id) => {
     const question = stringField(record, 'question');
     const traces = deriveGsm8kTraces(stringField(record, 'answer'));
     const style = options.trace ?? 'equation';
     const steps = traces[style];
     if (steps.length === 0 && options.trace !== undefined) {
-      throw new FieldError('answer', style === 'equation'
-        ? 'has no <<expr=value>> annotations, so no equation trace can be derived'
-        : 'has no solution text before "####", so no natural-language trace can be derived');
+      throw new FieldError(
+        'answer',
+        style === 'equation'
+          ? 'has no <<expr=value>> annotations, so no equation trace can be derived'
+          : 'has no solution text before "####", so no natural-language trace can be derived',
+      );
     }
     return { id, question, steps, answer: traces.answer };
   },

@@ -26,8 +26,13 @@ export const icotFormat: DatasetFormat = {
   description: 'iCoT text: one "question||<<a>> <<b>> #### answer" per line',
   sniff: (head) => {
     const first = head.split('\n').find((l) => l.trim() !== '');
-    return first !== undefined && !first.trimStart().startsWith('{') && !first.trimStart().startsWith('[') &&
-      first.includes('||') && first.includes('####');
+    return (
+      first !== undefined &&
+      !first.trimStart().startsWith('{') &&
+      !first.trimStart().startsWith('[') &&
+      first.includes('||') &&
+      first.includes('####')
+    );
   },
   open(file) {
     return new RecordSource<string>(

@@ -8,4 +8,11 @@ import { syntheticFormat } from '../synthetic/format.js';
 export { gsm8kAugFormat, gsm8kFormat, icotFormat, gsm8kHardFormat, svampFormat, syntheticFormat };
 
 /** The dataset formats that ship with core. */
-export const BUILTIN_FORMATS: readonly DatasetFormat[] = [gsm8kAugFormat, gsm8kFormat, icotFormat, gsm8kHardFormat, svampFormat, syntheticFormat];
+export const BUILTIN_FORMATS: readonly DatasetFormat[] = [
+  gsm8kAugFormat,
+  gsm8kFormat,
+  icotFormat,
+  gsm8kHardFormat,
+  svampFormat,
+  syntheticFormat,
+];

@@ -3,7 +3,13 @@ import { KavaError } from '../../errors.js';
 import { generateSynthetic, type SyntheticOptions, type SyntheticProblem } from './generator.js';
 
 /** The defaults of `data.synthetic` in the configuration schema. */
-export const DEFAULT_SYNTHETIC: SyntheticOptions = { trainSize: 20000, testSize: 500, minSteps: 2, maxSteps: 4, seed: 1234 };
+export const DEFAULT_SYNTHETIC: SyntheticOptions = {
+  trainSize: 20000,
+  testSize: 500,
+  minSteps: 2,
+  maxSteps: 4,
+  seed: 1234,
+};
 
 function verboseSteps(p: SyntheticProblem): string[] {
   if (!p.nlVerbose) throw new KavaError('synthetic problems generated without nlStyle "verbose" have no verbose trace');
@@ -11,7 +17,11 @@ function verboseSteps(p: SyntheticProblem): string[] {
 }
 
 /** A DatasetSource over generated problems, in either trace style (`nl` in the short or the verbose words). */
-export function syntheticSource(name: string, problems: readonly SyntheticProblem[], nlStyle: 'short' | 'verbose' = 'short'): DatasetSource {
+export function syntheticSource(
+  name: string,
+  problems: readonly SyntheticProblem[],
+  nlStyle: 'short' | 'verbose' = 'short',
+): DatasetSource {
   return {
     name,
     skipped: 0,
@@ -26,10 +36,16 @@ export function syntheticSource(name: string, problems: readonly SyntheticProble
 }
 
 /** Both splits of the synthetic task as sources. */
-export function syntheticDataset(options: SyntheticOptions = DEFAULT_SYNTHETIC): { train: DatasetSource; test: DatasetSource } {
+export function syntheticDataset(options: SyntheticOptions = DEFAULT_SYNTHETIC): {
+  train: DatasetSource;
+  test: DatasetSource;
+} {
   const splits = generateSynthetic(options);
   const nlStyle = options.nlStyle ?? 'short';
-  return { train: syntheticSource('synthetic:train', splits.train, nlStyle), test: syntheticSource('synthetic:test', splits.test, nlStyle) };
+  return {
+    train: syntheticSource('synthetic:train', splits.train, nlStyle),
+    test: syntheticSource('synthetic:test', splits.test, nlStyle),
+  };
 }
 
 /**
@@ -38,10 +54,13 @@ export function syntheticDataset(options: SyntheticOptions = DEFAULT_SYNTHETIC):
  */
 export const syntheticFormat: DatasetFormat = {
   name: 'synthetic',
-  description: 'built-in seeded multi-step arithmetic word problems (equation and nl traces); open("train" | "test"), no file needed',
+  description:
+    'built-in seeded multi-step arithmetic word problems (equation and nl traces); open("train" | "test"), no file needed',
   open(split) {
     if (split !== 'train' && split !== 'test') {
-      throw new KavaError(`data format "synthetic" has splits "train" and "test", not ${JSON.stringify(split)}`, { exitCode: 2 });
+      throw new KavaError(`data format "synthetic" has splits "train" and "test", not ${JSON.stringify(split)}`, {
+        exitCode: 2,
+      });
     }
     let source: DatasetSource | undefined;
     return {

@@ -52,26 +52,41 @@ function between(rng: Rng, lo: number, hi: number): number {
 function operands(op: Operation, v: number, maxValue: number): number[] {
   const range = (lo: number, hi: number) => (hi < lo ? [] : Array.from({ length: hi - lo + 1 }, (_, i) => lo + i));
   switch (op) {
-    case '+': return range(1, Math.min(20, maxValue - v));
-    case '-': return range(1, Math.min(20, v - 1));
-    case '*': return range(2, Math.min(5, Math.floor(maxValue / v)));
-    case '/': return range(2, Math.min(10, v)).filter((k) => v % k === 0 && v / k >= 1);
+    case '+':
+      return range(1, Math.min(20, maxValue - v));
+    case '-':
+      return range(1, Math.min(20, v - 1));
+    case '*':
+      return range(2, Math.min(5, Math.floor(maxValue / v)));
+    case '/':
+      return range(2, Math.min(10, v)).filter((k) => v % k === 0 && v / k >= 1);
   }
 }
 
 function apply(op: Operation, v: number, k: number): number {
   switch (op) {
-    case '+': return v + k;
-    case '-': return v - k;
-    case '*': return v * k;
-    case '/': return v / k;
+    case '+':
+      return v + k;
+    case '-':
+      return v - k;
+    case '*':
+      return v * k;
+    case '/':
+      return v / k;
   }
 }
 
 /** Generates one problem with `steps` reasoning steps. */
-export function generateProblem(rng: Rng, steps: number, maxValue: number = DEFAULT_MAX_VALUE, nlStyle: 'short' | 'verbose' = 'short'): SyntheticProblem {
-  if (!Number.isInteger(steps) || steps < 1) throw new KavaError(`synthetic problem: steps must be a positive integer, got ${steps}`, { exitCode: 2 });
-  if (!Number.isInteger(maxValue) || maxValue < 20) throw new KavaError(`synthetic problem: maxValue must be an integer >= 20, got ${maxValue}`, { exitCode: 2 });
+export function generateProblem(
+  rng: Rng,
+  steps: number,
+  maxValue: number = DEFAULT_MAX_VALUE,
+  nlStyle: 'short' | 'verbose' = 'short',
+): SyntheticProblem {
+  if (!Number.isInteger(steps) || steps < 1)
+    throw new KavaError(`synthetic problem: steps must be a positive integer, got ${steps}`, { exitCode: 2 });
+  if (!Number.isInteger(maxValue) || maxValue < 20)
+    throw new KavaError(`synthetic problem: maxValue must be an integer >= 20, got ${maxValue}`, { exitCode: 2 });
   const name = pick(rng, NAMES);
   let friend = pick(rng, NAMES);
   while (friend === name) friend = pick(rng, NAMES);
@@ -122,10 +137,14 @@ export function generateProblem(rng: Rng, steps: number, maxValue: number = DEFA
 
 function checkOptions(o: SyntheticOptions): void {
   const bad = (field: string, why: string) => new KavaError(`data.synthetic.${field}: ${why}`, { exitCode: 2 });
-  if (!Number.isInteger(o.minSteps) || o.minSteps < 1) throw bad('minSteps', `expected an integer >= 1, got ${o.minSteps}`);
-  if (!Number.isInteger(o.maxSteps) || o.maxSteps < o.minSteps) throw bad('maxSteps', `expected an integer >= minSteps (${o.minSteps}), got ${o.maxSteps}`);
-  if (!Number.isInteger(o.trainSize) || o.trainSize < 0) throw bad('trainSize', `expected a non-negative integer, got ${o.trainSize}`);
-  if (!Number.isInteger(o.testSize) || o.testSize < 0) throw bad('testSize', `expected a non-negative integer, got ${o.testSize}`);
+  if (!Number.isInteger(o.minSteps) || o.minSteps < 1)
+    throw bad('minSteps', `expected an integer >= 1, got ${o.minSteps}`);
+  if (!Number.isInteger(o.maxSteps) || o.maxSteps < o.minSteps)
+    throw bad('maxSteps', `expected an integer >= minSteps (${o.minSteps}), got ${o.maxSteps}`);
+  if (!Number.isInteger(o.trainSize) || o.trainSize < 0)
+    throw bad('trainSize', `expected a non-negative integer, got ${o.trainSize}`);
+  if (!Number.isInteger(o.testSize) || o.testSize < 0)
+    throw bad('testSize', `expected a non-negative integer, got ${o.testSize}`);
 }
 
 /** The two splits of the synthetic task. */
@@ -146,14 +165,19 @@ export function generateSynthetic(options: SyntheticOptions): SyntheticSplits {
   const nlStyle = options.nlStyle ?? 'short';
   const steps = (rng: Rng) => between(rng, options.minSteps, options.maxSteps);
   const trainRng = new Rng(options.seed);
-  const train = Array.from({ length: options.trainSize }, () => generateProblem(trainRng, steps(trainRng), maxValue, nlStyle));
+  const train = Array.from({ length: options.trainSize }, () =>
+    generateProblem(trainRng, steps(trainRng), maxValue, nlStyle),
+  );
   const seen = new Set(train.map((p) => p.question));
   const testRng = new Rng((options.seed ^ 0x5bd1e995) + 1);
   const test: SyntheticProblem[] = [];
   let attempts = 0;
   while (test.length < options.testSize) {
     if (++attempts > options.testSize * 50 + 1000) {
-      throw new KavaError(`data.synthetic: could only find ${test.length} of ${options.testSize} test problems that do not occur in the training split; lower testSize/trainSize or raise maxSteps`, { exitCode: 2 });
+      throw new KavaError(
+        `data.synthetic: could only find ${test.length} of ${options.testSize} test problems that do not occur in the training split; lower testSize/trainSize or raise maxSteps`,
+        { exitCode: 2 },
+      );
     }
     const problem = generateProblem(testRng, steps(testRng), maxValue, nlStyle);
     if (seen.has(problem.question)) continue;
@@ -169,6 +193,8 @@ export function assertDisjoint(train: readonly SyntheticProblem[], test: readonl
   const questions = new Set(train.map((p) => p.question));
   const shared = test.filter((p) => questions.has(p.question));
   if (shared.length > 0) {
-    throw new KavaError(`synthetic splits overlap: ${shared.length} test question(s) also in train, e.g. ${JSON.stringify(shared[0]!.question)}`);
+    throw new KavaError(
+      `synthetic splits overlap: ${shared.length} test question(s) also in train, e.g. ${JSON.stringify(shared[0]!.question)}`,
+    );
   }
 }

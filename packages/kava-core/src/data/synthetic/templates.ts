@@ -5,22 +5,58 @@
  * the word-level tokenizer be built from this file alone.
  */
 export const NAMES = [
-  'Mia', 'Tom', 'Ava', 'Leo', 'Zoe', 'Sam', 'Ivy', 'Max', 'Ella', 'Ben',
-  'Nora', 'Jack', 'Lily', 'Omar', 'Ruby', 'Hugo', 'Iris', 'Noah', 'Tara', 'Eli',
+  'Mia',
+  'Tom',
+  'Ava',
+  'Leo',
+  'Zoe',
+  'Sam',
+  'Ivy',
+  'Max',
+  'Ella',
+  'Ben',
+  'Nora',
+  'Jack',
+  'Lily',
+  'Omar',
+  'Ruby',
+  'Hugo',
+  'Iris',
+  'Noah',
+  'Tara',
+  'Eli',
 ] as const;
 
 /** [plural, singular] */
 export const ITEMS = [
-  ['apples', 'apple'], ['marbles', 'marble'], ['stickers', 'sticker'], ['pencils', 'pencil'],
-  ['cookies', 'cookie'], ['stamps', 'stamp'], ['shells', 'shell'], ['cards', 'card'],
-  ['books', 'book'], ['coins', 'coin'], ['eggs', 'egg'], ['flowers', 'flower'],
-  ['beads', 'bead'], ['toys', 'toy'], ['oranges', 'orange'], ['candles', 'candle'],
+  ['apples', 'apple'],
+  ['marbles', 'marble'],
+  ['stickers', 'sticker'],
+  ['pencils', 'pencil'],
+  ['cookies', 'cookie'],
+  ['stamps', 'stamp'],
+  ['shells', 'shell'],
+  ['cards', 'card'],
+  ['books', 'book'],
+  ['coins', 'coin'],
+  ['eggs', 'egg'],
+  ['flowers', 'flower'],
+  ['beads', 'bead'],
+  ['toys', 'toy'],
+  ['oranges', 'orange'],
+  ['candles', 'candle'],
 ] as const;
 
 /** [plural, singular] */
 export const CONTAINERS = [
-  ['boxes', 'box'], ['bags', 'bag'], ['baskets', 'basket'], ['jars', 'jar'],
-  ['crates', 'crate'], ['packs', 'pack'], ['trays', 'tray'], ['buckets', 'bucket'],
+  ['boxes', 'box'],
+  ['bags', 'bag'],
+  ['baskets', 'basket'],
+  ['jars', 'jar'],
+  ['crates', 'crate'],
+  ['packs', 'pack'],
+  ['trays', 'tray'],
+  ['buckets', 'bucket'],
 ] as const;
 
 /** A first sentence that gives the starting amount directly (no step). */
@@ -33,9 +69,18 @@ export const START_PLAIN = [
 
 /** A first sentence that needs a multiplication (one step: a * b = v). */
 export const START_PRODUCT = [
-  { text: '{name} has {a} {containers} with {b} {items} in each.', nl: '{a} {containers} with {b} {items} each make {v} {items}.' },
-  { text: '{name} buys {a} {containers} of {items}. Each {container} holds {b} {items}.', nl: '{a} times {b} is {v}, so {name} has {v} {items}.' },
-  { text: '{name} fills {a} {containers} and puts {b} {items} in every {container}.', nl: 'There are {a} {containers} of {b}, which is {v} {items}.' },
+  {
+    text: '{name} has {a} {containers} with {b} {items} in each.',
+    nl: '{a} {containers} with {b} {items} each make {v} {items}.',
+  },
+  {
+    text: '{name} buys {a} {containers} of {items}. Each {container} holds {b} {items}.',
+    nl: '{a} times {b} is {v}, so {name} has {v} {items}.',
+  },
+  {
+    text: '{name} fills {a} {containers} and puts {b} {items} in every {container}.',
+    nl: 'There are {a} {containers} of {b}, which is {v} {items}.',
+  },
 ];
 
 export type Operation = '+' | '-' | '*' | '/';
@@ -57,8 +102,14 @@ export const STEPS: Record<Operation, { text: string; nl: string }[]> = {
     { text: 'Next, the number of {items} grows {k} times.', nl: '{k} times {v} makes {r}.' },
   ],
   '/': [
-    { text: '{name} splits the {items} equally into {k} {containers} and keeps one {container}.', nl: '{v} divided by {k} is {r} {items}.' },
-    { text: '{name} shares the {items} equally with {friend} among {k} people and keeps one share.', nl: 'Each of the {k} shares has {r} {items}, so {name} keeps {r}.' },
+    {
+      text: '{name} splits the {items} equally into {k} {containers} and keeps one {container}.',
+      nl: '{v} divided by {k} is {r} {items}.',
+    },
+    {
+      text: '{name} shares the {items} equally with {friend} among {k} people and keeps one share.',
+      nl: 'Each of the {k} shares has {r} {items}, so {name} keeps {r}.',
+    },
   ],
 };
 

@@ -12,7 +12,10 @@ import { Rng } from '../../util/rng.js';
 import type { Operation } from './templates.js';
 
 /** What the problem did, in order: a stated start (no step), a starting product a*b=v (a step), or v op k = r (a step). */
-export type StepRecord = { kind: 'start'; v: number } | { kind: 'product'; a: number; b: number; v: number } | { kind: Operation; v: number; k: number; r: number };
+export type StepRecord =
+  | { kind: 'start'; v: number }
+  | { kind: 'product'; a: number; b: number; v: number }
+  | { kind: Operation; v: number; k: number; r: number };
 
 export const VERBOSE_RESTATE = [
   'We want to know how many {items} {name} has at the end.',
@@ -28,10 +31,7 @@ export const VERBOSE_PLAN = [
 ];
 
 /** The starting amount when the problem states it directly (no step of its own). */
-export const VERBOSE_START = [
-  'At the start {name} has {v} {items}.',
-  'In the beginning there are {v} {items}.',
-];
+export const VERBOSE_START = ['At the start {name} has {v} {items}.', 'In the beginning there are {v} {items}.'];
 
 export const VERBOSE_PRODUCT = [
   'At the start there are {a} {containers} with {b} {items} in each. So {a} times {b} is {v} {items} to begin with.',
@@ -64,7 +64,14 @@ export const VERBOSE_FILLER = ['Now we continue with the new count.', 'We keep t
 
 /** Every verbose template text, for the word-level vocabulary. */
 export function verboseTemplateTexts(): string[] {
-  return [...VERBOSE_RESTATE, ...VERBOSE_PLAN, ...VERBOSE_START, ...VERBOSE_PRODUCT, ...Object.values(VERBOSE_STEPS).flat(), ...VERBOSE_FILLER];
+  return [
+    ...VERBOSE_RESTATE,
+    ...VERBOSE_PLAN,
+    ...VERBOSE_START,
+    ...VERBOSE_PRODUCT,
+    ...Object.values(VERBOSE_STEPS).flat(),
+    ...VERBOSE_FILLER,
+  ];
 }
 
 /** A 32-bit FNV-1a hash: the verbose wording is a function of the question alone. */
@@ -79,17 +86,25 @@ function hash(text: string): number {
  * Its own random stream, seeded by the question, chooses the wording: the problems themselves
  * (and so the equation and short NL traces) are exactly those of the generator's stream.
  */
-export function verboseTrace(question: string, records: readonly StepRecord[], slots: Record<string, string | number>, fill: (template: string, slots: Record<string, string | number>) => string): string[] {
+export function verboseTrace(
+  question: string,
+  records: readonly StepRecord[],
+  slots: Record<string, string | number>,
+  fill: (template: string, slots: Record<string, string | number>) => string,
+): string[] {
   const rng = new Rng(hash(question));
   const pick = (items: readonly string[]) => items[rng.int(items.length)]!;
   const intro = [fill(pick(VERBOSE_RESTATE), slots), fill(pick(VERBOSE_PLAN), slots)];
   const start = records[0]?.kind === 'start' ? records[0] : null;
   if (start) intro.push(fill(pick(VERBOSE_START), { ...slots, v: start.v }));
-  return records.filter((r) => r.kind !== 'start').map((record, i) => {
-    const text = record.kind === 'product'
-      ? fill(pick(VERBOSE_PRODUCT), { ...slots, a: record.a, b: record.b, v: record.v })
-      : fill(pick(VERBOSE_STEPS[record.kind]), { ...slots, v: record.v, k: record.k, r: record.r });
-    const before = i === 0 ? intro : [fill(pick(VERBOSE_FILLER), slots)];
-    return [...before, text].filter(Boolean).join(' ');
-  });
+  return records
+    .filter((r) => r.kind !== 'start')
+    .map((record, i) => {
+      const text =
+        record.kind === 'product'
+          ? fill(pick(VERBOSE_PRODUCT), { ...slots, a: record.a, b: record.b, v: record.v })
+          : fill(pick(VERBOSE_STEPS[record.kind]), { ...slots, v: record.v, k: record.k, r: record.r });
+      const before = i === 0 ? intro : [fill(pick(VERBOSE_FILLER), slots)];
+      return [...before, text].filter(Boolean).join(' ');
+    });
 }

@@ -13,7 +13,10 @@ const EQUATION_PIECES = ['<<', '>>', '+', '-', '*', '/', '='];
  * words, names, items, containers, the numbers 0..maxValue, the equation symbols and the answer
  * prefix. Closed by construction, so the task never produces an unknown token.
  */
-export function syntheticVocabulary(maxValue: number = DEFAULT_MAX_VALUE, nlStyle: 'short' | 'verbose' = 'short'): string[] {
+export function syntheticVocabulary(
+  maxValue: number = DEFAULT_MAX_VALUE,
+  nlStyle: 'short' | 'verbose' = 'short',
+): string[] {
   const words = new Set<string>();
   const addText = (text: string) => wordPieces(text.replace(/\{\w+\}/g, ' ')).forEach((w) => words.add(w));
   allTemplateTexts().forEach(addText);
@@ -28,6 +31,9 @@ export function syntheticVocabulary(maxValue: number = DEFAULT_MAX_VALUE, nlStyl
 }
 
 /** The word-level tokenizer of the synthetic task, with `<bot>`/`<eot>` already in it. */
-export function createSyntheticTokenizer(maxValue: number = DEFAULT_MAX_VALUE, nlStyle: 'short' | 'verbose' = 'short'): HFTokenizer {
+export function createSyntheticTokenizer(
+  maxValue: number = DEFAULT_MAX_VALUE,
+  nlStyle: 'short' | 'verbose' = 'short',
+): HFTokenizer {
   return createWordLevelTokenizer(syntheticVocabulary(maxValue, nlStyle), { specialTokens: [BOT_TOKEN, EOT_TOKEN] });
 }
