@@ -110,6 +110,6 @@ describe('kava export', () => {
     expect(latent.stderr).toMatch(/--model-dir: latent mode needs a trained run/);
     const both = kava(['infer', '--model-dir', 'merged', '--checkpoint', run, 'What is 2 + 3?'], dir);
     expect(both.code).toBe(2);
-    expect(both.stderr).toMatch(/either a run \(--run \/ --checkpoint\) or --model-dir, not both/);
+    expect(both.stderr).toMatch(/either a run \(--checkpoint\) or --model-dir, not both/);
   });
 });

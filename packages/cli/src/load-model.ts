@@ -16,13 +16,15 @@ export interface ModelFlags {
 export async function loadModelFromFlags(command: string, flags: ModelFlags): Promise<LoadedRun> {
   const runPath = flags.run ?? flags.checkpoint;
   const options = { ...runPlugins(flags), ...(flags.backend ? { backend: flags.backend } : {}) };
+  // kava eval names a run by --run or --checkpoint; kava infer by --checkpoint.
+  const runFlags = command === 'eval' ? ['--run', '--checkpoint'] : ['--checkpoint'];
   if (flags.modelDir !== undefined) {
     if (runPath !== undefined)
-      throw new ConfigError(`kava ${command}: give either a run (--run / --checkpoint) or --model-dir, not both`);
+      throw new ConfigError(`kava ${command}: give either a run (${runFlags.join(' / ')}) or --model-dir, not both`);
     return loadModelDir(flags.modelDir, options);
   }
   if (runPath === undefined)
-    throw new ConfigError(`kava ${command}: give --run DIR, --checkpoint DIR or --model-dir DIR`);
+    throw new ConfigError(`kava ${command}: give ${runFlags.map((f) => `${f} DIR`).join(', ')} or --model-dir DIR`);
   return loadRun(runPath, options);
 }
 
