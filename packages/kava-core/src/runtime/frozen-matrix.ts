@@ -62,6 +62,13 @@ export class FrozenMatrix {
   }
 }
 
+/** What tfjs passes a kernel function. */
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  attrs?: tf.NamedAttrMap;
+  backend: unknown;
+}
+
 const MATMUL = 'KavaFrozenMatMul';
 const GATHER = 'KavaFrozenGather';
 const BACKENDS = ['wasm', 'cpu'] as const;
@@ -86,15 +93,7 @@ function matrix(attrs: unknown): FrozenMatrix {
  * the latter being the former's input gradient.
  */
 function matmulKernel(addon: NativeAddon, backendName: string) {
-  return ({
-    inputs,
-    attrs,
-    backend,
-  }: {
-    inputs: tf.NamedTensorInfoMap;
-    attrs?: tf.NamedAttrMap;
-    backend: unknown;
-  }): TensorInfo => {
+  return ({ inputs, attrs, backend }: KernelArgs): TensorInfo => {
     const x = inputs.x as TensorInfo;
     const m = matrix(attrs);
     const transposed = (attrs as { transposed: boolean }).transposed;
@@ -138,15 +137,7 @@ function matmulKernel(addon: NativeAddon, backendName: string) {
 
 /** Rows of M at int32 `indices` [n] -> [n, cols]. */
 function gatherKernel(backendName: string) {
-  return ({
-    inputs,
-    attrs,
-    backend,
-  }: {
-    inputs: tf.NamedTensorInfoMap;
-    attrs?: tf.NamedAttrMap;
-    backend: unknown;
-  }): TensorInfo => {
+  return ({ inputs, attrs, backend }: KernelArgs): TensorInfo => {
     const indices = inputs.indices as TensorInfo;
     const m = matrix(attrs);
     const memory = backendMemory(backendName, backend)!;
