@@ -101,10 +101,23 @@ int ConfigureThreads() {
   return openblas_get_num_threads();
 }
 
+// setThreads(n): BLAS threads for the next products (JavaScript decides per product: see
+// runtime/blas-threads.ts). Returns the count in effect.
+Napi::Value SetThreadsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 1 || !info[0].IsNumber() || Int(info, 0) < 1) {
+    Napi::TypeError::New(env, "setThreads: expected a positive integer").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  openblas_set_num_threads(static_cast<int>(Int(info, 0)));
+  return Napi::Number::New(env, openblas_get_num_threads());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   const int threads = ConfigureThreads();
   exports.Set("matmul", Napi::Function::New(env, MatmulJs, "matmul"));
   exports.Set("exp", Napi::Function::New(env, ExpJs, "exp"));
+  exports.Set("setThreads", Napi::Function::New(env, SetThreadsJs, "setThreads"));
   Napi::Object blas = Napi::Object::New(env);
   blas.Set("library", "OpenBLAS");
   blas.Set("config", std::string(openblas_get_config()));

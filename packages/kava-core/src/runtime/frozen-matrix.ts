@@ -2,6 +2,7 @@ import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import { loadNativeAddon, type NativeAddon } from './native-addon.js';
 import { backendMemory, type TensorInfo } from './native-memory.js';
+import { useThreadsFor } from './blas-threads.js';
 
 /**
  * A frozen weight matrix held in native memory, outside the tfjs backend: the base weights of a
@@ -110,6 +111,7 @@ function matmulKernel(addon: NativeAddon, backendName: string) {
     const lx = memory.locate(x);
     const ly = memory.locate(y);
     const w = m.data;
+    useThreadsFor(addon, n, out, k);
     addon.matmul(
       lx.buffer,
       lx.byteOffset,

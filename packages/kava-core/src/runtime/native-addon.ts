@@ -27,6 +27,8 @@ export interface NativeAddon {
     alpha: number,
   ): void;
   exp(inBuf: ArrayBufferLike, inOff: number, outBuf: ArrayBufferLike, outOff: number, n: number): void;
+  /** BLAS threads for the next products; returns the count in effect. */
+  setThreads(n: number): number;
   blas: { library: string; config: string; core: string; threads: number };
 }
 

@@ -5,6 +5,7 @@ import { backendMemory, type TensorInfo } from './native-memory.js';
 import { segmentSum } from './native-segment-sum.js';
 import { gather } from './native-gather.js';
 import { CPU_BINARY_KERNELS, cpuBinaryKernel } from './cpu-binary.js';
+import { threadPolicy } from './blas-threads.js';
 
 export { loadNativeAddon, type NativeAddon, type NativeAddonStatus } from './native-addon.js';
 export { planMatmul, type MatmulPlan } from './native-matmul.js';
@@ -186,5 +187,10 @@ function describeKernels(backend: string, addon: NativeAddon | null, detail: str
   if (addon === null) return `stock matmul kernels (${detail}; enable the fast path: ${NATIVE_ENABLE_HINT})`;
   const { blas } = addon;
   const version = /OpenBLAS (\S+)/.exec(blas.config)?.[1] ?? '';
-  return `native sgemm: ${blas.library} ${version} (${blas.core}), ${blas.threads} thread${blas.threads === 1 ? '' : 's'}`;
+  const policy = threadPolicy();
+  const threads =
+    policy.fixed !== null
+      ? `${policy.fixed} thread${policy.fixed === 1 ? '' : 's'}`
+      : `1 thread${policy.cores > 1 ? `, up to ${policy.cores} on large products while cores are idle` : ''}`;
+  return `native sgemm: ${blas.library} ${version} (${blas.core}), ${threads}`;
 }

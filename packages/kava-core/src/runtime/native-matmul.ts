@@ -1,5 +1,6 @@
 import { tf } from '../tf.js';
 import type { NativeAddon } from './native-addon.js';
+import { useThreadsFor } from './blas-threads.js';
 import { type BackendMemory, type TensorInfo } from './native-memory.js';
 
 /** Activation codes shared with native/src/matmul.h. */
@@ -92,6 +93,8 @@ export function runNativeMatmul(
   const lc = memory.locate(out);
   const lbias = epilogue.bias === undefined ? undefined : memory.locate(epilogue.bias);
   const biasLen = epilogue.bias === undefined ? 0 : tf.util.sizeFromShape(epilogue.bias.shape);
+  // A stack times one shared matrix runs as one tall product (see native/src/matmul.cc).
+  useThreadsFor(addon, plan.strideB === 0 ? plan.batch * plan.m : plan.m, plan.n, plan.k);
   addon.matmul(
     la.buffer,
     la.byteOffset,
