@@ -87,7 +87,7 @@ describe.each(['wasm', 'cpu'] as const)('fast vs stock matmul on %s', (backend) 
     it('names the BLAS and its thread count on the backend line', async () => {
       const info = await initBackend(backend);
       expect(info.description).toMatch(
-        /; native sgemm: OpenBLAS \d+\.\d+\.\d+ \(\w+\), \d+ threads?(, up to \d+ on large products while cores are idle)?$/,
+        /; native sgemm: OpenBLAS \d+\.\d+\.\d+ \(\w+\), \d+ threads?(, up to \d+ on large wasm products while cores are idle)?$/,
       );
     });
 

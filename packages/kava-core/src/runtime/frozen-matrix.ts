@@ -111,7 +111,7 @@ function matmulKernel(addon: NativeAddon, backendName: string) {
     const lx = memory.locate(x);
     const ly = memory.locate(y);
     const w = m.data;
-    useThreadsFor(addon, n, out, k);
+    useThreadsFor(addon, backendName, n, out, k);
     addon.matmul(
       lx.buffer,
       lx.byteOffset,

@@ -59,7 +59,7 @@ const matmulKernel: FastKernel = ({ inputs, attrs, backend }, addon, backendName
   const plan = planMatmul(a, b, transposeA, transposeB);
   const memory = backendMemory(backendName, backend);
   if (plan === undefined || memory === undefined) return undefined;
-  return runNativeMatmul(addon, memory, plan, a, b, transposeA, transposeB);
+  return runNativeMatmul(addon, backendName, memory, plan, a, b, transposeA, transposeB);
 };
 
 const fusedMatmulKernel: FastKernel = ({ inputs, attrs, backend }, addon, backendName) => {
@@ -81,7 +81,7 @@ const fusedMatmulKernel: FastKernel = ({ inputs, attrs, backend }, addon, backen
   const memory = backendMemory(backendName, backend);
   const epilogue = { bias: bias ?? undefined, activation, leakyreluAlpha };
   if (plan === undefined || memory === undefined || !epilogueSupported(plan, epilogue)) return undefined;
-  return runNativeMatmul(addon, memory, plan, a, b, transposeA, transposeB, epilogue);
+  return runNativeMatmul(addon, backendName, memory, plan, a, b, transposeA, transposeB, epilogue);
 };
 
 const segmentSumKernel: FastKernel = ({ inputs, attrs, backend }, _addon, backendName) => {
@@ -191,6 +191,6 @@ function describeKernels(backend: string, addon: NativeAddon | null, detail: str
   const threads =
     policy.fixed !== null
       ? `${policy.fixed} thread${policy.fixed === 1 ? '' : 's'}`
-      : `1 thread${policy.cores > 1 ? `, up to ${policy.cores} on large products while cores are idle` : ''}`;
+      : `1 thread${policy.cores > 1 ? `, up to ${policy.cores} on large wasm products while cores are idle` : ''}`;
   return `native sgemm: ${blas.library} ${version} (${blas.core}), ${threads}`;
 }

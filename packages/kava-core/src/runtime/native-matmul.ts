@@ -79,6 +79,7 @@ export function epilogueSupported(plan: MatmulPlan, { bias, activation }: Epilog
 /** Runs a planned product on the addon; the output is allocated first, then every view taken. */
 export function runNativeMatmul(
   addon: NativeAddon,
+  backendName: string,
   memory: BackendMemory,
   plan: MatmulPlan,
   a: TensorInfo,
@@ -94,7 +95,7 @@ export function runNativeMatmul(
   const lbias = epilogue.bias === undefined ? undefined : memory.locate(epilogue.bias);
   const biasLen = epilogue.bias === undefined ? 0 : tf.util.sizeFromShape(epilogue.bias.shape);
   // A stack times one shared matrix runs as one tall product (see native/src/matmul.cc).
-  useThreadsFor(addon, plan.strideB === 0 ? plan.batch * plan.m : plan.m, plan.n, plan.k);
+  useThreadsFor(addon, backendName, plan.strideB === 0 ? plan.batch * plan.m : plan.m, plan.n, plan.k);
   addon.matmul(
     la.buffer,
     la.byteOffset,
