@@ -86,54 +86,16 @@ export const llamaShapes: Record<string, BackboneShape> = {
 };
 
 /** The paper's Table 6 rows (KAVA-METHOD.md §4) for the Llama presets. */
+// One line per row, as in the paper (not reflowed by the formatter):
+// prettier-ignore
 const TABLE6 = {
   'llama-1b': {
-    aug: {
-      codi: 10,
-      kv: 1,
-      kvLoss: 'smooth-l1',
-      layerwiseStd: true,
-      projection: true,
-      lambda: 0.1,
-      lr: 8e-4,
-      weightDecay: 0.1,
-      epochs: 10,
-    },
-    augNl: {
-      codi: 10,
-      kv: 1,
-      kvLoss: 'mse',
-      layerwiseStd: true,
-      projection: true,
-      lambda: 0.1,
-      lr: 8e-4,
-      weightDecay: 0.1,
-      epochs: 10,
-    },
+    aug: { codi: 10, kv: 1, kvLoss: 'smooth-l1', layerwiseStd: true, projection: true, lambda: 0.1, lr: 8e-4, weightDecay: 0.1, epochs: 10 },
+    augNl: { codi: 10, kv: 1, kvLoss: 'mse', layerwiseStd: true, projection: true, lambda: 0.1, lr: 8e-4, weightDecay: 0.1, epochs: 10 },
   },
   'llama-3b': {
-    aug: {
-      codi: 20,
-      kv: 2,
-      kvLoss: 'smooth-l1',
-      layerwiseStd: false,
-      projection: true,
-      lambda: 0.1,
-      lr: 2e-4,
-      weightDecay: 0.1,
-      epochs: 5,
-    },
-    augNl: {
-      codi: 20,
-      kv: 2,
-      kvLoss: 'smooth-l1',
-      layerwiseStd: false,
-      projection: false,
-      lambda: 0,
-      lr: 2e-4,
-      weightDecay: 0.1,
-      epochs: 5,
-    },
+    aug: { codi: 20, kv: 2, kvLoss: 'smooth-l1', layerwiseStd: false, projection: true, lambda: 0.1, lr: 2e-4, weightDecay: 0.1, epochs: 5 },
+    augNl: { codi: 20, kv: 2, kvLoss: 'smooth-l1', layerwiseStd: false, projection: false, lambda: 0, lr: 2e-4, weightDecay: 0.1, epochs: 5 },
   },
 } as const;
 

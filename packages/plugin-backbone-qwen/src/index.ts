@@ -63,29 +63,11 @@ export const qwenShapes: Record<string, BackboneShape> = {
 };
 
 /** The paper's Table 6 rows (KAVA-METHOD.md §4) for Qwen2.5-0.5B. */
+// One line per row, as in the paper (not reflowed by the formatter):
+// prettier-ignore
 const TABLE6 = {
-  aug: {
-    codi: 10,
-    kv: 1,
-    kvLoss: 'mse',
-    layerwiseStd: false,
-    projection: true,
-    lambda: 0.1,
-    lr: 5e-4,
-    weightDecay: 0.01,
-    epochs: 10,
-  },
-  augNl: {
-    codi: 10,
-    kv: 1,
-    kvLoss: 'mse',
-    layerwiseStd: true,
-    projection: true,
-    lambda: 0.1,
-    lr: 8e-4,
-    weightDecay: 0.1,
-    epochs: 10,
-  },
+  aug: { codi: 10, kv: 1, kvLoss: 'mse', layerwiseStd: false, projection: true, lambda: 0.1, lr: 5e-4, weightDecay: 0.01, epochs: 10 },
+  augNl: { codi: 10, kv: 1, kvLoss: 'mse', layerwiseStd: true, projection: true, lambda: 0.1, lr: 8e-4, weightDecay: 0.1, epochs: 10 },
 } as const;
 
 const plugin: KavaPlugin = {

@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { BackboneFamily, BackboneShape, DecoderConfig } from '../contracts/backbone.js';
 import type { KavaConfig } from '../config/schema.js';
 import type { Registry } from '../plugin/registry.js';
-import { Decoder } from './decoder.js';
+import { Decoder, SIZE_FIELDS } from './decoder.js';
 import { loadHFBackbone, readHFConfig } from './hf-model.js';
 import { countParameters, type ProjectionName } from './weights.js';
 import { frozenMatrixUnavailable } from '../runtime/frozen-matrix.js';
@@ -63,18 +63,12 @@ export function resolveBackboneShape(
 }
 
 const OVERRIDABLE = [
-  'hiddenSize',
-  'intermediateSize',
-  'numLayers',
-  'numHeads',
-  'numKvHeads',
-  'headDim',
+  ...SIZE_FIELDS,
   'rmsNormEps',
   'ropeTheta',
   'maxPositionEmbeddings',
   'tieWordEmbeddings',
   'attentionBias',
-  'vocabSize',
 ] as const;
 
 /** The DecoderConfig a backbone shape builds, with `backbone.overrides` applied and the tokenizer's vocabulary. */

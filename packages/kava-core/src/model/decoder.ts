@@ -480,17 +480,19 @@ function attentionBias(keyMask: tf.Tensor, P: number, S: number): tf.Tensor {
   return tf.reshape(tf.mul(tf.sub(1, allowed), MASKED), [B, 1, 1, S, T]);
 }
 
+/** The integer sizes of a decoder config (each must be positive). */
+export const SIZE_FIELDS = [
+  'vocabSize',
+  'hiddenSize',
+  'intermediateSize',
+  'numLayers',
+  'numHeads',
+  'numKvHeads',
+  'headDim',
+] as const;
+
 function checkConfig(c: DecoderConfig): void {
-  const positive = [
-    'vocabSize',
-    'hiddenSize',
-    'intermediateSize',
-    'numLayers',
-    'numHeads',
-    'numKvHeads',
-    'headDim',
-  ] as const;
-  for (const key of positive) {
+  for (const key of SIZE_FIELDS) {
     if (!Number.isInteger(c[key]) || c[key] < 1)
       throw new KavaError(`decoder config: ${key} must be a positive integer, got ${c[key]}`, { exitCode: 2 });
   }

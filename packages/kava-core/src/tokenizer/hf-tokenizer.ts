@@ -18,6 +18,11 @@ export interface TokenizerJson {
   };
   [key: string]: unknown;
 }
+/** A special token as tokenizer.json lists it under added_tokens (matched whole, never split or normalised). */
+export function specialToken(id: number, content: string): AddedTokenJson {
+  return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+}
+
 export interface AddedTokenJson {
   id: number;
   content: string;
@@ -127,15 +132,7 @@ export class HFTokenizer implements Tokenizer {
         ids.push(existing);
         continue;
       }
-      const entry: AddedTokenJson = {
-        id: this.size,
-        content,
-        single_word: false,
-        lstrip: false,
-        rstrip: false,
-        normalized: false,
-        special: true,
-      };
+      const entry = specialToken(this.size, content);
       (this.json.added_tokens ??= []).push(entry);
       const decoder = this.config.added_tokens_decoder;
       if (decoder && typeof decoder === 'object') {

@@ -1,4 +1,4 @@
-import { HFTokenizer, type AddedTokenJson, type TokenizerJson } from './hf-tokenizer.js';
+import { HFTokenizer, specialToken, type AddedTokenJson, type TokenizerJson } from './hf-tokenizer.js';
 
 /** Splits text like the `Whitespace` pre-tokenizer of tokenizer.json: runs of word characters or of other non-space characters. */
 export function wordPieces(text: string): string[] {
@@ -35,15 +35,7 @@ export function createWordLevelTokenizer(words: Iterable<string>, options: WordL
     }
     add(word);
   }
-  const added: AddedTokenJson[] = specials.map((content) => ({
-    id: vocab[content]!,
-    content,
-    single_word: false,
-    lstrip: false,
-    rstrip: false,
-    normalized: false,
-    special: true,
-  }));
+  const added: AddedTokenJson[] = specials.map((content) => specialToken(vocab[content]!, content));
   const json: TokenizerJson = {
     version: '1.0',
     truncation: null,
