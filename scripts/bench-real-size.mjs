@@ -2,7 +2,7 @@
 // Benchmark of a real-size model on this machine (not a test: it prints figures).
 //
 //   node scripts/bench-real-size.mjs --model-dir DIR [--preset llama-1b] [--backend auto]
-//        [--prompt-tokens 150] [--decode-tokens 16] [--skip-train] [--skip-decode]
+//        [--prompt-tokens 150] [--decode-tokens 16] [--skip-train] [--skip-decode] [--data FILE]
 //
 // DIR is a Hugging Face model directory: a downloaded checkpoint, or one written by
 //   node scripts/make-random-checkpoint.mjs --preset llama-1b --out models/random-llama-1b
@@ -30,6 +30,7 @@ const { values: args } = parseArgs({
     'decode-tokens': { type: 'string', default: '16' },
     'skip-train': { type: 'boolean', default: false },
     'skip-decode': { type: 'boolean', default: false },
+    data: { type: 'string' },
   },
 });
 const fail = (m) => {
@@ -47,7 +48,8 @@ const preset =
   args.preset ??
   (hfConfig.model_type === 'qwen2' ? 'qwen-0.5b' : hfConfig.num_hidden_layers > 16 ? 'llama-3b' : 'llama-1b');
 const BIN = join(root, 'packages/cli/bin/kava.js');
-const DATA = join(root, 'packages/kava-core/test/fixtures/data/gsm8k.jsonl');
+// GSM8k records (JSONL); the step trains on the longest annotated one.
+const DATA = args.data ? resolve(args.data) : join(root, 'packages/kava-core/test/fixtures/data/gsm8k.jsonl');
 const gib = (bytes) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
 const { addon, detail } = loadNativeAddon();
