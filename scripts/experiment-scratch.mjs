@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { finishedRun, isStopping, pool, root, trainRun } from './lib/kava-runs.mjs';
 import { mean, std } from './lib/stats.mjs';
+import { failer, gridSelection, positiveInt } from './lib/grid-args.mjs';
 
 /** The compared methods: presets plus the config that differs (the scorer for the KaVa variants). */
 const METHODS = {
@@ -46,31 +47,16 @@ const { values: args } = parseArgs({
   },
 });
 
-function fail(message) {
-  process.stderr.write(`experiment: ${message}\n`);
-  process.exit(2);
-}
-const list = (text) =>
-  text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-const positive = (flag, text) => {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) fail(`--${flag}: expected a positive integer, got ${JSON.stringify(text)}`);
-  return n;
-};
+const fail = failer('experiment');
+const positive = (flag, text) => positiveInt(flag, text, fail);
 
 const quick = args.quick;
-const methods = list(args.methods ?? Object.keys(METHODS).join(','));
-for (const m of methods)
-  if (!METHODS[m]) fail(`--methods: unknown method "${m}" (known: ${Object.keys(METHODS).join(', ')})`);
-const traces = list(args.traces);
-for (const t of traces) if (t !== 'equation' && t !== 'nl') fail(`--traces: expected equation and/or nl, got "${t}"`);
-const seeds = list(args.seeds ?? (quick ? '0' : '0,1,2')).map((s) => {
-  if (!/^\d+$/.test(s)) fail(`--seeds: expected non-negative integers, got "${s}"`);
-  return Number(s);
-});
+const { methods, traces, seeds } = gridSelection(
+  args,
+  METHODS,
+  { traces: 'equation,nl', seeds: quick ? '0' : '0,1,2' },
+  fail,
+);
 const jobs = args.jobs ? positive('jobs', args.jobs) : Math.max(1, Math.min(availableParallelism(), 2));
 const steps = args.steps ? positive('steps', args.steps) : quick ? 100 : null; // null: the preset's budget
 const evalLimit = args['eval-limit'] ? positive('eval-limit', args['eval-limit']) : quick ? 100 : null;

@@ -30,6 +30,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { finishedRun, isStopping, pool, root, runKava, trainRun } from './lib/kava-runs.mjs';
 import { mean, pairedBootstrap, std } from './lib/stats.mjs';
+import { failer, gridSelection, positiveInt } from './lib/grid-args.mjs';
 
 // ---- settings ---------------------------------------------------------------------------------
 /**
@@ -91,19 +92,8 @@ const { values: args } = parseArgs({
     'report-dir': { type: 'string' },
   },
 });
-function fail(message) {
-  process.stderr.write(`experiment: ${message}\n`);
-  process.exit(2);
-}
-const list = (text) =>
-  text
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-const positive = (flag) => {
-  const n = Number(args[flag]);
-  return Number.isInteger(n) && n > 0 ? n : fail(`--${flag}: expected a positive integer, got "${args[flag]}"`);
-};
+const fail = failer('experiment');
+const positive = (flag) => positiveInt(flag, args[flag], fail);
 const quick = args.quick;
 const budget = structuredClone(quick ? QUICK : FULL);
 if (args['stage1-steps'])
@@ -131,13 +121,11 @@ const catalogue = args.ablations
       ),
     }
   : METHODS;
-const methods = list(args.methods ?? Object.keys(catalogue).join(','));
-for (const m of methods)
-  if (!catalogue[m]) fail(`--methods: unknown method "${m}" (known: ${Object.keys(catalogue).join(', ')})`);
-const traces = list(args.traces ?? (quick ? 'equation' : 'equation,nl'));
-for (const t of traces) if (t !== 'equation' && t !== 'nl') fail(`--traces: expected equation and/or nl, got "${t}"`);
-const seeds = list(args.seeds ?? (quick || args.ablations ? '0' : '0,1,2')).map((s) =>
-  /^\d+$/.test(s) ? Number(s) : fail(`--seeds: expected non-negative integers, got "${s}"`),
+const { methods, traces, seeds } = gridSelection(
+  args,
+  catalogue,
+  { traces: quick ? 'equation' : 'equation,nl', seeds: quick || args.ablations ? '0' : '0,1,2' },
+  fail,
 );
 const jobs = args.jobs ? Number(args.jobs) : Math.max(1, Math.min(availableParallelism(), 2));
 if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs: expected a positive integer, got "${args.jobs}"`);
