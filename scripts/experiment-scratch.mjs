@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { finishedRun, isStopping, pool, root, trainRun } from './lib/kava-runs.mjs';
 import { mean, std } from './lib/stats.mjs';
 import { failer, gridSelection, positiveInt } from './lib/grid-args.mjs';
+import { methodTable } from './lib/method-table.mjs';
 
 /** The compared methods: presets plus the config that differs (the scorer for the KaVa variants). */
 const METHODS = {
@@ -140,8 +141,8 @@ for (const method of methods) {
       mean: mean(acc),
       std: std(acc),
       passes: mean(done.map((r) => r.result.forwardPassesPerQuestion)),
-      kvEntries: mean(done.map((r) => r.result.kvEntriesPerQuestion)),
-      trainSeconds: mean(done.map((r) => r.seconds ?? 0)),
+      kv: mean(done.map((r) => r.result.kvEntriesPerQuestion)),
+      seconds: mean(done.map((r) => r.seconds ?? 0)),
     };
   }
 }
@@ -165,39 +166,13 @@ for (const trace of traces) {
 }
 
 const cell = (m, t) => cells[`${m}/${t}`];
-const header = [
-  'method',
-  ...traces.map((t) => `${t} accuracy % (mean ± std)`),
-  ...(traces.length === 2 ? ['drop eq → NL (points)'] : []),
-  ...traces.map((t) => `passes/question (${t})`),
-  ...traces.map((t) => `KV entries (${t})`),
-  'train s/run',
-];
-const rows = methods.map((m) => {
-  const c = traces.map((t) => cell(m, t));
-  const drop =
-    traces.length === 2 && c[0] && c[1]
-      ? [(100 * (c[0].mean - c[1].mean)).toFixed(1)]
-      : traces.length === 2
-        ? ['–']
-        : [];
-  return [
-    m,
-    ...c.map((x) => (x ? `${pct(x.mean)} ± ${pct(x.std)} (n=${x.runs})` : '–')),
-    ...drop,
-    ...c.map((x) => (x ? x.passes.toFixed(1) : '–')),
-    ...c.map((x) => (x ? x.kvEntries.toFixed(1) : '–')),
-    (() => {
-      const s = c.filter(Boolean).map((x) => x.trainSeconds);
-      return s.length ? mean(s).toFixed(0) : '–';
-    })(),
-  ];
+const table = methodTable({
+  methods,
+  traces,
+  cell,
+  headers: { accuracy: (t) => `${t} accuracy % (mean ± std, n)`, drop: 'drop eq → NL (points)' },
+  drop: (m, c) => (c[0] && c[1] ? (100 * (c[0].mean - c[1].mean)).toFixed(1) : '–'),
 });
-const table = [
-  `| ${header.join(' | ')} |`,
-  `|${header.map(() => '---').join('|')}|`,
-  ...rows.map((r) => `| ${r.join(' | ')} |`),
-].join('\n');
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}`;
 const command = `npm run experiment:scratch${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;

@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { methodTable } from './method-table.mjs';
 import { mean, pairedBootstrap, std } from './stats.mjs';
 
 const pct = (x) => (x * 100).toFixed(1);
@@ -55,38 +56,16 @@ export async function writeReport({
         };
     }
   const cell = (m, t) => cells[`${m}/${t}`];
-  const header = [
-    'method',
-    ...traces.map((t) => `${t} % (mean ± std, n)`),
-    ...(traces.length === 2 ? ['eq → NL drop, points [95 % CI]'] : []),
-    ...traces.map((t) => `passes/q (${t})`),
-    ...traces.map((t) => `KV entries (${t})`),
-    'train s/run',
-  ];
-  const rows = methods.map((m) => {
-    const c = traces.map((t) => cell(m, t));
-    let drop = [];
-    if (traces.length === 2) {
+  const table = methodTable({
+    methods,
+    traces,
+    cell,
+    headers: { accuracy: (t) => `${t} % (mean ± std, n)`, drop: 'eq → NL drop, points [95 % CI]' },
+    drop: (m) => {
       const [a, b] = traces.map((t) => runsOf(m, t));
-      drop = [a.length && b.length ? ci(pairedBootstrap(perQuestion(a), perQuestion(b))) : '–'];
-    }
-    return [
-      m,
-      ...c.map((x) => (x ? `${pct(x.mean)} ± ${pct(x.std)} (${x.runs})` : '–')),
-      ...drop,
-      ...c.map((x) => (x ? x.passes.toFixed(1) : '–')),
-      ...c.map((x) => (x ? x.kv.toFixed(1) : '–')),
-      (() => {
-        const s = c.filter(Boolean).map((x) => x.seconds);
-        return s.length ? mean(s).toFixed(0) : '–';
-      })(),
-    ];
+      return a.length && b.length ? ci(pairedBootstrap(perQuestion(a), perQuestion(b))) : '–';
+    },
   });
-  const table = [
-    `| ${header.join(' | ')} |`,
-    `|${header.map(() => '---').join('|')}|`,
-    ...rows.map((r) => `| ${r.join(' | ')} |`),
-  ].join('\n');
 
   // KaVa against the better of CODI and PCCoT, and full CoT against no-CoT, paired over questions.
   const comparisons = [];
