@@ -47,26 +47,7 @@ export { paperPresetConfig, type PaperSettings } from './presets/paper-settings.
 export { tinyPresetConfig, TINY_ROPE } from './presets/cpu-budget.js';
 
 // What scorers and evictors are built from.
-export { evictTopK } from './compression/topk-evictor.js';
-export { checkScorerInput, type CacheDims } from './compression/scorer-input.js';
-export { parseScorerOptions } from './compression/scorer-options.js';
-export {
-  groupedQueryLogits,
-  cotAttention,
-  attentionImportance,
-  answerQueryImportance,
-  type CotAttentionArgs,
-} from './compression/attention.js';
-export {
-  normalizeKeys,
-  keyNorms,
-  cosineSimilarityMatrix,
-  validUnitKeySum,
-  unitKeyDot,
-  meanCosineToOthers,
-  KEY_NORM_EPS,
-} from './compression/key-similarity.js';
-export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } from './compression/masked.js';
+export * from './compression/scorer-kit.js';
 
 // What loss terms are built from: a teacher quantity used as a target goes through stopGradient.
 export { stopGradient, detach } from './ops/stop-gradient.js';

@@ -1,11 +1,9 @@
 import { z, type ZodType } from 'zod';
 import { tf } from '../tf.js';
 import type { KVScorer, ScorerInput, ScorerNeed } from '../contracts/scorer.js';
-import type { Registry, ScorerRegistration } from '../plugin/registry.js';
+import { NO_OPTIONS, type DefinedPart, type Registry, type ScorerRegistration } from '../plugin/registry.js';
 import { checkScorerInput, type CacheDims } from './scorer-input.js';
 import { parseScorerOptions } from './scorer-options.js';
-
-const NO_OPTIONS = z.strictObject({});
 
 /** What a scorer author writes: its name, its options and its idea; `defineScorer` does the rest. */
 export interface ScorerDefinition<S extends ZodType> {
@@ -32,15 +30,8 @@ export interface ScorerDefinition<S extends ZodType> {
  * ones. It is also a plugin of its own (named like the scorer), so a file whose default export is
  * a defined scorer can be listed in `plugins` as it is.
  */
-export interface DefinedScorer<O> extends Omit<ScorerRegistration, 'build' | 'create'> {
-  options: ZodType;
-  /** The scorer for options already parsed by `options` (the config loader's result). */
-  build(options: O): KVScorer;
-  /** Parses `options` (defaults filled; errors name the scorer and the field), then builds. */
-  create(options?: unknown): KVScorer;
-  /** Registers this scorer: the plugin a one-scorer file is. */
-  register(registry: Registry): void;
-}
+export interface DefinedScorer<O>
+  extends Omit<ScorerRegistration, 'build' | 'create' | 'options'>, DefinedPart<O, KVScorer> {}
 
 /**
  * Defines a KV scorer from its idea. The options are parsed and defaulted once, by the schema;

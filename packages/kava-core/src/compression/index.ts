@@ -1,25 +1,7 @@
 // The eviction module: the top-k evictor, helpers for writing scorers, and the baselines.
-export { evictTopK } from './topk-evictor.js';
+export * from './scorer-kit.js';
 export { compressCache, createCompression, type Compression, type CompressOptions } from './compress.js';
-export {
-  groupedQueryLogits,
-  cotAttention,
-  attentionImportance,
-  answerQueryImportance,
-  type CotAttentionArgs,
-} from './attention.js';
-export {
-  normalizeKeys,
-  keyNorms,
-  cosineSimilarityMatrix,
-  validUnitKeySum,
-  unitKeyDot,
-  meanCosineToOthers,
-  KEY_NORM_EPS,
-} from './key-similarity.js';
-export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } from './masked.js';
-export { checkScorerInput, windowQueryCount, type CacheDims } from './scorer-input.js';
-export { parseScorerOptions } from './scorer-options.js';
+export { windowQueryCount } from './scorer-input.js';
 export { defineScorer, type ScorerDefinition, type DefinedScorer } from './define-scorer.js';
 export { createAttentionScorer } from './scorers/attention.js';
 export { createRandomScorer, randomScorer } from './scorers/random.js';

@@ -1,10 +1,8 @@
 import { z, type ZodType } from 'zod';
 import type { tf } from '../tf.js';
 import type { LossInputs, LossTerm } from '../contracts/loss.js';
-import type { LossRegistration, Registry } from '../plugin/registry.js';
+import { NO_OPTIONS, type DefinedPart, type LossRegistration, type Registry } from '../plugin/registry.js';
 import { parseOrThrow } from '../config/errors.js';
-
-const NO_OPTIONS = z.strictObject({});
 
 /** What a loss author writes: its name, its options, what it reads and its formula. */
 export interface LossDefinition<S extends ZodType> {
@@ -27,14 +25,8 @@ export interface LossDefinition<S extends ZodType> {
  * A loss registration made by `defineLoss`: `create` parses raw options, `build` takes parsed
  * ones. Like a defined scorer it is also a one-part plugin of its own.
  */
-export interface DefinedLoss<O> extends Omit<LossRegistration, 'build' | 'create'> {
-  options: ZodType;
-  /** The term for options already parsed by `options` (the config loader's result). */
-  build(options: O): LossTerm;
-  /** Parses `options` (defaults filled; errors name the loss and the field), then builds. */
-  create(options?: unknown): LossTerm;
-  register(registry: Registry): void;
-}
+export interface DefinedLoss<O>
+  extends Omit<LossRegistration, 'build' | 'create' | 'options'>, DefinedPart<O, LossTerm> {}
 
 /**
  * Defines a loss term from its formula: the options are parsed and defaulted once, by the

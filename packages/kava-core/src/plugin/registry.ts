@@ -1,4 +1,4 @@
-import type { ZodType } from 'zod';
+import { z, type ZodType } from 'zod';
 import { ConfigError, PluginError } from '../errors.js';
 import type { BackboneFamily, BackboneShape } from '../contracts/backbone.js';
 import type { Evictor, KVScorer } from '../contracts/scorer.js';
@@ -83,24 +83,13 @@ export class Registry {
     }
   }
 
-  scorer(reg: ScorerRegistration): void {
-    this.add('scorer', reg.name, reg);
-  }
-  evictor(reg: EvictorRegistration): void {
-    this.add('evictor', reg.name, reg);
-  }
-  backbone(reg: BackboneRegistration): void {
-    this.add('backbone', reg.name, reg);
-  }
-  loss(reg: LossRegistration): void {
-    this.add('loss', reg.name, reg);
-  }
-  dataset(reg: DatasetRegistration): void {
-    this.add('dataset', reg.name, reg);
-  }
-  preset(reg: PresetRegistration): void {
-    this.add('preset', reg.name, reg);
-  }
+  // One typed entry point per kind (what plugins call).
+  readonly scorer = (reg: ScorerRegistration): void => this.add('scorer', reg.name, reg);
+  readonly evictor = (reg: EvictorRegistration): void => this.add('evictor', reg.name, reg);
+  readonly backbone = (reg: BackboneRegistration): void => this.add('backbone', reg.name, reg);
+  readonly loss = (reg: LossRegistration): void => this.add('loss', reg.name, reg);
+  readonly dataset = (reg: DatasetRegistration): void => this.add('dataset', reg.name, reg);
+  readonly preset = (reg: PresetRegistration): void => this.add('preset', reg.name, reg);
 
   private add<K extends Kind>(kind: K, name: string, reg: RegistrationKinds[K]): void {
     if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) {
@@ -155,4 +144,21 @@ export class Registry {
     }
     return out;
   }
+}
+
+/** The schema of a part that takes no options. */
+export const NO_OPTIONS = z.strictObject({});
+
+/**
+ * What `defineScorer` / `defineLoss` return beside the registration's own fields: the part from
+ * parsed or raw options, and itself as a one-part plugin.
+ */
+export interface DefinedPart<O, P> {
+  options: ZodType;
+  /** The part for options already parsed by `options` (the config loader's result). */
+  build(options: O): P;
+  /** Parses `options` (defaults filled; errors name the part and the field), then builds. */
+  create(options?: unknown): P;
+  /** Registers this part: the plugin a one-part file is. */
+  register(registry: Registry): void;
 }

@@ -94,6 +94,24 @@ export function scorerInput(
 const SEED_SITE = { teacher: 1, student: 2 } as const;
 
 /**
+ * What the loss terms read of one pass (teacher or student): its logits against the pass's
+ * targets and, when the pass computed them, the hidden states after each of the L layers.
+ */
+function passInputs(
+  out: { logits?: Tensor; hidden?: Tensor[] },
+  part: { targets: Tensor; targetMask: Tensor; anchor: Tensor },
+  L: number,
+) {
+  return {
+    logits: out.logits!,
+    targets: part.targets,
+    targetMask: part.targetMask,
+    answerAnchor: part.anchor,
+    ...(out.hidden ? { hidden: out.hidden.slice(1, L + 1) } : {}),
+  };
+}
+
+/**
  * One forward pass of the method on a micro-batch (call inside a gradient tape or tf.tidy):
  * teacher forward → compression of its CoT cache → student rollout → every weighted loss term.
  * `seed` is the micro-batch's: every random draw of the pass (adapter dropout, random scorer)
@@ -125,13 +143,7 @@ export function forwardLosses(
       seed: deriveSeed(seed, SEED_SITE.teacher),
     });
     hooks.teacherForward.call({ step, result: out });
-    inputs.teacher = {
-      logits: out.logits!,
-      targets: t.targets,
-      targetMask: t.targetMask,
-      answerAnchor: t.anchor,
-      ...(out.hidden ? { hidden: out.hidden.slice(1, L + 1) } : {}),
-    };
+    inputs.teacher = passInputs(out, t, L);
     if (parts.compression) {
       const kept: EvictionResult = compressCache(
         parts.compression,
@@ -157,11 +169,7 @@ export function forwardLosses(
       result: { ...(out.logits ? { logits: out.logits } : {}), ...(out.hidden ? { hidden: out.hidden } : {}) },
     });
     inputs.student = {
-      logits: out.logits!,
-      targets: s.targets,
-      targetMask: s.targetMask,
-      answerAnchor: s.anchor,
-      ...(out.hidden ? { hidden: out.hidden.slice(1, L + 1) } : {}),
+      ...passInputs(out, s, L),
       ...(out.latentKeys ? { latentKeys: out.latentKeys, latentValues: out.latentValues! } : {}),
     };
   }
