@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { finishedRun, isStopping, pool, root, trainRun } from './lib/kava-runs.mjs';
 import { mean, std } from './lib/stats.mjs';
 import { failer, gridSelection, positiveInt } from './lib/grid-args.mjs';
-import { methodTable } from './lib/method-table.mjs';
+import { methodBars, methodTable } from './lib/method-table.mjs';
 
 /** The compared methods: presets plus the config that differs (the scorer for the KaVa variants). */
 const METHODS = {
@@ -218,40 +218,15 @@ const text = [
 ].join('\n');
 writeFileSync(join(outDir, 'results.md'), text);
 
-const { renderSvg } = await import(join(root, 'packages/cli/dist/report/write-report.js'));
-const bars = Object.values(cells).map((c) => ({
-  method: c.method,
-  trace: c.trace,
-  accuracy: c.mean,
-  lo: Math.max(0, c.mean - c.std),
-  hi: c.mean + c.std,
-}));
-const svg = await renderSvg({
+const svg = await methodBars({
+  root,
+  cells,
+  methods,
+  traces,
   title: `Held-out accuracy by method and trace style (${args.data}, mean ± std over seeds)`,
-  data: { values: bars },
   width: 110,
   height: 240,
-  facet: { column: { field: 'method', type: 'nominal', title: null, sort: methods } },
-  spec: {
-    layer: [
-      {
-        mark: 'bar',
-        encoding: {
-          x: { field: 'trace', type: 'nominal', title: null, sort: traces },
-          y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '%' } },
-          color: { field: 'trace', type: 'nominal', sort: traces },
-        },
-      },
-      {
-        mark: { type: 'rule' },
-        encoding: {
-          x: { field: 'trace', type: 'nominal', sort: traces },
-          y: { field: 'lo', type: 'quantitative' },
-          y2: { field: 'hi' },
-        },
-      },
-    ],
-  },
+  format: '%',
 });
 writeFileSync(join(outDir, 'results.svg'), svg);
 process.stdout.write(

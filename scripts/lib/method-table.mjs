@@ -1,4 +1,5 @@
-// The per-method table both experiment reports print (from-scratch and two-stage).
+// The per-method table and bar chart both experiment reports make (from-scratch and two-stage).
+import { join } from 'node:path';
 import { mean } from './stats.mjs';
 
 const pct = (x) => (100 * x).toFixed(1);
@@ -37,4 +38,46 @@ export function methodTable({ methods, traces, cell, drop, headers }) {
     `|${header.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
+}
+
+/**
+ * The bar chart of the same cells (SVG): accuracy per trace style, one panel per method, with a
+ * rule from mean − std to mean + std. Rendered by the CLI's report renderer (`root`: the repository).
+ */
+export async function methodBars({ root, cells, methods, traces, title, width, height, format }) {
+  const { renderSvg } = await import(join(root, 'packages/cli/dist/report/write-report.js'));
+  const bars = Object.values(cells).map((c) => ({
+    method: c.method,
+    trace: c.trace,
+    accuracy: c.mean,
+    lo: Math.max(0, c.mean - c.std),
+    hi: c.mean + c.std,
+  }));
+  return renderSvg({
+    title,
+    data: { values: bars },
+    width,
+    height,
+    facet: { column: { field: 'method', type: 'nominal', title: null, sort: methods } },
+    spec: {
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            x: { field: 'trace', type: 'nominal', title: null, sort: traces },
+            y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format } },
+            color: { field: 'trace', type: 'nominal', sort: traces },
+          },
+        },
+        {
+          mark: 'rule',
+          encoding: {
+            x: { field: 'trace', type: 'nominal', sort: traces },
+            y: { field: 'lo', type: 'quantitative' },
+            y2: { field: 'hi' },
+          },
+        },
+      ],
+    },
+  });
 }

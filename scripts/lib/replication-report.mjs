@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { methodTable } from './method-table.mjs';
+import { methodBars, methodTable } from './method-table.mjs';
 import { mean, pairedBootstrap, std } from './stats.mjs';
 
 const pct = (x) => (x * 100).toFixed(1);
@@ -121,42 +121,18 @@ export async function writeReport({
   writeFileSync(join(reportDir, 'results.json'), `${JSON.stringify(list, null, 1)}\n`);
 
   const { renderSvg } = await import(join(root, 'packages/cli/dist/report/write-report.js'));
-  const bars = Object.values(cells).map((c) => ({
-    method: c.method,
-    trace: c.trace,
-    accuracy: c.mean,
-    lo: Math.max(0, c.mean - c.std),
-    hi: c.mean + c.std,
-  }));
   const curves = stage2.flatMap((r) =>
     r.curve.map((p) => ({ method: r.method, trace: r.traces, seed: r.seed, step: p.step, accuracy: p.accuracy })),
   );
-  const barSvg = await renderSvg({
+  const barSvg = await methodBars({
+    root,
+    cells,
+    methods,
+    traces,
     title: `Held-out accuracy after stage 2 (${experiment}, mean ± std over seeds)`,
-    data: { values: bars },
     width: 90,
     height: 220,
-    facet: { column: { field: 'method', type: 'nominal', title: null, sort: methods } },
-    spec: {
-      layer: [
-        {
-          mark: 'bar',
-          encoding: {
-            x: { field: 'trace', type: 'nominal', title: null, sort: traces },
-            y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '.0%' } },
-            color: { field: 'trace', type: 'nominal', sort: traces },
-          },
-        },
-        {
-          mark: 'rule',
-          encoding: {
-            x: { field: 'trace', type: 'nominal', sort: traces },
-            y: { field: 'lo', type: 'quantitative' },
-            y2: { field: 'hi' },
-          },
-        },
-      ],
-    },
+    format: '.0%',
   });
   writeFileSync(join(reportDir, `${base}.svg`), barSvg);
   const curveSvg = await renderSvg({
