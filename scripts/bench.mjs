@@ -19,6 +19,7 @@ import {
   clipByGlobalNorm,
   createCompression,
   createWordLevelTokenizer,
+  encodeOptions,
   forwardLosses,
   initBackend,
   loadNativeAddon,
@@ -225,12 +226,7 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
     compression ? windowQueryCount(compression.scorer) : 0,
   );
   const parts = { backbone: model.backbone, latent: model.latent, compression, terms, hooks };
-  const encode = {
-    maxQuestionTokens: config.train.maxQuestionTokens,
-    maxCotTokens: config.train.maxCotTokens,
-    maxAnswerTokens: config.train.maxAnswerTokens,
-    dropLastStep: config.data.dropLastStep,
-  };
+  const encode = encodeOptions(config);
   const B = config.train.batchSize;
   const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
   const decay = (name) => (model.params.get(name)?.rank ?? 0) >= 2;

@@ -330,16 +330,6 @@ await pool([...backbones, ...runs], jobs, (item) =>
   item.backbone ? stage1Model(item.backbone[0], Number(item.backbone[1])) : stage2(item),
 );
 if (isStopping()) process.exit(130);
-await import('./lib/replication-report.mjs').then((m) =>
-  m.writeReport({
-    experiment,
-    root,
-    resultsDir,
-    reportDir,
-    methods,
-    traces,
-    seeds,
-    quick,
-    wallMinutes: (Date.now() - started) / 60000,
-  }),
-);
+const wallMinutes = (Date.now() - started) / 60000;
+const { writeReport } = await import('./lib/replication-report.mjs');
+await writeReport({ experiment, root, resultsDir, reportDir, methods, traces, seeds, quick, wallMinutes });

@@ -5,8 +5,15 @@ import type { Registry } from '../plugin/registry.js';
 import { openDataset } from '../data/open.js';
 import { collect } from '../data/select.js';
 import { syntheticDataset } from '../data/synthetic/format.js';
+import type { EncodeOptions } from '../data/sequences.js';
 
 /** The training and held-out examples of a run (held in memory: the trainer shuffles per epoch). */
+/** How the trainer encodes an example under this config: the token limits and whether the last CoT step is dropped. */
+export function encodeOptions(config: KavaConfig): EncodeOptions {
+  const { maxQuestionTokens, maxCotTokens, maxAnswerTokens } = config.train;
+  return { maxQuestionTokens, maxCotTokens, maxAnswerTokens, dropLastStep: config.data.dropLastStep };
+}
+
 export interface RunData {
   train: Example[];
   test: Example[];

@@ -2,6 +2,7 @@ import type { KavaConfig } from '../config/schema.js';
 import type { Tokenizer } from '../contracts/tokenizer.js';
 import type { Example } from '../contracts/dataset.js';
 import { encodeExample } from '../data/sequences.js';
+import { encodeOptions } from './data.js';
 
 /** Token lengths of one example's pieces, as the trainer encodes them (limits applied). */
 export interface PieceLengths {
@@ -31,13 +32,9 @@ export function dataLengths(
 ): PieceLengths {
   const out = { question: 0, cot: 0, answer: 0 };
   const step = Math.max(1, Math.floor(examples.length / sample));
+  const encode = encodeOptions(config);
   for (let i = 0; i < examples.length; i += step) {
-    const e = encodeExample(tokenizer, examples[i]!, {
-      maxQuestionTokens: config.train.maxQuestionTokens,
-      maxCotTokens: config.train.maxCotTokens,
-      maxAnswerTokens: config.train.maxAnswerTokens,
-      dropLastStep: config.data.dropLastStep,
-    });
+    const e = encodeExample(tokenizer, examples[i]!, encode);
     out.question = Math.max(out.question, e.question.length);
     out.cot = Math.max(out.cot, e.cot.length);
     out.answer = Math.max(out.answer, e.answer.length);

@@ -24,7 +24,7 @@ import {
   type TrainingState,
 } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
-import { loadRunData, type RunData } from './data.js';
+import { encodeOptions, loadRunData, type RunData } from './data.js';
 import { checkTraces } from './preflight.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
@@ -271,12 +271,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     window: 0,
   };
   const warmupParts: StepParts = { ...parts, compression: null, terms: warmupTerms };
-  const encode = {
-    maxQuestionTokens: config.train.maxQuestionTokens,
-    maxCotTokens: config.train.maxCotTokens,
-    maxAnswerTokens: config.train.maxAnswerTokens,
-    dropLastStep: config.data.dropLastStep,
-  };
+  const encode = encodeOptions(config);
 
   const batchSize = config.train.batchSize;
   const micro = Math.min(config.train.microBatchSize, batchSize);
