@@ -20,18 +20,26 @@ import torch
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures")
 
-LLAMA = {
-    "architectures": ["LlamaForCausalLM"],
-    "model_type": "llama",
+# The shape both tiny fixtures share (2 layers, hidden 64, GQA 4/2, vocabulary 96).
+TINY = {
     "vocab_size": 96,
     "hidden_size": 64,
     "intermediate_size": 112,
     "num_hidden_layers": 2,
     "num_attention_heads": 4,
     "num_key_value_heads": 2,
-    "head_dim": 16,
     "hidden_act": "silu",
     "max_position_embeddings": 512,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "initializer_range": 0.02,
+}
+
+LLAMA = {
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    **TINY,
+    "head_dim": 16,
     "rms_norm_eps": 1e-5,
     "rope_theta": 500000.0,
     # llama3 scaling with a short original context so that, at these few positions, all three
@@ -41,23 +49,13 @@ LLAMA = {
     "attention_bias": False,
     "mlp_bias": False,
     "tie_word_embeddings": False,
-    "bos_token_id": 1,
-    "eos_token_id": 2,
     "torch_dtype": "bfloat16",
-    "initializer_range": 0.02,
 }
 
 QWEN = {
     "architectures": ["Qwen2ForCausalLM"],
     "model_type": "qwen2",
-    "vocab_size": 96,
-    "hidden_size": 64,
-    "intermediate_size": 112,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "hidden_act": "silu",
-    "max_position_embeddings": 512,
+    **TINY,
     "rms_norm_eps": 1e-6,
     "rope_theta": 1000000.0,
     "rope_scaling": None,
@@ -66,10 +64,7 @@ QWEN = {
     "sliding_window": None,
     "max_window_layers": 2,
     "attention_dropout": 0.0,
-    "bos_token_id": 1,
-    "eos_token_id": 2,
     "torch_dtype": "float16",
-    "initializer_range": 0.02,
 }
 
 DTYPES = {"bfloat16": (torch.bfloat16, "BF16"), "float16": (torch.float16, "F16"), "float32": (torch.float32, "F32")}
