@@ -30,7 +30,7 @@ import {
 } from '../options.js';
 import { EvalProgress, TrainProgress } from '../progress.js';
 import { runBanner } from '../banner.js';
-import { estimateRun, fallBackFromWasm } from '../run-estimate.js';
+import { estimateStep, fallBackFromWasm, planStep } from '../run-estimate.js';
 import { writeReport } from '../report/write-report.js';
 import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 
@@ -132,14 +132,15 @@ export function trainCommand(program: Command): void {
       checkRunPlan(resolved);
       const decoder = plannedDecoder(resolved);
       let backend = await initBackend(config.backend);
-      let { estimate, basis } = await estimateRun(resolved, decoder, backend);
+      const plan = await planStep(resolved);
+      let estimate = estimateStep(resolved, decoder, backend, plan);
       const fallback = await fallBackFromWasm(resolved, backend, estimate);
       const fallbackNote = fallback
         ? `backend auto: the step needs about ${(estimate.heap / 2 ** 30).toFixed(2)} GiB in the backend, more than the wasm heap's 4 GiB; the frozen base lives in native memory, so the cpu backend runs it`
         : null;
       if (fallback) {
         backend = fallback;
-        ({ estimate, basis } = await estimateRun(resolved, decoder, backend));
+        estimate = estimateStep(resolved, decoder, backend, plan);
       }
       if (flags.dryRun) {
         process.stdout.write(resolvedJson(resolved));
@@ -149,7 +150,7 @@ export function trainCommand(program: Command): void {
           `model: ${decoder.family} ${decoder.numLayers} layers, hidden ${decoder.hiddenSize}, ${decoder.numHeads}/${decoder.numKvHeads} heads, vocab ${decoder.vocabSize}\n`,
         );
         if (fallbackNote) process.stdout.write(`${fallbackNote}\n`);
-        process.stdout.write(`memory estimate from the ${basis}\n${formatMemoryEstimate(estimate)}\n`);
+        process.stdout.write(`memory estimate from the ${plan.basis}\n${formatMemoryEstimate(estimate)}\n`);
         const steps = config.train.steps === null ? `${config.train.epochs} epochs` : `${config.train.steps} steps`;
         for (const line of runBanner(resolved, backend.name)) process.stdout.write(`${line}\n`);
         process.stdout.write(
@@ -185,6 +186,7 @@ export function trainCommand(program: Command): void {
       try {
         const result = await train({
           resolved,
+          data: plan.data,
           ...(flags.resume ? { resume: flags.resume } : {}),
           ...(flags.runDir ? { runDir: flags.runDir } : {}),
           onStep: (m) => progress.step(m),

@@ -50,6 +50,8 @@ export interface TrainOptions {
   onEvalProgress?: (done: number, total: number) => void;
   /** Skip the final held-out evaluation. */
   skipFinalEval?: boolean;
+  /** The run's data when the caller has read it already (for its memory estimate); else read here. */
+  data?: RunData;
 }
 
 export interface TrainResult {
@@ -222,7 +224,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
 
   // Data first: a file the method cannot train on is refused before a run folder exists.
-  const data: RunData = await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p));
+  const data: RunData = options.data ?? (await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p)));
   log(
     `data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`,
   );
