@@ -1,6 +1,6 @@
 import { KavaError } from '../errors.js';
 import type { DecoderConfig } from '../contracts/backbone.js';
-import { countParameters, PROJECTIONS, type ProjectionName } from './weights.js';
+import { countParameters, parameterSpecs, PROJECTIONS, type ProjectionName } from './weights.js';
 
 /** The wasm backend's whole heap (tensors included) is one 32-bit wasm memory: 4 GiB. */
 export const WASM_HEAP_BYTES = 4 * 2 ** 30;
@@ -118,8 +118,13 @@ export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOpt
   const weights = 4 * parameters;
   const gradients = 4 * trainableParameters;
   const optimizer = 8 * trainableParameters;
-  // Norms and biases stay in the backend; the linear weights and the embedding table go native.
-  const native = options.nativeBase ? 4 * (countParameters(config) - smallParameters(config)) : 0;
+  // The linear weights and the embedding table go native (as FrozenMatrix); norms and biases stay.
+  const native = options.nativeBase
+    ? 4 *
+      parameterSpecs(config)
+        .filter((s) => s.kind === 'linear' || s.kind === 'embedding')
+        .reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1), 0)
+    : 0;
   const total = weights + gradients + optimizer + activations;
   return {
     parameters,
@@ -134,13 +139,6 @@ export function estimateMemory(config: DecoderConfig, options: MemoryEstimateOpt
     backend: options.backend,
     limit: options.backend === 'wasm' ? WASM_HEAP_BYTES : null,
   };
-}
-
-/** Scalars in the norms and biases: what a native-held base keeps in the backend. */
-function smallParameters(config: DecoderConfig): number {
-  const H = config.hiddenSize;
-  const biases = config.attentionBias ? (config.numHeads + 2 * config.numKvHeads) * config.headDim : 0;
-  return config.numLayers * (2 * H + biases) + H;
 }
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;

@@ -168,14 +168,13 @@ export function randomSource(seed: number, std = 0.02): WeightSource {
 }
 
 /**
- * Every variable under its HF tensor name (linear weights stored [in, out], i.e. transposed).
- * Frozen matrices held in native memory are not variables: see `frozenMatrices`.
+ * Every weight under its HF tensor name: variables (linear weights stored [in, out], i.e.
+ * transposed) and, for a base held in native memory, frozen matrices (HF layout).
  */
-export function namedVariables(weights: DecoderWeights): Map<string, tf.Variable> {
-  const out = new Map<string, tf.Variable>();
-  if (!(weights.embed instanceof FrozenMatrix)) out.set('model.embed_tokens.weight', weights.embed);
+function namedWeights(weights: DecoderWeights): Map<string, tf.Variable | FrozenMatrix> {
+  const out = new Map<string, tf.Variable | FrozenMatrix>([['model.embed_tokens.weight', weights.embed]]);
   const linear = (l: Linear) => {
-    if (!(l.weight instanceof FrozenMatrix)) out.set(`${l.path}.weight`, l.weight);
+    out.set(`${l.path}.weight`, l.weight);
     if (l.bias) out.set(`${l.path}.bias`, l.bias);
   };
   for (const [i, layer] of weights.layers.entries()) {
@@ -188,6 +187,11 @@ export function namedVariables(weights: DecoderWeights): Map<string, tf.Variable
   return out;
 }
 
+/** Every variable under its HF tensor name (frozen matrices are not variables: see `frozenMatrices`). */
+export function namedVariables(weights: DecoderWeights): Map<string, tf.Variable> {
+  return new Map([...namedWeights(weights)].filter((e): e is [string, tf.Variable] => !(e[1] instanceof FrozenMatrix)));
+}
+
 /** Every variable of the weights. */
 export function allVariables(weights: DecoderWeights): tf.Variable[] {
   return [...namedVariables(weights).values()];
@@ -195,12 +199,5 @@ export function allVariables(weights: DecoderWeights): tf.Variable[] {
 
 /** The weights held frozen in native memory, under their HF names (empty when all are variables). */
 export function frozenMatrices(weights: DecoderWeights): Map<string, FrozenMatrix> {
-  const out = new Map<string, FrozenMatrix>();
-  if (weights.embed instanceof FrozenMatrix) out.set('model.embed_tokens.weight', weights.embed);
-  const linears = [
-    ...weights.layers.flatMap((layer) => PROJECTIONS.map((p) => layer.proj[p])),
-    ...(weights.lmHead ? [weights.lmHead] : []),
-  ];
-  for (const l of linears) if (l.weight instanceof FrozenMatrix) out.set(`${l.path}.weight`, l.weight);
-  return out;
+  return new Map([...namedWeights(weights)].filter((e): e is [string, FrozenMatrix] => e[1] instanceof FrozenMatrix));
 }

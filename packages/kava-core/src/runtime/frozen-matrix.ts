@@ -39,14 +39,6 @@ export class FrozenMatrix {
     return this.values;
   }
 
-  get shape(): [number, number] {
-    return [this.rows, this.cols];
-  }
-
-  get bytes(): number {
-    return this.rows * this.cols * 4;
-  }
-
   /** The first `rows` rows, sharing this matrix's memory (an embedding table cut at a vocabulary size). */
   topRows(rows: number): FrozenMatrix {
     return new FrozenMatrix(rows, this.cols, this.data.subarray(0, rows * this.cols));
