@@ -3,30 +3,16 @@ import {
   estimateMemory,
   formatMemoryEstimate,
   resolveConfig,
+  shapeDecoderConfig,
   stepTokens,
   WASM_HEAP_BYTES,
-  type DecoderConfig,
 } from '@kava/core/app';
+import { llamaFamily, llamaShapes } from '@kava/plugin-backbone-llama';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { tempProject } from './helpers.js';
 
-// Llama-3.2-1B's shape.
-const LLAMA_1B: DecoderConfig = {
-  family: 'llama',
-  vocabSize: 128256,
-  hiddenSize: 2048,
-  intermediateSize: 8192,
-  numLayers: 16,
-  numHeads: 32,
-  numKvHeads: 8,
-  headDim: 64,
-  rmsNormEps: 1e-5,
-  ropeTheta: 500000,
-  maxPositionEmbeddings: 131072,
-  tieWordEmbeddings: true,
-  attentionBias: false,
-  ropeScaling: null,
-};
+// Llama-3.2-1B's shape, as the llama plugin's llama-1b preset gives it.
+const LLAMA_1B = shapeDecoderConfig(llamaFamily, llamaShapes['llama-1b']!);
 const ALL = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
 describe('the tokens a training step keeps activations for', () => {
