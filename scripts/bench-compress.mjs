@@ -9,6 +9,7 @@
 //   node scripts/bench-compress.mjs --plugins kava-plugin-example --scorers value-norm,keydiff
 import { parseArgs } from 'node:util';
 import { tf, initBackend, loadPlugins } from '@kava/core/app';
+import { median } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -45,7 +46,6 @@ function makeCache() {
   };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x) => x.toFixed(1).padStart(9);
 
 console.log(

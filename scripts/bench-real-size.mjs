@@ -20,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { loadModelDir, loadNativeAddon, tf } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { root } from './lib/kava-runs.mjs';
+import { median } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -172,10 +173,9 @@ if (!args['skip-decode']) {
       state = nextState;
     }
     dispose(state.cache);
-    const sorted = [...times].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)];
+    const perToken = median(times);
     console.log(
-      `decoding: ${(1 / median).toFixed(2)} tokens/s (median of ${times.length} tokens, ${median.toFixed(2)} s each)`,
+      `decoding: ${(1 / perToken).toFixed(2)} tokens/s (median of ${times.length} tokens, ${perToken.toFixed(2)} s each)`,
     );
     run.model.dispose();
   } finally {

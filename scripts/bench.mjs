@@ -33,12 +33,12 @@ import {
   windowQueryCount,
 } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
+import { median } from './lib/stats.mjs';
 
 const quick = process.argv.includes('--quick');
 const stepOnly = process.argv.includes('--step-only');
 const noStockStep = process.argv.includes('--no-stock-step');
 const trainerOnly = process.argv.includes('--trainer-only');
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x, d = 1) => x.toFixed(d).padStart(8);
 
 /** Median seconds of `f` over runs (after one warm-up), at least `minRuns` and about `budget` seconds. */
