@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// Builds @kava/core's optional native matmul addon (native/ in this package) against the
-// system's OpenBLAS. It is @kava/core's `install` script, so it runs wherever the package is
+// Builds @kava/core's optional native matmul addon (native/ in this package): KaVa's portable
+// GEMM from the package's own sources, and the system's OpenBLAS too when its headers and
+// library are found (then it is the default; it was faster here). It is @kava/core's `install` script, so it runs wherever the package is
 // installed: in a user's project (subject to npm 11's allowScripts policy, hence the hint
 // `npm install-scripts approve @kava/core && npm rebuild @kava/core`), and in the KaVa
 // repository on every `npm install` / `npm ci` (`npm run build:native` reruns it). It ALWAYS exits 0: where
-// it cannot build (no OpenBLAS headers, no compiler, KAVA_NATIVE=off), it prints one line saying
-// why, and KaVa runs on the stock tfjs kernels. KAVA_NATIVE_VERBOSE=1 shows the full compiler log.
+// it cannot build (no C++ toolchain, KAVA_NATIVE=off), it prints one line saying why and what to
+// install, and KaVa runs on the stock tfjs kernels. KAVA_NATIVE_VERBOSE=1 shows the full compiler
+// log; KAVA_BLAS=portable builds without OpenBLAS even where it is installed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -16,11 +18,17 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE = join(ROOT, 'native');
 // The same command as the run-time hint in src/runtime/native-kernels.ts: it works in any
 // project that has @kava/core installed, and in the repository.
-const ENABLE = 'apt-get install libopenblas-dev && npm install-scripts approve @kava/core && npm rebuild @kava/core';
+const ENABLE = 'npm install-scripts approve @kava/core && npm rebuild @kava/core';
+// What node-gyp needs, by platform (Debian/Ubuntu names first: the machines this was tested on).
+const TOOLCHAIN =
+  process.platform === 'darwin'
+    ? 'xcode-select --install'
+    : "apt-get install g++ make python3 (or your system's C++ compiler, make and Python 3)";
 const verbose = process.env.KAVA_NATIVE_VERBOSE === '1';
 
-function skip(reason) {
-  console.log(`kava native: not built (${reason}); using the stock tfjs kernels. Enable the fast path: ${ENABLE}`);
+function skip(reason, hinted = false) {
+  const hint = hinted ? '' : `. Enable the fast path: ${ENABLE}`;
+  console.log(`kava native: not built (${reason}); using the stock tfjs kernels${hint}`);
   process.exit(0);
 }
 
@@ -83,10 +91,10 @@ function findNodeGyp() {
 
 try {
   if (process.env.KAVA_NATIVE === 'off') skip('KAVA_NATIVE=off');
-  const include = findInclude();
-  if (include === undefined) skip('no OpenBLAS headers: cblas.h declaring openblas_set_num_threads was not found');
-  const libdir = findLibDir();
-  if (libdir === undefined) skip(`OpenBLAS headers in ${include} but no libopenblas.so`);
+  // OpenBLAS is optional: without it the addon runs on the portable GEMM alone.
+  const wantOpenBlas = process.env.KAVA_BLAS !== 'portable';
+  const include = wantOpenBlas ? findInclude() : undefined;
+  const libdir = include === undefined ? undefined : findLibDir();
   const nodeGyp = findNodeGyp();
   if (nodeGyp === undefined) skip('node-gyp not found (it ships with npm)');
   const args = [nodeGyp, 'rebuild', '--directory', NATIVE];
@@ -94,27 +102,40 @@ try {
   const nodedir = resolve(dirname(process.execPath), '..');
   if (!process.env.npm_config_nodedir && existsSync(join(nodedir, 'include/node/node_api.h')))
     args.push(`--nodedir=${nodedir}`);
-  const env = { ...process.env, KAVA_BLAS_INCLUDE: include, KAVA_BLAS_LIBDIR: libdir };
+  const env = { ...process.env, KAVA_BLAS_INCLUDE: libdir ? include : '', KAVA_BLAS_LIBDIR: libdir ?? '' };
   const result = run(process.execPath, args, env);
   if (result.status !== 0) {
     const log = `${result.stdout ?? ''}\n${result.stderr ?? ''}`;
     const firstError = log
       .split('\n')
       .find((l) => /error/i.test(l) && !/gyp ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok)/.test(l));
+    const noToolchain = /not found|No such file|ENOENT|find Python|make: not|c\+\+: not|g\+\+: not/i.test(log);
     skip(
-      `compile failed: ${(firstError ?? `node-gyp exited with ${result.status}`).trim()}; rerun with KAVA_NATIVE_VERBOSE=1 for the full log`,
+      `${noToolchain ? 'no C++ toolchain' : 'compile failed'}: ${(firstError ?? `node-gyp exited with ${result.status}`).trim()}; ` +
+        `${noToolchain ? `install one (${TOOLCHAIN}), then: ${ENABLE}` : 'rerun with KAVA_NATIVE_VERBOSE=1 for the full log'}`,
+      true,
     );
   }
   // Load it once here, so a broken link shows now rather than as a silent fallback later.
   const addonPath = join(NATIVE, 'build/Release/kava_native.node');
   const check = run(
     process.execPath,
-    ['-e', `const a=require(${JSON.stringify(addonPath)});console.log(a.blas.config+', '+a.blas.threads+' thread(s)')`],
+    [
+      '-e',
+      `const a=require(${JSON.stringify(addonPath)});console.log(a.blas.library+' ('+a.blas.config+'), '+a.blas.threads+' thread(s)')`,
+    ],
     process.env,
     'pipe',
   );
   if (check.status !== 0) skip(`built but failed to load: ${(check.stderr ?? '').trim().split('\n')[0]}`);
-  console.log(`kava native: built ${addonPath.slice(ROOT.length + 1)} on ${(check.stdout ?? '').trim()}`);
+  const noBlas = libdir
+    ? ''
+    : wantOpenBlas
+      ? include
+        ? ` (OpenBLAS headers in ${include} but no libopenblas.so)`
+        : ' (no system OpenBLAS found; libopenblas-dev adds it, ~10-25% faster here)'
+      : ' (KAVA_BLAS=portable)';
+  console.log(`kava native: built ${addonPath.slice(ROOT.length + 1)} on ${(check.stdout ?? '').trim()}${noBlas}`);
 } catch (err) {
   skip(`unexpected error: ${err instanceof Error ? err.message : String(err)}`);
 }

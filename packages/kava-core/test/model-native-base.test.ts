@@ -24,7 +24,7 @@ const { addon, detail } = loadNativeAddon();
 const describeNative = addon !== null ? describe : describe.skip;
 if (addon === null)
   console.warn(
-    `native base weights skipped: ${detail}. Build the addon with: npm run build:native (after apt-get install libopenblas-dev)`,
+    `native base weights skipped: ${detail}. Build the addon with: npm run build:native (needs a C++ toolchain: g++, make, python3)`,
   );
 
 const LORA = {

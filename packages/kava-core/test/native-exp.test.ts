@@ -7,7 +7,7 @@ const describeNative = addon !== null ? describe : describe.skip;
 if (addon === null) {
   // eslint-disable-next-line no-console
   console.warn(
-    `native Exp comparisons skipped: ${detail}. Build the addon with: npm run build:native (after apt-get install libopenblas-dev)`,
+    `native Exp comparisons skipped: ${detail}. Build the addon with: npm run build:native (needs a C++ toolchain: g++, make, python3)`,
   );
 }
 

@@ -19,7 +19,7 @@ const describeNative = addon !== null ? describe : describe.skip;
 if (addon === null) {
   // eslint-disable-next-line no-console
   console.warn(
-    `native matmul comparisons skipped: ${detail}. Build the addon with: npm run build:native (after apt-get install libopenblas-dev)`,
+    `native matmul comparisons skipped: ${detail}. Build the addon with: npm run build:native (needs a C++ toolchain: g++, make, python3)`,
   );
 }
 
@@ -87,7 +87,7 @@ describe.each(['wasm', 'cpu'] as const)('fast vs stock matmul on %s', (backend) 
     it('names the BLAS and its thread count on the backend line', async () => {
       const info = await initBackend(backend);
       expect(info.description).toMatch(
-        /; native sgemm: OpenBLAS \d+\.\d+\.\d+ \(\w+\), \d+ threads?(, up to \d+ on large wasm products while cores are idle)?$/,
+        /; native sgemm: (OpenBLAS \d+\.\d+\.\d+|KaVa portable GEMM) \(\w+\), \d+ threads?(, up to \d+ on large wasm products while cores are idle)?$/,
       );
     });
 

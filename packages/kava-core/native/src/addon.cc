@@ -3,11 +3,12 @@
 // extent is checked against its buffer before BLAS touches memory: a wrong offset is an
 // exception, never a silent overwrite of the heap.
 #include <napi.h>
-#include <cblas.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
+#include "blas.h"
 #include "elementwise.h"
 #include "matmul.h"
 
@@ -29,6 +30,10 @@ float* FloatsAt(Napi::Env env, const Napi::Value& value, int64_t byteOffset, int
         .ThrowAsJavaScriptException();
     return nullptr;
   }
+  // An empty buffer may have no data pointer; nothing is read from or written to it, but the
+  // callers take nullptr to mean "error thrown".
+  static float none = 0.0f;
+  if (buf.Data() == nullptr) return &none;
   return reinterpret_cast<float*>(static_cast<uint8_t*>(buf.Data()) + byteOffset);
 }
 
@@ -92,13 +97,31 @@ Napi::Value ExpJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The BLAS named by KAVA_BLAS (openblas | portable) and KAVA_GEMM_ISA, else the best built in.
+// Returns an empty string, or why the named one cannot be used (then the default stays).
+std::string ConfigureBlas() {
+  const char* library = std::getenv("KAVA_BLAS");
+  const char* isa = std::getenv("KAVA_GEMM_ISA");
+  const std::string want = library != nullptr && *library != '\0' ? library : "";
+  const std::string why = want.empty() ? "" : kava::blas::SelectBlas(want, isa != nullptr ? isa : "");
+  if (want.empty() || !why.empty()) {
+    if (!kava::blas::SelectBlas("openblas", "").empty() &&
+        !kava::blas::SelectBlas("portable", isa != nullptr ? isa : "").empty()) {
+      kava::blas::SelectBlas("portable", "");
+    }
+  }
+  return why;
+}
+
 // One BLAS thread unless the user chose otherwise: Node has its own threads, and spinning BLAS
 // workers fight them (measured: one thread was as fast or faster end to end, and stable).
 int ConfigureThreads() {
   if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr && std::getenv("OMP_NUM_THREADS") == nullptr) {
-    openblas_set_num_threads(1);
+    return kava::blas::SetThreads(1);
   }
-  return openblas_get_num_threads();
+  const char* fixed = std::getenv("OPENBLAS_NUM_THREADS");
+  if (fixed == nullptr) fixed = std::getenv("OMP_NUM_THREADS");
+  return kava::blas::SetThreads(std::max(1, std::atoi(fixed)));
 }
 
 // setThreads(n): BLAS threads for the next products (JavaScript decides per product: see
@@ -109,21 +132,49 @@ Napi::Value SetThreadsJs(const Napi::CallbackInfo& info) {
     Napi::TypeError::New(env, "setThreads: expected a positive integer").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  openblas_set_num_threads(static_cast<int>(Int(info, 0)));
-  return Napi::Number::New(env, openblas_get_num_threads());
+  return Napi::Number::New(env, kava::blas::SetThreads(static_cast<int>(Int(info, 0))));
+}
+
+Napi::Object Describe(Napi::Env env, const std::string& note) {
+  const kava::blas::Info info = kava::blas::Describe();
+  Napi::Object blas = Napi::Object::New(env);
+  blas.Set("library", info.library);
+  blas.Set("config", info.config);
+  blas.Set("core", info.core);
+  blas.Set("threads", kava::blas::Threads());
+  if (!note.empty()) blas.Set("note", note);
+  return blas;
+}
+
+// selectBlas(library, isa): "openblas" | "portable", isa "" | "avx512" | "avx2" | "generic".
+// Returns the new description; throws (and keeps the current BLAS) when the choice is not
+// available. For benchmarks and tests; users set KAVA_BLAS / KAVA_GEMM_ISA.
+Napi::Value SelectBlasJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsString() || !info[1].IsString()) {
+    Napi::TypeError::New(env, "selectBlas: expected (library, isa) strings").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int threads = kava::blas::Threads();
+  const std::string why = kava::blas::SelectBlas(info[0].As<Napi::String>(), info[1].As<Napi::String>());
+  if (!why.empty()) {
+    Napi::Error::New(env, "selectBlas: " + why).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  kava::blas::SetThreads(threads);
+  Napi::Object blas = Describe(env, "");
+  info.This().As<Napi::Object>().Set("blas", blas);
+  return blas;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  const int threads = ConfigureThreads();
+  const std::string note = ConfigureBlas();
+  ConfigureThreads();
   exports.Set("matmul", Napi::Function::New(env, MatmulJs, "matmul"));
   exports.Set("exp", Napi::Function::New(env, ExpJs, "exp"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreadsJs, "setThreads"));
-  Napi::Object blas = Napi::Object::New(env);
-  blas.Set("library", "OpenBLAS");
-  blas.Set("config", std::string(openblas_get_config()));
-  blas.Set("core", std::string(openblas_get_corename()));
-  blas.Set("threads", threads);
-  exports.Set("blas", blas);
+  exports.Set("selectBlas", Napi::Function::New(env, SelectBlasJs, "selectBlas"));
+  exports.Set("blas", Describe(env, note.empty() ? "" : "KAVA_BLAS/KAVA_GEMM_ISA ignored: " + note));
   return exports;
 }
 

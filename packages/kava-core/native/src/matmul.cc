@@ -1,6 +1,6 @@
 #include "matmul.h"
 
-#include <cblas.h>
+#include "blas.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,11 +36,8 @@ void AddBiasAndActivate(const MatmulArgs& p, float* c, int64_t rows) {
 }  // namespace
 
 void Matmul(const MatmulArgs& p) {
-  const CBLAS_TRANSPOSE ta = p.transA ? CblasTrans : CblasNoTrans;
-  const CBLAS_TRANSPOSE tb = p.transB ? CblasTrans : CblasNoTrans;
-  const blasint lda = static_cast<blasint>(p.transA ? p.m : p.k);
-  const blasint ldb = static_cast<blasint>(p.transB ? p.k : p.n);
-  const blasint ldc = static_cast<blasint>(p.n);
+  const int64_t lda = p.transA ? p.m : p.k;
+  const int64_t ldb = p.transB ? p.k : p.n;
   const bool tall = p.batch > 1 && p.strideB == 0 && !p.transA && p.strideA == p.m * p.k;
   if (p.k == 0) {
     // An empty inner dimension: the product is all zeros (BLAS leaves C untouched when k = 0).
@@ -49,21 +46,15 @@ void Matmul(const MatmulArgs& p) {
     // One row times a matrix (decoding one token): a matrix-vector product. sgemm would first
     // pack the whole matrix, which for a 1B model's weights costs more than the product itself.
     // With m = 1, a is the same k contiguous values whether or not it is transposed.
-    if (p.transB) {
-      cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(p.n), static_cast<blasint>(p.k), 1.0f, p.b, ldb, p.a, 1, 0.0f, p.c, 1);
-    } else {
-      cblas_sgemv(CblasRowMajor, CblasTrans, static_cast<blasint>(p.k), static_cast<blasint>(p.n), 1.0f, p.b, ldb, p.a, 1, 0.0f, p.c, 1);
-    }
+    blas::Sgemv(p.transB, p.n, p.k, p.b, ldb, p.a, p.c);
   } else if (tall) {
     // A stack of matrices times one shared matrix (activations x weights) is one tall product:
     // one large call runs much faster than many small ones.
-    cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(p.batch * p.m), static_cast<blasint>(p.n),
-                static_cast<blasint>(p.k), 1.0f, p.a, lda, p.b, ldb, 0.0f, p.c, ldc);
+    blas::Sgemm(false, p.transB, p.batch * p.m, p.n, p.k, p.a, lda, p.b, ldb, p.c, p.n);
   } else {
     for (int64_t i = 0; i < p.batch; ++i) {
-      cblas_sgemm(CblasRowMajor, ta, tb, static_cast<blasint>(p.m), static_cast<blasint>(p.n),
-                  static_cast<blasint>(p.k), 1.0f, p.a + i * p.strideA, lda, p.b + i * p.strideB, ldb, 0.0f,
-                  p.c + i * p.m * p.n, ldc);
+      blas::Sgemm(p.transA, p.transB, p.m, p.n, p.k, p.a + i * p.strideA, lda, p.b + i * p.strideB, ldb,
+                  p.c + i * p.m * p.n, p.n);
     }
   }
   AddBiasAndActivate(p, p.c, p.batch * p.m);

@@ -29,7 +29,13 @@ export interface NativeAddon {
   exp(inBuf: ArrayBufferLike, inOff: number, outBuf: ArrayBufferLike, outOff: number, n: number): void;
   /** BLAS threads for the next products; returns the count in effect. */
   setThreads(n: number): number;
-  blas: { library: string; config: string; core: string; threads: number };
+  /**
+   * Switches the BLAS behind matmul: 'openblas' (when built with it) or 'portable', with the
+   * portable GEMM's kernel set ('' = the best this CPU runs). Throws when unavailable.
+   */
+  selectBlas(library: 'openblas' | 'portable', isa: '' | 'avx512' | 'avx2' | 'generic'): NativeAddon['blas'];
+  /** The BLAS in use; `note` says why KAVA_BLAS / KAVA_GEMM_ISA were ignored, when they were. */
+  blas: { library: string; config: string; core: string; threads: number; note?: string };
 }
 
 export interface NativeAddonStatus {

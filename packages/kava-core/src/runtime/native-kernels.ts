@@ -23,7 +23,7 @@ const BACKENDS = ['wasm', 'cpu'] as const;
  * ones), then run now. scripts/build-native.mjs prints the same line.
  */
 export const NATIVE_ENABLE_HINT =
-  'apt-get install libopenblas-dev && npm install-scripts approve @kava/core && npm rebuild @kava/core';
+  'a C++ toolchain (apt-get install g++ make python3), then npm install-scripts approve @kava/core && npm rebuild @kava/core';
 
 /** Fast kernels switched off (all of them: '*'). */
 const disabled = new Set<string>();
@@ -186,11 +186,13 @@ function describeKernels(backend: string, addon: NativeAddon | null, detail: str
   if (disabled.has('*')) return 'stock kernels (native kernels switched off)';
   if (addon === null) return `stock matmul kernels (${detail}; enable the fast path: ${NATIVE_ENABLE_HINT})`;
   const { blas } = addon;
-  const version = /OpenBLAS (\S+)/.exec(blas.config)?.[1] ?? '';
+  // "OpenBLAS 0.3.21 (Cooperlake)" or "KaVa portable GEMM (avx2)"
+  const version = /OpenBLAS (\S+)/.exec(blas.config)?.[1];
   const policy = threadPolicy();
   const threads =
     policy.fixed !== null
       ? `${policy.fixed} thread${policy.fixed === 1 ? '' : 's'}`
       : `1 thread${policy.cores > 1 ? `, up to ${policy.cores} on large wasm products while cores are idle` : ''}`;
-  return `native sgemm: ${blas.library} ${version} (${blas.core}), ${threads}`;
+  const library = version === undefined ? blas.library : `${blas.library} ${version}`;
+  return `native sgemm: ${library} (${blas.core}), ${threads}${blas.note ? `; ${blas.note}` : ''}`;
 }
