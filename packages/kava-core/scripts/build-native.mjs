@@ -18,17 +18,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NATIVE = join(ROOT, 'native');
 // The same command as the run-time hint in src/runtime/native-kernels.ts: it works in any
 // project that has @kava/core installed, and in the repository.
-const ENABLE = 'npm install-scripts approve @kava/core && npm rebuild @kava/core';
-// What node-gyp needs, by platform (Debian/Ubuntu names first: the machines this was tested on).
-const TOOLCHAIN =
-  process.platform === 'darwin'
-    ? 'xcode-select --install'
-    : "apt-get install g++ make python3 (or your system's C++ compiler, make and Python 3)";
+const ENABLE =
+  'a C++ toolchain (apt-get install g++ make python3), then npm install-scripts approve @kava/core && npm rebuild @kava/core';
 const verbose = process.env.KAVA_NATIVE_VERBOSE === '1';
 
-function skip(reason, hinted = false) {
-  const hint = hinted ? '' : `. Enable the fast path: ${ENABLE}`;
-  console.log(`kava native: not built (${reason}); using the stock tfjs kernels${hint}`);
+function skip(reason) {
+  console.log(`kava native: not built (${reason}); using the stock tfjs kernels. Enable the fast path: ${ENABLE}`);
   process.exit(0);
 }
 
@@ -111,9 +106,8 @@ try {
       .find((l) => /error/i.test(l) && !/gyp ERR! (stack|System|command|cwd|node -v|node-gyp -v|not ok)/.test(l));
     const noToolchain = /not found|No such file|ENOENT|find Python|make: not|c\+\+: not|g\+\+: not/i.test(log);
     skip(
-      `${noToolchain ? 'no C++ toolchain' : 'compile failed'}: ${(firstError ?? `node-gyp exited with ${result.status}`).trim()}; ` +
-        `${noToolchain ? `install one (${TOOLCHAIN}), then: ${ENABLE}` : 'rerun with KAVA_NATIVE_VERBOSE=1 for the full log'}`,
-      true,
+      `${noToolchain ? 'no C++ toolchain' : 'compile failed'}: ${(firstError ?? `node-gyp exited with ${result.status}`).trim()}` +
+        (noToolchain ? '' : '; rerun with KAVA_NATIVE_VERBOSE=1 for the full log'),
     );
   }
   // Load it once here, so a broken link shows now rather than as a silent fallback later.
@@ -133,7 +127,7 @@ try {
     : wantOpenBlas
       ? include
         ? ` (OpenBLAS headers in ${include} but no libopenblas.so)`
-        : ' (no system OpenBLAS found; libopenblas-dev adds it, ~10-25% faster here)'
+        : ' (no system OpenBLAS found; libopenblas-dev adds it, about 10% faster end to end here)'
       : ' (KAVA_BLAS=portable)';
   console.log(`kava native: built ${addonPath.slice(ROOT.length + 1)} on ${(check.stdout ?? '').trim()}${noBlas}`);
 } catch (err) {
