@@ -17,9 +17,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadModelDir, loadNativeAddon, tf } from '@kava/core/app';
+import { loadModelDir, tf } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { root } from './lib/kava-runs.mjs';
+import { nativeInfoLines } from './lib/native-info.mjs';
 import { median } from './lib/stats.mjs';
 
 const { values: args } = parseArgs({
@@ -53,15 +54,10 @@ const BIN = join(root, 'packages/cli/bin/kava.js');
 const DATA = args.data ? resolve(args.data) : join(root, 'packages/kava-core/test/fixtures/data/gsm8k.jsonl');
 const gib = (bytes) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
-const { addon, detail } = loadNativeAddon();
 console.log(
   `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), ${gib(totalmem())} memory, load average ${loadavg()[0].toFixed(2)} at start`,
 );
-console.log(
-  `native addon: ${addon ? `${addon.blas.library} ${addon.blas.config}; core ${addon.blas.core}; ${addon.blas.threads} thread(s)` : detail}`,
-);
-for (const name of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS'])
-  console.log(`  ${name}=${process.env[name] ?? '(unset)'}`);
+for (const line of nativeInfoLines()) console.log(line);
 console.log(
   `model: ${modelDir} (${hfConfig.model_type}, ${hfConfig.num_hidden_layers} layers, hidden ${hfConfig.hidden_size}, vocab ${hfConfig.vocab_size}); preset ${preset}; backend ${args.backend}`,
 );

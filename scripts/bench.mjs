@@ -33,6 +33,7 @@ import {
   windowQueryCount,
 } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
+import { nativeInfoLines } from './lib/native-info.mjs';
 import { median } from './lib/stats.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -56,18 +57,13 @@ function timeIt(f, { minRuns = 3, maxRuns = 50, budget = 1 } = {}) {
 }
 
 // ---------- header ----------
-const { addon, detail } = loadNativeAddon();
+const { addon } = loadNativeAddon();
 const info = await initBackend('wasm');
 console.log(
   `node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model}), load average ${loadavg()[0].toFixed(2)} at start`,
 );
 console.log(info.description);
-console.log(
-  `native addon: ${addon ? `${detail}\n  ${addon.blas.config}; core ${addon.blas.core}; ${addon.blas.threads} thread(s)` : detail}`,
-);
-for (const name of ['OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']) {
-  console.log(`  ${name}=${process.env[name] ?? '(unset)'}`);
-}
+for (const line of nativeInfoLines()) console.log(line);
 
 // ---------- matmul GFLOP/s ----------
 const SHAPES = [
