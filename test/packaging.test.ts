@@ -136,6 +136,8 @@ describe('every @kava package', () => {
       'native/src/addon.cc',
       'native/src/matmul.cc',
       'native/src/elementwise.cc',
+      'native/src/blas.cc',
+      'native/src/gemm_kernel.cc',
     ]) {
       expect(files).toContain(f);
     }
