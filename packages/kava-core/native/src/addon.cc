@@ -11,6 +11,7 @@
 #include "blas.h"
 #include "elementwise.h"
 #include "matmul.h"
+#include "reduce.h"
 
 namespace {
 
@@ -97,6 +98,29 @@ Napi::Value ExpJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// sumAxes(inBuf, inOff, outBuf, outOff, outer, reduced, inner): x as [outer, reduced, inner],
+// out[o, j] = sum over r of x[o, r, j].
+Napi::Value SumAxesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 7) {
+    Napi::TypeError::New(env, "sumAxes: expected 7 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t outer = Int(info, 4);
+  const int64_t reduced = Int(info, 5);
+  const int64_t inner = Int(info, 6);
+  if (outer < 0 || reduced < 0 || inner < 0) {
+    Napi::RangeError::New(env, "sumAxes: negative extent").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const float* in = FloatsAt(env, info[0], Int(info, 1), outer * reduced * inner, "sumAxes input");
+  if (in == nullptr) return env.Undefined();
+  float* out = FloatsAt(env, info[2], Int(info, 3), outer * inner, "sumAxes output");
+  if (out == nullptr) return env.Undefined();
+  kava::SumAxes(in, out, outer, reduced, inner);
+  return env.Undefined();
+}
+
 // The BLAS named by KAVA_BLAS (openblas | portable) and KAVA_GEMM_ISA, else the best built in.
 // Returns an empty string, or why the named one cannot be used (then the default stays).
 std::string ConfigureBlas() {
@@ -172,6 +196,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ConfigureThreads();
   exports.Set("matmul", Napi::Function::New(env, MatmulJs, "matmul"));
   exports.Set("exp", Napi::Function::New(env, ExpJs, "exp"));
+  exports.Set("sumAxes", Napi::Function::New(env, SumAxesJs, "sumAxes"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreadsJs, "setThreads"));
   exports.Set("selectBlas", Napi::Function::New(env, SelectBlasJs, "selectBlas"));
   exports.Set("blas", Describe(env, note.empty() ? "" : "KAVA_BLAS/KAVA_GEMM_ISA ignored: " + note));

@@ -27,6 +27,16 @@ export interface NativeAddon {
     alpha: number,
   ): void;
   exp(inBuf: ArrayBufferLike, inOff: number, outBuf: ArrayBufferLike, outOff: number, n: number): void;
+  /** x as [outer, reduced, inner] → out [outer, inner], summing the middle axis. */
+  sumAxes(
+    inBuf: ArrayBufferLike,
+    inOff: number,
+    outBuf: ArrayBufferLike,
+    outOff: number,
+    outer: number,
+    reduced: number,
+    inner: number,
+  ): void;
   /** BLAS threads for the next products; returns the count in effect. */
   setThreads(n: number): number;
   /**
