@@ -12,6 +12,7 @@
 #include "elementwise.h"
 #include "matmul.h"
 #include "reduce.h"
+#include "rms_norm.h"
 
 namespace {
 
@@ -121,6 +122,58 @@ Napi::Value SumAxesJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// rmsNorm(xBuf, xOff, wBuf, wOff, yBuf, yOff, rows, d, eps)
+Napi::Value RmsNormJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 9) {
+    Napi::TypeError::New(env, "rmsNorm: expected 9 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t rows = Int(info, 6);
+  const int64_t d = Int(info, 7);
+  const float eps = static_cast<float>(info[8].As<Napi::Number>().DoubleValue());
+  if (rows < 0 || d < 1) {
+    Napi::RangeError::New(env, "rmsNorm: invalid extent").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const float* x = FloatsAt(env, info[0], Int(info, 1), rows * d, "rmsNorm x");
+  if (x == nullptr) return env.Undefined();
+  const float* w = FloatsAt(env, info[2], Int(info, 3), d, "rmsNorm weight");
+  if (w == nullptr) return env.Undefined();
+  float* y = FloatsAt(env, info[4], Int(info, 5), rows * d, "rmsNorm y");
+  if (y == nullptr) return env.Undefined();
+  kava::RmsNorm(x, w, y, rows, d, eps);
+  return env.Undefined();
+}
+
+// rmsNormGrad(dyBuf, dyOff, xBuf, xOff, wBuf, wOff, dxBuf, dxOff, dwBuf, dwOff, rows, d, eps)
+Napi::Value RmsNormGradJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 13) {
+    Napi::TypeError::New(env, "rmsNormGrad: expected 13 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t rows = Int(info, 10);
+  const int64_t d = Int(info, 11);
+  const float eps = static_cast<float>(info[12].As<Napi::Number>().DoubleValue());
+  if (rows < 0 || d < 1) {
+    Napi::RangeError::New(env, "rmsNormGrad: invalid extent").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const float* dy = FloatsAt(env, info[0], Int(info, 1), rows * d, "rmsNormGrad dy");
+  if (dy == nullptr) return env.Undefined();
+  const float* x = FloatsAt(env, info[2], Int(info, 3), rows * d, "rmsNormGrad x");
+  if (x == nullptr) return env.Undefined();
+  const float* w = FloatsAt(env, info[4], Int(info, 5), d, "rmsNormGrad weight");
+  if (w == nullptr) return env.Undefined();
+  float* dx = FloatsAt(env, info[6], Int(info, 7), rows * d, "rmsNormGrad dx");
+  if (dx == nullptr) return env.Undefined();
+  float* dw = FloatsAt(env, info[8], Int(info, 9), d, "rmsNormGrad dw");
+  if (dw == nullptr) return env.Undefined();
+  kava::RmsNormGrad(dy, x, w, dx, dw, rows, d, eps);
+  return env.Undefined();
+}
+
 // The BLAS named by KAVA_BLAS (openblas | portable) and KAVA_GEMM_ISA, else the best built in.
 // Returns an empty string, or why the named one cannot be used (then the default stays).
 std::string ConfigureBlas() {
@@ -197,6 +250,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, MatmulJs, "matmul"));
   exports.Set("exp", Napi::Function::New(env, ExpJs, "exp"));
   exports.Set("sumAxes", Napi::Function::New(env, SumAxesJs, "sumAxes"));
+  exports.Set("rmsNorm", Napi::Function::New(env, RmsNormJs, "rmsNorm"));
+  exports.Set("rmsNormGrad", Napi::Function::New(env, RmsNormGradJs, "rmsNormGrad"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreadsJs, "setThreads"));
   exports.Set("selectBlas", Napi::Function::New(env, SelectBlasJs, "selectBlas"));
   exports.Set("blas", Describe(env, note.empty() ? "" : "KAVA_BLAS/KAVA_GEMM_ISA ignored: " + note));

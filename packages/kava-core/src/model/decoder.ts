@@ -15,6 +15,7 @@ import {
   type WeightSource,
 } from './weights.js';
 import { FrozenMatrix, frozenMatMul, frozenRows } from '../runtime/frozen-matrix.js';
+import { fusedRmsNorm, fusedRmsNormRuns } from '../runtime/fused-rms-norm.js';
 import { LoraAdapters, linearForward, type LoraOptions } from './lora.js';
 import { deriveSeed } from '../util/rng.js';
 
@@ -443,8 +444,12 @@ function rowMean(w: tf.Variable | FrozenMatrix, of: 'rows' | 'columns'): tf.Tens
   return of === 'rows' ? tf.tensor2d(mean, [1, w.cols]) : tf.tensor2d(mean, [w.cols, 1]);
 }
 
-/** RMSNorm: x / sqrt(mean(x²) + eps) · weight, over the last axis. */
+/**
+ * RMSNorm: x / sqrt(mean(x²) + eps) · weight, over the last axis. One native kernel (and one for
+ * its gradient) on wasm and cpu when the addon is built; the composite of tfjs ops elsewhere.
+ */
 export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
+  if (fusedRmsNormRuns(x, weight)) return fusedRmsNorm(x, weight, eps);
   return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight));
 }
 

@@ -37,6 +37,34 @@ export interface NativeAddon {
     reduced: number,
     inner: number,
   ): void;
+  /** y = x / sqrt(mean(x²) + eps) · w over rows of length d. */
+  rmsNorm(
+    xBuf: ArrayBufferLike,
+    xOff: number,
+    wBuf: ArrayBufferLike,
+    wOff: number,
+    yBuf: ArrayBufferLike,
+    yOff: number,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
+  /** dx and dw of rmsNorm for the upstream gradient dy. */
+  rmsNormGrad(
+    dyBuf: ArrayBufferLike,
+    dyOff: number,
+    xBuf: ArrayBufferLike,
+    xOff: number,
+    wBuf: ArrayBufferLike,
+    wOff: number,
+    dxBuf: ArrayBufferLike,
+    dxOff: number,
+    dwBuf: ArrayBufferLike,
+    dwOff: number,
+    rows: number,
+    d: number,
+    eps: number,
+  ): void;
   /** BLAS threads for the next products; returns the count in effect. */
   setThreads(n: number): number;
   /**
