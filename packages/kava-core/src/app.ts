@@ -26,7 +26,8 @@ export {
   type MatmulPlan,
 } from './runtime/native-kernels.js';
 export { FrozenMatrix, frozenMatMul, frozenRows, frozenMatrixUnavailable } from './runtime/frozen-matrix.js';
-export { FUSED_RMS_NORM, fusedRmsNormRuns } from './runtime/fused-rms-norm.js';
+export { FUSED_RMS_NORM } from './runtime/fused-rms-norm.js';
+export { FUSED_SWIGLU } from './runtime/fused-swiglu.js';
 export { diagnose, findLibraries, CUDA11_LIBRARIES, type DoctorCheck, type DoctorSection } from './runtime/doctor.js';
 
 // Parts and pipelines.

@@ -13,6 +13,7 @@
 #include "matmul.h"
 #include "reduce.h"
 #include "rms_norm.h"
+#include "swiglu.h"
 
 namespace {
 
@@ -174,6 +175,46 @@ Napi::Value RmsNormGradJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// swiglu(gateBuf, gateOff, upBuf, upOff, yBuf, yOff, n)
+Napi::Value SwigluJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 7) {
+    Napi::TypeError::New(env, "swiglu: expected 7 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t n = Int(info, 6);
+  const float* gate = FloatsAt(env, info[0], Int(info, 1), n, "swiglu gate");
+  if (gate == nullptr) return env.Undefined();
+  const float* up = FloatsAt(env, info[2], Int(info, 3), n, "swiglu up");
+  if (up == nullptr) return env.Undefined();
+  float* y = FloatsAt(env, info[4], Int(info, 5), n, "swiglu y");
+  if (y == nullptr) return env.Undefined();
+  kava::Swiglu(gate, up, y, n);
+  return env.Undefined();
+}
+
+// swigluGrad(dyBuf, dyOff, gateBuf, gateOff, upBuf, upOff, dgBuf, dgOff, duBuf, duOff, n)
+Napi::Value SwigluGradJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 11) {
+    Napi::TypeError::New(env, "swigluGrad: expected 11 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t n = Int(info, 10);
+  const float* dy = FloatsAt(env, info[0], Int(info, 1), n, "swigluGrad dy");
+  if (dy == nullptr) return env.Undefined();
+  const float* gate = FloatsAt(env, info[2], Int(info, 3), n, "swigluGrad gate");
+  if (gate == nullptr) return env.Undefined();
+  const float* up = FloatsAt(env, info[4], Int(info, 5), n, "swigluGrad up");
+  if (up == nullptr) return env.Undefined();
+  float* dg = FloatsAt(env, info[6], Int(info, 7), n, "swigluGrad dgate");
+  if (dg == nullptr) return env.Undefined();
+  float* du = FloatsAt(env, info[8], Int(info, 9), n, "swigluGrad dup");
+  if (du == nullptr) return env.Undefined();
+  kava::SwigluGrad(dy, gate, up, dg, du, n);
+  return env.Undefined();
+}
+
 // The BLAS named by KAVA_BLAS (openblas | portable) and KAVA_GEMM_ISA, else the best built in.
 // Returns an empty string, or why the named one cannot be used (then the default stays).
 std::string ConfigureBlas() {
@@ -252,6 +293,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sumAxes", Napi::Function::New(env, SumAxesJs, "sumAxes"));
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNormJs, "rmsNorm"));
   exports.Set("rmsNormGrad", Napi::Function::New(env, RmsNormGradJs, "rmsNormGrad"));
+  exports.Set("swiglu", Napi::Function::New(env, SwigluJs, "swiglu"));
+  exports.Set("swigluGrad", Napi::Function::New(env, SwigluGradJs, "swigluGrad"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreadsJs, "setThreads"));
   exports.Set("selectBlas", Napi::Function::New(env, SelectBlasJs, "selectBlas"));
   exports.Set("blas", Describe(env, note.empty() ? "" : "KAVA_BLAS/KAVA_GEMM_ISA ignored: " + note));

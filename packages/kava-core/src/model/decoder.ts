@@ -15,7 +15,8 @@ import {
   type WeightSource,
 } from './weights.js';
 import { FrozenMatrix, frozenMatMul, frozenRows } from '../runtime/frozen-matrix.js';
-import { fusedRmsNorm, fusedRmsNormRuns } from '../runtime/fused-rms-norm.js';
+import { rmsNorm } from '../runtime/fused-rms-norm.js';
+import { swiglu } from '../runtime/fused-swiglu.js';
 import { LoraAdapters, linearForward, type LoraOptions } from './lora.js';
 import { deriveSeed } from '../util/rng.js';
 
@@ -372,7 +373,7 @@ export class Decoder implements Backbone {
 
         const y = tf.reshape(rmsNorm(h, layer.postNorm, cfg.rmsNormEps), [B * S, cfg.hiddenSize]);
         const gate = linear(p.gate_proj, y);
-        const act = tf.mul(tf.mul(gate, tf.sigmoid(gate)), linear(p.up_proj, y)); // SwiGLU: silu(gate)·up
+        const act = swiglu(gate, linear(p.up_proj, y)); // SwiGLU: silu(gate)·up
         h = tf.add(h, tf.reshape(linear(p.down_proj, act), [B, S, cfg.hiddenSize]));
 
         if (request.kv) {
@@ -442,15 +443,6 @@ function rowMean(w: tf.Variable | FrozenMatrix, of: 'rows' | 'columns'): tf.Tens
   }
   const mean = Float32Array.from(sums, (v) => v / w.rows);
   return of === 'rows' ? tf.tensor2d(mean, [1, w.cols]) : tf.tensor2d(mean, [w.cols, 1]);
-}
-
-/**
- * RMSNorm: x / sqrt(mean(x²) + eps) · weight, over the last axis. One native kernel (and one for
- * its gradient) on wasm and cpu when the addon is built; the composite of tfjs ops elsewhere.
- */
-export function rmsNorm(x: tf.Tensor, weight: tf.Tensor, eps: number): tf.Tensor {
-  if (fusedRmsNormRuns(x, weight)) return fusedRmsNorm(x, weight, eps);
-  return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), weight));
 }
 
 /**

@@ -1,5 +1,7 @@
 // The decoder shared by the Llama-3 and Qwen2 families, LoRA, and Hugging Face checkpoints.
-export { Decoder, rmsNorm, disposeCache } from './decoder.js';
+export { Decoder, disposeCache } from './decoder.js';
+export { rmsNorm } from '../runtime/fused-rms-norm.js';
+export { swiglu } from '../runtime/fused-swiglu.js';
 export { inverseFrequencies, rotaryTables, applyRotary } from './rope.js';
 export {
   PROJECTIONS,

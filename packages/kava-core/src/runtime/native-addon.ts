@@ -65,6 +65,30 @@ export interface NativeAddon {
     d: number,
     eps: number,
   ): void;
+  /** y = gate · sigmoid(gate) · up, n elements. */
+  swiglu(
+    gateBuf: ArrayBufferLike,
+    gateOff: number,
+    upBuf: ArrayBufferLike,
+    upOff: number,
+    yBuf: ArrayBufferLike,
+    yOff: number,
+    n: number,
+  ): void;
+  /** dgate and dup of swiglu for the upstream gradient dy. */
+  swigluGrad(
+    dyBuf: ArrayBufferLike,
+    dyOff: number,
+    gateBuf: ArrayBufferLike,
+    gateOff: number,
+    upBuf: ArrayBufferLike,
+    upOff: number,
+    dgBuf: ArrayBufferLike,
+    dgOff: number,
+    duBuf: ArrayBufferLike,
+    duOff: number,
+    n: number,
+  ): void;
   /** BLAS threads for the next products; returns the count in effect. */
   setThreads(n: number): number;
   /**

@@ -1,0 +1,123 @@
+import {
+  FUSED_RMS_NORM,
+  FUSED_SWIGLU,
+  loadNativeAddon,
+  rmsNorm,
+  setNativeKernelsEnabled,
+  swiglu,
+  tf,
+} from '@kava/core/app';
+import { useKernelBackend } from './helpers.js';
+
+// The fused kernels (runtime/fused-*.ts, native/src/rms_norm.cc and swiglu.cc) against the
+// composites of tfjs ops they replace, values and every input's gradient, on the shape classes
+// the models use: [tokens, hidden] rows, [B, S, hidden], per-head [B, H, S, headDim] (Qwen3-style
+// q/k norms), one row (decoding); plus hand-computed values and a leak check across steps.
+const { addon, detail } = loadNativeAddon();
+const describeNative = addon !== null ? describe : describe.skip;
+if (addon === null) {
+  // eslint-disable-next-line no-console
+  console.warn(`fused kernel comparisons skipped: ${detail}. Build the addon with: npm run build:native`);
+}
+
+/** Runs f with the fused op on or off (the composite) and returns its outputs' values. */
+function run(name: string, fused: boolean, f: () => tf.Tensor[]): Float32Array[] {
+  setNativeKernelsEnabled(fused, [name]);
+  try {
+    const out = tf.tidy(f);
+    const values = out.map((t) => t.dataSync() as Float32Array);
+    tf.dispose(out);
+    return values;
+  } finally {
+    setNativeKernelsEnabled(true, [name]);
+  }
+}
+
+function expectClose(fused: Float32Array[], composite: Float32Array[]): void {
+  expect(fused.length).toBe(composite.length);
+  fused.forEach((values, i) => {
+    const ref = composite[i]!;
+    let scale = 0;
+    for (const v of ref) scale = Math.max(scale, Math.abs(v));
+    let worst = 0;
+    for (let j = 0; j < ref.length; j++) worst = Math.max(worst, Math.abs(values[j]! - ref[j]!));
+    expect(scale).toBeGreaterThan(0);
+    expect(worst / scale).toBeLessThan(1e-5);
+  });
+}
+
+const SHAPES: Array<[string, number[]]> = [
+  ['token rows', [37, 64]],
+  ['a batch of sequences', [3, 11, 48]],
+  ['per-head rows', [2, 4, 7, 16]],
+  ['one row (decoding)', [1, 1, 256]],
+];
+
+describeNative.each(['wasm', 'cpu'] as const)('fused kernels on %s', (backend) => {
+  useKernelBackend(backend);
+
+  describe('RMSNorm', () => {
+    it('matches a hand-computed row', () => {
+      // x = [3, 4]: mean(x²) = 12.5, 1/sqrt(12.5 + 0.5) = 1/sqrt(13); weight [1, 2].
+      const y = rmsNorm(tf.tensor2d([[3, 4]]), tf.tensor1d([1, 2]), 0.5).dataSync();
+      expect(y[0]).toBeCloseTo(3 / Math.sqrt(13), 6);
+      expect(y[1]).toBeCloseTo(8 / Math.sqrt(13), 6);
+    });
+
+    it('falls back to the composite for a weight that is not [d]', () => {
+      const y = rmsNorm(tf.tensor2d([[3, 4]]), tf.tensor2d([[1, 2]]), 0.5).dataSync();
+      expect(y[1]).toBeCloseTo(8 / Math.sqrt(13), 6);
+    });
+
+    it.each(SHAPES)('%s %j: values and both gradients agree with the composite', (_name, shape) => {
+      const d = shape[shape.length - 1]!;
+      const x = tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 11), 3);
+      const w = tf.add(tf.randomNormal([d], 0, 0.5, 'float32', 12), 1);
+      const up = tf.randomNormal(shape, 0, 1, 'float32', 13); // a non-uniform upstream gradient
+      const f = () => [
+        rmsNorm(x, w, 1e-5),
+        ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(rmsNorm(a, b, 1e-5), up)))([x, w]),
+      ];
+      expectClose(run(FUSED_RMS_NORM, true, f), run(FUSED_RMS_NORM, false, f));
+      tf.dispose([x, w, up]);
+    });
+  });
+
+  describe('SwiGLU', () => {
+    it('matches hand-computed values', () => {
+      // silu(g) = g / (1 + e^-g): silu(0) = 0, silu(2) = 2 / (1 + e^-2).
+      const y = swiglu(tf.tensor1d([0, 2, -30]), tf.tensor1d([5, 3, 1])).dataSync();
+      expect(y[0]).toBe(0);
+      expect(y[1]).toBeCloseTo((3 * 2) / (1 + Math.exp(-2)), 5);
+      expect(Math.abs(y[2]!)).toBeLessThan(1e-10);
+    });
+
+    it.each(SHAPES)('%s %j: values and both gradients agree with the composite', (_name, shape) => {
+      const gate = tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 21), 4);
+      const upIn = tf.randomNormal(shape, 0, 1, 'float32', 22);
+      const dy = tf.randomNormal(shape, 0, 1, 'float32', 23);
+      const f = () => [
+        swiglu(gate, upIn),
+        ...tf.grads((g: tf.Tensor, u: tf.Tensor) => tf.sum(tf.mul(swiglu(g, u), dy)))([gate, upIn]),
+      ];
+      expectClose(run(FUSED_SWIGLU, true, f), run(FUSED_SWIGLU, false, f));
+      tf.dispose([gate, upIn, dy]);
+    });
+  });
+
+  it('leaves no tensor behind across training-style steps', () => {
+    const x = tf.randomNormal([5, 32], 0, 1, 'float32', 14);
+    const w = tf.variable(tf.ones([32]));
+    const step = () =>
+      tf.tidy(() => {
+        const loss = () => tf.sum(tf.square(swiglu(rmsNorm(x, w, 1e-6), x))) as tf.Scalar;
+        const { grads } = tf.variableGrads(loss, [w]);
+        w.assign(tf.sub(w, tf.mul(grads[w.name]!, 0.01)));
+      });
+    step();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) step();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, w]);
+  });
+});
