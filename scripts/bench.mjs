@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // Benchmark of the matrix kernels and of one training step (not a test: it prints figures).
 //   npm run bench            (builds, then runs this file)
-//   node scripts/bench.mjs [--quick] [--step-only] [--no-stock-step] [--trainer-only]
+//   node scripts/bench.mjs [--quick] [--step-only] [--no-stock-step] [--trainer-only] [--no-fused]
 // (--quick: shorter timing budgets; --step-only: skip the matmul table; --no-stock-step: skip the
-// slow stock-kernel steps; --trainer-only: only the real trainer steps, after the 1024^3 peak)
+// slow stock-kernel steps; --trainer-only: only the real trainer steps, after the 1024^3 peak;
+// --no-fused: the fused RMSNorm/SwiGLU/RoPE kernels off, their tfjs composites instead)
 // Prints GFLOP/s of tfjs matmul per backend and kernel set (stock vs native sgemm); the real KaVa
 // trainer step (teacher forward, compression, student rollout, losses, backward, AdamW) in the
 // reference shape and on the tiny preset, with the time per stage and the achieved FLOP/s against
@@ -21,6 +22,9 @@ import {
   createWordLevelTokenizer,
   encodeOptions,
   forwardLosses,
+  FUSED_RMS_NORM,
+  FUSED_ROPE,
+  FUSED_SWIGLU,
   initBackend,
   loadNativeAddon,
   loadRunData,
@@ -40,6 +44,13 @@ const quick = process.argv.includes('--quick');
 const stepOnly = process.argv.includes('--step-only');
 const noStockStep = process.argv.includes('--no-stock-step');
 const trainerOnly = process.argv.includes('--trainer-only');
+const noFused = process.argv.includes('--no-fused');
+/** Every fast kernel on, except the fused ops under --no-fused. */
+function enableFastKernels() {
+  setNativeKernelsEnabled(true);
+  if (noFused) setNativeKernelsEnabled(false, [FUSED_RMS_NORM, FUSED_SWIGLU, FUSED_ROPE]);
+}
+enableFastKernels();
 const fmt = (x, d = 1) => x.toFixed(d).padStart(8);
 
 /** Median seconds of `f` over runs (after one warm-up), at least `minRuns` and about `budget` seconds. */
@@ -64,6 +75,7 @@ console.log(
 );
 console.log(info.description);
 for (const line of nativeInfoLines()) console.log(line);
+console.log(`fused RMSNorm, SwiGLU, RoPE kernels: ${noFused ? 'off (--no-fused)' : 'on'}`);
 
 // ---------- matmul GFLOP/s ----------
 const SHAPES = [
@@ -112,7 +124,7 @@ for (const shape of skipTable ? [] : SHAPES) {
   }
   console.log(`${shape.name.padEnd(40)}${row.join('')}`);
 }
-setNativeKernelsEnabled(true);
+enableFastKernels();
 if (addon && !skipTable) {
   const ratios = SHAPES.map(
     (s) => `${s.name}: ${(gflops[s.name]['wasm native'] / gflops[s.name]['wasm stock']).toFixed(1)}x`,
@@ -205,7 +217,7 @@ const STAGES = [
  */
 async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs, warmup = 2, peak, stock = false }) {
   await initBackend('wasm');
-  setNativeKernelsEnabled(true);
+  enableFastKernels();
   const {
     config,
     plugins: { registry, hooks },
@@ -360,7 +372,7 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
   if (addon && stock && !noStockStep && !quick) {
     setNativeKernelsEnabled(false);
     const stock = step(warmup + runs + 1);
-    setNativeKernelsEnabled(true);
+    enableFastKernels();
     console.log(
       `  stock tfjs kernels, one step: ${(stock.total / 1000).toFixed(1)} s (${(stock.tokens / (stock.total / 1000)).toFixed(0)} tokens/s), ` +
         `${(stock.total / 1000 / sec).toFixed(0)}x the native median`,
@@ -391,7 +403,7 @@ async function benchConfig(presets, overrides) {
 
 {
   await initBackend('wasm');
-  setNativeKernelsEnabled(true);
+  enableFastKernels();
   const peak = matmulPeak();
   // Without the addon every step takes about a minute: one warm-up and one timed step.
   const steps = addon ? { runs: quick ? 3 : 9 } : { runs: 1, warmup: 1 };
@@ -570,7 +582,7 @@ async function stepBench(backend, { onlyFast = false, runs = 7 } = {}) {
   const SETS = {
     native: () => setNativeKernelsEnabled(true),
     'stock matmul': () => {
-      setNativeKernelsEnabled(true);
+      enableFastKernels();
       setNativeKernelsEnabled(false, MATMUL_KERNELS);
     },
     stock: () => setNativeKernelsEnabled(false),
@@ -618,7 +630,7 @@ async function stepBench(backend, { onlyFast = false, runs = 7 } = {}) {
       console.log(`    ${name.padEnd(20)} ${fmt(e.ms, 1)} ms ${fmt((100 * e.ms) / wall, 1)} %  (${e.n} calls)`);
     }
   }
-  setNativeKernelsEnabled(true);
+  enableFastKernels();
   tf.dispose([...vars, ids, labels, mask]);
 }
 

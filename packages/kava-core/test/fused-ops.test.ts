@@ -1,15 +1,18 @@
 import {
+  applyRotary,
   FUSED_RMS_NORM,
+  FUSED_ROPE,
   FUSED_SWIGLU,
   loadNativeAddon,
   rmsNorm,
+  rotaryTables,
   setNativeKernelsEnabled,
   swiglu,
   tf,
 } from '@kava/core/app';
 import { useKernelBackend } from './helpers.js';
 
-// The fused kernels (runtime/fused-*.ts, native/src/rms_norm.cc and swiglu.cc) against the
+// The fused kernels (runtime/fused-*.ts, native/src/rms_norm.cc, swiglu.cc and rope.cc) against the
 // composites of tfjs ops they replace, values and every input's gradient, on the shape classes
 // the models use: [tokens, hidden] rows, [B, S, hidden], per-head [B, H, S, headDim] (Qwen3-style
 // q/k norms), one row (decoding); plus hand-computed values and a leak check across steps.
@@ -105,12 +108,51 @@ describeNative.each(['wasm', 'cpu'] as const)('fused kernels on %s', (backend) =
     });
   });
 
+  describe('RoPE', () => {
+    it('rotates a hand-computed pair', () => {
+      // d = 2: y = [x1 cos - x2 sin, x2 cos + x1 sin], a rotation by the angle.
+      const c = Math.cos(0.5);
+      const s = Math.sin(0.5);
+      const cos = tf.fill([1, 1, 1, 2], c);
+      const sin = tf.fill([1, 1, 1, 2], s);
+      const y = applyRotary(tf.tensor4d([1, 2], [1, 1, 1, 2]), cos, sin).dataSync();
+      expect(y[0]).toBeCloseTo(c - 2 * s, 6);
+      expect(y[1]).toBeCloseTo(2 * c + s, 6);
+    });
+
+    it.each([
+      ['query heads', [2, 8, 13, 32]],
+      ['one KV head', [3, 1, 9, 16]],
+      ['one position (decoding)', [1, 4, 1, 64]],
+    ])('%s %j: values and the gradient agree with the composite', (_name, shape) => {
+      const [B, , S, d] = shape as [number, number, number, number];
+      const positions = tf.tensor2d(
+        Array.from({ length: B * S }, (_, i) => (i % S) + 3 * Math.floor(i / S)),
+        [B, S],
+        'int32',
+      );
+      const invFreq = tf.tensor1d(Array.from({ length: d / 2 }, (_, i) => 1 / 10000 ** ((2 * i) / d)));
+      const { cos, sin } = rotaryTables(positions, invFreq);
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 31);
+      const dy = tf.randomNormal(shape, 0, 1, 'float32', 32);
+      const f = () => [
+        applyRotary(x, cos, sin),
+        tf.grad((a: tf.Tensor) => tf.sum(tf.mul(applyRotary(a, cos, sin), dy)))(x),
+      ];
+      expectClose(run(FUSED_ROPE, true, f), run(FUSED_ROPE, false, f));
+      tf.dispose([positions, invFreq, cos, sin, x, dy]);
+    });
+  });
+
   it('leaves no tensor behind across training-style steps', () => {
     const x = tf.randomNormal([5, 32], 0, 1, 'float32', 14);
     const w = tf.variable(tf.ones([32]));
     const step = () =>
       tf.tidy(() => {
-        const loss = () => tf.sum(tf.square(swiglu(rmsNorm(x, w, 1e-6), x))) as tf.Scalar;
+        const cos = tf.fill([1, 1, 5, 32], 0.6);
+        const sin = tf.fill([1, 1, 5, 32], 0.8);
+        const rotated = (t: tf.Tensor) => tf.reshape(applyRotary(tf.reshape(t, [1, 1, 5, 32]), cos, sin), [5, 32]);
+        const loss = () => tf.sum(tf.square(rotated(swiglu(rmsNorm(x, w, 1e-6), x)))) as tf.Scalar;
         const { grads } = tf.variableGrads(loss, [w]);
         w.assign(tf.sub(w, tf.mul(grads[w.name]!, 0.01)));
       });

@@ -13,6 +13,7 @@
 #include "matmul.h"
 #include "reduce.h"
 #include "rms_norm.h"
+#include "rope.h"
 #include "swiglu.h"
 
 namespace {
@@ -215,6 +216,39 @@ Napi::Value SwigluGradJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// rope(xBuf, xOff, cosBuf, cosOff, sinBuf, sinOff, yBuf, yOff, batch, heads, seq, d, backward):
+// x (or dy when backward) [batch, heads, seq, d], cos/sin [batch, seq, d].
+Napi::Value RopeJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 13) {
+    Napi::TypeError::New(env, "rope: expected 13 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t batch = Int(info, 8);
+  const int64_t heads = Int(info, 9);
+  const int64_t seq = Int(info, 10);
+  const int64_t d = Int(info, 11);
+  const bool backward = info[12].ToBoolean().Value();
+  if (batch < 0 || heads < 0 || seq < 0 || d < 2 || d % 2 != 0) {
+    Napi::RangeError::New(env, "rope: invalid extent (d must be even)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const float* x = FloatsAt(env, info[0], Int(info, 1), batch * heads * seq * d, "rope x");
+  if (x == nullptr) return env.Undefined();
+  const float* cos = FloatsAt(env, info[2], Int(info, 3), batch * seq * d, "rope cos");
+  if (cos == nullptr) return env.Undefined();
+  const float* sin = FloatsAt(env, info[4], Int(info, 5), batch * seq * d, "rope sin");
+  if (sin == nullptr) return env.Undefined();
+  float* y = FloatsAt(env, info[6], Int(info, 7), batch * heads * seq * d, "rope y");
+  if (y == nullptr) return env.Undefined();
+  if (backward) {
+    kava::RopeGrad(x, cos, sin, y, batch, heads, seq, d);
+  } else {
+    kava::Rope(x, cos, sin, y, batch, heads, seq, d);
+  }
+  return env.Undefined();
+}
+
 // The BLAS named by KAVA_BLAS (openblas | portable) and KAVA_GEMM_ISA, else the best built in.
 // Returns an empty string, or why the named one cannot be used (then the default stays).
 std::string ConfigureBlas() {
@@ -294,6 +328,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rmsNorm", Napi::Function::New(env, RmsNormJs, "rmsNorm"));
   exports.Set("rmsNormGrad", Napi::Function::New(env, RmsNormGradJs, "rmsNormGrad"));
   exports.Set("swiglu", Napi::Function::New(env, SwigluJs, "swiglu"));
+  exports.Set("rope", Napi::Function::New(env, RopeJs, "rope"));
   exports.Set("swigluGrad", Napi::Function::New(env, SwigluGradJs, "swigluGrad"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreadsJs, "setThreads"));
   exports.Set("selectBlas", Napi::Function::New(env, SelectBlasJs, "selectBlas"));

@@ -1,4 +1,5 @@
 import { tf } from '../tf.js';
+import { fusedRotary } from '../runtime/fused-rope.js';
 import type { DecoderConfig } from '../contracts/backbone.js';
 
 /**
@@ -60,8 +61,13 @@ function rotateHalfMatrix(d: number): tf.Tensor2D {
 /** The matrix's values per head size (the tensor itself is made inside each caller's tidy). */
 const rotateHalfValues = new Map<number, Float32Array>();
 
-/** x * cos + rotate_half(x) * sin, for x [B, H, S, d]; rotate_half(x) = [-x2, x1]. */
+/**
+ * x * cos + rotate_half(x) * sin, for x [B, H, S, d]; rotate_half(x) = [-x2, x1]. One native
+ * kernel on wasm and cpu when the addon is built (runtime/fused-rope.ts), else tfjs ops.
+ */
 export function applyRotary(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  const fused = fusedRotary(x, cos, sin);
+  if (fused !== undefined) return fused;
   return tf.tidy(() => {
     const d = x.shape[3]!;
     const rotated = tf.reshape(tf.matMul(tf.reshape(x, [-1, d]), rotateHalfMatrix(d)), x.shape);

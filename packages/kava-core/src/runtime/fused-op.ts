@@ -13,10 +13,12 @@ const BACKENDS: readonly string[] = ['wasm', 'cpu'];
 export interface FusedOpSpec<I extends string, A extends object> {
   /** Kernel names are Kava<name> and Kava<name>Grad; setNativeKernelsEnabled switches it by <name>. */
   name: string;
-  /** Input names, in the order the backward kernel returns their gradients. */
+  /** Input names (the kernels' inputs, all saved for the gradient). */
   inputs: readonly I[];
+  /** The inputs that have a gradient, in the order `backward` returns them (default: all). */
+  differentiable?: readonly I[];
   forward(addon: NativeAddon, memory: BackendMemory, inputs: Record<I, TensorInfo>, attrs: A): TensorInfo;
-  /** One gradient per input, in `inputs` order. */
+  /** One gradient per differentiable input, in that order. */
   backward(
     addon: NativeAddon,
     memory: BackendMemory,
@@ -66,7 +68,8 @@ export function defineFusedOp<I extends string, A extends object>(spec: FusedOpS
         const grads = tf
           .engine()
           .runKernel(backwardName, { dy: dy as tf.Tensor, ...inputs }, attrs as never) as tf.Tensor[];
-        return Object.fromEntries(spec.inputs.map((n, i) => [n, () => grads[i]!]));
+        const differentiable = spec.differentiable ?? spec.inputs;
+        return Object.fromEntries(differentiable.map((n, i) => [n, () => grads[i]!]));
       },
     });
     return addon;

@@ -89,6 +89,25 @@ export interface NativeAddon {
     duOff: number,
     n: number,
   ): void;
+  /**
+   * Rotary embedding of x [batch, heads, seq, d] with cos/sin [batch, seq, d] into y; with
+   * `backward`, x is the upstream gradient and y receives the gradient in x.
+   */
+  rope(
+    xBuf: ArrayBufferLike,
+    xOff: number,
+    cosBuf: ArrayBufferLike,
+    cosOff: number,
+    sinBuf: ArrayBufferLike,
+    sinOff: number,
+    yBuf: ArrayBufferLike,
+    yOff: number,
+    batch: number,
+    heads: number,
+    seq: number,
+    d: number,
+    backward: boolean,
+  ): void;
   /** BLAS threads for the next products; returns the count in effect. */
   setThreads(n: number): number;
   /**
