@@ -65,6 +65,16 @@ describeNative.each(['wasm', 'cpu'] as const)('native Sum on %s', (backend) => {
     tf.dispose([x, fast, stock, i]);
   });
 
+  it('reads float32 tensors cast from bool and int32 (the cpu Cast shares their integer values)', () => {
+    const fromBool = tf.cast(tf.tensor2d([true, false, true, true, false, true], [2, 3], 'bool'), 'float32');
+    const fromInt = tf.cast(tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3], 'int32'), 'float32');
+    expect(Array.from(tf.sum(fromBool, 0).dataSync())).toEqual([2, 0, 2]);
+    expect(Array.from(tf.sum(fromInt, 1).dataSync())).toEqual([6, 15]);
+    // The native matmul reads the same way.
+    expect(Array.from(tf.matMul(fromInt, fromBool, false, true).dataSync())).toEqual([4, 4, 10, 10]);
+    tf.dispose([fromBool, fromInt]);
+  });
+
   it('gives the gradient of a broadcast add the stock kernels give', () => {
     const x = tf.randomNormal([8, 21, 32], 0, 1, 'float32', 5);
     const bias = tf.randomNormal([32], 0, 1, 'float32', 6);

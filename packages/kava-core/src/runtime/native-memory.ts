@@ -60,7 +60,11 @@ function cpuMemory(backend: CpuBackendPrivate): BackendMemory {
         tf.util.getTypedArrayFromDType(dtype as 'float32', tf.util.sizeFromShape(shape)),
       ),
     locate(info) {
-      const v = values(info);
+      let v = values(info);
+      // The cpu Cast from int32 or bool to float32 shares the input's Int32Array / Uint8Array
+      // instead of copying. Native code reads raw bytes, so it gets float32 ones: a copy, which
+      // is safe because kernels only read their inputs (outputs are allocated float32).
+      if (info.dtype === 'float32' && !(v instanceof Float32Array)) v = Float32Array.from(v as ArrayLike<number>);
       return { buffer: v.buffer, byteOffset: v.byteOffset };
     },
     view: values,
