@@ -1,16 +1,6 @@
 // What the benchmarks print about the native kernels: the BLAS in use, its kernel set and
 // threads, and every environment variable that changes them.
-import { loadNativeAddon } from '@kava/core/app';
-
-const VARIABLES = [
-  'KAVA_BLAS',
-  'KAVA_GEMM_ISA',
-  'KAVA_BLAS_THREADS',
-  'OPENBLAS_NUM_THREADS',
-  'OMP_NUM_THREADS',
-  'OPENBLAS_CORETYPE',
-  'OPENBLAS_L2_SIZE',
-];
+import { loadNativeAddon, NATIVE_ENVIRONMENT } from '@kava/core/app';
 
 /** Lines describing the addon (or why it is missing) and the variables, for a benchmark header. */
 export function nativeInfoLines() {
@@ -20,6 +10,6 @@ export function nativeInfoLines() {
       ? `native addon: ${detail}\n  BLAS ${addon.blas.library} (${addon.blas.config}); kernel set ${addon.blas.core}; ${addon.blas.threads} thread(s)`
       : `native addon: ${detail}`,
   ];
-  for (const name of VARIABLES) lines.push(`  ${name}=${process.env[name] ?? '(unset)'}`);
+  for (const name of NATIVE_ENVIRONMENT) lines.push(`  ${name}=${process.env[name] ?? '(unset)'}`);
   return lines;
 }

@@ -25,6 +25,7 @@ export {
   type NativeAddonStatus,
   type MatmulPlan,
 } from './runtime/native-kernels.js';
+export { NATIVE_ENVIRONMENT } from './runtime/native-addon.js';
 export { FrozenMatrix, frozenMatMul, frozenRows, frozenMatrixUnavailable } from './runtime/frozen-matrix.js';
 export { FUSED_RMS_NORM } from './runtime/fused-rms-norm.js';
 export { FUSED_SWIGLU } from './runtime/fused-swiglu.js';

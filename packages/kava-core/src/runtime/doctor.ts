@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { cpus, freemem, platform, arch, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { tf } from '../tf.js';
-import { loadNativeAddon } from './native-addon.js';
+import { loadNativeAddon, NATIVE_ENVIRONMENT } from './native-addon.js';
 import { initBackend } from './backend.js';
 import { NATIVE_ENABLE_HINT } from './native-kernels.js';
 
@@ -174,9 +174,7 @@ async function backendSection(hasGpu: boolean): Promise<DoctorSection> {
 
 function nativeSection(): DoctorSection {
   const { addon, detail } = loadNativeAddon();
-  const env = ['OPENBLAS_NUM_THREADS', 'OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE', 'KAVA_NATIVE', 'KAVA_NATIVE_ADDON']
-    .filter((v) => process.env[v] !== undefined)
-    .map((v) => `${v}=${process.env[v]}`);
+  const env = NATIVE_ENVIRONMENT.filter((v) => process.env[v] !== undefined).map((v) => `${v}=${process.env[v]}`);
   const checks: DoctorCheck[] = addon
     ? [
         {
@@ -190,7 +188,7 @@ function nativeSection(): DoctorSection {
           name: 'native kernels',
           status: 'missing',
           detail: `${detail}: matmuls run on the stock tfjs kernels (10-50x slower on wasm)`,
-          fix: `${NATIVE_ENABLE_HINT} (Debian/Ubuntu; a C++ compiler and python3 too)`,
+          fix: NATIVE_ENABLE_HINT,
         },
       ];
   checks.push({

@@ -125,6 +125,19 @@ export interface NativeAddonStatus {
   detail: string;
 }
 
+/** Every environment variable that changes which native kernels load or how they run. */
+export const NATIVE_ENVIRONMENT = [
+  'KAVA_NATIVE',
+  'KAVA_NATIVE_ADDON',
+  'KAVA_BLAS',
+  'KAVA_GEMM_ISA',
+  'KAVA_BLAS_THREADS',
+  'OPENBLAS_NUM_THREADS',
+  'OMP_NUM_THREADS',
+  'OPENBLAS_CORETYPE',
+  'OPENBLAS_L2_SIZE',
+] as const;
+
 const ADDON = join('native', 'build', 'Release', 'kava_native.node');
 let status: NativeAddonStatus | undefined;
 
