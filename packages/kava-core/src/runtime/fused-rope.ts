@@ -1,5 +1,7 @@
 import { tf } from '../tf.js';
 import { defineFusedOp } from './fused-op.js';
+import type { NativeAddon } from './native-addon.js';
+import type { BackendMemory, TensorInfo } from './native-memory.js';
 
 // Rotary position embedding as one kernel forward and one backward (native/src/rope.cc). The
 // composite (model/rope.ts) is a product with a sign-permutation matrix, two Multiply and an Add
@@ -8,52 +10,42 @@ import { defineFusedOp } from './fused-op.js';
 /** The name setNativeKernelsEnabled switches it by (to compare with the composite). */
 export const FUSED_ROPE = 'Rope';
 
+/** The kernel both ways: y = rope(x), or (backward) dx = ropeᵀ(dy); input [B, H, S, d]. */
+function rotate(
+  addon: NativeAddon,
+  memory: BackendMemory,
+  input: TensorInfo,
+  cos: TensorInfo,
+  sin: TensorInfo,
+  backward: boolean,
+): TensorInfo {
+  const [B, H, S, d] = input.shape as [number, number, number, number];
+  const out = memory.allocate(input.shape, 'float32');
+  const [x, c, s, y] = [input, cos, sin, out].map((t) => memory.locate(t));
+  addon.rope(
+    x!.buffer,
+    x!.byteOffset,
+    c!.buffer,
+    c!.byteOffset,
+    s!.buffer,
+    s!.byteOffset,
+    y!.buffer,
+    y!.byteOffset,
+    B,
+    H,
+    S,
+    d,
+    backward,
+  );
+  return out;
+}
+
 const op = defineFusedOp<'x' | 'cos' | 'sin', Record<string, never>>({
   name: FUSED_ROPE,
   inputs: ['x', 'cos', 'sin'],
   differentiable: ['x'], // cos and sin come from integer positions
-  forward(addon, memory, { x, cos, sin }) {
-    const [B, H, S, d] = x.shape as [number, number, number, number];
-    const y = memory.allocate(x.shape, 'float32');
-    const [xs, c, s, ys] = [x, cos, sin, y].map((t) => memory.locate(t));
-    addon.rope(
-      xs!.buffer,
-      xs!.byteOffset,
-      c!.buffer,
-      c!.byteOffset,
-      s!.buffer,
-      s!.byteOffset,
-      ys!.buffer,
-      ys!.byteOffset,
-      B,
-      H,
-      S,
-      d,
-      false,
-    );
-    return y;
-  },
-  backward(addon, memory, dy, { x, cos, sin }) {
-    const [B, H, S, d] = x.shape as [number, number, number, number];
-    const dx = memory.allocate(x.shape, 'float32');
-    const [g, c, s, dxs] = [dy, cos, sin, dx].map((t) => memory.locate(t));
-    addon.rope(
-      g!.buffer,
-      g!.byteOffset,
-      c!.buffer,
-      c!.byteOffset,
-      s!.buffer,
-      s!.byteOffset,
-      dxs!.buffer,
-      dxs!.byteOffset,
-      B,
-      H,
-      S,
-      d,
-      true,
-    );
-    return [dx];
-  },
+  forward: (addon, memory, { x, cos, sin }) => rotate(addon, memory, x, cos, sin, false),
+  backward: (addon, memory, dy, { cos, sin }) => [rotate(addon, memory, dy, cos, sin, true)],
 });
 
 /**
