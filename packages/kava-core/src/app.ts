@@ -30,6 +30,7 @@ export { FrozenMatrix, frozenMatMul, frozenRows, frozenMatrixUnavailable } from 
 export { FUSED_RMS_NORM } from './runtime/fused-rms-norm.js';
 export { FUSED_SWIGLU } from './runtime/fused-swiglu.js';
 export { FUSED_ROPE } from './runtime/fused-rope.js';
+export { FUSED_ADAMW } from './runtime/fused-adamw.js';
 export { diagnose, findLibraries, CUDA11_LIBRARIES, type DoctorCheck, type DoctorSection } from './runtime/doctor.js';
 
 // Parts and pipelines.

@@ -1,5 +1,7 @@
 import {
+  AdamW,
   applyRotary,
+  FUSED_ADAMW,
   FUSED_RMS_NORM,
   FUSED_ROPE,
   FUSED_SWIGLU,
@@ -141,6 +143,35 @@ describeNative.each(['wasm', 'cpu'] as const)('fused kernels on %s', (backend) =
       ];
       expectClose(run(FUSED_ROPE, true, f), run(FUSED_ROPE, false, f));
       tf.dispose([positions, invFreq, cos, sin, x, dy]);
+    });
+  });
+
+  describe('AdamW', () => {
+    it('three steps, with and without weight decay, agree with the composite', () => {
+      const steps = (fused: boolean) => {
+        setNativeKernelsEnabled(fused, [FUSED_ADAMW]);
+        try {
+          const variables = new Map([
+            ['w', tf.variable(tf.randomNormal([7, 5], 0, 1, 'float32', 41))],
+            ['norm', tf.variable(tf.randomNormal([5], 1, 0.1, 'float32', 42))],
+          ]);
+          const opt = new AdamW({ weightDecay: 0.1 });
+          for (let i = 0; i < 3; i++) {
+            const grads = new Map(
+              [...variables].map(([n, v]) => [n, tf.randomNormal(v.shape, 0, 1, 'float32', 50 + i)]),
+            );
+            opt.apply(variables, grads, 0.01 * (i + 1), (n) => n !== 'norm');
+            tf.dispose([...grads.values()]);
+          }
+          const out = [...variables.values(), ...opt.state().values()].map((t) => t.dataSync() as Float32Array);
+          opt.dispose();
+          tf.dispose([...variables.values()]);
+          return out;
+        } finally {
+          setNativeKernelsEnabled(true, [FUSED_ADAMW]);
+        }
+      };
+      expectClose(steps(true), steps(false));
     });
   });
 

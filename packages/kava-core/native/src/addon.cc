@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "adamw.h"
 #include "blas.h"
 #include "elementwise.h"
 #include "matmul.h"
@@ -249,6 +250,28 @@ Napi::Value RopeJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// adamw(pBuf, pOff, gBuf, gOff, mBuf, mOff, vBuf, vOff, pOutBuf, pOutOff, mOutBuf, mOutOff,
+//       vOutBuf, vOutOff, n, lr, beta1, 1 - beta1, beta2, 1 - beta2, epsilon, c1, c2, decay)
+Napi::Value AdamWJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 24) {
+    Napi::TypeError::New(env, "adamw: expected 24 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t n = Int(info, 14);
+  const char* names[7] = {"adamw param", "adamw grad", "adamw m", "adamw v", "adamw param out", "adamw m out",
+                          "adamw v out"};
+  float* ptr[7];
+  for (int t = 0; t < 7; ++t) {
+    ptr[t] = FloatsAt(env, info[2 * t], Int(info, 2 * t + 1), n, names[t]);
+    if (ptr[t] == nullptr) return env.Undefined();
+  }
+  const auto num = [&](size_t i) { return static_cast<float>(info[i].As<Napi::Number>().DoubleValue()); };
+  const kava::AdamWArgs args{num(15), num(16), num(17), num(18), num(19), num(20), num(21), num(22), num(23)};
+  kava::AdamW(ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], n, args);
+  return env.Undefined();
+}
+
 // The BLAS named by KAVA_BLAS (openblas | portable) and KAVA_GEMM_ISA, else the best built in.
 // Returns an empty string, or why the named one cannot be used (then the default stays).
 std::string ConfigureBlas() {
@@ -329,6 +352,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rmsNormGrad", Napi::Function::New(env, RmsNormGradJs, "rmsNormGrad"));
   exports.Set("swiglu", Napi::Function::New(env, SwigluJs, "swiglu"));
   exports.Set("rope", Napi::Function::New(env, RopeJs, "rope"));
+  exports.Set("adamw", Napi::Function::New(env, AdamWJs, "adamw"));
   exports.Set("swigluGrad", Napi::Function::New(env, SwigluGradJs, "swigluGrad"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreadsJs, "setThreads"));
   exports.Set("selectBlas", Napi::Function::New(env, SelectBlasJs, "selectBlas"));

@@ -108,6 +108,11 @@ export interface NativeAddon {
     d: number,
     backward: boolean,
   ): void;
+  /**
+   * One AdamW update of n values: (param, grad, m, v) → (param', m', v'), buffers and offsets in
+   * that order, then lr, beta1, beta2, epsilon, the bias corrections c1 and c2, and the decay factor.
+   */
+  adamw(...args: Array<ArrayBufferLike | number>): void;
   /** BLAS threads for the next products; returns the count in effect. */
   setThreads(n: number): number;
   /**

@@ -1,4 +1,5 @@
 import { tf } from '../tf.js';
+import { fusedAdamW } from '../runtime/fused-adamw.js';
 
 type Tensor = tf.Tensor;
 
@@ -50,10 +51,19 @@ export class AdamW {
       tf.tidy(() => {
         const m = this.moment(this.m, name, variable);
         const v = this.moment(this.v, name, variable);
+        const decayFactor = decay(name) && this.weightDecay > 0 ? 1 - lr * this.weightDecay : 1;
+        const { beta1, beta2, epsilon } = this;
+        const fused = fusedAdamW(variable, grad, m, v, { lr, beta1, beta2, epsilon, c1, c2, decay: decayFactor });
+        if (fused !== undefined) {
+          m.assign(fused[1]);
+          v.assign(fused[2]);
+          variable.assign(fused[0]);
+          return;
+        }
         m.assign(tf.add(tf.mul(m, this.beta1), tf.mul(grad, 1 - this.beta1)));
         v.assign(tf.add(tf.mul(v, this.beta2), tf.mul(tf.square(grad), 1 - this.beta2)));
         const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), this.epsilon));
-        const decayed = decay(name) && this.weightDecay > 0 ? tf.mul(variable, 1 - lr * this.weightDecay) : variable;
+        const decayed = decayFactor !== 1 ? tf.mul(variable, decayFactor) : variable;
         variable.assign(tf.sub(decayed, tf.mul(update, lr)));
       });
     }
