@@ -4,7 +4,8 @@
 //   node scripts/bench.mjs [--quick] [--step-only] [--no-stock-step] [--trainer-only] [--no-fused]
 // (--quick: shorter timing budgets; --step-only: skip the matmul table; --no-stock-step: skip the
 // slow stock-kernel steps; --trainer-only: only the real trainer steps, after the 1024^3 peak;
-// --no-fused: the fused RMSNorm/SwiGLU/RoPE/AdamW kernels off, their tfjs composites instead)
+// --no-fused: the fused RMSNorm/SwiGLU/RoPE/attention-softmax/AdamW kernels off, their tfjs
+// composites instead)
 // Prints GFLOP/s of tfjs matmul per backend and kernel set (stock vs native sgemm); the real KaVa
 // trainer step (teacher forward, compression, student rollout, losses, backward, AdamW) in the
 // reference shape and on the tiny preset, with the time per stage and the achieved FLOP/s against
@@ -23,6 +24,7 @@ import {
   encodeOptions,
   forwardLosses,
   FUSED_ADAMW,
+  FUSED_ATTENTION_SOFTMAX,
   FUSED_RMS_NORM,
   FUSED_ROPE,
   FUSED_SWIGLU,
@@ -49,7 +51,8 @@ const noFused = process.argv.includes('--no-fused');
 /** Every fast kernel on, except the fused ops under --no-fused. */
 function enableFastKernels() {
   setNativeKernelsEnabled(true);
-  if (noFused) setNativeKernelsEnabled(false, [FUSED_RMS_NORM, FUSED_SWIGLU, FUSED_ROPE, FUSED_ADAMW]);
+  if (noFused)
+    setNativeKernelsEnabled(false, [FUSED_RMS_NORM, FUSED_SWIGLU, FUSED_ROPE, FUSED_ADAMW, FUSED_ATTENTION_SOFTMAX]);
 }
 enableFastKernels();
 const fmt = (x, d = 1) => x.toFixed(d).padStart(8);
@@ -76,7 +79,7 @@ console.log(
 );
 console.log(info.description);
 for (const line of nativeInfoLines()) console.log(line);
-console.log(`fused RMSNorm, SwiGLU, RoPE, AdamW kernels: ${noFused ? 'off (--no-fused)' : 'on'}`);
+console.log(`fused RMSNorm, SwiGLU, RoPE, attention softmax, AdamW kernels: ${noFused ? 'off (--no-fused)' : 'on'}`);
 
 // ---------- matmul GFLOP/s ----------
 const SHAPES = [

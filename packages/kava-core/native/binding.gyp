@@ -49,7 +49,7 @@
     },
     {
       "target_name": "kava_native",
-      "sources": ["src/addon.cc", "src/blas.cc", "src/matmul.cc", "src/elementwise.cc", "src/reduce.cc", "src/rms_norm.cc", "src/swiglu.cc", "src/rope.cc", "src/adamw.cc"],
+      "sources": ["src/addon.cc", "src/blas.cc", "src/matmul.cc", "src/elementwise.cc", "src/reduce.cc", "src/rms_norm.cc", "src/swiglu.cc", "src/rope.cc", "src/adamw.cc", "src/softmax.cc"],
       "dependencies": ["gemm_generic", "gemm_avx2", "gemm_avx512"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

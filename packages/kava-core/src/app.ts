@@ -31,6 +31,7 @@ export { FUSED_RMS_NORM } from './runtime/fused-rms-norm.js';
 export { FUSED_SWIGLU } from './runtime/fused-swiglu.js';
 export { FUSED_ROPE } from './runtime/fused-rope.js';
 export { FUSED_ADAMW } from './runtime/fused-adamw.js';
+export { FUSED_ATTENTION_SOFTMAX, attentionProbs } from './runtime/fused-attention-softmax.js';
 export { diagnose, findLibraries, CUDA11_LIBRARIES, type DoctorCheck, type DoctorSection } from './runtime/doctor.js';
 
 // Parts and pipelines.

@@ -1,7 +1,9 @@
 import {
   AdamW,
   applyRotary,
+  attentionProbs,
   FUSED_ADAMW,
+  FUSED_ATTENTION_SOFTMAX,
   FUSED_RMS_NORM,
   FUSED_ROPE,
   FUSED_SWIGLU,
@@ -143,6 +145,44 @@ describeNative.each(['wasm', 'cpu'] as const)('fused kernels on %s', (backend) =
       ];
       expectClose(run(FUSED_ROPE, true, f), run(FUSED_ROPE, false, f));
       tf.dispose([positions, invFreq, cos, sin, x, dy]);
+    });
+  });
+
+  describe('attention softmax', () => {
+    it('matches a hand-computed row, masked key excluded', () => {
+      // scores [1, 1, 1, 3] · 0.5 + bias [0, 0, -1e9]: softmax([0.5, 1]) over the first two keys.
+      const p = attentionProbs(tf.tensor4d([1, 2, 9], [1, 1, 1, 3]), tf.tensor4d([0, 0, -1e9], [1, 1, 1, 3]), 0.5);
+      const e = Math.exp(0.5) + Math.exp(1);
+      const v = p.dataSync();
+      expect(v[0]).toBeCloseTo(Math.exp(0.5) / e, 6);
+      expect(v[1]).toBeCloseTo(Math.exp(1) / e, 6);
+      expect(v[2]).toBe(0);
+    });
+
+    it.each([
+      ['GQA scores [B, Hkv, G, S, T]', [2, 2, 4, 9, 13]],
+      ['one head group', [3, 1, 1, 5, 5]],
+      ['one query (decoding)', [1, 2, 4, 1, 17]],
+    ])('%s %j: values and the gradient agree with the composite', (_name, shape) => {
+      const [B, , , S, T] = shape as number[];
+      const scores = tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 61), 4);
+      // A causal mask with a padded first key in batch 0, as attentionBias builds it.
+      const bias = tf.tensor(
+        Array.from({ length: B! * S! * T! }, (_, i) => {
+          const t = i % T!;
+          const s = Math.floor(i / T!) % S!;
+          const b = Math.floor(i / (S! * T!));
+          return t > T! - S! + s || (b === 0 && t === 0 && T! > 1) ? -1e9 : 0;
+        }),
+        [B!, 1, 1, S!, T!],
+      );
+      const dy = tf.randomNormal(shape, 0, 1, 'float32', 62);
+      const f = () => [
+        attentionProbs(scores, bias, 0.25),
+        tf.grad((x: tf.Tensor) => tf.sum(tf.mul(attentionProbs(x, bias, 0.25), dy)))(scores),
+      ];
+      expectClose(run(FUSED_ATTENTION_SOFTMAX, true, f), run(FUSED_ATTENTION_SOFTMAX, false, f));
+      tf.dispose([scores, bias, dy]);
     });
   });
 

@@ -15,6 +15,7 @@
 #include "reduce.h"
 #include "rms_norm.h"
 #include "rope.h"
+#include "softmax.h"
 #include "swiglu.h"
 
 namespace {
@@ -272,6 +273,40 @@ Napi::Value AdamWJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// maskedSoftmax(xBuf, xOff, biasBuf, biasOff, outBuf, outOff, batch, heads, rows, cols, scale,
+//               dyBuf | null, dyOff): forward, or with dy the gradient in x (written to out).
+Napi::Value MaskedSoftmaxJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 13) {
+    Napi::TypeError::New(env, "maskedSoftmax: expected 13 arguments").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t batch = Int(info, 6);
+  const int64_t heads = Int(info, 7);
+  const int64_t rows = Int(info, 8);
+  const int64_t cols = Int(info, 9);
+  const float scale = static_cast<float>(info[10].As<Napi::Number>().DoubleValue());
+  if (batch < 0 || heads < 0 || rows < 0 || cols < 1) {
+    Napi::RangeError::New(env, "maskedSoftmax: invalid extent").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const int64_t n = batch * heads * rows * cols;
+  const float* x = FloatsAt(env, info[0], Int(info, 1), n, "maskedSoftmax x");
+  if (x == nullptr) return env.Undefined();
+  const float* bias = FloatsAt(env, info[2], Int(info, 3), batch * rows * cols, "maskedSoftmax bias");
+  if (bias == nullptr) return env.Undefined();
+  float* out = FloatsAt(env, info[4], Int(info, 5), n, "maskedSoftmax out");
+  if (out == nullptr) return env.Undefined();
+  if (info[11].IsNull()) {
+    kava::MaskedSoftmax(x, bias, out, batch, heads, rows, cols, scale);
+    return env.Undefined();
+  }
+  const float* dy = FloatsAt(env, info[11], Int(info, 12), n, "maskedSoftmax dy");
+  if (dy == nullptr) return env.Undefined();
+  kava::MaskedSoftmaxGrad(dy, x, bias, out, batch, heads, rows, cols, scale);
+  return env.Undefined();
+}
+
 // The BLAS named by KAVA_BLAS (openblas | portable) and KAVA_GEMM_ISA, else the best built in.
 // Returns an empty string, or why the named one cannot be used (then the default stays).
 std::string ConfigureBlas() {
@@ -353,6 +388,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("swiglu", Napi::Function::New(env, SwigluJs, "swiglu"));
   exports.Set("rope", Napi::Function::New(env, RopeJs, "rope"));
   exports.Set("adamw", Napi::Function::New(env, AdamWJs, "adamw"));
+  exports.Set("maskedSoftmax", Napi::Function::New(env, MaskedSoftmaxJs, "maskedSoftmax"));
   exports.Set("swigluGrad", Napi::Function::New(env, SwigluGradJs, "swigluGrad"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreadsJs, "setThreads"));
   exports.Set("selectBlas", Napi::Function::New(env, SelectBlasJs, "selectBlas"));

@@ -15,6 +15,7 @@ import {
   type WeightSource,
 } from './weights.js';
 import { FrozenMatrix, frozenMatMul, frozenRows } from '../runtime/frozen-matrix.js';
+import { attentionProbs } from '../runtime/fused-attention-softmax.js';
 import { rmsNorm } from '../runtime/fused-rms-norm.js';
 import { swiglu } from '../runtime/fused-swiglu.js';
 import { LoraAdapters, linearForward, type LoraOptions } from './lora.js';
@@ -365,8 +366,8 @@ export class Decoder implements Backbone {
         const kAll = cache ? tf.concat([cache.keys[l]!, kRot], 2) : kRot;
         const vAll = cache ? tf.concat([cache.values[l]!, v], 2) : v;
         // GQA without copying K/V: the G query heads of a KV head become G·S rows of one matmul.
-        const scores = tf.mul(tf.matMul(tf.reshape(q, [B, Hkv, G * S, d]), kAll, false, true), 1 / Math.sqrt(d));
-        const probs = tf.softmax(tf.add(tf.reshape(scores, [B, Hkv, G, S, T]), bias));
+        const scores = tf.matMul(tf.reshape(q, [B, Hkv, G * S, d]), kAll, false, true);
+        const probs = attentionProbs(tf.reshape(scores, [B, Hkv, G, S, T]), bias, 1 / Math.sqrt(d));
         const context = tf.matMul(tf.reshape(probs, [B, Hkv, G * S, T]), vAll);
         const merged = tf.reshape(tf.transpose(tf.reshape(context, [B, H, S, d]), [0, 2, 1, 3]), [B * S, H * d]);
         h = tf.add(h, tf.reshape(linear(p.o_proj, merged), [B, S, cfg.hiddenSize]));

@@ -113,6 +113,25 @@ export interface NativeAddon {
    * that order, then lr, beta1, beta2, epsilon, the bias corrections c1 and c2, and the decay factor.
    */
   adamw(...args: Array<ArrayBufferLike | number>): void;
+  /**
+   * softmax(x · scale + bias) over the last axis of x [batch, heads, rows, cols], bias [batch, rows,
+   * cols] shared by the heads, into out; with dy (not null), the gradient in x instead.
+   */
+  maskedSoftmax(
+    xBuf: ArrayBufferLike,
+    xOff: number,
+    biasBuf: ArrayBufferLike,
+    biasOff: number,
+    outBuf: ArrayBufferLike,
+    outOff: number,
+    batch: number,
+    heads: number,
+    rows: number,
+    cols: number,
+    scale: number,
+    dyBuf: ArrayBufferLike | null,
+    dyOff: number,
+  ): void;
   /** BLAS threads for the next products; returns the count in effect. */
   setThreads(n: number): number;
   /**
