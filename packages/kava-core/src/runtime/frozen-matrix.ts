@@ -1,7 +1,7 @@
 import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import { loadNativeAddon, type NativeAddon } from './native-addon.js';
-import { backendMemory, type TensorInfo } from './native-memory.js';
+import { backendMemory, NATIVE_BACKENDS, type TensorInfo } from './native-memory.js';
 import { useThreadsFor } from './blas-threads.js';
 
 /**
@@ -64,12 +64,11 @@ interface KernelArgs {
 
 const MATMUL = 'KavaFrozenMatMul';
 const GATHER = 'KavaFrozenGather';
-const BACKENDS = ['wasm', 'cpu'] as const;
 
 /** Why native base weights cannot be used here, or null when they can. */
 export function frozenMatrixUnavailable(): string | null {
   const backend = tf.getBackend();
-  if (!(BACKENDS as readonly string[]).includes(backend))
+  if (!NATIVE_BACKENDS.includes(backend))
     return `the "${backend}" backend keeps its tensors on its own (native weights are for wasm and cpu)`;
   const { addon, detail } = loadNativeAddon();
   return addon === null ? `the native kernels are not available (${detail})` : null;
@@ -156,7 +155,7 @@ function register(): void {
   if (registered) return;
   const { addon } = loadNativeAddon();
   if (addon === null) throw new KavaError(`frozen matrices need the native kernels: ${frozenMatrixUnavailable()}`);
-  for (const backendName of BACKENDS) {
+  for (const backendName of NATIVE_BACKENDS) {
     tf.registerKernel({ kernelName: MATMUL, backendName, kernelFunc: matmulKernel(addon, backendName) as never });
     tf.registerKernel({ kernelName: GATHER, backendName, kernelFunc: gatherKernel(backendName) as never });
   }

@@ -1,7 +1,6 @@
 import { tf } from '../tf.js';
-import { loadNativeAddon, type NativeAddon } from './native-addon.js';
-import { backendMemory, type TensorInfo } from './native-memory.js';
-import { nativeKernelsEnabled } from './native-kernels.js';
+import { defineNativeKernel } from './fused-op.js';
+import type { TensorInfo } from './native-memory.js';
 
 // One AdamW update of a parameter tensor as one native kernel (native/src/adamw.cc) on the wasm
 // and cpu backends: the composite in train/adamw.ts is ~15 kernel calls per parameter tensor per
@@ -10,7 +9,6 @@ import { nativeKernelsEnabled } from './native-kernels.js';
 /** The name setNativeKernelsEnabled switches it by (to compare with the composite). */
 export const FUSED_ADAMW = 'AdamW';
 const KERNEL = 'KavaAdamW';
-const BACKENDS: readonly string[] = ['wasm', 'cpu'];
 
 export interface AdamWFactors {
   lr: number;
@@ -24,43 +22,29 @@ export interface AdamWFactors {
   decay: number;
 }
 
-function kernel(addon: NativeAddon, backendName: string) {
-  return ({ inputs, attrs, backend }: { inputs: Record<string, TensorInfo>; attrs: AdamWFactors; backend: object }) => {
-    const { param, grad, m, v } = inputs as Record<'param' | 'grad' | 'm' | 'v', TensorInfo>;
-    const memory = backendMemory(backendName, backend as never)!;
-    const outs = [param, m, v].map((t) => memory.allocate(t.shape, 'float32'));
-    const located = [param, grad, m, v, ...outs].flatMap((t) => {
-      const at = memory.locate(t);
-      return [at.buffer, at.byteOffset];
-    });
-    const { lr, beta1, beta2, epsilon, c1, c2, decay } = attrs;
-    addon.adamw(
-      ...located,
-      tf.util.sizeFromShape(param.shape),
-      lr,
-      beta1,
-      1 - beta1,
-      beta2,
-      1 - beta2,
-      epsilon,
-      c1,
-      c2,
-      decay,
-    );
-    return outs;
-  };
-}
-
-let addonForKernel: NativeAddon | null | undefined;
-function register(): NativeAddon | null {
-  if (addonForKernel !== undefined) return addonForKernel;
-  addonForKernel = loadNativeAddon().addon;
-  if (addonForKernel !== null) {
-    for (const backendName of BACKENDS)
-      tf.registerKernel({ kernelName: KERNEL, backendName, kernelFunc: kernel(addonForKernel, backendName) as never });
-  }
-  return addonForKernel;
-}
+const kernel = defineNativeKernel<AdamWFactors>(KERNEL, FUSED_ADAMW, (addon, memory, inputs, attrs) => {
+  const { param, grad, m, v } = inputs as Record<'param' | 'grad' | 'm' | 'v', TensorInfo>;
+  const outs = [param, m, v].map((t) => memory.allocate(t.shape, 'float32'));
+  const located = [param, grad, m, v, ...outs].flatMap((t) => {
+    const at = memory.locate(t);
+    return [at.buffer, at.byteOffset];
+  });
+  const { lr, beta1, beta2, epsilon, c1, c2, decay } = attrs;
+  addon.adamw(
+    ...located,
+    tf.util.sizeFromShape(param.shape),
+    lr,
+    beta1,
+    1 - beta1,
+    beta2,
+    1 - beta2,
+    epsilon,
+    c1,
+    c2,
+    decay,
+  );
+  return outs;
+});
 
 /**
  * The updated (param, m, v) of one AdamW step as one kernel, or undefined where it does not run
@@ -74,11 +58,9 @@ export function fusedAdamW(
   factors: AdamWFactors,
 ): [tf.Tensor, tf.Tensor, tf.Tensor] | undefined {
   const runs =
-    BACKENDS.includes(tf.getBackend()) &&
-    nativeKernelsEnabled(FUSED_ADAMW) &&
     [param, grad, m, v].every((t) => t.dtype === 'float32' && tf.util.arraysEqual(t.shape, param.shape)) &&
     param.size > 0 &&
-    register() !== null;
+    kernel.available();
   if (!runs) return undefined;
-  return tf.engine().runKernel(KERNEL, { param, grad, m, v }, factors as never) as [tf.Tensor, tf.Tensor, tf.Tensor];
+  return kernel.run({ param, grad, m, v }, factors) as [tf.Tensor, tf.Tensor, tf.Tensor];
 }

@@ -1,14 +1,64 @@
 import { tf } from '../tf.js';
 import { loadNativeAddon, type NativeAddon } from './native-addon.js';
-import { backendMemory, type BackendMemory, type TensorInfo } from './native-memory.js';
+import { backendMemory, NATIVE_BACKENDS, type BackendMemory, type TensorInfo } from './native-memory.js';
 import { nativeKernelsEnabled } from './native-kernels.js';
 
-// A differentiable op that runs as one native kernel forward and one backward on the wasm and cpu
-// backends, where the composite of tfjs ops it replaces costs several kernel calls each way (each
-// ~10-40 µs of engine and tape overhead on the tiny models). Used by fused-rms-norm.ts and
-// fused-swiglu.ts; callers keep the composite for other backends and check `runs` first.
+// Native kernels of our own on the wasm and cpu backends, where the composite of tfjs ops they
+// replace costs several kernel calls (each ~10-40 µs of engine and tape overhead on the tiny
+// models): `defineNativeKernel` for one kernel (the AdamW update), `defineFusedOp` for a
+// differentiable op (a forward and a backward kernel and the gradient between them: RMSNorm,
+// SwiGLU, RoPE, the attention softmax). Callers keep the composite for other backends and check
+// `available()` first.
 
-const BACKENDS: readonly string[] = ['wasm', 'cpu'];
+type KernelBody<A> = (
+  addon: NativeAddon,
+  memory: BackendMemory,
+  inputs: Record<string, TensorInfo>,
+  attrs: A,
+) => TensorInfo | TensorInfo[];
+
+export interface NativeKernel<A extends object> {
+  /** Whether it runs here: wasm or cpu, the addon built, not switched off. Registers it on first use. */
+  available(): boolean;
+  /** Registers it (once); false without the addon. */
+  register(): boolean;
+  run(inputs: Record<string, tf.Tensor>, attrs: A): tf.Tensor | tf.Tensor[];
+}
+
+/**
+ * A kernel named `kernelName` on the wasm and cpu backends, registered on first use when the
+ * addon is built (then `onRegister` runs once). setNativeKernelsEnabled switches it by `switchName`.
+ */
+export function defineNativeKernel<A extends object>(
+  kernelName: string,
+  switchName: string,
+  body: KernelBody<A>,
+  onRegister?: () => void,
+): NativeKernel<A> {
+  let addon: NativeAddon | null | undefined;
+  const register = (): boolean => {
+    if (addon !== undefined) return addon !== null;
+    addon = loadNativeAddon().addon;
+    if (addon === null) return false;
+    const native = addon;
+    for (const backendName of NATIVE_BACKENDS) {
+      tf.registerKernel({
+        kernelName,
+        backendName,
+        kernelFunc: (({ inputs, attrs, backend }: { inputs: Record<string, TensorInfo>; attrs: A; backend: object }) =>
+          body(native, backendMemory(backendName, backend)!, inputs, attrs)) as never,
+      });
+    }
+    onRegister?.();
+    return true;
+  };
+  return {
+    available: () => NATIVE_BACKENDS.includes(tf.getBackend()) && nativeKernelsEnabled(switchName) && register(),
+    register,
+    run: (inputs, attrs) =>
+      tf.engine().runKernel(kernelName, inputs as never, attrs as never) as tf.Tensor | tf.Tensor[],
+  };
+}
 
 export interface FusedOpSpec<I extends string, A extends object> {
   /** Kernel names are Kava<name> and Kava<name>Grad; setNativeKernelsEnabled switches it by <name>. */
@@ -35,47 +85,31 @@ export interface FusedOp<I extends string, A extends object> {
 }
 
 export function defineFusedOp<I extends string, A extends object>(spec: FusedOpSpec<I, A>): FusedOp<I, A> {
-  const forwardName = `Kava${spec.name}`;
-  const backwardName = `Kava${spec.name}Grad`;
-  let addon: NativeAddon | null | undefined;
-  const register = (): NativeAddon | null => {
-    if (addon !== undefined) return addon;
-    addon = loadNativeAddon().addon;
-    if (addon === null) return null;
-    const native = addon;
-    for (const backendName of BACKENDS) {
-      const memoryOf = (backend: object) => backendMemory(backendName, backend as never)!;
-      tf.registerKernel({
-        kernelName: forwardName,
-        backendName,
-        kernelFunc: (({ inputs, attrs, backend }: { inputs: Record<I, TensorInfo>; attrs: A; backend: object }) =>
-          spec.forward(native, memoryOf(backend), inputs, attrs)) as never,
+  const backward = defineNativeKernel<A>(`Kava${spec.name}Grad`, spec.name, (addon, memory, inputs, attrs) =>
+    spec.backward(addon, memory, inputs.dy!, inputs as Record<I, TensorInfo>, attrs),
+  );
+  const differentiable = spec.differentiable ?? spec.inputs;
+  const forward = defineNativeKernel<A>(
+    `Kava${spec.name}`,
+    spec.name,
+    (addon, memory, inputs, attrs) => spec.forward(addon, memory, inputs as Record<I, TensorInfo>, attrs),
+    () => {
+      backward.register();
+      tf.registerGradient({
+        kernelName: `Kava${spec.name}`,
+        inputsToSave: [...spec.inputs],
+        gradFunc: (dy, saved, attrs) => {
+          const inputs = Object.fromEntries(spec.inputs.map((n, i) => [n, saved[i]!]));
+          // One backward kernel gives every gradient. It runs here, not inside the closures: the
+          // engine runs each closure in its own tidy, which would dispose the gradients not returned.
+          const grads = backward.run({ dy: dy as tf.Tensor, ...inputs }, attrs as A) as tf.Tensor[];
+          return Object.fromEntries(differentiable.map((n, i) => [n, () => grads[i]!]));
+        },
       });
-      tf.registerKernel({
-        kernelName: backwardName,
-        backendName,
-        kernelFunc: (({ inputs, attrs, backend }: { inputs: Record<string, TensorInfo>; attrs: A; backend: object }) =>
-          spec.backward(native, memoryOf(backend), inputs.dy!, inputs as Record<I, TensorInfo>, attrs)) as never,
-      });
-    }
-    tf.registerGradient({
-      kernelName: forwardName,
-      inputsToSave: [...spec.inputs],
-      gradFunc: (dy, saved, attrs) => {
-        const inputs = Object.fromEntries(spec.inputs.map((n, i) => [n, saved[i]!]));
-        // One backward kernel gives every gradient. It runs here, not inside the closures: the
-        // engine runs each closure in its own tidy, which would dispose the gradients not returned.
-        const grads = tf
-          .engine()
-          .runKernel(backwardName, { dy: dy as tf.Tensor, ...inputs }, attrs as never) as tf.Tensor[];
-        const differentiable = spec.differentiable ?? spec.inputs;
-        return Object.fromEntries(differentiable.map((n, i) => [n, () => grads[i]!]));
-      },
-    });
-    return addon;
-  };
+    },
+  );
   return {
-    available: () => BACKENDS.includes(tf.getBackend()) && nativeKernelsEnabled(spec.name) && register() !== null,
-    apply: (inputs, attrs) => tf.engine().runKernel(forwardName, inputs as never, attrs as never) as tf.Tensor,
+    available: forward.available,
+    apply: (inputs, attrs) => forward.run(inputs, attrs) as tf.Tensor,
   };
 }

@@ -1,7 +1,7 @@
 import { tf } from '../tf.js';
 import { loadNativeAddon, type NativeAddon } from './native-addon.js';
 import { epilogueSupported, planMatmul, runNativeMatmul } from './native-matmul.js';
-import { backendMemory, type TensorInfo } from './native-memory.js';
+import { backendMemory, NATIVE_BACKENDS, type TensorInfo } from './native-memory.js';
 import { segmentSum } from './native-segment-sum.js';
 import { gather } from './native-gather.js';
 import { CPU_BINARY_KERNELS, cpuBinaryKernel } from './cpu-binary.js';
@@ -16,7 +16,6 @@ type KernelResult = ReturnType<KernelConfig['kernelFunc']>;
 /** A fast kernel: its result, or undefined to hand the call to the stock kernel. */
 type FastKernel = (args: KernelArgs, addon: NativeAddon | null, backendName: string) => TensorInfo | undefined;
 
-const BACKENDS = ['wasm', 'cpu'] as const;
 /**
  * The command that builds the addon where @kava/core is installed: approved, so npm 11's
  * allowScripts policy lets its install script run (strict-allow-scripts refuses unapproved
@@ -199,7 +198,7 @@ export function registerNativeKernels(): void {
   if (registered) return;
   registered = true;
   const { addon, detail } = loadNativeAddon();
-  for (const backendName of BACKENDS) {
+  for (const backendName of NATIVE_BACKENDS) {
     if (addon !== null) {
       replaceKernel('BatchMatMul', backendName, matmulKernel, addon);
       replaceKernel('_FusedMatMul', backendName, fusedMatmulKernel, addon);
@@ -218,7 +217,7 @@ export function registerNativeKernels(): void {
 }
 
 function describeKernels(backend: string, addon: NativeAddon | null, detail: string): string {
-  if (!(BACKENDS as readonly string[]).includes(backend)) return '';
+  if (!NATIVE_BACKENDS.includes(backend)) return '';
   if (disabled.has('*')) return 'stock kernels (native kernels switched off)';
   if (addon === null) return `stock matmul kernels (${detail}; enable the fast path: ${NATIVE_ENABLE_HINT})`;
   const { blas } = addon;

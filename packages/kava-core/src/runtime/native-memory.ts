@@ -71,6 +71,9 @@ function cpuMemory(backend: CpuBackendPrivate): BackendMemory {
   };
 }
 
+/** The backends whose tensor memory native kernels can reach (backendMemory serves them). */
+export const NATIVE_BACKENDS: readonly string[] = ['wasm', 'cpu'];
+
 /** Memory access for the "wasm" and "cpu" backends; undefined for any other. */
 export function backendMemory(backendName: string, backend: unknown): BackendMemory | undefined {
   if (backendName === 'wasm') return wasmMemory(backend as WasmBackendPrivate);
