@@ -326,12 +326,9 @@ std::string ConfigureBlas() {
 // One BLAS thread unless the user chose otherwise: Node has its own threads, and spinning BLAS
 // workers fight them (measured: one thread was as fast or faster end to end, and stable).
 int ConfigureThreads() {
-  if (std::getenv("OPENBLAS_NUM_THREADS") == nullptr && std::getenv("OMP_NUM_THREADS") == nullptr) {
-    return kava::blas::SetThreads(1);
-  }
   const char* fixed = std::getenv("OPENBLAS_NUM_THREADS");
   if (fixed == nullptr) fixed = std::getenv("OMP_NUM_THREADS");
-  return kava::blas::SetThreads(std::max(1, std::atoi(fixed)));
+  return kava::blas::SetThreads(fixed == nullptr ? 1 : std::max(1, std::atoi(fixed)));
 }
 
 // setThreads(n): BLAS threads for the next products (JavaScript decides per product: see

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <thread>
 #include <vector>
 
@@ -41,14 +42,18 @@ bool CpuRuns(Isa want) {
 #endif
 }
 
-const char* IsaName(Isa i) {
-  switch (i) {
-    case Isa::kAvx512: return "avx512";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kGeneric: return "generic";
-  }
-  return "generic";
-}
+// Each kernel set, in the order of Isa (indexed by it).
+struct KernelSet {
+  const char* name;
+  void (*sgemm)(const gemm::Product&);
+  void (*sgemv)(const gemm::RowProduct&);
+};
+constexpr KernelSet kSets[] = {
+    {"generic", gemm::generic::Sgemm, gemm::generic::Sgemv},
+    {"avx2", gemm::avx2::Sgemm, gemm::avx2::Sgemv},
+    {"avx512", gemm::avx512::Sgemm, gemm::avx512::Sgemv},
+};
+const KernelSet& Set(Isa i) { return kSets[static_cast<int>(i)]; }
 
 // The best kernel set this CPU runs. AVX-512 first: Intel server cores issue two 512-bit FMAs
 // per cycle; on AMD Zen 4, which splits them, the default KaVa run was as fast with either
@@ -56,22 +61,6 @@ const char* IsaName(Isa i) {
 Isa BestIsa() {
   if (CpuRuns(Isa::kAvx512)) return Isa::kAvx512;
   return CpuRuns(Isa::kAvx2) ? Isa::kAvx2 : Isa::kGeneric;
-}
-
-void PortableSgemm(const gemm::Product& p) {
-  switch (isa) {
-    case Isa::kAvx512: gemm::avx512::Sgemm(p); return;
-    case Isa::kAvx2: gemm::avx2::Sgemm(p); return;
-    case Isa::kGeneric: gemm::generic::Sgemm(p); return;
-  }
-}
-
-void PortableSgemv(const gemm::RowProduct& p) {
-  switch (isa) {
-    case Isa::kAvx512: gemm::avx512::Sgemv(p); return;
-    case Isa::kAvx2: gemm::avx2::Sgemv(p); return;
-    case Isa::kGeneric: gemm::generic::Sgemv(p); return;
-  }
 }
 
 // Runs part(begin, end) over [0, total) in `threads` contiguous slices (multiples of `grain`),
@@ -109,11 +98,11 @@ void Sgemm(bool transA, bool transB, int64_t m, int64_t n, int64_t k, const floa
   if (n >= m) {
     // Threads take column slices: each packs its own part of B and all of A.
     Split(n, 64, work, [&](int64_t j0, int64_t j1) {
-      PortableSgemm({transA, transB, m, j1 - j0, k, a, lda, transB ? b + j0 * ldb : b + j0, ldb, c + j0, ldc});
+      Set(isa).sgemm({transA, transB, m, j1 - j0, k, a, lda, transB ? b + j0 * ldb : b + j0, ldb, c + j0, ldc});
     });
   } else {
     Split(m, 24, work, [&](int64_t i0, int64_t i1) {
-      PortableSgemm({transA, transB, i1 - i0, n, k, transA ? a + i0 : a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc});
+      Set(isa).sgemm({transA, transB, i1 - i0, n, k, transA ? a + i0 : a + i0 * lda, lda, b, ldb, c + i0 * ldc, ldc});
     });
   }
 }
@@ -132,7 +121,7 @@ void Sgemv(bool transB, int64_t n, int64_t k, const float* b, int64_t ldb, const
   }
 #endif
   Split(n, 64, static_cast<double>(n) * k, [&](int64_t j0, int64_t j1) {
-    PortableSgemv({transB, j1 - j0, k, transB ? b + j0 * ldb : b + j0, ldb, x, y + j0});
+    Set(isa).sgemv({transB, j1 - j0, k, transB ? b + j0 * ldb : b + j0, ldb, x, y + j0});
   });
 }
 
@@ -155,7 +144,7 @@ Info Describe() {
 #ifdef KAVA_HAVE_OPENBLAS
   if (library == Library::kOpenBlas) return {"OpenBLAS", openblas_get_config(), openblas_get_corename()};
 #endif
-  const std::string name = IsaName(isa);
+  const std::string name = Set(isa).name;
   return {"KaVa portable GEMM", "portable GEMM, " + name + " kernels (built from @kava/core's native/src)", name};
 }
 
@@ -170,11 +159,12 @@ std::string SelectBlas(const std::string& name, const std::string& isaName) {
   }
   if (name != "portable") return "unknown BLAS '" + name + "' (expected openblas or portable)";
   Isa want = BestIsa();
-  if (isaName == "avx512") want = Isa::kAvx512;
-  else if (isaName == "avx2") want = Isa::kAvx2;
-  else if (isaName == "generic") want = Isa::kGeneric;
-  else if (!isaName.empty()) return "unknown kernel set '" + isaName + "' (expected avx512, avx2 or generic)";
-  if (!CpuRuns(want)) return std::string("this CPU does not run the ") + IsaName(want) + " kernels";
+  if (!isaName.empty()) {
+    const KernelSet* named = std::find_if(std::begin(kSets), std::end(kSets), [&](const KernelSet& k) { return isaName == k.name; });
+    if (named == std::end(kSets)) return "unknown kernel set '" + isaName + "' (expected avx512, avx2 or generic)";
+    want = static_cast<Isa>(named - kSets);
+  }
+  if (!CpuRuns(want)) return std::string("this CPU does not run the ") + Set(want).name + " kernels";
   library = Library::kPortable;
   isa = want;
   return "";
