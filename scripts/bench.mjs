@@ -426,6 +426,10 @@ async function benchConfig(presets, overrides) {
     { resolved: reference, ...referenceData(8) },
     { ...steps, peak, stock: true },
   );
+  // T counts latent updates here and forward passes in the peer: the latents run T + 1 times.
+  console.log(
+    '  the PyTorch peer with the same work (docs/performance.md): ref_kava_step.py --tie --threads 1 --jacobi 4',
+  );
   // The tiny preset as `kava train` runs it: its own batch, M and the synthetic task.
   const tiny = await benchConfig(['tiny-llama'], {});
   const data = await loadRunData(tiny.config, tiny.plugins.registry, (p) => p);
