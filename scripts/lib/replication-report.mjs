@@ -24,6 +24,33 @@ function perQuestion(runs) {
   return Array.from({ length: n }, (_, i) => mean(runs.map((r) => Number(r.perQuestion[i]))));
 }
 
+/** What a stage-1 backbone should reach before stage 2 starts from it (issue: "plateaus (≥ 60 %)"). */
+const TEACHER_BAR = 0.6;
+
+/**
+ * The replication's done criteria, checked on the committed runs: per trace style, full CoT
+ * ≥ 60 % and ≥ no-CoT + 25 points (means over seeds), and every method with every seed.
+ */
+function doneCheck(runsOf, methods, traces, seeds) {
+  const lines = ['Done criteria (means over the committed seeds):', ''];
+  for (const t of traces) {
+    const full = runsOf('full-cot', t).map((r) => r.accuracy);
+    const none = runsOf('no-cot', t).map((r) => r.accuracy);
+    if (full.length && none.length) {
+      const gap = mean(full) - mean(none);
+      const ok = mean(full) >= 0.6 && gap >= 0.25;
+      lines.push(
+        `- ${t}: full CoT ${pct(mean(full))} %, no-CoT ${pct(mean(none))} %, gap ${signed(gap)} points: ${ok ? 'holds' : 'does not hold'} (full CoT ≥ 60 % and ≥ no-CoT + 25)`,
+      );
+    }
+    const missing = methods.filter((m) => runsOf(m, t).length < seeds.length);
+    lines.push(
+      `- ${t}: ${missing.length ? `seeds still missing for ${missing.map((m) => `${m} (${runsOf(m, t).length}/${seeds.length})`).join(', ')}` : `all ${methods.length} methods have ${seeds.length} seeds`}`,
+    );
+  }
+  return lines;
+}
+
 export async function writeReport({
   experiment,
   root,
@@ -88,7 +115,7 @@ export async function writeReport({
 
   const teachers = stage1.map(
     (r) =>
-      `${r.traces} seed ${r.seed}: ${pct(r.accuracy)} % (${r.correct}/${r.questions}; curve ${r.curve.map((c) => `${c.step}: ${pct(c.accuracy)}`).join(', ')})`,
+      `${r.traces} seed ${r.seed}: ${pct(r.accuracy)} % (${r.correct}/${r.questions}; curve ${r.curve.map((c) => `${c.step}: ${pct(c.accuracy)}`).join(', ')})${r.accuracy < TEACHER_BAR ? ` **below the ${pct(TEACHER_BAR)} % a backbone should reach**` : ''}`,
   );
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}`;
   const trainHours = all.reduce((s, r) => s + (r.trainSeconds ?? 0), 0) / 3600;
@@ -105,6 +132,8 @@ export async function writeReport({
     '## Stage 2',
     '',
     table,
+    '',
+    ...doneCheck(runsOf, methods, traces, seeds),
     '',
     'Paired bootstrap over held-out questions (correctness averaged over seeds; 10,000 resamples):',
     '',
