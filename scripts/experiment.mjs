@@ -261,9 +261,17 @@ async function buildStage1(trace, seed) {
   const t0 = Date.now();
   const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, config));
   if (!outcome) return null;
-  if (!committed(id, settings)) {
+  const known = committed(id, settings);
+  if (!known) {
     const r = record(id, { method: 'stage1-full-cot', traces: trace, seed }, settings, outcome);
     log(`${id}: teacher ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)}`);
+  } else {
+    // A rebuilt backbone (its model is not committed): same settings and seed, but another CPU's
+    // kernels round differently, so say how close it came to the committed one.
+    const { correct, questions } = outcome.result;
+    log(
+      `${id}: rebuilt, teacher ${(outcome.result.accuracy * 100).toFixed(1)}% (${correct}/${questions}); committed ${(known.accuracy * 100).toFixed(1)}% (${known.correct}/${known.questions})`,
+    );
   }
   if (!existsSync(join(modelDir, 'config.json'))) {
     const code = await runKava(
