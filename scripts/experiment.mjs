@@ -135,6 +135,7 @@ const resultsDir = resolve(args.results ?? join(root, 'docs/results/runs', exper
 const reportDir = resolve(args['report-dir'] ?? join(root, 'docs'));
 mkdirSync(outDir, { recursive: true });
 mkdirSync(resultsDir, { recursive: true });
+mkdirSync(reportDir, { recursive: true });
 
 // ---- configs ----------------------------------------------------------------------------------
 const MAX_COT = 160; // the longest verbose trace of 4 steps is ~150 word pieces
