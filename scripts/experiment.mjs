@@ -121,12 +121,16 @@ const catalogue = args.ablations
       ),
     }
   : METHODS;
-const { methods, traces, seeds } = gridSelection(
-  args,
-  catalogue,
-  { traces: quick ? 'equation' : 'equation,nl', seeds: quick || args.ablations ? '0' : '0,1,2' },
-  fail,
-);
+const gridDefaults = { traces: quick ? 'equation' : 'equation,nl', seeds: quick || args.ablations ? '0' : '0,1,2' };
+const { methods, traces, seeds } = gridSelection(args, catalogue, gridDefaults, fail);
+// The report always covers the whole grid (and any extra seed or method this call ran): a call
+// that trains a slice must not rewrite the tables as if the slice were all there is.
+const whole = gridSelection({}, catalogue, gridDefaults, fail);
+const reportGrid = {
+  methods: [...new Set([...whole.methods, ...methods])],
+  traces: [...new Set([...whole.traces, ...traces])],
+  seeds: [...new Set([...whole.seeds, ...seeds])].sort((a, b) => a - b),
+};
 const jobs = args.jobs ? Number(args.jobs) : Math.max(1, Math.min(availableParallelism(), 2));
 if (!Number.isInteger(jobs) || jobs < 1) fail(`--jobs: expected a positive integer, got "${args.jobs}"`);
 
@@ -341,4 +345,4 @@ await pool([...backbones, ...runs], jobs, (item) =>
 if (isStopping()) process.exit(130);
 const wallMinutes = (Date.now() - started) / 60000;
 const { writeReport } = await import('./lib/replication-report.mjs');
-await writeReport({ experiment, root, resultsDir, reportDir, methods, traces, seeds, quick, wallMinutes });
+await writeReport({ experiment, root, resultsDir, reportDir, ...reportGrid, quick, wallMinutes });
