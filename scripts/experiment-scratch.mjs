@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { finishedRun, isStopping, pool, root, trainRun } from './lib/kava-runs.mjs';
+import { finishedRun, isStopping, pool, root, setAsideIfStale, trainRun } from './lib/kava-runs.mjs';
 import { mean, std } from './lib/stats.mjs';
 import { failer, gridSelection, positiveInt } from './lib/grid-args.mjs';
 import { methodBars, methodTable } from './lib/method-table.mjs';
@@ -105,6 +105,7 @@ const minutes = (ms) => `${(ms / 60000).toFixed(1)} min`;
 let finished = 0;
 async function one(run) {
   const t0 = Date.now();
+  setAsideIfStale(join(outDir, run.id), JSON.stringify([args.backbone, METHODS[run.method].presets, runConfig(run)]));
   const runDir = join(outDir, run.id, 'run');
   const outcome = finishedRun(runDir) ?? (await trainOnce(run));
   run.result = outcome?.result ?? null;

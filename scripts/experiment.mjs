@@ -28,7 +28,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { finishedRun, isStopping, pool, root, runKava, trainRun } from './lib/kava-runs.mjs';
+import { finishedRun, isStopping, pool, root, runKava, setAsideIfStale, trainRun } from './lib/kava-runs.mjs';
 import { mean, pairedBootstrap, std } from './lib/stats.mjs';
 import { failer, gridSelection, positiveInt } from './lib/grid-args.mjs';
 
@@ -262,6 +262,7 @@ async function buildStage1(trace, seed) {
   const presets = ['tiny-llama', 'full-cot'];
   const config = stage1Config(trace, seed);
   const settings = stage1Settings(trace, seed);
+  setAsideIfStale(dir, settings);
   if (existsSync(join(modelDir, 'config.json')) && committed(id, settings)) return modelDir;
   const t0 = Date.now();
   const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, config));
@@ -311,9 +312,9 @@ async function stage2(run) {
   if (!modelDir) return log(`${run.id}: no stage-1 model, skipped`);
   const t0 = Date.now();
   const dir = join(outDir, run.id);
-  const outcome =
-    finishedRun(join(dir, 'run')) ??
-    (await trainRun(dir, presets, stage2Config(run.method, run.trace, run.seed, modelDir)));
+  const config = stage2Config(run.method, run.trace, run.seed, modelDir);
+  setAsideIfStale(dir, settings);
+  const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, config));
   if (!outcome) return log(`${run.id}: no result`);
   const r = record(run.id, { method: run.method, traces: run.trace, seed: run.seed }, settings, outcome);
   results.set(run.id, r);

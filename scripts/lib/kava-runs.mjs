@@ -2,7 +2,7 @@
 // terminal's Ctrl-C reaches only the script, which forwards one SIGINT so each child saves a
 // checkpoint), a log per run, and reading a finished run's results back.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,6 +31,24 @@ export function finishedRun(runDir) {
     curve: rows.map((r) => ({ step: r.step, accuracy: r.accuracy })),
     seconds: metrics.reduce((sum, m) => sum + (m.seconds ?? 0), 0),
   };
+}
+
+/**
+ * A run folder `dir` left by a call with other settings (a changed budget, or a stage-1 backbone
+ * it was fine-tuned from that has changed since) must be neither resumed nor read back as this
+ * call's result: it is moved aside whole (run, exported model, logs) to `<dir>.stale-<time>`,
+ * never deleted, and the run starts again. `settings` is the string that decides the run's
+ * numbers; it is kept in `<dir>/settings.txt`. Call it before `finishedRun`.
+ */
+export function setAsideIfStale(dir, settings) {
+  const file = join(dir, 'settings.txt');
+  if (existsSync(file) && readFileSync(file, 'utf8') !== settings) {
+    const aside = `${dir}.stale-${Date.now()}`;
+    renameSync(dir, aside);
+    process.stderr.write(`experiment: ${dir} was trained with other settings; moved to ${aside}, training again\n`);
+  }
+  mkdirSync(dir, { recursive: true });
+  if (!existsSync(file)) writeFileSync(file, settings);
 }
 
 export function hasCheckpoint(runDir) {
