@@ -18,13 +18,15 @@ export function readResults(dir) {
     .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')));
 }
 
+/** The runs of `rs` whose seed `other` has too (so two sets of runs stand on the same backbones). */
+const onSeedsOf = (rs, other) => rs.filter((r) => other.some((o) => o.seed === r.seed));
+
 /**
  * Paired bootstrap of a − b over questions, on the seeds both sets of runs have (so both sides
  * stand on the same backbones); '–' when they share none.
  */
 function pairedOverSeeds(a, b) {
-  const shared = (rs, other) => rs.filter((r) => other.some((o) => o.seed === r.seed));
-  const [a2, b2] = [shared(a, b), shared(b, a)];
+  const [a2, b2] = [onSeedsOf(a, b), onSeedsOf(b, a)];
   if (!a2.length) return '–';
   const seeds = a2.length < Math.max(a.length, b.length) ? ` (seed ${a2.map((r) => r.seed).join(', ')})` : '';
   return `${ci(pairedBootstrap(perQuestion(a2), perQuestion(b2)))}${seeds}`;
@@ -48,11 +50,11 @@ function doneCheck(runsOf, methods, traces, seeds) {
   const lines = ['Done criteria (means over the seeds both methods have):', ''];
   const points = (x) => Math.round(x * 1000) / 10; // compare in tenths of a point, as printed
   for (const t of traces) {
-    const none = new Map(runsOf('no-cot', t).map((r) => [r.seed, r.accuracy]));
-    const paired = runsOf('full-cot', t).filter((r) => none.has(r.seed));
+    const [fullRuns, noneRuns] = [runsOf('full-cot', t), runsOf('no-cot', t)];
+    const paired = onSeedsOf(fullRuns, noneRuns);
     if (paired.length) {
       const full = mean(paired.map((r) => r.accuracy));
-      const gap = full - mean(paired.map((r) => none.get(r.seed)));
+      const gap = full - mean(onSeedsOf(noneRuns, fullRuns).map((r) => r.accuracy));
       const ok = points(full) >= 60 && points(gap) >= 25;
       lines.push(
         `- ${t}: full CoT ${pct(full)} %, no-CoT ${pct(full - gap)} %, gap ${signed(gap)} points over seed(s) ${paired.map((r) => r.seed).join(', ')}: ${ok ? 'holds' : 'does not hold'} (full CoT ≥ 60 % and ≥ no-CoT + 25)`,
@@ -115,10 +117,9 @@ export async function writeReport({
     const kava = runsOf('kava-rkv', t);
     // The better rival by its mean on the seeds KaVa has too, so the choice and the comparison
     // stand on the same backbones.
-    const onKavaSeeds = (rs) => rs.filter((r) => kava.some((k) => k.seed === r.seed));
-    const rivals = ['codi', 'pccot'].map((m) => ({ m, rs: runsOf(m, t) })).filter((x) => onKavaSeeds(x.rs).length);
+    const rivals = ['codi', 'pccot'].map((m) => ({ m, rs: runsOf(m, t) })).filter((x) => onSeedsOf(x.rs, kava).length);
     if (kava.length && rivals.length) {
-      const score = (x) => mean(onKavaSeeds(x.rs).map((r) => r.accuracy));
+      const score = (x) => mean(onSeedsOf(x.rs, kava).map((r) => r.accuracy));
       const best = rivals.sort((a, b) => score(b) - score(a))[0];
       comparisons.push(
         `- ${t}: kava-rkv − ${best.m} (the better of CODI/PCCoT) = ${pairedOverSeeds(kava, best.rs)} points`,
