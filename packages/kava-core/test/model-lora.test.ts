@@ -195,14 +195,19 @@ describe('PEFT adapter files', () => {
   test('special tokens that land in a padded table (Qwen2.5) train, save and reload', () => {
     // A 40-row tied table whose tokenizer uses 36 ids: <bot>, <eot> become ids 36 and 37.
     const model = Decoder.random(tinyConfig({ tieWordEmbeddings: true }), 10);
+    const table = snapshot([model.weights.embed])[0]!;
     const before = logitsOf(model);
     model.attachLora(LORA);
     model.resizeVocab(40, 36);
     expect([model.vocabSize, model.baseVocabSize]).toEqual([40, 36]);
-    expect(Buffer.from(logitsOf(model).buffer)).toEqual(Buffer.from(before.buffer)); // rows kept as they were
     expect(model.addedRows.embed!.shape).toEqual([4, 32]);
     const baseTable = snapshot([model.weights.embed]);
     const rows = snapshot([model.addedRows.embed!]);
+    // The rows are kept as they were, split at id 36; the logits agree to rounding only, since
+    // a 36-column and a 4-column head product may sum in another order than one 40-column product
+    // (OpenBLAS's Haswell kernels do).
+    expect(Buffer.concat([baseTable[0]!, rows[0]!])).toEqual(table);
+    expect(relErr(logitsOf(model), before)).toBeLessThan(1e-6);
     const ids = [[36, 5, 37, 9, 2, 36]];
     for (let i = 0; i < 2; i++) {
       const vars = model.trainableVariables();
