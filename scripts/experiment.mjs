@@ -21,9 +21,13 @@
 // <id>.json (small JSON, committed; --commit commits each one as it lands), and a run whose file
 // exists with the same settings is not trained again, on any machine. Interrupted trainings
 // continue from their last checkpoint in <out> (not committed). A missing stage-1 model is
-// retrained (deterministic for its seed). Tables: docs/results.json, docs/results-replication.md
-// and .svg (folded into docs/results.md by hand).
+// retrained, but on another CPU its kernels round differently and the rebuild is another backbone
+// (its teacher may differ by several points): each stage-2 run records the build it started from
+// (`backbone`: its teacher's accuracy, the weights' sha256) and the report names the runs that
+// started from another build than the committed one. Tables: docs/results.json,
+// docs/results-replication.md and .svg (folded into docs/results.md by hand).
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -263,22 +267,10 @@ async function buildStage1(trace, seed) {
   const config = stage1Config(trace, seed);
   const settings = stage1Settings(trace, seed);
   setAsideIfStale(dir, settings);
-  if (existsSync(join(modelDir, 'config.json')) && committed(id, settings)) return modelDir;
+  if (existsSync(join(modelDir, 'config.json')) && committed(id, settings)) return builtBackbone(dir, modelDir);
   const t0 = Date.now();
   const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, config));
   if (!outcome) return null;
-  const known = committed(id, settings);
-  if (!known) {
-    const r = record(id, { method: 'stage1-full-cot', traces: trace, seed }, settings, outcome);
-    log(`${id}: teacher ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)}`);
-  } else {
-    // A rebuilt backbone (its model is not committed): same settings and seed, but another CPU's
-    // kernels round differently, so say how close it came to the committed one.
-    const { correct, questions } = outcome.result;
-    log(
-      `${id}: rebuilt, teacher ${(outcome.result.accuracy * 100).toFixed(1)}% (${correct}/${questions}); committed ${(known.accuracy * 100).toFixed(1)}% (${known.correct}/${known.questions})`,
-    );
-  }
   if (!existsSync(join(modelDir, 'config.json'))) {
     const code = await runKava(
       ['export', join(dir, 'run'), '--out', modelDir, '--merged', '--force'],
@@ -289,7 +281,36 @@ async function buildStage1(trace, seed) {
       return null;
     }
   }
-  return modelDir;
+  const built = builtBackbone(dir, modelDir);
+  const known = committed(id, settings);
+  if (!known) {
+    // The fingerprint goes with the committed backbone, so a stage-2 run can say it used this build.
+    const fields = { method: 'stage1-full-cot', traces: trace, seed, sha256: built.backbone.sha256 };
+    const r = record(id, fields, settings, outcome);
+    log(`${id}: teacher ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)}`);
+  } else {
+    // A rebuilt backbone (its model is not committed): same settings and seed, but another CPU's
+    // kernels round differently, so say how close it came to the committed one.
+    const { correct, questions } = outcome.result;
+    log(
+      `${id}: rebuilt, teacher ${(outcome.result.accuracy * 100).toFixed(1)}% (${correct}/${questions}); committed ${(known.accuracy * 100).toFixed(1)}% (${known.correct}/${known.questions})`,
+    );
+  }
+  return built;
+}
+
+/**
+ * The exported model and the fingerprint of this build of it: its teacher's held-out accuracy and
+ * the sha256 of its weight files (what a stage-2 run records, as `backbone`).
+ */
+function builtBackbone(dir, modelDir) {
+  const hash = createHash('sha256');
+  for (const f of readdirSync(modelDir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort())
+    hash.update(readFileSync(join(modelDir, f)));
+  const run = finishedRun(join(dir, 'run'));
+  return { modelDir, backbone: { teacherAccuracy: run?.result.accuracy ?? null, sha256: hash.digest('hex') } };
 }
 
 // ---- stage 2 ----------------------------------------------------------------------------------
@@ -308,15 +329,16 @@ async function stage2(run) {
   const done = committed(run.id, settings);
   if (done) return void results.set(run.id, done);
   if (args['report-only']) return;
-  const modelDir = await stage1Model(run.trace, run.seed);
-  if (!modelDir) return log(`${run.id}: no stage-1 model, skipped`);
+  const built = await stage1Model(run.trace, run.seed);
+  if (!built) return log(`${run.id}: no stage-1 model, skipped`);
+  const { modelDir, backbone } = built;
   const t0 = Date.now();
   const dir = join(outDir, run.id);
   const config = stage2Config(run.method, run.trace, run.seed, modelDir);
   setAsideIfStale(dir, settings);
   const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, config));
   if (!outcome) return log(`${run.id}: no result`);
-  const r = record(run.id, { method: run.method, traces: run.trace, seed: run.seed }, settings, outcome);
+  const r = record(run.id, { method: run.method, traces: run.trace, seed: run.seed, backbone }, settings, outcome);
   results.set(run.id, r);
   log(
     `${run.id}: ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)} [${results.size}/${runs.length}]`,

@@ -38,6 +38,24 @@ function perQuestion(runs) {
   return Array.from({ length: n }, (_, i) => mean(runs.map((r) => Number(r.perQuestion[i]))));
 }
 
+/**
+ * Stage-2 runs that started from another build of their backbone than the committed stage-1 one
+ * (a fresh machine rebuilds the model, which is not committed, and other CPU kernels round
+ * differently). Runs without a `backbone` record predate it and used the committed build.
+ */
+function otherBuilds(stage1, stage2) {
+  return stage2.flatMap((r) => {
+    const s1 = stage1.find((s) => s.traces === r.traces && s.seed === r.seed);
+    if (!r.backbone || !s1) return [];
+    const same = s1.sha256 ? r.backbone.sha256 === s1.sha256 : r.backbone.teacherAccuracy === s1.accuracy;
+    return same
+      ? []
+      : [
+          `${r.method}, ${r.traces}, seed ${r.seed}: from a rebuild of its backbone (teacher ${pct(r.backbone.teacherAccuracy)} %; the committed build's ${pct(s1.accuracy)} %)`,
+        ];
+  });
+}
+
 /** What a stage-1 backbone should reach before stage 2 starts from it (issue: "plateaus (≥ 60 %)"). */
 const TEACHER_BAR = 0.6;
 
@@ -135,6 +153,7 @@ export async function writeReport({
     (r) =>
       `${r.traces} seed ${r.seed}: ${pct(r.accuracy)} % (${r.correct}/${r.questions}; curve ${r.curve.map((c) => `${c.step}: ${pct(c.accuracy)}`).join(', ')})${r.accuracy < TEACHER_BAR ? ` **below the ${pct(TEACHER_BAR)} % a backbone should reach**` : ''}`,
   );
+  const rebuilt = otherBuilds(stage1, stage2);
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}`;
   const trainHours = all.reduce((s, r) => s + (r.trainSeconds ?? 0), 0) / 3600;
   const md = [
@@ -147,6 +166,14 @@ export async function writeReport({
     '',
     ...teachers.map((t) => `- ${t}`),
     '',
+    ...(rebuilt.length
+      ? [
+          "Stage-2 runs that started from another build of their seed's backbone (the same settings and seed, trained again on another machine; paired comparisons with the seed's other runs then compare two backbones):",
+          '',
+          ...rebuilt.map((t) => `- ${t}`),
+          '',
+        ]
+      : []),
     '## Stage 2',
     '',
     table,
