@@ -215,10 +215,6 @@ function committed(id, settings) {
 }
 
 function record(id, fields, settings, outcome) {
-  const predictions = readFileSync(outcome.result.predictionsFile, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
   const r = {
     experiment,
     id,
@@ -231,24 +227,33 @@ function record(id, fields, settings, outcome) {
     kvEntriesPerQuestion: outcome.result.kvEntriesPerQuestion,
     trainSeconds: Math.round(outcome.seconds),
     curve: outcome.curve,
-    // Per question, in test-split order: 1 correct, 0 wrong (for the paired bootstrap).
-    perQuestion: predictions.map((p) => (p.correct ? '1' : '0')).join(''),
+    perQuestion: perQuestionOf(outcome),
     settings,
   };
+  save(id, r, `results: ${experiment} ${id} ${(r.accuracy * 100).toFixed(1)}%`);
+  return r;
+}
+
+/** Per question, in test-split order: 1 correct, 0 wrong (for the paired bootstrap). */
+function perQuestionOf(outcome) {
+  return readFileSync(outcome.result.predictionsFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l).correct ? '1' : '0'))
+    .join('');
+}
+
+/** Writes a run's record, and commits it with --commit. */
+function save(id, r, message) {
   writeFileSync(resultFile(id), `${JSON.stringify(r, null, 1)}\n`);
   if (args.commit) {
     try {
       execFileSync('git', ['add', resultFile(id)], { cwd: root });
-      execFileSync(
-        'git',
-        ['commit', '-q', '-m', `results: ${experiment} ${id} ${(r.accuracy * 100).toFixed(1)}%`, '--', resultFile(id)],
-        { cwd: root },
-      );
+      execFileSync('git', ['commit', '-q', '-m', message, '--', resultFile(id)], { cwd: root });
     } catch (err) {
       process.stderr.write(`experiment: could not commit ${resultFile(id)}: ${err.message}\n`);
     }
   }
-  return r;
 }
 
 // ---- stage 1 ----------------------------------------------------------------------------------
@@ -267,7 +272,6 @@ async function buildStage1(trace, seed) {
   const config = stage1Config(trace, seed);
   const settings = stage1Settings(trace, seed);
   setAsideIfStale(dir, settings);
-  if (existsSync(join(modelDir, 'config.json')) && committed(id, settings)) return builtBackbone(dir, modelDir);
   const t0 = Date.now();
   const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, config));
   if (!outcome) return null;
@@ -290,11 +294,20 @@ async function buildStage1(trace, seed) {
     log(`${id}: teacher ${(r.accuracy * 100).toFixed(1)}% (${r.correct}/${r.questions}), ${minutes(Date.now() - t0)}`);
   } else {
     // A rebuilt backbone (its model is not committed): same settings and seed, but another CPU's
-    // kernels round differently, so say how close it came to the committed one.
+    // kernels may round differently, so say how close it came to the committed one.
     const { correct, questions } = outcome.result;
+    const same = perQuestionOf(outcome) === known.perQuestion && outcome.result.accuracy === known.accuracy;
     log(
-      `${id}: rebuilt, teacher ${(outcome.result.accuracy * 100).toFixed(1)}% (${correct}/${questions}); committed ${(known.accuracy * 100).toFixed(1)}% (${known.correct}/${known.questions})`,
+      `${id}: rebuilt, teacher ${(outcome.result.accuracy * 100).toFixed(1)}% (${correct}/${questions}); committed ${(known.accuracy * 100).toFixed(1)}% (${known.correct}/${known.questions})${same ? ', the same answers question for question' : ''}`,
     );
+    // A committed build recorded before fingerprints existed takes the fingerprint of a rebuild that
+    // answers every held-out question as it did (so later runs are matched by the weights' hash).
+    if (same && !known.sha256)
+      save(
+        id,
+        { ...known, sha256: built.backbone.sha256 },
+        `results: ${experiment} ${id}: the fingerprint of its rebuild, which answers every question as it did`,
+      );
   }
   return built;
 }

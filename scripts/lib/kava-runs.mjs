@@ -9,6 +9,22 @@ import { fileURLToPath } from 'node:url';
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const kava = join(root, 'packages/cli/bin/kava.js');
 
+/**
+ * The environment of every child: one BLAS kernel set and one BLAS thread, so that a backbone
+ * rebuilt on a fresh machine (its model is not committed) is the committed one, bit for bit.
+ * OpenBLAS picks its sgemm kernels by CPU (SkylakeX on an AVX-512 Xeon, Zen on an EPYC) and they
+ * round differently; the Zen (= Haswell) kernels also round differently on two threads than on
+ * one, and by default a large product takes a second thread whenever the other core is idle for a
+ * moment, so even one machine could train another backbone. The committed builds were trained on
+ * Zen 3 EPYC machines. Set OPENBLAS_CORETYPE or KAVA_BLAS_THREADS yourself to choose otherwise.
+ */
+const threadsChosen = ['KAVA_BLAS_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS'].some((v) => process.env[v]);
+const pinned = {
+  ...(process.arch === 'x64' ? { OPENBLAS_CORETYPE: 'Zen' } : {}),
+  ...(threadsChosen ? {} : { KAVA_BLAS_THREADS: '1' }),
+};
+export const childEnv = { ...pinned, ...process.env };
+
 const jsonLines = (file) =>
   readFileSync(file, 'utf8')
     .split('\n')
@@ -75,6 +91,7 @@ export function runKava(argv, log) {
   return new Promise((done) => {
     const child = spawn(process.execPath, [kava, ...argv], {
       cwd: root,
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

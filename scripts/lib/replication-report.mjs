@@ -43,7 +43,7 @@ function perQuestion(runs) {
  * (a fresh machine rebuilds the model, which is not committed, and other CPU kernels round
  * differently). Runs without a `backbone` record predate it and used the committed build.
  */
-function otherBuilds(stage1, stage2) {
+export function otherBuilds(stage1, stage2) {
   return stage2.flatMap((r) => {
     const s1 = stage1.find((s) => s.traces === r.traces && s.seed === r.seed);
     if (!r.backbone || !s1) return [];

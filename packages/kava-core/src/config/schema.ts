@@ -212,7 +212,7 @@ export const trainSchema = section(
       .int()
       .default(0)
       .describe(
-        'seed of the random draws of training: the initial weights of a random preset, LoRA A, the added token rows and the latent projection; the LoRA dropout masks and the random scorer (from the seed, the step, the micro-batch and a fixed site). The same config and seed give the same losses and weights bit for bit, also when a run is interrupted and resumed, on the same machine and backend (across backends, BLAS builds or thread counts they agree only to rounding). The data order has its own seed, data.shuffleSeed',
+        'seed of the random draws of training: the initial weights of a random preset, LoRA A, the added token rows and the latent projection; the LoRA dropout masks and the random scorer (from the seed, the step, the micro-batch and a fixed site). The same config and seed give the same losses and weights bit for bit, also when a run is interrupted and resumed, on the same machine and backend with a fixed BLAS thread count (KAVA_BLAS_THREADS=1: by default a large product on the wasm backend takes a second thread while another core is idle, and the Haswell/Zen kernels of OpenBLAS round differently on two threads; across backends, BLAS kernel sets (OPENBLAS_CORETYPE) or thread counts runs agree only to rounding, and a long training drifts apart). The data order has its own seed, data.shuffleSeed',
       ),
     out: z.string().default('runs').describe('folder that holds run directories'),
     checkpointEvery: z
