@@ -21,12 +21,15 @@ export const kava = join(root, 'packages/cli/bin/kava.js');
  * kernels had made a 59 % teacher of it instead of 68.5 %). Set OPENBLAS_CORETYPE or
  * KAVA_BLAS_THREADS yourself to choose otherwise.
  */
-const threadsChosen = ['KAVA_BLAS_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS'].some((v) => process.env[v]);
-const pinned = {
-  ...(process.arch === 'x64' ? { OPENBLAS_CORETYPE: 'Zen' } : {}),
-  ...(threadsChosen ? {} : { KAVA_BLAS_THREADS: '1' }),
-};
-export const childEnv = { ...pinned, ...process.env };
+export function childEnvFor(env, arch) {
+  const threadsChosen = ['KAVA_BLAS_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS'].some((v) => env[v]);
+  return {
+    ...(arch === 'x64' ? { OPENBLAS_CORETYPE: 'Zen' } : {}),
+    ...(threadsChosen ? {} : { KAVA_BLAS_THREADS: '1' }),
+    ...env,
+  };
+}
+const childEnv = childEnvFor(process.env, process.arch);
 
 const jsonLines = (file) =>
   readFileSync(file, 'utf8')
