@@ -32,7 +32,16 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { finishedRun, isStopping, pool, root, runKava, setAsideIfStale, trainRun } from './lib/kava-runs.mjs';
+import {
+  blasSettings,
+  finishedRun,
+  isStopping,
+  pool,
+  root,
+  runKava,
+  setAsideIfStale,
+  trainRun,
+} from './lib/kava-runs.mjs';
 import { mean, pairedBootstrap, std } from './lib/stats.mjs';
 import { failer, gridSelection, positiveInt } from './lib/grid-args.mjs';
 
@@ -359,7 +368,7 @@ async function stage2(run) {
 }
 
 log(
-  `${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}`,
+  `${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}; trainings run with ${blasSettings}`,
 );
 // Stage-1 models first (one per trace and seed), so that both cores train backbones before any
 // stage-2 run waits for one.

@@ -30,6 +30,11 @@ export function childEnvFor(env, arch) {
   };
 }
 const childEnv = childEnvFor(process.env, process.arch);
+/** The BLAS settings the trainings run with, for the experiment's log. */
+export const blasSettings = ['OPENBLAS_CORETYPE', 'KAVA_BLAS_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']
+  .filter((v) => childEnv[v])
+  .map((v) => `${v}=${childEnv[v]}`)
+  .join(' ');
 
 const jsonLines = (file) =>
   readFileSync(file, 'utf8')
