@@ -294,7 +294,7 @@ async function buildStage1(trace, seed) {
       return null;
     }
   }
-  const built = builtBackbone(dir, modelDir);
+  const built = builtBackbone(modelDir, outcome);
   const known = committed(id, settings);
   if (!known) {
     // The fingerprint goes with the committed backbone, so a stage-2 run can say it used this build.
@@ -305,7 +305,7 @@ async function buildStage1(trace, seed) {
     // A rebuilt backbone (its model is not committed): same settings and seed, but another CPU's
     // kernels may round differently, so say how close it came to the committed one.
     const { correct, questions } = outcome.result;
-    const same = perQuestionOf(outcome) === known.perQuestion && outcome.result.accuracy === known.accuracy;
+    const same = perQuestionOf(outcome) === known.perQuestion;
     log(
       `${id}: rebuilt, teacher ${(outcome.result.accuracy * 100).toFixed(1)}% (${correct}/${questions}); committed ${(known.accuracy * 100).toFixed(1)}% (${known.correct}/${known.questions})${same ? ', the same answers question for question' : ''}`,
     );
@@ -325,14 +325,13 @@ async function buildStage1(trace, seed) {
  * The exported model and the fingerprint of this build of it: its teacher's held-out accuracy and
  * the sha256 of its weight files (what a stage-2 run records, as `backbone`).
  */
-function builtBackbone(dir, modelDir) {
+function builtBackbone(modelDir, outcome) {
   const hash = createHash('sha256');
   for (const f of readdirSync(modelDir)
     .filter((f) => f.endsWith('.safetensors'))
     .sort())
     hash.update(readFileSync(join(modelDir, f)));
-  const run = finishedRun(join(dir, 'run'));
-  return { modelDir, backbone: { teacherAccuracy: run?.result.accuracy ?? null, sha256: hash.digest('hex') } };
+  return { modelDir, backbone: { teacherAccuracy: outcome.result.accuracy, sha256: hash.digest('hex') } };
 }
 
 // ---- stage 2 ----------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ export const kava = join(root, 'packages/cli/bin/kava.js');
  * kernels had made a 59 % teacher of it instead of 68.5 %). Set OPENBLAS_CORETYPE or
  * KAVA_BLAS_THREADS yourself to choose otherwise.
  */
+const THREAD_VARS = ['KAVA_BLAS_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS'];
 export function childEnvFor(env, arch) {
-  const threadsChosen = ['KAVA_BLAS_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS'].some((v) => env[v]);
+  const threadsChosen = THREAD_VARS.some((v) => env[v]);
   return {
     ...(arch === 'x64' ? { OPENBLAS_CORETYPE: 'Zen' } : {}),
     ...(threadsChosen ? {} : { KAVA_BLAS_THREADS: '1' }),
@@ -31,7 +32,7 @@ export function childEnvFor(env, arch) {
 }
 const childEnv = childEnvFor(process.env, process.arch);
 /** The BLAS settings the trainings run with, for the experiment's log. */
-export const blasSettings = ['OPENBLAS_CORETYPE', 'KAVA_BLAS_THREADS', 'OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS']
+export const blasSettings = ['OPENBLAS_CORETYPE', ...THREAD_VARS]
   .filter((v) => childEnv[v])
   .map((v) => `${v}=${childEnv[v]}`)
   .join(' ');
