@@ -9,13 +9,7 @@
 //   stage 2  from that directory (`--model-dir`, all weights trained), the same budget for each
 //            of no-cot, full-cot, codi, pccot, kava-rkv, kava-keydiff, kava-random.
 //
-//   npm run experiment                     the grid: 7 methods x 2 traces x 3 seeds
-//   npm run experiment -- --quick          1 seed, equation traces, short budgets (< 20 min on 2 cores)
-//   npm run experiment -- --ablations      kava-rkv variants (lambda, last step, M, alpha1), seed 0
-//   options: --seeds 0,1,2  --methods a,b  --traces equation,nl  --jobs N  --out DIR  --commit
-//            --report-only (tables from the committed results, no training)
-//            --stage1-steps N --stage2-steps N --eval-limit N --results DIR --report-dir DIR
-//            (smaller budgets and other folders, e.g. for a smoke test that leaves docs/ alone)
+// Usage: USAGE below (`npm run experiment -- --help`).
 //
 // Resumable twice over: each finished run's numbers are written to docs/results/runs/<experiment>/
 // <id>.json (small JSON, committed; --commit commits each one as it lands), and a run whose file
@@ -44,6 +38,22 @@ import {
 } from './lib/kava-runs.mjs';
 import { mean, pairedBootstrap, std } from './lib/stats.mjs';
 import { failer, gridSelection, positiveInt } from './lib/grid-args.mjs';
+
+const USAGE = `Usage: npm run experiment -- [options]
+
+  (no options)        the grid: 7 methods x 2 trace styles x 3 seeds, from one backbone per seed and style
+  --quick             1 seed, equation traces, short budgets (< 20 min on 2 cores): checks the pipeline
+  --ablations         KaVa/R-KV variants (lambda, last step, M, alpha1, frozen teacher): seed 0, equation
+                      traces (add --traces equation,nl for both styles)
+  --report-only       tables, intervals, charts and docs/results.json from the committed results; no training
+
+  --seeds 0,1,2       --methods a,b       --traces equation,nl      a slice of the grid
+  --jobs N            trainings at a time (default: 2, or 1 on one core)
+  --commit            commit each finished run's numbers as it lands
+  --out DIR           where the training runs live (default experiments/<experiment>)
+  --stage1-steps N  --stage2-steps N  --eval-limit N  --results DIR  --report-dir DIR
+                      smaller budgets and other folders, e.g. a smoke test that leaves docs/ alone
+`;
 
 // ---- settings ---------------------------------------------------------------------------------
 /**
@@ -87,25 +97,36 @@ const ABLATIONS = {
   'kava-rkv-frozen-teacher': { config: { train: { teacher: 'frozen' } } },
 };
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    ablations: { type: 'boolean', default: false },
-    out: { type: 'string' },
-    seeds: { type: 'string' },
-    methods: { type: 'string' },
-    traces: { type: 'string' },
-    jobs: { type: 'string' },
-    commit: { type: 'boolean', default: false },
-    'report-only': { type: 'boolean', default: false },
-    'stage1-steps': { type: 'string' },
-    'stage2-steps': { type: 'string' },
-    'eval-limit': { type: 'string' },
-    results: { type: 'string' },
-    'report-dir': { type: 'string' },
-  },
-});
+const OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  ablations: { type: 'boolean', default: false },
+  out: { type: 'string' },
+  seeds: { type: 'string' },
+  methods: { type: 'string' },
+  traces: { type: 'string' },
+  jobs: { type: 'string' },
+  commit: { type: 'boolean', default: false },
+  'report-only': { type: 'boolean', default: false },
+  'stage1-steps': { type: 'string' },
+  'stage2-steps': { type: 'string' },
+  'eval-limit': { type: 'string' },
+  results: { type: 'string' },
+  'report-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+};
+
 const fail = failer('experiment');
+let args;
+try {
+  ({ values: args } = parseArgs({ options: OPTIONS }));
+} catch (err) {
+  fail(`${err.message} (see --help)`);
+}
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+
 const positive = (flag) => positiveInt(flag, args[flag], fail);
 const quick = args.quick;
 const budget = structuredClone(quick ? QUICK : FULL);
@@ -134,7 +155,12 @@ const catalogue = args.ablations
       ),
     }
   : METHODS;
-const gridDefaults = { traces: quick ? 'equation' : 'equation,nl', seeds: quick || args.ablations ? '0' : '0,1,2' };
+// The ablations default to one seed and the equation traces: on 2 cores a verbose-NL run costs
+// about twice an equation one, and the method comparison across styles is the grid's job.
+const gridDefaults = {
+  traces: quick || args.ablations ? 'equation' : 'equation,nl',
+  seeds: quick || args.ablations ? '0' : '0,1,2',
+};
 const { methods, traces, seeds } = gridSelection(args, catalogue, gridDefaults, fail);
 // The report always covers the whole grid (and any extra seed or method this call ran): a call
 // that trains a slice must not rewrite the tables as if the slice were all there is.

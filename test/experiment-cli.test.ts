@@ -1,0 +1,50 @@
+// `npm run experiment` is how a user reruns the replication: its options must say what they do,
+// a mistyped one must be a usage error rather than a stack trace, and `--ablations` must default
+// to the slice the docs promise (seed 0, equation traces). --report-only trains nothing, so the
+// grid it announces can be checked in a second, into temporary folders that leave docs/ alone.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const script = resolve(dirname(fileURLToPath(import.meta.url)), '../scripts/experiment.mjs');
+const experiment = (...args: string[]) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+
+describe('npm run experiment: the command line', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kava-experiment-cli-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--help lists the modes and exits 0', () => {
+    const r = experiment('--help');
+    expect(r.status).toBe(0);
+    for (const flag of ['--quick', '--ablations', '--report-only', '--seeds', '--commit'])
+      expect(r.stdout).toContain(flag);
+  });
+
+  it('an unknown option is a usage error naming it', () => {
+    const r = experiment('--seed', '1');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("experiment: Unknown option '--seed'");
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('--ablations defaults to seed 0 and the equation traces: the reference and seven variants', () => {
+    const r = experiment(
+      '--ablations',
+      '--report-only',
+      '--out',
+      join(dir, 'out'),
+      '--results',
+      join(dir, 'runs', 'two-stage-ablation'),
+      '--report-dir',
+      join(dir, 'docs'),
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('two-stage-ablation: 8 stage-2 runs (8 methods x 1 traces x 1 seeds)');
+    expect(readdirSync(join(dir, 'docs'))).toContain('results-two-stage-ablation.md');
+  });
+});
