@@ -56,10 +56,11 @@ export async function methodBars({ root, cells, methods, traces, title, width, h
   return renderSvg({
     title,
     data: { values: bars },
-    width,
-    height,
     facet: { column: { field: 'method', type: 'nominal', title: null, sort: methods } },
+    // A facet's panel size belongs to its inner spec (at the top level Vega-Lite ignores it).
     spec: {
+      width,
+      height,
       layer: [
         {
           mark: 'bar',

@@ -56,6 +56,9 @@ export function otherBuilds(stage1, stage2) {
   });
 }
 
+/** The KaVa variants, each compared with the better of CODI and PCCoT. */
+const KAVA = ['kava-rkv', 'kava-keydiff', 'kava-random'];
+
 /** What a stage-1 backbone should reach before stage 2 starts from it (issue: "plateaus (≥ 60 %)"). */
 const TEACHER_BAR = 0.6;
 
@@ -84,6 +87,23 @@ function doneCheck(runsOf, methods, traces, seeds) {
     );
   }
   return lines;
+}
+
+/**
+ * Replaces what stands between `<!-- <experiment>:begin -->` and `<!-- <experiment>:end -->` in
+ * `file` (docs/results.md) with `block`, so its lead table is always the committed results'; the
+ * prose around it is written by hand. False when the file or its markers are absent.
+ */
+export function foldInto(file, experiment, block) {
+  if (!existsSync(file)) return false;
+  const text = readFileSync(file, 'utf8');
+  const [begin, end] = [`<!-- ${experiment}:begin`, `<!-- ${experiment}:end -->`];
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  if (a < 0 || b < a) return false;
+  const afterBegin = text.indexOf('-->', a) + 3;
+  writeFileSync(file, `${text.slice(0, afterBegin)}\n\n${block}\n\n${text.slice(b)}`);
+  return true;
 }
 
 export async function writeReport({
@@ -132,17 +152,24 @@ export async function writeReport({
   // KaVa against the better of CODI and PCCoT, and full CoT against no-CoT, paired over questions.
   const comparisons = [];
   for (const t of traces) {
-    const kava = runsOf('kava-rkv', t);
-    // The better rival by its mean on the seeds KaVa has too, so the choice and the comparison
-    // stand on the same backbones.
-    const rivals = ['codi', 'pccot'].map((m) => ({ m, rs: runsOf(m, t) })).filter((x) => onSeedsOf(x.rs, kava).length);
-    if (kava.length && rivals.length) {
+    for (const k of KAVA.filter((m) => methods.includes(m))) {
+      const kava = runsOf(k, t);
+      // The better rival by its mean on the seeds KaVa has too, so the choice and the comparison
+      // stand on the same backbones.
+      const rivals = ['codi', 'pccot']
+        .map((m) => ({ m, rs: runsOf(m, t) }))
+        .filter((x) => onSeedsOf(x.rs, kava).length);
+      if (!kava.length || !rivals.length) continue;
       const score = (x) => mean(onSeedsOf(x.rs, kava).map((r) => r.accuracy));
       const best = rivals.sort((a, b) => score(b) - score(a))[0];
       comparisons.push(
-        `- ${t}: kava-rkv − ${best.m} (the better of CODI/PCCoT) = ${pairedOverSeeds(kava, best.rs)} points`,
+        `- ${t}: ${k} − ${best.m} (the better of CODI/PCCoT) = ${pairedOverSeeds(kava, best.rs)} points`,
       );
     }
+    // Does the scorer matter: R-KV's choice of tokens against a random one.
+    const [rkv, random] = [runsOf('kava-rkv', t), runsOf('kava-random', t)];
+    if (rkv.length && random.length)
+      comparisons.push(`- ${t}: kava-rkv − kava-random = ${pairedOverSeeds(rkv, random)} points`);
     const full = runsOf('full-cot', t);
     const none = runsOf('no-cot', t);
     if (full.length && none.length)
@@ -187,6 +214,23 @@ export async function writeReport({
   ].join('\n');
   const base = experiment === 'two-stage' ? 'results-replication' : `results-${experiment}`;
   writeFileSync(join(reportDir, `${base}.md`), md);
+  const lead = [
+    `![Held-out accuracy after stage 2, mean ± std over seeds](${base}.svg)`,
+    '',
+    table,
+    '',
+    'Paired bootstrap over held-out questions (correctness averaged over the seeds both sides have; 10,000 resamples; the interval is over questions, not seeds):',
+    '',
+    ...comparisons,
+    '',
+    ...doneCheck(runsOf, methods, traces, seeds),
+    '',
+    `![Held-out accuracy during stage 2, mean over seeds](${base}-curves.svg)`,
+    '',
+    `Training time of all ${all.length} committed runs: ${trainHours.toFixed(1)} h. Each backbone and the runs behind every mean: [${base}.md](${base}.md).`,
+  ].join('\n');
+  if (foldInto(join(reportDir, 'results.md'), experiment, lead))
+    process.stdout.write(`updated the ${experiment} block of ${join(reportDir, 'results.md')}\n`);
 
   // docs/results.json: every committed run of every two-stage experiment, machine-readable.
   const runsDir = dirname(resultsDir);
