@@ -58,6 +58,8 @@ export function otherBuilds(stage1, stage2) {
 
 /** The KaVa variants, each compared with the better of CODI and PCCoT. */
 const KAVA = ['kava-rkv', 'kava-keydiff', 'kava-random'];
+/** Every method that reasons in latents, each compared with no-CoT. */
+const LATENT = ['codi', 'pccot', ...KAVA];
 
 /** What a stage-1 backbone should reach before stage 2 starts from it (issue: "plateaus (≥ 60 %)"). */
 const TEACHER_BAR = 0.6;
@@ -175,6 +177,17 @@ export async function writeReport({
     if (full.length && none.length)
       comparisons.push(`- ${t}: full-cot − no-cot = ${pairedOverSeeds(full, none)} points`);
   }
+  // Do the latents help at all: each latent method against answering at once, from the same backbone.
+  const latent = LATENT.filter((m) => methods.includes(m));
+  const overNoCot = [
+    `| latent method − no-cot, points [95 % CI] | ${traces.join(' | ')} |`,
+    `|---|${traces.map(() => '---|').join('')}`,
+    ...latent.map(
+      (m) =>
+        `| ${m} | ${traces.map((t) => (runsOf(m, t).length && runsOf('no-cot', t).length ? pairedOverSeeds(runsOf(m, t), runsOf('no-cot', t)) : '–')).join(' | ')} |`,
+    ),
+  ];
+  comparisons.push('', ...overNoCot);
 
   const teachers = stage1.map(
     (r) =>
