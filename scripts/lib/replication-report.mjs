@@ -29,7 +29,11 @@ function pairedOverSeeds(a, b) {
   const [a2, b2] = [onSeedsOf(a, b), onSeedsOf(b, a)];
   if (!a2.length) return '–';
   const seeds = a2.length < Math.max(a.length, b.length) ? ` (seed ${a2.map((r) => r.seed).join(', ')})` : '';
-  return `${ci(pairedBootstrap(perQuestion(a2), perQuestion(b2)))}${seeds}`;
+  // The interval is over questions only; the difference on each seed shows the spread between seeds.
+  const bySeed = (rs) => [...rs].sort((x, y) => x.seed - y.seed);
+  const [as, bs] = [bySeed(a2), bySeed(b2)];
+  const perSeed = as.length > 1 ? `; per seed ${as.map((r, i) => signed(r.accuracy - bs[i].accuracy)).join(', ')}` : '';
+  return `${ci(pairedBootstrap(perQuestion(a2), perQuestion(b2)))}${seeds}${perSeed}`;
 }
 
 /** Per question, the correctness averaged over the given runs (all on the same test questions). */
