@@ -221,7 +221,11 @@ function stage2Config(method, trace, seed, modelDir) {
 }
 
 // ---- committed per-run results ----------------------------------------------------------------
-const resultFile = (id) => join(resultsDir, `${id}.json`);
+// The ablations start from the grid's backbones and are measured against the grid's own KaVa/R-KV
+// runs (the same settings): those records live in the grid's folder, so neither is trained twice.
+const gridResultsDir = args.results ? resultsDir : join(root, 'docs/results/runs/two-stage');
+const sharedWithGrid = (id) => args.ablations && (id.startsWith('stage1-') || /^kava-rkv-[a-z]+-seed\d+$/.test(id));
+const resultFile = (id) => join(sharedWithGrid(id) ? gridResultsDir : resultsDir, `${id}.json`);
 /** The settings that decide a run's numbers; a committed result made with others is not reused. */
 const settingsOf = (presets, config, stage1 = undefined) =>
   JSON.stringify({
@@ -414,5 +418,8 @@ await pool([...backbones, ...runs], jobs, (item) =>
 );
 if (isStopping()) process.exit(130);
 const wallMinutes = (Date.now() - started) / 60000;
-const { writeReport } = await import('./lib/replication-report.mjs');
-await writeReport({ experiment, root, resultsDir, reportDir, ...reportGrid, quick, wallMinutes });
+const { readResults, writeReport } = await import('./lib/replication-report.mjs');
+const shared = readResults(gridResultsDir).filter(
+  (r) => sharedWithGrid(r.id) && reportGrid.traces.includes(r.traces) && reportGrid.seeds.includes(r.seed),
+);
+await writeReport({ experiment, root, resultsDir, shared, reportDir, ...reportGrid, quick, wallMinutes });

@@ -1,11 +1,33 @@
 // docs/results.md leads with the replication's table, remade from the committed results by
 // `npm run experiment -- --report-only`: the block between its markers is replaced, and the prose
 // written by hand around it must survive every remake.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 // @ts-expect-error: a plain .mjs script module without type declarations
-import { foldInto } from '../scripts/lib/replication-report.mjs';
+import { foldInto, writeReport } from '../scripts/lib/replication-report.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+/** A committed run's record as experiment.mjs writes it (one per question in `perQuestion`). */
+const record = (id: string, method: string, perQuestion: string) => {
+  const accuracy = [...perQuestion].filter((c) => c === '1').length / perQuestion.length;
+  return {
+    experiment: 'two-stage',
+    id,
+    method,
+    traces: 'equation',
+    seed: 0,
+    accuracy,
+    correct: Math.round(accuracy * perQuestion.length),
+    questions: perQuestion.length,
+    forwardPassesPerQuestion: 6,
+    kvEntriesPerQuestion: 58,
+    trainSeconds: 60,
+    curve: [{ step: 10, accuracy }],
+    perQuestion,
+  };
+};
 
 describe('replication report: the block it keeps in docs/results.md', () => {
   let dir: string;
@@ -35,4 +57,31 @@ describe('replication report: the block it keeps in docs/results.md', () => {
     expect(foldInto(join(dir, 'missing.md'), 'two-stage', 'table')).toBe(false);
     expect(readFileSync(file, 'utf8')).toBe(text);
   });
+
+  it('measures an ablation against the grid’s KaVa/R-KV run, read from the grid’s folder', async () => {
+    const ablations = join(dir, 'runs', 'two-stage-ablation');
+    mkdirSync(ablations, { recursive: true });
+    const variant = record('kava-rkv-m4-equation-seed0', 'kava-rkv-m4', '1111111111');
+    writeFileSync(join(ablations, `${variant.id}.json`), JSON.stringify(variant));
+    const shared = [
+      record('kava-rkv-equation-seed0', 'kava-rkv', '1111100000'),
+      record('stage1-equation-seed0', 'stage1-full-cot', '1111111100'),
+    ];
+    await writeReport({
+      experiment: 'two-stage-ablation',
+      root,
+      resultsDir: ablations,
+      shared,
+      reportDir: dir,
+      methods: ['kava-rkv', 'kava-rkv-m4'],
+      traces: ['equation'],
+      seeds: [0],
+      quick: false,
+      wallMinutes: 0,
+    });
+    const md = readFileSync(join(dir, 'results-two-stage-ablation.md'), 'utf8');
+    expect(md).toMatch(/- equation: kava-rkv-m4 − kava-rkv = \+50\.0 \[/);
+    expect(md).toContain('- equation seed 0: 80.0 % (8/10');
+    expect(md).not.toContain('no-cot'); // the grid's baselines are not part of the ablation
+  }, 60_000);
 });

@@ -116,6 +116,7 @@ export async function writeReport({
   experiment,
   root,
   resultsDir,
+  shared = [],
   reportDir,
   methods,
   traces,
@@ -123,7 +124,9 @@ export async function writeReport({
   quick,
   wallMinutes,
 }) {
-  const all = readResults(resultsDir);
+  // `shared`: records of another experiment's folder this one builds on (the ablations' backbones
+  // and their reference runs are the grid's).
+  const all = [...readResults(resultsDir), ...shared];
   const stage1 = all.filter((r) => r.method === 'stage1-full-cot');
   const stage2 = all.filter((r) => r.method !== 'stage1-full-cot' && seeds.includes(r.seed));
   const runsOf = (method, trace) => stage2.filter((r) => r.method === method && r.traces === trace);
@@ -181,6 +184,13 @@ export async function writeReport({
     if (full.length && none.length)
       comparisons.push(`- ${t}: full-cot − no-cot = ${pairedOverSeeds(full, none)} points`);
   }
+  // The ablations: each variant against the KaVa/R-KV run it changes one setting of.
+  for (const t of traces)
+    for (const v of methods.filter((m) => m.startsWith('kava-rkv-'))) {
+      const [variant, reference] = [runsOf(v, t), runsOf('kava-rkv', t)];
+      if (variant.length && reference.length)
+        comparisons.push(`- ${t}: ${v} − kava-rkv = ${pairedOverSeeds(variant, reference)} points`);
+    }
   // Do the latents help at all: each latent method against answering at once, from the same backbone.
   const latent = LATENT.filter((m) => methods.includes(m));
   const overNoCot = [
@@ -191,7 +201,7 @@ export async function writeReport({
         `| ${m} | ${traces.map((t) => (runsOf(m, t).length && runsOf('no-cot', t).length ? pairedOverSeeds(runsOf(m, t), runsOf('no-cot', t)) : '–')).join(' | ')} |`,
     ),
   ];
-  comparisons.push('', ...overNoCot);
+  if (methods.includes('no-cot')) comparisons.push('', ...overNoCot);
 
   const teachers = stage1.map(
     (r) =>
