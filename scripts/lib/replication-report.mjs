@@ -82,9 +82,16 @@ function doneCheck(runsOf, methods, traces, seeds) {
     if (paired.length) {
       const full = mean(paired.map((r) => r.accuracy));
       const gap = full - mean(onSeedsOf(noneRuns, fullRuns).map((r) => r.accuracy));
-      const ok = points(full) >= 60 && points(gap) >= 25;
+      const holds = (f, g) => points(f) >= 60 && points(g) >= 25;
+      // The criterion is on the means; a seed that misses it on its own is named, not hidden.
+      const misses = paired.flatMap((r) => {
+        const none = noneRuns.find((n) => n.seed === r.seed).accuracy;
+        return holds(r.accuracy, r.accuracy - none)
+          ? []
+          : [`seed ${r.seed} (full CoT ${pct(r.accuracy)} %, gap ${signed(r.accuracy - none)})`];
+      });
       lines.push(
-        `- ${t}: full CoT ${pct(full)} %, no-CoT ${pct(full - gap)} %, gap ${signed(gap)} points over seed(s) ${paired.map((r) => r.seed).join(', ')}: ${ok ? 'holds' : 'does not hold'} (full CoT ≥ 60 % and ≥ no-CoT + 25)`,
+        `- ${t}: full CoT ${pct(full)} %, no-CoT ${pct(full - gap)} %, gap ${signed(gap)} points over seed(s) ${paired.map((r) => r.seed).join(', ')}: ${holds(full, gap) ? 'holds' : 'does not hold'} (full CoT ≥ 60 % and ≥ no-CoT + 25)${paired.length > 1 ? (misses.length ? `; on its own it misses on ${misses.join(', ')}` : '; it holds on every seed on its own') : ''}`,
       );
     }
     const missing = methods.filter((m) => runsOf(m, t).length < seeds.length);
