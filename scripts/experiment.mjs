@@ -44,7 +44,7 @@ const USAGE = `Usage: npm run experiment -- [options]
 
   (no options)        the grid: 7 methods x 2 trace styles x 3 seeds, from one backbone per seed and style
   --quick             1 seed, equation traces, short budgets (< 20 min on 2 cores): checks the pipeline
-  --ablations         KaVa/R-KV variants (lambda, last step, M, alpha1, frozen teacher): seed 0, equation
+  --ablations         KaVa/R-KV variants (lambda, last step, M, alpha1, frozen teacher): seed 1, equation
                       traces (add --traces equation,nl for both styles)
   --report-only       tables, intervals, charts and docs/results.json from the committed results; no training
 
@@ -157,10 +157,13 @@ const catalogue = args.ablations
     }
   : METHODS;
 // The ablations default to one seed and the equation traces: on 2 cores a verbose-NL run costs
-// about twice an equation one, and the method comparison across styles is the grid's job.
+// about twice an equation one, and the method comparison across styles is the grid's job. Seed 1,
+// because its backbone is rebuilt bit for bit on a fresh machine, so each variant is paired with
+// the grid's own KaVa/R-KV run from the same model; seed 0's committed build predates the pinned
+// BLAS settings and a rebuild is another model (16.5 % instead of 23.3 % after 250 steps).
 const gridDefaults = {
   traces: quick || args.ablations ? 'equation' : 'equation,nl',
-  seeds: quick || args.ablations ? '0' : '0,1,2',
+  seeds: quick ? '0' : args.ablations ? '1' : '0,1,2',
 };
 const { methods, traces, seeds } = gridSelection(args, catalogue, gridDefaults, fail);
 // The report always covers the whole grid (and any extra seed or method this call ran): a call
@@ -413,7 +416,7 @@ async function stage2(run) {
 }
 
 log(
-  `${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}; trainings run with ${blasSettings}`,
+  `${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds: ${traces.join(',')}; seed ${seeds.join(',')}), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}; trainings run with ${blasSettings}`,
 );
 // Stage-1 models first (one per trace and seed), so that both cores train backbones before any
 // stage-2 run waits for one.

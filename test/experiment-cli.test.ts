@@ -1,6 +1,6 @@
 // `npm run experiment` is how a user reruns the replication: its options must say what they do,
 // a mistyped one must be a usage error rather than a stack trace, and `--ablations` must default
-// to the slice the docs promise (seed 0, equation traces). --report-only trains nothing, so the
+// to the slice the docs promise (seed 1, equation traces). --report-only trains nothing, so the
 // grid it announces can be checked in a second, into temporary folders that leave docs/ alone.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -32,7 +32,7 @@ describe('npm run experiment: the command line', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('--ablations defaults to seed 0 and the equation traces: the reference and seven variants', () => {
+  it('--ablations defaults to seed 1 and the equation traces: the reference and seven variants', () => {
     const r = experiment(
       '--ablations',
       '--report-only',
@@ -44,7 +44,7 @@ describe('npm run experiment: the command line', () => {
       join(dir, 'docs'),
     );
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('two-stage-ablation: 8 stage-2 runs (8 methods x 1 traces x 1 seeds)');
+    expect(r.stdout).toContain('two-stage-ablation: 8 stage-2 runs (8 methods x 1 traces x 1 seeds: equation; seed 1)');
     expect(readdirSync(join(dir, 'docs'))).toContain('results-two-stage-ablation.md');
   });
 });
