@@ -52,8 +52,10 @@ const USAGE = `Usage: npm run experiment -- [options]
   --jobs N            trainings at a time (default: 2, or 1 on one core)
   --commit            commit each finished run's numbers as it lands
   --out DIR           where the training runs live (default experiments/<experiment>)
-  --stage1-steps N  --stage2-steps N  --eval-limit N  --results DIR  --report-dir DIR
-                      smaller budgets and other folders, e.g. a smoke test that leaves docs/ alone
+  --stage1-steps N  --stage2-steps N  --eval-limit N
+                      another budget: another experiment (e.g. two-stage-stage2-3000), in its own folders
+  --results DIR  --report-dir DIR
+                      other folders, e.g. a smoke test that leaves docs/ alone
 `;
 
 // ---- settings ---------------------------------------------------------------------------------
@@ -131,20 +133,26 @@ if (args.help) {
 const positive = (flag) => positiveInt(flag, args[flag], fail);
 const quick = args.quick;
 const budget = structuredClone(quick ? QUICK : FULL);
-if (args['stage1-steps'])
-  budget.stage1 = {
-    ...budget.stage1,
-    steps: positive('stage1-steps'),
-    evalEvery: Math.ceil(positive('stage1-steps') / 4),
-  };
-if (args['stage2-steps'])
-  budget.stage2 = {
-    ...budget.stage2,
-    steps: positive('stage2-steps'),
-    evalEvery: Math.ceil(positive('stage2-steps') / 4),
-  };
+// Another budget keeps the default's evaluation interval (at least 4 evaluations), so a longer
+// stage 2 draws its curve as finely as the grid's.
+const stepsFrom = (flag, stage) => {
+  const steps = positive(flag);
+  return { ...stage, steps, evalEvery: Math.min(stage.evalEvery, Math.ceil(steps / 4)) };
+};
+if (args['stage1-steps']) budget.stage1 = stepsFrom('stage1-steps', budget.stage1);
+if (args['stage2-steps']) budget.stage2 = stepsFrom('stage2-steps', budget.stage2);
 if (args['eval-limit']) budget.evalLimit = positive('eval-limit');
-const experiment = quick ? 'two-stage-quick' : args.ablations ? 'two-stage-ablation' : 'two-stage';
+// Runs with another budget are another experiment, with their own folders: under the grid's
+// name they would replace its committed records (a record made with other settings is retrained).
+const budgetTag = [
+  args['stage1-steps'] && `stage1-${budget.stage1.steps}`,
+  args['stage2-steps'] && `stage2-${budget.stage2.steps}`,
+  args['eval-limit'] && `eval-${budget.evalLimit}`,
+]
+  .filter(Boolean)
+  .map((t) => `-${t}`)
+  .join('');
+const experiment = `${quick ? 'two-stage-quick' : args.ablations ? 'two-stage-ablation' : 'two-stage'}${budgetTag}`;
 const catalogue = args.ablations
   ? {
       'kava-rkv': METHODS['kava-rkv'],
@@ -227,7 +235,7 @@ function stage2Config(method, trace, seed, modelDir) {
 // ---- committed per-run results ----------------------------------------------------------------
 // The ablations start from the grid's backbones and are measured against the grid's own KaVa/R-KV
 // runs (the same settings): those records live in the grid's folder, so neither is trained twice.
-const gridResultsDir = args.results ? resultsDir : join(root, 'docs/results/runs/two-stage');
+const gridResultsDir = args.results || budgetTag ? resultsDir : join(root, 'docs/results/runs/two-stage');
 const sharedWithGrid = (id) => args.ablations && (id.startsWith('stage1-') || /^kava-rkv-[a-z]+-seed\d+$/.test(id));
 const resultFile = (id) => join(sharedWithGrid(id) ? gridResultsDir : resultsDir, `${id}.json`);
 /** The settings that decide a run's numbers; a committed result made with others is not reused. */

@@ -47,4 +47,23 @@ describe('npm run experiment: the command line', () => {
     expect(r.stdout).toContain('two-stage-ablation: 8 stage-2 runs (8 methods x 1 traces x 1 seeds: equation; seed 1)');
     expect(readdirSync(join(dir, 'docs'))).toContain('results-two-stage-ablation.md');
   });
+
+  it('another budget is another experiment, so it cannot overwrite the grid’s committed records', () => {
+    const r = experiment(
+      '--stage2-steps',
+      '3000',
+      '--seeds',
+      '1',
+      '--report-only',
+      '--out',
+      join(dir, 'out'),
+      '--results',
+      join(dir, 'runs', 'probe'),
+      '--report-dir',
+      join(dir, 'docs'),
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('two-stage-stage2-3000: 14 stage-2 runs');
+    expect(readdirSync(join(dir, 'docs'))).toContain('results-two-stage-stage2-3000.md');
+  });
 });
