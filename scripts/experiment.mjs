@@ -324,7 +324,8 @@ async function buildStage1(trace, seed) {
   const settings = stage1Settings(trace, seed);
   setAsideIfStale(dir, settings);
   const t0 = Date.now();
-  const outcome = finishedRun(join(dir, 'run')) ?? (await trainRun(dir, presets, config));
+  const onDisk = finishedRun(join(dir, 'run'));
+  const outcome = onDisk ?? (await trainRun(dir, presets, config));
   if (!outcome) return null;
   if (!existsSync(join(modelDir, 'config.json'))) {
     const code = await runKava(
@@ -349,7 +350,7 @@ async function buildStage1(trace, seed) {
     const { correct, questions } = outcome.result;
     const same = perQuestionOf(outcome) === known.perQuestion;
     log(
-      `${id}: rebuilt, teacher ${(outcome.result.accuracy * 100).toFixed(1)}% (${correct}/${questions}); committed ${(known.accuracy * 100).toFixed(1)}% (${known.correct}/${known.questions})${same ? ', the same answers question for question' : ''}`,
+      `${id}: ${onDisk ? 'trained before, found in its run folder' : 'rebuilt'}, teacher ${(outcome.result.accuracy * 100).toFixed(1)}% (${correct}/${questions}); committed ${(known.accuracy * 100).toFixed(1)}% (${known.correct}/${known.questions})${same ? ', the same answers question for question' : ''}`,
     );
     // A committed build recorded before fingerprints existed takes the fingerprint of a rebuild that
     // answers every held-out question as it did (so later runs are matched by the weights' hash).
