@@ -309,9 +309,14 @@ function save(id, r, message) {
 
 // ---- stage 1 ----------------------------------------------------------------------------------
 const stage1Pending = new Map(); // one training per backbone, however many stage-2 runs wait for it
+const stage1Done = new Set(); // the backbones this call has finished (built, or found in their folder)
 function stage1Model(trace, seed) {
   const key = stage1Id(trace, seed);
-  if (!stage1Pending.has(key)) stage1Pending.set(key, buildStage1(trace, seed));
+  if (!stage1Pending.has(key))
+    stage1Pending.set(
+      key,
+      buildStage1(trace, seed).finally(() => stage1Done.add(key)),
+    );
   return stage1Pending.get(key);
 }
 
@@ -437,13 +442,19 @@ const settingsOfRun = (run) =>
     stage2Config(run.method, run.trace, run.seed, 'stage1'),
     stage1Settings(run.trace, run.seed),
   );
-const needed = [
-  ...new Set(runs.filter((run) => !committed(run.id, settingsOfRun(run))).map((run) => `${run.trace}:${run.seed}`)),
-];
+const toTrain = new Set(runs.filter((run) => !committed(run.id, settingsOfRun(run))).map((run) => run.id));
+const needed = [...new Set(runs.filter((run) => toTrain.has(run.id)).map((run) => `${run.trace}:${run.seed}`))];
 const backbones = args['report-only'] ? [] : needed.map((k) => ({ backbone: k.split(':') }));
 if (backbones.length) warnUnlessOpenBlas();
-await pool([...backbones, ...runs], jobs, (item) =>
-  item.backbone ? stage1Model(item.backbone[0], Number(item.backbone[1])) : stage2(item),
+// A free core takes a stage-2 run whose backbone is ready before one that would wait for a
+// backbone the other core is still training.
+const ready = (item) =>
+  Boolean(item.backbone) || !toTrain.has(item.id) || stage1Done.has(stage1Id(item.trace, item.seed));
+await pool(
+  [...backbones, ...runs],
+  jobs,
+  (item) => (item.backbone ? stage1Model(item.backbone[0], Number(item.backbone[1])) : stage2(item)),
+  ready,
 );
 if (isStopping()) process.exit(130);
 const wallMinutes = (Date.now() - started) / 60000;

@@ -142,11 +142,19 @@ export async function trainRun(dir, presets, config, extraArgs = []) {
   return finishedRun(runDir);
 }
 
-/** Runs `task` over `items` with at most `jobs` at a time; stops taking new items on Ctrl-C. */
-export async function pool(items, jobs, task) {
+/**
+ * Runs `task` over `items` with at most `jobs` at a time; stops taking new items on Ctrl-C. A free
+ * worker takes the first item that is `ready` (the first of all when none is), so it need not sit
+ * waiting on what another worker is still making while other items could go.
+ */
+export async function pool(items, jobs, task, ready = () => true) {
   const queue = [...items];
+  const next = () => {
+    const i = queue.findIndex(ready);
+    return queue.splice(Math.max(i, 0), 1)[0];
+  };
   const worker = async () => {
-    for (let item = queue.shift(); item && !stopping; item = queue.shift()) await task(item);
+    for (let item = next(); item && !stopping; item = next()) await task(item);
   };
   await Promise.all(Array.from({ length: jobs }, worker));
 }
