@@ -83,5 +83,34 @@ describe('replication report: the block it keeps in docs/results.md', () => {
     expect(md).toMatch(/- equation: kava-rkv-m4 − kava-rkv = \+50\.0 \[/);
     expect(md).toContain('- equation seed 0: 80.0 % (8/10');
     expect(md).not.toContain('no-cot'); // the grid's baselines are not part of the ablation
+    expect(md).toContain('- equation: backbones (stage 1) seed 0 80.0 %: each ≥ 60 %');
+  }, 60_000);
+
+  it('names each seed whose backbone stayed below 60 %, and the seeds not trained yet', async () => {
+    const grid = join(dir, 'runs', 'two-stage');
+    mkdirSync(grid, { recursive: true });
+    const runs = [
+      { ...record('stage1-equation-seed0', 'stage1-full-cot', '1111111000'), seed: 0 }, // 70 %
+      { ...record('stage1-equation-seed1', 'stage1-full-cot', '1111100000'), seed: 1 }, // 50 %
+      { ...record('full-cot-equation-seed0', 'full-cot', '1111111100'), seed: 0 },
+      { ...record('no-cot-equation-seed0', 'no-cot', '1100000000'), seed: 0 },
+    ];
+    for (const r of runs) writeFileSync(join(grid, `${r.id}.json`), JSON.stringify(r));
+    await writeReport({
+      experiment: 'two-stage',
+      root,
+      resultsDir: grid,
+      reportDir: dir,
+      methods: ['no-cot', 'full-cot'],
+      traces: ['equation'],
+      seeds: [0, 1, 2],
+      quick: false,
+      wallMinutes: 0,
+    });
+    const md = readFileSync(join(dir, 'results-replication.md'), 'utf8');
+    expect(md).toContain(
+      '- equation: backbones (stage 1) seed 0 70.0 %, seed 1 50.0 %, seed 2 not trained yet: below 60 % on seed 1',
+    );
+    expect(md).toContain('- equation: full CoT 80.0 %, no-CoT 20.0 %, gap +60.0 points over seed(s) 0: holds');
   }, 60_000);
 });
