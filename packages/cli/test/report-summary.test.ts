@@ -64,3 +64,39 @@ describe('report comparisons and axes', () => {
     expect(ticks).toEqual(expect.arrayContaining(['0', '20', '0%', '25%', '50%', '75%', '100%']));
   });
 });
+
+describe('report: clipping, per-term gradient norms and latent usage', () => {
+  // 4 steps, clipping fired on 1; the term norms measured on steps 2 and 4.
+  const rows = [1, 2, 3, 4].map((step) => ({
+    ...row(step, { 'student-ce': 1, codi: 1 }),
+    gradNorm: step,
+    clipped: step === 4,
+    ...(step % 2 === 0 ? { termGradNorms: { 'student-ce': step / 2, codi: 10 * step } } : {}),
+  })) as MetricsRow[];
+  const evals = [
+    {
+      step: 4,
+      mode: 'latent',
+      questions: 10,
+      correct: 5,
+      accuracy: 0.5,
+      accuracyLatentsShuffled: 0.2,
+      accuracyLatentsPlaceholder: 0.1,
+      forwardPassesPerQuestion: 6,
+      generatedTokensPerQuestion: 2,
+      kvEntriesPerQuestion: 40,
+      wallSeconds: 1,
+    },
+  ];
+
+  it('says how often clipping fired, each term’s median norm per half, and the accuracy without the latents', () => {
+    const text = summarize('/runs/x', rows, evals);
+    expect(text).toContain('clipping (train.clip) scaled the gradient on 1 of 4 steps (25.0 %)');
+    expect(text).toContain('| student-ce | 1.00 | 2.00 |');
+    expect(text).toContain('| codi | 20.0 | 40.0 |');
+    expect(text).toContain('| all terms (the step) | 2.00 | 4.00 |');
+    expect(text).toContain(
+      "latent usage at step 4: 50.0% with its own latents, 20.0% with another question's (shuffled across the batch), 10.0% with the placeholder",
+    );
+  });
+});

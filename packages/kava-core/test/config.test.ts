@@ -129,7 +129,7 @@ describe('config search (cosmiconfig, module name "kava")', () => {
     // Plugin-owned parts are completed with the owning plugin's defaults.
     expect({ ...compression, options: {} }).toEqual(defaultCompression);
     expect(compression.options).toMatchObject({ lambda: 0.1 });
-    expect(losses.kv).toEqual({ weight: 1, type: 'smooth-l1', layerwiseStd: true });
+    expect(losses.kv).toEqual({ weight: 1, type: 'smooth-l1', layerwiseStd: true, keyPositions: 'cached' });
     expect(losses.codi).toEqual({ weight: 10, type: 'smooth-l1', layerwiseStd: true });
     expect(resolved.config.latent).toEqual({ count: 24, mode: 'jacobi', iterations: 3, projection: true });
     expect(resolved.config.compression.scorer).toBe('rkv');

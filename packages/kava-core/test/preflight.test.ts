@@ -76,17 +76,23 @@ describe('a real-size preset needs data (or the synthetic data preset, by name)'
 describe('a method that learns from traces, given data without them', () => {
   it('refuses when no record has a trace, suggesting no-cot or a trace field', async () => {
     const { config } = await resolveWith(['kava'], { data: { train: 'qa.jsonl' } });
-    const data = { train: [example([]), example([])], test: [], source: 'qa.jsonl', skipped: 0 };
+    const data = { train: [example([]), example([])], test: [], validation: [], source: 'qa.jsonl', skipped: 0 };
     expect(() => checkTraces(config, data)).toThrow(
       /data\.train qa\.jsonl: none of its 2 records has a reasoning trace, which method "kava" learns from.*--preset no-cot.*GSM8k-AUG \("steps" list or "cot" text\)/,
     );
   });
   it('accepts it for no-cot, and warns with a count when only some records lack one', async () => {
     const noCot = (await resolveWith(['no-cot'], { data: { train: 'qa.jsonl' } })).config;
-    expect(checkTraces(noCot, { train: [example([])], test: [], source: '', skipped: 0 })).toBeNull();
+    expect(checkTraces(noCot, { train: [example([])], test: [], validation: [], source: '', skipped: 0 })).toBeNull();
     const kava = (await resolveWith(['kava'], { data: { train: 'mixed.jsonl' } })).config;
     expect(
-      checkTraces(kava, { train: [example([]), example(['<<1+1=2>>'])], test: [], source: '', skipped: 0 }),
+      checkTraces(kava, {
+        train: [example([]), example(['<<1+1=2>>'])],
+        test: [],
+        validation: [],
+        source: '',
+        skipped: 0,
+      }),
     ).toMatch(/1 of 2 training records in mixed\.jsonl have no reasoning trace/);
   });
   it('a GSM8k-Hard file (question and answer only) as training data is refused before any model is built', async () => {

@@ -3,7 +3,15 @@ import { addBackendOption, addPluginOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
 import { EvalProgress } from '../progress.js';
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, evaluateModel, loadRunData, readExamples, type EvalReport } from '@kava/core/app';
+import {
+  BACKENDS,
+  ConfigError,
+  evaluateModel,
+  heldOutExamples,
+  loadRunData,
+  readExamples,
+  type EvalReport,
+} from '@kava/core/app';
 
 interface EvalFlags {
   run?: string;
@@ -14,6 +22,8 @@ interface EvalFlags {
   mode?: 'latent' | 'cot' | 'direct';
   limit?: string;
   json?: boolean;
+  latentUsage?: boolean;
+  split?: 'test' | 'validation';
   plugin?: string[];
   backend?: (typeof BACKENDS)[number];
 }
@@ -24,6 +34,11 @@ export function formatReport(r: EvalReport): string {
     `forward passes per question: ${r.forwardPassesPerQuestion.toFixed(2)}`,
     `generated tokens per question: ${r.generatedTokensPerQuestion.toFixed(2)}`,
     `KV entries held at answer time: ${r.kvEntriesPerQuestion.toFixed(1)}`,
+    ...(r.accuracyLatentsShuffled !== undefined && r.accuracyLatentsPlaceholder !== undefined
+      ? [
+          `latent usage: ${(100 * r.accuracyLatentsShuffled).toFixed(1)}% with each question's latents given to another, ${(100 * r.accuracyLatentsPlaceholder).toFixed(1)}% with the placeholder in every latent slot (no rollout)`,
+        ]
+      : []),
     `time: ${r.wallSeconds.toFixed(1)} s`,
     ...(r.predictionsFile ? [`predictions: ${r.predictionsFile}`] : []),
   ].join('\n');
@@ -47,6 +62,16 @@ export function evalCommand(program: Command): void {
       ).choices(['latent', 'cot', 'direct']),
     )
     .option('--limit <n>', 'evaluate at most n questions')
+    .addOption(
+      new Option(
+        '--split <split>',
+        "the run's held-out split to evaluate when --data is not given (default: its eval.split)",
+      ).choices(['test', 'validation']),
+    )
+    .option(
+      '--latent-usage',
+      'latent mode: also evaluate with the latents shuffled across the batch and with the placeholder in every latent slot, to see how much the answers depend on the latents',
+    )
     .option('--json', 'print the report as JSON')
     .action(async (flags: EvalFlags) => {
       const limit = positiveFlag('--limit', flags.limit);
@@ -65,23 +90,43 @@ export function evalCommand(program: Command): void {
               '--format',
               '--data',
             )
-          : (await loadRunData(config, plugins.registry, (p) => p)).test;
+          : heldOutExamples(
+              flags.split ? { ...config, eval: { ...config.eval, split: flags.split } } : config,
+              await loadRunData(config, plugins.registry, (p) => p),
+            );
         if (examples.length === 0)
           throw new ConfigError(`kava eval: no evaluation questions (the run has no held-out data; pass --data FILE)`);
         const mode = answerMode('eval', run, flags.mode);
+        if (flags.latentUsage && mode !== 'latent')
+          throw new ConfigError(
+            `kava eval: --latent-usage needs latent mode (this evaluation answers in ${mode} mode)`,
+          );
         // The lifecycle hooks of docs/hooks.md, as in training: runStart, evaluation, runEnd (kind "eval").
         const { hooks } = plugins;
         const runInfo = { runDir: run.runDir, config, kind: 'eval' as const };
         await hooks.runStart.promise(runInfo);
         const label = `eval-${run.source === 'model-dir' ? `${basename(run.checkpointDir)}-` : ''}${mode}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
-        const progress = flags.json
-          ? null
-          : new EvalProgress(`evaluating (${mode})`, Math.min(examples.length, config.eval.limit ?? Infinity));
+        // One bar per pass over the questions (with --latent-usage: own, shuffled, placeholder latents).
+        const total = Math.min(examples.length, config.eval.limit ?? Infinity);
+        let progress: EvalProgress | null = null;
+        let pass = '';
+        const onProgress = (done: number, source: string) => {
+          if (source !== pass) {
+            progress?.stop();
+            pass = source;
+            progress = new EvalProgress(
+              `evaluating (${mode}${source === 'rollout' ? '' : `, latents ${source}`})`,
+              total,
+            );
+          }
+          progress!.update(done);
+        };
         const report = await evaluateModel(run.model, examples, config, {
           mode,
+          latentUsage: flags.latentUsage ?? false,
           predictionsFile: join(run.runDir, 'eval', `${label}.predictions.jsonl`),
-          ...(progress ? { onProgress: (done: number) => progress.update(done) } : {}),
-        }).finally(() => progress?.stop());
+          ...(flags.json ? {} : { onProgress }),
+        }).finally(() => (progress as EvalProgress | null)?.stop());
         const metrics = {
           forwardPassesPerQuestion: report.forwardPassesPerQuestion,
           kvEntriesPerQuestion: report.kvEntriesPerQuestion,

@@ -190,9 +190,13 @@ export function trainCommand(program: Command): void {
           ...(flags.resume ? { resume: flags.resume } : {}),
           ...(flags.runDir ? { runDir: flags.runDir } : {}),
           onStep: (m) => progress.step(m),
-          onEvalProgress: (done, total) => {
+          onEvalProgress: (done, total, pass) => {
             progress.stop();
-            evalBar ??= new EvalProgress('evaluating held-out questions', total, process.stdout);
+            evalBar ??= new EvalProgress(
+              `evaluating held-out questions${pass ? ` (${pass})` : ''}`,
+              total,
+              process.stdout,
+            );
             evalBar.update(done);
             if (done >= total) {
               evalBar.stop();

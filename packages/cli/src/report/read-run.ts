@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { KavaError, readJsonLines, readJsonObject, type EvalReport, type StepMetrics } from '@kava/core/app';
 
 /** One line of metrics.jsonl: the step's metrics as the `step` hook saw them, plus timing. */
-export type MetricsRow = StepMetrics & { seconds: number; epoch: number };
+export type MetricsRow = StepMetrics & {
+  seconds: number;
+  epoch: number;
+  /** Whether clipping scaled the step's gradient (runs before this field existed lack it). */
+  clipped?: boolean;
+  /** Each weighted term's gradient norm alone, on the steps train.gradNormEvery measured. */
+  termGradNorms?: Record<string, number>;
+};
 
 /** One line of eval.jsonl: an evaluation report and the step it ran at. */
 export type EvalRow = EvalReport & { step: number };

@@ -64,6 +64,65 @@ function lossChart(metrics: readonly MetricsRow[]): object {
   };
 }
 
+/** Each term's gradient norm alone (train.gradNormEvery) beside the step's, on a log scale. */
+function gradientChart(metrics: readonly MetricsRow[]): object {
+  const values = metrics
+    .filter((m) => m.termGradNorms)
+    .flatMap((m) => [
+      ...Object.entries(m.termGradNorms!).map(([term, value]) => ({ step: m.step, term, value })),
+      { step: m.step, term: 'all terms (the step)', value: m.gradNorm },
+    ])
+    .filter((v) => v.value > 0);
+  return {
+    title: 'Gradient norm of each weighted term alone',
+    data: { values },
+    mark: { type: 'line', point: true, strokeWidth: 1.5 },
+    encoding: {
+      x: stepAxis(metrics[metrics.length - 1]?.totalSteps ?? 1),
+      y: { field: 'value', type: 'quantitative', title: 'gradient norm (log)', scale: { type: 'log' } },
+      color: { field: 'term', type: 'nominal', title: 'term' },
+    },
+    width: 560,
+    height: 200,
+  };
+}
+
+/** Lines on clipping and each term's gradient norm (the median over its measurements, first and last half). */
+export function gradientSummary(metrics: readonly MetricsRow[]): string[] {
+  const lines: string[] = [];
+  const known = metrics.filter((m) => m.clipped !== undefined);
+  if (known.length) {
+    const fired = known.filter((m) => m.clipped).length;
+    lines.push(
+      '',
+      `clipping (train.clip) scaled the gradient on ${fired} of ${known.length} steps (${((100 * fired) / known.length).toFixed(1)} %)`,
+    );
+  }
+  const measured = metrics.filter((m) => m.termGradNorms);
+  if (!measured.length) return lines;
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length ? s[Math.floor(s.length / 2)]! : NaN;
+  };
+  const half = Math.ceil(measured.length / 2);
+  const terms = [...new Set(measured.flatMap((m) => Object.keys(m.termGradNorms!)))];
+  lines.push(
+    '',
+    `Gradient norm each weighted term alone contributes (median over ${measured.length} measured steps):`,
+    '',
+    '| term | first half | second half |',
+    '|---|---|---|',
+  );
+  const row = (name: string, pick: (m: MetricsRow) => number | undefined) => {
+    const at = (rows: readonly MetricsRow[]) =>
+      median(rows.map(pick).filter((v): v is number => v !== undefined)).toPrecision(3);
+    lines.push(`| ${name} | ${at(measured.slice(0, half))} | ${at(measured.slice(half))} |`);
+  };
+  for (const term of terms) row(term, (m) => m.termGradNorms![term]);
+  row('all terms (the step)', (m) => m.gradNorm);
+  return lines;
+}
+
 export function evalChart(evals: readonly EvalRow[], totalSteps: number): object {
   return {
     title: `Held-out accuracy (${[...new Set(evals.map((e) => e.mode))].join(', ')} mode)`,
@@ -112,6 +171,7 @@ export function summarize(runDir: string, metrics: readonly MetricsRow[], evals:
       '',
       `total is compared over the ${metrics.length - warmup} steps of the full objective; the first ${warmup} steps (teacher warm-up) weighed fewer terms.`,
     );
+  lines.push(...gradientSummary(metrics));
   if (evals.length) {
     lines.push(
       '',
@@ -123,6 +183,12 @@ export function summarize(runDir: string, metrics: readonly MetricsRow[], evals:
         `| ${e.step} | ${e.mode} | ${(100 * e.accuracy).toFixed(1)}% | ${e.correct}/${e.questions} | ${e.forwardPassesPerQuestion.toFixed(1)} | ${e.kvEntriesPerQuestion.toFixed(1)} |`,
       );
     }
+    const usage = evals.filter((e) => e.accuracyLatentsShuffled !== undefined).at(-1);
+    if (usage)
+      lines.push(
+        '',
+        `latent usage at step ${usage.step}: ${(100 * usage.accuracy).toFixed(1)}% with its own latents, ${(100 * usage.accuracyLatentsShuffled!).toFixed(1)}% with another question's (shuffled across the batch), ${(100 * usage.accuracyLatentsPlaceholder!).toFixed(1)}% with the placeholder in every latent slot; near its own, the answers do not depend on the latents.`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -134,6 +200,7 @@ export function summarize(runDir: string, metrics: readonly MetricsRow[], evals:
 export async function writeReport(runDir: string): Promise<{ image: string; summary: string; text: string }> {
   const { metrics, evals } = readRun(runDir);
   const charts: object[] = [lossChart(metrics)];
+  if (metrics.some((m) => m.termGradNorms)) charts.push(gradientChart(metrics));
   if (evals.length)
     charts.push(evalChart(evals, metrics[metrics.length - 1]?.totalSteps ?? Math.max(...evals.map((e) => e.step))));
   const svg = await renderSvg({

@@ -228,10 +228,11 @@ export function validatePluginOwned(config: KavaConfig, { registry }: PluginSet)
   registry.get('evictor', config.compression.evictor, 'compression.evictor');
   for (const [name, entry] of Object.entries(config.losses)) {
     const loss = registry.get('loss', name, `losses.${name}`);
-    const { weight, ...rest } = entry;
+    const { weight, warmup, ...rest } = entry;
     const schema = loss.options ?? z.strictObject({});
     config.losses[name] = {
       weight,
+      ...(warmup ? { warmup } : {}),
       ...(parseOrThrow(schema, rest, `loss "${name}" (plugin ${loss.plugin})`, ['losses', name]) as object),
     };
   }

@@ -127,7 +127,7 @@ export function configReference({ registry }: PluginSet): string {
   out.push(
     '## Loss terms (`losses.<name>`)',
     '',
-    'Every term takes `weight` (0 switches it off) plus its own options.',
+    'Every term takes `weight` (0 switches it off), optionally `warmup` (a fraction of the steps over which the weight ramps linearly from 0, counted from the end of `train.teacherWarmup`), plus its own options.',
     '',
   );
   for (const loss of registry.list('loss')) {
@@ -156,5 +156,47 @@ export function configReference({ registry }: PluginSet): string {
     }
     out.push('');
   }
+  out.push(...DIAGNOSTICS);
   return `${out.join('\n').trimEnd()}\n`;
 }
+
+/** How to tell whether a latent student uses its latents, and what steers its training. */
+const DIAGNOSTICS = [
+  '## Diagnosing a latent student',
+  '',
+  'Four settings answer "does my latent student use its latents, and what is its training doing?":',
+  '',
+  '- **Latent usage** (`eval.latentUsage`, on by default; `kava eval --latent-usage` on any latent run): the final',
+  '  evaluation answers every question three times, with its own latents, with the latents of another question of',
+  "  the batch (question b takes question b + 1's, all M of them, rerun at its own positions), and with the",
+  '  `<latent>` placeholder embedding in every latent slot (no rollout at all). `eval.jsonl` and `eval/final.json`',
+  '  hold `accuracyLatentsShuffled` and `accuracyLatentsPlaceholder` beside `accuracy`, and the predictions of each',
+  '  pass sit beside the main file (`final.shuffled.predictions.jsonl`, `final.placeholder.predictions.jsonl`). If',
+  '  both stay near `accuracy`, the answers do not depend on the latents. Shuffling needs at least 2 questions per',
+  '  batch (a last batch of one joins the batch before it).',
+  '- **Per-term gradient norms** (`train.gradNormEvery: N`): every N steps, the gradient norm each weighted loss',
+  '  term alone contributes, as `termGradNorms` in `metrics.jsonl`, a panel of `report.svg` and a table in',
+  "  `report.md`. Each measurement costs one more forward and backward per term. Every step's metrics row also",
+  '  says whether clipping (`train.clip`) scaled its gradient (`clipped`); the report gives the fraction.',
+  '- **Position-consistent key targets** (`losses.kv.keyPositions: "latent"`): the teacher\'s kept key of CoT token',
+  '  i was rotated by RoPE at position P + i, but latent slot j sits at P + j; by default (`"cached"`, the paper\'s',
+  '  setting) the student is asked for the key as cached, which no key at its slot can match exactly. `"latent"`',
+  "  undoes the rotation at the teacher's position and applies it at the student's first (exact for Llama's",
+  "  llama3 scaling and Qwen's theta alike).",
+  '- **A loss-weight warm-up** (`losses.<name>.warmup`): the weight ramps linearly from 0 over that fraction of the',
+  '  steps, counted from the end of `train.teacherWarmup`; e.g. `{ "losses": { "codi": { "weight": 10, "warmup":',
+  "  0.2 } } }` reaches Table 6's α1 = 10 after a fifth of the run.",
+  '',
+  'Choose such settings on held-out questions that are not the test set: `eval.split: "validation"` evaluates',
+  '`data.validation` (the synthetic task generates `data.synthetic.validSize` questions disjoint from its train and',
+  'test splits; train and test stay as they were).',
+  '',
+  '```json',
+  '{',
+  '  "train": { "gradNormEvery": 100 },',
+  '  "eval": { "split": "validation" },',
+  '  "losses": { "kv": { "keyPositions": "latent" }, "codi": { "weight": 10, "warmup": 0.2 } }',
+  '}',
+  '```',
+  '',
+];

@@ -79,6 +79,14 @@ export const syntheticSchema = section(
   {
     trainSize: positiveInt.default(20000).describe('training problems generated'),
     testSize: positiveInt.default(500).describe('held-out problems generated (never overlapping the training ones)'),
+    validSize: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(500)
+      .describe(
+        'validation problems generated after the test split, from their own stream (never overlapping train or test; the train and test splits do not depend on it)',
+      ),
     minSteps: positiveInt.default(2).describe('fewest reasoning steps per problem'),
     maxSteps: positiveInt.default(4).describe('most reasoning steps per problem'),
     maxValue: z
@@ -110,6 +118,13 @@ export const dataSchema = section(
       .nullable()
       .default(null)
       .describe('held-out file for evaluation during and after training; null uses the synthetic test split'),
+    validation: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe(
+        'validation file, evaluated instead of data.test when eval.split is "validation"; null uses the synthetic validation split',
+      ),
     trace: z
       .enum(['equation', 'nl'])
       .default('equation')
@@ -199,6 +214,14 @@ export const trainSchema = section(
         "fraction of the steps that train only the teacher (teacher-ce) before the latent objective starts; stands in for the pretraining the paper's models have when training from scratch",
       ),
     clip: nonNegative.default(2.0).describe('global gradient-norm clip (0 = off)'),
+    gradNormEvery: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe(
+        "steps between measurements of the gradient norm each weighted loss term alone contributes (metrics.jsonl `termGradNorms`, the report's gradient panel); each costs one more forward and backward per term (0 = never). Whether clipping fired is recorded every step",
+      ),
     maxNonFiniteSkips: z
       .number()
       .int()
@@ -246,6 +269,18 @@ export const evalSchema = section(
     batchSize: positiveInt.default(32).describe('questions decoded together'),
     maxNewTokens: positiveInt.default(16).describe('answer tokens generated at most'),
     maxCotTokens: positiveInt.default(128).describe('CoT tokens the model may write in "cot" mode'),
+    split: z
+      .enum(['test', 'validation'])
+      .default('test')
+      .describe(
+        'the held-out split evaluated during and after training: test (data.test), or validation (data.validation; the synthetic task generates one disjoint from train and test) for choosing a recipe without looking at the test questions',
+      ),
+    latentUsage: z
+      .boolean()
+      .default(true)
+      .describe(
+        "latent mode: the final evaluation also answers every question with the latents shuffled across the batch (each question gets another's) and with the <latent> placeholder in every latent slot (no rollout), and records both accuracies; near the real accuracy, the answers do not depend on the latents",
+      ),
   },
   'evaluation',
 );
@@ -253,6 +288,14 @@ export const evalSchema = section(
 /** One loss term: its weight (0 switches it off) and the term's own options. */
 export const lossEntrySchema = z.looseObject({
   weight: nonNegative.describe('weight of the term in the total loss (0 = off)'),
+  warmup: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe(
+      'fraction of the steps over which the weight ramps linearly from 0 to `weight`, counted from the end of train.teacherWarmup (0 or absent: the full weight from the start)',
+    ),
 });
 
 export const configSchema = z.strictObject({

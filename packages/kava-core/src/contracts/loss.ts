@@ -1,4 +1,5 @@
 import type { tf } from '../tf.js';
+import type { DecoderConfig } from './backbone.js';
 
 type Tensor = tf.Tensor;
 
@@ -25,9 +26,16 @@ export interface LossInputs {
     /** [B, L, H_kv, M, d] student K/V at the latent slots. */
     latentKeys?: Tensor;
     latentValues?: Tensor;
+    /** [B, M] int32 RoPE position of each latent slot. */
+    latentPositions?: Tensor;
   };
-  /** Compressed teacher K/V targets and slot mask (see EvictionResult). */
-  compressed?: { keys: Tensor; values: Tensor; slotMask: Tensor };
+  /**
+   * Compressed teacher K/V targets and slot mask (see EvictionResult), and [B, L, H_kv, M] int32
+   * the RoPE position each kept key was rotated at in the teacher pass.
+   */
+  compressed?: { keys: Tensor; values: Tensor; slotMask: Tensor; positions?: Tensor };
+  /** The backbone's rotary settings, for a term that moves keys between positions. */
+  rope?: Pick<DecoderConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>;
 }
 
 /** One term of the objective, registered by name. Its weight comes from the config. */

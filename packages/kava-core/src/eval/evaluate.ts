@@ -40,6 +40,15 @@ export interface EvalReport {
   kvEntriesPerQuestion: number;
   wallSeconds: number;
   predictionsFile?: string;
+  /**
+   * The latent-usage check (latent mode, `eval.latentUsage`): accuracy with the latents of another
+   * question of the batch, and with the placeholder embedding in every latent slot (no rollout).
+   * Near `accuracy`: the answers do not depend on the latents.
+   */
+  accuracyLatentsShuffled?: number;
+  accuracyLatentsPlaceholder?: number;
+  /** Their predictions files. */
+  latentUsagePredictions?: { shuffled: string; placeholder: string };
 }
 
 /**
@@ -93,15 +102,26 @@ export async function evaluate(
     options.onProgress?.(totals.questions);
   };
   try {
+    // A full batch waits until the next question arrives, so that a last batch smaller than the
+    // strategy's minBatch can join it instead of running alone.
+    let full: Example[] | null = null;
     let batch: Example[] = [];
+    let taken = 0;
     for await (const example of examples) {
-      if (totals.questions + batch.length >= limit) break;
+      if (taken >= limit) break;
+      taken++;
       batch.push(example);
       if (batch.length === batchSize) {
-        await run(batch);
+        if (full) await run(full);
+        full = batch;
         batch = [];
       }
     }
+    if (full && batch.length > 0 && batch.length < (strategy.minBatch ?? 1)) {
+      full = [...full, ...batch];
+      batch = [];
+    }
+    if (full) await run(full);
     if (batch.length > 0) await run(batch);
   } finally {
     await file?.close();

@@ -25,6 +25,8 @@ export interface Generation {
 export interface GenerationStrategy {
   /** "cot", "direct", "latent", ... (written into predictions and reports). */
   readonly mode: string;
+  /** Fewest questions a batch may hold (evaluation joins a smaller last batch to the one before). */
+  readonly minBatch?: number;
   /** Generates for every question, in order; the batch shares one KV cache. */
   generate(model: LoadedModel, questions: readonly string[]): Promise<Generation[]>;
 }

@@ -3,6 +3,7 @@ import type { Backbone, KVCache } from '../contracts/backbone.js';
 import type { Projection } from './projection.js';
 import { rowsAt } from '../ops/rows-at.js';
 import { deriveSeed } from '../util/rng.js';
+import { KavaError } from '../errors.js';
 
 type Tensor = tf.Tensor;
 
@@ -63,7 +64,18 @@ export interface StudentOptions {
    * hold (`kava infer --show-latents`); the tensors are only valid during the call.
    */
   observe?: (pass: LatentPass) => void;
+  /**
+   * What fills the latent slots of the final pass (the latent-usage check, `eval.latentUsage`):
+   * the rollout's own latents (default); "shuffled", the latents of another question of the batch
+   * (row b takes row b + 1's, so no row keeps its own; needs B ≥ 2); or "placeholder", the
+   * `<latent>` embedding in every slot with no rollout at all. A model whose accuracy survives
+   * both does not use its latents.
+   */
+  latents?: LatentSource;
 }
+
+export const LATENT_SOURCES = ['rollout', 'shuffled', 'placeholder'] as const;
+export type LatentSource = (typeof LATENT_SOURCES)[number];
 
 /** One pass of latents, as `StudentOptions.observe` sees it. */
 export interface LatentPass {
@@ -118,8 +130,16 @@ export function studentForward(
   let latents: Tensor; // inputs of the latents that run in the final pass
   let latentCache: KVCache = prefixCache; // what the final pass attends to
   let cachedLatents = 0; // latents already in latentCache (autoregressive)
+  const source = options.latents ?? 'rollout';
+  if (source === 'shuffled' && B < 2)
+    throw new KavaError(
+      "shuffled latents need at least 2 questions in a batch (each takes another question's latents)",
+    );
   const first = tf.expandDims(prj(hBot), 1); // [B, 1, D]
-  if (settings.mode === 'jacobi') {
+  const earlier: Tensor[] = []; // autoregressive: the inputs of the latents already cached
+  if (source === 'placeholder') {
+    latents = backbone.embed(tf.fill([B, M], settings.placeholderId, 'int32'));
+  } else if (settings.mode === 'jacobi') {
     const placeholder = backbone.embed(tf.fill([B, Math.max(M - 1, 0)], settings.placeholderId, 'int32'));
     let e = M > 1 ? tf.concat([first, placeholder], 1) : first;
     for (let t = 0; t < settings.iterations; t++) {
@@ -153,9 +173,19 @@ export function studentForward(
       observe?.({ first: j, inputs: z, logits: out.logits! });
       latentCache = out.cache!;
       cachedLatents++;
+      earlier.push(z);
       z = prj(last(out.hidden));
     }
     latents = z;
+  }
+  if (source === 'shuffled') {
+    // All M latent inputs of each row, given to the next row: the final pass reruns them in one
+    // causal pass over the prefix (for autoregressive latents the same arithmetic as one at a time).
+    const all = earlier.length ? tf.concat([...earlier, latents], 1) : latents;
+    const next = Array.from({ length: B }, (_, b) => (b + 1) % B);
+    latents = tf.gather(all, tf.tensor1d(next, 'int32'));
+    latentCache = prefixCache;
+    cachedLatents = 0;
   }
 
   const segment = backbone.embed(batch.segmentIds);

@@ -4,7 +4,7 @@ import { ANSWER_PREFIX, encodeQuestion, layout, padBatch, type EncodeOptions } f
 import { CachedBatch, decodeGreedy } from '../eval/cached-batch.js';
 import { reasoningTokensOf } from '../eval/text-strategies.js';
 import type { Generation, GenerationStrategy } from '../eval/strategy.js';
-import { studentForward, type LatentSettings } from './rollout.js';
+import { studentForward, type LatentSettings, type LatentSource } from './rollout.js';
 import { LatentRecorder } from './inspect.js';
 
 export interface LatentStrategyOptions {
@@ -12,6 +12,8 @@ export interface LatentStrategyOptions {
   encode?: EncodeOptions;
   /** Attach to each generation what its latents hold (top `topK` tokens per pass, input changes). */
   inspect?: { topK?: number };
+  /** What fills the latent slots (the latent-usage check): see `StudentOptions.latents`. */
+  latents?: LatentSource;
 }
 
 /**
@@ -21,8 +23,11 @@ export interface LatentStrategyOptions {
  */
 export function latentStrategy(latent: LatentSettings, options: LatentStrategyOptions = {}): GenerationStrategy {
   const maxNewTokens = options.maxNewTokens ?? 16;
+  const source = options.latents ?? 'rollout';
   return {
     mode: 'latent',
+    // Shuffling hands each question another question's latents, so no batch may hold only one.
+    ...(source === 'shuffled' ? { minBatch: 2 } : {}),
     async generate({ backbone, tokenizer }: LoadedModel, questions) {
       const { botId, eotId } = reasoningTokensOf(tokenizer);
       const answerPrefix = tokenizer.encode(ANSWER_PREFIX);
@@ -59,7 +64,12 @@ export function latentStrategy(latent: LatentSettings, options: LatentStrategyOp
             ),
             segmentMask: tf.ones([B, segment.length], 'int32'),
           },
-          { logits: true, returnCache: true, ...(recorder ? { observe: recorder.observe } : {}) },
+          {
+            logits: true,
+            returnCache: true,
+            latents: source,
+            ...(recorder ? { observe: recorder.observe } : {}),
+          },
         );
         const logits = r.logits!;
         const next = tf.argMax(tf.squeeze(tf.slice(logits, [0, logits.shape[1]! - 1, 0], [B, 1, -1]), [1]), -1);

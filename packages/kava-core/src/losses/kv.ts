@@ -4,12 +4,20 @@ import { KavaError } from '../errors.js';
 import { stopGradient } from '../ops/stop-gradient.js';
 import { defineLoss } from './define-loss.js';
 import { DISTANCE, elementwiseDistance } from './elementwise.js';
+import { shiftRotary } from '../model/rope.js';
+import type { LossInputs } from '../contracts/loss.js';
 
 type Tensor = tf.Tensor;
 
 const KV_OPTIONS = z.strictObject({
   type: DISTANCE.default('smooth-l1').describe('distance: smooth-l1, l1 or mse'),
   layerwiseStd: z.boolean().default(true).describe("divide each layer's residual by the teacher's std in that layer"),
+  keyPositions: z
+    .enum(['cached', 'latent'])
+    .default('cached')
+    .describe(
+      "teacher keys as cached, rotated at the teacher's positions (the paper's setting), or moved to the latent slots' positions first (undo RoPE at the teacher's position, apply it at the student's), so that a key the student could produce at its slot can match exactly",
+    ),
 });
 type KvOptions = z.output<typeof KV_OPTIONS>;
 
@@ -35,20 +43,37 @@ function matchTerm(student: Tensor, teacher: Tensor, slotMask: Tensor, options: 
   });
 }
 
+/** The teacher's kept keys, moved to the latent slots' positions when `keyPositions` is "latent". */
+function targetKeys(
+  student: NonNullable<LossInputs['student']>,
+  compressed: NonNullable<LossInputs['compressed']>,
+  rope: LossInputs['rope'],
+  options: KvOptions,
+): Tensor {
+  if (options.keyPositions === 'cached') return compressed.keys;
+  if (!compressed.positions || !student.latentPositions || !rope)
+    throw new KavaError(
+      'loss "kv" with keyPositions "latent" needs the kept keys\' positions, the latent positions and the backbone\'s rotary settings (a trainer older than this option?)',
+    );
+  const [b, l, h, m] = compressed.positions.shape as [number, number, number, number];
+  const shift = tf.sub(tf.reshape(student.latentPositions, [b, 1, 1, m]), compressed.positions);
+  return shiftRotary(stopGradient(compressed.keys), tf.broadcastTo(shift, [b, l, h, m]), rope);
+}
+
 /** L_KV = ½ (d(K_s, sg K̃_t) + d(V_s, sg Ṽ_t)), mean over every layer, KV head, filled slot and channel. */
 export const kvLoss = defineLoss({
   name: 'kv',
   description: "Match the student's latent K/V to the teacher's compressed K/V (KaVa)",
   options: KV_OPTIONS,
   needs: ['student', 'compressed'],
-  compute({ student, compressed }, options) {
+  compute({ student, compressed, rope }, options) {
     if (!student?.latentKeys || !student.latentValues || !compressed) {
       throw new KavaError('loss "kv" needs the student latent K/V and the compressed teacher cache');
     }
     return tf.tidy(() =>
       tf.mul(
         tf.add(
-          matchTerm(student.latentKeys!, compressed.keys, compressed.slotMask, options),
+          matchTerm(student.latentKeys!, targetKeys(student, compressed, rope, options), compressed.slotMask, options),
           matchTerm(student.latentValues!, compressed.values, compressed.slotMask, options),
         ),
         0.5,

@@ -2,7 +2,7 @@
 export { Decoder, disposeCache } from './decoder.js';
 export { rmsNorm } from '../runtime/fused-rms-norm.js';
 export { swiglu } from '../runtime/fused-swiglu.js';
-export { inverseFrequencies, rotaryTables, applyRotary } from './rope.js';
+export { inverseFrequencies, rotaryTables, applyRotary, shiftRotary } from './rope.js';
 export {
   PROJECTIONS,
   parameterSpecs,

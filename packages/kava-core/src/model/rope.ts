@@ -74,3 +74,32 @@ export function applyRotary(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Te
     return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
   });
 }
+
+/**
+ * Moves post-RoPE keys to other positions: `keys` [..., d] were rotated at some positions and
+ * `shift` [...] (the same leading shape, int32 or float) holds new position − old position per
+ * key. RoPE rotates each channel pair by position × frequency, and rotations compose, so
+ * rotating by the difference gives the key as RoPE would have rotated it at the new position
+ * (llama3 scaling only changes the frequencies). The KV loss's `keyPositions: "latent"` uses it
+ * to move the teacher's kept keys to the latent slots they are compared with.
+ */
+export function shiftRotary(
+  keys: tf.Tensor,
+  shift: tf.Tensor,
+  config: Pick<DecoderConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>,
+): tf.Tensor {
+  return tf.tidy(() => {
+    const d = config.headDim;
+    if (keys.shape[keys.rank - 1] !== d)
+      throw new Error(`shiftRotary: keys end in ${keys.shape[keys.rank - 1]} channels, the head size is ${d}`);
+    const invFreq = tf.tensor1d(inverseFrequencies(config));
+    const freqs = tf.mul(tf.expandDims(tf.cast(shift, 'float32'), -1), invFreq); // [..., d/2]
+    const angles = tf.concat([freqs, freqs], -1);
+    const half = d / 2;
+    const lead = keys.shape.slice(0, -1).map(() => 0);
+    const x1 = tf.slice(keys, [...lead, 0], [...lead.map(() => -1), half]);
+    const x2 = tf.slice(keys, [...lead, half], [...lead.map(() => -1), half]);
+    const rotated = tf.concat([tf.neg(x2), x1], -1);
+    return tf.add(tf.mul(keys, tf.cos(angles)), tf.mul(rotated, tf.sin(angles)));
+  });
+}

@@ -17,6 +17,8 @@ export function encodeOptions(config: KavaConfig): EncodeOptions {
 export interface RunData {
   train: Example[];
   test: Example[];
+  /** The validation split (data.validation, or the synthetic task's); empty when there is none. */
+  validation: Example[];
   /** Where the examples came from, for logs. */
   source: string;
   /** Records skipped as malformed (data.skipInvalid). */
@@ -45,14 +47,48 @@ export async function loadRunData(
       data.test === null
         ? await collect(splits.test.examples(read))
         : await readExamples(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
-    return { train, test, source: `synthetic (${data.trace} traces, seed ${data.synthetic.seed})`, skipped: 0 };
+    const validation =
+      data.validation === null
+        ? await collect(splits.validation.examples(read))
+        : await readExamples(registry, resolvePath(data.validation), 'auto', heldOut, 'data.validation');
+    return {
+      train,
+      test,
+      validation,
+      source: `synthetic (${data.trace} traces, seed ${data.synthetic.seed})`,
+      skipped: 0,
+    };
   }
   const trainSource = await openDataset(registry, resolvePath(data.train), data.format, 'data.format', 'data.train');
   const train = await collect(trainSource.examples(read), data.limit);
   if (train.length === 0) throw new KavaError(`data.train: ${data.train} holds no usable records`, { exitCode: 2 });
   const test =
     data.test === null ? [] : await readExamples(registry, resolvePath(data.test), 'auto', heldOut, 'data.test');
-  return { train, test, source: `${data.train} (${data.trace} traces)`, skipped: trainSource.skipped ?? 0 };
+  const validation =
+    data.validation === null
+      ? []
+      : await readExamples(registry, resolvePath(data.validation), 'auto', heldOut, 'data.validation');
+  return {
+    train,
+    test,
+    validation,
+    source: `${data.train} (${data.trace} traces)`,
+    skipped: trainSource.skipped ?? 0,
+  };
+}
+
+/**
+ * The held-out examples that evaluation reads: data.test, or the validation split when
+ * eval.split is "validation" (refused when there is none, naming both settings).
+ */
+export function heldOutExamples(config: KavaConfig, data: RunData): Example[] {
+  if (config.eval.split === 'test') return data.test;
+  if (data.validation.length === 0)
+    throw new KavaError(
+      'eval.split is "validation" but there is no validation data: set data.validation to a file (or use the synthetic task, whose data.synthetic.validSize questions form one)',
+      { exitCode: 2 },
+    );
+  return data.validation;
 }
 
 /** Every example of a dataset file, read through its format plugin (`format` "auto" sniffs it). */

@@ -4,6 +4,7 @@ import { evaluate, type EvalReport } from '../eval/evaluate.js';
 import { textStrategy } from '../eval/text-strategies.js';
 import type { GenerationStrategy } from '../eval/strategy.js';
 import { latentStrategy } from '../latent/strategy.js';
+import { LATENT_SOURCES, type LatentSource } from '../latent/rollout.js';
 import type { KavaModel } from './model-setup.js';
 
 /** The generation strategy for `mode`, with the run's encoding limits. */
@@ -12,15 +13,30 @@ export function strategyFor(
   config: KavaConfig,
   mode: KavaConfig['eval']['mode'] = config.eval.mode,
   inspect?: { topK?: number },
+  latents: LatentSource = 'rollout',
 ): GenerationStrategy {
   const encode = { maxQuestionTokens: config.train.maxQuestionTokens };
   if (mode === 'latent')
     return latentStrategy(model.latent, {
       maxNewTokens: config.eval.maxNewTokens,
       encode,
+      latents,
       ...(inspect ? { inspect } : {}),
     });
   return textStrategy(mode, { maxNewTokens: config.eval.maxNewTokens, maxCotTokens: config.eval.maxCotTokens, encode });
+}
+
+export interface EvaluateModelOptions {
+  mode?: KavaConfig['eval']['mode'];
+  predictionsFile?: string;
+  /** Questions done so far in the pass over them with latents from `source` (each pass counts from 0). */
+  onProgress?: (done: number, source: LatentSource) => void;
+  /**
+   * Latent mode: also evaluate with the latents shuffled across the batch and with the
+   * placeholder in every latent slot (the latent-usage check; predictions beside the main file
+   * as `.shuffled.` and `.placeholder.`).
+   */
+  latentUsage?: boolean;
 }
 
 /** Evaluates a run's model on examples (eval.limit, eval.batchSize), writing predictions JSONL when asked. */
@@ -28,12 +44,39 @@ export async function evaluateModel(
   model: KavaModel,
   examples: readonly Example[],
   config: KavaConfig,
-  options: { mode?: KavaConfig['eval']['mode']; predictionsFile?: string; onProgress?: (done: number) => void } = {},
+  options: EvaluateModelOptions = {},
 ): Promise<EvalReport> {
-  return evaluate(model, examples, strategyFor(model, config, options.mode), {
-    batchSize: config.eval.batchSize,
-    limit: config.eval.limit,
-    ...(options.predictionsFile ? { predictionsFile: options.predictionsFile } : {}),
-    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-  });
+  const mode = options.mode ?? config.eval.mode;
+  const sources: LatentSource[] = mode === 'latent' && options.latentUsage ? [...LATENT_SOURCES] : ['rollout'];
+  const reports: EvalReport[] = [];
+  for (const source of sources) {
+    const file =
+      options.predictionsFile && source !== 'rollout'
+        ? options.predictionsFile.replace(/(\.predictions)?\.jsonl$/, `.${source}$&`)
+        : options.predictionsFile;
+    reports.push(
+      await evaluate(model, examples, strategyFor(model, config, mode, undefined, source), {
+        batchSize: config.eval.batchSize,
+        limit: config.eval.limit,
+        ...(file ? { predictionsFile: file } : {}),
+        ...(options.onProgress ? { onProgress: (done: number) => options.onProgress!(done, source) } : {}),
+      }),
+    );
+  }
+  const [main, shuffled, placeholder] = reports as [EvalReport, EvalReport?, EvalReport?];
+  if (!shuffled || !placeholder) return main;
+  return {
+    ...main,
+    accuracyLatentsShuffled: shuffled.accuracy,
+    accuracyLatentsPlaceholder: placeholder.accuracy,
+    wallSeconds: reports.reduce((s, r) => s + r.wallSeconds, 0),
+    ...(shuffled.predictionsFile && placeholder.predictionsFile
+      ? {
+          latentUsagePredictions: {
+            shuffled: shuffled.predictionsFile,
+            placeholder: placeholder.predictionsFile,
+          },
+        }
+      : {}),
+  };
 }

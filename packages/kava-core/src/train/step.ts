@@ -15,7 +15,28 @@ type Tensor = tf.Tensor;
 export interface WeightedTerm {
   name: string;
   weight: number;
+  /** Fraction of the steps over which the weight ramps linearly from 0 (`losses.<name>.warmup`). */
+  warmup?: number;
   term: LossTerm;
+}
+
+/** Where a run's weight ramps start and how long the run is (for `WeightedTerm.warmup`). */
+export interface WeightSchedule {
+  /** First step of the latent objective (the end of train.teacherWarmup). */
+  startStep: number;
+  totalSteps: number;
+}
+
+/**
+ * A term's weight at `step` (0-based): the full weight, or with `warmup` a linear ramp that gives
+ * weight · k / n at the k-th step from `startStep` (n = warmup · totalSteps, at least 1) and the
+ * full weight from step startStep + n − 1 on.
+ */
+export function termWeight(term: Pick<WeightedTerm, 'weight' | 'warmup'>, step: number, schedule?: WeightSchedule) {
+  if (!term.warmup || !schedule) return term.weight;
+  const n = Math.max(1, Math.round(term.warmup * schedule.totalSteps));
+  const k = step - schedule.startStep + 1;
+  return term.weight * Math.min(1, Math.max(0, k) / n);
 }
 
 /** Everything one forward/backward of the method needs besides the batch. */
@@ -28,6 +49,8 @@ export interface StepParts {
   compression: Compression | null;
   terms: readonly WeightedTerm[];
   hooks: KavaHooks;
+  /** For terms with a weight warm-up; without it every term has its full weight. */
+  schedule?: WeightSchedule;
 }
 
 /**
@@ -87,6 +110,27 @@ export function scorerInput(
 }
 
 /**
+ * The RoPE position of each kept teacher entry, [B, L, H_kv, M] int32: the teacher pass rotates
+ * token s at `sum(mask[0..s]) − 1` (the Backbone's default positions), and `indices` point into
+ * the CoT region whose token indices are `cotPositions` [B, N].
+ */
+function keptPositions(mask: Tensor, cotPositions: Tensor, indices: Tensor): Tensor {
+  return tf.tidy(() => {
+    const [B, S] = mask.shape as [number, number];
+    const N = cotPositions.shape[1]!;
+    const rope = tf.sub(tf.cumsum(tf.cast(mask, 'int32'), 1), tf.scalar(1, 'int32')); // [B, S]
+    const rowBase = (width: number) => tf.mul(tf.range(0, B, 1, 'int32'), tf.scalar(width, 'int32'));
+    const cotRope = tf.reshape(
+      tf.gather(tf.reshape(rope, [B * S]), tf.add(tf.cast(cotPositions, 'int32'), tf.expandDims(rowBase(S), 1))),
+      [B, N],
+    );
+    const [, L, H, M] = indices.shape as [number, number, number, number];
+    const flat = tf.add(indices, tf.reshape(rowBase(N), [B, 1, 1, 1]));
+    return tf.reshape(tf.gather(tf.reshape(cotRope, [B * N]), tf.reshape(flat, [-1])), [B, L, H, M]);
+  });
+}
+
+/**
  * Fixed indices of the random sites of a micro-batch: each pass derives its dropout seed from the
  * micro-batch's seed and its site (the random scorer takes the micro-batch seed itself). Fixed,
  * so the masks do not depend on which other passes run.
@@ -116,14 +160,15 @@ function passInputs(
  * teacher forward → compression of its CoT cache → student rollout → every weighted loss term.
  * `seed` is the micro-batch's: every random draw of the pass (adapter dropout, random scorer)
  * derives from it, so the same seed gives the same losses and gradients.
- * Returns the weighted total and each term's unweighted value (kept, caller disposes).
+ * Returns the weighted total, each term's unweighted value (kept, caller disposes) and the weight
+ * each had at this step.
  */
 export function forwardLosses(
   parts: StepParts,
   batch: TrainBatch,
   step: number,
   seed: number,
-): { total: Tensor; terms: Record<string, Tensor> } {
+): { total: Tensor; terms: Record<string, Tensor>; weights: Record<string, number> } {
   const { backbone, hooks } = parts;
   const inputs: LossInputs = {};
   const needHidden = parts.terms.some((t) => t.term.needs.includes('hidden'));
@@ -150,7 +195,12 @@ export function forwardLosses(
         scorerInput(teacherModel, out, t, parts.latent.count, seed),
         { hooks, step },
       );
-      inputs.compressed = { keys: kept.keys, values: kept.values, slotMask: kept.slotMask };
+      inputs.compressed = {
+        keys: kept.keys,
+        values: kept.values,
+        slotMask: kept.slotMask,
+        positions: keptPositions(t.mask, t.cotPositions, kept.indices),
+      };
     }
   }
 
@@ -170,15 +220,32 @@ export function forwardLosses(
     });
     inputs.student = {
       ...passInputs(out, s, L),
-      ...(out.latentKeys ? { latentKeys: out.latentKeys, latentValues: out.latentValues! } : {}),
+      ...(out.latentKeys
+        ? {
+            latentKeys: out.latentKeys,
+            latentValues: out.latentValues!,
+            // Latent j follows the row's real prefix (`Q <bot>`, right-padded) at position P_b + j.
+            latentPositions: tf.add(
+              tf.expandDims(tf.add(tf.cast(s.prefixLast, 'int32'), tf.scalar(1, 'int32')), 1),
+              tf.expandDims(tf.range(0, parts.latent.count, 1, 'int32'), 0),
+            ),
+          }
+        : {}),
     };
   }
+  inputs.rope = backbone.config;
 
   const raw: Record<string, Tensor> = {};
   for (const { name, term } of parts.terms) raw[name] = term.compute(inputs);
   const terms = hooks.losses.call(raw, { step });
-  const weight = (name: string) => parts.terms.find((t) => t.name === name)?.weight ?? 1;
-  const total = tf.addN(Object.entries(terms).map(([name, value]) => tf.mul(value, weight(name))));
+  // A term a hook added has weight 1.
+  const weights = Object.fromEntries(
+    Object.keys(terms).map((name) => {
+      const term = parts.terms.find((t) => t.name === name);
+      return [name, term ? termWeight(term, step, parts.schedule) : 1];
+    }),
+  );
+  const total = tf.addN(Object.entries(terms).map(([name, value]) => tf.mul(value, weights[name]!)));
   for (const value of Object.values(terms)) tf.keep(value);
-  return { total, terms };
+  return { total, terms, weights };
 }

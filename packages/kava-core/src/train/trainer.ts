@@ -24,10 +24,11 @@ import {
   type TrainingState,
 } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
-import { encodeOptions, loadRunData, type RunData } from './data.js';
+import { encodeOptions, heldOutExamples, loadRunData, type RunData } from './data.js';
 import { checkTraces } from './preflight.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
+import { TermGradients } from './term-gradients.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { configChanges, formatChanges, recordResume, scheduleChange } from './resume.js';
 import { Rng } from '../util/rng.js';
@@ -47,7 +48,7 @@ export interface TrainOptions {
   /** Aborting saves a checkpoint after the current step and returns (Ctrl-C). */
   signal?: AbortSignal;
   /** Called after each evaluation batch with the questions done and the total (progress display). */
-  onEvalProgress?: (done: number, total: number) => void;
+  onEvalProgress?: (done: number, total: number, pass?: string) => void;
   /** Skip the final held-out evaluation. */
   skipFinalEval?: boolean;
   /** The run's data when the caller has read it already (for its memory estimate); else read here. */
@@ -75,10 +76,15 @@ export function activeTerms(config: KavaConfig, registry: Registry): WeightedTer
     if (entry.weight <= 0) continue;
     // A frozen teacher is not trained: its own CE would only add a constant to the total.
     if (name === 'teacher-ce' && config.train.teacher === 'frozen') continue;
-    const { weight, ...options } = entry;
+    const { weight, warmup, ...options } = entry;
     const loss = registry.get('loss', name, `losses.${name}`);
     // resolveConfig parsed the options already: a loss that can take them parsed is not re-parsed.
-    terms.push({ name, weight, term: loss.build ? loss.build(options) : loss.create(options) });
+    terms.push({
+      name,
+      weight,
+      ...(warmup ? { warmup } : {}),
+      term: loss.build ? loss.build(options) : loss.create(options),
+    });
   }
   if (terms.length === 0) throw new ConfigError('losses: every loss weight is 0; nothing to train');
   return terms;
@@ -205,6 +211,8 @@ class DataCursor {
   }
 }
 
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
 /**
  * Trains a model with the method of the resolved configuration (KAVA-METHOD.md §1–5): per step,
  * micro-batches of teacher forward → compression → student rollout → losses, accumulated to the
@@ -225,12 +233,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   // Data first: a file the method cannot train on is refused before a run folder exists.
   const data: RunData = options.data ?? (await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p)));
+  const heldOut = heldOutExamples(config, data);
   log(
-    `data: ${data.train.length} training examples, ${data.test.length} held-out, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`,
+    `data: ${data.train.length} training examples, ${heldOut.length} held-out${config.eval.split === 'validation' ? ' (the validation split)' : ''}, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`,
   );
   const traceWarning = checkTraces(config, data);
   if (traceWarning) log(traceWarning);
-  if (data.test.length === 0)
+  if (heldOut.length === 0)
     log(
       'note: no held-out data (data.test is not set): no evaluation during or after training; evaluate later with kava eval --run RUN --data FILE',
     );
@@ -280,6 +289,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const totalSteps =
     config.train.steps ?? Math.max(1, Math.ceil((config.train.epochs * data.train.length) / batchSize));
   const teacherWarmupSteps = Math.round(config.train.teacherWarmup * totalSteps);
+  parts.schedule = { startStep: teacherWarmupSteps, totalSteps };
   const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
   // Decay matrices only: norms, biases and other vectors are left alone, as is customary.
   const decay = (name: string) => (model.params.get(name)?.rank ?? 0) >= 2;
@@ -330,6 +340,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const varNames = new Map<string, string>();
   for (const [name, v] of model.params) varNames.set(v.name, name);
   const varList = [...model.params.values()];
+  const termGradients = config.train.gradNormEvery > 0 ? new TermGradients(parts, varList) : null;
+  const warmupTermGradients = config.train.gradNormEvery > 0 ? new TermGradients(warmupParts, varList) : null;
   const state = (): TrainingState => ({
     step,
     totalSteps,
@@ -344,11 +356,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return lastCheckpoint;
   };
   const evaluateAt = async (label: string): Promise<EvalReport | null> => {
-    if (data.test.length === 0) return null;
-    const questions = Math.min(data.test.length, config.eval.limit ?? Infinity);
-    const report = await evaluateModel(model, data.test, config, {
+    if (heldOut.length === 0) return null;
+    // The latent-usage check (two more passes over the questions) runs at the final evaluation only.
+    const latentUsage = label === 'final' && config.eval.mode === 'latent' && config.eval.latentUsage;
+    const questions = Math.min(heldOut.length, config.eval.limit ?? Infinity);
+    const report = await evaluateModel(model, heldOut, config, {
       predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
-      ...(options.onEvalProgress ? { onProgress: (done: number) => options.onEvalProgress!(done, questions) } : {}),
+      latentUsage,
+      ...(options.onEvalProgress
+        ? {
+            onProgress: (done: number, source: string) =>
+              options.onEvalProgress!(done, questions, source === 'rollout' ? undefined : `latents ${source}`),
+          }
+        : {}),
     });
     writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
     appendFileSync(join(runDir, 'eval.jsonl'), `${JSON.stringify({ step, ...report })}\n`);
@@ -362,8 +382,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         kvEntriesPerQuestion: report.kvEntriesPerQuestion,
       },
     });
+    const usage =
+      report.accuracyLatentsShuffled === undefined
+        ? ''
+        : `; latents shuffled ${pct(report.accuracyLatentsShuffled)}, placeholder ${pct(report.accuracyLatentsPlaceholder!)}`;
     log(
-      `eval at step ${step}: accuracy ${(100 * report.accuracy).toFixed(1)}% on ${report.questions} questions (${config.eval.mode}), ${report.forwardPassesPerQuestion.toFixed(1)} passes/question`,
+      `eval at step ${step}: accuracy ${pct(report.accuracy)} on ${report.questions} questions (${config.eval.mode}), ${report.forwardPassesPerQuestion.toFixed(1)} passes/question${usage}`,
     );
     return report;
   };
@@ -383,6 +407,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       let accumulated: Map<string, tf.Tensor> | null = null;
       const sums: Record<string, number> = {};
       let tokens = 0;
+      const measure = config.train.gradNormEvery > 0 && (step + 1) % config.train.gradNormEvery === 0;
+      let measured: TermGradients | null = null;
       for (let done = 0, index = 0; done < batchSize; done += micro, index++) {
         const examples = cursor.take(Math.min(micro, batchSize - done));
         const warming = step < teacherWarmupSteps && warmupTerms.length > 0;
@@ -411,6 +437,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
             }
           }
           tokens += batch.tokens;
+          if (measure) {
+            measured = warming ? warmupTermGradients : termGradients;
+            measured!.add(batch, step, seed, share);
+          }
         } finally {
           batch.dispose();
         }
@@ -421,6 +451,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const badLoss = Object.entries(sums).find(([, v]) => !Number.isFinite(v));
       const { grads: clipped, norm } = clipByGlobalNorm(accumulated!, config.train.clip);
       tf.dispose([...accumulated!.values()]);
+      const termGradNorms = (measured as TermGradients | null)?.take();
       const problem = badLoss
         ? `loss "${badLoss[0]}" is ${badLoss[1]}`
         : Number.isFinite(norm)
@@ -447,9 +478,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         // CPU time of the step (all threads): on a busy machine, what it would take alone.
         const cpu = process.cpuUsage(cpu0);
         const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+        // Whether clipping scaled this step's gradient (the report gives the fraction of steps).
+        const clippedStep = config.train.clip > 0 && norm > config.train.clip;
         appendFileSync(
           metricsFile,
-          `${JSON.stringify({ ...metrics, seconds, cpuSeconds, epoch: cursor.epoch, peakRssMiB })}\n`,
+          `${JSON.stringify({
+            ...metrics,
+            clipped: clippedStep,
+            ...(termGradNorms ? { termGradNorms } : {}),
+            seconds,
+            cpuSeconds,
+            epoch: cursor.epoch,
+            peakRssMiB,
+          })}\n`,
         );
         hooks.step.call(metrics);
         options.onStep?.(metrics);
@@ -493,6 +534,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
   } finally {
     frozenTeacher?.dispose();
+    termGradients?.dispose();
+    warmupTermGradients?.dispose();
     optimizer.dispose();
     model.dispose();
   }

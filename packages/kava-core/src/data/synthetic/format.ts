@@ -39,12 +39,14 @@ export function syntheticSource(
 export function syntheticDataset(options: SyntheticOptions = DEFAULT_SYNTHETIC): {
   train: DatasetSource;
   test: DatasetSource;
+  validation: DatasetSource;
 } {
   const splits = generateSynthetic(options);
   const nlStyle = options.nlStyle ?? 'short';
   return {
     train: syntheticSource('synthetic:train', splits.train, nlStyle),
     test: syntheticSource('synthetic:test', splits.test, nlStyle),
+    validation: syntheticSource('synthetic:validation', splits.validation, nlStyle),
   };
 }
 

@@ -18,6 +18,8 @@ export interface SyntheticProblem {
 export interface SyntheticOptions {
   trainSize: number;
   testSize: number;
+  /** Validation problems, generated after the test split from their own stream. Default 0. */
+  validSize?: number;
   /** Fewest reasoning steps (at least 1). */
   minSteps: number;
   /** Most reasoning steps. */
@@ -145,19 +147,25 @@ function checkOptions(o: SyntheticOptions): void {
     throw bad('trainSize', `expected a non-negative integer, got ${o.trainSize}`);
   if (!Number.isInteger(o.testSize) || o.testSize < 0)
     throw bad('testSize', `expected a non-negative integer, got ${o.testSize}`);
+  if (o.validSize !== undefined && (!Number.isInteger(o.validSize) || o.validSize < 0))
+    throw bad('validSize', `expected a non-negative integer, got ${o.validSize}`);
 }
 
-/** The two splits of the synthetic task. */
+/** The splits of the synthetic task. */
 export interface SyntheticSplits {
   train: SyntheticProblem[];
   test: SyntheticProblem[];
+  /** Disjoint from both others; empty unless `validSize` is set. */
+  validation: SyntheticProblem[];
 }
 
 /**
- * Generates the train and test splits from `seed`. The test split draws from its own stream and
- * rejects any question that occurs in the train split (or earlier in the test split), so the
- * splits never overlap; `assertDisjoint` checks it. Throws when the space of problems is too
- * small to find `testSize` new questions.
+ * Generates the train, test and validation splits from `seed`. The test split draws from its own
+ * stream and rejects any question that occurs in the train split (or earlier in the test split),
+ * so the splits never overlap; the validation split then does the same from a third stream,
+ * rejecting train and test questions. Train and test do not depend on `validSize` (a run made
+ * before the validation split existed sees the same questions). `assertDisjoint` checks it.
+ * Throws when the space of problems is too small to find enough new questions.
  */
 export function generateSynthetic(options: SyntheticOptions): SyntheticSplits {
   checkOptions(options);
@@ -169,23 +177,33 @@ export function generateSynthetic(options: SyntheticOptions): SyntheticSplits {
     generateProblem(trainRng, steps(trainRng), maxValue, nlStyle),
   );
   const seen = new Set(train.map((p) => p.question));
-  const testRng = new Rng((options.seed ^ 0x5bd1e995) + 1);
-  const test: SyntheticProblem[] = [];
-  let attempts = 0;
-  while (test.length < options.testSize) {
-    if (++attempts > options.testSize * 50 + 1000) {
-      throw new KavaError(
-        `data.synthetic: could only find ${test.length} of ${options.testSize} test problems that do not occur in the training split; lower testSize/trainSize or raise maxSteps`,
-        { exitCode: 2 },
-      );
+  const fresh = (split: string, size: number, rng: Rng, others: string): SyntheticProblem[] => {
+    const out: SyntheticProblem[] = [];
+    let attempts = 0;
+    while (out.length < size) {
+      if (++attempts > size * 50 + 1000) {
+        throw new KavaError(
+          `data.synthetic: could only find ${out.length} of ${size} ${split} problems that do not occur in the ${others}; lower ${split}Size/trainSize or raise maxSteps`,
+          { exitCode: 2 },
+        );
+      }
+      const problem = generateProblem(rng, steps(rng), maxValue, nlStyle);
+      if (seen.has(problem.question)) continue;
+      seen.add(problem.question);
+      out.push(problem);
     }
-    const problem = generateProblem(testRng, steps(testRng), maxValue, nlStyle);
-    if (seen.has(problem.question)) continue;
-    seen.add(problem.question);
-    test.push(problem);
-  }
+    return out;
+  };
+  const test = fresh('test', options.testSize, new Rng((options.seed ^ 0x5bd1e995) + 1), 'training split');
+  const validation = fresh(
+    'valid',
+    options.validSize ?? 0,
+    new Rng((options.seed ^ 0x27d4eb2f) + 2),
+    'training or test split',
+  );
   assertDisjoint(train, test);
-  return { train, test };
+  assertDisjoint([...train, ...test], validation);
+  return { train, test, validation };
 }
 
 /** Throws when a test question also occurs in the train split. */
