@@ -36,7 +36,7 @@ import {
   setAsideIfStale,
   trainRun,
 } from './lib/kava-runs.mjs';
-import { mean, pairedBootstrap, std } from './lib/stats.mjs';
+import { mean, median, pairedBootstrap, std } from './lib/stats.mjs';
 import { loadNativeAddon } from '@kava/core/app';
 import { failer, gridSelection, positiveInt } from './lib/grid-args.mjs';
 
@@ -46,6 +46,12 @@ const USAGE = `Usage: npm run experiment -- [options]
   --quick             1 seed, equation traces, short budgets (< 20 min on 2 cores): checks the pipeline
   --ablations         KaVa/R-KV variants (lambda, last step, M, alpha1, frozen teacher): seed 1, equation
                       traces (add --traces equation,nl for both styles)
+  --study             why latents do (not) beat no-CoT (issue 36): 3,000 stage-2 steps from the 3,000-step
+                      backbones, diagnostics on (latent usage, per-term gradient norms); verbose NL: no-cot,
+                      full-cot, codi, pccot, kava-rkv, kava-random; equation: no-cot, codi, kava-rkv; 3 seeds
+  --probe             the recipe probe on the validation split (NL, seed 1): KaVa/R-KV as committed, with
+                      position-consistent keys, with alpha1 = 10 and a warm-up; CODI as committed and with the
+                      same warm-up; no-CoT for reference
   --report-only       tables, intervals, charts and docs/results.json from the committed results; no training
 
   --seeds 0,1,2       --methods a,b       --traces equation,nl      a slice of the grid
@@ -88,6 +94,37 @@ const METHODS = {
   'kava-random': { presets: ['kava'], config: { compression: { scorer: 'random', options: {} } } },
 };
 
+/**
+ * Issue 36's recipe variants, each one changed setting against the committed recipe; the probe
+ * trains them on verbose NL, seed 1, and picks each method's recipe by its validation accuracy.
+ * The warm-up ramps alpha1 over the first 20 % of stage 2 (600 of 3,000 steps).
+ */
+const RKV = METHODS['kava-rkv'].config.compression;
+const ALPHA10_WARM = { losses: { codi: { weight: 10, warmup: 0.2 } } };
+const RECIPES = {
+  'kava-rkv-latent-keys': {
+    presets: ['kava'],
+    config: { compression: RKV, losses: { kv: { keyPositions: 'latent' } } },
+  },
+  'kava-rkv-alpha10-warm': { presets: ['kava'], config: { compression: RKV, ...ALPHA10_WARM } },
+  'codi-alpha10-warm': { presets: ['codi'], config: ALPHA10_WARM },
+};
+/** The study's grid: which methods each trace style trains (the equation runs give the eq → NL drop). */
+const STUDY_GRID = {
+  nl: ['no-cot', 'full-cot', 'codi', 'pccot', 'kava-rkv', 'kava-random'],
+  equation: ['no-cot', 'codi', 'kava-rkv'],
+};
+const PROBE_METHODS = [
+  'no-cot',
+  'kava-rkv',
+  'kava-rkv-latent-keys',
+  'kava-rkv-alpha10-warm',
+  'codi',
+  'codi-alpha10-warm',
+];
+/** Steps between the per-term gradient-norm measurements of the study's latent runs. */
+const GRAD_NORM_EVERY = 100;
+
 /** KaVa (R-KV) variants, one changed setting each (the issue's ablation list). */
 const ABLATIONS = {
   'kava-rkv-lambda0': { config: { compression: { scorer: 'rkv', options: { lambda: 0 } } } },
@@ -103,6 +140,8 @@ const ABLATIONS = {
 const OPTIONS = {
   quick: { type: 'boolean', default: false },
   ablations: { type: 'boolean', default: false },
+  study: { type: 'boolean', default: false },
+  probe: { type: 'boolean', default: false },
   out: { type: 'string' },
   seeds: { type: 'string' },
   methods: { type: 'string' },
@@ -132,6 +171,17 @@ if (args.help) {
 
 const positive = (flag) => positiveInt(flag, args[flag], fail);
 const quick = args.quick;
+if ([args.quick, args.ablations, args.study, args.probe].filter(Boolean).length > 1)
+  fail('--quick, --ablations, --study and --probe are separate experiments; give one');
+// The study and the probe stand on the 3,000-step backbones of the committed grid and default to
+// 3,000 stage-2 steps; --stage2-steps gives the budget curve (e.g. 6,000) its own experiment.
+const study = args.study || args.probe;
+if (study && args['stage1-steps'] && args['stage1-steps'] !== '3000')
+  fail('--study and --probe fine-tune the committed 3,000-step backbones; --stage1-steps must be 3000 or left out');
+if (study) {
+  args['stage1-steps'] = '3000';
+  args['stage2-steps'] ??= '3000';
+}
 const budget = structuredClone(quick ? QUICK : FULL);
 // Another budget keeps the default's evaluation interval (at least 4 evaluations), so a longer
 // stage 2 draws its curve as finely as the grid's.
@@ -152,31 +202,41 @@ const budgetTag = [
   .filter(Boolean)
   .map((t) => `-${t}`)
   .join('');
-const experiment = `${quick ? 'two-stage-quick' : args.ablations ? 'two-stage-ablation' : 'two-stage'}${budgetTag}`;
-const catalogue = args.ablations
-  ? {
-      'kava-rkv': METHODS['kava-rkv'],
-      ...Object.fromEntries(
-        Object.entries(ABLATIONS).map(([k, v]) => [
-          k,
-          { presets: ['kava'], config: { compression: METHODS['kava-rkv'].config.compression, ...v.config } },
-        ]),
-      ),
-    }
-  : METHODS;
+const experiment = study
+  ? `${args.probe ? 'latent-probe' : 'latent-study'}-stage2-${budget.stage2.steps}${args['eval-limit'] ? `-eval-${budget.evalLimit}` : ''}`
+  : `${quick ? 'two-stage-quick' : args.ablations ? 'two-stage-ablation' : 'two-stage'}${budgetTag}`;
+const catalogue = study
+  ? { ...METHODS, ...RECIPES }
+  : args.ablations
+    ? {
+        'kava-rkv': METHODS['kava-rkv'],
+        ...Object.fromEntries(
+          Object.entries(ABLATIONS).map(([k, v]) => [
+            k,
+            { presets: ['kava'], config: { compression: METHODS['kava-rkv'].config.compression, ...v.config } },
+          ]),
+        ),
+      }
+    : METHODS;
 // The ablations default to one seed and the equation traces: on 2 cores a verbose-NL run costs
 // about twice an equation one, and the method comparison across styles is the grid's job. Seed 1,
 // because its backbone is rebuilt bit for bit on a fresh machine, so each variant is paired with
 // the grid's own KaVa/R-KV run from the same model; seed 0's committed build predates the pinned
 // BLAS settings and a rebuild is another model (16.5 % instead of 23.3 % after 250 steps).
 const gridDefaults = {
-  traces: quick || args.ablations ? 'equation' : 'equation,nl',
-  seeds: quick ? '0' : args.ablations ? '1' : '0,1,2',
+  traces: quick || args.ablations ? 'equation' : args.probe ? 'nl' : 'equation,nl',
+  seeds: quick ? '0' : args.ablations || args.probe ? '1' : '0,1,2',
 };
-const { methods, traces, seeds } = gridSelection(args, catalogue, gridDefaults, fail);
+const studyMethods = args.probe ? PROBE_METHODS : [...new Set(Object.values(STUDY_GRID).flat())];
+const { methods, traces, seeds } = gridSelection(
+  study && !args.methods ? { ...args, methods: studyMethods.join(',') } : args,
+  catalogue,
+  gridDefaults,
+  fail,
+);
 // The report always covers the whole grid (and any extra seed or method this call ran): a call
 // that trains a slice must not rewrite the tables as if the slice were all there is.
-const whole = gridSelection({}, catalogue, gridDefaults, fail);
+const whole = gridSelection(study ? { methods: studyMethods.join(',') } : {}, catalogue, gridDefaults, fail);
 const reportGrid = {
   methods: [...new Set([...whole.methods, ...methods])],
   traces: [...new Set([...whole.traces, ...traces])],
@@ -229,14 +289,25 @@ function stage2Config(method, trace, seed, modelDir) {
     { steps: budget.stage2.steps, lr: budget.stage2.lr, evalEvery: budget.stage2.evalEvery },
     train,
   );
+  const latent = ['kava', 'codi', 'pccot'].includes(catalogue[method].presets[0]);
+  if (study && latent) c.train.gradNormEvery = GRAD_NORM_EVERY;
+  // The probe chooses recipes on the validation split, never on the test questions.
+  if (args.probe) c.eval.split = 'validation';
   return { ...c, ...rest, backbone: { modelDir } };
 }
 
 // ---- committed per-run results ----------------------------------------------------------------
 // The ablations start from the grid's backbones and are measured against the grid's own KaVa/R-KV
 // runs (the same settings): those records live in the grid's folder, so neither is trained twice.
-const gridResultsDir = args.results || budgetTag ? resultsDir : join(root, 'docs/results/runs/two-stage');
-const sharedWithGrid = (id) => args.ablations && (id.startsWith('stage1-') || /^kava-rkv-[a-z]+-seed\d+$/.test(id));
+// The study and the probe share the 3,000-step grid's backbones (and their stage-1 records).
+const gridResultsDir = study
+  ? join(root, 'docs/results/runs/two-stage-stage1-3000')
+  : args.results || budgetTag
+    ? resultsDir
+    : join(root, 'docs/results/runs/two-stage');
+const sharedWithGrid = (id) =>
+  (study && id.startsWith('stage1-')) ||
+  (args.ablations && (id.startsWith('stage1-') || /^kava-rkv-[a-z]+-seed\d+$/.test(id)));
 const resultFile = (id) => join(sharedWithGrid(id) ? gridResultsDir : resultsDir, `${id}.json`);
 /** The settings that decide a run's numbers; a committed result made with others is not reused. */
 const settingsOf = (presets, config, stage1 = undefined) =>
@@ -276,6 +347,9 @@ function record(id, fields, settings, outcome) {
     mode: outcome.result.mode,
     forwardPassesPerQuestion: outcome.result.forwardPassesPerQuestion,
     kvEntriesPerQuestion: outcome.result.kvEntriesPerQuestion,
+    ...(study ? { stage2Steps: budget.stage2.steps, evalSplit: args.probe ? 'validation' : 'test' } : {}),
+    ...latentUsageOf(outcome),
+    ...(study ? { ...gradientsOf(outcome), code } : {}),
     trainSeconds: Math.round(outcome.seconds),
     curve: outcome.curve,
     perQuestion: perQuestionOf(outcome),
@@ -286,13 +360,79 @@ function record(id, fields, settings, outcome) {
 }
 
 /** Per question, in test-split order: 1 correct, 0 wrong (for the paired bootstrap). */
-function perQuestionOf(outcome) {
-  return readFileSync(outcome.result.predictionsFile, 'utf8')
+function perQuestionOf(outcome, file = outcome.result.predictionsFile) {
+  return readFileSync(file, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => (JSON.parse(l).correct ? '1' : '0'))
     .join('');
 }
+
+/** A latent run's accuracy with shuffled and with placeholder latents (eval.latentUsage), per question too. */
+function latentUsageOf(outcome) {
+  const r = outcome.result;
+  if (r.accuracyLatentsShuffled === undefined) return {};
+  // The run folder may have moved since it was evaluated: the files sit beside the main predictions.
+  const beside = (source) => outcome.result.predictionsFile.replace(/(\.predictions)?\.jsonl$/, `.${source}$&`);
+  return {
+    accuracyLatentsShuffled: r.accuracyLatentsShuffled,
+    accuracyLatentsPlaceholder: r.accuracyLatentsPlaceholder,
+    perQuestionLatentsShuffled: perQuestionOf(outcome, beside('shuffled')),
+    perQuestionLatentsPlaceholder: perQuestionOf(outcome, beside('placeholder')),
+  };
+}
+
+/**
+ * The step's gradients over the run: the fraction of steps clipping fired, and each term's gradient
+ * norm alone (train.gradNormEvery), as its median over the first and the second half of the run.
+ */
+function gradientsOf(outcome) {
+  const rows = readFileSync(join(outcome.runDir, 'metrics.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const known = rows.filter((m) => m.clipped !== undefined);
+  const measured = rows.filter((m) => m.termGradNorms);
+  const half = Math.ceil(measured.length / 2);
+  const terms = [...new Set(measured.flatMap((m) => Object.keys(m.termGradNorms)))];
+  const medianOf = (rs, pick) => {
+    const xs = rs.map(pick).filter((v) => v !== undefined);
+    return xs.length ? Number(median(xs).toPrecision(4)) : null;
+  };
+  return {
+    clipFraction: known.length ? known.filter((m) => m.clipped).length / known.length : null,
+    ...(measured.length
+      ? {
+          termGradNorms: Object.fromEntries(
+            [...terms, 'step'].map((t) => {
+              const pick = (m) => (t === 'step' ? m.gradNorm : m.termGradNorms[t]);
+              return [
+                t,
+                {
+                  firstHalf: medianOf(measured.slice(0, half), pick),
+                  secondHalf: medianOf(measured.slice(half), pick),
+                },
+              ];
+            }),
+          ),
+        }
+      : {}),
+  };
+}
+
+/**
+ * The version of the training step every run of this call trains with (the grid is compared on
+ * one version): the commit of this checkout and the BLAS settings of the children.
+ */
+const code = (() => {
+  let commit = null;
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout (an unpacked tarball): the record says so by its null
+  }
+  return { commit, blas: blasSettings };
+})();
 
 /** Writes a run's record, and commits it with --commit. */
 function save(id, r, message) {
@@ -402,8 +542,12 @@ const started = Date.now();
 const minutes = (ms) => `${(ms / 60000).toFixed(1)} min`;
 const log = (line) => process.stdout.write(`[${minutes(Date.now() - started)}] ${line}\n`);
 
+// The study trains on each trace style only the methods its grid lists there.
+const inGrid = (method, trace) => !args.study || STUDY_GRID[trace].includes(method);
 const runs = traces.flatMap((trace) =>
-  methods.flatMap((method) => seeds.map((seed) => ({ method, trace, seed, id: `${method}-${trace}-seed${seed}` }))),
+  methods
+    .filter((method) => inGrid(method, trace))
+    .flatMap((method) => seeds.map((seed) => ({ method, trace, seed, id: `${method}-${trace}-seed${seed}` }))),
 );
 const results = new Map();
 
@@ -430,7 +574,7 @@ async function stage2(run) {
 }
 
 log(
-  `${experiment}: ${runs.length} stage-2 runs (${methods.length} methods x ${traces.length} traces x ${seeds.length} seeds: ${traces.join(',')}; seed ${seeds.join(',')}), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}; trainings run with ${blasSettings}`,
+  `${experiment}: ${runs.length} stage-2 runs (${args.study ? traces.map((t) => `${t}: ${methods.filter((m) => inGrid(m, t)).length} methods`).join(', ') : `${methods.length} methods x ${traces.length} traces`} x ${seeds.length} seeds: ${traces.join(',')}; seed ${seeds.join(',')}), ${jobs} at a time, runs in ${outDir}, results in ${relative(root, resultsDir)}; trainings run with ${blasSettings}`,
 );
 // Stage-1 models first (one per trace and seed), so that both cores train backbones before any
 // stage-2 run waits for one.
@@ -462,4 +606,9 @@ const { readResults, writeReport } = await import('./lib/replication-report.mjs'
 const shared = readResults(gridResultsDir).filter(
   (r) => sharedWithGrid(r.id) && reportGrid.traces.includes(r.traces) && reportGrid.seeds.includes(r.seed),
 );
-await writeReport({ experiment, root, resultsDir, shared, reportDir, ...reportGrid, quick, wallMinutes });
+if (study) {
+  const { writeStudyReport } = await import('./lib/study-report.mjs');
+  await writeStudyReport({ experiment, resultsDir, shared, reportDir, ...reportGrid, wallMinutes, probe: args.probe });
+} else {
+  await writeReport({ experiment, root, resultsDir, shared, reportDir, ...reportGrid, quick, wallMinutes });
+}

@@ -66,4 +66,47 @@ describe('npm run experiment: the command line', () => {
     expect(r.stdout).toContain('two-stage-stage2-3000: 14 stage-2 runs');
     expect(readdirSync(join(dir, 'docs'))).toContain('results-two-stage-stage2-3000.md');
   });
+
+  it('--study trains its grid per trace style, --probe the recipes on the validation split; one mode at a time', () => {
+    const dirs = (name: string) => [
+      '--out',
+      join(dir, 'out'),
+      '--results',
+      join(dir, 'runs', name),
+      '--report-dir',
+      join(dir, 'docs'),
+    ];
+    const study = experiment('--study', '--report-only', ...dirs('latent-study-stage2-3000'));
+    expect(study.status).toBe(0);
+    // verbose NL: 6 methods, equation: 3, 3 seeds each.
+    expect(study.stdout).toContain(
+      'latent-study-stage2-3000: 27 stage-2 runs (equation: 3 methods, nl: 6 methods x 3 seeds',
+    );
+    expect(readdirSync(join(dir, 'docs'))).toContain('results-latent-study-stage2-3000.md');
+    const probe = experiment('--probe', '--report-only', ...dirs('latent-probe-stage2-3000'));
+    expect(probe.status).toBe(0);
+    expect(probe.stdout).toContain(
+      'latent-probe-stage2-3000: 6 stage-2 runs (6 methods x 1 traces x 1 seeds: nl; seed 1)',
+    );
+    const curve = experiment(
+      '--study',
+      '--stage2-steps',
+      '6000',
+      '--seeds',
+      '1',
+      '--traces',
+      'nl',
+      '--methods',
+      'no-cot,codi,kava-rkv',
+      '--report-only',
+      ...dirs('latent-study-stage2-6000'),
+    );
+    expect(curve.stdout).toContain('latent-study-stage2-6000: 3 stage-2 runs');
+    const both = experiment('--study', '--probe', '--report-only');
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain('separate experiments; give one');
+    const other = experiment('--study', '--stage1-steps', '2000', '--report-only');
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain('--stage1-steps must be 3000');
+  });
 });

@@ -7,6 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 // @ts-expect-error: a plain .mjs script module without type declarations
 import { foldInto, writeReport } from '../scripts/lib/replication-report.mjs';
+// @ts-expect-error: a plain .mjs script module without type declarations
+import { chooseRecipes, writeStudyReport } from '../scripts/lib/study-report.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** A committed run's record as experiment.mjs writes it (one per question in `perQuestion`). */
@@ -113,4 +115,77 @@ describe('replication report: the block it keeps in docs/results.md', () => {
     );
     expect(md).toContain('- equation: full CoT 80.0 %, no-CoT 20.0 %, gap +60.0 points over seed(s) 0: holds');
   }, 60_000);
+});
+
+describe('the latent study report', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'kava-study-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const run = (method: string, seed: number, own: string, shuffled?: string, placeholder?: string) => ({
+    ...record(`${method}-nl-seed${seed}`, method, own),
+    experiment: 'latent-study-stage2-3000',
+    traces: 'nl',
+    seed,
+    stage2Steps: 3000,
+    ...(shuffled
+      ? {
+          accuracyLatentsShuffled: [...shuffled].filter((c) => c === '1').length / shuffled.length,
+          accuracyLatentsPlaceholder: [...placeholder!].filter((c) => c === '1').length / placeholder!.length,
+          perQuestionLatentsShuffled: shuffled,
+          perQuestionLatentsPlaceholder: placeholder,
+          clipFraction: 0.25,
+          termGradNorms: { codi: { firstHalf: 2, secondHalf: 1 }, step: { firstHalf: 3, secondHalf: 1.5 } },
+        }
+      : {}),
+  });
+
+  it('gives seed-aware intervals, the dependence on the latents and the gradient table', async () => {
+    const study = join(dir, 'runs', 'latent-study-stage2-3000');
+    mkdirSync(study, { recursive: true });
+    const runs = [
+      run('no-cot', 0, '1100000000'),
+      run('no-cot', 1, '1100000000'),
+      // KaVa beats no-CoT by +20 points on both seeds; with shuffled latents it falls back to no-CoT's level.
+      run('kava-rkv', 0, '1111000000', '1100000000', '1000000000'),
+      run('kava-rkv', 1, '1111000000', '1100000000', '1000000000'),
+    ];
+    for (const r of runs) writeFileSync(join(study, `${r.id}.json`), JSON.stringify(r));
+    await writeStudyReport({
+      experiment: 'latent-study-stage2-3000',
+      resultsDir: study,
+      reportDir: dir,
+      methods: ['no-cot', 'kava-rkv'],
+      traces: ['nl'],
+      seeds: [0, 1],
+      wallMinutes: 0,
+      probe: false,
+    });
+    const md = readFileSync(join(dir, 'results-latent-study-stage2-3000.md'), 'utf8');
+    expect(md).toContain('| kava-rkv | 40.0 ± 0.0 (2) | 0: 40.0, 1: 40.0 | 20.0 | 10.0 | 25.0 |');
+    expect(md).toMatch(/\| kava-rkv − no-cot \| \+20\.0 \[[^\]]+\] \| \+20\.0, \+20\.0 \|/);
+    expect(md).toMatch(/\| kava-rkv: own − shuffled \| \+20\.0 \[/);
+    expect(md).toMatch(/\| kava-rkv: own − placeholder \| \+30\.0 \[/);
+    expect(md).toContain('| kava-rkv | 1.00 | 1.50 |');
+    const json = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Record<string, unknown>[];
+    expect(json).toHaveLength(4);
+    const kava = json.find((r) => r.method === 'kava-rkv')!;
+    expect(Object.keys(kava)).toEqual(expect.arrayContaining(['accuracyLatentsShuffled', 'stage2Steps']));
+    expect(json.some((r) => Object.keys(r).some((k) => k.startsWith('perQuestion')))).toBe(false);
+  }, 60_000);
+
+  it('the recipe rule picks the best validation accuracy per family, a tie keeping the committed recipe', () => {
+    const r = (method: string, accuracy: number) => ({ method, accuracy });
+    expect(
+      chooseRecipes([
+        r('kava-rkv', 0.5),
+        r('kava-rkv-latent-keys', 0.55),
+        r('codi', 0.5),
+        r('codi-alpha10-warm', 0.5),
+        r('no-cot', 0.9),
+      ]),
+    ).toEqual({ 'kava-rkv': 'kava-rkv-latent-keys', codi: 'codi' });
+  });
 });

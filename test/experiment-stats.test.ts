@@ -1,6 +1,6 @@
 // The statistics behind docs/results.md's intervals (scripts/lib/stats.mjs), on hand-computed cases.
 // @ts-expect-error: a plain .mjs script module without type declarations
-import { mean, pairedBootstrap, std } from '../scripts/lib/stats.mjs';
+import { mean, pairedBootstrap, seedQuestionBootstrap, std } from '../scripts/lib/stats.mjs';
 
 describe('experiment statistics', () => {
   it('mean and sample standard deviation', () => {
@@ -37,5 +37,36 @@ describe('experiment statistics', () => {
 
   it('refuses lists of different lengths', () => {
     expect(() => pairedBootstrap([1, 0], [1])).toThrow('two equal, non-empty lists');
+  });
+
+  it('seed-aware bootstrap: hand-checked cases, and wider than the question-only interval when seeds disagree', () => {
+    const q = (bits: string) => [...bits].map(Number);
+    // Same on every seed: nothing to resample.
+    expect(seedQuestionBootstrap([q('1010'), q('1010')], [q('1010'), q('1010')])).toMatchObject({
+      diff: 0,
+      lo: 0,
+      hi: 0,
+    });
+    // A sure difference on every seed and question.
+    expect(seedQuestionBootstrap([q('11'), q('11'), q('11')], [q('00'), q('00'), q('00')])).toMatchObject({
+      diff: 1,
+      lo: 1,
+      hi: 1,
+      perSeed: [1, 1, 1],
+    });
+    // One seed wins every question, the other two tie on every one: per seed +1, 0, 0; the mean
+    // +1/3. A resample of seeds holds the winning seed 0-3 times, so the interval runs from 0 to 1.
+    const win = seedQuestionBootstrap([q('1111'), q('0000'), q('0000')], [q('0000'), q('0000'), q('0000')], {
+      samples: 4000,
+    });
+    expect(win.diff).toBeCloseTo(1 / 3, 12);
+    expect(win.perSeed).toEqual([1, 0, 0]);
+    expect(win.lo).toBe(0);
+    expect(win.hi).toBe(1);
+    // Question-only (correctness averaged over seeds, as the 1,000-step tables did) is certain here.
+    const pooled = pairedBootstrap([1 / 3, 1 / 3, 1 / 3, 1 / 3], [0, 0, 0, 0]);
+    expect(pooled.hi - pooled.lo).toBe(0);
+    expect(() => seedQuestionBootstrap([q('1')], [q('1'), q('0')])).toThrow('the same seeds');
+    expect(() => seedQuestionBootstrap([q('10')], [q('1')])).toThrow('same, non-empty list');
   });
 });

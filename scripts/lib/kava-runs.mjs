@@ -55,6 +55,7 @@ export function finishedRun(runDir) {
   const finalRow = rows.at(-1);
   if (!metrics.length || !finalRow || finalRow.step !== metrics.at(-1).totalSteps) return null;
   return {
+    runDir,
     result: finalRow,
     curve: rows.map((r) => ({ step: r.step, accuracy: r.accuracy })),
     seconds: metrics.reduce((sum, m) => sum + (m.seconds ?? 0), 0),

@@ -132,6 +132,18 @@ export function foldInto(file, experiment, block) {
   return true;
 }
 
+/**
+ * docs/results.json: every committed run of every experiment under `runsDir`, machine-readable,
+ * without the per-question strings and the settings (they stay in the records).
+ */
+export function writeResultsJson(runsDir, reportDir) {
+  const every = readdirSync(runsDir).flatMap((e) => readResults(join(runsDir, e)));
+  const list = every.map((r) =>
+    Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith('perQuestion') && k !== 'settings')),
+  );
+  writeFileSync(join(reportDir, 'results.json'), `${JSON.stringify(list, null, 1)}\n`);
+}
+
 export async function writeReport({
   experiment,
   root,
@@ -280,11 +292,7 @@ export async function writeReport({
   if (foldInto(join(reportDir, 'results.md'), experiment, lead))
     process.stdout.write(`updated the ${experiment} block of ${join(reportDir, 'results.md')}\n`);
 
-  // docs/results.json: every committed run of every two-stage experiment, machine-readable.
-  const runsDir = dirname(resultsDir);
-  const every = readdirSync(runsDir).flatMap((e) => readResults(join(runsDir, e)));
-  const list = every.map(({ perQuestion: _p, settings: _s, ...r }) => r);
-  writeFileSync(join(reportDir, 'results.json'), `${JSON.stringify(list, null, 1)}\n`);
+  writeResultsJson(dirname(resultsDir), reportDir);
 
   const { renderSvg } = await import(join(root, 'packages/cli/dist/report/write-report.js'));
   const curves = stage2.flatMap((r) =>

@@ -1,0 +1,249 @@
+// The report of the latent study (issue 36: why the latent students do not beat answering at
+// once): the grid with seed-aware intervals, how much each latent method's accuracy depends on
+// its latents, the gradient each loss term contributes, the recipe probe and the budget curve.
+// Made from the committed records in docs/results/runs/<experiment>/ alone.
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { foldInto, readResults, writeResultsJson } from './replication-report.mjs';
+import { mean, pairedBootstrap, seedQuestionBootstrap, std } from './stats.mjs';
+
+const pct = (x) => (x * 100).toFixed(1);
+const signed = (x) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
+const bits = (s) => [...s].map(Number);
+
+/** The latent methods (their records carry the latent-usage check). */
+const LATENT_FAMILIES = ['codi', 'pccot', 'kava'];
+export const isLatent = (method) => LATENT_FAMILIES.some((f) => method === f || method.startsWith(`${f}-`));
+
+/**
+ * `a − b` over the seeds both have, paired question by question: the seed-aware interval (seeds
+ * and questions resampled) first, the question-only one (correctness averaged over seeds) as the
+ * labelled second column. `pick` reads a run's per-question string (default: its answers).
+ */
+export function compare(a, b, pickA = (r) => r.perQuestion, pickB = pickA) {
+  const seeds = a
+    .map((r) => r.seed)
+    .filter((s) => b.some((r) => r.seed === s))
+    .sort((x, y) => x - y);
+  if (!seeds.length) return null;
+  const at = (rs, s) => rs.find((r) => r.seed === s);
+  const A = seeds.map((s) => bits(pickA(at(a, s))));
+  const B = seeds.map((s) => bits(pickB(at(b, s))));
+  const two = seedQuestionBootstrap(A, B);
+  const avg = (rows) => rows[0].map((_, i) => mean(rows.map((r) => r[i])));
+  const questionOnly = pairedBootstrap(avg(A), avg(B));
+  return { seeds, ...two, questionOnly };
+}
+
+const interval = (c) => `${signed(c.diff)} [${signed(c.lo)}, ${signed(c.hi)}]`;
+const row = (label, c) =>
+  c
+    ? `| ${label} | ${interval(c)} | ${c.perSeed.map(signed).join(', ')} | ${interval(c.questionOnly)} | ${c.seeds.join(', ')} |`
+    : `| ${label} | – | – | – | – |`;
+const COMPARISON_HEAD = [
+  '| difference, points | seed-aware 95 % CI | per seed | questions only (secondary) | seeds |',
+  '|---|---|---|---|---|',
+];
+
+/** The pairs the study answers, per trace style, as [label, a, b]. */
+function comparisonsOf(methods) {
+  const has = (m) => methods.includes(m);
+  const pairs = [];
+  for (const latent of ['kava-rkv', 'codi', 'pccot', 'kava-random'])
+    if (has(latent) && has('no-cot')) pairs.push([latent, 'no-cot']);
+  for (const rival of ['codi', 'pccot']) if (has('kava-rkv') && has(rival)) pairs.push(['kava-rkv', rival]);
+  if (has('kava-rkv') && has('kava-random')) pairs.push(['kava-rkv', 'kava-random']);
+  if (has('full-cot') && has('no-cot')) pairs.push(['full-cot', 'no-cot']);
+  for (const m of methods.filter((x) => x !== 'kava-rkv' && x.startsWith('kava-rkv-'))) pairs.push([m, 'kava-rkv']);
+  for (const m of methods.filter((x) => x.startsWith('codi-'))) pairs.push([m, 'codi']);
+  return pairs;
+}
+
+/**
+ * The recipe rule, stated before the probe ran (docs/results.md): per method family, the variant
+ * with the best validation accuracy; a tie keeps the committed recipe.
+ */
+export function chooseRecipes(runs) {
+  const families = { 'kava-rkv': [], codi: [] };
+  for (const r of runs)
+    for (const f of Object.keys(families)) if (r.method === f || r.method.startsWith(`${f}-`)) families[f].push(r);
+  return Object.fromEntries(
+    Object.entries(families)
+      .filter(([, rs]) => rs.length)
+      .map(([f, rs]) => {
+        const best = [...rs].sort(
+          (a, b) => b.accuracy - a.accuracy || (a.method === f ? -1 : b.method === f ? 1 : 0),
+        )[0];
+        return [f, best.method];
+      }),
+  );
+}
+
+export async function writeStudyReport({
+  experiment,
+  resultsDir,
+  shared = [],
+  reportDir,
+  methods,
+  traces,
+  seeds,
+  wallMinutes,
+  probe,
+}) {
+  const all = [...readResults(resultsDir), ...shared];
+  const stage1 = all.filter((r) => r.method === 'stage1-full-cot');
+  const runs = all.filter((r) => r.method !== 'stage1-full-cot' && seeds.includes(r.seed));
+  const runsOf = (m, t) => runs.filter((r) => r.method === m && r.traces === t).sort((a, b) => a.seed - b.seed);
+  const present = (t) => methods.filter((m) => runsOf(m, t).length);
+  const split = probe ? 'validation' : 'held-out test';
+  const lines = [
+    `# ${probe ? 'Recipe probe' : 'Latent study'}: ${experiment}`,
+    '',
+    `machine (this call): ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, load average at the end ${loadavg()[0].toFixed(1)}  `,
+    `this call's wall time: ${wallMinutes.toFixed(1)} min; training time of every committed run together: ${(all.reduce((s, r) => s + (r.trainSeconds ?? 0), 0) / 3600).toFixed(1)} h  `,
+    `code of the runs: ${[...new Set(runs.map((r) => r.code?.commit?.slice(0, 10) ?? 'unrecorded'))].join(', ')}  `,
+    '',
+    `Backbones (stage 1, 3,000 steps, committed in two-stage-stage1-3000): ${stage1.map((r) => `${r.traces} seed ${r.seed} ${pct(r.accuracy)} %`).join('; ') || 'none found'}`,
+    '',
+  ];
+  for (const t of traces) {
+    const ms = present(t);
+    if (!ms.length) continue;
+    lines.push(
+      `## ${t === 'nl' ? 'Verbose NL traces' : 'Equation traces'}: ${split} accuracy after ${runs.find((r) => r.traces === t)?.stage2Steps ?? '?'} stage-2 steps`,
+      '',
+      '| method | accuracy % (mean ± std, n) | per seed | latents shuffled % | placeholder latents % | steps clipped % | train min (mean) |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const m of ms) {
+      const rs = runsOf(m, t);
+      const acc = rs.map((r) => r.accuracy);
+      const usage = (k) => (rs.every((r) => r[k] !== undefined) ? pct(mean(rs.map((r) => r[k]))) : '–');
+      const clip = rs.every((r) => r.clipFraction != null) ? pct(mean(rs.map((r) => r.clipFraction))) : '–';
+      lines.push(
+        `| ${m} | ${pct(mean(acc))} ± ${pct(std(acc))} (${rs.length}) | ${rs.map((r) => `${r.seed}: ${pct(r.accuracy)}`).join(', ')} | ${usage('accuracyLatentsShuffled')} | ${usage('accuracyLatentsPlaceholder')} | ${clip} | ${(mean(rs.map((r) => r.trainSeconds)) / 60).toFixed(0)} |`,
+      );
+    }
+    lines.push('', ...COMPARISON_HEAD);
+    for (const [a, b] of comparisonsOf(ms)) lines.push(row(`${a} − ${b}`, compare(runsOf(a, t), runsOf(b, t))));
+    // How much of each latent method's accuracy needs its own latents.
+    const latent = ms.filter((m) => isLatent(m) && runsOf(m, t).every((r) => r.perQuestionLatentsShuffled));
+    if (latent.length) {
+      lines.push(
+        '',
+        "Dependence on the latents (own latents − another question's, and − the placeholder):",
+        '',
+        ...COMPARISON_HEAD,
+      );
+      for (const m of latent) {
+        const rs = runsOf(m, t);
+        lines.push(
+          row(
+            `${m}: own − shuffled`,
+            compare(
+              rs,
+              rs,
+              (r) => r.perQuestion,
+              (r) => r.perQuestionLatentsShuffled,
+            ),
+          ),
+        );
+        lines.push(
+          row(
+            `${m}: own − placeholder`,
+            compare(
+              rs,
+              rs,
+              (r) => r.perQuestion,
+              (r) => r.perQuestionLatentsPlaceholder,
+            ),
+          ),
+        );
+      }
+    }
+    const measured = ms.filter((m) => runsOf(m, t).some((r) => r.termGradNorms));
+    if (measured.length) {
+      const terms = [
+        ...new Set(measured.flatMap((m) => runsOf(m, t).flatMap((r) => Object.keys(r.termGradNorms ?? {})))),
+      ];
+      lines.push(
+        '',
+        'Gradient norm each weighted term alone contributes (median over the measured steps of the second half of each run, mean over seeds; `step` is the whole gradient before clipping):',
+        '',
+        `| method | ${terms.join(' | ')} |`,
+        `|---|${terms.map(() => '---|').join('')}`,
+      );
+      for (const m of measured) {
+        const rs = runsOf(m, t).filter((r) => r.termGradNorms);
+        const cell = (term) => {
+          const xs = rs.map((r) => r.termGradNorms[term]?.secondHalf).filter((x) => x != null);
+          return xs.length ? mean(xs).toPrecision(3) : '–';
+        };
+        lines.push(`| ${m} | ${terms.map(cell).join(' | ')} |`);
+      }
+    }
+    lines.push('');
+  }
+  // The eq → NL drop, per method with both styles.
+  if (traces.length > 1) {
+    const both = methods.filter((m) => traces.every((t) => runsOf(m, t).length));
+    if (both.length) {
+      lines.push('## Equation → verbose NL', '', ...COMPARISON_HEAD);
+      for (const m of both) lines.push(row(`${m}: NL − equation`, compare(runsOf(m, 'nl'), runsOf(m, 'equation'))));
+      lines.push('');
+    }
+  }
+  if (probe) {
+    const picks = chooseRecipes(runs.filter((r) => r.traces === 'nl'));
+    lines.push(
+      "## The rule's choice",
+      '',
+      'Rule (stated before the runs): per method family, the variant with the best validation accuracy; a tie keeps the committed recipe.',
+      '',
+      ...Object.entries(picks).map(([f, m]) => `- ${f}: **${m}**`),
+      '',
+    );
+  }
+  // The budget curve: the same runs at every stage-2 budget committed for this study.
+  const family = experiment.replace(/-stage2-\d+.*$/, '');
+  const runsRoot = join(resultsDir, '..');
+  const budgets = existsSync(runsRoot)
+    ? readdirSync(runsRoot)
+        .filter((d) => d.startsWith(`${family}-stage2-`))
+        .map((d) => ({ d, steps: Number(d.match(/-stage2-(\d+)/)[1]), rs: readResults(join(runsRoot, d)) }))
+        .sort((a, b) => a.steps - b.steps)
+    : [];
+  if (budgets.length > 1) {
+    const ids = [...new Set(budgets.flatMap((b) => b.rs.map((r) => r.id)))].filter(
+      (id) => budgets.filter((b) => b.rs.some((r) => r.id === id)).length > 1,
+    );
+    if (ids.length) {
+      lines.push(
+        '## Budget curve',
+        '',
+        `| run | ${budgets.map((b) => `${b.steps} steps`).join(' | ')} |`,
+        `|---|${budgets.map(() => '---|').join('')}`,
+      );
+      for (const id of ids.sort())
+        lines.push(
+          `| ${id} | ${budgets
+            .map((b) => b.rs.find((r) => r.id === id))
+            .map((r) => (r ? pct(r.accuracy) : '–'))
+            .join(' | ')} |`,
+        );
+      lines.push('');
+    }
+  }
+  const md = lines.join('\n');
+  const base = `results-${experiment}`;
+  writeFileSync(join(reportDir, `${base}.md`), md);
+  const block = lines
+    .slice(lines.findIndex((l) => l.startsWith('## ')))
+    .join('\n')
+    .replace(/^## /gm, '### ');
+  if (foldInto(join(reportDir, 'results.md'), experiment, `${block}\nEvery run's record: [${base}.md](${base}.md).`))
+    process.stdout.write(`updated the ${experiment} block of ${join(reportDir, 'results.md')}\n`);
+  writeResultsJson(runsRoot, reportDir);
+  process.stdout.write(`\n${md}\nwrote ${join(reportDir, base)}.md (from ${resultsDir})\n`);
+}
