@@ -48,7 +48,8 @@ const USAGE = `Usage: npm run experiment -- [options]
                       traces (add --traces equation,nl for both styles)
   --study             why latents do (not) beat no-CoT (issue 36): 3,000 stage-2 steps from the 3,000-step
                       backbones, diagnostics on (latent usage, per-term gradient norms); verbose NL: no-cot,
-                      full-cot, codi, pccot, kava-rkv, kava-random; equation: no-cot, codi, kava-rkv; 3 seeds
+                      full-cot, codi, pccot, kava-rkv, kava-random; equation: no-cot, codi, pccot, kava-rkv;
+                      3 seeds
   --probe             the recipe probe on the validation split (NL, seed 1): KaVa/R-KV as committed, with
                       position-consistent keys, with alpha1 = 10 and a warm-up; CODI as committed and with the
                       same warm-up; no-CoT for reference
@@ -109,10 +110,13 @@ const RECIPES = {
   'kava-rkv-alpha10-warm': { presets: ['kava'], config: { compression: RKV, ...ALPHA10_WARM } },
   'codi-alpha10-warm': { presets: ['codi'], config: ALPHA10_WARM },
 };
-/** The study's grid: which methods each trace style trains (the equation runs give the eq → NL drop). */
+/**
+ * The study's grid: which methods each trace style trains. The equation runs give the eq → NL drop
+ * and, with PCCoT, the diagnosis of every latent method in both styles.
+ */
 const STUDY_GRID = {
   nl: ['no-cot', 'full-cot', 'codi', 'pccot', 'kava-rkv', 'kava-random'],
-  equation: ['no-cot', 'codi', 'kava-rkv'],
+  equation: ['no-cot', 'codi', 'pccot', 'kava-rkv'],
 };
 const PROBE_METHODS = [
   'no-cot',

@@ -78,9 +78,9 @@ describe('npm run experiment: the command line', () => {
     ];
     const study = experiment('--study', '--report-only', ...dirs('latent-study-stage2-3000'));
     expect(study.status).toBe(0);
-    // verbose NL: 6 methods, equation: 3, 3 seeds each.
+    // verbose NL: 6 methods, equation: 4, 3 seeds each.
     expect(study.stdout).toContain(
-      'latent-study-stage2-3000: 27 stage-2 runs (equation: 3 methods, nl: 6 methods x 3 seeds',
+      'latent-study-stage2-3000: 30 stage-2 runs (equation: 4 methods, nl: 6 methods x 3 seeds',
     );
     expect(readdirSync(join(dir, 'docs'))).toContain('results-latent-study-stage2-3000.md');
     const probe = experiment('--probe', '--report-only', ...dirs('latent-probe-stage2-3000'));
