@@ -13,3 +13,4 @@ export * from './load-run.js';
 export * from './resume.js';
 export * from './preflight.js';
 export * from './export-adapter.js';
+export * from './run-lock.js';

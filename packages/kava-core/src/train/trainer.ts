@@ -29,6 +29,7 @@ import { checkTraces } from './preflight.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { TermGradients } from './term-gradients.js';
+import { lockRunDir } from './run-lock.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { configChanges, formatChanges, recordResume, scheduleChange } from './resume.js';
 import { Rng } from '../util/rng.js';
@@ -230,6 +231,16 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   checkFrozenTeacher(config);
   const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
+  // Resuming a checkpoint into a folder that holds another run would overwrite that run.
+  if (resumeDir && options.runDir) {
+    const own = resolve(dirname(dirname(resumeDir)));
+    const target = resolve(options.runDir);
+    if (own !== target && existsSync(join(target, 'config.json')))
+      throw new KavaError(
+        `--run-dir ${target} already holds another run; --resume ${options.resume} continues the run in ${own}: leave --run-dir out to continue it there, or name an empty folder to continue it into`,
+        { exitCode: 2 },
+      );
+  }
 
   // Data first: a file the method cannot train on is refused before a run folder exists.
   const data: RunData = options.data ?? (await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p)));
@@ -300,6 +311,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const microSeed = (atStep: number, index: number) => Rng.seedAt(config.train.seed, atStep * microPerStep + index);
   let step = 0;
   let cursor = new DataCursor(data.train, config.data.shuffleSeed, 0, 0);
+  const varList = [...model.params.values()];
+  const termGradients = config.train.gradNormEvery > 0 ? new TermGradients(parts, varList) : null;
+  const warmupTermGradients = config.train.gradNormEvery > 0 ? new TermGradients(warmupParts, varList) : null;
   // The run folder is made only now, after data, tokenizer and model are set up: a run that fails
   // to start leaves no empty folder behind.
   const runDir = options.runDir
@@ -308,97 +322,99 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       ? resolve(options.resume)
       : claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
   mkdirSync(runDir, { recursive: true });
-  for (const stale of removeStaleTemporaries(runDir)) log(`removed ${stale}, left by a run that stopped while saving`);
-  const metricsFile = join(runDir, 'metrics.jsonl');
-  if (resumeDir) {
-    const state = loadCheckpoint(resumeDir, model.params, optimizer);
-    step = state.step;
-    cursor = new DataCursor(data.train, config.data.shuffleSeed, state.data.epoch, state.data.index);
-    // Keep the metrics and evaluations of the steps the checkpoint covers, so the curves continue
-    // without a seam (and the next append does not land on a torn line).
-    for (const file of [metricsFile, join(runDir, 'eval.jsonl')]) trimLog(file, step, log);
-    log(`resumed from ${resumeDir} at step ${step}`);
-    // The run keeps its own config.json; what this resume changes is said and recorded beside it.
-    const savedConfig = [join(runDir, 'config.json'), join(dirname(dirname(resumeDir)), 'config.json')].find((f) =>
-      existsSync(f),
-    );
-    const changes = savedConfig
-      ? configChanges(readJsonObject(savedConfig), portableConfig(config, resolved.baseDir))
-      : [];
-    log(
-      changes.length ? `resume changes: ${formatChanges(changes)}` : "resume: the run's own settings, nothing changed",
-    );
-    for (const line of scheduleChange(step, state.totalSteps, totalSteps, config.train)) log(line);
-    recordResume(runDir, { step, checkpoint: resumeDir, changes });
-  } else {
-    writeFileSync(metricsFile, '');
-  }
-  const configFile = join(runDir, 'config.json');
-  if (!resumeDir || !existsSync(configFile))
-    writeTextAtomic(configFile, `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
-
-  const varNames = new Map<string, string>();
-  for (const [name, v] of model.params) varNames.set(v.name, name);
-  const varList = [...model.params.values()];
-  const termGradients = config.train.gradNormEvery > 0 ? new TermGradients(parts, varList) : null;
-  const warmupTermGradients = config.train.gradNormEvery > 0 ? new TermGradients(warmupParts, varList) : null;
-  const state = (): TrainingState => ({
-    step,
-    totalSteps,
-    optimizerStep: optimizer.step,
-    data: { epoch: cursor.epoch, index: cursor.index },
-    params: [...model.params].map(([name, v]) => ({ name, shape: v.shape })),
-  });
-  let lastCheckpoint = resumeDir ?? '';
-  const checkpoint = async () => {
-    lastCheckpoint = await saveCheckpoint(runDir, state(), model.params, optimizer, model.tokenizer);
-    await hooks.checkpoint.promise({ step, dir: lastCheckpoint });
-    return lastCheckpoint;
-  };
-  const evaluateAt = async (label: string): Promise<EvalReport | null> => {
-    if (heldOut.length === 0) return null;
-    // The latent-usage check (two more passes over the questions) runs at the final evaluation only.
-    const latentUsage = label === 'final' && config.eval.mode === 'latent' && config.eval.latentUsage;
-    const questions = Math.min(heldOut.length, config.eval.limit ?? Infinity);
-    const report = await evaluateModel(model, heldOut, config, {
-      predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
-      latentUsage,
-      ...(options.onEvalProgress
-        ? {
-            onProgress: (done: number, source: string) =>
-              options.onEvalProgress!(done, questions, source === 'rollout' ? undefined : `latents ${source}`),
-          }
-        : {}),
-    });
-    writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
-    appendFileSync(join(runDir, 'eval.jsonl'), `${JSON.stringify({ step, ...report })}\n`);
-    await hooks.evaluation.promise({
-      step,
-      mode: config.eval.mode,
-      accuracy: report.accuracy,
-      count: report.questions,
-      metrics: {
-        forwardPassesPerQuestion: report.forwardPassesPerQuestion,
-        kvEntriesPerQuestion: report.kvEntriesPerQuestion,
-      },
-    });
-    const usage =
-      report.accuracyLatentsShuffled === undefined
-        ? ''
-        : `; latents shuffled ${pct(report.accuracyLatentsShuffled)}, placeholder ${pct(report.accuracyLatentsPlaceholder!)}`;
-    log(
-      `eval at step ${step}: accuracy ${pct(report.accuracy)} on ${report.questions} questions (${config.eval.mode}), ${report.forwardPassesPerQuestion.toFixed(1)} passes/question${usage}`,
-    );
-    return report;
-  };
-
-  const runInfo = { runDir, config, kind: 'train' as const };
-  await hooks.runStart.promise(runInfo);
-  const speeds: number[] = [];
-  let losses: Record<string, number> = {};
-  let interrupted = false;
-  let skippedInARow = 0;
+  // One training at a time per run folder (two would interleave their metrics and checkpoints).
+  const lock = lockRunDir(runDir, log);
   try {
+    for (const stale of removeStaleTemporaries(runDir))
+      log(`removed ${stale}, left by a run that stopped while saving`);
+    const metricsFile = join(runDir, 'metrics.jsonl');
+    if (resumeDir) {
+      const state = loadCheckpoint(resumeDir, model.params, optimizer);
+      step = state.step;
+      cursor = new DataCursor(data.train, config.data.shuffleSeed, state.data.epoch, state.data.index);
+      // Keep the metrics and evaluations of the steps the checkpoint covers, so the curves continue
+      // without a seam (and the next append does not land on a torn line).
+      for (const file of [metricsFile, join(runDir, 'eval.jsonl')]) trimLog(file, step, log);
+      log(`resumed from ${resumeDir} at step ${step}`);
+      // The run keeps its own config.json; what this resume changes is said and recorded beside it.
+      const savedConfig = [join(runDir, 'config.json'), join(dirname(dirname(resumeDir)), 'config.json')].find((f) =>
+        existsSync(f),
+      );
+      const changes = savedConfig
+        ? configChanges(readJsonObject(savedConfig), portableConfig(config, resolved.baseDir))
+        : [];
+      log(
+        changes.length
+          ? `resume changes: ${formatChanges(changes)}`
+          : "resume: the run's own settings, nothing changed",
+      );
+      for (const line of scheduleChange(step, state.totalSteps, totalSteps, config.train)) log(line);
+      recordResume(runDir, { step, checkpoint: resumeDir, changes });
+    } else {
+      writeFileSync(metricsFile, '');
+    }
+    const configFile = join(runDir, 'config.json');
+    if (!resumeDir || !existsSync(configFile))
+      writeTextAtomic(configFile, `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
+
+    const varNames = new Map<string, string>();
+    for (const [name, v] of model.params) varNames.set(v.name, name);
+    const state = (): TrainingState => ({
+      step,
+      totalSteps,
+      optimizerStep: optimizer.step,
+      data: { epoch: cursor.epoch, index: cursor.index },
+      params: [...model.params].map(([name, v]) => ({ name, shape: v.shape })),
+    });
+    let lastCheckpoint = resumeDir ?? '';
+    const checkpoint = async () => {
+      lastCheckpoint = await saveCheckpoint(runDir, state(), model.params, optimizer, model.tokenizer);
+      await hooks.checkpoint.promise({ step, dir: lastCheckpoint });
+      return lastCheckpoint;
+    };
+    const evaluateAt = async (label: string): Promise<EvalReport | null> => {
+      if (heldOut.length === 0) return null;
+      // The latent-usage check (two more passes over the questions) runs at the final evaluation only.
+      const latentUsage = label === 'final' && config.eval.mode === 'latent' && config.eval.latentUsage;
+      const questions = Math.min(heldOut.length, config.eval.limit ?? Infinity);
+      const report = await evaluateModel(model, heldOut, config, {
+        predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
+        latentUsage,
+        ...(options.onEvalProgress
+          ? {
+              onProgress: (done: number, source: string) =>
+                options.onEvalProgress!(done, questions, source === 'rollout' ? undefined : `latents ${source}`),
+            }
+          : {}),
+      });
+      writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
+      appendFileSync(join(runDir, 'eval.jsonl'), `${JSON.stringify({ step, ...report })}\n`);
+      await hooks.evaluation.promise({
+        step,
+        mode: config.eval.mode,
+        accuracy: report.accuracy,
+        count: report.questions,
+        metrics: {
+          forwardPassesPerQuestion: report.forwardPassesPerQuestion,
+          kvEntriesPerQuestion: report.kvEntriesPerQuestion,
+        },
+      });
+      const usage =
+        report.accuracyLatentsShuffled === undefined
+          ? ''
+          : `; latents shuffled ${pct(report.accuracyLatentsShuffled)}, placeholder ${pct(report.accuracyLatentsPlaceholder!)}`;
+      log(
+        `eval at step ${step}: accuracy ${pct(report.accuracy)} on ${report.questions} questions (${config.eval.mode}), ${report.forwardPassesPerQuestion.toFixed(1)} passes/question${usage}`,
+      );
+      return report;
+    };
+
+    const runInfo = { runDir, config, kind: 'train' as const };
+    await hooks.runStart.promise(runInfo);
+    const speeds: number[] = [];
+    let losses: Record<string, number> = {};
+    let interrupted = false;
+    let skippedInARow = 0;
     if (!resumeDir && config.train.checkpointEvery > 0) await checkpoint(); // a good state to fall back to
     while (step < totalSteps) {
       const t0 = performance.now();
@@ -538,5 +554,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     warmupTermGradients?.dispose();
     optimizer.dispose();
     model.dispose();
+    lock.release();
   }
 }
