@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { tf } from '../tf.js';
@@ -17,6 +18,11 @@ export interface TrainingState {
   data: { epoch: number; index: number };
   /** Name and shape of every trainable variable (checked on load). */
   params: { name: string; shape: number[] }[];
+  /**
+   * sha256 of the checkpoint's tensor files, verified on load: a file changed after the save
+   * (a flipped bit, a partial copy) is refused instead of resumed. Absent in older checkpoints.
+   */
+  sha256?: Record<string, string>;
 }
 
 const PARAMS = 'params.safetensors';
@@ -48,12 +54,22 @@ export async function saveCheckpoint(
   const name = checkpointName(state.step);
   const final = join(root, name);
   const temp = join(root, `.${name}.${process.pid}.tmp`);
+  // Weights that are not finite come from a diverged step: saving them would make them the
+  // checkpoint a resume or an evaluation takes. The run stops instead, its last checkpoint intact.
+  for (const [name, variable] of params) {
+    const bad = nonFinite(variable.dataSync() as Float32Array);
+    if (bad > 0)
+      throw new KavaError(
+        `step ${state.step}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity), so the checkpoint was not written; the weights diverged (is train.lr too large?). The run's last checkpoint, ${latestName(root) ?? 'none'}, is unchanged`,
+      );
+  }
   rmSync(temp, { recursive: true, force: true });
   mkdirSync(temp, { recursive: true });
   writeSafetensors(join(temp, PARAMS), tensorsToWrite(params));
   writeSafetensors(join(temp, OPTIMIZER), tensorsToWrite(optimizer.state()));
   await tokenizer.save(tokenizerDir(temp));
-  writeTextAtomic(join(temp, STATE), `${JSON.stringify(state, null, 2)}\n`);
+  const sha256 = Object.fromEntries([PARAMS, OPTIMIZER].map((f) => [f, fileHash(join(temp, f))]));
+  writeTextAtomic(join(temp, STATE), `${JSON.stringify({ ...state, sha256 }, null, 2)}\n`);
   discard(final);
   renameSync(temp, final);
   writeTextAtomic(join(root, 'latest'), `${name}\n`);
@@ -62,6 +78,32 @@ export async function saveCheckpoint(
     .sort();
   for (const old of all.slice(0, Math.max(0, all.length - keep))) discard(join(root, old));
   return final;
+}
+
+const fileHash = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+function nonFinite(values: Float32Array): number {
+  let bad = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
+  return bad;
+}
+
+/** The checkpoint `latest` names in a checkpoints folder, or null. */
+function latestName(root: string): string | null {
+  const file = join(root, 'latest');
+  return existsSync(file) ? join(root, readFileSync(file, 'utf8').trim()) : null;
+}
+
+/** Refuses a tensor file whose bytes are not those the checkpoint was saved with. */
+function verifyHash(dir: string, file: string, state: TrainingState): void {
+  const expected = state.sha256?.[file];
+  if (!expected) return; // a checkpoint from before checksums
+  const actual = fileHash(join(dir, file));
+  if (actual !== expected)
+    throw new KavaError(
+      `${join(dir, file)}: its sha256 is ${actual.slice(0, 12)}…, the checkpoint was saved with ${expected.slice(0, 12)}… (${join(dir, STATE)}): the file changed after the save (corrupted or partly copied); take an earlier checkpoint of the run`,
+      { exitCode: 2 },
+    );
 }
 
 /**
@@ -131,8 +173,7 @@ export function readTrainingState(dir: string): TrainingState {
  * evaluating or resuming it would only hide where the run went wrong.
  */
 function assertFinite(file: string, name: string, values: Float32Array): void {
-  let bad = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
+  const bad = nonFinite(values);
   if (bad > 0) {
     throw new KavaError(
       `${file}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity) of ${values.length}; ` +
@@ -149,6 +190,8 @@ export function loadCheckpoint(
   optimizer?: AdamW,
 ): TrainingState {
   const state = readTrainingState(dir);
+  verifyHash(dir, PARAMS, state);
+  if (optimizer) verifyHash(dir, OPTIMIZER, state);
   const file = SafetensorsFile.open(join(dir, PARAMS));
   try {
     for (const [name, variable] of params) {
