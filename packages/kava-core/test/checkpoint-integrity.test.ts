@@ -1,9 +1,10 @@
 // A checkpoint is written only from finite weights, and a checkpoint whose tensor files changed
 // after the save is refused on load (issue "never overwrite, interleave or misrecord a run",
 // findings 5 and 7).
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findCheckpoint, initBackend, readTrainingState, train } from '@kava/core/app';
+import { appendJsonLine, findCheckpoint, initBackend, readTrainingState, train } from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
 
 beforeAll(async () => {
@@ -43,5 +44,32 @@ describe('checkpoint integrity', () => {
     await expect(train({ resolved: again.resolved, resume: runDir, skipFinalEval: true })).rejects.toThrow(
       /params\.safetensors: its sha256 is [0-9a-f]{12}…, the checkpoint was saved with [0-9a-f]{12}… .*the file changed after the save/,
     );
+  });
+
+  it('a damaged state.json is refused naming the file and the field, before the run is touched', async () => {
+    const { resolved, dir } = await microConfig({ train: { steps: 2, batchSize: 2, microBatchSize: 2 } });
+    const runDir = join(dir, 'edited');
+    await train({ resolved, runDir, skipFinalEval: true });
+    const stateFile = join(findCheckpoint(runDir), 'state.json');
+    const metrics = readFileSync(join(runDir, 'metrics.jsonl'), 'utf8');
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, unknown>;
+    const again = await microConfig({ train: { steps: 3, batchSize: 2, microBatchSize: 2 } });
+    const resume = () => train({ resolved: again.resolved, resume: runDir, skipFinalEval: true });
+    writeFileSync(stateFile, JSON.stringify({ ...state, step: 'twenty' }));
+    await expect(resume()).rejects.toThrow(/state\.json: step: expected number, got "twenty"/);
+    const { data: _data, ...noData } = state;
+    writeFileSync(stateFile, JSON.stringify(noData));
+    await expect(resume()).rejects.toThrow(/state\.json: data: expected object, got nothing/);
+    expect(readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')).toBe(metrics);
+  });
+});
+
+describe('appending to a run log', () => {
+  it('cuts a torn last line (a crash mid-append) instead of gluing the next record onto it', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kava-append-')), 'resumes.jsonl');
+    appendJsonLine(file, { step: 1 });
+    writeFileSync(file, `${readFileSync(file, 'utf8')}{"step": 2, "chan`);
+    appendJsonLine(file, { step: 3 });
+    expect(readFileSync(file, 'utf8')).toBe('{"step":1}\n{"step":3}\n');
   });
 });

@@ -1,4 +1,13 @@
-import { readFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  truncateSync,
+} from 'node:fs';
 import { KavaError } from '../errors.js';
 
 /**
@@ -91,4 +100,25 @@ export function readJsonLines<T = unknown>(file: string, options: JsonLinesOptio
     rows.push(parseJsonText(text, file, i + 1) as T);
   });
   return rows;
+}
+
+/**
+ * Appends one JSON line to `file`. A last line left unfinished by a crash mid-append is cut off
+ * first, so the new record never glues onto it (the torn fragment held no whole record).
+ */
+export function appendJsonLine(file: string, value: unknown): void {
+  if (existsSync(file)) {
+    const size = statSync(file).size;
+    if (size > 0) {
+      const fd = openSync(file, 'r');
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, size - 1);
+      closeSync(fd);
+      if (last[0] !== 0x0a) {
+        const text = readFileSync(file, 'utf8');
+        truncateSync(file, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+      }
+    }
+  }
+  appendFileSync(file, `${JSON.stringify(value)}\n`);
 }

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { z } from 'zod';
 import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
+import { describeIssues } from '../config/errors.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
 import { readJsonObject } from '../io/json-file.js';
@@ -164,8 +166,30 @@ export function findCheckpoint(path: string): string {
   return dir;
 }
 
+const count = z.number().int().nonnegative();
+/** state.json as the trainer writes it (looser keys are kept: later versions may add some). */
+const STATE_SCHEMA = z.looseObject({
+  step: count,
+  totalSteps: z.number().int().positive(),
+  optimizerStep: count,
+  data: z.looseObject({ epoch: count, index: count }),
+  params: z.array(z.looseObject({ name: z.string(), shape: z.array(count) })),
+  sha256: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)).optional(),
+});
+
+/**
+ * A checkpoint's state.json, checked field by field: a hand-edited or damaged file is refused
+ * naming the file and the field, before anything of the run is touched.
+ */
 export function readTrainingState(dir: string): TrainingState {
-  return readJsonObject(join(dir, STATE)) as unknown as TrainingState;
+  const file = join(dir, STATE);
+  const result = STATE_SCHEMA.safeParse(readJsonObject(file), { reportInput: true });
+  if (result.success) return result.data as TrainingState;
+  const lines = describeIssues(STATE_SCHEMA, result.error.issues, file);
+  throw new KavaError(
+    `${lines.length === 1 ? lines[0] : lines.join('; ')} (a checkpoint's state as the trainer wrote it; the file was changed or damaged: take another checkpoint of the run)`,
+    { exitCode: 2 },
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { appendFileSync } from 'node:fs';
+import { appendJsonLine } from '../io/json-file.js';
 import { join } from 'node:path';
 import type { KavaConfig } from '../config/schema.js';
 import { isPlainObject } from '../config/merge.js';
@@ -61,8 +61,10 @@ export function recordResume(
   entry: { step: number; checkpoint: string; changes: readonly ConfigChange[] },
 ): void {
   const changes = Object.fromEntries(entry.changes.map((c) => [c.key, { from: c.from ?? null, to: c.to ?? null }]));
-  appendFileSync(
-    join(runDir, 'resumes.jsonl'),
-    `${JSON.stringify({ time: new Date().toISOString(), step: entry.step, checkpoint: entry.checkpoint, changes })}\n`,
-  );
+  appendJsonLine(join(runDir, 'resumes.jsonl'), {
+    time: new Date().toISOString(),
+    step: entry.step,
+    checkpoint: entry.checkpoint,
+    changes,
+  });
 }

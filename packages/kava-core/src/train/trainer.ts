@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { tf } from '../tf.js';
 import { ConfigError, KavaError } from '../errors.js';
@@ -12,7 +12,7 @@ import { windowQueryCount } from '../compression/scorer-input.js';
 import { shuffle } from '../data/select.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
-import { readJsonLines, readJsonObject } from '../io/json-file.js';
+import { appendJsonLine, readJsonLines, readJsonObject } from '../io/json-file.js';
 import { AdamW } from './adamw.js';
 import { buildBatch, type BatchPlan } from './batch.js';
 import {
@@ -388,7 +388,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           : {}),
       });
       writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
-      appendFileSync(join(runDir, 'eval.jsonl'), `${JSON.stringify({ step, ...report })}\n`);
+      appendJsonLine(join(runDir, 'eval.jsonl'), { step, ...report });
       await hooks.evaluation.promise({
         step,
         mode: config.eval.mode,
@@ -496,18 +496,15 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const cpuSeconds = (cpu.user + cpu.system) / 1e6;
         // Whether clipping scaled this step's gradient (the report gives the fraction of steps).
         const clippedStep = config.train.clip > 0 && norm > config.train.clip;
-        appendFileSync(
-          metricsFile,
-          `${JSON.stringify({
-            ...metrics,
-            clipped: clippedStep,
-            ...(termGradNorms ? { termGradNorms } : {}),
-            seconds,
-            cpuSeconds,
-            epoch: cursor.epoch,
-            peakRssMiB,
-          })}\n`,
-        );
+        appendJsonLine(metricsFile, {
+          ...metrics,
+          clipped: clippedStep,
+          ...(termGradNorms ? { termGradNorms } : {}),
+          seconds,
+          cpuSeconds,
+          epoch: cursor.epoch,
+          peakRssMiB,
+        });
         hooks.step.call(metrics);
         options.onStep?.(metrics);
         if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps)
