@@ -186,6 +186,31 @@ describe('training loop', () => {
     expect(existsSync(join(r.checkpoint, 'state.json'))).toBe(true);
   });
 
+  it('honours a stop between the micro-batches of a step: the unfinished step is dropped, and a resume matches the uninterrupted run', async () => {
+    // Batch 4 in micro-batches of 1: the stop comes during step 3's second micro-batch.
+    const settings = { train: { steps: 5, batchSize: 4, microBatchSize: 1, checkpointEvery: 0, seed: 2 } };
+    const controller = new AbortController();
+    let calls = 0;
+    const stopper: KavaPlugin = {
+      name: 'stopper',
+      apply: (h) =>
+        h.batch.tap('stopper', ({ step }) => {
+          if (step === 2 && ++calls === 2) controller.abort();
+        }),
+    };
+    const a = await microConfig(settings, [stopper]);
+    const stopped = await train({ resolved: a.resolved, signal: controller.signal, skipFinalEval: true });
+    expect(stopped).toMatchObject({ interrupted: true, steps: 2 });
+    expect(stopped.checkpoint).toMatch(/step-0000002$/);
+    const resumed = await train({
+      resolved: (await microConfig(settings)).resolved,
+      resume: stopped.runDir,
+      skipFinalEval: true,
+    });
+    const twin = await train({ resolved: (await microConfig(settings)).resolved, skipFinalEval: true });
+    expect(metrics(resumed.runDir).map((m) => m.losses)).toEqual(metrics(twin.runDir).map((m) => m.losses));
+  });
+
   it.each([
     ['codi', ['teacher-ce', 'student-ce', 'codi'], 'latent'],
     ['pccot', ['teacher-ce', 'student-ce', 'codi'], 'latent'],

@@ -425,7 +425,19 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       let tokens = 0;
       const measure = config.train.gradNormEvery > 0 && (step + 1) % config.train.gradNormEvery === 0;
       let measured: TermGradients | null = null;
+      // A stop signal is honoured between micro-batches too (a large batch takes many seconds):
+      // the unfinished step is dropped and the data cursor put back, so the checkpoint saved is
+      // the last whole step's and a resume continues exactly where an uninterrupted run would.
+      const stepStart = { epoch: cursor.epoch, index: cursor.index };
+      let stopped = false;
       for (let done = 0, index = 0; done < batchSize; done += micro, index++) {
+        if (done > 0) {
+          await new Promise((resolve) => setImmediate(resolve));
+          if (options.signal?.aborted) {
+            stopped = true;
+            break;
+          }
+        }
         const examples = cursor.take(Math.min(micro, batchSize - done));
         const warming = step < teacherWarmupSteps && warmupTerms.length > 0;
         const batch = buildBatch(examples, model.tokenizer, model.tokens, warming ? warmupPlan : plan, encode);
@@ -460,6 +472,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         } finally {
           batch.dispose();
         }
+      }
+      if (stopped) {
+        tf.dispose([...(accumulated?.values() ?? [])]);
+        (measured as TermGradients | null)?.dispose();
+        cursor = new DataCursor(data.train, config.data.shuffleSeed, stepStart.epoch, stepStart.index);
+        interrupted = true;
+        break;
       }
       // A non-finite loss or gradient is never applied (and so never checkpointed): the weights and
       // the optimiser stay as they were, the batch is passed over, and a run that keeps producing
