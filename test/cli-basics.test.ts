@@ -115,7 +115,7 @@ describe('kava CLI basics', () => {
     const r = kava(['train', '--data', 'qa.jsonl', '--backend', 'cpu'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /data\.train qa\.jsonl: none of its 2 records has a reasoning trace, which method "kava" learns from.*--preset no-cot/,
+      /data\.train \S*\/qa\.jsonl: none of its 2 records has a reasoning trace, which method "kava" learns from.*--preset no-cot/,
     );
     expect(existsSync(join(dir, 'runs'))).toBe(false);
     // The start banner said what would have run.
@@ -125,7 +125,9 @@ describe('kava CLI basics', () => {
     expect(r.stdout).toMatch(
       /^backbone tiny-llama \(llama\), random init, all weights train; backend cpu; presets tiny-llama$/m,
     );
-    expect(r.stdout).toMatch(/^data: qa\.jsonl \(format auto, equation traces\); held-out: none \(no evaluation\)/m);
+    expect(r.stdout).toMatch(
+      /^data: \S*\/qa\.jsonl \(format auto, equation traces\); held-out: none \(no evaluation\)/m,
+    );
     const missing = kava(['train', '--data', 'nope.jsonl', '--backend', 'cpu'], dir);
     expect(missing.stderr).toMatch(/^kava: data\.train: data file not found: .*nope\.jsonl\n$/);
   });

@@ -52,9 +52,11 @@ function flagsToConfig(flags: TrainFlags): KavaConfigInput {
     throw new ConfigError('--steps and --epochs: give one of them, not both');
   const layer: KavaConfigInput = {};
   const trainLayer: NonNullable<KavaConfigInput['train']> = {};
-  if (flags.modelDir) layer.backbone = { modelDir: flags.modelDir };
-  if (flags.data) layer.data = { train: flags.data };
-  if (flags.out) trainLayer.out = flags.out;
+  // A path typed on the command line is relative to where it was typed, never to the config
+  // file's folder (paths inside a config file are relative to that file); the run records it whole.
+  if (flags.modelDir) layer.backbone = { modelDir: resolve(flags.modelDir) };
+  if (flags.data) layer.data = { train: resolve(flags.data) };
+  if (flags.out) trainLayer.out = resolve(flags.out);
   const steps = positiveFlag('--steps', flags.steps);
   if (steps !== undefined) trainLayer.steps = steps;
   const epochs = positiveFlag('--epochs', flags.epochs, false);
@@ -80,13 +82,7 @@ async function resumeConfig(flags: TrainFlags): Promise<ResolvedConfig> {
       `--resume ${flags.resume}: the run continues with its own saved configuration; --config and --preset cannot be combined with it (change single settings with flags such as --steps or --backend)`,
     );
   }
-  const absolute = (p?: string) => (p === undefined ? undefined : resolve(p));
-  const layer = flagsToConfig({
-    ...flags,
-    modelDir: absolute(flags.modelDir),
-    data: absolute(flags.data),
-    out: absolute(flags.out),
-  });
+  const layer = flagsToConfig(flags);
   if (flags.backend) layer.backend = flags.backend;
   return resolveRunConfig(flags.resume!, { overrides: layer, ...runPlugins(flags) });
 }

@@ -19,7 +19,12 @@ export function portableConfig(config: KavaConfig, baseDir: string): KavaConfig 
     ...config,
     plugins: config.plugins.map((p) => (isPathLike(p) ? resolve(baseDir, p) : p)),
     backbone: { ...config.backbone, modelDir: abs(config.backbone.modelDir) },
-    data: { ...config.data, train: abs(config.data.train), test: abs(config.data.test) },
+    data: {
+      ...config.data,
+      train: abs(config.data.train),
+      test: abs(config.data.test),
+      validation: abs(config.data.validation),
+    },
     eval: { ...config.eval, data: abs(config.eval.data) },
     train: { ...config.train, out: resolve(baseDir, config.train.out) },
   };

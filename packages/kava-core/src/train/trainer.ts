@@ -374,9 +374,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     };
     const evaluateAt = async (label: string): Promise<EvalReport | null> => {
       if (heldOut.length === 0) return null;
-      // The latent-usage check (two more passes over the questions) runs at the final evaluation only.
-      const latentUsage = label === 'final' && config.eval.mode === 'latent' && config.eval.latentUsage;
+      // The latent-usage check (two more passes over the questions) runs at the final evaluation
+      // only, and needs two questions at least (shuffling gives each question another's latents).
       const questions = Math.min(heldOut.length, config.eval.limit ?? Infinity);
+      const latentUsage =
+        label === 'final' && config.eval.mode === 'latent' && config.eval.latentUsage && questions >= 2;
       const report = await evaluateModel(model, heldOut, config, {
         predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
         latentUsage,
