@@ -86,7 +86,7 @@ describe('npm run experiment: the command line', () => {
     const probe = experiment('--probe', '--report-only', ...dirs('latent-probe-stage2-3000'));
     expect(probe.status).toBe(0);
     expect(probe.stdout).toContain(
-      'latent-probe-stage2-3000: 6 stage-2 runs (6 methods x 1 traces x 1 seeds: nl; seed 1)',
+      'latent-probe-stage2-3000: 7 stage-2 runs (7 methods x 1 traces x 1 seeds: nl; seed 1)',
     );
     const curve = experiment(
       '--study',
