@@ -125,8 +125,9 @@ export async function writeStudyReport({
         `| ${m} | ${pct(mean(acc))} ± ${pct(std(acc))} (${rs.length}) | ${rs.map((r) => `${r.seed}: ${pct(r.accuracy)}`).join(', ')} | ${usage('accuracyLatentsShuffled')} | ${usage('accuracyLatentsPlaceholder')} | ${clip} | ${(mean(rs.map((r) => r.trainSeconds)) / 60).toFixed(0)} |`,
       );
     }
-    lines.push('', ...COMPARISON_HEAD);
-    for (const [a, b] of comparisonsOf(ms)) lines.push(row(`${a} − ${b}`, compare(runsOf(a, t), runsOf(b, t))));
+    const pairs = comparisonsOf(ms);
+    if (pairs.length) lines.push('', ...COMPARISON_HEAD);
+    for (const [a, b] of pairs) lines.push(row(`${a} − ${b}`, compare(runsOf(a, t), runsOf(b, t))));
     // How much of each latent method's accuracy needs its own latents.
     const latent = ms.filter((m) => isLatent(m) && runsOf(m, t).every((r) => r.perQuestionLatentsShuffled));
     if (latent.length) {
