@@ -105,8 +105,7 @@ const ALPHA10_WARM = { losses: { codi: { weight: 10, warmup: 0.2 } } };
 const RECIPES = {
   'kava-rkv-latent-keys': {
     presets: ['kava'],
-    // `weight` is written out: a loss entry does not merge with the default's (issue 42, finding 4).
-    config: { compression: RKV, losses: { kv: { weight: 1, keyPositions: 'latent' } } },
+    config: { compression: RKV, losses: { kv: { keyPositions: 'latent' } } },
   },
   'kava-rkv-alpha10-warm': { presets: ['kava'], config: { compression: RKV, ...ALPHA10_WARM } },
   // Added after the diagnosis's first 600 steps (before any probe run): the KV term's gradient

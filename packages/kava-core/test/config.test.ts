@@ -160,6 +160,18 @@ describe('precedence: defaults < preset < config file < flags', () => {
     expect(fromFlags.config.losses['student-ce']!.weight).toBe(0);
   });
 
+  it('a loss entry without a weight keeps the weight of a lower layer; a misspelt option is named; a new term needs one', async () => {
+    const at = (losses: unknown) => tempProject({ 'kava.config.json': json({ losses }) });
+    const kv = (await resolveConfig({ cwd: at({ kv: { type: 'mse' } }), presets: ['kava'] })).config.losses.kv;
+    expect(kv).toEqual({ weight: 1, type: 'mse', layerwiseStd: true, keyPositions: 'cached' });
+    await expect(resolveConfig({ cwd: at({ kv: { typ: 'mse' } }), presets: ['kava'] })).rejects.toThrow(
+      /losses\.kv\.typ: unknown key \(did you mean "type"\?\)/,
+    );
+    await expect(resolveConfig({ cwd: at({ mine: { scale: 2 } }) })).rejects.toThrow(
+      /losses\.mine\.weight: expected number, got nothing/,
+    );
+  });
+
   it('method presets switch loss terms on and off without dropping the others', async () => {
     const weights = async (preset: string) => {
       const { config } = await resolveConfig({ cwd: tempProject(), presets: [preset] });

@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.js';
 import { loadPlugins, type PluginSet, type PluginSpec } from '../plugin/loader.js';
 import type { Registry } from '../plugin/registry.js';
 import type { KavaPlugin } from '../plugin/plugin.js';
-import { configSchema, type KavaConfig, type KavaConfigInput } from './schema.js';
+import { configLayerSchema, configSchema, type KavaConfig, type KavaConfigInput } from './schema.js';
 import { mergeConfigs, isPlainObject } from './merge.js';
 import { parseOrThrow } from './errors.js';
 import { presetNames } from '../presets/names.js';
@@ -124,11 +124,11 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
     : await findConfigFile(cwd, options.configFile);
   const source = file ? relative(cwd, file) || file : 'configuration';
   // Each layer must be valid on its own, so an error names the layer that has it.
-  parseOrThrow(configSchema, raw, source);
-  if (options.overrides) parseOrThrow(configSchema, options.overrides, 'command line');
+  parseOrThrow(configLayerSchema, raw, source);
+  if (options.overrides) parseOrThrow(configLayerSchema, options.overrides, 'command line');
 
   const baseDir = file ? dirname(file) : cwd;
-  const fileConfig = parseOrThrow(configSchema, mergeConfigs(raw, options.overrides), source);
+  const fileConfig = parseOrThrow(configLayerSchema, mergeConfigs(raw, options.overrides), source);
   const cliPlugins = (options.extraPluginSpecs ?? []).map((spec) => (spec.startsWith('.') ? resolve(cwd, spec) : spec));
   const plugins = await loadPlugins([...fileConfig.plugins, ...cliPlugins, ...(options.extraPlugins ?? [])], {
     baseDir,
@@ -150,7 +150,7 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
     .sort((a, b) => KIND_ORDER[a.preset.kind] - KIND_ORDER[b.preset.kind] || a.i - b.i);
   const presetLayers = ordered.map(({ name, preset }) => {
     const layer = typeof preset.config === 'function' ? preset.config({ presets }) : preset.config;
-    parseOrThrow(configSchema, layer, `preset "${name}"`);
+    parseOrThrow(configLayerSchema, layer, `preset "${name}"`);
     return layer;
   });
   // The defaults are the bottom layer (not only the schema's fallbacks), so a preset that sets

@@ -338,6 +338,16 @@ export const configSchema = z.strictObject({
   eval: evalSchema,
 });
 
+/**
+ * One layer of a configuration before the layers are merged (a config file, a preset, the
+ * command line): a loss entry may leave its weight to a lower layer, so `{ "losses": { "kv":
+ * { "type": "mse" } } }` keeps the default KV weight. The merged configuration is parsed with
+ * `configSchema`, where every term must have a weight.
+ */
+export const configLayerSchema = configSchema.extend({
+  losses: z.record(z.string(), lossEntrySchema.extend({ weight: nonNegative.optional() })).optional(),
+});
+
 /** The resolved configuration: every key present. */
 export type KavaConfig = z.output<typeof configSchema>;
 /** What a user writes: any subset. */
