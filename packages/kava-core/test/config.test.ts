@@ -172,6 +172,22 @@ describe('precedence: defaults < preset < config file < flags', () => {
     );
   });
 
+  it('refuses two presets of one kind that set a key differently, and a preset list that names none', async () => {
+    const cwd = tempProject();
+    await expect(resolveConfig({ cwd, presets: ['kava,codi'] })).rejects.toThrow(
+      /--preset kava,codi: kava and codi are both method presets and set method differently \("kava" and "codi"\); name one/,
+    );
+    await expect(resolveConfig({ cwd, presets: ['tiny-llama', 'tiny-qwen'] })).rejects.toThrow(
+      /tiny-llama and tiny-qwen are both backbone presets and set backbone\.preset differently/,
+    );
+    await expect(resolveConfig({ cwd, presets: [','] })).rejects.toThrow(/--preset ",": names no preset/);
+    const inFile = tempProject({ 'kava.config.json': json({ preset: 'codi,pccot' }) });
+    await expect(resolveConfig({ cwd: inFile })).rejects.toThrow(
+      /kava\.config\.json: preset codi,pccot: codi and pccot/,
+    );
+    expect((await resolveConfig({ cwd, presets: ['tiny-llama,kava'] })).config.method).toBe('kava');
+  });
+
   it('method presets switch loss terms on and off without dropping the others', async () => {
     const weights = async (preset: string) => {
       const { config } = await resolveConfig({ cwd: tempProject(), presets: [preset] });

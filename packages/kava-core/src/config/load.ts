@@ -9,7 +9,7 @@ import type { Registry } from '../plugin/registry.js';
 import type { KavaPlugin } from '../plugin/plugin.js';
 import { configLayerSchema, configSchema, type KavaConfig, type KavaConfigInput } from './schema.js';
 import { mergeConfigs, isPlainObject } from './merge.js';
-import { parseOrThrow } from './errors.js';
+import { parseOrThrow, show } from './errors.js';
 import { presetNames } from '../presets/names.js';
 
 /** Where cosmiconfig looks, in order, in each folder from `cwd` up to the project root. */
@@ -138,6 +138,12 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   const named =
     options.presets && options.presets.length > 0 ? presetNames(options.presets) : presetNames(fileConfig.preset);
   const kindOf = (name: string) => plugins.registry.get('preset', name, 'preset').kind;
+  const given = options.presets && options.presets.length > 0 ? options.presets : fileConfig.preset;
+  const where = options.presets && options.presets.length > 0 ? '--preset' : `${source}: preset`;
+  const text = given === null || given === undefined ? '' : [given].flat().join(',');
+  // `--preset ,` would otherwise run the defaults as if nothing had been asked for.
+  if (text.length > 0 && named.length === 0)
+    throw new ConfigError(`${where} "${text}": names no preset (see \`kava plugins\` for the presets)`);
   const namedKinds = new Set(named.map(kindOf));
   const defaultedPresets = presetNames(options.defaultPresets ?? []).filter((name) => !namedKinds.has(kindOf(name)));
   const presets = [...defaultedPresets, ...named];
@@ -153,6 +159,17 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
     parseOrThrow(configLayerSchema, layer, `preset "${name}"`);
     return layer;
   });
+  // Two named presets of one kind that set a key differently would silently keep the last
+  // (`kava,codi` trains CODI, `tiny-llama,tiny-qwen` a Qwen): refuse them, naming the key.
+  const clash = presetClash(
+    ordered
+      .map(({ name, preset }, i) => ({ name, kind: preset.kind, layer: presetLayers[i] }))
+      .filter((p) => named.includes(p.name)),
+  );
+  if (clash)
+    throw new ConfigError(
+      `${where} ${named.join(',')}: ${clash.a} and ${clash.b} are both ${clash.kind} presets and set ${clash.key} differently (${show(clash.va)} and ${show(clash.vb)}); name one`,
+    );
   // The defaults are the bottom layer (not only the schema's fallbacks), so a preset that sets
   // one loss term's weight keeps the other terms instead of replacing the whole record.
   const defaults = configSchema.parse({});
@@ -243,4 +260,25 @@ export function validatePluginOwned(config: KavaConfig, { registry }: PluginSet)
   ] as const) {
     if (format !== 'auto') registry.get('dataset', format, key);
   }
+}
+
+/** Every leaf of a config layer as a dotted path (arrays are leaves). */
+function leaves(value: unknown, prefix = ''): [string, unknown][] {
+  if (!isPlainObject(value)) return [[prefix, value]];
+  return Object.entries(value).flatMap(([k, v]) => leaves(v, prefix ? `${prefix}.${k}` : k));
+}
+
+/** The first key that two presets of one kind set to different values, or null. */
+function presetClash(presets: { name: string; kind: string; layer: unknown }[]) {
+  for (const [i, a] of presets.entries())
+    for (const b of presets.slice(i + 1)) {
+      if (a.kind !== b.kind) continue;
+      const other = new Map(leaves(b.layer));
+      for (const [key, va] of leaves(a.layer)) {
+        if (!other.has(key)) continue;
+        const vb = other.get(key);
+        if (JSON.stringify(va) !== JSON.stringify(vb)) return { a: a.name, b: b.name, kind: a.kind, key, va, vb };
+      }
+    }
+  return null;
 }
