@@ -144,6 +144,19 @@ export function writeResultsJson(runsDir, reportDir) {
   writeFileSync(join(reportDir, 'results.json'), `${JSON.stringify(list, null, 1)}\n`);
 }
 
+/**
+ * The committed records an experiment's report reads: its own folder's and `shared` (records of
+ * another experiment's folder it builds on: the ablations' backbones and reference runs are the
+ * grid's), the stage-1 backbones apart, and the stage-2 runs of `seeds` by method and trace style.
+ */
+export function recordsOf(resultsDir, shared, seeds) {
+  const all = [...readResults(resultsDir), ...shared];
+  const stage1 = all.filter((r) => r.method === 'stage1-full-cot');
+  const stage2 = all.filter((r) => r.method !== 'stage1-full-cot' && seeds.includes(r.seed));
+  const runsOf = (method, trace) => stage2.filter((r) => r.method === method && r.traces === trace);
+  return { all, stage1, stage2, runsOf };
+}
+
 export async function writeReport({
   experiment,
   root,
@@ -156,12 +169,7 @@ export async function writeReport({
   quick,
   wallMinutes,
 }) {
-  // `shared`: records of another experiment's folder this one builds on (the ablations' backbones
-  // and their reference runs are the grid's).
-  const all = [...readResults(resultsDir), ...shared];
-  const stage1 = all.filter((r) => r.method === 'stage1-full-cot');
-  const stage2 = all.filter((r) => r.method !== 'stage1-full-cot' && seeds.includes(r.seed));
-  const runsOf = (method, trace) => stage2.filter((r) => r.method === method && r.traces === trace);
+  const { all, stage1, stage2, runsOf } = recordsOf(resultsDir, shared, seeds);
   const cells = {};
   for (const m of methods)
     for (const t of traces) {

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { foldInto, readResults, writeResultsJson } from './replication-report.mjs';
+import { foldInto, readResults, recordsOf, writeResultsJson } from './replication-report.mjs';
 import { mean, pairedBootstrap, seedQuestionBootstrap, std } from './stats.mjs';
 
 const pct = (x) => (x * 100).toFixed(1);
@@ -91,10 +91,8 @@ export async function writeStudyReport({
   wallMinutes,
   probe,
 }) {
-  const all = [...readResults(resultsDir), ...shared];
-  const stage1 = all.filter((r) => r.method === 'stage1-full-cot');
-  const runs = all.filter((r) => r.method !== 'stage1-full-cot' && seeds.includes(r.seed));
-  const runsOf = (m, t) => runs.filter((r) => r.method === m && r.traces === t).sort((a, b) => a.seed - b.seed);
+  const { all, stage1, stage2: runs, runsOf: unsorted } = recordsOf(resultsDir, shared, seeds);
+  const runsOf = (m, t) => unsorted(m, t).sort((a, b) => a.seed - b.seed);
   const present = (t) => methods.filter((m) => runsOf(m, t).length);
   const split = probe ? 'validation' : 'held-out test';
   const lines = [
