@@ -382,13 +382,12 @@ function perQuestionOf(outcome, file = outcome.result.predictionsFile) {
 function latentUsageOf(outcome) {
   const r = outcome.result;
   if (r.accuracyLatentsShuffled === undefined) return {};
-  // The run folder may have moved since it was evaluated: the files sit beside the main predictions.
-  const beside = (source) => outcome.result.predictionsFile.replace(/(\.predictions)?\.jsonl$/, `.${source}$&`);
+  // The evaluation names its predictions files, as it names the main one.
   return {
     accuracyLatentsShuffled: r.accuracyLatentsShuffled,
     accuracyLatentsPlaceholder: r.accuracyLatentsPlaceholder,
-    perQuestionLatentsShuffled: perQuestionOf(outcome, beside('shuffled')),
-    perQuestionLatentsPlaceholder: perQuestionOf(outcome, beside('placeholder')),
+    perQuestionLatentsShuffled: perQuestionOf(outcome, r.latentUsagePredictions.shuffled),
+    perQuestionLatentsPlaceholder: perQuestionOf(outcome, r.latentUsagePredictions.placeholder),
   };
 }
 
