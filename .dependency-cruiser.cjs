@@ -10,7 +10,7 @@ const LAYER = {
   foundation: `${CORE}((errors|tf)\\.ts$|(io|ops|runtime|util)/)`,
   contracts: `${CORE}(contracts/|config/(schema|errors|merge)\\.ts$|plugin/(registry|hooks|plugin)\\.ts$)`,
   parts: `${CORE}((tokenizer|model|data|compression|losses|latent|eval|presets|testing)/|builtins\\.ts$)`,
-  assembly: `${CORE}(config/(load|reference|file-loaders)\\.ts$|plugin/loader\\.ts$)`,
+  assembly: `${CORE}(config/(load|reference|file-loaders|assignments)\\.ts$|plugin/loader\\.ts$)`,
   pipelines: `${CORE}train/`,
   entry: `${CORE}(index|app)\\.ts$`,
 };

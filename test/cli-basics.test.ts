@@ -128,6 +128,7 @@ describe('kava CLI basics', () => {
     expect(r.stdout).toMatch(
       /^data: \S*\/qa\.jsonl \(format auto, equation traces\); held-out: none \(no evaluation\)/m,
     );
+    expect(r.stdout).toMatch(/^config file: none found \(built-in defaults and presets\)$/m);
     const missing = kava(['train', '--data', 'nope.jsonl', '--backend', 'cpu'], dir);
     expect(missing.stderr).toMatch(/^kava: data\.train: data file not found: .*nope\.jsonl\n$/);
   });

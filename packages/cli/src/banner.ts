@@ -43,6 +43,7 @@ export function runBanner(resolved: ResolvedConfig, backend: string): string[] {
   return [
     `method ${config.method}: losses ${weights}; ${scorer}; ${thoughts}`,
     `backbone ${b.preset}${b.family ? ` (${b.family})` : ''}, ${weightsFrom}, ${training}; backend ${backend}; presets ${resolved.presets.join(', ') || '(none)'}`,
+    `config file: ${resolved.file ?? 'none found (built-in defaults and presets)'}`,
     `data: ${data}; held-out: ${heldOut}${heldOut.startsWith('none') ? '' : config.eval.limit ? ` (at most ${config.eval.limit} questions, ${config.eval.mode} mode)` : ` (${config.eval.mode} mode)`}`,
   ];
 }

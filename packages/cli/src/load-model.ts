@@ -1,5 +1,5 @@
 import { ConfigError, loadModelDir, loadRun, type BACKENDS, type LoadedRun } from '@kava/core/app';
-import { runPlugins } from './options.js';
+import { runPlugins, setLayer } from './options.js';
 
 export interface ModelFlags {
   run?: string;
@@ -7,6 +7,7 @@ export interface ModelFlags {
   modelDir?: string;
   plugin?: string[];
   backend?: (typeof BACKENDS)[number];
+  set?: string[];
 }
 
 /**
@@ -15,7 +16,11 @@ export interface ModelFlags {
  */
 export async function loadModelFromFlags(command: string, flags: ModelFlags): Promise<LoadedRun> {
   const runPath = flags.run ?? flags.checkpoint;
-  const options = { ...runPlugins(flags), ...(flags.backend ? { backend: flags.backend } : {}) };
+  const options = {
+    ...runPlugins(flags),
+    overrides: setLayer(flags),
+    ...(flags.backend ? { backend: flags.backend } : {}),
+  };
   // kava eval names a run by --run or --checkpoint; kava infer by --checkpoint.
   const runFlags = command === 'eval' ? ['--run', '--checkpoint'] : ['--checkpoint'];
   if (flags.modelDir !== undefined) {

@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import {
   BACKENDS,
   ConfigError,
+  assignmentsLayer,
+  mergeConfigs,
   resolveConfig,
   type KavaConfigInput,
   type ResolvedConfig,
@@ -17,6 +19,7 @@ export interface CommonOptions {
   backend?: (typeof BACKENDS)[number];
   plugin?: string[];
   verbose?: boolean;
+  set?: string[];
 }
 
 /** Commander collector for repeatable options. */
@@ -25,6 +28,20 @@ export const collect = (value: string, previous: string[] = []) => [...previous,
 /** `--plugin SPEC`, repeatable: for commands that load a run rather than resolve a config. */
 export function addPluginOption(command: Command): Command {
   return command.option('--plugin <spec>', 'load an extra plugin (npm name or path), repeatable', collect);
+}
+
+/** `--set key=value`, repeatable: one setting by its dotted path, on top of file and presets. */
+export function addSetOption(command: Command): Command {
+  return command.option(
+    '--set <key=value>',
+    'change one setting by its dotted path, typed by the schema (e.g. --set train.lr=1e-4 --set compression.scorer=keydiff), repeatable',
+    collect,
+  );
+}
+
+/** The `--set` assignments as a config layer (paths in them from the current folder). */
+export function setLayer(options: { set?: string[] }): KavaConfigInput {
+  return assignmentsLayer(options.set ?? []);
 }
 
 /** `--backend NAME` for commands that load a run (eval, infer, export): overrides the run's own backend. */
@@ -63,7 +80,7 @@ export function addCommonOptions(command: Command): Command {
     )
     .option('-p, --preset <names>', 'preset(s) to apply, comma-separated or repeated, e.g. tiny-llama,kava', collect)
     .addOption(new Option('-b, --backend <name>', 'tensor backend').choices([...BACKENDS]));
-  return addPluginOption(withPresets);
+  return addSetOption(addPluginOption(withPresets));
 }
 
 /**
@@ -75,7 +92,8 @@ export async function resolveFromOptions(
   options: CommonOptions,
   overrides: KavaConfigInput = {},
 ): Promise<ResolvedConfig> {
-  const layer: KavaConfigInput = { ...overrides };
+  // --set first, so the named flags (--steps, --backend, ...) win where both set one key.
+  const layer = mergeConfigs(setLayer(options), overrides) as KavaConfigInput;
   if (options.backend) layer.backend = options.backend;
   return resolveConfig({
     configFile: options.config ?? null,

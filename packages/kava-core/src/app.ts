@@ -9,6 +9,7 @@ export * from './index.js';
 export { loadPlugins, type PluginSpec, type PluginSet, type LoadedPlugin } from './plugin/loader.js';
 export * from './config/schema.js';
 export { mergeConfigs } from './config/merge.js';
+export { assignmentsLayer, PATH_SETTINGS } from './config/assignments.js';
 export { resolveConfig, scorerOptions, type ResolveOptions, type ResolvedConfig } from './config/load.js';
 export * from './config/reference.js';
 export { registerCore } from './builtins.js';

@@ -126,7 +126,7 @@ describe('training loop', () => {
     const err = await train({ resolved }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KavaError);
     expect((err as Error).message).toMatch(
-      /^step 5: gradient norm is NaN, the 3rd non-finite step in a row \(train\.maxNonFiniteSkips is 2\); training stopped\. Losses: .*teacher-ce=[\d.]+, .*total=[\d.]+\. The last good checkpoint is .*step-0000004\./,
+      /^step 5: gradient norm is NaN, the 3rd non-finite step in a row \(train\.maxNonFiniteSkips is 2\); training stopped\. Losses: .*teacher-ce=[\d.]+, .*total=[\d.]+\. The last checkpoint \(finite weights\) is .*step-0000004; continue from it with a lower learning rate: kava train --resume .* --set train\.lr=/,
     );
     const runDir = runDirOf(resolved.baseDir);
     expect(readFileSync(join(runDir, 'checkpoints', 'latest'), 'utf8').trim()).toBe('step-0000004');
@@ -140,7 +140,7 @@ describe('training loop', () => {
     const err = await train({ resolved }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KavaError);
     expect((err as Error).message).toMatch(
-      /^step 5: loss "teacher-ce" is NaN, the 1st non-finite step in a row \(train\.maxNonFiniteSkips is 0\); training stopped\. Losses: .*teacher-ce=NaN, .*total=NaN\. The last good checkpoint is .*step-0000004\./,
+      /^step 5: loss "teacher-ce" is NaN, the 1st non-finite step in a row \(train\.maxNonFiniteSkips is 0\); training stopped\. Losses: .*teacher-ce=NaN, .*total=NaN\. The last checkpoint \(finite weights\) is .*step-0000004; continue from it with a lower learning rate: kava train --resume .* --set train\.lr=/,
     );
     const runDir = runDirOf(resolved.baseDir);
     expect(readFileSync(join(runDir, 'checkpoints', 'latest'), 'utf8').trim()).toBe('step-0000004');

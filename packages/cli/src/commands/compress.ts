@@ -16,7 +16,14 @@ import {
   type KavaModel,
   type ResolvedConfig,
 } from '@kava/core/app';
-import { addCommonOptions, runPlugins, positiveFlag, resolveFromOptions, type CommonOptions } from '../options.js';
+import {
+  addCommonOptions,
+  runPlugins,
+  positiveFlag,
+  resolveFromOptions,
+  setLayer,
+  type CommonOptions,
+} from '../options.js';
 import { renderSvg } from '../report/write-report.js';
 
 interface CompressFlags extends CommonOptions {
@@ -155,7 +162,7 @@ export function compressCommand(program: Command): void {
       let model: KavaModel;
       let resolved: ResolvedConfig;
       if (flags.checkpoint) {
-        const run = await loadRun(flags.checkpoint, runPlugins(flags));
+        const run = await loadRun(flags.checkpoint, { ...runPlugins(flags), overrides: setLayer(flags) });
         ({ model, resolved } = run);
       } else {
         resolved = await resolveFromOptions(flags, {});

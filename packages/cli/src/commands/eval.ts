@@ -1,5 +1,5 @@
 import { basename, join, resolve } from 'node:path';
-import { addBackendOption, addPluginOption, positiveFlag } from '../options.js';
+import { addBackendOption, addPluginOption, addSetOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
 import { EvalProgress } from '../progress.js';
 import { Option, type Command } from 'commander';
@@ -45,7 +45,7 @@ export function formatReport(r: EvalReport): string {
 }
 
 export function evalCommand(program: Command): void {
-  addBackendOption(addPluginOption(program.command('eval')))
+  addSetOption(addBackendOption(addPluginOption(program.command('eval'))))
     .description('evaluate a trained model: accuracy, forward passes per question, KV entries, time')
     .option('--run <dir>', 'run directory (its latest checkpoint and held-out data)')
     .option('--checkpoint <dir>', 'checkpoint folder (or run directory)')

@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
 import { BACKENDS, ConfigError, infer, strategyFor, type KavaConfig, type LatentReading } from '@kava/core/app';
-import { addBackendOption, addPluginOption, positiveFlag } from '../options.js';
+import { addBackendOption, addPluginOption, addSetOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
 
 export function inferCommand(program: Command): void {
-  addBackendOption(addPluginOption(program.command('infer')))
+  addSetOption(addBackendOption(addPluginOption(program.command('infer'))))
     .description('answer one question with a trained model, and show what it cost')
     .argument('<question>', 'the question')
     .option('--checkpoint <dir>', 'checkpoint folder or run directory')

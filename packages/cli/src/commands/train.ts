@@ -10,11 +10,13 @@ import {
   shapeDecoderConfig,
   readHFConfig,
   checkRunPlan,
+  checkBatchSize,
   resolveBackboneShape,
   resolveRunConfig,
   backboneFamilies,
   modelDirHint,
   train,
+  mergeConfigs,
   type KavaConfigInput,
   type ResolvedConfig,
   type DecoderConfig,
@@ -26,6 +28,7 @@ import {
   positiveFlag,
   resolvedJson,
   resolveFromOptions,
+  setLayer,
   type CommonOptions,
 } from '../options.js';
 import { EvalProgress, TrainProgress } from '../progress.js';
@@ -79,10 +82,10 @@ function flagsToConfig(flags: TrainFlags): KavaConfigInput {
 async function resumeConfig(flags: TrainFlags): Promise<ResolvedConfig> {
   if (flags.config || flags.preset?.length) {
     throw new ConfigError(
-      `--resume ${flags.resume}: the run continues with its own saved configuration; --config and --preset cannot be combined with it (change single settings with flags such as --steps or --backend)`,
+      `--resume ${flags.resume}: the run continues with its own saved configuration; --config and --preset cannot be combined with it (change single settings with --set key=value, --steps or --backend)`,
     );
   }
-  const layer = flagsToConfig(flags);
+  const layer = mergeConfigs(setLayer(flags), flagsToConfig(flags)) as KavaConfigInput;
   if (flags.backend) layer.backend = flags.backend;
   return resolveRunConfig(flags.resume!, { overrides: layer, ...runPlugins(flags) });
 }
@@ -129,6 +132,7 @@ export function trainCommand(program: Command): void {
       const decoder = plannedDecoder(resolved);
       let backend = await initBackend(config.backend);
       const plan = await planStep(resolved);
+      const batchNote = checkBatchSize(config, plan.data.train.length);
       let estimate = estimateStep(resolved, decoder, backend, plan);
       const fallback = await fallBackFromWasm(resolved, backend, estimate);
       const fallbackNote = fallback
@@ -146,6 +150,7 @@ export function trainCommand(program: Command): void {
           `model: ${decoder.family} ${decoder.numLayers} layers, hidden ${decoder.hiddenSize}, ${decoder.numHeads}/${decoder.numKvHeads} heads, vocab ${decoder.vocabSize}\n`,
         );
         if (fallbackNote) process.stdout.write(`${fallbackNote}\n`);
+        if (batchNote) process.stdout.write(`${batchNote}\n`);
         process.stdout.write(`memory estimate from the ${plan.basis}\n${formatMemoryEstimate(estimate)}\n`);
         const steps = config.train.steps === null ? `${config.train.epochs} epochs` : `${config.train.steps} steps`;
         for (const line of runBanner(resolved, backend.name)) process.stdout.write(`${line}\n`);
@@ -174,7 +179,7 @@ export function trainCommand(program: Command): void {
         if (controller.signal.aborted) process.exit(STOP_SIGNALS[signal]);
         stoppedBy = signal;
         progress.log(
-          `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: finishing this step and saving a checkpoint (send it again to quit at once)`,
+          `${signal === 'SIGINT' ? 'Ctrl-C' : signal}: stopping after this micro-batch (or evaluation batch) and saving the last whole step (send it again to quit at once)`,
         );
         controller.abort();
       };
@@ -206,7 +211,9 @@ export function trainCommand(program: Command): void {
         const report = await writeReport(result.runDir);
         process.stdout.write(`run: ${result.runDir}\n`);
         process.stdout.write(
-          `steps: ${result.steps}/${result.totalSteps} in ${result.wallSeconds.toFixed(0)} s (median ${Math.round(result.tokensPerSecond)} tokens/s)${result.interrupted ? ', interrupted' : ''}; peak memory ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB resident\n`,
+          result.trainedSteps === 0
+            ? `steps: ${result.steps}/${result.totalSteps}, none trained now${result.interrupted ? ', interrupted' : ''}\n`
+            : `steps: ${result.steps}/${result.totalSteps} in ${result.wallSeconds.toFixed(0)} s (median ${Math.round(result.tokensPerSecond)} tokens/s)${result.interrupted ? ', interrupted' : ''}; peak memory ${(process.resourceUsage().maxRSS / 2 ** 20).toFixed(2)} GiB resident\n`,
         );
         if (result.evaluation) {
           const e = result.evaluation;

@@ -16,6 +16,8 @@ export interface EvaluateOptions extends TextStrategyOptions {
   predictionsFile?: string;
   /** Called after each batch with the questions done so far. */
   onProgress?: (done: number) => void;
+  /** Checked before each batch: once aborted, the evaluation stops with the signal's reason (an AbortError). */
+  signal?: AbortSignal;
 }
 
 /** One question's outcome, as written to the predictions JSONL. */
@@ -74,6 +76,11 @@ export async function evaluate(
   }
   const totals = { questions: 0, correct: 0, passes: 0, tokens: 0, kv: 0 };
   const run = async (batch: Example[]) => {
+    // A batch is synchronous tensor work: let a stop signal's handler run before the next one.
+    if (options.signal) {
+      await new Promise((resolve) => setImmediate(resolve));
+      options.signal.throwIfAborted();
+    }
     const generations = await strategy.generate(
       model,
       batch.map((e) => e.question),

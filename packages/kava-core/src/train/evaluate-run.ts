@@ -37,6 +37,8 @@ export interface EvaluateModelOptions {
    * as `.shuffled.` and `.placeholder.`).
    */
   latentUsage?: boolean;
+  /** Stops the evaluation between batches (an AbortError). */
+  signal?: AbortSignal;
 }
 
 /** Evaluates a run's model on examples (eval.limit, eval.batchSize), writing predictions JSONL when asked. */
@@ -56,10 +58,12 @@ export async function evaluateModel(
         : options.predictionsFile;
     reports.push(
       await evaluate(model, examples, strategyFor(model, config, mode, undefined, source), {
-        batchSize: config.eval.batchSize,
+        // Shuffling gives each question another's latents, so its batches hold two questions at least.
+        batchSize: source === 'shuffled' ? Math.max(2, config.eval.batchSize) : config.eval.batchSize,
         limit: config.eval.limit,
         ...(file ? { predictionsFile: file } : {}),
         ...(options.onProgress ? { onProgress: (done: number) => options.onProgress!(done, source) } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
       }),
     );
   }

@@ -6,6 +6,8 @@ import { resolveConfig, type ResolveOptions, type ResolvedConfig } from '../conf
 import { findCheckpoint, loadCheckpoint, tokenizerDir } from './checkpoint.js';
 import { initBackend, type BackendInfo, type BackendName } from '../runtime/backend.js';
 import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';
+import { mergeConfigs } from '../config/merge.js';
+import { resumedSettingsLayer } from './resume.js';
 
 const isPathLike = (p: string) => p.startsWith('.') || isAbsolute(p);
 
@@ -58,20 +60,22 @@ export function locateRun(path: string): { checkpointDir: string; runDir: string
 export type RunPlugins = Pick<ResolveOptions, 'extraPlugins' | 'extraPluginSpecs' | 'builtinPlugins'>;
 
 /**
- * The configuration a run was trained with (its saved config.json, with its plugins), with
- * `overrides` on top: only what they name changes. Used to evaluate a run and to resume it.
+ * The configuration a run last trained with (its saved config.json with the settings its resumes
+ * changed, and its plugins), with `overrides` on top: only what they name changes. Used to evaluate a run and to resume it.
  */
 export async function resolveRunConfig(
   path: string,
   options: RunPlugins & { overrides?: KavaConfigInput } = {},
 ): Promise<ResolvedConfig> {
   const { runDir, configFile } = locateRun(path);
-  // The saved config is complete (every key present), so re-applying its presets under it changes nothing.
+  // The saved config is complete (every key present), so re-applying its presets under it changes
+  // nothing; what later resumes changed (resumes.jsonl) lies on it, and the caller's overrides on top.
+  const overrides = mergeConfigs(resumedSettingsLayer(runDir), options.overrides) as KavaConfigInput;
   return resolveConfig({
     cwd: runDir,
     configFile,
     presets: [],
-    ...(options.overrides ? { overrides: options.overrides } : {}),
+    overrides,
     ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}),
     ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}),
     ...(options.builtinPlugins ? { builtinPlugins: options.builtinPlugins } : {}),
@@ -82,13 +86,16 @@ export async function resolveRunConfig(
  * Rebuilds a trained model from a run directory or checkpoint folder: the run's saved
  * config.json (with its plugins), the checkpoint's tokenizer, and its weights.
  */
-export async function loadRun(path: string, options: RunPlugins & { backend?: BackendName } = {}): Promise<LoadedRun> {
+export async function loadRun(
+  path: string,
+  options: RunPlugins & { backend?: BackendName; overrides?: KavaConfigInput } = {},
+): Promise<LoadedRun> {
   const { checkpointDir, runDir } = locateRun(path);
-  // `--backend` on eval / infer / export overrides the backend the run trained with.
-  const { backend: requested, ...rest } = options;
+  // `--backend` and `--set` on eval / infer / export override the run's own settings.
+  const { backend: requested, overrides, ...rest } = options;
   const resolved = await resolveRunConfig(checkpointDir, {
     ...rest,
-    ...(requested ? { overrides: { backend: requested } } : {}),
+    overrides: mergeConfigs(overrides, requested ? { backend: requested } : {}) as KavaConfigInput,
   });
   // The backend comes first: tensors made before a backend switch would live on the old one.
   const backend = await initBackend(resolved.config.backend);
@@ -112,7 +119,7 @@ export async function loadRun(path: string, options: RunPlugins & { backend?: Ba
  */
 export async function loadModelDir(
   modelDir: string,
-  options: RunPlugins & { cwd?: string; backend?: BackendName } = {},
+  options: RunPlugins & { cwd?: string; backend?: BackendName; overrides?: KavaConfigInput } = {},
 ): Promise<LoadedRun> {
   const dir = resolve(modelDir);
   if (!existsSync(join(dir, 'config.json')))
@@ -122,10 +129,10 @@ export async function loadModelDir(
   const cwd = options.cwd ?? process.cwd();
   const resolved = await resolveConfig({
     cwd,
-    overrides: {
+    overrides: mergeConfigs(options.overrides, {
       backbone: { modelDir: dir, lora: { enabled: false } },
       ...(options.backend ? { backend: options.backend } : {}),
-    },
+    }) as KavaConfigInput,
     ...(options.extraPlugins ? { extraPlugins: options.extraPlugins } : {}),
     ...(options.extraPluginSpecs ? { extraPluginSpecs: options.extraPluginSpecs } : {}),
     ...(options.builtinPlugins ? { builtinPlugins: options.builtinPlugins } : {}),

@@ -85,3 +85,22 @@ export function checkTraces(config: KavaConfig, data: RunData): string | null {
   }
   return `warning: ${without} of ${data.train.length} training records in ${file} have no reasoning trace; for them method "${config.method}" learns only the answer`;
 }
+
+/** The most examples one step may take: 512 × the paper's batch of 128, far past any real recipe. */
+export const MAX_BATCH_SIZE = 65536;
+
+/**
+ * An absurd batch (1e9) would run one step for days without a word, so it is refused before
+ * training; a batch larger than the training set is allowed (a small file with the default
+ * batch) but said, since each step then sees an example several times. Returns that note.
+ */
+export function checkBatchSize(config: KavaConfig, trainExamples: number): string | null {
+  const { batchSize } = config.train;
+  if (batchSize > MAX_BATCH_SIZE)
+    throw new ConfigError(
+      `train.batchSize ${batchSize}: one step would take ${batchSize} examples; at most ${MAX_BATCH_SIZE} are allowed (the paper's batch is 128; memory is set by train.microBatchSize)`,
+    );
+  if (trainExamples > 0 && batchSize > trainExamples)
+    return `note: train.batchSize ${batchSize} is larger than the ${trainExamples} training examples: each step sees an example about ${(batchSize / trainExamples).toFixed(1)} times`;
+  return null;
+}

@@ -1,5 +1,7 @@
-import { appendJsonLine } from '../io/json-file.js';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { appendJsonLine, readJsonLines, readJsonObject } from '../io/json-file.js';
+import { KavaError } from '../errors.js';
 import type { KavaConfig } from '../config/schema.js';
 import { isPlainObject } from '../config/merge.js';
 import { cosineWithWarmup } from './schedule.js';
@@ -67,4 +69,52 @@ export function recordResume(
     checkpoint: entry.checkpoint,
     changes,
   });
+}
+
+/** One line of resumes.jsonl as read back: the changed settings, by dotted key. */
+interface ResumeRecord {
+  changes?: Record<string, { from: unknown; to: unknown }>;
+}
+
+/** `value` at the dotted `key` of `target` (made as nested objects), in place. */
+function setDotted(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (!isPlainObject(node[part])) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
+/**
+ * The settings a run last trained with: its config.json (written once, at the start) with every
+ * resume's recorded changes applied in order. A plain `--resume` continues these, so a step count
+ * or backend changed by an earlier resume is not silently reverted (issue 43, finding 4).
+ */
+export function latestRunSettings(runDir: string): Record<string, unknown> {
+  const settings = readJsonObject(join(runDir, 'config.json'));
+  const resumes = join(runDir, 'resumes.jsonl');
+  if (!existsSync(resumes)) return settings;
+  for (const [i, record] of readJsonLines<ResumeRecord>(resumes, { onTornLine: () => {} }).entries()) {
+    if (!isPlainObject(record) || (record.changes !== undefined && !isPlainObject(record.changes)))
+      throw new KavaError(`${resumes}:${i + 1}: expected a resume record ({"changes": {...}})`, { exitCode: 2 });
+    for (const [key, change] of Object.entries(record.changes ?? {})) {
+      if (!isPlainObject(change) || !('to' in change))
+        throw new KavaError(`${resumes}:${i + 1}: changes.${key}: expected {"from": ..., "to": ...}`, { exitCode: 2 });
+      setDotted(settings, key, change.to);
+    }
+  }
+  return settings;
+}
+
+/** The settings recorded by the run's resumes, as a config layer (empty when it was never resumed or changed nothing). */
+export function resumedSettingsLayer(runDir: string): Record<string, unknown> {
+  const resumes = join(runDir, 'resumes.jsonl');
+  if (!existsSync(resumes)) return {};
+  const base = readJsonObject(join(runDir, 'config.json'));
+  const latest = latestRunSettings(runDir);
+  const layer: Record<string, unknown> = {};
+  for (const change of configChanges(base, latest)) setDotted(layer, change.key, change.to ?? null);
+  return layer;
 }

@@ -25,13 +25,13 @@ import {
 } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import { encodeOptions, heldOutExamples, loadRunData, type RunData } from './data.js';
-import { checkTraces } from './preflight.js';
+import { checkBatchSize, checkTraces } from './preflight.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { TermGradients } from './term-gradients.js';
 import { lockRunDir } from './run-lock.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
-import { configChanges, formatChanges, recordResume, scheduleChange } from './resume.js';
+import { configChanges, formatChanges, latestRunSettings, recordResume, scheduleChange } from './resume.js';
 import { Rng } from '../util/rng.js';
 import { cosineWithWarmup } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
@@ -59,6 +59,8 @@ export interface TrainOptions {
 export interface TrainResult {
   runDir: string;
   steps: number;
+  /** Steps trained by this call (0 when a resume found the run finished). */
+  trainedSteps: number;
   totalSteps: number;
   interrupted: boolean;
   /** Losses of the last step. */
@@ -68,6 +70,13 @@ export interface TrainResult {
   wallSeconds: number;
   /** Median tokens/s over the steps of this session. */
   tokensPerSecond: number;
+}
+
+/** The step a final evaluation report (eval/final.json) was taken at, or null when there is none. */
+function evaluatedAt(file: string): number | null {
+  if (!existsSync(file)) return null;
+  const step = readJsonObject(file).step;
+  return typeof step === 'number' ? step : null;
 }
 
 /** Loss terms with a weight > 0, built from their registrations. */
@@ -138,6 +147,8 @@ function nonFiniteStop(
   limit: number,
   losses: Record<string, number>,
   lastCheckpoint: string,
+  runDir: string,
+  lr: number,
 ): KavaError {
   return new KavaError(
     `step ${step}: ${problem}, the ${ordinal(inARow)} non-finite step in a row (train.maxNonFiniteSkips is ${limit}); training stopped. ` +
@@ -145,9 +156,9 @@ function nonFiniteStop(
         .map(([k, v]) => `${k}=${v}`)
         .join(', ')}. ` +
       (lastCheckpoint
-        ? `The last good checkpoint is ${lastCheckpoint}. `
-        : 'No checkpoint was saved (train.checkpointEvery is 0). ') +
-      'Try a lower train.lr or train.clip.',
+        ? `The last checkpoint (finite weights) is ${lastCheckpoint}; continue from it with a lower learning rate: ` +
+          `kava train --resume ${runDir} --set train.lr=${(lr / 10).toPrecision(2)} (or a lower train.clip).`
+        : 'No checkpoint was saved (train.checkpointEvery is 0); train again with a lower train.lr or train.clip.'),
   );
 }
 
@@ -246,10 +257,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const data: RunData = options.data ?? (await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p)));
   const heldOut = heldOutExamples(config, data);
   log(
-    `data: ${data.train.length} training examples, ${heldOut.length} held-out${config.eval.split === 'validation' ? ' (the validation split)' : ''}, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`,
+    `loaded ${data.train.length} training examples, ${heldOut.length} held-out${config.eval.split === 'validation' ? ' (the validation split)' : ''}, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`,
   );
   const traceWarning = checkTraces(config, data);
   if (traceWarning) log(traceWarning);
+  const batchNote = checkBatchSize(config, data.train.length);
+  if (batchNote) log(batchNote);
   if (heldOut.length === 0)
     log(
       'note: no held-out data (data.test is not set): no evaluation during or after training; evaluate later with kava eval --run RUN --data FILE',
@@ -337,17 +350,40 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (const file of [metricsFile, join(runDir, 'eval.jsonl')]) trimLog(file, step, log);
       log(`resumed from ${resumeDir} at step ${step}`);
       // The run keeps its own config.json; what this resume changes is said and recorded beside it.
-      const savedConfig = [join(runDir, 'config.json'), join(dirname(dirname(resumeDir)), 'config.json')].find((f) =>
-        existsSync(f),
-      );
-      const changes = savedConfig
-        ? configChanges(readJsonObject(savedConfig), portableConfig(config, resolved.baseDir))
+      // Changes are told against the settings the run last trained with (its resumes included).
+      const savedRun = [runDir, dirname(dirname(resumeDir))].find((dir) => existsSync(join(dir, 'config.json')));
+      const changes = savedRun
+        ? configChanges(latestRunSettings(savedRun), portableConfig(config, resolved.baseDir))
         : [];
       log(
         changes.length
           ? `resume changes: ${formatChanges(changes)}`
           : "resume: the run's own settings, nothing changed",
       );
+      if (totalSteps < step)
+        throw new KavaError(
+          `the run is at step ${step} already, past the ${totalSteps} steps asked for; give --steps more than ${step} to train further, or evaluate it with kava eval --run ${runDir}`,
+          { exitCode: 2 },
+        );
+      const finalReport = join(runDir, 'eval', 'final.json');
+      if (step === totalSteps && (heldOut.length === 0 || options.skipFinalEval || evaluatedAt(finalReport) === step)) {
+        // A finished run: nothing is trained, saved, evaluated or recorded again.
+        log(
+          `the run finished all ${totalSteps} steps${existsSync(finalReport) ? ' and its final evaluation' : ''}; nothing to do (give --steps more than ${step} to train further; kava eval --run evaluates it again)`,
+        );
+        return {
+          runDir,
+          steps: step,
+          trainedSteps: 0,
+          totalSteps,
+          interrupted: false,
+          losses: {},
+          checkpoint: resumeDir,
+          evaluation: existsSync(finalReport) ? (readJsonObject(finalReport) as unknown as EvalReport) : null,
+          wallSeconds: 0,
+          tokensPerSecond: 0,
+        };
+      }
       for (const line of scheduleChange(step, state.totalSteps, totalSteps, config.train)) log(line);
       recordResume(runDir, { step, checkpoint: resumeDir, changes });
     } else {
@@ -367,8 +403,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       params: [...model.params].map(([name, v]) => ({ name, shape: v.shape })),
     });
     let lastCheckpoint = resumeDir ?? '';
+    // The step the last checkpoint holds: the end of a run saves only when it trained since.
+    let savedStep = resumeDir ? step : -1;
     const checkpoint = async () => {
       lastCheckpoint = await saveCheckpoint(runDir, state(), model.params, optimizer, model.tokenizer);
+      savedStep = step;
       await hooks.checkpoint.promise({ step, dir: lastCheckpoint });
       return lastCheckpoint;
     };
@@ -382,6 +421,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const report = await evaluateModel(model, heldOut, config, {
         predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
         latentUsage,
+        ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onEvalProgress
           ? {
               onProgress: (done: number, source: string) =>
@@ -498,7 +538,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         tf.dispose([...clipped.values()]);
         skippedInARow++;
         const limit = config.train.maxNonFiniteSkips;
-        if (skippedInARow > limit) throw nonFiniteStop(step + 1, problem, skippedInARow, limit, sums, lastCheckpoint);
+        if (skippedInARow > limit)
+          throw nonFiniteStop(step + 1, problem, skippedInARow, limit, sums, lastCheckpoint, runDir, config.train.lr);
         log(`step ${step + 1}: ${problem}; skipped, weights unchanged (${skippedInARow} in a row, at most ${limit})`);
       } else {
         skippedInARow = 0;
@@ -529,7 +570,12 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         hooks.step.call(metrics);
         options.onStep?.(metrics);
         if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps)
-          await evaluateAt(`step-${step}`);
+          try {
+            await evaluateAt(`step-${step}`);
+          } catch (error) {
+            if (!options.signal?.aborted) throw error;
+            log(`stopped during the evaluation at step ${step}; it is not recorded`);
+          }
       }
       // A step is synchronous tensor work: yield to the event loop so a Ctrl-C (SIGINT handler)
       // or a timer can run between steps, not only when the run ends.
@@ -546,9 +592,24 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       )
         await checkpoint();
     }
-    await checkpoint();
-    log(`${interrupted ? 'interrupted; ' : ''}checkpoint saved: ${lastCheckpoint}`);
-    const evaluation = interrupted || options.skipFinalEval ? null : await evaluateAt('final');
+    if (savedStep !== step) {
+      await checkpoint();
+      log(`${interrupted ? 'interrupted; ' : ''}checkpoint saved: ${lastCheckpoint}`);
+    } else if (interrupted) {
+      log(`interrupted; the last checkpoint holds step ${step}: ${lastCheckpoint}`);
+    }
+    // A stop signal during the final evaluation stops it between batches: the run is then
+    // interrupted, and a resume evaluates it (its weights are saved already).
+    let evaluation: EvalReport | null = null;
+    if (!interrupted && !options.skipFinalEval) {
+      try {
+        evaluation = await evaluateAt('final');
+      } catch (error) {
+        if (!options.signal?.aborted) throw error;
+        log(`interrupted during the final evaluation; resume the run to evaluate it`);
+        interrupted = true;
+      }
+    }
     const wallSeconds = (performance.now() - started) / 1000;
     const summary = {
       steps: step,
@@ -558,6 +619,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     return {
       runDir,
       steps: step,
+      trainedSteps: speeds.length,
       totalSteps,
       interrupted,
       losses,
