@@ -47,4 +47,5 @@ export * from './train/index.js';
 export * from './presets/index.js';
 export * from './ops/rows-at.js';
 export * from './io/json-file.js';
+export * from './io/file-errors.js';
 export * from './util/rng.js';

@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { claimRunDir } from '../src/train/trainer.js';
+import { claimRunDir } from '../src/train/run-folder.js';
 
 describe('claimRunDir', () => {
   it('gives runs started in the same second separate folders and never reuses one', () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   ConfigError,
@@ -11,6 +11,7 @@ import {
   readHFConfig,
   checkRunPlan,
   checkBatchSize,
+  checkFreshRunDir,
   resolveBackboneShape,
   resolveRunConfig,
   backboneFamilies,
@@ -160,11 +161,8 @@ export function trainCommand(program: Command): void {
         return;
       }
       assertFitsBackend(estimate, `training ${config.backbone.preset}`);
-      if (flags.runDir && !flags.resume && existsSync(join(flags.runDir, 'config.json'))) {
-        throw new ConfigError(
-          `--run-dir ${flags.runDir}: already holds a run (config.json); continue it with --resume ${flags.runDir} or choose another folder`,
-        );
-      }
+      // Checked again by the trainer once it holds the folder's lock; here before any model is built.
+      if (flags.runDir && !flags.resume && existsSync(flags.runDir)) checkFreshRunDir(flags.runDir, flags.runDir);
       const progress = new TrainProgress();
       if (fallbackNote) progress.log(fallbackNote);
       progress.log(backend.description);

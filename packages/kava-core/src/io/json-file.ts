@@ -9,6 +9,7 @@ import {
   truncateSync,
 } from 'node:fs';
 import { KavaError } from '../errors.js';
+import { withFile } from './file-errors.js';
 
 /**
  * Reading back the JSON files a run writes (state.json, config.json, metrics.jsonl, eval.jsonl):
@@ -107,6 +108,10 @@ export function readJsonLines<T = unknown>(file: string, options: JsonLinesOptio
  * first, so the new record never glues onto it (the torn fragment held no whole record).
  */
 export function appendJsonLine(file: string, value: unknown): void {
+  withFile(file, 'append to', () => appendCut(file, value));
+}
+
+function appendCut(file: string, value: unknown): void {
   if (existsSync(file)) {
     const size = statSync(file).size;
     if (size > 0) {

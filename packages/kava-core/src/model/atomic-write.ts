@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { fileError, makeDir, withFile } from '../io/file-errors.js';
 import { dirname, basename, join } from 'node:path';
 
 /**
@@ -7,9 +8,9 @@ import { dirname, basename, join } from 'node:path';
  * or the new one, never a truncated one. `write` receives a function that appends bytes.
  */
 export function writeFileAtomic(path: string, write: (append: (bytes: Uint8Array) => void) => void): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDir(dirname(path));
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
-  const fd = openSync(temp, 'w');
+  const fd = withFile(path, 'write', () => openSync(temp, 'w'));
   try {
     write((bytes) => {
       let done = 0;
@@ -20,9 +21,9 @@ export function writeFileAtomic(path: string, write: (append: (bytes: Uint8Array
   } catch (err) {
     closeSync(fd);
     rmSync(temp, { force: true });
-    throw err;
+    throw fileError(path, 'write', err);
   }
-  renameSync(temp, path);
+  withFile(path, 'write', () => renameSync(temp, path));
 }
 
 /** Atomically writes a text file (JSON configs). */

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, statSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
+import { fileError, makeDir } from '../io/file-errors.js';
 import { describeIssues } from '../config/errors.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
@@ -65,13 +66,26 @@ export async function saveCheckpoint(
         `step ${state.step}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity), so the checkpoint was not written; the weights diverged (is train.lr too large?). The run's last checkpoint, ${latestName(root) ?? 'none'}, is unchanged`,
       );
   }
-  rmSync(temp, { recursive: true, force: true });
-  mkdirSync(temp, { recursive: true });
-  writeSafetensors(join(temp, PARAMS), tensorsToWrite(params));
-  writeSafetensors(join(temp, OPTIMIZER), tensorsToWrite(optimizer.state()));
-  await tokenizer.save(tokenizerDir(temp));
-  const sha256 = Object.fromEntries([PARAMS, OPTIMIZER].map((f) => [f, fileHash(join(temp, f))]));
-  writeTextAtomic(join(temp, STATE), `${JSON.stringify({ ...state, sha256 }, null, 2)}\n`);
+  const removeTemp = () => {
+    try {
+      rmSync(temp, { recursive: true, force: true });
+    } catch {
+      // Nothing was made where it cannot be removed; the error that matters comes next.
+    }
+  };
+  try {
+    rmSync(temp, { recursive: true, force: true });
+    makeDir(temp);
+    writeSafetensors(join(temp, PARAMS), tensorsToWrite(params));
+    writeSafetensors(join(temp, OPTIMIZER), tensorsToWrite(optimizer.state()));
+    await tokenizer.save(tokenizerDir(temp));
+    const sha256 = Object.fromEntries([PARAMS, OPTIMIZER].map((f) => [f, fileHash(join(temp, f))]));
+    writeTextAtomic(join(temp, STATE), `${JSON.stringify({ ...state, sha256 }, null, 2)}\n`);
+  } catch (error) {
+    // A full disk or a failing write leaves no half-written folder behind, and says where.
+    removeTemp();
+    throw fileError(final, 'save the checkpoint', error);
+  }
   discard(final);
   renameSync(temp, final);
   writeTextAtomic(join(root, 'latest'), `${name}\n`);
@@ -141,7 +155,7 @@ const isRunning = (pid: number) => {
 export function removeStaleTemporaries(runDir: string): string[] {
   const removed: string[] = [];
   for (const dir of [runDir, join(runDir, 'checkpoints')]) {
-    if (!existsSync(dir)) continue;
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) continue;
     for (const name of readdirSync(dir)) {
       const pid = TEMPORARY.exec(name)?.[1];
       if (pid === undefined || isRunning(Number(pid))) continue;
@@ -156,6 +170,11 @@ export function removeStaleTemporaries(runDir: string): string[] {
 export function findCheckpoint(path: string): string {
   if (existsSync(join(path, STATE))) return path;
   const latest = join(path, 'checkpoints', 'latest');
+  if (!existsSync(latest) && existsSync(join(path, 'config.json')) && !existsSync(join(path, 'checkpoints')))
+    throw new KavaError(
+      `${path}: this run saved no checkpoint to resume from (it stopped before its first save, or train.checkpointEvery is 0 and it never finished); train it again with its settings: kava train --config ${join(path, 'config.json')}`,
+      { exitCode: 2 },
+    );
   if (!existsSync(latest))
     throw new KavaError(`${path}: no checkpoint found (expected ${latest} or a checkpoint folder with ${STATE})`, {
       exitCode: 2,

@@ -14,3 +14,4 @@ export * from './resume.js';
 export * from './preflight.js';
 export * from './export-adapter.js';
 export * from './run-lock.js';
+export * from './run-folder.js';

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { tf } from '../tf.js';
 import { ConfigError, KavaError } from '../errors.js';
@@ -30,6 +30,8 @@ import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { TermGradients } from './term-gradients.js';
 import { lockRunDir } from './run-lock.js';
+import { checkFreshRunDir, claimRunDir, clearFailedStart } from './run-folder.js';
+import { makeDir, withFile } from '../io/file-errors.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { configChanges, formatChanges, latestRunSettings, recordResume, scheduleChange } from './resume.js';
 import { Rng } from '../util/rng.js';
@@ -181,23 +183,6 @@ function defaultRunName(config: KavaConfig): string {
   return `${stamp}-${config.backbone.preset}-${config.method}`;
 }
 
-/**
- * Creates a new run directory `<out>/<name>` (or `<name>-2`, `-3`, … when taken): run names have
- * one-second stamps, and two runs started together must not write into the same folder.
- */
-export function claimRunDir(out: string, name: string): string {
-  mkdirSync(out, { recursive: true });
-  for (let n = 1; ; n++) {
-    const dir = join(out, n === 1 ? name : `${name}-${n}`);
-    try {
-      mkdirSync(dir);
-      return dir;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    }
-  }
-}
-
 /** The run's examples in training order: epoch e is the training set shuffled with seed data.shuffleSeed + e. */
 class DataCursor {
   private order: Example[];
@@ -329,15 +314,31 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const warmupTermGradients = config.train.gradNormEvery > 0 ? new TermGradients(warmupParts, varList) : null;
   // The run folder is made only now, after data, tokenizer and model are set up: a run that fails
   // to start leaves no empty folder behind.
-  const runDir = options.runDir
-    ? resolve(options.runDir)
-    : options.resume && !existsSync(join(options.resume, 'state.json'))
-      ? resolve(options.resume)
-      : claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
-  mkdirSync(runDir, { recursive: true });
+  let runDir: string;
+  let createdFolder = false;
+  if (options.runDir) {
+    runDir = resolve(options.runDir);
+    createdFolder = !existsSync(runDir);
+    makeDir(runDir);
+  } else if (options.resume && !existsSync(join(options.resume, 'state.json'))) {
+    runDir = resolve(options.resume);
+  } else {
+    runDir = claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
+    createdFolder = true;
+  }
   // One training at a time per run folder (two would interleave their metrics and checkpoints).
   const lock = lockRunDir(runDir, log);
+  // The step the last checkpoint holds (-1: none yet); the end of a run saves only when it trained since.
+  let savedStep = -1;
+  // Set once the folder is known to hold no other run: only then may a failed start clean up.
+  let ownsFolder = false;
+  let failedStart = false;
   try {
+    if (!resumeDir && checkFreshRunDir(runDir, runDir) === 'failed-start') {
+      clearFailedStart(runDir);
+      log(`${runDir}: removed the files of an earlier start that failed before its first step and checkpoint`);
+    }
+    ownsFolder = !resumeDir;
     for (const stale of removeStaleTemporaries(runDir))
       log(`removed ${stale}, left by a run that stopped while saving`);
     const metricsFile = join(runDir, 'metrics.jsonl');
@@ -387,7 +388,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       for (const line of scheduleChange(step, state.totalSteps, totalSteps, config.train)) log(line);
       recordResume(runDir, { step, checkpoint: resumeDir, changes });
     } else {
-      writeFileSync(metricsFile, '');
+      withFile(metricsFile, 'write', () => writeFileSync(metricsFile, ''));
     }
     const configFile = join(runDir, 'config.json');
     if (!resumeDir || !existsSync(configFile))
@@ -403,8 +404,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       params: [...model.params].map(([name, v]) => ({ name, shape: v.shape })),
     });
     let lastCheckpoint = resumeDir ?? '';
-    // The step the last checkpoint holds: the end of a run saves only when it trained since.
-    let savedStep = resumeDir ? step : -1;
+    if (resumeDir) savedStep = step;
     const checkpoint = async () => {
       lastCheckpoint = await saveCheckpoint(runDir, state(), model.params, optimizer, model.tokenizer);
       savedStep = step;
@@ -628,6 +628,11 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       wallSeconds,
       tokensPerSecond: median(speeds),
     };
+  } catch (error) {
+    // A new run that fails before its first step and checkpoint (a full disk, a crash in the
+    // first micro-batch) leaves nothing behind that would block its retry.
+    failedStart = ownsFolder && step === 0 && savedStep < 0;
+    throw error;
   } finally {
     frozenTeacher?.dispose();
     termGradients?.dispose();
@@ -635,5 +640,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     optimizer.dispose();
     model.dispose();
     lock.release();
+    if (failedStart) {
+      if (createdFolder) rmSync(runDir, { recursive: true, force: true });
+      else clearFailedStart(runDir);
+    }
   }
 }
