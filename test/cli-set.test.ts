@@ -110,6 +110,13 @@ describe('--set', () => {
     expect(done.stdout).toContain('the run finished all 4 steps and its final evaluation; nothing to do');
     expect(done.stdout).toContain('steps: 4/4, none trained now');
 
+    // A question longer than the limit the model trained with is said to be cut, not cut silently.
+    const long = kava(dir, 'infer', '--checkpoint', run, `What is ${'1 + '.repeat(60)}1?`);
+    expect(long.status).toBe(0);
+    expect(long.stderr).toMatch(
+      /^note: the question is longer than train\.maxQuestionTokens \(96, the limit the model trained with\): its first \d+ tokens are not read; raise it with --set train\.maxQuestionTokens=N$/m,
+    );
+
     // eval takes --set too (here: one question).
     const evaluated = kava(dir, 'eval', '--run', run, '--set', 'eval.limit=1', '--json');
     expect(evaluated.status).toBe(0);

@@ -119,6 +119,33 @@ describe('config search (cosmiconfig, module name "kava")', () => {
     await expect(resolveConfig({ cwd: dir })).rejects.toThrow(/kava\.config\.json/);
   });
 
+  it('refuses an empty file instead of running the defaults, and two config files in one folder', async () => {
+    for (const [file, text] of [
+      ['kava.config.json', ''],
+      ['.kavarc.yaml', '  \n'],
+    ] as const) {
+      const dir = tempProject({ [file]: text });
+      await expect(resolveConfig({ cwd: dir })).rejects.toThrow(
+        `${join(dir, file)}: the configuration file is empty; write {} (JSON) for the built-in defaults, or remove the file`,
+      );
+    }
+    const two = tempProject({
+      'package.json': json({ name: 'p', kava: { latent: { count: 3 } } }),
+      'kava.config.json': json({ latent: { count: 5 } }),
+      'kava.config.yaml': 'latent:\n  count: 9\n',
+    });
+    await expect(resolveConfig({ cwd: two })).rejects.toThrow(
+      `${two} holds 3 configuration files (package.json, kava.config.json, kava.config.yaml); the search would take package.json and ignore the rest: keep one, or name it with --config`,
+    );
+    // Naming one is fine; a package.json without a "kava" key is not a configuration file.
+    expect((await resolveConfig({ cwd: two, configFile: 'kava.config.yaml' })).config.latent.count).toBe(9);
+    const one = tempProject({
+      'package.json': json({ name: 'p' }),
+      'kava.config.json': json({ latent: { count: 5 } }),
+    });
+    expect((await resolveConfig({ cwd: one })).config.latent.count).toBe(5);
+  });
+
   it('gives the built-in defaults with no file', async () => {
     const dir = tempProject();
     const resolved = await resolveConfig({ cwd: dir });

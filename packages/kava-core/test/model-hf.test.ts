@@ -189,6 +189,18 @@ describe('every loading error names the file and what was expected', () => {
     );
   });
 
+  test('NaN or Infinity in the weights is refused naming the file and the tensor (not an empty answer)', () => {
+    const dir = copyOf(QWEN);
+    editWeights(dir, (t) => {
+      const w = t.get('model.layers.1.self_attn.q_proj.weight')!;
+      w.data[3] = NaN;
+      w.data[7] = Infinity;
+    });
+    expect(loadError(dir).message).toMatch(
+      /model\.safetensors: tensor "model\.layers\.1\.self_attn\.q_proj\.weight" holds 2 non-finite values \(NaN or Infinity\) of 4096; these weights cannot be used/,
+    );
+  });
+
   test('a truncated weights file is a safetensors error, not zeros', () => {
     const dir = copyOf(QWEN);
     const path = join(dir, 'model.safetensors');

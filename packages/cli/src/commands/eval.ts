@@ -6,6 +6,7 @@ import { Option, type Command } from 'commander';
 import {
   BACKENDS,
   ConfigError,
+  droppedQuestionTokens,
   evaluateModel,
   heldOutExamples,
   loadRunData,
@@ -96,6 +97,14 @@ export function evalCommand(program: Command): void {
             );
         if (examples.length === 0)
           throw new ConfigError(`kava eval: no evaluation questions (the run has no held-out data; pass --data FILE)`);
+        const { maxQuestionTokens } = config.train;
+        const cut = examples
+          .slice(0, config.eval.limit ?? examples.length)
+          .filter((e) => droppedQuestionTokens(run.model.tokenizer, e.question, { maxQuestionTokens }) > 0).length;
+        if (cut > 0)
+          process.stderr.write(
+            `note: ${cut} question${cut === 1 ? ' is' : 's are'} longer than train.maxQuestionTokens (${maxQuestionTokens}) and read from their end only; raise it with --set train.maxQuestionTokens=N\n`,
+          );
         const mode = answerMode('eval', run, flags.mode);
         if (flags.latentUsage && mode !== 'latent')
           throw new ConfigError(

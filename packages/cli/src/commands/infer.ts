@@ -1,5 +1,13 @@
 import { Option, type Command } from 'commander';
-import { BACKENDS, ConfigError, infer, strategyFor, type KavaConfig, type LatentReading } from '@kava/core/app';
+import {
+  BACKENDS,
+  ConfigError,
+  droppedQuestionTokens,
+  infer,
+  strategyFor,
+  type KavaConfig,
+  type LatentReading,
+} from '@kava/core/app';
 import { addBackendOption, addPluginOption, addSetOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
 
@@ -46,6 +54,12 @@ export function inferCommand(program: Command): void {
           if (topK !== undefined && mode !== 'latent')
             throw new ConfigError(`kava infer --show-latents: needs latent mode, but the mode is "${mode}"`);
           // The lifecycle hooks docs/hooks.md lists for kava infer: runStart and runEnd (kind "infer").
+          const { maxQuestionTokens } = run.resolved.config.train;
+          const dropped = droppedQuestionTokens(run.model.tokenizer, question, { maxQuestionTokens });
+          if (dropped > 0)
+            process.stderr.write(
+              `note: the question is longer than train.maxQuestionTokens (${maxQuestionTokens}, the limit the model trained with): its first ${dropped} tokens are not read; raise it with --set train.maxQuestionTokens=N\n`,
+            );
           const { hooks } = run.resolved.plugins;
           const runInfo = { runDir: run.runDir, config: run.resolved.config, kind: 'infer' as const };
           await hooks.runStart.promise(runInfo);

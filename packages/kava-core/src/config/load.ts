@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { cosmiconfig } from 'cosmiconfig';
 import { CONFIG_LOADERS } from './file-loaders.js';
@@ -39,6 +39,28 @@ export interface ConfigFile {
   raw: Record<string, unknown>;
 }
 
+/**
+ * Two configuration files in one folder would be chosen between silently by the search order
+ * (kava.config.json over kava.config.yaml): refused, naming both.
+ */
+function checkOneConfigFile(dir: string): void {
+  const found = SEARCH_PLACES.filter((name) => {
+    const file = resolve(dir, name);
+    if (!existsSync(file)) return false;
+    if (name !== 'package.json') return true;
+    try {
+      const json: unknown = JSON.parse(readFileSync(file, 'utf8'));
+      return isPlainObject(json) && 'kava' in json;
+    } catch {
+      return false;
+    }
+  });
+  if (found.length > 1)
+    throw new ConfigError(
+      `${dir} holds ${found.length} configuration files (${found.join(', ')}); the search would take ${found[0]} and ignore the rest: keep one, or name it with --config`,
+    );
+}
+
 /** Finds and reads the config file: `explicit` if given, else a search from `cwd`. */
 export async function findConfigFile(cwd: string, explicit?: string | null): Promise<ConfigFile> {
   const explorer = cosmiconfig('kava', {
@@ -46,6 +68,8 @@ export async function findConfigFile(cwd: string, explicit?: string | null): Pro
     searchStrategy: 'project',
     loaders: CONFIG_LOADERS,
     cache: false,
+    // An empty file is found (and refused below), not skipped for one further up.
+    ignoreEmptySearchPlaces: false,
   });
   let result;
   try {
@@ -61,7 +85,13 @@ export async function findConfigFile(cwd: string, explicit?: string | null): Pro
     const where = explicit ? resolve(cwd, explicit) : `a config file under ${cwd}`;
     throw new ConfigError(`cannot read ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  if (!result || result.isEmpty) return { file: result?.filepath ?? null, raw: {} };
+  if (!result) return { file: null, raw: {} };
+  // An empty file is a mistake (a failed write, a file not yet filled in), not a wish for the defaults.
+  if (result.isEmpty)
+    throw new ConfigError(
+      `${result.filepath}: the configuration file is empty; write {} (JSON) for the built-in defaults, or remove the file`,
+    );
+  if (!explicit) checkOneConfigFile(dirname(result.filepath));
   let raw: unknown = result.config;
   if (isPlainObject(raw) && 'default' in raw && Object.keys(raw).length === 1) raw = raw.default;
   if (!isPlainObject(raw)) {

@@ -69,13 +69,26 @@ export function cotText(steps: readonly string[], dropLastStep = true): string {
   return kept.join(' ');
 }
 
+/** The question's tokens and how many of them fit (maxQuestionTokens, less the BOS). */
+function questionTokens(tokenizer: Tokenizer, question: string, options: EncodeOptions) {
+  const addBos = (options.addBos ?? true) && tokenizer.bosId !== undefined;
+  const ids = tokenizer.encode(question);
+  const max = options.maxQuestionTokens;
+  const room = max === undefined ? ids.length : Math.max(0, Math.min(ids.length, max - (addBos ? 1 : 0)));
+  return { addBos, ids, room };
+}
+
 /** Encodes the question alone (with BOS when asked), keeping its end when truncated. */
 export function encodeQuestion(tokenizer: Tokenizer, question: string, options: EncodeOptions = {}): number[] {
-  const addBos = (options.addBos ?? true) && tokenizer.bosId !== undefined;
-  let ids = tokenizer.encode(question);
-  const max = options.maxQuestionTokens;
-  if (max !== undefined && ids.length > max - (addBos ? 1 : 0)) ids = ids.slice(ids.length - (max - (addBos ? 1 : 0)));
-  return addBos ? [tokenizer.bosId!, ...ids] : ids;
+  const { addBos, ids, room } = questionTokens(tokenizer, question, options);
+  const kept = ids.slice(ids.length - room);
+  return addBos ? [tokenizer.bosId!, ...kept] : kept;
+}
+
+/** How many tokens of the question encodeQuestion drops (its beginning), 0 when it fits. */
+export function droppedQuestionTokens(tokenizer: Tokenizer, question: string, options: EncodeOptions = {}): number {
+  const { ids, room } = questionTokens(tokenizer, question, options);
+  return ids.length - room;
 }
 
 /** Encodes the pieces of an example. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KavaError } from '../errors.js';
-import { SafetensorsFile, type SafetensorsEntry } from './safetensors.js';
+import { SafetensorsFile, countNonFinite, type SafetensorsEntry } from './safetensors.js';
 import { readJsonFile } from '../io/json-file.js';
 import type { ParameterSpec } from './weights.js';
 
@@ -101,7 +101,15 @@ export class CheckpointReader {
   read(name: string): Float32Array {
     const found = this.where.get(name);
     if (found === undefined) throw new KavaError(`model directory ${this.dir}: no tensor "${name}"`, { exitCode: 2 });
-    return found.file.read(name);
+    const values = found.file.read(name);
+    // A model with NaN or Infinity in it answers nothing (an empty answer, exit 0): say where instead.
+    const bad = countNonFinite(values);
+    if (bad > 0)
+      throw new KavaError(
+        `${found.file.path}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity) of ${values.length}; these weights cannot be used`,
+        { exitCode: 2 },
+      );
+    return values;
   }
 
   close(): void {

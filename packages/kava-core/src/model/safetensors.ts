@@ -288,3 +288,10 @@ export function writeSafetensors(
     }
   });
 }
+
+/** How many values are NaN or ±Infinity. */
+export function countNonFinite(values: Float32Array): number {
+  let bad = 0;
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
+  return bad;
+}

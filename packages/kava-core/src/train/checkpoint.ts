@@ -6,7 +6,7 @@ import { tf } from '../tf.js';
 import { KavaError } from '../errors.js';
 import { fileError, makeDir } from '../io/file-errors.js';
 import { describeIssues } from '../config/errors.js';
-import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
+import { SafetensorsFile, countNonFinite, writeSafetensors } from '../model/safetensors.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
 import { readJsonObject } from '../io/json-file.js';
 import type { Tokenizer } from '../contracts/tokenizer.js';
@@ -60,7 +60,7 @@ export async function saveCheckpoint(
   // Weights that are not finite come from a diverged step: saving them would make them the
   // checkpoint a resume or an evaluation takes. The run stops instead, its last checkpoint intact.
   for (const [name, variable] of params) {
-    const bad = nonFinite(variable.dataSync() as Float32Array);
+    const bad = countNonFinite(variable.dataSync() as Float32Array);
     if (bad > 0)
       throw new KavaError(
         `step ${state.step}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity), so the checkpoint was not written; the weights diverged (is train.lr too large?). The run's last checkpoint, ${latestName(root) ?? 'none'}, is unchanged`,
@@ -97,12 +97,6 @@ export async function saveCheckpoint(
 }
 
 const fileHash = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-
-function nonFinite(values: Float32Array): number {
-  let bad = 0;
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) bad++;
-  return bad;
-}
 
 /** The checkpoint `latest` names in a checkpoints folder, or null. */
 function latestName(root: string): string | null {
@@ -216,7 +210,7 @@ export function readTrainingState(dir: string): TrainingState {
  * evaluating or resuming it would only hide where the run went wrong.
  */
 function assertFinite(file: string, name: string, values: Float32Array): void {
-  const bad = nonFinite(values);
+  const bad = countNonFinite(values);
   if (bad > 0) {
     throw new KavaError(
       `${file}: tensor "${name}" holds ${bad} non-finite value${bad === 1 ? '' : 's'} (NaN or Infinity) of ${values.length}; ` +
