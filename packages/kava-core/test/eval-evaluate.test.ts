@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   addReasoningTokens,
+  answerLevels,
   ANSWER_PREFIX,
   cotStrategy,
   createWordLevelTokenizer,
@@ -164,6 +165,17 @@ const examples = () => gsm8kAugFormat.open(FIXTURE).examples();
 const model = (): LoadedModel & { backbone: ScriptedBackbone } => ({ backbone: new ScriptedBackbone(), tokenizer });
 const len = (text: string) => tokenizer.encode(text).length;
 
+describe('answer levels', () => {
+  it('a model that gives one answer to everything scores the majority level, and shows it', () => {
+    const golds = ['12', '7', '12', '#### 12', '3'];
+    expect(answerLevels(golds, [12, 12, 12, 12, 12])).toEqual({
+      majorityLevel: 0.6,
+      mostCommonPrediction: { predicted: 12, share: 1 },
+    });
+    expect(answerLevels(golds, [null, null, 7, 3, null]).mostCommonPrediction).toEqual({ predicted: null, share: 0.6 });
+  });
+});
+
 describe('evaluate with a scripted backbone (known predictions)', () => {
   it('direct: accuracy equals the hand count; per-question passes, tokens and KV entries; JSONL predictions', async () => {
     const m = model();
@@ -175,6 +187,8 @@ describe('evaluate with a scripted backbone (known predictions)', () => {
     });
     expect(tf.memory().numTensors).toBe(before); // every tensor disposed
     expect(report).toMatchObject({ mode: 'direct', questions: 5, correct: 3, accuracy: 0.6, predictionsFile: file });
+    // Gold answers 12, 7, 5, 4, 12: always answering 12 would score 2/5; the model's answers all differ.
+    expect(report).toMatchObject({ majorityLevel: 0.4, mostCommonPrediction: { predicted: 12, share: 0.2 } });
     const lines = readFileSync(file, 'utf8')
       .trim()
       .split('\n')

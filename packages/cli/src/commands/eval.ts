@@ -2,6 +2,7 @@ import { basename, join, resolve } from 'node:path';
 import { addBackendOption, addPluginOption, addSetOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
 import { EvalProgress } from '../progress.js';
+import { answerLevelsLine } from '../report/answer-levels.js';
 import { Option, type Command } from 'commander';
 import {
   BACKENDS,
@@ -32,6 +33,7 @@ interface EvalFlags {
 export function formatReport(r: EvalReport): string {
   return [
     `accuracy: ${(100 * r.accuracy).toFixed(1)}% (${r.correct}/${r.questions}, mode ${r.mode})`,
+    ...[answerLevelsLine(r)].filter((line) => line !== null),
     `forward passes per question: ${r.forwardPassesPerQuestion.toFixed(2)}`,
     `generated tokens per question: ${r.generatedTokensPerQuestion.toFixed(2)}`,
     `KV entries held at answer time: ${r.kvEntriesPerQuestion.toFixed(1)}`,

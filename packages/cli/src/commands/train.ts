@@ -36,6 +36,7 @@ import { EvalProgress, TrainProgress } from '../progress.js';
 import { runBanner } from '../banner.js';
 import { estimateStep, fallBackFromWasm, planStep } from '../run-estimate.js';
 import { writeReport } from '../report/write-report.js';
+import { answerLevelsLine } from '../report/answer-levels.js';
 import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 
 interface TrainFlags extends CommonOptions {
@@ -218,6 +219,8 @@ export function trainCommand(program: Command): void {
           process.stdout.write(
             `held-out accuracy: ${(100 * e.accuracy).toFixed(1)}% (${e.correct}/${e.questions}, ${e.mode}), ${e.forwardPassesPerQuestion.toFixed(1)} forward passes and ${e.kvEntriesPerQuestion.toFixed(1)} KV entries per question\n`,
           );
+          const levels = answerLevelsLine(e);
+          if (levels) process.stdout.write(`${levels}\n`);
         }
         process.stdout.write(`report: ${report.image} and ${report.summary}\n`);
         if (result.interrupted && stoppedBy) throw new CommandExit(STOP_SIGNALS[stoppedBy]);

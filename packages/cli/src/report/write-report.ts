@@ -1,3 +1,4 @@
+import { answerLevelsLine } from './answer-levels.js';
 import { join } from 'node:path';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
@@ -183,6 +184,8 @@ export function summarize(runDir: string, metrics: readonly MetricsRow[], evals:
         `| ${e.step} | ${e.mode} | ${(100 * e.accuracy).toFixed(1)}% | ${e.correct}/${e.questions} | ${e.forwardPassesPerQuestion.toFixed(1)} | ${e.kvEntriesPerQuestion.toFixed(1)} |`,
       );
     }
+    const levels = answerLevelsLine(evals.at(-1)!);
+    if (levels) lines.push('', `At step ${evals.at(-1)!.step}: ${levels}.`);
     const usage = evals.filter((e) => e.accuracyLatentsShuffled !== undefined).at(-1);
     if (usage)
       lines.push(

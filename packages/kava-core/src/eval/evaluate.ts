@@ -51,6 +51,46 @@ export interface EvalReport {
   accuracyLatentsPlaceholder?: number;
   /** Their predictions files. */
   latentUsagePredictions?: { shuffled: string; placeholder: string };
+  /**
+   * What answering without looking at the question scores: the share of questions whose gold
+   * answer is the most common one. An accuracy near it is chance, not reasoning.
+   */
+  majorityLevel?: number;
+  /** The model's most frequent predicted number (null: no number) and the share of questions it gave it to. */
+  mostCommonPrediction?: { predicted: number | null; share: number };
+}
+
+/** The most frequent value of `values` and how often it occurs (the first one met wins ties). */
+function mode<T>(values: readonly T[]): { value: T | undefined; count: number } {
+  const counts = new Map<T, number>();
+  let best: { value: T | undefined; count: number } = { value: undefined, count: 0 };
+  for (const v of values) {
+    const c = (counts.get(v) ?? 0) + 1;
+    counts.set(v, c);
+    if (c > best.count) best = { value: v, count: c };
+  }
+  return best;
+}
+
+/**
+ * The majority-answer level of an evaluation and the model's most frequent answer: a model that
+ * gives one answer to every question scores exactly the share of that answer, which reads as
+ * progress unless it is said.
+ */
+export function answerLevels(
+  golds: readonly string[],
+  predictions: readonly (number | null)[],
+): { majorityLevel: number; mostCommonPrediction: { predicted: number | null; share: number } } {
+  const n = Math.max(1, golds.length);
+  const gold = mode(golds.map((g) => extractAnswer(g) ?? g));
+  const predicted = mode(predictions);
+  return {
+    majorityLevel: gold.count / n,
+    mostCommonPrediction: {
+      predicted: predicted.value ?? null,
+      share: predicted.count / Math.max(1, predictions.length),
+    },
+  };
 }
 
 /**
@@ -75,6 +115,8 @@ export async function evaluate(
     file = await open(options.predictionsFile, 'w');
   }
   const totals = { questions: 0, correct: 0, passes: 0, tokens: 0, kv: 0 };
+  const golds: string[] = [];
+  const predictions: (number | null)[] = [];
   const run = async (batch: Example[]) => {
     // A batch is synchronous tensor work: let a stop signal's handler run before the next one.
     if (options.signal) {
@@ -100,6 +142,8 @@ export async function evaluate(
       };
       totals.questions++;
       totals.correct += correct ? 1 : 0;
+      golds.push(example.answer);
+      predictions.push(predicted);
       totals.passes += g.forwardPasses;
       totals.tokens += g.generatedTokens;
       totals.kv += g.kvEntries;
@@ -145,6 +189,7 @@ export async function evaluate(
     kvEntriesPerQuestion: mean(totals.kv),
     wallSeconds: (performance.now() - started) / 1000,
     ...(options.predictionsFile ? { predictionsFile: options.predictionsFile } : {}),
+    ...(n > 0 ? answerLevels(golds, predictions) : {}),
   };
 }
 
