@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { configCommand } from './commands/config.js';
 import { pluginsCommand } from './commands/plugins.js';
@@ -12,10 +13,14 @@ import { doctorCommand } from './commands/doctor.js';
 import { reportError } from './report-error.js';
 import { CommandExit, EXIT_OK } from './exit-codes.js';
 
+/** The installed @kava/cli version (dist/main.js sits one folder below package.json). */
+const CLI_VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
 /** Builds the `kava` program. Each command lives in its own module under commands/. */
 export function buildProgram(): Command {
   const program = new Command('kava')
     .description('KaVa: train language models to reason in latent tokens by distilling a compressed KV-cache')
+    .version(CLI_VERSION, '-V, --version', 'print the version of kava (@kava/cli) and exit')
     .option('-v, --verbose', 'print stack traces on errors')
     .exitOverride()
     .showHelpAfterError('(run kava --help for usage)');

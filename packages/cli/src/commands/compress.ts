@@ -166,6 +166,10 @@ export function compressCommand(program: Command): void {
         ({ model, resolved } = run);
       } else {
         resolved = await resolveFromOptions(flags, {});
+        // What a scorer keeps depends on the weights: say that these are not a trained model's.
+        process.stderr.write(
+          `note: no --checkpoint: a fresh ${resolved.config.backbone.preset} model with random weights${resolved.config.backbone.modelDir ? ` (base from ${resolved.config.backbone.modelDir})` : ''}; pass --checkpoint RUN to see what a trained model keeps\n`,
+        );
         await initBackend(resolved.config.backend); // before any tensor exists
         model = setupModel(resolved.config, resolved.plugins.registry, await runTokenizer(resolved.config));
       }

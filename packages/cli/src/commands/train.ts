@@ -3,7 +3,9 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
   ConfigError,
-  createSyntheticTokenizer,
+  addModelTokens,
+  plannedSteps,
+  runTokenizer,
   formatMemoryEstimate,
   assertFitsBackend,
   initBackend,
@@ -21,6 +23,7 @@ import {
   type KavaConfigInput,
   type ResolvedConfig,
   type DecoderConfig,
+  type RunData,
 } from '@kava/core/app';
 import {
   addCommonOptions,
@@ -92,15 +95,15 @@ async function resumeConfig(flags: TrainFlags): Promise<ResolvedConfig> {
   return resolveRunConfig(flags.resume!, { overrides: layer, ...runPlugins(flags) });
 }
 
-/** The decoder a run will build, without allocating it (for --dry-run). */
-function plannedDecoder(resolved: ResolvedConfig): DecoderConfig {
+/** The decoder a run will build, without allocating it (for --dry-run): its vocabulary as the run's tokenizer makes it. */
+async function plannedDecoder(resolved: ResolvedConfig, data: RunData): Promise<DecoderConfig> {
   const { config, plugins } = resolved;
   if (config.backbone.modelDir)
     return readHFConfig(config.backbone.modelDir, backboneFamilies(plugins.registry)).config;
   const { family, shape } = resolveBackboneShape(plugins.registry, config.backbone.preset);
-  const vocab =
-    shape.architecture.vocabSize ??
-    createSyntheticTokenizer(config.data.synthetic.maxValue, config.data.synthetic.nlStyle).vocabSize + 3;
+  const tokenizer = await runTokenizer(config, { trainExamples: data.train });
+  addModelTokens(tokenizer);
+  const vocab = shape.architecture.vocabSize ?? tokenizer.vocabSize;
   return shapeDecoderConfig(family, shape, { vocabSize: vocab, overrides: config.backbone.overrides });
 }
 
@@ -131,9 +134,9 @@ export function trainCommand(program: Command): void {
         if (shape.checkpoint) throw new ConfigError(modelDirHint(config.backbone.preset, shape.checkpoint.repo));
       }
       checkRunPlan(resolved);
-      const decoder = plannedDecoder(resolved);
       let backend = await initBackend(config.backend);
       const plan = await planStep(resolved);
+      const decoder = await plannedDecoder(resolved, plan.data);
       const batchNote = checkBatchSize(config, plan.data.train.length);
       let estimate = estimateStep(resolved, decoder, backend, plan);
       const fallback = await fallBackFromWasm(resolved, backend, estimate);
@@ -154,7 +157,10 @@ export function trainCommand(program: Command): void {
         if (fallbackNote) process.stdout.write(`${fallbackNote}\n`);
         if (batchNote) process.stdout.write(`${batchNote}\n`);
         process.stdout.write(`memory estimate from the ${plan.basis}\n${formatMemoryEstimate(estimate)}\n`);
-        const steps = config.train.steps === null ? `${config.train.epochs} epochs` : `${config.train.steps} steps`;
+        const steps =
+          config.train.steps === null
+            ? `${config.train.epochs} epochs (${plannedSteps(config, plan.data.train.length)} steps over ${plan.data.train.length} examples)`
+            : `${config.train.steps} steps`;
         for (const line of runBanner(resolved, backend.name)) process.stdout.write(`${line}\n`);
         process.stdout.write(
           `plan: ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), lr ${config.train.lr}\n`,

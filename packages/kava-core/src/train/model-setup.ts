@@ -71,6 +71,16 @@ export async function runTokenizer(
 }
 
 /**
+ * Adds the tokens every KaVa model has (`<bot>`, `<eot>`, `<latent>`; those already present are
+ * kept): after it, `tokenizer.vocabSize` is the model's vocabulary (what --dry-run reports).
+ */
+export function addModelTokens(tokenizer: Tokenizer): { reasoning: ReasoningTokens; latentId: number } {
+  const reasoning = addReasoningTokens(tokenizer);
+  const [latentId] = tokenizer.addSpecialTokens([LATENT_TOKEN]) as [number];
+  return { reasoning, latentId };
+}
+
+/**
  * Builds the model of a run: the backbone (random preset or Hugging Face directory, LoRA when
  * configured), the tokenizer with `<bot>`, `<eot>` and `<latent>` added (the embedding table
  * grows with new trainable rows), and the latent projection. `inference`: nothing will train, so a
@@ -82,8 +92,7 @@ export function setupModel(
   tokenizer: Tokenizer,
   options: { inference?: boolean } = {},
 ): KavaModel {
-  const reasoning = addReasoningTokens(tokenizer);
-  const [latentId] = tokenizer.addSpecialTokens([LATENT_TOKEN]) as [number];
+  const { reasoning, latentId } = addModelTokens(tokenizer);
   const seed = config.train.seed;
   const { backbone, family } = createBackbone(registry, config.backbone, {
     vocabSize: tokenizer.vocabSize,

@@ -74,6 +74,12 @@ export interface TrainResult {
   tokensPerSecond: number;
 }
 
+/** The optimiser steps of a run: train.steps, or train.epochs over `trainExamples` in batches of train.batchSize. */
+export function plannedSteps(config: KavaConfig, trainExamples: number): number {
+  const { steps, epochs, batchSize } = config.train;
+  return steps ?? Math.max(1, Math.ceil((epochs * trainExamples) / batchSize));
+}
+
 /** The step a final evaluation report (eval/final.json) was taken at, or null when there is none. */
 function evaluatedAt(file: string): number | null {
   if (!existsSync(file)) return null;
@@ -295,8 +301,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
 
   const batchSize = config.train.batchSize;
   const micro = Math.min(config.train.microBatchSize, batchSize);
-  const totalSteps =
-    config.train.steps ?? Math.max(1, Math.ceil((config.train.epochs * data.train.length) / batchSize));
+  const totalSteps = plannedSteps(config, data.train.length);
   const teacherWarmupSteps = Math.round(config.train.teacherWarmup * totalSteps);
   parts.schedule = { startStep: teacherWarmupSteps, totalSteps };
   const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
