@@ -168,7 +168,7 @@ export function compressCommand(program: Command): void {
         resolved = await resolveFromOptions(flags, {});
         // What a scorer keeps depends on the weights: say that these are not a trained model's.
         process.stderr.write(
-          `note: no --checkpoint: a fresh ${resolved.config.backbone.preset} model with random weights${resolved.config.backbone.modelDir ? ` (base from ${resolved.config.backbone.modelDir})` : ''}; pass --checkpoint RUN to see what a trained model keeps\n`,
+          `note: no --checkpoint: ${resolved.config.backbone.modelDir ? `the base model in ${resolved.config.backbone.modelDir}, not trained by a run` : `a fresh ${resolved.config.backbone.preset} model with random weights`}; pass --checkpoint RUN to see what a trained model keeps\n`,
         );
         await initBackend(resolved.config.backend); // before any tensor exists
         model = setupModel(resolved.config, resolved.plugins.registry, await runTokenizer(resolved.config));
