@@ -11,6 +11,7 @@ import {
   readHFConfig,
   checkRunPlan,
   checkBatchSize,
+  checkSequenceLengths,
   resolveBackboneShape,
   resolveRunConfig,
   backboneFamilies,
@@ -130,6 +131,7 @@ export function trainCommand(program: Command): void {
       }
       checkRunPlan(resolved);
       const decoder = plannedDecoder(resolved);
+      checkSequenceLengths(config, decoder.maxPositionEmbeddings);
       let backend = await initBackend(config.backend);
       const plan = await planStep(resolved);
       const batchNote = checkBatchSize(config, plan.data.train.length);
