@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import {
   BACKENDS,
   ConfigError,
@@ -70,6 +71,28 @@ export function positiveFlag(flag: string, value: string | undefined, integer = 
       `${flag}: expected a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value)}`,
     );
   return n;
+}
+
+/** The text of a flag, refused when empty or blank: `--question ""` would run on nothing and succeed. */
+export function textFlag(flag: string, value: string, what: string): string {
+  if (value.trim() === '') throw new ConfigError(`${flag}: expected ${what}, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+/**
+ * A file `flag` names for writing, resolved from the current folder. Refused before any work when
+ * its folder is missing or it names a folder, rather than as a bare ENOENT once the work is done.
+ */
+export function outputFileFlag(flag: string, value: string): string {
+  const file = resolve(value);
+  const folder = dirname(file);
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new ConfigError(
+      `${flag} ${value}: the folder ${folder} does not exist; create it, or write the file elsewhere`,
+    );
+  if (existsSync(file) && statSync(file).isDirectory())
+    throw new ConfigError(`${flag} ${value}: ${file} is a folder; name a file to write`);
+  return file;
 }
 
 export function addCommonOptions(command: Command): Command {

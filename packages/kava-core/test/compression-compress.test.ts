@@ -1,15 +1,19 @@
 import {
   tf,
   ConfigError,
-  KavaError,
   KavaHooks,
   compressCache,
   createCompression,
   initBackend,
   loadPlugins,
   compressionSchema,
+  defineScorer,
+  PluginError,
   type EvictionResult,
+  type Compression,
   type KVScorer,
+  type Registry,
+  type ScorerInput,
 } from '@kava/core/app';
 import { makeInput, randomArray, randomSource, scoreAndKeep, type Arr5 } from './compression-fixtures.js';
 
@@ -130,7 +134,9 @@ test('errors name the part at fault', async () => {
   const before = tf.memory().numTensors;
   expect(() =>
     compressCache({ scorer: broken, evictor: registry.get('evictor', 'topk').create({}), groupReduce: 'max' }, input),
-  ).toThrow(new KavaError('scorer "broken" returned scores of shape [1,2,3], expected [B, L, H_kv, N] = [2,2,2,6]'));
+  ).toThrow(
+    /^scorer "broken" returned scores of shape \[1, 2, 3\], expected float32 \[B, L, H_kv, N\] = \[2, 2, 2, 6\]/,
+  );
   expect(tf.memory().numTensors).toBe(before);
   const attention = registry.get('scorer', 'attention').create({});
   const { answerQueries: _unused, ...withoutQueries } = input;
@@ -210,4 +216,87 @@ test('no scorer leaks tensors', async () => {
     expect([entry.name, tf.memory().numTensors]).toEqual([entry.name, before]);
   }
   input.dispose();
+});
+
+// Issue 43 finding 10: a scorer from a plugin that throws, returns the wrong thing or returns NaN
+// is named with its plugin and what a scorer must return, not left as its bare message.
+describe('a misbehaving plugin scorer is named, with its plugin and the contract', () => {
+  /** The compression of a one-scorer plugin "kava-plugin-bad" whose scorer "bad" scores with `score`. */
+  const withScorer = async (score: (input: ScorerInput) => tf.Tensor) => {
+    const scorer = defineScorer({ name: 'bad', description: 'misbehaves', needs: ['keys'], score });
+    const plugin = { name: 'kava-plugin-bad', register: (r: Registry) => scorer.register(r) };
+    const { registry } = await loadPlugins([plugin]);
+    return createCompression(compressionSchema.parse({ scorer: 'bad' }), registry);
+  };
+  /** Compresses `input` (spec() by default) and frees everything, checking nothing is left behind. */
+  const compressWith = (compression: Compression, input = makeInput(spec())) => {
+    const before = tf.memory().numTensors - Object.values(input).filter((v) => v instanceof tf.Tensor).length;
+    try {
+      const r = compressCache(compression, input);
+      tf.dispose([r.keys, r.values, r.indices, r.slotMask]);
+    } finally {
+      input.dispose();
+      expect(tf.memory().numTensors).toBe(before); // nothing left behind, thrown or not
+    }
+  };
+  /** Scores [B, L, H_kv, N] that are a key sum, with NaN where `where(b, n)` holds. */
+  const nanWhere =
+    (where: (b: number, n: number) => boolean) =>
+    (input: ScorerInput): tf.Tensor =>
+      tf.tidy(() => {
+        const nan = tf
+          .tensor(spec().mask.map((row, b) => row.map((_, n) => (where(b, n) ? 1 : 0))))
+          .reshape([2, 1, 1, 6]);
+        return tf.where(
+          tf.greater(tf.broadcastTo(nan, [2, 2, 2, 6]), 0),
+          tf.fill([2, 2, 2, 6], NaN),
+          input.keys.sum(-1),
+        );
+      });
+
+  test('one that throws: its error, the scorer, the plugin, the cache it was given and the contract', async () => {
+    const compression = await withScorer(() => {
+      throw new Error('scorer exploded');
+    });
+    const error = (() => {
+      try {
+        compressWith(compression);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(PluginError);
+    expect((error as PluginError).exitCode).toBe(2);
+    expect((error as Error).message).toMatch(
+      /^plugin "kava-plugin-bad": scorer "bad" threw while scoring a cache of \[B, L, H_kv, N, d\] = \[2, 2, 2, 6, 4\]: scorer exploded \(a scorer returns float32 scores \[B, L, H_kv, N\], never NaN at a valid token; test it with the contract kit, @kava\/core\/testing\)$/,
+    );
+  });
+
+  test('one that returns the wrong shape, or something that is not a tensor', async () => {
+    // ([B, N] is broadcast to every layer and head by defineScorer; [B, L, N] is wrong)
+    const flat = await withScorer(() => tf.zeros([2, 2, 6]));
+    expect(() => compressWith(flat)).toThrow(
+      /^plugin "kava-plugin-bad": scorer "bad" returned scores of shape \[2, 2, 6\], expected float32 \[B, L, H_kv, N\] = \[2, 2, 2, 6\]/,
+    );
+    const raw: KVScorer = { name: 'raw', needs: ['keys'], score: () => [[1, 2]] as unknown as tf.Tensor };
+    const { registry } = await loadPlugins([]);
+    const evictor = registry.get('evictor', 'topk').create({});
+    expect(() => compressWith({ scorer: raw, scorerPlugin: 'kava-plugin-raw', evictor, groupReduce: 'max' })).toThrow(
+      /^plugin "kava-plugin-raw": scorer "raw" returned an array of 1, not a tensor/,
+    );
+  });
+
+  test('NaN at a valid token of a finite cache is refused; at padding, or from a NaN cache, it is not', async () => {
+    const atValid = await withScorer(nanWhere((b, n) => b === 1 && n === 2));
+    expect(() => compressWith(atValid)).toThrow(
+      /^plugin "kava-plugin-bad": scorer "bad" returned NaN for valid token 2 of example 1 \(layer 0, KV head 0\)/,
+    );
+    // example 0's tokens 4 and 5 are padding: what a scorer gives them is the evictor's business
+    const atPadding = await withScorer(nanWhere((b, n) => b === 0 && n >= 4));
+    expect(() => compressWith(atPadding)).not.toThrow();
+    // a diverged step's cache holds NaN: the trainer skips that step, the scorer is not to blame
+    const keySum = await withScorer((i) => i.keys.sum(-1));
+    const nanKeys = spec().keys.map((ls) => ls.map((hs) => hs.map((ts) => ts.map((t) => t.map(() => NaN))))) as Arr5;
+    expect(() => compressWith(keySum, makeInput({ ...spec(), keys: nanKeys }))).not.toThrow();
+  });
 });

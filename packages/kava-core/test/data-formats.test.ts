@@ -11,9 +11,12 @@ import {
   jsonArrayElements,
   limit,
   openDataset,
+  readLines,
+  readText,
   registerCore,
   Registry,
   shuffle,
+  SNIFF_LIMIT,
   sniffFormat,
   split,
   svampFormat,
@@ -240,5 +243,72 @@ describe('sniffing, registry, limit / shuffle / split', () => {
     expect(second).toHaveLength(10);
     expect(new Set([...first, ...second]).size).toBe(50);
     expect(split(items, 5, 3).second).toHaveLength(5);
+  });
+});
+
+// Issue 43 finding 10: a data file that is not what it should be is named for what it is (empty,
+// whitespace, binary, not UTF-8), a BOM is read past, and a single huge record is sniffed whole.
+describe('data files that are not what they should be', () => {
+  const record = JSON.stringify({ question: 'What is 3?', steps: ['<<3-1=2>>'], answer: '3' });
+  const write = (name: string, bytes: Buffer | string) => {
+    const path = join(tempProject(), name);
+    writeFileSync(path, bytes);
+    return path;
+  };
+  const sniff = (path: string) => sniffFormat(path, BUILTIN_FORMATS, 'data.format', 'data.train');
+
+  it('an empty, a whitespace-only and a binary file are named as such, not as an unknown format', async () => {
+    await expect(sniff(write('empty.jsonl', ''))).rejects.toThrow(/^data\.train: .*empty\.jsonl is empty \(0 bytes\)/);
+    await expect(sniff(write('ws.jsonl', ' \n\t\n\n'))).rejects.toThrow(/ws\.jsonl holds only whitespace/);
+    const binary = Buffer.from([0x7b, 0x22, 0x89, 0x50, 0x4e, 0x47, 0x00, 0x1a]);
+    await expect(sniff(write('bin.jsonl', binary))).rejects.toThrow(
+      /bin\.jsonl: a NUL byte at offset 6: this is a binary file/,
+    );
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(record, 'utf16le')]);
+    await expect(sniff(write('u16.jsonl', utf16))).rejects.toThrow(/u16\.jsonl: UTF-16 text/);
+  });
+
+  it('a UTF-8 byte order mark is read past, in JSON Lines, JSON arrays and iCoT text', async () => {
+    const bom = (text: string) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
+    const lines = write('bom.jsonl', bom(`${record}\n`));
+    expect((await sniff(lines)).name).toBe('gsm8k-aug');
+    expect((await read(gsm8kAugFormat.open(lines))).map((e) => e.answer)).toEqual(['3']);
+    const array = write('bom.json', bom(`[${record}]`));
+    expect((await read(gsm8kAugFormat.open(array))).map((e) => e.answer)).toEqual(['3']);
+    const icot = write('bom.txt', bom('What is 3?||<<3-1=2>> #### 3\n'));
+    expect((await read(icotFormat.open(icot))).map((e) => e.question)).toEqual(['What is 3?']);
+  });
+
+  it('a Latin-1 byte is refused with its line and offset, also past the first chunk', async () => {
+    const latin1 = Buffer.from(`${record}\n{"question": "Caf\xe9?", "steps": [], "answer": "3"}\n`, 'latin1');
+    const path = write('latin1.jsonl', latin1);
+    const offset = record.length + 1 + '{"question": "Caf'.length;
+    const expected = `latin1.jsonl:2: not UTF-8 text: byte 0xE9 at offset ${offset} is not valid UTF-8`;
+    await expect(read(gsm8kAugFormat.open(path))).rejects.toThrow(expected);
+    // read in 5-byte chunks: the bad byte lies past the first ones, and held-back bytes are counted
+    await expect(collect(readText(path, { chunkBytes: 5 }))).rejects.toThrow(expected);
+    await expect(sniff(path)).rejects.toThrow(expected); // the sniffer reads the whole head first
+  });
+
+  it('characters cut by chunk boundaries decode whole, and a file ending inside one is refused', async () => {
+    const text = 'é€😀\r\nsecond ☃\n';
+    const path = write('multi.txt', text);
+    expect((await collect(readText(path, { chunkBytes: 1 }))).join('')).toBe(text);
+    expect(await collect(readLines(path))).toEqual([
+      { line: 1, text: 'é€😀' },
+      { line: 2, text: 'second ☃' },
+    ]);
+    const cut = write('cut.txt', Buffer.from(text).subarray(0, 4)); // "é" and the first two of the three bytes of "€"
+    await expect(collect(readText(cut))).rejects.toThrow(/cut\.txt:1: not UTF-8 text: byte 0xE2 at offset 2/);
+  });
+
+  it('a single record of 5 MB is sniffed whole and read', async () => {
+    const question = `${'many words '.repeat(500_000)}What is 3?`; // 5.5 MB on one line
+    const big = JSON.stringify({ question, steps: ['<<3-1=2>>'], answer: '3' });
+    expect((await sniff(write('big.jsonl', `${big}\n`))).name).toBe('gsm8k-aug');
+    const array = write('big.json', `[\n${big}\n]\n`);
+    expect((await sniff(array)).name).toBe('gsm8k-aug');
+    expect((await read(gsm8kAugFormat.open(array)))[0]!.question).toBe(question);
+    expect(SNIFF_LIMIT).toBeGreaterThan(big.length);
   });
 });

@@ -197,7 +197,7 @@ describe('exportAdapter', () => {
     bare.dispose();
   });
 
-  it('refuses a model without adapters, a random base, and a non-empty folder, writing nothing', async () => {
+  it('refuses a model without adapters, a random base, a non-empty folder and a file, writing nothing', async () => {
     const full = await loraModel({ backbone: { modelDir: BASE } });
     const dir = tempProject();
     await expect(exportAdapter(full.model, full.config, join(dir, 'a'))).rejects.toThrow(
@@ -214,7 +214,12 @@ describe('exportAdapter', () => {
     writeFileSync(join(dir, 'c', 'mine.txt'), 'keep me');
     await expect(exportAdapter(model, config, join(dir, 'c'))).rejects.toThrow(ConfigError);
     expect(readdirSync(join(dir, 'c'))).toEqual(['mine.txt']);
-    expect(readdirSync(dir).sort()).toEqual(['c']);
+    // a file is refused as one (not as ENOTDIR), and never replaced, even when asked to replace
+    writeFileSync(join(dir, 'd.txt'), 'keep me too');
+    await expect(exportAdapter(model, config, join(dir, 'd.txt'), { replace: true })).rejects.toThrow(
+      `export: ${join(dir, 'd.txt')} is a file, not a folder`,
+    );
+    expect(readdirSync(dir).sort()).toEqual(['c', 'd.txt']);
     model.dispose();
   });
 });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   checkCheckpointFamily,
   checkRealSizeData,
+  checkSequenceLengths,
   checkTraces,
   collect,
   ConfigError,
@@ -153,6 +154,31 @@ describe('a missing data file is named as such', () => {
     const err = await loadRunData(config, plugins.registry, (p) => join(dir, p)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toBe(`data.train: data file not found: ${join(dir, 'nope.jsonl')}`);
+  });
+});
+
+describe('sequences longer than the model has positions (issue 43 finding 10)', () => {
+  it('refuse latent.count 1e5 or a long written CoT before the run, naming the largest part', async () => {
+    const { config } = await resolveWith(['tiny-llama'], { latent: { count: 100000 } });
+    const { maxQuestionTokens: q, maxAnswerTokens: a } = config.train;
+    expect(() => checkSequenceLengths(config, 2048)).toThrow(
+      new ConfigError(
+        `latent.count 100000: the latent student's sequence would be up to ${q} (train.maxQuestionTokens) + 100000 (latent.count) + ${a} (train.maxAnswerTokens) = ${q + 100000 + a} tokens plus a few delimiters, more than the model's 2048 positions (maxPositionEmbeddings); lower latent.count`,
+      ),
+    );
+    const cot = (await resolveWith(['tiny-llama'], { train: { maxCotTokens: 4000 } })).config;
+    expect(() => checkSequenceLengths(cot, 2048)).toThrow(
+      /^train\.maxCotTokens 4000: the sequence with the written CoT/,
+    );
+  });
+
+  it('accept the presets, and leave latent.count alone for methods without latents', async () => {
+    for (const presets of [['tiny-llama'], ['tiny-llama', 'codi'], ['tiny-qwen', 'pccot']]) {
+      const { config } = await resolveWith(presets);
+      expect(() => checkSequenceLengths(config, 2048)).not.toThrow();
+    }
+    const noCot = (await resolveWith(['tiny-llama', 'no-cot'], { latent: { count: 100000 } })).config;
+    expect(() => checkSequenceLengths(noCot, 2048)).not.toThrow();
   });
 });
 

@@ -1,10 +1,12 @@
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
+  ConfigError,
   buildBatch,
+  checkSequenceLengths,
   compressCache,
   createCompression,
+  encodeQuestion,
   initBackend,
   loadRun,
   runTokenizer,
@@ -13,15 +15,18 @@ import {
   setupModel,
   windowQueryCount,
   tf,
+  type KavaConfig,
   type KavaModel,
   type ResolvedConfig,
 } from '@kava/core/app';
 import {
   addCommonOptions,
+  outputFileFlag,
   runPlugins,
   positiveFlag,
   resolveFromOptions,
   setLayer,
+  textFlag,
   type CommonOptions,
 } from '../options.js';
 import { renderSvg } from '../report/write-report.js';
@@ -105,6 +110,26 @@ function keptBy(
   }
 }
 
+/**
+ * Refuses a question, CoT or answer longer than a training example keeps of it (train.max*Tokens,
+ * which checkSequenceLengths keeps within the model's positions): the teacher would read a sequence
+ * no run builds, and a long one exhausts the wasm heap with a bare memory fault.
+ */
+function checkPieceLengths(model: KavaModel, config: KavaConfig, question: string, cot: string, answer: string): void {
+  const { tokenizer } = model;
+  const { maxQuestionTokens, maxCotTokens, maxAnswerTokens } = config.train;
+  const pieces = [
+    ['--question', encodeQuestion(tokenizer, question).length, 'train.maxQuestionTokens', maxQuestionTokens],
+    ['--cot', tokenizer.encode(cot).length, 'train.maxCotTokens', maxCotTokens],
+    ['--answer', tokenizer.encode(` ${answer}`).length, 'train.maxAnswerTokens', maxAnswerTokens],
+  ] as const;
+  for (const [flag, tokens, setting, max] of pieces)
+    if (tokens > max)
+      throw new ConfigError(
+        `${flag}: ${tokens} tokens, more than ${setting} (${max}), the most of it a training example keeps; shorten it, or raise the limit (--set ${setting}=${tokens})`,
+      );
+}
+
 function table(k: KeptTokens, tokens: string[]): string {
   const lines = [`scorer ${k.scorer}: kept CoT tokens per (layer, KV head)`];
   k.kept.forEach((heads, l) =>
@@ -159,6 +184,12 @@ export function compressCommand(program: Command): void {
     .option('--out <file>', 'heatmap image file', 'kept-tokens.svg')
     .option('--json', 'print the kept indices as JSON')
     .action(async (flags: CompressFlags) => {
+      // Mistakes in the flags are refused before the model loads.
+      const question = textFlag('--question', flags.question, 'the question text');
+      const cot = textFlag('--cot', flags.cot, 'the chain of thought to compress');
+      const answer = flags.answer ?? '';
+      const out = outputFileFlag('--out', flags.out ?? 'kept-tokens.svg');
+      const budgetFlag = positiveFlag('--budget', flags.budget);
       let model: KavaModel;
       let resolved: ResolvedConfig;
       if (flags.checkpoint) {
@@ -174,15 +205,16 @@ export function compressCommand(program: Command): void {
         model = setupModel(resolved.config, resolved.plugins.registry, await runTokenizer(resolved.config));
       }
       try {
-        const budget = positiveFlag('--budget', flags.budget) ?? resolved.config.latent.count;
+        checkSequenceLengths(resolved.config, model.backbone.config.maxPositionEmbeddings);
+        checkPieceLengths(model, resolved.config, question, cot, answer);
+        const budget = budgetFlag ?? resolved.config.latent.count;
         const scorers = [flags.scorer ?? resolved.config.compression.scorer, ...(flags.compare ? [flags.compare] : [])];
         let tokens: string[] = [];
         const results = scorers.map((s) => {
-          const r = keptBy(model, resolved, s, flags.question, flags.cot, flags.answer ?? '', budget);
+          const r = keptBy(model, resolved, s, question, cot, answer, budget);
           tokens = r.cotTokens;
           return r.kept;
         });
-        const out = resolve(flags.out ?? 'kept-tokens.svg');
         writeFileSync(out, await renderSvg(heatmap(results, tokens) as never));
         if (flags.json) {
           process.stdout.write(

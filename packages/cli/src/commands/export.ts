@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { BACKENDS, ConfigError, exportAdapter, loadRun, saveHFModel } from '@kava/core/app';
+import { BACKENDS, checkExportDir, exportAdapter, loadRun, saveHFModel } from '@kava/core/app';
 import { addBackendOption, addPluginOption, runPlugins } from '../options.js';
 
 /**
@@ -33,11 +33,7 @@ export function exportCommand(program: Command): void {
         },
       ) => {
         const out = resolve(flags.out);
-        if (existsSync(out) && readdirSync(out).length > 0 && !flags.force) {
-          throw new ConfigError(
-            `kava export: ${out} exists and is not empty (choose another --out, or --force to replace it)`,
-          );
-        }
+        checkExportDir(out, flags.force);
         const run = await loadRun(runPath, {
           ...runPlugins(flags),
           ...(flags.backend ? { backend: flags.backend } : {}),

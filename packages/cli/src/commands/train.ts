@@ -14,6 +14,7 @@ import {
   checkRunPlan,
   checkBatchSize,
   checkFreshRunDir,
+  checkSequenceLengths,
   resolveBackboneShape,
   resolveRunConfig,
   backboneFamilies,
@@ -137,6 +138,7 @@ export function trainCommand(program: Command): void {
       let backend = await initBackend(config.backend);
       const plan = await planStep(resolved);
       const decoder = await plannedDecoder(resolved, plan.data);
+      checkSequenceLengths(config, decoder.maxPositionEmbeddings);
       const batchNote = checkBatchSize(config, plan.data.train.length);
       let estimate = estimateStep(resolved, decoder, backend, plan);
       const fallback = await fallBackFromWasm(resolved, backend, estimate);

@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { readLines } from './read-lines.js';
+import { readLines, readText } from './read-lines.js';
 
 /** One JSON record of a file: its parsed value, or the parse error, and the line it starts on. */
 export interface RawRecord {
@@ -24,7 +23,7 @@ export async function* jsonLines(file: string): AsyncGenerator<RawRecord> {
   }
 }
 
-const WHITESPACE = new Set([' ', '\t', '\n', '\r', '\ufeff']);
+const WHITESPACE = new Set([' ', '\t', '\n', '\r']);
 
 /**
  * Finds the elements of a top-level JSON array in text given chunk by chunk, holding only the
@@ -119,24 +118,13 @@ export class JsonArrayScanner {
  * never held as one string.
  */
 export async function* jsonArrayElements(file: string): AsyncGenerator<RawRecord> {
-  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 });
   const scanner = new JsonArrayScanner();
-  try {
-    for await (const chunk of stream as AsyncIterable<string>) yield* scanner.push(chunk);
-    yield* scanner.end();
-  } finally {
-    stream.destroy();
-  }
+  for await (const chunk of readText(file)) yield* scanner.push(chunk);
+  yield* scanner.end();
 }
 
 /** Records of a JSON array file or a JSON Lines file, told apart by the first character. */
 export async function* jsonRecords(file: string, head: string): AsyncGenerator<RawRecord> {
-  if (
-    head
-      .replace(/^\ufeff/, '')
-      .trimStart()
-      .startsWith('[')
-  )
-    yield* jsonArrayElements(file);
+  if (head.trimStart().startsWith('[')) yield* jsonArrayElements(file);
   else yield* jsonLines(file);
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { tf } from '../tf.js';
 import { ConfigError } from '../errors.js';
@@ -26,6 +26,21 @@ export interface ExportedAdapter {
   dir: string;
   /** The files written, sorted. */
   files: string[];
+}
+
+/**
+ * Refuses an export folder that is a file (never replaced, even when asked to replace a folder),
+ * or a folder that holds something, unless `replace`: checked before the work starts, so a
+ * mistyped --out fails at once and not after the model has loaded.
+ */
+export function checkExportDir(dir: string, replace = false): void {
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory())
+    throw new ConfigError(`export: ${dir} is a file, not a folder; an export is a folder, so choose another --out`);
+  if (readdirSync(dir).length > 0 && !replace)
+    throw new ConfigError(
+      `export: ${dir} already exists and is not empty; choose a new folder (--out), or replace it (--force)`,
+    );
 }
 
 /**
@@ -62,8 +77,7 @@ export async function exportAdapter(
       `export: this run's backbone was randomly initialised (preset ${config.backbone.preset}, no backbone.modelDir), so an adapter has no base model to load onto; export the whole model with --merged`,
     );
   }
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !options.replace)
-    throw new ConfigError(`export: ${dir} already exists and is not empty; choose a new folder`);
+  checkExportDir(dir, options.replace);
 
   const staging = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`); // the temporary name kava uses everywhere
   rmSync(staging, { recursive: true, force: true });

@@ -66,6 +66,10 @@ export function checkRealSizeData(resolved: ResolvedConfig): void {
 /** Methods whose teacher reads a written reasoning trace (all but no-cot). */
 export const methodNeedsTraces = (method: KavaConfig['method']): boolean => method !== 'no-cot';
 
+/** Methods that train a latent student (all but the written-CoT and direct-answer baselines). */
+export const methodTrainsLatents = (method: KavaConfig['method']): boolean =>
+  method === 'kava' || method === 'codi' || method === 'pccot';
+
 /**
  * A method that learns from traces, given records without any: KaVa would train with a KV loss of
  * 0 at every step and nothing to distil. Throws when no training record has a trace; returns a
@@ -103,4 +107,39 @@ export function checkBatchSize(config: KavaConfig, trainExamples: number): strin
   if (trainExamples > 0 && batchSize > trainExamples)
     return `note: train.batchSize ${batchSize} is larger than the ${trainExamples} training examples: each step sees an example about ${(batchSize / trainExamples).toFixed(1)} times`;
   return null;
+}
+
+/** A sequence a run builds, as the settings that bound its parts. */
+type SequenceTerms = readonly (readonly [setting: string, tokens: number])[];
+
+/**
+ * Refuses a sequence whose parts, at their limits, are more tokens than the model has positions:
+ * `latent.count` 1e5 would otherwise surface as a memory estimate of millions of GiB, or as a wasm
+ * fault mid-step. Names the largest part, the one to lower.
+ */
+function checkFits(sequence: string, terms: SequenceTerms, maxPositions: number): void {
+  const total = terms.reduce((sum, [, tokens]) => sum + tokens, 0);
+  if (total <= maxPositions) return;
+  const [largest, value] = [...terms].sort((a, b) => b[1] - a[1])[0]!;
+  const parts = terms.map(([setting, tokens]) => `${tokens} (${setting})`).join(' + ');
+  throw new ConfigError(
+    `${largest} ${value}: the ${sequence} would be up to ${parts} = ${total} tokens plus a few delimiters, ` +
+      `more than the model's ${maxPositions} positions (maxPositionEmbeddings); lower ${largest}`,
+  );
+}
+
+/**
+ * The written-CoT sequence (question, CoT, answer) of methods that read traces and the latent
+ * student's (question, latents, answer) of the latent methods, at the lengths the config allows,
+ * against the model's positions; checked before a run starts.
+ */
+export function checkSequenceLengths(config: KavaConfig, maxPositions: number): void {
+  const { method, latent } = config;
+  const { maxQuestionTokens, maxCotTokens, maxAnswerTokens } = config.train;
+  const question = ['train.maxQuestionTokens', maxQuestionTokens] as const;
+  const answer = ['train.maxAnswerTokens', maxAnswerTokens] as const;
+  if (methodNeedsTraces(method))
+    checkFits('sequence with the written CoT', [question, ['train.maxCotTokens', maxCotTokens], answer], maxPositions);
+  if (methodTrainsLatents(method))
+    checkFits("latent student's sequence", [question, ['latent.count', latent.count], answer], maxPositions);
 }

@@ -25,7 +25,7 @@ import {
 } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
 import { encodeOptions, heldOutExamples, loadRunData, type RunData } from './data.js';
-import { checkBatchSize, checkTraces } from './preflight.js';
+import { checkBatchSize, checkTraces, methodTrainsLatents } from './preflight.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
 import { TermGradients } from './term-gradients.js';
@@ -118,7 +118,7 @@ export function planFor(
   scorerNeeds: readonly string[] = [],
   window = 0,
 ): BatchPlan {
-  const latentMethod = config.method === 'kava' || config.method === 'codi' || config.method === 'pccot';
+  const latentMethod = methodTrainsLatents(config.method);
   const needs = (part: string) => terms.some((t) => t.term.needs.includes(part as never));
   if (!latentMethod) {
     const bad = terms.find((t) => t.term.needs.includes('student') || t.term.needs.includes('compressed'));

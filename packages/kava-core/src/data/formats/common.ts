@@ -6,7 +6,7 @@ import { RecordSource, type RecordParser } from '../record-source.js';
 
 /** The first JSON record in a file's head (an array's first element or the first line), or undefined. */
 export function firstJsonRecord(head: string): Record<string, unknown> | undefined {
-  const text = head.replace(/^\ufeff/, '').trimStart();
+  const text = head.trimStart();
   let value: unknown;
   if (text.startsWith('[')) {
     value = new JsonArrayScanner().push(text)[0]?.value;
