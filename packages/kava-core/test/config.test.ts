@@ -261,12 +261,18 @@ describe('precedence: defaults < preset < config file < flags', () => {
     expect((flag as Error).message).toMatch(/^command line: backbone\.preset "tiny-qwen"/);
   });
 
-  it('rejects an unknown preset listing the known ones', async () => {
+  it('rejects an unknown preset listing the known ones, with a did-you-mean for a typo', async () => {
     const dir = tempProject();
-    const err = await resolveConfig({ cwd: dir, presets: ['kavaa'] }).catch((e: unknown) => e);
+    const err = await resolveConfig({ cwd: dir, presets: ['mystery'] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toMatch(
-      /preset: no loaded plugin provides a preset named "kavaa"\. Available: .*kava/,
+      /preset: no loaded plugin provides a preset named "mystery"\. Available: .*kava.* Add the plugin that provides it/,
+    );
+    await expect(resolveConfig({ cwd: dir, presets: ['tiny-lama'] })).rejects.toThrow(
+      /preset named "tiny-lama"; did you mean "tiny-llama"\? Available: .*tiny-qwen\.$/,
+    );
+    await expect(resolveConfig({ cwd: dir, overrides: { compression: { scorer: 'keydif' } } })).rejects.toThrow(
+      /compression\.scorer: no loaded plugin provides a scorer named "keydif"; did you mean "keydiff"\?/,
     );
   });
 });

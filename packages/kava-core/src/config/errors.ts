@@ -31,12 +31,17 @@ function keysAt(schema: ZodType, path: readonly PropertyKey[]): string[] {
   return node instanceof z.ZodObject ? Object.keys(node.shape) : [];
 }
 
+/** The candidate a misspelt `key` most likely meant (a few edits away), or null. */
+export function likelyMeant(key: string, candidates: readonly string[]): string | null {
+  if (candidates.length === 0) return null;
+  const best = closest(key, [...candidates]);
+  return distance(key.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(best.length / 3)) ? best : null;
+}
+
 function didYouMean(key: string, candidates: string[]): string {
   if (candidates.length === 0) return '';
-  const best = closest(key, candidates);
-  return distance(key.toLowerCase(), best.toLowerCase()) <= Math.max(2, Math.floor(best.length / 3))
-    ? ` (did you mean "${best}"?)`
-    : ` (expected one of: ${candidates.join(', ')})`;
+  const best = likelyMeant(key, candidates);
+  return best !== null ? ` (did you mean "${best}"?)` : ` (expected one of: ${candidates.join(', ')})`;
 }
 
 const joinPath = (path: readonly PropertyKey[]) => path.map(String).join('.') || '(root)';

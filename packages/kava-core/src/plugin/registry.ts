@@ -1,5 +1,6 @@
 import { z, type ZodType } from 'zod';
 import { ConfigError, PluginError } from '../errors.js';
+import { likelyMeant } from '../config/errors.js';
 import type { BackboneFamily, BackboneShape } from '../contracts/backbone.js';
 import type { Evictor, KVScorer } from '../contracts/scorer.js';
 import type { LossTerm } from '../contracts/loss.js';
@@ -118,10 +119,12 @@ export class Registry {
     const part = (this.parts[kind] as Map<string, Registered<K>>).get(name);
     if (part === undefined) {
       const known = this.names(kind);
+      const meant = likelyMeant(name, known);
       throw new ConfigError(
-        `${field}: no loaded plugin provides a ${kind} named "${name}". ` +
+        `${field}: no loaded plugin provides a ${kind} named "${name}"` +
+          (meant !== null ? `; did you mean "${meant}"? ` : '. ') +
           (known.length ? `Available: ${known.join(', ')}.` : `No ${kind}s are registered.`) +
-          ' Add the plugin that provides it to "plugins" in your config.',
+          (meant !== null ? '' : ' Add the plugin that provides it to "plugins" in your config.'),
       );
     }
     return part;
