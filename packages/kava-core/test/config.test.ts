@@ -261,6 +261,13 @@ describe('precedence: defaults < preset < config file < flags', () => {
     expect((flag as Error).message).toMatch(/^command line: backbone\.preset "tiny-qwen"/);
   });
 
+  it('refuses a misspelt backbone.overrides field where the configuration is read (config --print agrees with train)', async () => {
+    const dir = tempProject({ 'kava.config.json': json({ backbone: { overrides: { numLayer: 2 } } }) });
+    await expect(resolveConfig({ cwd: dir })).rejects.toThrow(
+      /backbone\.overrides\.numLayer: unknown key \(did you mean "numLayers"\?\)/,
+    );
+  });
+
   it('rejects an unknown preset listing the known ones, with a did-you-mean for a typo', async () => {
     const dir = tempProject();
     const err = await resolveConfig({ cwd: dir, presets: ['mystery'] }).catch((e: unknown) => e);

@@ -40,6 +40,25 @@ export const loraSchema = section(
   'LoRA adapters',
 );
 
+/**
+ * The architecture fields `backbone.overrides` may change; a misspelt one (numLayer) is refused
+ * where the configuration is read, so `kava config --print` and `kava train` agree.
+ */
+export const architectureOverridesSchema = z.strictObject({
+  vocabSize: positiveInt.optional().describe('rows of the embedding table (default: the tokenizer vocabulary)'),
+  hiddenSize: positiveInt.optional().describe('width of the residual stream'),
+  intermediateSize: positiveInt.optional().describe('width of the MLP'),
+  numLayers: positiveInt.optional().describe('decoder layers'),
+  numHeads: positiveInt.optional().describe('query heads'),
+  numKvHeads: positiveInt.optional().describe('key/value heads (grouped-query attention)'),
+  headDim: positiveInt.optional().describe('width of one head'),
+  rmsNormEps: z.number().positive().optional().describe('RMSNorm epsilon'),
+  ropeTheta: z.number().positive().optional().describe('RoPE base'),
+  maxPositionEmbeddings: positiveInt.optional().describe('longest sequence the model takes'),
+  tieWordEmbeddings: z.boolean().optional().describe('the LM head reuses the embedding table'),
+  attentionBias: z.boolean().optional().describe('biases on the q/k/v projections (Qwen)'),
+});
+
 export const backboneSchema = section(
   {
     preset: z
@@ -60,8 +79,7 @@ export const backboneSchema = section(
       .describe(
         'local Hugging Face model directory (config.json, *.safetensors, tokenizer.json); required by the real-size presets',
       ),
-    overrides: z
-      .record(z.string(), z.union([z.number(), z.boolean()]))
+    overrides: architectureOverridesSchema
       .default({})
       .describe('architecture fields to change on a randomly initialised preset, e.g. { numLayers: 2 }'),
     lora: loraSchema,

@@ -1,8 +1,8 @@
 import { ConfigError } from '../errors.js';
 import type { BackboneFamily, BackboneShape, DecoderConfig } from '../contracts/backbone.js';
-import type { KavaConfig } from '../config/schema.js';
+import { architectureOverridesSchema, type KavaConfig } from '../config/schema.js';
 import type { Registry } from '../plugin/registry.js';
-import { Decoder, SIZE_FIELDS } from './decoder.js';
+import { Decoder } from './decoder.js';
 import { loadHFBackbone, readHFConfig } from './hf-model.js';
 import { countParameters, type ProjectionName } from './weights.js';
 import { frozenMatrixUnavailable } from '../runtime/frozen-matrix.js';
@@ -62,14 +62,8 @@ export function resolveBackboneShape(
   );
 }
 
-const OVERRIDABLE = [
-  ...SIZE_FIELDS,
-  'rmsNormEps',
-  'ropeTheta',
-  'maxPositionEmbeddings',
-  'tieWordEmbeddings',
-  'attentionBias',
-] as const;
+/** The fields backbone.overrides may set: those of its schema. */
+const OVERRIDABLE = Object.keys(architectureOverridesSchema.shape);
 
 /** The DecoderConfig a backbone shape builds, with `backbone.overrides` applied and the tokenizer's vocabulary. */
 export function shapeDecoderConfig(
