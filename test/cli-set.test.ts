@@ -71,6 +71,15 @@ describe('--set', () => {
     });
   });
 
+  it('the dry run plans with it: the step count of --epochs and the teacher-only steps of a warm-up', () => {
+    const r = kava(project(), 'train', '--dry-run', '--epochs', '0.5', '--set', 'train.teacherWarmup=0.25');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^plan: 0\.5 epochs \(4 steps over 16 examples\) of batch 2 /m);
+    expect(r.stdout).toMatch(
+      /^steps 1–1 of 4 train the teacher only \(train\.teacherWarmup 0\.25\); the full objective from step 2$/m,
+    );
+  });
+
   it.each([
     ['train.lr=fast', '--set train.lr=fast: train.lr expects a number, got "fast"'],
     ['train.lrr=1', '--set train.lrr=1: no setting "train.lrr" (train has steps, epochs, batchSize'],

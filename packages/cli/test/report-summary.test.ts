@@ -1,4 +1,4 @@
-import { evalChart, renderSvg, summarize, windowMean } from '../src/report/write-report.js';
+import { evalChart, lossChart, renderSvg, summarize, warmupEnd, windowMean } from '../src/report/write-report.js';
 import type { MetricsRow } from '../src/report/read-run.js';
 
 const row = (step: number, losses: Record<string, number>): MetricsRow =>
@@ -51,6 +51,24 @@ describe('report comparisons and axes', () => {
     expect(text).toMatch(
       /total is compared over the 10 steps of the full objective; the first 10 steps \(teacher warm-up\)/,
     );
+  });
+
+  it('the loss chart marks where the teacher warm-up ends, dashes the total and names its symlog scale', async () => {
+    expect(warmupEnd(rows)).toBe(10);
+    expect(warmupEnd(rows.slice(10))).toBeNull();
+    const svg = await renderSvg({
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      ...lossChart(rows),
+    } as never);
+    const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(texts).toEqual(
+      expect.arrayContaining([
+        'teacher warm-up ends (step 10)',
+        'loss (symlog scale: linear near 0, logarithmic above 1)',
+        'weighted total',
+      ]),
+    );
+    expect(svg).toMatch(/stroke-dasharray="5,3"/);
   });
 
   it('the accuracy chart of a run with one evaluation has a step axis from 0 and percent ticks', async () => {

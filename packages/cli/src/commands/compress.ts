@@ -192,15 +192,14 @@ export function compressCommand(program: Command): void {
       const budgetFlag = positiveFlag('--budget', flags.budget);
       let model: KavaModel;
       let resolved: ResolvedConfig;
+      let untrained = '';
       if (flags.checkpoint) {
         const run = await loadRun(flags.checkpoint, { ...runPlugins(flags), overrides: setLayer(flags) });
         ({ model, resolved } = run);
       } else {
         resolved = await resolveFromOptions(flags, {});
-        // What a scorer keeps depends on the weights: say that these are not a trained model's.
-        process.stderr.write(
-          `note: no --checkpoint: ${resolved.config.backbone.modelDir ? `the base model in ${resolved.config.backbone.modelDir}, not trained by a run` : `a fresh ${resolved.config.backbone.preset} model with random weights`}; pass --checkpoint RUN to see what a trained model keeps\n`,
-        );
+        // What a scorer keeps depends on the weights: said with the result that these are not a trained model's.
+        untrained = `note: no --checkpoint: ${resolved.config.backbone.modelDir ? `the base model in ${resolved.config.backbone.modelDir}, not trained by a run` : `a fresh ${resolved.config.backbone.preset} model with random weights`}; pass --checkpoint RUN to see what a trained model keeps\n`;
         await initBackend(resolved.config.backend); // before any tensor exists
         model = setupModel(resolved.config, resolved.plugins.registry, await runTokenizer(resolved.config));
       }
@@ -215,6 +214,7 @@ export function compressCommand(program: Command): void {
           tokens = r.cotTokens;
           return r.kept;
         });
+        process.stderr.write(untrained);
         writeFileSync(out, await renderSvg(heatmap(results, tokens) as never));
         if (flags.json) {
           process.stdout.write(

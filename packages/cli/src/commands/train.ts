@@ -5,6 +5,7 @@ import {
   ConfigError,
   addModelTokens,
   plannedSteps,
+  teacherWarmupPlan,
   runTokenizer,
   formatMemoryEstimate,
   assertFitsBackend,
@@ -167,6 +168,12 @@ export function trainCommand(program: Command): void {
         process.stdout.write(
           `plan: ${steps} of batch ${config.train.batchSize} (micro-batches of ${config.train.microBatchSize}), lr ${config.train.lr}\n`,
         );
+        const warmup = teacherWarmupPlan(
+          config.train.teacherWarmup,
+          plannedSteps(config, plan.data.train.length),
+          (config.losses['teacher-ce']?.weight ?? 0) > 0 && config.train.teacher !== 'frozen',
+        );
+        if (warmup) process.stdout.write(`${warmup}\n`);
         return;
       }
       assertFitsBackend(estimate, `training ${config.backbone.preset}`);

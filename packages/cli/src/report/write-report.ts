@@ -47,19 +47,73 @@ function stepAxis(totalSteps: number): object {
   };
 }
 
-function lossChart(metrics: readonly MetricsRow[]): object {
+/**
+ * The last step of a teacher warm-up: the last step that logged other terms than the final step
+ * does (during the warm-up only teacher-ce trains), or null when the run had none.
+ */
+export function warmupEnd(metrics: readonly MetricsRow[]): number | null {
+  const terms = (m: MetricsRow) => Object.keys(m.losses).sort().join(',');
+  const last = metrics.at(-1);
+  if (!last) return null;
+  const warm = metrics.filter((m) => terms(m) !== terms(last));
+  return warm.length ? warm.at(-1)!.step : null;
+}
+
+export function lossChart(metrics: readonly MetricsRow[]): object {
   const values = metrics.flatMap((m) =>
-    Object.entries(m.losses).map(([term, value]) => ({ step: m.step, term, value })),
+    Object.entries(m.losses).map(([term, value]) => ({
+      step: m.step,
+      term,
+      value,
+      // During a teacher warm-up the total is the teacher CE alone: dashed, it does not hide it.
+      line: term === 'total' ? 'weighted total' : 'term',
+    })),
   );
-  return {
-    title: 'Training losses (unweighted terms; total is weighted)',
+  const x = stepAxis(metrics[metrics.length - 1]?.totalSteps ?? 1);
+  const end = warmupEnd(metrics);
+  const lines = {
     data: { values },
     mark: { type: 'line', strokeWidth: 1.5 },
     encoding: {
-      x: stepAxis(metrics[metrics.length - 1]?.totalSteps ?? 1),
-      y: { field: 'value', type: 'quantitative', title: 'loss', scale: { type: 'symlog' } },
+      x,
+      y: {
+        field: 'value',
+        type: 'quantitative',
+        title: 'loss (symlog scale: linear near 0, logarithmic above 1)',
+        scale: { type: 'symlog' },
+      },
       color: { field: 'term', type: 'nominal', title: 'term' },
+      strokeDash: {
+        field: 'line',
+        type: 'nominal',
+        title: 'line',
+        scale: {
+          range: [
+            [1, 0],
+            [5, 3],
+          ],
+        },
+      },
     },
+  };
+  const marker =
+    end === null
+      ? []
+      : [
+          {
+            data: { values: [{ step: end, label: `teacher warm-up ends (step ${end})` }] },
+            layer: [
+              { mark: { type: 'rule', color: '#888', strokeDash: [2, 2] }, encoding: { x } },
+              {
+                mark: { type: 'text', align: 'left', dx: 4, dy: -120, color: '#555', fontSize: 10 },
+                encoding: { x, text: { field: 'label' } },
+              },
+            ],
+          },
+        ];
+  return {
+    title: 'Training losses (unweighted terms; total is weighted)',
+    layer: [lines, ...marker],
     width: 560,
     height: 260,
   };

@@ -35,7 +35,7 @@ import { makeDir, withFile } from '../io/file-errors.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { configChanges, formatChanges, latestRunSettings, recordResume, scheduleChange } from './resume.js';
 import { Rng } from '../util/rng.js';
-import { cosineWithWarmup } from './schedule.js';
+import { cosineWithWarmup, teacherWarmupPlan } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
 
 export interface TrainOptions {
@@ -303,6 +303,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const micro = Math.min(config.train.microBatchSize, batchSize);
   const totalSteps = plannedSteps(config, data.train.length);
   const teacherWarmupSteps = Math.round(config.train.teacherWarmup * totalSteps);
+  const warmupLine = teacherWarmupPlan(config.train.teacherWarmup, totalSteps, warmupTerms.length > 0);
+  if (warmupLine) log(warmupLine);
   parts.schedule = { startStep: teacherWarmupSteps, totalSteps };
   const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
   // Decay matrices only: norms, biases and other vectors are left alone, as is customary.
