@@ -40,6 +40,7 @@ maybe('kava init --plugin scorer', () => {
     expect(r.stdout).toContain(`wrote ${pkg}`);
     expect(readdirSync(pkg).sort()).toEqual([
       '.gitignore',
+      'LICENSE',
       'README.md',
       'package.json',
       'src',
@@ -56,6 +57,11 @@ maybe('kava init --plugin scorer', () => {
       exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
     });
     expect(readFileSync(join(pkg, 'src/index.ts'), 'utf8')).toContain("name: 'key-energy'");
+    // A plugin takes the plugin face (@kava/core), as the docs show, not the application's.
+    expect(readFileSync(join(pkg, 'src/index.ts'), 'utf8')).toContain("from '@kava/core';");
+    expect(readFileSync(join(pkg, 'LICENSE'), 'utf8')).toMatch(
+      /^MIT License\n\nCopyright \(c\) \d{4} the authors of @acme\/kava-plugin-key-energy\n/,
+    );
     expect(readFileSync(join(pkg, 'test/contract.test.js'), 'utf8')).toContain("from '@kava/core/testing'");
     expect(readFileSync(join(pkg, 'README.md'), 'utf8')).toContain('"compression": { "scorer": "key-energy"');
     // nothing half-written beside it

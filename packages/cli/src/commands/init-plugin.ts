@@ -78,12 +78,35 @@ export function scorerPackageFiles(packageName: string, version = coreVersion())
   };
   return {
     'package.json': `${JSON.stringify(packageJson, null, 2)}\n`,
+    // package.json says MIT; the licence text ships with the package (npm adds LICENSE to every pack).
+    LICENSE: `MIT License
+
+Copyright (c) ${new Date().getFullYear()} the authors of ${packageName}
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+`,
     'tsconfig.json': `${JSON.stringify(tsconfig, null, 2)}\n`,
     '.gitignore': 'node_modules/\ndist/\n',
     'src/index.ts': `// ${packageName}: the "${scorer}" KV-cache scorer for KaVa.
 // Import tf and z from @kava/core (never your own copies): tensors, kernels and option schemas
 // must be the ones the trainer uses.
-import { tf, z, defineScorer, type KavaPlugin } from '@kava/core/app';
+import { tf, z, defineScorer, type KavaPlugin } from '@kava/core';
 
 /**
  * ${scorer}: scores every CoT token per (example, layer, KV head); higher means keep. This
@@ -121,7 +144,7 @@ export default plugin;
 // Runs the built package (npm test builds first) with node's own test runner.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initBackend, Registry } from '@kava/core/app';
+import { initBackend, Registry } from '@kava/core';
 import { scorerContractCases } from '@kava/core/testing';
 import plugin, { ${factory} } from '../dist/index.js';
 
