@@ -15,10 +15,12 @@ export function answerLevelsLine(
 ): string | null {
   if (report.majorityLevel === undefined || report.mostCommonPrediction === undefined) return null;
   const { predicted, share } = report.mostCommonPrediction;
-  const answer = predicted === null ? 'no number' : String(predicted);
+  const stuck = share >= ONE_ANSWER_SHARE && report.questions >= 5 ? ': it has not learnt the task yet' : '';
   const one =
-    share >= ONE_ANSWER_SHARE && report.questions >= 5
-      ? `; the model gives one answer (${answer}) to ${pct(share)} of the questions: it has not learnt the task yet`
-      : `; its most frequent answer (${answer}) is given to ${pct(share)} of the questions`;
+    predicted === null
+      ? `; the model writes no number for ${pct(share)} of the questions${stuck}`
+      : stuck
+        ? `; the model gives one answer (${predicted}) to ${pct(share)} of the questions${stuck}`
+        : `; its most frequent answer (${predicted}) is given to ${pct(share)} of the questions`;
   return `majority-answer level (always answering the most common gold answer): ${pct(report.majorityLevel)}${one}`;
 }
