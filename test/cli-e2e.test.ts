@@ -55,6 +55,26 @@ describe('kava end to end', () => {
     expect(r.stdout).toMatch(/steps: 3\/3/);
   });
 
+  it('kava report RUN RUN compares runs: curves overlaid, a row per run with its method and scorer', () => {
+    const other = kava(['train', '--steps', '2', '--run-dir', 'runs-nocot', '--preset', 'no-cot'], dir);
+    expect(other.code).toBe(0);
+    const r = kava(['report', runDir, 'runs-nocot', '--out', 'compared'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const table = readFileSync(join(dir, 'compared', 'comparison.md'), 'utf8');
+    expect(table).toBe(r.stdout.slice(0, table.length));
+    const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| run '));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/\| kava \| rkv \| 3\/3 \| [\d.]+ \| \d+\.\d% \(step 3\)/);
+    expect(rows[1]).toMatch(/^\| runs-nocot \| no-cot \| {2}\| 2\/2 \|/);
+    const svg = readFileSync(join(dir, 'compared', 'comparison.svg'), 'utf8');
+    expect(svg).toContain('runs-nocot'); // the legend names each run
+    expect(svg.match(/<path[^>]*d="M/g)!.length).toBeGreaterThanOrEqual(2);
+    const one = kava(['report', runDir, '--out', 'x'], dir);
+    expect(one.code).toBe(2);
+    expect(one.stderr).toMatch(/--out is for comparing two or more runs/);
+  });
+
   it('kava eval --json reports accuracy, passes, KV entries and time', () => {
     const r = kava(['eval', '--run', runDir, '--json'], dir);
     expect(r.code).toBe(0);
