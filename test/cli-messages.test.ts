@@ -112,6 +112,21 @@ describe('flags and settings refused before the work starts', () => {
       /^kava: latent\.count 100000: the latent student's sequence would be up to \d+ \(train\.maxQuestionTokens\) \+ 100000 \(latent\.count\) \+ \d+ \(train\.maxAnswerTokens\) = \d+ tokens plus a few delimiters, more than the model's 2048 positions \(maxPositionEmbeddings\); lower latent\.count\n$/,
     );
   });
+
+  it('--model-dir org/name (a Hugging Face id, not a folder here) says to download it; a folder without config.json says what is missing', () => {
+    const id = kava(['infer', '--backend', 'cpu', '--model-dir', 'meta-llama/Llama-3.2-1B', 'What is 2 + 3?'], dir);
+    expect(id.code).toBe(2);
+    expect(id.stderr).toMatch(
+      /^kava: --model-dir meta-llama\/Llama-3\.2-1B: no such folder\. "meta-llama\/Llama-3\.2-1B" looks like a Hugging Face model id; kava reads a local model directory, so download it first \(e\.g\. `huggingface-cli download meta-llama\/Llama-3\.2-1B --local-dir models\/Llama-3\.2-1B`\)/,
+    );
+    const train = kava(['train', '--dry-run', '--backend', 'cpu', '--model-dir', 'Qwen/Qwen2.5-0.5B'], dir);
+    expect(train.code).toBe(2);
+    expect(train.stderr).toMatch(/"Qwen\/Qwen2\.5-0\.5B" looks like a Hugging Face model id/);
+    const empty = kava(['train', '--dry-run', '--backend', 'cpu', '--model-dir', '.'], dir);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toMatch(/config\.json not found \(expected a Hugging Face model directory/);
+    expect(empty.stderr).not.toMatch(/looks like a Hugging Face model id/);
+  });
 });
 
 describe('node scripts/soak.mjs', () => {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { tf } from '../tf.js';
 import { ConfigError, KavaError } from '../errors.js';
 import type { BackboneFamily, DecoderConfig, LoadedModel } from '../contracts/backbone.js';
@@ -17,14 +17,29 @@ import { loadTokenizer as loadHFTokenizer } from '../tokenizer/index.js';
  * family), `model.safetensors` or a sharded index, bf16/f16/f32 weights upcast to float32.
  */
 
+/**
+ * What to say when `dir` holds no config.json. `org/name` that is not a folder here is most often a
+ * Hugging Face model id, which kava does not download: say how to get the folder.
+ */
+export function missingModelDir(dir: string, label = 'model directory'): string {
+  if (!existsSync(dir)) {
+    // Config paths arrive resolved against the working folder: look at what the user typed.
+    const typed = isAbsolute(dir) ? relative(process.cwd(), dir) : dir;
+    const hubId = /^[\w-][\w.-]*\/[\w.-]+$/.test(typed);
+    return hubId
+      ? `${label} ${dir}: no such folder. "${typed}" looks like a Hugging Face model id; kava reads a local model directory, so download it first (e.g. \`huggingface-cli download ${typed} --local-dir models/${typed.split('/')[1]}\`) and pass that folder`
+      : `${label} ${dir}: no such folder`;
+  }
+  return `${label} ${dir}: config.json not found (expected a Hugging Face model directory: config.json, model.safetensors, tokenizer.json)`;
+}
+
 /** Reads config.json and maps it with the family whose `modelTypes` include its `model_type`. */
 export function readHFConfig(
   dir: string,
   families: readonly BackboneFamily[],
 ): { family: BackboneFamily; config: DecoderConfig; json: Record<string, unknown> } {
   const path = join(dir, 'config.json');
-  if (!existsSync(path))
-    throw new ConfigError(`model directory ${dir}: config.json not found (is this a Hugging Face model directory?)`);
+  if (!existsSync(path)) throw new ConfigError(missingModelDir(dir));
   const json = readJsonFile(path);
   if (json === null || typeof json !== 'object' || Array.isArray(json))
     throw new ConfigError(`${path}: expected a JSON object`);

@@ -7,6 +7,7 @@ import { findCheckpoint, loadCheckpoint, tokenizerDir } from './checkpoint.js';
 import { initBackend, type BackendInfo, type BackendName } from '../runtime/backend.js';
 import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';
 import { mergeConfigs } from '../config/merge.js';
+import { missingModelDir } from '../model/hf-model.js';
 import { resumedSettingsLayer } from './resume.js';
 
 const isPathLike = (p: string) => p.startsWith('.') || isAbsolute(p);
@@ -123,9 +124,7 @@ export async function loadModelDir(
 ): Promise<LoadedRun> {
   const dir = resolve(modelDir);
   if (!existsSync(join(dir, 'config.json')))
-    throw new KavaError(`--model-dir ${modelDir}: no config.json there (expected a Hugging Face model directory)`, {
-      exitCode: 2,
-    });
+    throw new KavaError(missingModelDir(existsSync(dir) ? dir : modelDir, '--model-dir'), { exitCode: 2 });
   const cwd = options.cwd ?? process.cwd();
   const resolved = await resolveConfig({
     cwd,
