@@ -1,4 +1,13 @@
-import { AdamW, clipByGlobalNorm, cosineWithWarmup, deriveSeed, Rng, tf } from '@kava/core/app';
+import {
+  AdamW,
+  clipByGlobalNorm,
+  cosineWithWarmup,
+  deriveSeed,
+  evaluationPlan,
+  evaluationSteps,
+  Rng,
+  tf,
+} from '@kava/core/app';
 
 describe('AdamW', () => {
   it('matches torch.optim.AdamW updates computed by hand', () => {
@@ -79,6 +88,29 @@ describe('cosine schedule with warm-up', () => {
     expect(cosineWithWarmup(3 + 97 / 2, total, 1, 0.03)).toBeCloseTo(0.5);
     expect(cosineWithWarmup(99, total, 1, 0.03)).toBeLessThan(0.01);
     expect(cosineWithWarmup(0, total, 2, 0)).toBeCloseTo(2);
+  });
+});
+
+describe('evaluation steps (train.evalEvery)', () => {
+  it('"auto" draws a five-point curve on runs of 100+ steps with at most 500 questions, else evaluates at the end', () => {
+    expect(evaluationSteps('auto', 300, 200)).toEqual([60, 120, 180, 240]);
+    expect(evaluationSteps('auto', 1000, 500)).toEqual([200, 400, 600, 800]);
+    expect(evaluationSteps('auto', 99, 200)).toEqual([]);
+    expect(evaluationSteps('auto', 3000, 1319)).toEqual([]); // all of GSM8k's test: too dear to repeat
+    expect(evaluationSteps('auto', 300, 0)).toEqual([]);
+    expect(evaluationPlan('auto', 300, 200)).toBe(
+      'held-out evaluation of 200 questions at steps 60, 120, 180, 240 and at the end (train.evalEvery auto)',
+    );
+    expect(evaluationPlan('auto', 3000, 1319)).toMatch(/at the end \(train\.evalEvery auto: more than 500 questions/);
+  });
+
+  it('a number evaluates every that many steps before the last; 0 only at the end', () => {
+    expect(evaluationSteps(100, 300, 200)).toEqual([100, 200]);
+    expect(evaluationSteps(7, 20, 4)).toEqual([7, 14]);
+    expect(evaluationSteps(0, 300, 200)).toEqual([]);
+    expect(evaluationPlan(10, 3000, 200)).toBe(
+      'held-out evaluation of 200 questions every 10 steps (299 times) and at the end (train.evalEvery 10)',
+    );
   });
 });
 

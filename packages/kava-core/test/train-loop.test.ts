@@ -34,9 +34,16 @@ describe('training loop', () => {
           if (m.step === 10 || m.step === 100) counts.set(m.step, tf.memory().numTensors);
         }),
     };
-    const { resolved } = await microConfig({ train: { steps: 100, batchSize: 2, microBatchSize: 1 } }, [probe]);
+    // evalEvery "auto" on a 100-step run: evaluations at 20, 40, 60 and 80 % of the steps, which
+    // must leave no tensor behind either.
+    const { resolved } = await microConfig(
+      { train: { steps: 100, batchSize: 2, microBatchSize: 1, evalEvery: 'auto' } },
+      [probe],
+    );
     const before = tf.memory().numTensors;
-    await train({ resolved, skipFinalEval: true });
+    const r = await train({ resolved, skipFinalEval: true });
+    const evals = readFileSync(join(r.runDir, 'eval.jsonl'), 'utf8').trim().split('\n');
+    expect(evals.map((l) => JSON.parse(l).step)).toEqual([20, 40, 60, 80]);
     expect(counts.get(10)).toBeGreaterThan(0);
     expect(counts.get(100)).toBe(counts.get(10));
     expect(tf.memory().numTensors).toBe(before); // everything released at the end

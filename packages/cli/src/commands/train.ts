@@ -6,6 +6,8 @@ import {
   addModelTokens,
   plannedSteps,
   teacherWarmupPlan,
+  evaluationPlan,
+  heldOutExamples,
   runTokenizer,
   formatMemoryEstimate,
   assertFitsBackend,
@@ -174,6 +176,10 @@ export function trainCommand(program: Command): void {
           (config.losses['teacher-ce']?.weight ?? 0) > 0 && config.train.teacher !== 'frozen',
         );
         if (warmup) process.stdout.write(`${warmup}\n`);
+        const heldOut = heldOutExamples(config, plan.data).length;
+        process.stdout.write(
+          `${evaluationPlan(config.train.evalEvery, plannedSteps(config, plan.data.train.length), Math.min(heldOut, config.eval.limit ?? Infinity))}\n`,
+        );
         return;
       }
       assertFitsBackend(estimate, `training ${config.backbone.preset}`);

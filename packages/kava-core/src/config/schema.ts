@@ -263,11 +263,11 @@ export const trainSchema = section(
       .default(500)
       .describe('steps between checkpoints (0 = only at the end)'),
     evalEvery: z
-      .number()
-      .int()
-      .nonnegative()
-      .default(0)
-      .describe('steps between held-out evaluations (0 = only at the end)'),
+      .union([z.literal('auto'), z.number().int().nonnegative()])
+      .default('auto')
+      .describe(
+        'steps between held-out evaluations (0 = only at the end). "auto": four evaluations during the run (at 20, 40, 60 and 80 % of its steps) and one at the end, on runs of at least 100 steps whose held-out set is at most 500 questions (eval.limit counts); other runs evaluate only at the end',
+      ),
     maxQuestionTokens: positiveInt.default(128).describe('question tokens kept per example'),
     maxCotTokens: positiveInt.default(128).describe('chain-of-thought tokens kept per example'),
     maxAnswerTokens: positiveInt.default(16).describe('answer tokens kept per example'),

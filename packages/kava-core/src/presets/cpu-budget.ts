@@ -26,7 +26,6 @@ export const TINY_TRAINING: KavaConfigInput = {
     warmup: 0.05,
     teacherWarmup: 0.5,
     checkpointEvery: 100,
-    evalEvery: 0,
     maxQuestionTokens: 96,
     maxCotTokens: 64,
     maxAnswerTokens: 8,

@@ -35,7 +35,7 @@ import { makeDir, withFile } from '../io/file-errors.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { configChanges, formatChanges, latestRunSettings, recordResume, scheduleChange } from './resume.js';
 import { Rng } from '../util/rng.js';
-import { cosineWithWarmup, teacherWarmupPlan } from './schedule.js';
+import { cosineWithWarmup, evaluationPlan, evaluationSteps, teacherWarmupPlan } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
 
 export interface TrainOptions {
@@ -305,6 +305,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const teacherWarmupSteps = Math.round(config.train.teacherWarmup * totalSteps);
   const warmupLine = teacherWarmupPlan(config.train.teacherWarmup, totalSteps, warmupTerms.length > 0);
   if (warmupLine) log(warmupLine);
+  const evalQuestions = Math.min(heldOut.length, config.eval.limit ?? Infinity);
+  const evalSteps = new Set(evaluationSteps(config.train.evalEvery, totalSteps, evalQuestions));
+  if (evalQuestions > 0) log(evaluationPlan(config.train.evalEvery, totalSteps, evalQuestions));
   parts.schedule = { startStep: teacherWarmupSteps, totalSteps };
   const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
   // Decay matrices only: norms, biases and other vectors are left alone, as is customary.
@@ -422,9 +425,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       if (heldOut.length === 0) return null;
       // The latent-usage check (two more passes over the questions) runs at the final evaluation
       // only, and needs two questions at least (shuffling gives each question another's latents).
-      const questions = Math.min(heldOut.length, config.eval.limit ?? Infinity);
       const latentUsage =
-        label === 'final' && config.eval.mode === 'latent' && config.eval.latentUsage && questions >= 2;
+        label === 'final' && config.eval.mode === 'latent' && config.eval.latentUsage && evalQuestions >= 2;
       const report = await evaluateModel(model, heldOut, config, {
         predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
         latentUsage,
@@ -432,7 +434,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         ...(options.onEvalProgress
           ? {
               onProgress: (done: number, source: string) =>
-                options.onEvalProgress!(done, questions, source === 'rollout' ? undefined : `latents ${source}`),
+                options.onEvalProgress!(done, evalQuestions, source === 'rollout' ? undefined : `latents ${source}`),
             }
           : {}),
       });
@@ -576,7 +578,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         });
         hooks.step.call(metrics);
         options.onStep?.(metrics);
-        if (config.train.evalEvery > 0 && step % config.train.evalEvery === 0 && step < totalSteps)
+        if (evalSteps.has(step))
           try {
             await evaluateAt(`step-${step}`);
           } catch (error) {
