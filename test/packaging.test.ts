@@ -54,7 +54,7 @@ beforeAll(() => {
 });
 
 describe('every @kava package', () => {
-  it('covers the six packages', () => {
+  it('covers the seven packages', () => {
     expect(kavaPackages.map((m) => m.pkg.name).sort()).toEqual([
       '@kava/cli',
       '@kava/core',
@@ -62,6 +62,7 @@ describe('every @kava package', () => {
       '@kava/plugin-backbone-qwen',
       '@kava/plugin-keydiff',
       '@kava/plugin-rkv',
+      '@kava/plugin-tensorboard',
     ]);
   });
 

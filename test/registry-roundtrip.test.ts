@@ -127,7 +127,15 @@ maybe('a local registry round trip: publish, npm install @kava/cli and a third-p
   it('publishes every @kava package and the third-party scorer', () => {
     const r = publish(REPO, ['-w', 'packages']);
     expect(r.code).toBe(0);
-    for (const p of ['core', 'cli', 'plugin-rkv', 'plugin-keydiff', 'plugin-backbone-llama', 'plugin-backbone-qwen']) {
+    for (const p of [
+      'core',
+      'cli',
+      'plugin-rkv',
+      'plugin-keydiff',
+      'plugin-backbone-llama',
+      'plugin-backbone-qwen',
+      'plugin-tensorboard',
+    ]) {
       expect(r.out).toContain(`+ @kava/${p}@`);
     }
     const scorer = join(work, 'scorer');

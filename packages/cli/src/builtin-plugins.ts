@@ -8,6 +8,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   '@kava/plugin-backbone-qwen',
   '@kava/plugin-rkv',
   '@kava/plugin-keydiff',
+  '@kava/plugin-tensorboard',
 ];
 
 /** The backbone preset `kava` commands use when none is named: the CPU-sized tiny-llama. */

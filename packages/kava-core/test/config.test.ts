@@ -150,9 +150,16 @@ describe('config search (cosmiconfig, module name "kava")', () => {
     const dir = tempProject();
     const resolved = await resolveConfig({ cwd: dir });
     expect(resolved.file).toBeNull();
-    const { compression, losses, ...rest } = resolved.config;
-    const { compression: defaultCompression, losses: _defaultLosses, ...defaults } = configSchema.parse({});
+    const { compression, losses, loggers, ...rest } = resolved.config;
+    const {
+      compression: defaultCompression,
+      losses: _defaultLosses,
+      loggers: _defaultLoggers,
+      ...defaults
+    } = configSchema.parse({});
     expect(rest).toEqual(defaults);
+    // Loggers on by default (the kava command's TensorBoard plugin) appear with their options.
+    expect(loggers).toEqual({ tensorboard: { dir: 'tensorboard' } });
     // Plugin-owned parts are completed with the owning plugin's defaults.
     expect({ ...compression, options: {} }).toEqual(defaultCompression);
     expect(compression.options).toMatchObject({ lambda: 0.1 });

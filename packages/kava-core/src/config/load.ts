@@ -269,6 +269,28 @@ export function scorerOptions(
   return {};
 }
 
+/**
+ * The loggers a run opens, each with its options parsed: those the config names, and those on by
+ * default that it does not turn off (`false` entries stay, so the run's config.json says so).
+ */
+export function loggerOptions(loggers: KavaConfig['loggers'], registry: Registry): KavaConfig['loggers'] {
+  const out: KavaConfig['loggers'] = {};
+  const defaults = registry.list('logger').filter((l) => l.enabledByDefault && loggers[l.name] === undefined);
+  for (const [name, entry] of [...Object.entries(loggers), ...defaults.map((l) => [l.name, {}] as const)]) {
+    if (entry === false) {
+      out[name] = false;
+      continue;
+    }
+    const logger = registry.get('logger', name, `loggers.${name}`);
+    const schema = logger.options ?? z.strictObject({});
+    out[name] = parseOrThrow(schema, entry, `logger "${name}" (plugin ${logger.plugin})`, ['loggers', name]) as Record<
+      string,
+      unknown
+    >;
+  }
+  return out;
+}
+
 /** Checks the parts of a resolved config that plugins own. */
 export function validatePluginOwned(config: KavaConfig, { registry }: PluginSet): void {
   config.compression.options = scorerOptions(config.compression, registry);
@@ -283,6 +305,7 @@ export function validatePluginOwned(config: KavaConfig, { registry }: PluginSet)
       ...(parseOrThrow(schema, rest, `loss "${name}" (plugin ${loss.plugin})`, ['losses', name]) as object),
     };
   }
+  config.loggers = loggerOptions(config.loggers, registry);
   if (config.backbone.family !== null) registry.get('backbone', config.backbone.family, 'backbone.family');
   for (const [key, format] of [
     ['data.format', config.data.format],

@@ -140,7 +140,23 @@ export function configReference({ registry }: PluginSet): string {
       '',
     );
   }
-  for (const kind of KINDS.filter((k) => k !== 'scorer' && k !== 'loss')) {
+  out.push(
+    '## Loggers (`loggers.<name>`)',
+    '',
+    'Where training metrics go besides `metrics.jsonl` and `eval.jsonl`. A logger marked on by default runs unless `loggers.<name>` is `false`; another runs when `loggers.<name>` names it (`{}` for its defaults).',
+    '',
+  );
+  for (const logger of registry.list('logger')) {
+    out.push(
+      `### \`${logger.name}\` (${owner(logger.plugin)}${logger.enabledByDefault ? ', on by default' : ''})`,
+      '',
+      logger.description,
+      '',
+    );
+    const r = optionRows(logger.options, `loggers.${logger.name}`);
+    out.push(...(r.length ? ['| key | type | default | meaning |', '|---|---|---|---|', ...r] : ['No options.']), '');
+  }
+  for (const kind of KINDS.filter((k) => k !== 'scorer' && k !== 'loss' && k !== 'logger')) {
     const list = registry.list(kind);
     if (!list.length) continue;
     const title = {

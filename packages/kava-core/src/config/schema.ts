@@ -352,6 +352,12 @@ export const configSchema = z.strictObject({
       kv: { weight: 1, type: 'smooth-l1', layerwiseStd: true },
     })
     .describe("loss terms by name, each { weight, ...the term's options }"),
+  loggers: z
+    .record(z.string(), z.union([z.literal(false), z.record(z.string(), z.unknown())]))
+    .default({})
+    .describe(
+      "where training metrics go besides metrics.jsonl and eval.jsonl: loggers by name, each { ...its options }, or false to turn one off. Loggers on by default (tensorboard, from @kava/plugin-tensorboard, which the kava command loads) run unless set to false; others (a plugin's) run when named here",
+    ),
   train: trainSchema,
   eval: evalSchema,
 });

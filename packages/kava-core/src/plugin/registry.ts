@@ -6,6 +6,7 @@ import type { Evictor, KVScorer } from '../contracts/scorer.js';
 import type { LossTerm } from '../contracts/loss.js';
 import type { DatasetFormat } from '../contracts/dataset.js';
 import type { PresetDefinition } from '../contracts/preset.js';
+import type { LoggerContext, MetricsLogger } from '../contracts/logger.js';
 
 /** Common fields of everything a plugin registers. */
 interface Named {
@@ -37,6 +38,15 @@ export interface LossRegistration extends Named {
 }
 /** A backbone family; `shapes` maps the names of the architectures it offers (tiny-llama, llama-1b...) to them. */
 export type BackboneRegistration = Named & { family: BackboneFamily; shapes?: Record<string, BackboneShape> };
+/**
+ * A metrics logger: `options` validates `loggers.<name>`; `enabledByDefault` loggers run unless the
+ * config sets `loggers.<name>: false` (others run when the config names them).
+ */
+export interface LoggerRegistration extends Named {
+  options?: ZodType;
+  enabledByDefault?: boolean;
+  create(context: LoggerContext): MetricsLogger;
+}
 export type DatasetRegistration = DatasetFormat;
 export type PresetRegistration = PresetDefinition;
 
@@ -48,9 +58,10 @@ export interface RegistrationKinds {
   loss: LossRegistration;
   dataset: DatasetRegistration;
   preset: PresetRegistration;
+  logger: LoggerRegistration;
 }
 export type Kind = keyof RegistrationKinds;
-export const KINDS: readonly Kind[] = ['scorer', 'evictor', 'backbone', 'loss', 'dataset', 'preset'];
+export const KINDS: readonly Kind[] = ['scorer', 'evictor', 'backbone', 'loss', 'dataset', 'preset', 'logger'];
 
 /** One registered part with the plugin that registered it. */
 export type Registered<K extends Kind> = RegistrationKinds[K] & { plugin: string };
@@ -69,6 +80,7 @@ export class Registry {
     loss: new Map(),
     dataset: new Map(),
     preset: new Map(),
+    logger: new Map(),
   };
   /** Set by the loader while a plugin's `register` runs, so registrations know their owner. */
   private currentPlugin = '(core)';
@@ -91,6 +103,7 @@ export class Registry {
   readonly loss = (reg: LossRegistration): void => this.add('loss', reg.name, reg);
   readonly dataset = (reg: DatasetRegistration): void => this.add('dataset', reg.name, reg);
   readonly preset = (reg: PresetRegistration): void => this.add('preset', reg.name, reg);
+  readonly logger = (reg: LoggerRegistration): void => this.add('logger', reg.name, reg);
 
   private add<K extends Kind>(kind: K, name: string, reg: RegistrationKinds[K]): void {
     if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(name)) {

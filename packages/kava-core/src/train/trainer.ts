@@ -35,6 +35,7 @@ import { makeDir, withFile } from '../io/file-errors.js';
 import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { configChanges, formatChanges, latestRunSettings, recordResume, scheduleChange } from './resume.js';
 import { Rng } from '../util/rng.js';
+import { RunLoggers } from './run-loggers.js';
 import { cosineWithWarmup, evaluationPlan, evaluationSteps, teacherWarmupPlan } from './schedule.js';
 import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
 
@@ -343,6 +344,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   // Set once the folder is known to hold no other run: only then may a failed start clean up.
   let ownsFolder = false;
   let failedStart = false;
+  let loggers: RunLoggers | null = null;
   try {
     if (!resumeDir && checkFreshRunDir(runDir, runDir) === 'failed-start') {
       clearFailedStart(runDir);
@@ -403,6 +405,8 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     const configFile = join(runDir, 'config.json');
     if (!resumeDir || !existsSync(configFile))
       writeTextAtomic(configFile, `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
+    loggers = new RunLoggers(registry, config, runDir, step, log);
+    if (loggers.names.length) log(`metrics also go to: ${loggers.names.join(', ')} (config loggers)`);
 
     const varNames = new Map<string, string>();
     for (const [name, v] of model.params) varNames.set(v.name, name);
@@ -440,7 +444,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       });
       writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
       appendJsonLine(join(runDir, 'eval.jsonl'), { step, ...report });
-      await hooks.evaluation.promise({
+      const evaluation = {
         step,
         mode: config.eval.mode,
         accuracy: report.accuracy,
@@ -448,8 +452,17 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         metrics: {
           forwardPassesPerQuestion: report.forwardPassesPerQuestion,
           kvEntriesPerQuestion: report.kvEntriesPerQuestion,
+          ...(report.majorityLevel !== undefined ? { majorityLevel: report.majorityLevel } : {}),
+          ...(report.accuracyLatentsShuffled !== undefined
+            ? {
+                accuracyLatentsShuffled: report.accuracyLatentsShuffled,
+                accuracyLatentsPlaceholder: report.accuracyLatentsPlaceholder!,
+              }
+            : {}),
         },
-      });
+      };
+      loggers?.evaluation(evaluation);
+      await hooks.evaluation.promise(evaluation);
       const usage =
         report.accuracyLatentsShuffled === undefined
           ? ''
@@ -567,7 +580,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
         const cpuSeconds = (cpu.user + cpu.system) / 1e6;
         // Whether clipping scaled this step's gradient (the report gives the fraction of steps).
         const clippedStep = config.train.clip > 0 && norm > config.train.clip;
-        appendJsonLine(metricsFile, {
+        const record = {
           ...metrics,
           clipped: clippedStep,
           ...(termGradNorms ? { termGradNorms } : {}),
@@ -575,7 +588,9 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
           cpuSeconds,
           epoch: cursor.epoch,
           peakRssMiB,
-        });
+        };
+        appendJsonLine(metricsFile, record);
+        loggers.step(record);
         hooks.step.call(metrics);
         options.onStep?.(metrics);
         if (evalSteps.has(step))
@@ -643,6 +658,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     failedStart = ownsFolder && step === 0 && savedStep < 0;
     throw error;
   } finally {
+    await loggers?.close();
     frozenTeacher?.dispose();
     termGradients?.dispose();
     warmupTermGradients?.dispose();
