@@ -45,6 +45,7 @@ describe('kava export', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/as a PEFT LoRA adapter for .*hf-tiny-llama/);
     expect(readdirSync(join(dir, 'adapter')).sort()).toEqual([
+      'README.md',
       'adapter_config.json',
       'adapter_model.safetensors',
       'kava_latent.json',
@@ -57,6 +58,12 @@ describe('kava export', () => {
       base_model_name_or_path: BASE,
       r: 4,
     });
+    // The folder says how to load it, with its own paths (installed packages carry no docs/).
+    expect(r.stdout).toContain(`load it in PyTorch: ${join(dir, 'adapter', 'README.md')}`);
+    const readme = readFileSync(join(dir, 'adapter', 'README.md'), 'utf8');
+    expect(readme).toContain(`PeftModel.from_pretrained(base, ${JSON.stringify(join(dir, 'adapter'))})`);
+    expect(readme).toContain(`AutoModelForCausalLM.from_pretrained(${JSON.stringify(BASE)})`);
+    expect(readme).toContain(`load_file(${JSON.stringify(join(dir, 'adapter', 'latent_projection.safetensors'))})`);
     expect(JSON.parse(readFileSync(join(dir, 'adapter', 'kava_latent.json'), 'utf8'))).toMatchObject({
       latents: 2,
       iterations: 1,

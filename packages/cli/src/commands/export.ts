@@ -47,7 +47,7 @@ export function exportCommand(program: Command): void {
               `exported ${run.checkpointDir} (step ${run.step}) as a PEFT LoRA adapter for ${run.resolved.config.backbone.modelDir}: ${out}\n`,
             );
             process.stdout.write(`  ${exported.files.join(', ')}\n`);
-            process.stdout.write('  load it in PyTorch: docs/cli.md, "Handing a model to PyTorch"\n');
+            process.stdout.write(`  load it in PyTorch: ${join(out, 'README.md')}\n`);
             return;
           }
           const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);

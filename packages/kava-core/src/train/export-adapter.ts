@@ -8,11 +8,13 @@ import { saveLoraAdapter } from '../model/peft.js';
 import { writeSafetensors } from '../model/safetensors.js';
 import { ANSWER_PREFIX, BOT_TOKEN, EOT_TOKEN } from '../data/sequences.js';
 import { LATENT_TOKEN, type KavaModel } from './model-setup.js';
+import { adapterReadme } from './adapter-readme.js';
 
 /** File names inside an exported adapter folder, next to PEFT's own two. */
 export const ADAPTER_FILES = {
   projection: 'latent_projection.safetensors',
   settings: 'kava_latent.json',
+  readme: 'README.md',
 } as const;
 
 export interface ExportAdapterOptions {
@@ -54,7 +56,8 @@ export function checkExportDir(dir: string, replace = false): void {
  * - `latent_projection.safetensors`: the projection from hidden state to next latent input, in
  *   torch.nn layout (`fc1.weight` [out, in], `fc1.bias`, `fc2.*`, `norm.*` of a LayerNorm, eps 1e-5);
  * - `kava_latent.json`: what latent inference needs besides weights: M, T, the mode, the token ids
- *   and the sequence layout.
+ *   and the sequence layout;
+ * - `README.md`: the files and the Python that loads them, with this export's paths.
  *
  * Written into a temporary sibling folder and renamed into place, so a crash leaves no half
  * folder; an existing non-empty `outDir` is refused, not overwritten (unless `replace`).
@@ -89,6 +92,10 @@ export async function exportAdapter(
     writeTextAtomic(
       join(staging, ADAPTER_FILES.settings),
       `${JSON.stringify(latentSettings(model, config), null, 2)}\n`,
+    );
+    writeTextAtomic(
+      join(staging, ADAPTER_FILES.readme),
+      adapterReadme(dir, resolve(baseModel), model.projection !== null),
     );
     if (existsSync(dir)) rmSync(dir, { recursive: true }); // empty, or `replace` was asked for
     renameSync(staging, dir);
