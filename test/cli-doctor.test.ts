@@ -35,7 +35,13 @@ describe('kava doctor', () => {
       title: string;
       checks: { name: string; status: string; fix?: string }[];
     }[];
-    expect(sections.map((s) => s.title)).toEqual(['Machine', 'Backends', 'Native kernels', 'GPU']);
+    expect(sections.map((s) => s.title)).toEqual([
+      'Machine',
+      'Backends',
+      'Native kernels',
+      'GPU',
+      'Hugging Face cache',
+    ]);
     for (const check of sections.flatMap((s) => s.checks)) {
       expect(['ok', 'missing', 'info']).toContain(check.status);
       if (check.status === 'missing') expect(check.fix).toBeTruthy();

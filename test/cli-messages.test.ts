@@ -113,11 +113,11 @@ describe('flags and settings refused before the work starts', () => {
     );
   });
 
-  it('--model-dir org/name (a Hugging Face id, not a folder here) says to download it; a folder without config.json says what is missing', () => {
+  it('--model-dir org/name (a Hugging Face id, not a folder here) points to --model; a folder without config.json says what is missing', () => {
     const id = kava(['infer', '--backend', 'cpu', '--model-dir', 'meta-llama/Llama-3.2-1B', 'What is 2 + 3?'], dir);
     expect(id.code).toBe(2);
     expect(id.stderr).toMatch(
-      /^kava: --model-dir meta-llama\/Llama-3\.2-1B: no such folder\. "meta-llama\/Llama-3\.2-1B" looks like a Hugging Face model id; kava reads a local model directory, so download it first \(e\.g\. `huggingface-cli download meta-llama\/Llama-3\.2-1B --local-dir models\/Llama-3\.2-1B`\)/,
+      /^kava: --model-dir meta-llama\/Llama-3\.2-1B: no such folder\. "meta-llama\/Llama-3\.2-1B" looks like a Hugging Face model id: pass it as --model meta-llama\/Llama-3\.2-1B \(backbone\.model\) to read it from the Hugging Face cache, after `huggingface-cli download meta-llama\/Llama-3\.2-1B` if it is not there yet/,
     );
     const train = kava(['train', '--dry-run', '--backend', 'cpu', '--model-dir', 'Qwen/Qwen2.5-0.5B'], dir);
     expect(train.code).toBe(2);

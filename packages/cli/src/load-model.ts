@@ -1,10 +1,12 @@
-import { ConfigError, loadModelDir, loadRun, type BACKENDS, type LoadedRun } from '@kava/core/app';
+import { ConfigError, cachedModelDir, loadModelDir, loadRun, type BACKENDS, type LoadedRun } from '@kava/core/app';
 import { runPlugins, setLayer } from './options.js';
 
 export interface ModelFlags {
   run?: string;
   checkpoint?: string;
   modelDir?: string;
+  /** A Hugging Face model id, read from the local Hugging Face cache. */
+  model?: string;
   plugin?: string[];
   backend?: (typeof BACKENDS)[number];
   set?: string[];
@@ -23,13 +25,18 @@ export async function loadModelFromFlags(command: string, flags: ModelFlags): Pr
   };
   // kava eval names a run by --run or --checkpoint; kava infer by --checkpoint.
   const runFlags = command === 'eval' ? ['--run', '--checkpoint'] : ['--checkpoint'];
-  if (flags.modelDir !== undefined) {
+  if (flags.model !== undefined && flags.modelDir !== undefined)
+    throw new ConfigError(`kava ${command}: give --model or --model-dir, not both`);
+  const modelFlag = flags.model !== undefined ? '--model' : '--model-dir';
+  if (flags.modelDir !== undefined || flags.model !== undefined) {
     if (runPath !== undefined)
-      throw new ConfigError(`kava ${command}: give either a run (${runFlags.join(' / ')}) or --model-dir, not both`);
-    return loadModelDir(flags.modelDir, options);
+      throw new ConfigError(`kava ${command}: give either a run (${runFlags.join(' / ')}) or ${modelFlag}, not both`);
+    return loadModelDir(flags.modelDir ?? (await cachedModelDir(flags.model!, '--model')), options);
   }
   if (runPath === undefined)
-    throw new ConfigError(`kava ${command}: give ${runFlags.map((f) => `${f} DIR`).join(', ')} or --model-dir DIR`);
+    throw new ConfigError(
+      `kava ${command}: give ${runFlags.map((f) => `${f} DIR`).join(', ')}, --model-dir DIR or --model ORG/NAME`,
+    );
   return loadRun(runPath, options);
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { diagnose, type DoctorSection } from '@kava/core/app';
+import { diagnose, hubCachePath, listCachedModels, loadPlugins, type DoctorSection } from '@kava/core/app';
+import { BUILTIN_PLUGINS } from '../builtin-plugins.js';
 
 const MARK = { ok: 'ok     ', missing: 'MISSING', info: '       ' } as const;
 
@@ -23,6 +24,45 @@ export function formatDoctor(sections: readonly DoctorSection[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The models of the Hugging Face cache that `--model ID` can name, and whether a built-in family reads them. */
+async function cachedModelsSection(): Promise<DoctorSection> {
+  const cache = await hubCachePath();
+  const title = 'Hugging Face cache';
+  const where = { name: 'cache', status: 'info' as const, detail: `${cache} (--model ORG/NAME reads it)` };
+  try {
+    const { registry } = await loadPlugins([], { builtins: BUILTIN_PLUGINS });
+    const readable = new Set(registry.list('backbone').flatMap((b) => b.family.modelTypes));
+    const models = await listCachedModels(cache);
+    if (!models.length)
+      return {
+        title,
+        checks: [
+          where,
+          { name: 'models', status: 'info', detail: 'none (huggingface-cli download ORG/NAME adds one)' },
+        ],
+      };
+    return {
+      title,
+      checks: [
+        where,
+        ...models.map((m) => ({
+          name: m.ids[0]!,
+          status: 'info' as const,
+          detail: `${m.modelType ?? 'no model_type'}${m.modelType && readable.has(m.modelType) ? '' : ' (no loaded backbone family reads it)'}, ${(m.size / 2 ** 20).toFixed(1)} MiB${m.ids.length > 1 ? `; also ${m.ids.slice(1).join(', ')}` : ''}`,
+        })),
+      ],
+    };
+  } catch (error) {
+    return {
+      title,
+      checks: [
+        where,
+        { name: 'models', status: 'info', detail: `could not read the cache: ${(error as Error).message}` },
+      ],
+    };
+  }
+}
+
 export function doctorCommand(program: Command): void {
   program
     .command('doctor')
@@ -31,7 +71,7 @@ export function doctorCommand(program: Command): void {
     )
     .option('--json', 'print the findings as JSON')
     .action(async (flags: { json?: boolean }) => {
-      const sections = await diagnose();
+      const sections = [...(await diagnose()), await cachedModelsSection()];
       process.stdout.write(flags.json ? `${JSON.stringify(sections, null, 2)}\n` : formatDoctor(sections));
     });
 }

@@ -19,6 +19,7 @@ interface EvalFlags {
   run?: string;
   checkpoint?: string;
   modelDir?: string;
+  model?: string;
   data?: string;
   format?: string;
   mode?: 'latent' | 'cot' | 'direct';
@@ -55,6 +56,10 @@ export function evalCommand(program: Command): void {
     .option(
       '--model-dir <dir>',
       'a Hugging Face model directory as it is (a base model, or one from `kava export --merged`) instead of a run; mode cot or direct',
+    )
+    .option(
+      '--model <id>',
+      'a Hugging Face model id, org/name[@revision], read from the local Hugging Face cache (HF_HUB_CACHE, HF_HOME): like --model-dir on its snapshot',
     )
     .option('--data <file>', "evaluation file (GSM8k, GSM8k-Hard, SVAMP, ...); default: the run's held-out data")
     .option('--format <name>', 'format of --data (default: sniffed)', 'auto')

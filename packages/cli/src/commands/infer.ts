@@ -20,6 +20,10 @@ export function inferCommand(program: Command): void {
       '--model-dir <dir>',
       'a Hugging Face model directory as it is (a base model, or one from `kava export --merged`) instead of a run; mode cot or direct',
     )
+    .option(
+      '--model <id>',
+      'a Hugging Face model id, org/name[@revision], read from the local Hugging Face cache (HF_HUB_CACHE, HF_HOME): like --model-dir on its snapshot',
+    )
     .addOption(
       new Option(
         '--mode <mode>',
@@ -38,6 +42,7 @@ export function inferCommand(program: Command): void {
         flags: {
           checkpoint?: string;
           modelDir?: string;
+          model?: string;
           mode?: 'latent' | 'cot' | 'direct';
           json?: boolean;
           plugin?: string[];

@@ -48,6 +48,7 @@ import { CommandExit, STOP_SIGNALS, type StopSignal } from '../exit-codes.js';
 
 interface TrainFlags extends CommonOptions {
   modelDir?: string;
+  model?: string;
   data?: string;
   out?: string;
   steps?: string;
@@ -66,7 +67,11 @@ function flagsToConfig(flags: TrainFlags): KavaConfigInput {
   const trainLayer: NonNullable<KavaConfigInput['train']> = {};
   // A path typed on the command line is relative to where it was typed, never to the config
   // file's folder (paths inside a config file are relative to that file); the run records it whole.
+  if (flags.model !== undefined && flags.modelDir !== undefined)
+    throw new ConfigError('--model and --model-dir: give one of them, not both');
   if (flags.modelDir) layer.backbone = { modelDir: resolve(flags.modelDir) };
+  // An id replaces a model directory a config file may name (the two would conflict).
+  if (flags.model) layer.backbone = { model: flags.model, modelDir: null };
   if (flags.data) layer.data = { train: resolve(flags.data) };
   if (flags.out) trainLayer.out = resolve(flags.out);
   const steps = positiveFlag('--steps', flags.steps);
@@ -115,6 +120,10 @@ export function trainCommand(program: Command): void {
   addCommonOptions(program.command('train'))
     .description('train a model (default: the tiny preset on the built-in synthetic task), then evaluate it')
     .option('--model-dir <dir>', 'local Hugging Face model directory (for llama-1b, llama-3b, qwen-0.5b)')
+    .option(
+      '--model <id>',
+      'a Hugging Face model id, org/name[@revision], read from the local Hugging Face cache (HF_HUB_CACHE, HF_HOME) instead of --model-dir',
+    )
     .option('--data <file>', 'training data file (default: the built-in synthetic task)')
     .option('--out <dir>', 'folder for run directories (train.out)')
     .option('--steps <n>', 'optimiser steps')

@@ -72,12 +72,19 @@ export const backboneSchema = section(
       .nullable()
       .default(null)
       .describe('backbone family plugin ("llama", "qwen2"); taken from the preset or config.json model_type when null'),
+    model: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe(
+        'a Hugging Face model id, org/name or org/name@revision (a branch, tag or commit; default main), read from the local Hugging Face cache (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub) as PyTorch work filled it: sets backbone.modelDir to the cached snapshot',
+      ),
     modelDir: z
       .string()
       .nullable()
       .default(null)
       .describe(
-        'local Hugging Face model directory (config.json, *.safetensors, tokenizer.json); required by the real-size presets',
+        'local Hugging Face model directory (config.json, *.safetensors, tokenizer.json); the real-size presets need it or backbone.model',
       ),
     overrides: architectureOverridesSchema
       .default({})

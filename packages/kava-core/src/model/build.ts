@@ -99,9 +99,9 @@ export function shapeDecoderConfig(
 export function modelDirHint(presetName: string, repo: string): string {
   const local = `models/${presetName}`;
   return (
-    `backbone preset "${presetName}" is the released checkpoint ${repo}, which KaVa does not download. ` +
-    `Download it (for example: huggingface-cli download ${repo} --local-dir ${local}; gated models need their license accepted on huggingface.co first) ` +
-    `and pass --model-dir ${local} (or set backbone.modelDir in your config).`
+    `backbone preset "${presetName}" is the released checkpoint ${repo}, which KaVa does not download yet. ` +
+    `Pass --model ${repo} (backbone.model) to read it from the Hugging Face cache, after \`huggingface-cli download ${repo}\` if it is not there yet ` +
+    `(gated models need their license accepted on huggingface.co first); or download it to a folder (huggingface-cli download ${repo} --local-dir ${local}) and pass --model-dir ${local}.`
   );
 }
 

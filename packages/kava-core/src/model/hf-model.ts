@@ -27,7 +27,7 @@ export function missingModelDir(dir: string, label = 'model directory'): string 
     const typed = isAbsolute(dir) ? relative(process.cwd(), dir) : dir;
     const hubId = /^[\w-][\w.-]*\/[\w.-]+$/.test(typed);
     return hubId
-      ? `${label} ${dir}: no such folder. "${typed}" looks like a Hugging Face model id; kava reads a local model directory, so download it first (e.g. \`huggingface-cli download ${typed} --local-dir models/${typed.split('/')[1]}\`) and pass that folder`
+      ? `${label} ${dir}: no such folder. "${typed}" looks like a Hugging Face model id: pass it as --model ${typed} (backbone.model) to read it from the Hugging Face cache, after \`huggingface-cli download ${typed}\` if it is not there yet`
       : `${label} ${dir}: no such folder`;
   }
   return `${label} ${dir}: config.json not found (expected a Hugging Face model directory: config.json, model.safetensors, tokenizer.json)`;
