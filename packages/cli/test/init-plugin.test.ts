@@ -3,7 +3,7 @@
 // The package's node_modules are linked to this repository's @kava/core, TypeScript and
 // @types/node, as `npm install` would provide them (the registry round trip test installs for real).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -53,7 +53,8 @@ maybe('kava init --plugin scorer', () => {
       name: '@acme/kava-plugin-key-energy',
       type: 'module',
       peerDependencies: { '@kava/core': `^${coreVersion}` },
-      devDependencies: { '@kava/core': coreVersion },
+      // Developed against the @kava/core this CLI runs with, by path (not on the public registry yet).
+      devDependencies: { '@kava/core': `file:${realpathSync(join(REPO, 'packages/kava-core'))}` },
       exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
     });
     expect(readFileSync(join(pkg, 'src/index.ts'), 'utf8')).toContain("name: 'key-energy'");

@@ -2,7 +2,7 @@
 // TypeScript source, its build, a README, and a test that runs the scorer through the contract
 // kit in @kava/core/testing (the checks every built-in scorer passes). The package is written
 // under a temporary name and renamed into place, so a failure never leaves half of it.
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ConfigError } from '@kava/core/app';
@@ -19,6 +19,16 @@ function coreVersion(): string {
   return pkg.version;
 }
 
+/**
+ * What the scaffold develops against: the @kava/core this CLI runs with, by path. The @kava/*
+ * packages are not on the public registry yet, so a version there would make the scaffold's own
+ * `npm install` fail; users see only the peer range, which stays a version.
+ */
+function coreDevDependency(): string {
+  const manifest = createRequire(import.meta.url).resolve('@kava/core/package.json');
+  return `file:${realpathSync(dirname(manifest))}`;
+}
+
 /** The scorer's registry name from the package name: '@me/kava-plugin-key-energy' -> 'key-energy'. */
 export function scorerNameOf(packageName: string): string {
   const bare = packageName
@@ -29,7 +39,11 @@ export function scorerNameOf(packageName: string): string {
 }
 
 /** The files of a scorer plugin package, by path. */
-export function scorerPackageFiles(packageName: string, version = coreVersion()): Record<string, string> {
+export function scorerPackageFiles(
+  packageName: string,
+  version = coreVersion(),
+  coreForDevelopment = coreDevDependency(),
+): Record<string, string> {
   const scorer = scorerNameOf(packageName);
   const pascal = scorer
     .split('-')
@@ -57,7 +71,7 @@ export function scorerPackageFiles(packageName: string, version = coreVersion())
     },
     // A peer: the plugin runs on the project's own @kava/core (one tfjs engine, one registry).
     peerDependencies: { '@kava/core': `^${version}` },
-    devDependencies: { '@kava/core': version, '@types/node': '^22.0.0', typescript: '~5.9.3' },
+    devDependencies: { '@kava/core': coreForDevelopment, '@types/node': '^22.0.0', typescript: '~5.9.3' },
   };
   const tsconfig = {
     compilerOptions: {
@@ -168,12 +182,16 @@ test('the plugin registers "${scorer}" with validated options', () => {
 `,
     'README.md': `# ${packageName}
 
-A [KaVa](https://www.npmjs.com/package/@kava/cli) KV-cache scorer plugin: \`${scorer}\`.
+A KaVa KV-cache scorer plugin: \`${scorer}\`.
 
 ## Use
 
+Install it next to \`@kava/cli\` (the @kava packages are not on the public npm registry yet:
+install them from their tarballs, \`npm pack -w packages\` in a KaVa clone, and this package from
+its own, \`npm pack\` here):
+
 \`\`\`sh
-npm install @kava/cli ${packageName}
+npm install /path/to/kava-packages/kava-*.tgz /path/to/${packageName.replace(/^@/, '').replace('/', '-')}-0.1.0.tgz
 \`\`\`
 
 \`kava.config.json\`:
@@ -188,7 +206,7 @@ npm install @kava/cli ${packageName}
 ## Develop
 
 \`\`\`sh
-npm install        # @kava/core and TypeScript as dev dependencies
+npm install        # TypeScript, and the @kava/core that \`kava init\` ran with (by path), as dev dependencies
 npm test           # builds, then runs test/contract.test.js: the KaVa scorer contract
 npm publish        # runs the tests first (prepublishOnly)
 \`\`\`
