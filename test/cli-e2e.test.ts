@@ -392,7 +392,7 @@ export default { name: 'hook-logger', apply(h) {
     [['train', '--preset', 'llama-1b'], /meta-llama\/Llama-3\.2-1B-Instruct.*--model-dir/],
     [['train', '--steps', 'many'], /--steps: expected a positive integer, got "many"/],
     [['train', '--steps', '2', '--epochs', '1'], /give one of them, not both/],
-    [['eval'], /give --run DIR, --checkpoint DIR or --model-dir DIR/],
+    [['eval'], /give --run DIR, --checkpoint DIR, --model-dir DIR or --model ORG\/NAME/],
     [['eval', '--run', '/nonexistent/run'], /no checkpoint found/],
     [['infer', '--checkpoint', '/nonexistent/run', 'q'], /no checkpoint found/],
     [['report', '/nonexistent/run'], /not a run directory/],
