@@ -122,6 +122,7 @@ describe('exportAdapter', () => {
         'adapter_model.safetensors',
         ADAPTER_FILES.settings,
         ADAPTER_FILES.projection,
+        ADAPTER_FILES.readme,
         'tokenizer.json',
         'tokenizer_config.json',
       ].sort(),
