@@ -27,40 +27,22 @@ export function formatDoctor(sections: readonly DoctorSection[]): string {
 /** The models of the Hugging Face cache that `--model ID` can name, and whether a built-in family reads them. */
 async function cachedModelsSection(): Promise<DoctorSection> {
   const cache = await hubCachePath();
-  const title = 'Hugging Face cache';
   const where = { name: 'cache', status: 'info' as const, detail: `${cache} (--model ORG/NAME reads it)` };
+  const models = (detail: string) => ({ name: 'models', status: 'info' as const, detail });
+  let rows: DoctorSection['checks'];
   try {
     const { registry } = await loadPlugins([], { builtins: BUILTIN_PLUGINS });
     const readable = new Set(registry.list('backbone').flatMap((b) => b.family.modelTypes));
-    const models = await listCachedModels(cache);
-    if (!models.length)
-      return {
-        title,
-        checks: [
-          where,
-          { name: 'models', status: 'info', detail: 'none (huggingface-cli download ORG/NAME adds one)' },
-        ],
-      };
-    return {
-      title,
-      checks: [
-        where,
-        ...models.map((m) => ({
-          name: m.ids[0]!,
-          status: 'info' as const,
-          detail: `${m.modelType ?? 'no model_type'}${m.modelType && readable.has(m.modelType) ? '' : ' (no loaded backbone family reads it)'}, ${(m.size / 2 ** 20).toFixed(1)} MiB${m.ids.length > 1 ? `; also ${m.ids.slice(1).join(', ')}` : ''}`,
-        })),
-      ],
-    };
+    rows = (await listCachedModels(cache)).map((m) => ({
+      name: m.ids[0]!,
+      status: 'info' as const,
+      detail: `${m.modelType ?? 'no model_type'}${m.modelType && readable.has(m.modelType) ? '' : ' (no loaded backbone family reads it)'}, ${(m.size / 2 ** 20).toFixed(1)} MiB${m.ids.length > 1 ? `; also ${m.ids.slice(1).join(', ')}` : ''}`,
+    }));
+    if (!rows.length) rows = [models('none (huggingface-cli download ORG/NAME adds one)')];
   } catch (error) {
-    return {
-      title,
-      checks: [
-        where,
-        { name: 'models', status: 'info', detail: `could not read the cache: ${(error as Error).message}` },
-      ],
-    };
+    rows = [models(`could not read the cache: ${(error as Error).message}`)];
   }
+  return { title: 'Hugging Face cache', checks: [where, ...rows] };
 }
 
 export function doctorCommand(program: Command): void {

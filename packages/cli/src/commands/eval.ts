@@ -9,6 +9,7 @@ import {
   ConfigError,
   droppedQuestionTokens,
   evaluateModel,
+  evaluatedCount,
   heldOutExamples,
   loadRunData,
   readExamples,
@@ -123,7 +124,7 @@ export function evalCommand(program: Command): void {
         await hooks.runStart.promise(runInfo);
         const label = `eval-${run.source === 'model-dir' ? `${basename(run.checkpointDir)}-` : ''}${mode}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
         // One bar per pass over the questions (with --latent-usage: own, shuffled, placeholder latents).
-        const total = Math.min(examples.length, config.eval.limit ?? Infinity);
+        const total = evaluatedCount(config, examples.length);
         let progress: EvalProgress | null = null;
         let pass = '';
         const onProgress = (done: number, source: string) => {

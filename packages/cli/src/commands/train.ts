@@ -8,6 +8,7 @@ import {
   teacherWarmupPlan,
   evaluationPlan,
   heldOutExamples,
+  evaluatedCount,
   runTokenizer,
   formatMemoryEstimate,
   assertFitsBackend,
@@ -171,9 +172,10 @@ export function trainCommand(program: Command): void {
         if (fallbackNote) process.stdout.write(`${fallbackNote}\n`);
         if (batchNote) process.stdout.write(`${batchNote}\n`);
         process.stdout.write(`memory estimate from the ${plan.basis}\n${formatMemoryEstimate(estimate)}\n`);
+        const totalSteps = plannedSteps(config, plan.data.train.length);
         const steps =
           config.train.steps === null
-            ? `${config.train.epochs} epochs (${plannedSteps(config, plan.data.train.length)} steps over ${plan.data.train.length} examples)`
+            ? `${config.train.epochs} epochs (${totalSteps} steps over ${plan.data.train.length} examples)`
             : `${config.train.steps} steps`;
         for (const line of runBanner(resolved, backend.name)) process.stdout.write(`${line}\n`);
         process.stdout.write(
@@ -181,14 +183,12 @@ export function trainCommand(program: Command): void {
         );
         const warmup = teacherWarmupPlan(
           config.train.teacherWarmup,
-          plannedSteps(config, plan.data.train.length),
+          totalSteps,
           (config.losses['teacher-ce']?.weight ?? 0) > 0 && config.train.teacher !== 'frozen',
         );
         if (warmup) process.stdout.write(`${warmup}\n`);
-        const heldOut = heldOutExamples(config, plan.data).length;
-        process.stdout.write(
-          `${evaluationPlan(config.train.evalEvery, plannedSteps(config, plan.data.train.length), Math.min(heldOut, config.eval.limit ?? Infinity))}\n`,
-        );
+        const questions = evaluatedCount(config, heldOutExamples(config, plan.data).length);
+        process.stdout.write(`${evaluationPlan(config.train.evalEvery, totalSteps, questions)}\n`);
         return;
       }
       assertFitsBackend(estimate, `training ${config.backbone.preset}`);

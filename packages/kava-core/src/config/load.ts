@@ -11,14 +11,7 @@ import { configLayerSchema, configSchema, type KavaConfig, type KavaConfigInput 
 import { mergeConfigs, isPlainObject } from './merge.js';
 import { parseOrThrow, show } from './errors.js';
 import { presetNames } from '../presets/names.js';
-import { cachedModelDir } from '../model/hub-cache.js';
-
-/**
- * A run's config.json records both the id and the snapshot it resolved to; reading it back (a
- * resume) gives both again, which is not a conflict.
- */
-const isSnapshotOf = (dir: string, model: string): boolean =>
-  dir.includes(`/models--${model.split('@')[0]!.replace('/', '--')}/snapshots/`);
+import { modelDirOfId } from '../model/hub-cache.js';
 
 /** Where cosmiconfig looks, in order, in each folder from `cwd` up to the project root. */
 export const SEARCH_PLACES = [
@@ -224,15 +217,8 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
     source,
   );
   validatePluginOwned(config, plugins);
-  if (config.backbone.model !== null) {
-    if (config.backbone.modelDir !== null && !isSnapshotOf(config.backbone.modelDir, config.backbone.model))
-      throw new ConfigError(
-        `backbone.model (${config.backbone.model}) and backbone.modelDir (${config.backbone.modelDir}) name two models; give one`,
-      );
-    // A resumed run keeps the snapshot it recorded, even if the revision has moved since.
-    const recorded = config.backbone.modelDir !== null && existsSync(config.backbone.modelDir);
-    if (!recorded) config.backbone.modelDir = await cachedModelDir(config.backbone.model);
-  }
+  if (config.backbone.model !== null)
+    config.backbone.modelDir = await modelDirOfId(config.backbone.model, config.backbone.modelDir);
   return { config, file, baseDir, presets, defaultedPresets, plugins };
 }
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
+import { parseModelId } from './hub-cache.js';
 import { tf } from '../tf.js';
 import { ConfigError, KavaError } from '../errors.js';
 import type { BackboneFamily, DecoderConfig, LoadedModel } from '../contracts/backbone.js';
@@ -25,8 +26,7 @@ export function missingModelDir(dir: string, label = 'model directory'): string 
   if (!existsSync(dir)) {
     // Config paths arrive resolved against the working folder: look at what the user typed.
     const typed = isAbsolute(dir) ? relative(process.cwd(), dir) : dir;
-    const hubId = /^[\w-][\w.-]*\/[\w.-]+$/.test(typed);
-    return hubId
+    return parseModelId(typed) !== null
       ? `${label} ${dir}: no such folder. "${typed}" looks like a Hugging Face model id: pass it as --model ${typed} (backbone.model) to read it from the Hugging Face cache, after \`huggingface-cli download ${typed}\` if it is not there yet`
       : `${label} ${dir}: no such folder`;
   }

@@ -68,6 +68,23 @@ export async function cachedModelDir(spec: string, field = 'backbone.model', cac
   return snapshot;
 }
 
+/**
+ * The model directory of `backbone.model`: the snapshot the cache holds for it, or `modelDir` when
+ * that is already one of its snapshots (a resumed run's config.json records both, and keeps the
+ * snapshot it trained from even if the revision has moved since). Another `modelDir` is a second
+ * model, refused.
+ */
+export async function modelDirOfId(model: string, modelDir: string | null): Promise<string> {
+  if (modelDir !== null) {
+    const id = parseModelId(model);
+    const folder = id && (await hub()).getRepoFolderName({ name: id.repo, type: 'model' });
+    if (!folder || !modelDir.includes(`/${folder}/snapshots/`))
+      throw new ConfigError(`backbone.model (${model}) and backbone.modelDir (${modelDir}) name two models; give one`);
+    if (existsSync(modelDir)) return modelDir;
+  }
+  return cachedModelDir(model);
+}
+
 /** A model in the cache that a run can name by id. */
 export interface CachedModel {
   /** `org/name`, with `@revision` for each cached ref but main. */

@@ -91,6 +91,10 @@ export function heldOutExamples(config: KavaConfig, data: RunData): Example[] {
   return data.validation;
 }
 
+/** How many of `available` held-out questions an evaluation answers (eval.limit caps it). */
+export const evaluatedCount = (config: KavaConfig, available: number): number =>
+  Math.min(available, config.eval.limit ?? Infinity);
+
 /** Every example of a dataset file, read through its format plugin (`format` "auto" sniffs it). */
 export async function readExamples(
   registry: Registry,

@@ -24,7 +24,7 @@ import {
   type TrainingState,
 } from './checkpoint.js';
 import { clipByGlobalNorm } from './clip.js';
-import { encodeOptions, heldOutExamples, loadRunData, type RunData } from './data.js';
+import { encodeOptions, evaluatedCount, heldOutExamples, loadRunData, type RunData } from './data.js';
 import { checkBatchSize, checkTraces, methodTrainsLatents } from './preflight.js';
 import { portableConfig } from './load-run.js';
 import { evaluateModel } from './evaluate-run.js';
@@ -306,7 +306,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const teacherWarmupSteps = Math.round(config.train.teacherWarmup * totalSteps);
   const warmupLine = teacherWarmupPlan(config.train.teacherWarmup, totalSteps, warmupTerms.length > 0);
   if (warmupLine) log(warmupLine);
-  const evalQuestions = Math.min(heldOut.length, config.eval.limit ?? Infinity);
+  const evalQuestions = evaluatedCount(config, heldOut.length);
   const evalSteps = new Set(evaluationSteps(config.train.evalEvery, totalSteps, evalQuestions));
   if (evalQuestions > 0) log(evaluationPlan(config.train.evalEvery, totalSteps, evalQuestions));
   parts.schedule = { startStep: teacherWarmupSteps, totalSteps };
