@@ -82,9 +82,13 @@ export async function saveCheckpoint(
     const sha256 = Object.fromEntries([PARAMS, OPTIMIZER].map((f) => [f, fileHash(join(temp, f))]));
     writeTextAtomic(join(temp, STATE), `${JSON.stringify({ ...state, sha256 }, null, 2)}\n`);
   } catch (error) {
-    // A full disk or a failing write leaves no half-written folder behind, and says where.
+    // A full disk or a failing write leaves no half-written folder behind, and says where: the
+    // checkpoint it was writing, not the temporary folder that is gone (the helpers' own errors
+    // name the temporary path, so their system error is taken instead). Node 20's rmSync throws
+    // ENOTDIR where Node 24's ignores it, so both reach here through different calls.
     removeTemp();
-    throw fileError(final, 'save the checkpoint', error);
+    const system = error instanceof KavaError && (error.cause as NodeJS.ErrnoException)?.code ? error.cause : error;
+    throw fileError(final, 'save the checkpoint', system);
   }
   discard(final);
   renameSync(temp, final);
