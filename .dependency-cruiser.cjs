@@ -7,7 +7,7 @@
 //   foundation < contracts < parts < assembly < pipelines < entry points
 const CORE = '^packages/kava-core/src/';
 const LAYER = {
-  foundation: `${CORE}((errors|tf)\\.ts$|(io|ops|runtime|util)/)`,
+  foundation: `${CORE}((errors|tf)\\.ts$|(io|ops|runtime|util|hub)/)`,
   contracts: `${CORE}(contracts/|config/(schema|errors|merge)\\.ts$|plugin/(registry|hooks|plugin)\\.ts$)`,
   parts: `${CORE}((tokenizer|model|data|compression|losses|latent|eval|presets|testing)/|builtins\\.ts$)`,
   assembly: `${CORE}(config/(load|reference|file-loaders|assignments)\\.ts$|plugin/loader\\.ts$)`,
@@ -45,7 +45,7 @@ module.exports = {
     },
     {
       name: 'foundation-is-self-contained',
-      comment: "errors, tf, io, ops, runtime and util know nothing of KaVa's ideas.",
+      comment: "errors, tf, io, ops, runtime, util and hub know nothing of KaVa's ideas.",
       severity: 'error',
       from: { path: LAYER.foundation },
       to: { path: CORE, pathNot: LAYER.foundation },

@@ -117,7 +117,7 @@ describe('flags and settings refused before the work starts', () => {
     const id = kava(['infer', '--backend', 'cpu', '--model-dir', 'meta-llama/Llama-3.2-1B', 'What is 2 + 3?'], dir);
     expect(id.code).toBe(2);
     expect(id.stderr).toMatch(
-      /^kava: --model-dir meta-llama\/Llama-3\.2-1B: no such folder\. "meta-llama\/Llama-3\.2-1B" looks like a Hugging Face model id: pass it as --model meta-llama\/Llama-3\.2-1B \(backbone\.model\) to read it from the Hugging Face cache, after `huggingface-cli download meta-llama\/Llama-3\.2-1B` if it is not there yet/,
+      /^kava: --model-dir meta-llama\/Llama-3\.2-1B: no such folder\. "meta-llama\/Llama-3\.2-1B" looks like a Hugging Face model id: pass it as --model meta-llama\/Llama-3\.2-1B \(backbone\.model\): kava reads it from the Hugging Face cache, downloading it first when it is not there \(`kava download meta-llama\/Llama-3\.2-1B` fetches it ahead\)/,
     );
     const train = kava(['train', '--dry-run', '--backend', 'cpu', '--model-dir', 'Qwen/Qwen2.5-0.5B'], dir);
     expect(train.code).toBe(2);

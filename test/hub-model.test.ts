@@ -39,7 +39,8 @@ const kava = (args: string[], cwd: string, cache: string) => {
     cwd,
     encoding: 'utf8',
     timeout: 300_000,
-    env: { ...process.env, HF_HUB_CACHE: cache },
+    // Offline: this suite reads a cache and must never reach the network (test/hub-download covers that).
+    env: { ...process.env, HF_HUB_CACHE: cache, HF_HUB_OFFLINE: '1' },
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
@@ -81,14 +82,14 @@ describe('a model id in the Hugging Face cache', () => {
 
   test('what is not cached is named, with the command that fetches it', async () => {
     await expect(cachedModelDir('acme/other', 'backbone.model', cache)).rejects.toThrow(
-      /^backbone\.model: acme\/other is not in the Hugging Face cache \(no .*models--acme--other\)\. kava reads the cache and does not download yet: fetch it with `huggingface-cli download acme\/other`/,
+      /^backbone\.model: acme\/other is not in the Hugging Face cache \(no .*models--acme--other\); fetch it with `kava download acme\/other`/,
     );
     await expect(cachedModelDir('acme/tiny-llama@v2', '--model', cache)).rejects.toThrow(
-      /^--model: acme\/tiny-llama@v2 is not in the Hugging Face cache \(revision "v2" is not cached; cached: main, v1\)\. .*`huggingface-cli download acme\/tiny-llama --revision v2`/,
+      /^--model: acme\/tiny-llama@v2 is not in the Hugging Face cache \(revision "v2" is not cached; cached: main, v1\); fetch it with `kava download acme\/tiny-llama@v2`/,
     );
     const partial = cacheTree(['config.json', 'tokenizer.json']); // an interrupted download: no weights
     await expect(cachedModelDir('acme/tiny-llama', 'backbone.model', partial)).rejects.toThrow(
-      /snapshot a{8}0123.* lacks model\.safetensors \(or its shards\)/,
+      /its snapshot .*a{8}0123.* lacks model\.safetensors \(or its shards\)/,
     );
     await expect(cachedModelDir('tiny-llama', 'backbone.model', cache)).rejects.toThrow(
       /backbone\.model: "tiny-llama" is not a Hugging Face model id \(expected org\/name or org\/name@revision/,
@@ -122,7 +123,7 @@ describe('a model id in the Hugging Face cache', () => {
     const section = JSON.parse(doctor.stdout).at(-1);
     expect(section.title).toBe('Hugging Face cache');
     expect(section.checks).toEqual([
-      { name: 'cache', status: 'info', detail: `${cache} (--model ORG/NAME reads it)` },
+      { name: 'cache', status: 'info', detail: `${cache} (--model ORG/NAME and --data hf:ORG/NAME read it)` },
       {
         name: 'acme/tiny-llama',
         status: 'info',

@@ -1,4 +1,5 @@
-import { ConfigError, cachedModelDir, loadModelDir, loadRun, type BACKENDS, type LoadedRun } from '@kava/core/app';
+import { ConfigError, fetchModelDir, loadModelDir, loadRun, type BACKENDS, type LoadedRun } from '@kava/core/app';
+import { downloadProgress } from './download-progress.js';
 import { runPlugins, setLayer } from './options.js';
 
 export interface ModelFlags {
@@ -31,7 +32,10 @@ export async function loadModelFromFlags(command: string, flags: ModelFlags): Pr
   if (flags.modelDir !== undefined || flags.model !== undefined) {
     if (runPath !== undefined)
       throw new ConfigError(`kava ${command}: give either a run (${runFlags.join(' / ')}) or ${modelFlag}, not both`);
-    return loadModelDir(flags.modelDir ?? (await cachedModelDir(flags.model!, '--model')), options);
+    const dir =
+      flags.modelDir ??
+      (await fetchModelDir(flags.model!, { field: '--model', progress: downloadProgress(flags.model!) }));
+    return loadModelDir(dir, options);
   }
   if (runPath === undefined)
     throw new ConfigError(

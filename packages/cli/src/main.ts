@@ -10,6 +10,7 @@ import { inferCommand } from './commands/infer.js';
 import { compressCommand } from './commands/compress.js';
 import { exportCommand } from './commands/export.js';
 import { doctorCommand } from './commands/doctor.js';
+import { downloadCommand } from './commands/download.js';
 import { reportError } from './report-error.js';
 import { CommandExit, EXIT_OK } from './exit-codes.js';
 
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   configCommand(program);
   pluginsCommand(program);
   initCommand(program);
+  downloadCommand(program);
   doctorCommand(program);
   for (const command of program.commands) command.exitOverride();
   return program;

@@ -12,6 +12,7 @@ import {
   type RunPlugins,
 } from '@kava/core/app';
 import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from './builtin-plugins.js';
+import { downloadProgress } from './download-progress.js';
 
 /** Options every command that reads the configuration accepts. */
 export interface CommonOptions {
@@ -125,6 +126,7 @@ export async function resolveFromOptions(
     extraPluginSpecs: options.plugin ?? [],
     builtinPlugins: BUILTIN_PLUGINS,
     defaultPresets: DEFAULT_PRESETS,
+    hubProgress: downloadProgress('Hugging Face hub'),
   });
 }
 

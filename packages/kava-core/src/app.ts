@@ -37,6 +37,7 @@ export { diagnose, findLibraries, CUDA11_LIBRARIES, type DoctorCheck, type Docto
 
 // Parts and pipelines.
 export * from './model/index.js';
+export * from './hub/index.js';
 export * from './tokenizer/index.js';
 export * from './compression/index.js';
 export * from './data/index.js';

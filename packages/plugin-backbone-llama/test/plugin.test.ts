@@ -101,7 +101,7 @@ describe('@kava/plugin-backbone-llama', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(
-      /meta-llama\/Llama-3\.2-1B-Instruct.*--model meta-llama\/Llama-3\.2-1B-Instruct .*huggingface-cli download meta-llama\/Llama-3\.2-1B-Instruct --local-dir models\/llama-1b.*--model-dir models\/llama-1b/,
+      /meta-llama\/Llama-3\.2-1B-Instruct: pass --model meta-llama\/Llama-3\.2-1B-Instruct .*`kava download meta-llama\/Llama-3\.2-1B-Instruct`.*--model-dir at a folder holding it \(e\.g\. models\/llama-1b\)/,
     );
   });
 

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { diagnose, hubCachePath, listCachedModels, loadPlugins, type DoctorSection } from '@kava/core/app';
+import {
+  diagnose,
+  hubCachePath,
+  listCachedDatasets,
+  listCachedModels,
+  loadPlugins,
+  type DoctorSection,
+} from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '../builtin-plugins.js';
 
 const MARK = { ok: 'ok     ', missing: 'MISSING', info: '       ' } as const;
@@ -24,10 +31,17 @@ export function formatDoctor(sections: readonly DoctorSection[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** The models of the Hugging Face cache that `--model ID` can name, and whether a built-in family reads them. */
+/**
+ * The models of the Hugging Face cache that `--model ID` can name (and whether a built-in family
+ * reads them), and the datasets `--data hf:ID` can.
+ */
 async function cachedModelsSection(): Promise<DoctorSection> {
   const cache = await hubCachePath();
-  const where = { name: 'cache', status: 'info' as const, detail: `${cache} (--model ORG/NAME reads it)` };
+  const where = {
+    name: 'cache',
+    status: 'info' as const,
+    detail: `${cache} (--model ORG/NAME and --data hf:ORG/NAME read it)`,
+  };
   const models = (detail: string) => ({ name: 'models', status: 'info' as const, detail });
   let rows: DoctorSection['checks'];
   try {
@@ -38,7 +52,13 @@ async function cachedModelsSection(): Promise<DoctorSection> {
       status: 'info' as const,
       detail: `${m.modelType ?? 'no model_type'}${m.modelType && readable.has(m.modelType) ? '' : ' (no loaded backbone family reads it)'}, ${(m.size / 2 ** 20).toFixed(1)} MiB${m.ids.length > 1 ? `; also ${m.ids.slice(1).join(', ')}` : ''}`,
     }));
-    if (!rows.length) rows = [models('none (huggingface-cli download ORG/NAME adds one)')];
+    if (!rows.length) rows = [models('none (kava download ORG/NAME adds one)')];
+    for (const d of await listCachedDatasets(cache))
+      rows.push({
+        name: d.ids[0]!,
+        status: 'info' as const,
+        detail: `dataset, ${d.dataFiles.length} data file${d.dataFiles.length === 1 ? '' : 's'} (${d.dataFiles.slice(0, 3).join(', ')}${d.dataFiles.length > 3 ? ', …' : ''}), ${(d.size / 2 ** 20).toFixed(1)} MiB${d.ids.length > 1 ? `; also ${d.ids.slice(1).join(', ')}` : ''}`,
+      });
   } catch (error) {
     rows = [models(`could not read the cache: ${(error as Error).message}`)];
   }

@@ -2,15 +2,18 @@ import { basename, join, resolve } from 'node:path';
 import { addBackendOption, addPluginOption, addSetOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
 import { EvalProgress } from '../progress.js';
+import { downloadProgress } from '../download-progress.js';
 import { answerLevelsLine } from '../report/answer-levels.js';
 import { Option, type Command } from 'commander';
 import {
   BACKENDS,
   ConfigError,
+  datasetFileOfId,
   droppedQuestionTokens,
   evaluateModel,
   evaluatedCount,
   heldOutExamples,
+  isHubDataset,
   loadRunData,
   readExamples,
   type EvalReport,
@@ -60,9 +63,12 @@ export function evalCommand(program: Command): void {
     )
     .option(
       '--model <id>',
-      'a Hugging Face model id, org/name[@revision], read from the local Hugging Face cache (HF_HUB_CACHE, HF_HOME): like --model-dir on its snapshot',
+      'a Hugging Face model id, org/name[@revision]: like --model-dir on its snapshot in the Hugging Face cache (downloaded first when missing)',
     )
-    .option('--data <file>', "evaluation file (GSM8k, GSM8k-Hard, SVAMP, ...); default: the run's held-out data")
+    .option(
+      '--data <file>',
+      "evaluation data (GSM8k, GSM8k-Hard, SVAMP, ...): a file, or a Hugging Face dataset hf:org/name[@revision][:split] (split default: test); default: the run's held-out data",
+    )
     .option('--format <name>', 'format of --data (default: sniffed)', 'auto')
     .addOption(
       new Option(
@@ -93,7 +99,13 @@ export function evalCommand(program: Command): void {
         const examples = flags.data
           ? await readExamples(
               plugins.registry,
-              resolve(flags.data),
+              isHubDataset(flags.data)
+                ? await datasetFileOfId(flags.data, {
+                    field: '--data',
+                    defaultSplit: 'test',
+                    progress: downloadProgress(flags.data),
+                  })
+                : resolve(flags.data),
               flags.format ?? 'auto',
               { skipInvalid: config.data.skipInvalid },
               '--format',

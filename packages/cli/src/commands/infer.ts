@@ -22,7 +22,7 @@ export function inferCommand(program: Command): void {
     )
     .option(
       '--model <id>',
-      'a Hugging Face model id, org/name[@revision], read from the local Hugging Face cache (HF_HUB_CACHE, HF_HOME): like --model-dir on its snapshot',
+      'a Hugging Face model id, org/name[@revision]: like --model-dir on its snapshot in the Hugging Face cache (downloaded first when missing)',
     )
     .addOption(
       new Option(

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import {
   ConfigError,
   addModelTokens,
+  isHubDataset,
   plannedSteps,
   teacherWarmupPlan,
   evaluationPlan,
@@ -73,7 +74,7 @@ function flagsToConfig(flags: TrainFlags): KavaConfigInput {
   if (flags.modelDir) layer.backbone = { modelDir: resolve(flags.modelDir) };
   // An id replaces a model directory a config file may name (the two would conflict).
   if (flags.model) layer.backbone = { model: flags.model, modelDir: null };
-  if (flags.data) layer.data = { train: resolve(flags.data) };
+  if (flags.data) layer.data = { train: isHubDataset(flags.data) ? flags.data : resolve(flags.data) };
   if (flags.out) trainLayer.out = resolve(flags.out);
   const steps = positiveFlag('--steps', flags.steps);
   if (steps !== undefined) trainLayer.steps = steps;
@@ -123,9 +124,12 @@ export function trainCommand(program: Command): void {
     .option('--model-dir <dir>', 'local Hugging Face model directory (for llama-1b, llama-3b, qwen-0.5b)')
     .option(
       '--model <id>',
-      'a Hugging Face model id, org/name[@revision], read from the local Hugging Face cache (HF_HUB_CACHE, HF_HOME) instead of --model-dir',
+      'a Hugging Face model id, org/name[@revision], instead of --model-dir: read from the Hugging Face cache (HF_HUB_CACHE, HF_HOME), downloaded into it first when missing (not with HF_HUB_OFFLINE=1)',
     )
-    .option('--data <file>', 'training data file (default: the built-in synthetic task)')
+    .option(
+      '--data <file>',
+      'training data: a file, or a Hugging Face dataset hf:org/name[@revision][:split] (split default: train); default: the built-in synthetic task',
+    )
     .option('--out <dir>', 'folder for run directories (train.out)')
     .option('--steps <n>', 'optimiser steps')
     .option('--epochs <n>', 'epochs over the training data (instead of --steps)')

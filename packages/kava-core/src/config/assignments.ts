@@ -118,7 +118,13 @@ function assignment(text: string, cwd: string): KavaConfigInput {
   if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(key))
     throw new ConfigError(`${flag}: "${key}" is not a dotted setting name (e.g. train.lr, compression.scorer)`);
   let value = typed(raw, schemaAt(key, flag), key, flag);
-  if ((PATH_SETTINGS as readonly string[]).includes(key) && typeof value === 'string' && !isAbsolute(value))
+  // A path is the user's, relative to where they typed it; a hub dataset (hf:…) is not a path.
+  if (
+    (PATH_SETTINGS as readonly string[]).includes(key) &&
+    typeof value === 'string' &&
+    !isAbsolute(value) &&
+    !value.startsWith('hf:')
+  )
     value = resolve(cwd, value);
   const layer: Record<string, unknown> = {};
   let node = layer;

@@ -11,7 +11,9 @@ import { configLayerSchema, configSchema, type KavaConfig, type KavaConfigInput 
 import { mergeConfigs, isPlainObject } from './merge.js';
 import { parseOrThrow, show } from './errors.js';
 import { presetNames } from '../presets/names.js';
-import { modelDirOfId } from '../model/hub-cache.js';
+import { modelDirOfId } from '../hub/cache.js';
+import { datasetFileOfId, isHubDataset } from '../hub/dataset.js';
+import type { DownloadProgress } from '../hub/download.js';
 
 /** Where cosmiconfig looks, in order, in each folder from `cwd` up to the project root. */
 export const SEARCH_PLACES = [
@@ -128,6 +130,8 @@ export interface ResolveOptions {
   extraPluginSpecs?: readonly string[];
   /** Read no config file at all (the built-in defaults and presets only: `kava init`). */
   ignoreConfigFiles?: boolean;
+  /** Shown the progress of a model or dataset named by id that must be downloaded first. */
+  hubProgress?: DownloadProgress;
 }
 
 export interface ResolvedConfig {
@@ -218,8 +222,31 @@ export async function resolveConfig(options: ResolveOptions = {}): Promise<Resol
   );
   validatePluginOwned(config, plugins);
   if (config.backbone.model !== null)
-    config.backbone.modelDir = await modelDirOfId(config.backbone.model, config.backbone.modelDir);
+    config.backbone.modelDir = await modelDirOfId(config.backbone.model, config.backbone.modelDir, {
+      progress: options.hubProgress,
+    });
+  await resolveHubDatasets(config, options.hubProgress);
   return { config, file, baseDir, presets, defaultedPresets, plugins };
+}
+
+/**
+ * Data settings that name a hub dataset (`hf:org/name[:split]`) become the local file holding
+ * it (from the cache, or downloaded), so everything after reads files as before. A spec without a
+ * split means the setting's own: train for data.train, test for data.test and eval.data.
+ */
+async function resolveHubDatasets(config: KavaConfig, progress?: DownloadProgress): Promise<void> {
+  const settings = [
+    ['data', 'train', 'train'],
+    ['data', 'test', 'test'],
+    ['data', 'validation', 'validation'],
+    ['eval', 'data', 'test'],
+  ] as const;
+  for (const [section, key, defaultSplit] of settings) {
+    const holder = config[section] as unknown as Record<string, unknown>;
+    const value = holder[key];
+    if (typeof value === 'string' && isHubDataset(value))
+      holder[key] = await datasetFileOfId(value, { field: `${section}.${key}`, defaultSplit, progress });
+  }
 }
 
 /**

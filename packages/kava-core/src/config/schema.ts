@@ -77,7 +77,7 @@ export const backboneSchema = section(
       .nullable()
       .default(null)
       .describe(
-        'a Hugging Face model id, org/name or org/name@revision (a branch, tag or commit; default main), read from the local Hugging Face cache (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub) as PyTorch work filled it: sets backbone.modelDir to the cached snapshot',
+        'a Hugging Face model id, org/name or org/name@revision (a branch, tag or commit; default main), read from the Hugging Face cache (HF_HUB_CACHE, HF_HOME/hub, ~/.cache/huggingface/hub) and downloaded into it first when missing (not with HF_HUB_OFFLINE=1): sets backbone.modelDir to the cached snapshot',
       ),
     modelDir: z
       .string()
@@ -137,18 +137,26 @@ export const dataSchema = section(
       .string()
       .default('auto')
       .describe('dataset format plugin name, or "auto" to sniff it from the file; "synthetic" needs no file'),
-    train: z.string().nullable().default(null).describe('training file; null uses the built-in synthetic task'),
+    train: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe(
+        'training file, or a Hugging Face dataset hf:org/name[@revision][:split] (split default: train); null uses the built-in synthetic task',
+      ),
     test: z
       .string()
       .nullable()
       .default(null)
-      .describe('held-out file for evaluation during and after training; null uses the synthetic test split'),
+      .describe(
+        'held-out file for evaluation during and after training, or hf:org/name[:split] (split default: test); null uses the synthetic test split',
+      ),
     validation: z
       .string()
       .nullable()
       .default(null)
       .describe(
-        'validation file, evaluated instead of data.test when eval.split is "validation"; null uses the synthetic validation split',
+        'validation file (or hf:org/name[:split], split default: validation), evaluated instead of data.test when eval.split is "validation"; null uses the synthetic validation split',
       ),
     trace: z
       .enum(['equation', 'nl'])
@@ -288,7 +296,11 @@ export const evalSchema = section(
       .enum(['latent', 'cot', 'direct'])
       .default('latent')
       .describe('latent thoughts (KaVa/CODI/PCCoT), written CoT, or direct answer'),
-    data: z.string().nullable().default(null).describe('evaluation file; null uses data.test'),
+    data: z
+      .string()
+      .nullable()
+      .default(null)
+      .describe('evaluation file, or hf:org/name[:split] (split default: test); null uses data.test'),
     format: z.string().default('auto').describe('format of the evaluation file, or "auto"'),
     limit: positiveInt.nullable().default(null).describe('evaluate at most this many questions'),
     batchSize: positiveInt.default(32).describe('questions decoded together'),

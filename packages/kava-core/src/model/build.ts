@@ -99,9 +99,9 @@ export function shapeDecoderConfig(
 export function modelDirHint(presetName: string, repo: string): string {
   const local = `models/${presetName}`;
   return (
-    `backbone preset "${presetName}" is the released checkpoint ${repo}, which KaVa does not download yet. ` +
-    `Pass --model ${repo} (backbone.model) to read it from the Hugging Face cache, after \`huggingface-cli download ${repo}\` if it is not there yet ` +
-    `(gated models need their license accepted on huggingface.co first); or download it to a folder (huggingface-cli download ${repo} --local-dir ${local}) and pass --model-dir ${local}.`
+    `backbone preset "${presetName}" is the released checkpoint ${repo}: pass --model ${repo} (backbone.model), ` +
+    `which reads it from the Hugging Face cache and downloads it there first when missing (\`kava download ${repo}\` fetches it ahead; ` +
+    `gated models need their license accepted on huggingface.co and HF_TOKEN set); or point --model-dir at a folder holding it (e.g. ${local}).`
   );
 }
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { parseModelId } from './hub-cache.js';
+import { parseModelId } from '../hub/cache.js';
 import { tf } from '../tf.js';
 import { ConfigError, KavaError } from '../errors.js';
 import type { BackboneFamily, DecoderConfig, LoadedModel } from '../contracts/backbone.js';
@@ -20,14 +20,14 @@ import { loadTokenizer as loadHFTokenizer } from '../tokenizer/index.js';
 
 /**
  * What to say when `dir` holds no config.json. `org/name` that is not a folder here is most often a
- * Hugging Face model id, which kava does not download: say how to get the folder.
+ * Hugging Face model id, which `--model` reads from the cache (downloading it when missing).
  */
 export function missingModelDir(dir: string, label = 'model directory'): string {
   if (!existsSync(dir)) {
     // Config paths arrive resolved against the working folder: look at what the user typed.
     const typed = isAbsolute(dir) ? relative(process.cwd(), dir) : dir;
     return parseModelId(typed) !== null
-      ? `${label} ${dir}: no such folder. "${typed}" looks like a Hugging Face model id: pass it as --model ${typed} (backbone.model) to read it from the Hugging Face cache, after \`huggingface-cli download ${typed}\` if it is not there yet`
+      ? `${label} ${dir}: no such folder. "${typed}" looks like a Hugging Face model id: pass it as --model ${typed} (backbone.model): kava reads it from the Hugging Face cache, downloading it first when it is not there (\`kava download ${typed}\` fetches it ahead)`
       : `${label} ${dir}: no such folder`;
   }
   return `${label} ${dir}: config.json not found (expected a Hugging Face model directory: config.json, model.safetensors, tokenizer.json)`;

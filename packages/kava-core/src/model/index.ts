@@ -53,11 +53,3 @@ export {
   createBackbone,
   holdsBaseNatively,
 } from './build.js';
-export {
-  cachedModelDir,
-  parseModelId,
-  hubCachePath,
-  listCachedModels,
-  type ModelId,
-  type CachedModel,
-} from './hub-cache.js';
