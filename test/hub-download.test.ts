@@ -192,6 +192,11 @@ describe('a dataset by hf:ORG/NAME[@REV][:SPLIT]', () => {
     expect(splitFiles(files, 'data/test-00000-of-00001.parquet', 'x/y', 'f')).toEqual([
       'data/test-00000-of-00001.parquet',
     ]);
+    // One data file named for no split is the dataset, for a setting's default split only.
+    expect(splitFiles(['README.md', 'gsmhardv2.jsonl'], 'test', 'x/y', 'f', true)).toEqual(['gsmhardv2.jsonl']);
+    expect(() => splitFiles(['README.md', 'gsmhardv2.jsonl'], 'test', 'x/y', 'eval.data')).toThrow(
+      'eval.data: x/y has no files for split "test"; its data files: gsmhardv2.jsonl',
+    );
     const gsm = ['main/test-0.parquet', 'main/train-0.parquet', 'socratic/test-0.parquet'];
     expect(splitFiles(gsm, 'socratic/test', 'openai/gsm8k', 'f')).toEqual(['socratic/test-0.parquet']);
     expect(() => splitFiles(gsm, 'test', 'openai/gsm8k', 'data.test')).toThrow(
@@ -265,6 +270,36 @@ function kava(args: string[], cwd: string, env: Record<string, string>) {
 }
 
 describe('the CLI through the hub', () => {
+  test('kava download stopped with Ctrl-C keeps what arrived, and the next run continues it', async () => {
+    const dir = temp('kava-dl-int-');
+    const env = { HF_HUB_CACHE: join(dir, 'hub') };
+    const file = 'model-00001-of-00002.safetensors';
+    server.slow.set(file, 4096);
+    const child = spawn(process.execPath, [BIN, 'download', 'acme/tiny-llama'], {
+      cwd: dir,
+      env: { ...process.env, HF_ENDPOINT: endpoint, HF_TOKEN: '', HF_HUB_OFFLINE: '', ...env },
+    });
+    const exited = new Promise<NodeJS.Signals | null>((done) => child.on('exit', (_code, signal) => done(signal)));
+    // Ctrl-C once some of the file is on disk (and more is on its way).
+    const blobs = join(dir, 'hub', 'models--acme--tiny-llama', 'blobs');
+    const written = () => {
+      const partial = existsSync(blobs) && readdirSync(blobs).find((b) => b.endsWith('.incomplete'));
+      return partial ? lstatSync(join(blobs, partial)).size : 0;
+    };
+    while (written() < 8192) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    expect(await exited).toBe('SIGINT');
+    server.slow.delete(file);
+    const kept = written();
+    expect(kept).toBeGreaterThanOrEqual(8192);
+    expect(kept).toBeLessThan(readFileSync(join(MODEL, file)).length);
+    const again = await kava(['download', 'acme/tiny-llama'], dir, env);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/^acme\/tiny-llama: 8 files, [\d.]+ kB, [\d.]+ kB still to fetch\n/);
+    expect(server.requests.filter((r) => r.path.endsWith(file) && r.range === `bytes=${kept}-`)).toHaveLength(1);
+    expect(readFileSync(join(again.stdout.trim(), file))).toEqual(readFileSync(join(MODEL, file)));
+  });
+
   test('kava train --model ID downloads it with progress, trains; kava eval --data hf:… evaluates; kava download; doctor lists both', async () => {
     const dir = temp('kava-dl-cli-');
     const env = { HF_HUB_CACHE: join(dir, 'hub'), KAVA_CACHE: join(dir, 'kava-cache') };

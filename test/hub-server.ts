@@ -41,6 +41,8 @@ export class HubServer {
   readonly requests: { method: string; path: string; range?: string }[] = [];
   /** path → bytes after which the next transfer of it is cut (once). */
   readonly cutAfter = new Map<string, number>();
+  /** path → served slowly, this many bytes every 50 ms (a large file on a slow line). */
+  readonly slow = new Map<string, number>();
   /** Paths served with a flipped byte. */
   readonly damaged = new Set<string>();
   /** Tree entries per page (the hub pages its listing). */
@@ -156,6 +158,18 @@ export class HubServer {
       res.write(body.subarray(0, cut), () => setTimeout(() => res.socket?.destroy(), 100));
       return;
     }
-    res.end(body);
+    const chunk = this.slow.get(file);
+    if (chunk === undefined) return void res.end(body);
+    let at = 0;
+    const timer = setInterval(() => {
+      if (res.destroyed || at >= body.length) {
+        clearInterval(timer);
+        return void res.end();
+      }
+      const piece = body.subarray(at, at + chunk);
+      res.write(piece);
+      at += piece.length;
+    }, 50);
+    res.on('close', () => clearInterval(timer));
   }
 }

@@ -59,7 +59,13 @@ const isDataFile = (path: string) =>
  * for it, under the config folder when one is given. Files from two folders (two configs) are
  * ambiguous and refused, naming the spellings that choose one.
  */
-export function splitFiles(paths: readonly string[], split: string, label: string, field: string): string[] {
+export function splitFiles(
+  paths: readonly string[],
+  split: string,
+  label: string,
+  field: string,
+  defaulted = false,
+): string[] {
   if (paths.includes(split)) return [split];
   const data = paths.filter(isDataFile);
   const slash = split.lastIndexOf('/');
@@ -87,6 +93,9 @@ export function splitFiles(paths: readonly string[], split: string, label: strin
     throw new ConfigError(
       `${field}: ${label} holds split "${name}" in ${folders.length} configs (${folders.map((f) => `${f || '.'}/`).join(', ')}); name one, e.g. ${HF_PREFIX}${label.replace(/^dataset /, '')}:${folders[0]}/${name}`,
     );
+  // A repository of one data file named for no split (gsmhardv2.jsonl) is that file, whichever
+  // split a setting reads by default; a split the user named must exist.
+  if (matches.length === 0 && defaulted && data.length === 1 && !SPLIT_NAMED.test(basename(data[0]!))) return data;
   if (matches.length === 0) {
     const shown = data.slice(0, 12).join(', ');
     throw new ConfigError(
@@ -142,7 +151,7 @@ export async function datasetFileOfId(spec: string, options: DatasetFetchOptions
   const cached = cachedSnapshot(cache, repo);
   if ('dir' in cached && (!options.refresh || settings.offline)) {
     try {
-      files = splitFiles(snapshotPaths(cached.dir), split, label, options.field);
+      files = splitFiles(snapshotPaths(cached.dir), split, label, options.field, parsed.split === null);
       dir = cached.dir;
     } catch (error) {
       // A split the cached snapshot lacks is fetched when online (the cache may hold another split only).
@@ -165,6 +174,7 @@ export async function datasetFileOfId(spec: string, options: DatasetFetchOptions
             split,
             label,
             options.field,
+            parsed.split === null,
           ),
         );
         return listed.filter((f) => chosen.has(f.path));

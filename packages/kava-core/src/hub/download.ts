@@ -197,7 +197,11 @@ function hubClient(repo: HubRepo, settings: HubSettings, signal?: AbortSignal) {
       if (have > file.size) have = 0;
       const url = `${settings.endpoint}/${filePath(repo)}/resolve/${commit}/${file.path.split('/').map(encodeURIComponent).join('/')}`;
       if (have < file.size || file.size === 0) {
-        const response = await request(url, have > 0 ? { range: `bytes=${have}-` } : {});
+        // identity: the bytes as stored, so a range and the hash apply to them (the Python client asks the same).
+        const response = await request(url, {
+          'accept-encoding': 'identity',
+          ...(have > 0 ? { range: `bytes=${have}-` } : {}),
+        });
         // 206 continues the partial file; 200 (a server without ranges) starts it over.
         if (response.status !== 206) have = 0;
         if (response.status !== 416) {
