@@ -209,6 +209,9 @@ describe('kava CLI basics', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/@kava\/plugin-rkv\n(.*\n)*\s+scorer\s+rkv\s/);
     expect(r.stdout).toMatch(/@kava\/plugin-keydiff\n(.*\n)*\s+scorer\s+keydiff\s/);
+    // The presses, with one name column wide enough for the longest (expected-attention).
+    expect(r.stdout).toMatch(/@kava\/plugin-presses\n(.*\n)*  scorer   snapkv {13}SnapKV: /);
+    expect(r.stdout).toMatch(/\n  scorer   expected-attention Expected Attention: /);
     expect(r.stdout).toMatch(/local-scorer\s+\(.*local-scorer\.mjs\)\n\s+scorer\s+position\s+Keeps the latest tokens/);
     expect(r.stdout).toMatch(/option scale = 1 {2}multiplier/);
   });

@@ -397,8 +397,8 @@ export default { name: 'hook-logger', apply(h) {
     [['infer', '--checkpoint', '/nonexistent/run', 'q'], /no checkpoint found/],
     [['report', '/nonexistent/run'], /not a run directory/],
     [
-      ['compress', '--question', 'q', '--cot', 'c', '--scorer', 'h2o'],
-      /no loaded plugin provides a scorer named "h2o"\. Available: /,
+      ['compress', '--question', 'q', '--cot', 'c', '--scorer', 'scissorhands'],
+      /no loaded plugin provides a scorer named "scissorhands"\. Available: /,
     ],
   ])('kava %j exits 2 with a clear message', (args, message) => {
     const r = kava(args as string[], mkdtempSync(join(tmpdir(), 'kava-err-')));

@@ -54,13 +54,14 @@ beforeAll(() => {
 });
 
 describe('every @kava package', () => {
-  it('covers the seven packages', () => {
+  it('covers the eight packages', () => {
     expect(kavaPackages.map((m) => m.pkg.name).sort()).toEqual([
       '@kava/cli',
       '@kava/core',
       '@kava/plugin-backbone-llama',
       '@kava/plugin-backbone-qwen',
       '@kava/plugin-keydiff',
+      '@kava/plugin-presses',
       '@kava/plugin-rkv',
       '@kava/plugin-tensorboard',
     ]);

@@ -132,6 +132,7 @@ maybe('a local registry round trip: publish, npm install @kava/cli and a third-p
       'cli',
       'plugin-rkv',
       'plugin-keydiff',
+      'plugin-presses',
       'plugin-backbone-llama',
       'plugin-backbone-qwen',
       'plugin-tensorboard',

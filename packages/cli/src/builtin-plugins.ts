@@ -8,6 +8,7 @@ export const BUILTIN_PLUGINS: readonly string[] = [
   '@kava/plugin-backbone-qwen',
   '@kava/plugin-rkv',
   '@kava/plugin-keydiff',
+  '@kava/plugin-presses',
   '@kava/plugin-tensorboard',
 ];
 

@@ -333,8 +333,8 @@ describe('validation errors name the file, the key path, the expected and the ac
     expect(await failing([1, 2])).toMatch(/expected the configuration to be an object, got an array/);
   });
   it('a scorer that no plugin provides, listing those that exist', async () => {
-    expect(await failing({ compression: { scorer: 'h2o' } })).toMatch(
-      /compression\.scorer: no loaded plugin provides a scorer named "h2o"\. Available: .*keydiff.*rkv/,
+    expect(await failing({ compression: { scorer: 'scissorhands' } })).toMatch(
+      /compression\.scorer: no loaded plugin provides a scorer named "scissorhands"\. Available: .*keydiff.*rkv/,
     );
   });
   it("a scorer's options are validated by the scorer's own schema", async () => {

@@ -13,13 +13,17 @@ test('the registry holds every built-in scorer, so the loop below covers them', 
   expect(registered.map((s) => s.name)).toEqual(
     expect.arrayContaining([
       'attention',
+      'expected-attention',
       'first',
+      'h2o',
       'keydiff',
       'knorm',
       'random',
       'recent',
       'rkv',
       'rkv-decoding',
+      'snapkv',
+      'tova',
       'uniform',
     ]),
   );

@@ -17,6 +17,13 @@ function describeOptions(schema: ZodType | undefined): string[] {
 export function listPlugins(set: PluginSet): string {
   const lines: string[] = [];
   const owners = ['(core)', ...set.plugins.map((p) => p.name)];
+  // One name column for all, as wide as the longest name (expected-attention), so descriptions align.
+  const width = Math.max(
+    14,
+    ...owners
+      .flatMap((owner) => Object.values(set.registry.contributions(owner)).flatMap((names) => names ?? []))
+      .map((n) => n.length),
+  );
   for (const owner of owners) {
     const source = set.plugins.find((p) => p.name === owner)?.source;
     lines.push(
@@ -26,8 +33,8 @@ export function listPlugins(set: PluginSet): string {
     for (const kind of KINDS) {
       for (const name of parts[kind as Kind] ?? []) {
         const reg = set.registry.get(kind, name) as { description?: string; options?: ZodType };
-        lines.push(`  ${kind.padEnd(8)} ${name.padEnd(14)} ${reg.description ?? ''}`);
-        for (const option of describeOptions(reg.options)) lines.push(`  ${' '.repeat(24)}option ${option}`);
+        lines.push(`  ${kind.padEnd(8)} ${name.padEnd(width)} ${reg.description ?? ''}`);
+        for (const option of describeOptions(reg.options)) lines.push(`  ${' '.repeat(width + 10)}option ${option}`);
       }
     }
   }

@@ -20,3 +20,4 @@ export {
   KEY_NORM_EPS,
 } from './key-similarity.js';
 export { maskedSoftmax, maskedMean, expandTokenMask, validRank, validCount } from './masked.js';
+export { windowAttentionPerHead, causalWindowMask, lastValidTokens, avgPoolTokens } from './window-attention.js';
