@@ -89,9 +89,9 @@ function keptBy(
         compression,
         scorerInput(model.backbone, out, t, budget, resolved.config.train.seed),
       );
-      return tf
-        .mul(tf.cast(result.indices, 'float32'), tf.reshape(result.slotMask, [1, 1, 1, -1]))
-        .sub(tf.reshape(tf.sub(1, result.slotMask), [1, 1, 1, -1]));
+      // -1 marks an empty slot: per layer and head when the evictor budgets them apart (pyramid, adakv).
+      const filled = result.headSlotMask ?? tf.reshape(result.slotMask, [1, 1, 1, -1]);
+      return tf.mul(tf.cast(result.indices, 'float32'), filled).sub(tf.sub(1, filled));
     });
     const rows = (indices.arraySync() as number[][][][])[0]!;
     indices.dispose();

@@ -28,7 +28,7 @@ export function createCompression(compression: KavaConfig['compression'], regist
     // The loader parsed the options already: a scorer that can take them parsed is not re-parsed.
     scorer: scorerReg.build ? scorerReg.build(compression.options) : scorerReg.create(compression.options),
     scorerPlugin: scorerReg.plugin,
-    evictor: evictorReg.create({}),
+    evictor: evictorReg.create(compression.evictorOptions ?? {}),
     groupReduce: compression.groupReduce,
   };
 }
@@ -103,7 +103,14 @@ export function compressCache(
       scores,
       budget: input.budget,
     });
-    if (final !== result) tf.dispose([result.keys, result.values, result.indices, result.slotMask]);
+    if (final !== result)
+      tf.dispose([
+        result.keys,
+        result.values,
+        result.indices,
+        result.slotMask,
+        ...(result.headSlotMask ? [result.headSlotMask] : []),
+      ]);
     return final;
   } finally {
     scores.dispose();

@@ -26,8 +26,19 @@ const PADDING_KEY = -3e38;
  * `input.keys`/`input.values` [B, L, H_kv, N, d], `scores` [B, L, H_kv, N],
  * `protectedMask` [B, N] (1 = protect). One batched topk, one sort and one gather for the
  * whole batch; no per-head JavaScript loop.
+ *
+ * `headBudgets` [B or 1, L, H_kv] (at most `budget`) gives each layer and head its own count, as
+ * the budget-allocating evictors (pyramid, adakv) do: a head keeps its best min(count, N_valid)
+ * tokens in its first slots, and the result's `headSlotMask` [B, L, H_kv, M] marks them
+ * (`slotMask` then marks the slots any head fills). Without it every head keeps `budget`.
  */
-export function evictTopK(input: ScorerInput, scores: Tensor, budget: number, protectedMask?: Tensor): EvictionResult {
+export function evictTopK(
+  input: ScorerInput,
+  scores: Tensor,
+  budget: number,
+  protectedMask?: Tensor,
+  headBudgets?: Tensor,
+): EvictionResult {
   const { B, L, Hkv, N, d } = checkScorerInput(input, 'topk evictor', ['keys', 'values']);
   if (!Number.isInteger(budget) || budget < 1)
     throw new KavaError(`topk evictor: budget must be a positive integer, got ${budget}`);
@@ -40,9 +51,12 @@ export function evictTopK(input: ScorerInput, scores: Tensor, budget: number, pr
   if (protectedMask && protectedMask.shape.join() !== [B, N].join()) {
     throw new KavaError(`topk evictor: protectedMask must be [B, N] = [${B}, ${N}], got [${protectedMask.shape}]`);
   }
+  if (headBudgets && (headBudgets.rank !== 3 || headBudgets.shape[1] !== L || headBudgets.shape[2] !== Hkv)) {
+    throw new KavaError(`topk evictor: headBudgets must be [B or 1, ${L}, ${Hkv}], got [${headBudgets.shape}]`);
+  }
   const M = budget;
   const k = Math.min(M, N);
-  return tf.tidy(() => {
+  return tf.tidy((): EvictionResult & tf.TensorContainerObject => {
     const valid = tf.greater(input.mask, 0).reshape([B, 1, 1, N]);
     const clamped = tf.clipByValue(scores.toFloat(), -SCORE_LIMIT, SCORE_LIMIT);
     const finite = tf.where(tf.isNaN(clamped), tf.fill(clamped.shape, -SCORE_LIMIT), clamped);
@@ -54,10 +68,19 @@ export function evictTopK(input: ScorerInput, scores: Tensor, budget: number, pr
     const top = tf.topk(key, k).indices; // [B, L, H_kv, k], by key descending
 
     // Valid tokens precede padding in `top`, so slot t (in either order) is filled iff
-    // t < min(N_valid, M): the same for every layer and head of an example.
+    // t < min(N_valid, M): the same for every layer and head of an example; with head budgets,
+    // t < min(N_valid, its head's count).
     const nValid = tf.sum(tf.greater(input.mask, 0).toFloat(), 1, true); // [B, 1]
-    const slotMask = tf.less(tf.range(0, M).reshape([1, M]), nValid).toFloat(); // [B, M]
-    const filled = tf.greater(slotMask.slice([0, 0], [B, k]), 0).reshape([B, 1, 1, k]);
+    const counts = headBudgets
+      ? tf.minimum(tf.broadcastTo(headBudgets.toFloat(), [B, L, Hkv]), nValid.reshape([B, 1, 1])).expandDims(3)
+      : null; // [B, L, H_kv, 1]
+    const headSlotMask = counts ? tf.less(tf.range(0, M).reshape([1, 1, 1, M]), counts).toFloat() : undefined;
+    const slotMask = headSlotMask
+      ? tf.max(headSlotMask, [1, 2])
+      : tf.less(tf.range(0, M).reshape([1, M]), nValid).toFloat(); // [B, M]
+    const filled = counts
+      ? tf.less(tf.range(0, k).reshape([1, 1, 1, k]), counts)
+      : tf.greater(slotMask.slice([0, 0], [B, k]), 0).reshape([B, 1, 1, k]);
 
     // Sort ascending by position, padding picks last: topk of −(index, or N + index for padding).
     const position = top.toFloat();
@@ -72,12 +95,16 @@ export function evictTopK(input: ScorerInput, scores: Tensor, budget: number, pr
       .mul(tf.scalar(N, 'int32'))
       .reshape([B, L, Hkv, 1]);
     const flat = tf.add(indices, base).reshape([-1]);
-    const slotFilled = tf.broadcastTo(tf.greater(slotMask, 0).reshape([B, 1, 1, M, 1]), [B, L, Hkv, M, d]);
+    const slotFilled = tf.broadcastTo(
+      headSlotMask ? tf.greater(headSlotMask, 0).expandDims(4) : tf.greater(slotMask, 0).reshape([B, 1, 1, M, 1]),
+      [B, L, Hkv, M, d],
+    );
     const take = (cache: Tensor) => {
       const gathered = tf.gather(cache.reshape([B * L * Hkv * N, d]), flat).reshape([B, L, Hkv, M, d]);
       return tf.where(slotFilled, gathered, tf.zerosLike(gathered)); // where, not ×0: no −0 entries
     };
-    return { keys: take(input.keys), values: take(input.values), indices, slotMask };
+    const kept = { keys: take(input.keys), values: take(input.values), indices, slotMask };
+    return headSlotMask ? { ...kept, headSlotMask } : kept;
   });
 }
 

@@ -299,6 +299,26 @@ export function scorerOptions(
   return {};
 }
 
+/** `compression.evictorOptions` validated by the selected evictor's schema, with its defaults filled in. */
+export function evictorOptions(
+  compression: Pick<KavaConfig['compression'], 'evictor' | 'evictorOptions'>,
+  registry: Registry,
+): Record<string, unknown> {
+  const evictor = registry.get('evictor', compression.evictor, 'compression.evictor');
+  if (evictor.options)
+    return parseOrThrow(
+      evictor.options,
+      compression.evictorOptions,
+      `evictor "${evictor.name}" (plugin ${evictor.plugin})`,
+      ['compression', 'evictorOptions'],
+    ) as Record<string, unknown>;
+  if (Object.keys(compression.evictorOptions).length > 0)
+    throw new ConfigError(
+      `compression.evictorOptions: evictor "${evictor.name}" takes no options, got ${Object.keys(compression.evictorOptions).join(', ')}`,
+    );
+  return {};
+}
+
 /**
  * The loggers a run opens, each with its options parsed: those the config names, and those on by
  * default that it does not turn off (`false` entries stay, so the run's config.json says so).
@@ -324,7 +344,7 @@ export function loggerOptions(loggers: KavaConfig['loggers'], registry: Registry
 /** Checks the parts of a resolved config that plugins own. */
 export function validatePluginOwned(config: KavaConfig, { registry }: PluginSet): void {
   config.compression.options = scorerOptions(config.compression, registry);
-  registry.get('evictor', config.compression.evictor, 'compression.evictor');
+  config.compression.evictorOptions = evictorOptions(config.compression, registry);
   for (const [name, entry] of Object.entries(config.losses)) {
     const loss = registry.get('loss', name, `losses.${name}`);
     const { weight, warmup, ...rest } = entry;

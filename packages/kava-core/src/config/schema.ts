@@ -208,7 +208,16 @@ export const compressionSchema = section(
       .record(z.string(), z.unknown())
       .default({})
       .describe("options of the selected scorer, validated by the scorer's own schema"),
-    evictor: z.string().default('topk').describe('evictor that keeps the top-M scored tokens per layer and KV head'),
+    evictor: z
+      .string()
+      .default('topk')
+      .describe(
+        'evictor that keeps the scored tokens: topk (M per layer and KV head), or one that gives layers or heads their own budgets (pyramid, adakv)',
+      ),
+    evictorOptions: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("options of the selected evictor, validated by the evictor's own schema"),
     rope: z.enum(['post', 'pre']).default('post').describe('score keys after (as cached) or before RoPE'),
     groupReduce: z
       .enum(['max', 'mean'])

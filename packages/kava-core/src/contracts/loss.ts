@@ -30,10 +30,11 @@ export interface LossInputs {
     latentPositions?: Tensor;
   };
   /**
-   * Compressed teacher K/V targets and slot mask (see EvictionResult), and [B, L, H_kv, M] int32
-   * the RoPE position each kept key was rotated at in the teacher pass.
+   * Compressed teacher K/V targets and slot masks (see EvictionResult: headSlotMask when the
+   * evictor gave layers or heads their own budgets), and [B, L, H_kv, M] int32 the RoPE position
+   * each kept key was rotated at in the teacher pass.
    */
-  compressed?: { keys: Tensor; values: Tensor; slotMask: Tensor; positions?: Tensor };
+  compressed?: { keys: Tensor; values: Tensor; slotMask: Tensor; headSlotMask?: Tensor; positions?: Tensor };
   /** The backbone's rotary settings, for a term that moves keys between positions. */
   rope?: Pick<DecoderConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>;
 }

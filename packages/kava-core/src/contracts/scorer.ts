@@ -68,8 +68,13 @@ export interface EvictionResult {
   values: Tensor;
   /** [B, L, H_kv, M] int32 indices into the CoT axis N (0 for unfilled slots). */
   indices: Tensor;
-  /** [B, M] float32: 1 for a filled slot, 0 where the CoT was shorter than M. */
+  /** [B, M] float32: 1 for a filled slot, 0 where the CoT was shorter than M (with headSlotMask: filled in any head). */
   slotMask: Tensor;
+  /**
+   * [B, L, H_kv, M] float32, from evictors that give layers or heads their own budgets (pyramid,
+   * adakv): 1 for a slot that layer and head filled. Absent: every head fills what slotMask says.
+   */
+  headSlotMask?: Tensor;
 }
 
 /** Keeps the top-M tokens per (example, layer, KV head). */

@@ -23,9 +23,17 @@ type KvOptions = z.output<typeof KV_OPTIONS>;
 
 /**
  * Masked mean distance between student latent K (or V) and the compressed teacher targets
- * (stop-gradient), [B, L, H_kv, M, d], over filled slots only (slotMask [B, M]).
+ * (stop-gradient), [B, L, H_kv, M, d], over filled slots only: slotMask [B, M], or with
+ * budgets per layer and head (headSlotMask [B, L, H_kv, M]) each head's own filled slots.
  */
-function matchTerm(student: Tensor, teacher: Tensor, slotMask: Tensor, options: KvOptions): Tensor {
+function matchTerm(
+  student: Tensor,
+  teacher: Tensor,
+  slotMask: Tensor,
+  options: KvOptions,
+  headSlotMask?: Tensor,
+): Tensor {
+  if (headSlotMask) return matchTermPerHead(student, teacher, headSlotMask, options);
   return tf.tidy(() => {
     const target = stopGradient(teacher);
     const [b, l, h, m, d] = target.shape as [number, number, number, number, number];
@@ -35,6 +43,28 @@ function matchTerm(student: Tensor, teacher: Tensor, slotMask: Tensor, options: 
     if (options.layerwiseStd) {
       // Teacher std per layer over its filled entries; a residual in a loud layer counts less.
       const n = tf.mul(tf.maximum(tf.sum(mask), 1), h * d);
+      const mean = tf.div(tf.sum(tf.mul(target, mask), [0, 2, 3, 4], true), n);
+      const variance = tf.div(tf.sum(tf.mul(tf.square(tf.sub(target, mean)), mask), [0, 2, 3, 4], true), n);
+      dist = tf.div(dist, tf.add(tf.sqrt(variance), 1e-6));
+    }
+    return tf.div(tf.sum(dist), count);
+  });
+}
+
+/**
+ * matchTerm with a mask per layer and head: the same mean over filled entries (each counted once)
+ * and the same per-layer teacher std, over that layer's filled entries. A separate path so runs
+ * with one budget for all heads keep their exact arithmetic.
+ */
+function matchTermPerHead(student: Tensor, teacher: Tensor, headSlotMask: Tensor, options: KvOptions): Tensor {
+  return tf.tidy(() => {
+    const target = stopGradient(teacher);
+    const d = target.shape[4]!;
+    const mask = tf.expandDims(tf.cast(headSlotMask, 'float32'), 4); // [B, L, H_kv, M, 1]
+    let dist = tf.mul(elementwiseDistance(student, target, options.type), mask);
+    const count = tf.mul(tf.maximum(tf.sum(mask), 1), d);
+    if (options.layerwiseStd) {
+      const n = tf.mul(tf.maximum(tf.sum(mask, [0, 2, 3, 4], true), 1), d);
       const mean = tf.div(tf.sum(tf.mul(target, mask), [0, 2, 3, 4], true), n);
       const variance = tf.div(tf.sum(tf.mul(tf.square(tf.sub(target, mean)), mask), [0, 2, 3, 4], true), n);
       dist = tf.div(dist, tf.add(tf.sqrt(variance), 1e-6));
@@ -73,8 +103,14 @@ export const kvLoss = defineLoss({
     return tf.tidy(() =>
       tf.mul(
         tf.add(
-          matchTerm(student.latentKeys!, targetKeys(student, compressed, rope, options), compressed.slotMask, options),
-          matchTerm(student.latentValues!, compressed.values, compressed.slotMask, options),
+          matchTerm(
+            student.latentKeys!,
+            targetKeys(student, compressed, rope, options),
+            compressed.slotMask,
+            options,
+            compressed.headSlotMask,
+          ),
+          matchTerm(student.latentValues!, compressed.values, compressed.slotMask, options, compressed.headSlotMask),
         ),
         0.5,
       ),

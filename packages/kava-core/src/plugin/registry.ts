@@ -25,6 +25,8 @@ export interface ScorerRegistration extends Named {
   build?(options: Record<string, unknown>): KVScorer;
 }
 export interface EvictorRegistration extends Named {
+  /** Validates `compression.evictorOptions`; an evictor without it takes none. */
+  options?: ZodType;
   create(options: Record<string, unknown>): Evictor;
 }
 /**

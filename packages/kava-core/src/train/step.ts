@@ -199,6 +199,7 @@ export function forwardLosses(
         keys: kept.keys,
         values: kept.values,
         slotMask: kept.slotMask,
+        ...(kept.headSlotMask ? { headSlotMask: kept.headSlotMask } : {}),
         positions: keptPositions(t.mask, t.cotPositions, kept.indices),
       };
     }
