@@ -1,4 +1,4 @@
-import { tf, z, evictTopK, type Evictor, type ScorerInput } from '@kava/core';
+import { tf, z, budgetedEvictor, type Evictor, type ScorerInput } from '@kava/core';
 
 const options = z.strictObject({
   share: z
@@ -59,17 +59,7 @@ export function adakvBudgets(
 
 export function createAdakvEvictor(raw: z.input<typeof options> = {}): Evictor {
   const { share, floor } = options.parse(raw);
-  return {
-    name: 'adakv',
-    evict(input, scores, budget, protectedMask) {
-      const headBudgets = adakvBudgets(input, scores, budget, share, floor);
-      try {
-        return evictTopK(input, scores, budget, protectedMask, headBudgets);
-      } finally {
-        headBudgets.dispose();
-      }
-    },
-  };
+  return budgetedEvictor('adakv', (input, scores, budget) => adakvBudgets(input, scores, budget, share, floor));
 }
 
 export const adakvEvictor = {

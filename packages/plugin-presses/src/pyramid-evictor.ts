@@ -1,4 +1,4 @@
-import { tf, z, evictTopK, type Evictor } from '@kava/core';
+import { tf, z, budgetedEvictor, type Evictor } from '@kava/core';
 
 const options = z.strictObject({
   top: z
@@ -26,19 +26,11 @@ export function pyramidBudgets(layers: number, budget: number, top: number): num
 
 export function createPyramidEvictor(raw: z.input<typeof options> = {}): Evictor {
   const { top } = options.parse(raw);
-  return {
-    name: 'pyramid',
-    evict(input, scores, budget, protectedMask) {
-      const [, L, Hkv] = input.keys.shape as number[] as [number, number, number];
-      const perLayer = pyramidBudgets(L, budget, top);
-      const headBudgets = tf.tensor3d([perLayer.map((m) => new Array<number>(Hkv).fill(m))], [1, L, Hkv], 'int32');
-      try {
-        return evictTopK(input, scores, budget, protectedMask, headBudgets);
-      } finally {
-        headBudgets.dispose();
-      }
-    },
-  };
+  return budgetedEvictor('pyramid', (input, _scores, budget) => {
+    const [, L, Hkv] = input.keys.shape as number[] as [number, number, number];
+    const perLayer = pyramidBudgets(L, budget, top);
+    return tf.tensor3d([perLayer.map((m) => new Array<number>(Hkv).fill(m))], [1, L, Hkv], 'int32');
+  });
 }
 
 export const pyramidEvictor = {

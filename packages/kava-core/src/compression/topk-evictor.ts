@@ -108,6 +108,28 @@ export function evictTopK(
   });
 }
 
+/**
+ * An evictor that keeps the top-k tokens under budgets of its own per layer and head: `budgets`
+ * gives [B or 1, L, H_kv] counts (at most M) for an input, its scores and M; the top-k evictor
+ * does the rest (headSlotMask marks each head's slots). PyramidKV and AdaKV are two such.
+ */
+export function budgetedEvictor(
+  name: string,
+  budgets: (input: ScorerInput, scores: Tensor, budget: number) => Tensor,
+): Evictor {
+  return {
+    name,
+    evict(input, scores, budget, protectedMask) {
+      const headBudgets = budgets(input, scores, budget);
+      try {
+        return evictTopK(input, scores, budget, protectedMask, headBudgets);
+      } finally {
+        headBudgets.dispose();
+      }
+    },
+  };
+}
+
 /** The "topk" evictor (KAVA-METHOD §3). */
 export const topKEvictor: Evictor = {
   name: 'topk',
