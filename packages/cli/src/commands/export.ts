@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { BACKENDS, checkExportDir, exportAdapter, loadRun, saveHFModel } from '@kava/core/app';
+import { join, resolve } from 'node:path';
+import { BACKENDS, checkExportDir, exportAdapter, loadRun, saveHFModel, writeFolderAtomic } from '@kava/core/app';
 import { addBackendOption, addPluginOption, runPlugins } from '../options.js';
 
 /**
@@ -50,16 +49,9 @@ export function exportCommand(program: Command): void {
             process.stdout.write(`  load it in PyTorch: ${join(out, 'README.md')}\n`);
             return;
           }
-          const temp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
-          try {
-            rmSync(temp, { recursive: true, force: true });
-            await saveHFModel(run.model.backbone, temp, run.model.family, run.model.tokenizer);
-            rmSync(out, { recursive: true, force: true });
-            renameSync(temp, out);
-          } catch (err) {
-            rmSync(temp, { recursive: true, force: true });
-            throw err;
-          }
+          await writeFolderAtomic(out, (staging) =>
+            saveHFModel(run.model.backbone, staging, run.model.family, run.model.tokenizer),
+          );
           const { numLayers, hiddenSize } = run.model.backbone.config;
           process.stdout.write(
             `exported ${run.checkpointDir} (step ${run.step}) as a ${run.model.family.name} model directory: ${out}\n`,

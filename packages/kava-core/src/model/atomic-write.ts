@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { fileError, makeDir, withFile } from '../io/file-errors.js';
 import { dirname, basename, join } from 'node:path';
 
@@ -29,4 +29,23 @@ export function writeFileAtomic(path: string, write: (append: (bytes: Uint8Array
 /** Atomically writes a text file (JSON configs). */
 export function writeTextAtomic(path: string, text: string): void {
   writeFileAtomic(path, (append) => append(Buffer.from(text, 'utf8')));
+}
+
+/**
+ * Writes a folder whole or not at all: `fill` writes into a temporary sibling
+ * (`.<name>.<pid>.tmp`), which then replaces `dir` (an existing `dir` is removed first; the caller
+ * decides whether it may be). A crash or an error in `fill` leaves no half folder behind.
+ */
+export async function writeFolderAtomic(dir: string, fill: (staging: string) => void | Promise<void>): Promise<void> {
+  const staging = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`);
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    await fill(staging);
+    if (existsSync(dir)) rmSync(dir, { recursive: true });
+    renameSync(staging, dir);
+  } catch (err) {
+    rmSync(staging, { recursive: true, force: true });
+    throw err;
+  }
 }

@@ -31,7 +31,7 @@ export {
   type SafetensorsDtype,
   type TensorToWrite,
 } from './safetensors.js';
-export { writeFileAtomic, writeTextAtomic } from './atomic-write.js';
+export { writeFileAtomic, writeFolderAtomic, writeTextAtomic } from './atomic-write.js';
 export { CheckpointReader, checkTensors } from './hf-checkpoint.js';
 export { defineFamily, type FamilyDescription } from './hf-config.js';
 export { readHFConfig, loadHFBackbone, loadHFModel, saveHFModel } from './hf-model.js';

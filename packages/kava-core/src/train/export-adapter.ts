@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { tf } from '../tf.js';
 import { ConfigError } from '../errors.js';
 import type { KavaConfig } from '../config/schema.js';
-import { writeTextAtomic } from '../model/atomic-write.js';
+import { writeFolderAtomic, writeTextAtomic } from '../model/atomic-write.js';
 import { saveLoraAdapter } from '../model/peft.js';
 import { writeSafetensors } from '../model/safetensors.js';
 import { ANSWER_PREFIX, BOT_TOKEN, EOT_TOKEN } from '../data/sequences.js';
@@ -82,10 +82,8 @@ export async function exportAdapter(
   }
   checkExportDir(dir, options.replace);
 
-  const staging = join(dirname(dir), `.${basename(dir)}.${process.pid}.tmp`); // the temporary name kava uses everywhere
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  try {
+  // An existing `dir` is empty here, or `replace` was asked for.
+  await writeFolderAtomic(dir, async (staging) => {
     saveLoraAdapter(model.backbone, staging, { baseModel });
     await model.tokenizer.save(staging);
     if (model.projection) writeProjection(model, join(staging, ADAPTER_FILES.projection));
@@ -97,12 +95,7 @@ export async function exportAdapter(
       join(staging, ADAPTER_FILES.readme),
       adapterReadme(dir, resolve(baseModel), model.projection !== null),
     );
-    if (existsSync(dir)) rmSync(dir, { recursive: true }); // empty, or `replace` was asked for
-    renameSync(staging, dir);
-  } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
-    throw err;
-  }
+  });
   return { dir, files: readdirSync(dir).sort() };
 }
 
