@@ -155,6 +155,36 @@ export default { name: 'hook-logger', apply(h) {
     expect(cot.stdout).toMatch(/^trace: /m);
   });
 
+  it('--kv-budget compresses the trace while it is written (cot mode), and says what the cache held', () => {
+    const budget = [
+      '--mode',
+      'cot',
+      '--kv-budget',
+      '4',
+      '--kv-interval',
+      '2',
+      '--kv-scorer',
+      'keydiff',
+      '--limit',
+      '3',
+    ];
+    const r = kava(['eval', '--run', runDir, ...budget, '--json'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.peakKvEntriesPerQuestion).toBeGreaterThanOrEqual(report.kvEntriesPerQuestion);
+    const plain = JSON.parse(kava(['eval', '--run', runDir, '--mode', 'cot', '--limit', '3', '--json'], dir).stdout);
+    expect(plain.peakKvEntriesPerQuestion).toBeUndefined();
+    // Whatever the untrained model writes, the cache under the budget holds no more than without one.
+    expect(report.kvEntriesPerQuestion).toBeLessThanOrEqual(plain.kvEntriesPerQuestion);
+    const latent = kava(['eval', '--run', runDir, '--kv-budget', '4', '--limit', '1'], dir);
+    expect(latent.code).toBe(2);
+    expect(latent.stderr).toMatch(/--kv-budget: a KV budget applies to a trace being written \(--mode cot\)/);
+    const answerScorer = kava(['eval', '--run', runDir, ...budget.slice(0, 4), '--kv-scorer', 'attention'], dir);
+    expect(answerScorer.code).toBe(2);
+    expect(answerScorer.stderr).toMatch(/scorer "attention" reads the answer's queries/);
+  });
+
   it('a malformed or non-finite checkpoint is an input error: eval and infer exit 2 naming the file', () => {
     const bad = mkdtempSync(join(tmpdir(), 'kava-e2e-bad-'));
     cpSync(runDir, bad, { recursive: true });

@@ -1,6 +1,7 @@
 import { basename, join, resolve } from 'node:path';
 import { addBackendOption, addPluginOption, addSetOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
+import { addKvBudgetOptions, applyKvBudget } from '../kv-budget.js';
 import { EvalProgress } from '../progress.js';
 import { downloadProgress } from '../download-progress.js';
 import { answerLevelsLine } from '../report/answer-levels.js';
@@ -33,6 +34,9 @@ interface EvalFlags {
   split?: 'test' | 'validation';
   plugin?: string[];
   backend?: (typeof BACKENDS)[number];
+  kvBudget?: string;
+  kvInterval?: string;
+  kvScorer?: string;
 }
 
 export function formatReport(r: EvalReport): string {
@@ -41,7 +45,7 @@ export function formatReport(r: EvalReport): string {
     ...[answerLevelsLine(r)].filter((line) => line !== null),
     `forward passes per question: ${r.forwardPassesPerQuestion.toFixed(2)}`,
     `generated tokens per question: ${r.generatedTokensPerQuestion.toFixed(2)}`,
-    `KV entries held at answer time: ${r.kvEntriesPerQuestion.toFixed(1)}`,
+    `KV entries held at answer time: ${r.kvEntriesPerQuestion.toFixed(1)}${r.peakKvEntriesPerQuestion === undefined ? '' : ` (peak while writing the trace under the KV budget: ${r.peakKvEntriesPerQuestion.toFixed(1)})`}`,
     ...(r.accuracyLatentsShuffled !== undefined && r.accuracyLatentsPlaceholder !== undefined
       ? [
           `latent usage: ${(100 * r.accuracyLatentsShuffled).toFixed(1)}% with each question's latents given to another, ${(100 * r.accuracyLatentsPlaceholder).toFixed(1)}% with the placeholder in every latent slot (no rollout)`,
@@ -53,7 +57,7 @@ export function formatReport(r: EvalReport): string {
 }
 
 export function evalCommand(program: Command): void {
-  addSetOption(addBackendOption(addPluginOption(program.command('eval'))))
+  addKvBudgetOptions(addSetOption(addBackendOption(addPluginOption(program.command('eval')))))
     .description('evaluate a trained model: accuracy, forward passes per question, KV entries, time')
     .option('--run <dir>', 'run directory (its latest checkpoint and held-out data)')
     .option('--checkpoint <dir>', 'checkpoint folder (or run directory)')
@@ -126,6 +130,7 @@ export function evalCommand(program: Command): void {
             `note: ${cut} question${cut === 1 ? ' is' : 's are'} longer than train.maxQuestionTokens (${maxQuestionTokens}) and read from their end only; raise it with --set train.maxQuestionTokens=N\n`,
           );
         const mode = answerMode('eval', run, flags.mode);
+        applyKvBudget(run, flags, mode, 'eval');
         if (flags.latentUsage && mode !== 'latent')
           throw new ConfigError(
             `kava eval: --latent-usage needs latent mode (this evaluation answers in ${mode} mode)`,
@@ -154,6 +159,7 @@ export function evalCommand(program: Command): void {
           mode,
           latentUsage: flags.latentUsage ?? false,
           predictionsFile: join(run.runDir, 'eval', `${label}.predictions.jsonl`),
+          registry: plugins.registry,
           ...(flags.json ? {} : { onProgress }),
         }).finally(() => (progress as EvalProgress | null)?.stop());
         const metrics = {

@@ -10,9 +10,10 @@ import {
 } from '@kava/core/app';
 import { addBackendOption, addPluginOption, addSetOption, positiveFlag } from '../options.js';
 import { answerMode, loadModelFromFlags } from '../load-model.js';
+import { addKvBudgetOptions, applyKvBudget, type KvBudgetFlags } from '../kv-budget.js';
 
 export function inferCommand(program: Command): void {
-  addSetOption(addBackendOption(addPluginOption(program.command('infer'))))
+  addKvBudgetOptions(addSetOption(addBackendOption(addPluginOption(program.command('infer')))))
     .description('answer one question with a trained model, and show what it cost')
     .argument('<question>', 'the question')
     .option('--checkpoint <dir>', 'checkpoint folder or run directory')
@@ -49,13 +50,14 @@ export function inferCommand(program: Command): void {
           backend?: (typeof BACKENDS)[number];
           showLatents?: boolean;
           topTokens: string;
-        },
+        } & KvBudgetFlags,
       ) => {
         if (question.trim() === '') throw new ConfigError('kava infer: the question is empty');
         const topK = flags.showLatents ? positiveFlag('--top-tokens', flags.topTokens) : undefined;
         const run = await loadModelFromFlags('infer', flags);
         try {
           const mode = answerMode('infer', run, flags.mode);
+          applyKvBudget(run, flags, mode, 'infer');
           if (topK !== undefined && mode !== 'latent')
             throw new ConfigError(`kava infer --show-latents: needs latent mode, but the mode is "${mode}"`);
           // The lifecycle hooks docs/hooks.md lists for kava infer: runStart and runEnd (kind "infer").
@@ -71,9 +73,16 @@ export function inferCommand(program: Command): void {
           const result = await infer(
             run.model,
             question,
-            strategyFor(run.model, run.resolved.config, mode, topK === undefined ? undefined : { topK }),
+            strategyFor(
+              run.model,
+              run.resolved.config,
+              mode,
+              topK === undefined ? undefined : { topK },
+              'rollout',
+              run.resolved.plugins.registry,
+            ),
           );
-          const { forwardPasses, generatedTokens, kvEntries } = result;
+          const { forwardPasses, generatedTokens, kvEntries, peakKvEntries } = result;
           await hooks.runEnd.promise(runInfo, {
             steps: run.step,
             metrics: { forwardPasses, generatedTokens, kvEntries },
@@ -89,7 +98,7 @@ export function inferCommand(program: Command): void {
           );
           process.stdout.write(`number: ${result.answer ?? '(none)'}\n`);
           process.stdout.write(
-            `cost: ${result.forwardPasses} forward passes, ${result.generatedTokens} generated tokens, ${result.kvEntries} KV entries held (mode ${mode})\n`,
+            `cost: ${result.forwardPasses} forward passes, ${result.generatedTokens} generated tokens, ${result.kvEntries} KV entries held (mode ${mode}${peakKvEntries === undefined ? '' : `; KV budget ${run.resolved.config.eval.kvBudget}, peak ${peakKvEntries} entries`})\n`,
           );
         } finally {
           run.model.dispose();

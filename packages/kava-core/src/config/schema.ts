@@ -315,6 +315,15 @@ export const evalSchema = section(
     batchSize: positiveInt.default(32).describe('questions decoded together'),
     maxNewTokens: positiveInt.default(16).describe('answer tokens generated at most'),
     maxCotTokens: positiveInt.default(128).describe('CoT tokens the model may write in "cot" mode'),
+    kvBudget: positiveInt
+      .nullable()
+      .default(null)
+      .describe(
+        '"cot" mode: compress the cache of the trace being written to this many entries per layer and KV head (R-KV style, with compression.scorer and compression.evictor); null keeps every entry',
+      ),
+    kvInterval: positiveInt
+      .default(16)
+      .describe('with kvBudget: trace tokens written between compressions (the cache grows to kvBudget + kvInterval)'),
     split: z
       .enum(['test', 'validation'])
       .default('test')

@@ -1,6 +1,13 @@
 import { tf } from '../tf.js';
 import type { Backbone, ForwardRequest, ForwardResult, KVCache } from '../contracts/backbone.js';
 import { padBatch } from '../data/sequences.js';
+import {
+  QueryWindow,
+  checkTraceBudget,
+  compressTrace,
+  queryWindowSize,
+  type TraceBudget,
+} from './trace-compression.js';
 
 /** Bytes of logits above which a chunk's last column is run as its own pass (keeps [B, S, V] small). */
 export const DEFAULT_LOGITS_BUDGET_BYTES = 256 * 1024 * 1024;
@@ -19,6 +26,10 @@ export class CachedBatch {
   readonly passes: number[];
   /** Forward calls made for the whole batch. */
   forwardCalls = 0;
+  /** Most real entries each row's cache held at once (tracked while a trace budget is on). */
+  readonly peak: number[];
+  /** The trace budget in force: where the trace starts in the cache, and the last queries. */
+  private trace: { from: number; budget: TraceBudget; window: QueryWindow | null } | null = null;
 
   constructor(
     private readonly backbone: Backbone,
@@ -28,6 +39,39 @@ export class CachedBatch {
   ) {
     this.held = new Array<number>(size).fill(0);
     this.passes = new Array<number>(size).fill(0);
+    this.peak = new Array<number>(size).fill(0);
+  }
+
+  /**
+   * From now on the tokens fed are a trace under `budget` (eval.kvBudget): each time its cache
+   * reaches budget + interval entries it is cut back to budget per layer and KV head.
+   */
+  startTraceBudget(budget: TraceBudget): void {
+    checkTraceBudget(budget);
+    const size = queryWindowSize(budget);
+    this.trace = { from: this.cacheLength, budget, window: size > 0 ? new QueryWindow(size, this.size) : null };
+    this.recordPeak();
+  }
+
+  /** Ends the trace budget (what follows the trace is cached in full). */
+  stopTraceBudget(): void {
+    this.trace?.window?.dispose();
+    this.trace = null;
+  }
+
+  /** Real (unpadded) entries each row's cache holds now, per layer and KV head. */
+  cachedEntries(): number[] {
+    if (!this.cache) return new Array<number>(this.size).fill(0);
+    const counts = tf.sum(this.cache.mask, 1);
+    try {
+      return Array.from(counts.dataSync() as Float32Array, (v) => Math.round(v));
+    } finally {
+      counts.dispose();
+    }
+  }
+
+  private recordPeak(): void {
+    this.cachedEntries().forEach((n, b) => (this.peak[b] = Math.max(this.peak[b]!, n)));
   }
 
   /**
@@ -56,6 +100,9 @@ export class CachedBatch {
     const inputIds = tf.tensor2d(padded.ids, shape, 'int32');
     const attentionMask = tf.tensor2d(padded.mask, shape, 'int32');
     const positionIds = tf.tensor2d(padded.positions, shape, 'int32');
+    // Under a trace budget whose scorer reads the last tokens' queries, the last column's are kept.
+    const window = this.trace?.window ?? null;
+    const attentionRows = window ? tf.fill([padded.batch, 1], padded.length - 1, 'int32') : null;
     let next: number[] = chunks.map(() => -1);
     try {
       const out = this.backbone.forward({
@@ -65,11 +112,23 @@ export class CachedBatch {
         cache: this.cache,
         returnCache: true,
         logits,
+        ...(attentionRows ? { attentionRows } : {}),
       });
       this.forwardCalls++;
       if (!out.cache) throw new Error('the backbone returned no cache although returnCache was set');
       this.replaceCache(out.cache);
-      tf.dispose([...(out.keys ?? []), ...(out.values ?? []), ...(out.hidden ?? [])]);
+      if (window && out.queries)
+        window.push(
+          out.queries,
+          chunks.map((c) => c.length > 0),
+        );
+      tf.dispose([
+        ...(out.keys ?? []),
+        ...(out.values ?? []),
+        ...(out.hidden ?? []),
+        ...(out.queries ?? []),
+        ...(out.attention ?? []),
+      ]);
       if (out.logits) {
         const ids = tf.tidy(() => {
           const l = out.logits!;
@@ -82,14 +141,28 @@ export class CachedBatch {
         next = chunks.map((c, b) => (c.length > 0 ? chosen[b]! : -1));
       }
     } finally {
-      tf.dispose([inputIds, attentionMask, positionIds]);
+      tf.dispose([inputIds, attentionMask, positionIds, ...(attentionRows ? [attentionRows] : [])]);
     }
     chunks.forEach((c, b) => {
       if (c.length === 0) return;
       this.held[b]! += c.length;
       this.passes[b]!++;
     });
+    if (this.trace) {
+      this.recordPeak();
+      const { from, budget } = this.trace;
+      if (this.cacheLength - from >= budget.budget + budget.interval) this.compressTraceNow();
+    }
     return next;
+  }
+
+  /** Cuts the trace's cache back to its budget (see startTraceBudget). */
+  compressTraceNow(): void {
+    if (!this.trace || !this.cache) return;
+    const { from, budget, window } = this.trace;
+    if (this.cacheLength - from <= 0) return;
+    const groupSize = this.backbone.config.numHeads / this.backbone.config.numKvHeads;
+    this.replaceCache(compressTrace(this.cache, from, budget, groupSize, window));
   }
 
   private replaceCache(cache: KVCache): void {
@@ -120,6 +193,7 @@ export class CachedBatch {
   dispose(): void {
     if (this.cache) tf.dispose([...this.cache.keys, ...this.cache.values, this.cache.mask]);
     this.cache = undefined;
+    this.stopTraceBudget();
   }
 }
 

@@ -40,6 +40,8 @@ export interface EvalReport {
   forwardPassesPerQuestion: number;
   generatedTokensPerQuestion: number;
   kvEntriesPerQuestion: number;
+  /** Under a KV budget (eval.kvBudget): the most entries the cache held at once, mean per question. */
+  peakKvEntriesPerQuestion?: number;
   wallSeconds: number;
   predictionsFile?: string;
   /**
@@ -114,7 +116,13 @@ export async function evaluate(
     await mkdir(dirname(options.predictionsFile), { recursive: true });
     file = await open(options.predictionsFile, 'w');
   }
-  const totals = { questions: 0, correct: 0, passes: 0, tokens: 0, kv: 0 };
+  const totals: { questions: number; correct: number; passes: number; tokens: number; kv: number; peak?: number } = {
+    questions: 0,
+    correct: 0,
+    passes: 0,
+    tokens: 0,
+    kv: 0,
+  };
   const golds: string[] = [];
   const predictions: (number | null)[] = [];
   const run = async (batch: Example[]) => {
@@ -147,6 +155,7 @@ export async function evaluate(
       totals.passes += g.forwardPasses;
       totals.tokens += g.generatedTokens;
       totals.kv += g.kvEntries;
+      if (g.peakKvEntries !== undefined) totals.peak = (totals.peak ?? 0) + g.peakKvEntries;
       lines.push(JSON.stringify(prediction));
     });
     if (file) await file.write(`${lines.join('\n')}\n`);
@@ -187,6 +196,7 @@ export async function evaluate(
     forwardPassesPerQuestion: mean(totals.passes),
     generatedTokensPerQuestion: mean(totals.tokens),
     kvEntriesPerQuestion: mean(totals.kv),
+    ...(totals.peak !== undefined ? { peakKvEntriesPerQuestion: mean(totals.peak) } : {}),
     wallSeconds: (performance.now() - started) / 1000,
     ...(options.predictionsFile ? { predictionsFile: options.predictionsFile } : {}),
     ...(n > 0 ? answerLevels(golds, predictions) : {}),

@@ -3,3 +3,4 @@ export * from './cached-batch.js';
 export * from './strategy.js';
 export * from './text-strategies.js';
 export * from './evaluate.js';
+export { checkTraceBudget, compressTrace, type TraceBudget } from './trace-compression.js';

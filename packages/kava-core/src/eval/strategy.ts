@@ -13,6 +13,8 @@ export interface Generation {
   generatedTokens: number;
   /** Real (unpadded) positions in the KV cache, per layer and KV head, when answer decoding starts. */
   kvEntries: number;
+  /** Under a KV budget (eval.kvBudget): the most entries the cache held at once before the answer. */
+  peakKvEntries?: number;
   /** What each latent thought held (latent mode, when inspection was asked for). */
   latents?: LatentReading[];
 }

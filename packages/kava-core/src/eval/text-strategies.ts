@@ -10,6 +10,7 @@ import {
   type ReasoningTokens,
 } from '../data/sequences.js';
 import { CachedBatch, decodeGreedy } from './cached-batch.js';
+import type { TraceBudget } from './trace-compression.js';
 import type { Generation, GenerationStrategy } from './strategy.js';
 
 export interface TextStrategyOptions {
@@ -21,6 +22,8 @@ export interface TextStrategyOptions {
   encode?: EncodeOptions;
   /** Logits bytes above which a wide feed runs its last column separately (default 256 MiB). */
   logitsBudgetBytes?: number;
+  /** cot mode: a KV budget on the trace while it is written (eval.kvBudget). */
+  traceBudget?: TraceBudget;
 }
 
 /** The `<bot>`/`<eot>` ids of a tokenizer that has them; a KavaError otherwise. */
@@ -44,6 +47,7 @@ function finish(
   generated: number,
   kvEntries: number,
   trace?: string,
+  peakKvEntries?: number,
 ): Generation {
   const text = answer[answer.length - 1] === tokenizer.eosId ? answer.slice(0, -1) : answer;
   return {
@@ -52,6 +56,7 @@ function finish(
     forwardPasses: batch.passes[b]!,
     generatedTokens: generated,
     kvEntries,
+    ...(peakKvEntries === undefined ? {} : { peakKvEntries }),
   };
 }
 
@@ -93,7 +98,9 @@ export function cotStrategy(options: TextStrategyOptions = {}): GenerationStrate
       const batch = new CachedBatch(backbone, tokenizer.padId, questions.length, options.logitsBudgetBytes);
       try {
         const first = batch.feed(questions.map((q) => [...encodeQuestion(tokenizer, q, options.encode), botId]));
+        if (options.traceBudget) batch.startTraceBudget(options.traceBudget);
         const cots = decodeGreedy(batch, first, new Set([eotId, tokenizer.eosId]), maxCotTokens);
+        batch.stopTraceBudget();
         // A row that hit the limit has an unfed last CoT token; a stop token is replaced by <eot>.
         const bridge = cots.map((c) => [
           ...(c.stopped || c.tokens.length === 0 ? [] : [c.tokens[c.tokens.length - 1]!]),
@@ -101,7 +108,9 @@ export function cotStrategy(options: TextStrategyOptions = {}): GenerationStrate
           ...prefix,
         ]);
         const afterPrefix = batch.feed(bridge);
-        const held = [...batch.held];
+        // Under a KV budget the cache holds fewer entries than tokens were read; without, all of them.
+        const held = options.traceBudget ? batch.cachedEntries() : [...batch.held];
+        const peak = options.traceBudget ? batch.peak.map((p, b) => Math.max(p, held[b]!)) : null;
         const answers = decodeGreedy(batch, afterPrefix, new Set([tokenizer.eosId]), maxNewTokens);
         return answers.map((a, b) => {
           const cot = cots[b]!;
@@ -114,6 +123,7 @@ export function cotStrategy(options: TextStrategyOptions = {}): GenerationStrate
             cot.tokens.length + a.tokens.length,
             held[b]!,
             tokenizer.decode(written).trim(),
+            peak ? peak[b]! : undefined,
           );
         });
       } finally {

@@ -6,6 +6,10 @@ import type { GenerationStrategy } from '../eval/strategy.js';
 import { latentStrategy } from '../latent/strategy.js';
 import { LATENT_SOURCES, type LatentSource } from '../latent/rollout.js';
 import type { KavaModel } from './model-setup.js';
+import type { Registry } from '../plugin/registry.js';
+import { KavaError } from '../errors.js';
+import { createCompression } from '../compression/compress.js';
+import type { TraceBudget } from '../eval/trace-compression.js';
 
 /** The generation strategy for `mode`, with the run's encoding limits. */
 export function strategyFor(
@@ -14,6 +18,7 @@ export function strategyFor(
   mode: KavaConfig['eval']['mode'] = config.eval.mode,
   inspect?: { topK?: number },
   latents: LatentSource = 'rollout',
+  registry?: Registry,
 ): GenerationStrategy {
   const encode = { maxQuestionTokens: config.train.maxQuestionTokens };
   if (mode === 'latent')
@@ -23,7 +28,26 @@ export function strategyFor(
       latents,
       ...(inspect ? { inspect } : {}),
     });
-  return textStrategy(mode, { maxNewTokens: config.eval.maxNewTokens, maxCotTokens: config.eval.maxCotTokens, encode });
+  return textStrategy(mode, {
+    maxNewTokens: config.eval.maxNewTokens,
+    maxCotTokens: config.eval.maxCotTokens,
+    encode,
+    ...(mode === 'cot' && config.eval.kvBudget !== null
+      ? { traceBudget: traceBudgetOf(config, registry, config.train.seed) }
+      : {}),
+  });
+}
+
+/** eval.kvBudget as the trace budget of cot decoding, with the configured scorer and evictor. */
+function traceBudgetOf(config: KavaConfig, registry: Registry | undefined, seed: number): TraceBudget {
+  if (!registry)
+    throw new KavaError('eval.kvBudget: the evaluation was set up without the plugin registry its scorer comes from');
+  return {
+    compression: createCompression(config.compression, registry),
+    budget: config.eval.kvBudget!,
+    interval: config.eval.kvInterval,
+    seed,
+  };
 }
 
 export interface EvaluateModelOptions {
@@ -39,6 +63,8 @@ export interface EvaluateModelOptions {
   latentUsage?: boolean;
   /** Stops the evaluation between batches (an AbortError). */
   signal?: AbortSignal;
+  /** The plugins' registry: eval.kvBudget builds its scorer and evictor from it. */
+  registry?: Registry;
 }
 
 /** Evaluates a run's model on examples (eval.limit, eval.batchSize), writing predictions JSONL when asked. */
@@ -57,7 +83,7 @@ export async function evaluateModel(
         ? options.predictionsFile.replace(/(\.predictions)?\.jsonl$/, `.${source}$&`)
         : options.predictionsFile;
     reports.push(
-      await evaluate(model, examples, strategyFor(model, config, mode, undefined, source), {
+      await evaluate(model, examples, strategyFor(model, config, mode, undefined, source, options.registry), {
         // Shuffling gives each question another's latents, so its batches hold two questions at least.
         batchSize: source === 'shuffled' ? Math.max(2, config.eval.batchSize) : config.eval.batchSize,
         limit: config.eval.limit,

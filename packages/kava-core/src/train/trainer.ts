@@ -434,6 +434,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       const report = await evaluateModel(model, heldOut, config, {
         predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
         latentUsage,
+        registry,
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onEvalProgress
           ? {
