@@ -286,7 +286,12 @@ describe('the CLI through the hub', () => {
       const partial = existsSync(blobs) && readdirSync(blobs).find((b) => b.endsWith('.incomplete'));
       return partial ? lstatSync(join(blobs, partial)).size : 0;
     };
-    while (written() < 8192) await new Promise((r) => setTimeout(r, 20));
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    while (written() < 8192) {
+      if (child.exitCode !== null) throw new Error(`kava download ended before the Ctrl-C: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     child.kill('SIGINT');
     expect(await exited).toBe('SIGINT');
     server.slow.delete(file);
