@@ -68,7 +68,7 @@ describe('@kava/plugin-backbone-qwen', () => {
     const real = configSchema.parse({ backbone: { preset: 'qwen-0.5b' } }).backbone;
     expect(() => createBackbone(registry(), real)).toThrow(ConfigError);
     expect(() => createBackbone(registry(), real)).toThrow(
-      /Qwen\/Qwen2\.5-0\.5B-Instruct.*--model-dir models\/qwen-0\.5b/,
+      /Qwen\/Qwen2\.5-0\.5B-Instruct: pass --model Qwen\/Qwen2\.5-0\.5B-Instruct .*--model-dir at a folder holding it \(e\.g\. models\/qwen-0\.5b\)/,
     );
   });
 
