@@ -1,4 +1,4 @@
-import { tf, z, budgetedEvictor, type Evictor, type ScorerInput } from '@kava/core';
+import { tf, z, budgetedEvictor, selectionKeys, type Evictor, type ScorerInput } from '@kava/core';
 
 const options = z.strictObject({
   share: z
@@ -15,9 +15,7 @@ const options = z.strictObject({
     .describe("AdaKV's safeguard: each head first keeps this share of the layer's mean head budget, its best tokens."),
 });
 
-/** Finite selection keys (as the top-k evictor's): valid tokens by score, padding last, NaN lowest. */
-const SCORE_LIMIT = 1e38;
-const PADDING_KEY = -3e38;
+/** Below every valid token's key (±1e38) and above padding's (−3e38): a head's guaranteed tokens. */
 const TAKEN_KEY = -2e38;
 
 /**
@@ -37,10 +35,8 @@ export function adakvBudgets(
     const [B, L, Hkv, N] = scores.shape as [number, number, number, number];
     const total = Math.max(Hkv, Math.floor(share * Hkv * budget));
     const guaranteed = Math.min(N, Math.floor((floor * total) / Hkv));
-    const valid = tf.broadcastTo(tf.greater(input.mask, 0).reshape([B, 1, 1, N]), [B, L, Hkv, N]);
-    const clamped = tf.clipByValue(scores.toFloat(), -SCORE_LIMIT, SCORE_LIMIT);
-    let key = tf.where(tf.isNaN(clamped), tf.fill(clamped.shape, -SCORE_LIMIT), clamped);
-    key = tf.where(valid, key, tf.fill(key.shape, PADDING_KEY));
+    // The top-k evictor's keys: valid tokens by score (NaN lowest), padding last.
+    let key = selectionKeys(input.mask, scores);
     if (guaranteed > 0) {
       // Each head's own best g tokens are its guarantee; they leave the shared competition.
       const own = tf.topk(key, guaranteed).indices; // [B, L, Hkv, g]

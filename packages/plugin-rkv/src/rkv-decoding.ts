@@ -7,6 +7,7 @@ import {
   keyNorms,
   expandTokenMask,
   maskedSoftmax,
+  lastValidTokens,
 } from '@kava/core';
 
 const options = z.strictObject({
@@ -70,8 +71,7 @@ export const rkvDecodingScorer = defineScorer({
     const queryMask = input.windowQueryMask ?? tf.ones([B, alpha]);
     // Window = the last nWindow valid tokens (nWindow = real window queries of the example).
     const nWindow = tf.sum(queryMask, 1, true); // [B, 1]
-    const validAfter = tf.cumsum(mask, 1, true, true); // valid tokens after i
-    const inWindow = tf.mul(tf.cast(tf.less(validAfter, nWindow), 'float32'), mask);
+    const inWindow = lastValidTokens(mask, nWindow);
     const scored = tf.sub(mask, inWindow); // the cache R-KV scores
 
     const importance = attentionImportance({

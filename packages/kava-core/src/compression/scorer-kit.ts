@@ -1,6 +1,6 @@
 // What scorers and evictors are built from (part of the plugin API): the top-k evictor, the
 // input check, option parsing, and the attention, key-similarity and masking helpers.
-export { evictTopK, budgetedEvictor } from './topk-evictor.js';
+export { evictTopK, budgetedEvictor, selectionKeys } from './topk-evictor.js';
 export { checkScorerInput, type CacheDims } from './scorer-input.js';
 export { parseScorerOptions } from './scorer-options.js';
 export {

@@ -16,6 +16,23 @@ const PROTECTED_KEY = 3e38;
 const PADDING_KEY = -3e38;
 
 /**
+ * The finite key one `topk` orders tokens by, [B, L, H_kv, N]: protected valid tokens, then
+ * every other valid token by its score (clamped to ±1e38, NaN lowest), then padding.
+ */
+export function selectionKeys(mask: Tensor, scores: Tensor, protectedMask?: Tensor): Tensor {
+  return tf.tidy(() => {
+    const [B, N] = mask.shape as [number, number];
+    const valid = tf.greater(mask, 0).reshape([B, 1, 1, N]);
+    const clamped = tf.clipByValue(scores.toFloat(), -SCORE_LIMIT, SCORE_LIMIT);
+    const finite = tf.where(tf.isNaN(clamped), tf.fill(clamped.shape, -SCORE_LIMIT), clamped);
+    const key = tf.where(tf.broadcastTo(valid, finite.shape), finite, tf.fill(finite.shape, PADDING_KEY));
+    if (!protectedMask) return key;
+    const keep = tf.logicalAnd(valid, tf.greater(protectedMask, 0).reshape([B, 1, 1, N]));
+    return tf.where(tf.broadcastTo(keep, key.shape), tf.fill(key.shape, PROTECTED_KEY), key);
+  });
+}
+
+/**
  * Keeps the top `budget` tokens per (example, layer, KV head) independently, then orders the
  * kept tokens by their original position (slot j = j-th kept token). Valid CoT tokens always
  * rank above padding, so padding fills a slot only when the CoT is shorter than the budget;
@@ -57,14 +74,7 @@ export function evictTopK(
   const M = budget;
   const k = Math.min(M, N);
   return tf.tidy((): EvictionResult & tf.TensorContainerObject => {
-    const valid = tf.greater(input.mask, 0).reshape([B, 1, 1, N]);
-    const clamped = tf.clipByValue(scores.toFloat(), -SCORE_LIMIT, SCORE_LIMIT);
-    const finite = tf.where(tf.isNaN(clamped), tf.fill(clamped.shape, -SCORE_LIMIT), clamped);
-    let key = tf.where(tf.broadcastTo(valid, finite.shape), finite, tf.fill(finite.shape, PADDING_KEY));
-    if (protectedMask) {
-      const keep = tf.logicalAnd(valid, tf.greater(protectedMask, 0).reshape([B, 1, 1, N]));
-      key = tf.where(tf.broadcastTo(keep, key.shape), tf.fill(key.shape, PROTECTED_KEY), key);
-    }
+    const key = selectionKeys(input.mask, scores, protectedMask);
     const top = tf.topk(key, k).indices; // [B, L, H_kv, k], by key descending
 
     // Valid tokens precede padding in `top`, so slot t (in either order) is filled iff
