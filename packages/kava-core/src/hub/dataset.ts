@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError, KavaError } from '../errors.js';
 import { cachedSnapshot, downloadCommand, hub, hubCachePath } from './cache.js';
 import { downloadSnapshot, repoFolder, type DownloadProgress, type HubRepo, type RepoFile } from './download.js';
-import { hubSettings, type HubSettings } from './settings.js';
+import { cacheHome, hubSettings, type HubSettings } from './settings.js';
 
 /**
  * Datasets named by Hugging Face id: `hf:ORG/NAME[@REVISION][:SPLIT]`, where SPLIT is a split
@@ -107,7 +106,7 @@ export function splitFiles(
 
 /** kava's own cache (KAVA_CACHE, else XDG_CACHE_HOME/kava, else ~/.cache/kava): what kava derives, never the hub's files. */
 export const kavaCachePath = (env: NodeJS.ProcessEnv = process.env): string =>
-  env.KAVA_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'kava');
+  env.KAVA_CACHE ?? join(cacheHome(env), 'kava');
 
 export interface DatasetFetchOptions {
   /** The setting that named it (for messages), e.g. data.test or --data. */

@@ -19,9 +19,13 @@ export interface HubSettings {
 
 const TRUE = new Set(['1', 'on', 'yes', 'true']);
 
+/** XDG_CACHE_HOME, else ~/.cache: where the Hugging Face cache and kava's own live by default. */
+export const cacheHome = (env: NodeJS.ProcessEnv = process.env): string =>
+  env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+
 /** HF_HOME, else XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface (huggingface_hub's rule). */
 export function hfHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface');
+  return env.HF_HOME ?? join(cacheHome(env), 'huggingface');
 }
 
 export function hubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
