@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // Which press keeps reasoning intact: held-out accuracy of CoT backbones writing their trace under
-// a KV budget (kava eval --mode cot --kv-budget N), for each decoding-capable scorer, at a share of
-// the trace's mean length. Each finished evaluation is a small JSON record in
-// docs/results/eviction/; the report (docs/eviction.md) is remade from the records alone.
-//   node scripts/eviction.mjs --backbone equation=RUN --backbone nl=RUN [--limit 200] [--report-only]
+// a KV budget (kava eval --mode cot --kv-budget N), for every scorer with the uniform top-k
+// evictor and for the budget-allocating evictors (per layer, per head) with one scorer, at a share
+// of the trace's mean length. Each finished evaluation is a small JSON record in
+// docs/results/eviction/; the report (docs/eviction.md and its chart) is remade from the records alone.
+//   node scripts/eviction.mjs --backbone equation=RUN --backbone nl=RUN [--limit 200] [--report-only] [--report-dir DIR]
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { pairedBootstrap } from './lib/stats.mjs';
@@ -15,9 +16,27 @@ import { pairedBootstrap } from './lib/stats.mjs';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'packages/cli/bin/kava.js');
 const RECORDS = join(REPO, 'docs/results/eviction');
-const REPORT = join(REPO, 'docs/eviction.md');
-/** Scorers that run while a trace is written (those reading the answer's queries cannot). */
-const SCORERS = ['random', 'recent', 'knorm', 'keydiff', 'rkv-decoding', 'snapkv', 'h2o', 'tova', 'expected-attention'];
+
+/**
+ * Every scorer, with the top-k evictor. `attention` and `rkv` read the answer's queries, which do
+ * not exist while the trace is written: the last trace tokens' stand in (eval.kvQueryWindow).
+ */
+const SCORERS = [
+  'random',
+  'recent',
+  'knorm',
+  'keydiff',
+  'attention',
+  'rkv',
+  'rkv-decoding',
+  'snapkv',
+  'h2o',
+  'tova',
+  'expected-attention',
+];
+/** The evictors that give layers (pyramid) or heads (adakv) budgets of their own, each with EVICTOR_SCORER. */
+const EVICTORS = ['pyramid', 'adakv'];
+const EVICTOR_SCORER = 'h2o';
 const SHARES = [0.25, 0.5, 0.75];
 
 const { values } = parseArgs({
@@ -25,17 +44,21 @@ const { values } = parseArgs({
     backbone: { type: 'string', multiple: true, default: [] },
     limit: { type: 'string', default: '200' },
     scorers: { type: 'string', default: SCORERS.join(',') },
+    evictors: { type: 'string', default: EVICTORS.join(',') },
     'report-only': { type: 'boolean', default: false },
+    'report-dir': { type: 'string', default: join(REPO, 'docs') },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (values.help) {
   process.stdout.write(
-    'node scripts/eviction.mjs --backbone TRACES=RUN ... [--limit N] [--scorers a,b] [--report-only]\n',
+    'node scripts/eviction.mjs --backbone TRACES=RUN ... [--limit N] [--scorers a,b] [--evictors a,b] [--report-only] [--report-dir DIR]\n',
   );
   process.exit(0);
 }
 const limit = Number(values.limit);
+const REPORT = join(resolve(values['report-dir']), 'eviction.md');
+const CHART = join(resolve(values['report-dir']), 'eviction.svg');
 
 /** Runs kava eval on a copy of the run (predictions land in the copy) and returns the report with per-question correctness. */
 function evaluate(copy, extra) {
@@ -75,8 +98,12 @@ for (const spec of values['report-only'] ? [] : values.backbone) {
     for (const share of SHARES) {
       const budget = Math.max(1, Math.round(share * trace));
       const interval = Math.max(2, Math.ceil(budget / 4));
-      for (const scorer of values.scorers.split(',')) {
-        const id = `${scorer}-${share}`;
+      const cells = [
+        ...values.scorers.split(',').map((scorer) => ({ scorer, evictor: 'topk' })),
+        ...values.evictors.split(',').map((evictor) => ({ scorer: EVICTOR_SCORER, evictor })),
+      ].filter((c) => c.scorer && c.evictor);
+      for (const { scorer, evictor } of cells) {
+        const id = `${evictor === 'topk' ? scorer : `${scorer}+${evictor}`}-${share}`;
         if (existsSync(join(RECORDS, `${traces}-${id}.json`))) continue;
         const r = evaluate(copy, [
           '--kv-budget',
@@ -85,13 +112,20 @@ for (const spec of values['report-only'] ? [] : values.backbone) {
           String(interval),
           '--kv-scorer',
           scorer,
+          '--kv-evictor',
+          evictor,
         ]);
-        record(traces, id, { scorer, share, budget, interval, ...pick(r) });
+        record(traces, id, { scorer, evictor, share, budget, interval, ...pick(r) });
       }
     }
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
+}
+
+/** A record's row: its scorer, with its evictor when that is not the uniform top-k. */
+function pressOf(r) {
+  return !r.evictor || r.evictor === 'topk' ? r.scorer : `${r.scorer} + ${r.evictor}`;
 }
 
 function pick(r) {
@@ -122,10 +156,15 @@ const lines = [
   'questions in `cot` mode. Under `--kv-budget N` its trace cache grows to N + W entries per layer',
   'and KV head, then the scorer cuts it back to N (docs/cli.md, "A KV budget while the model writes',
   'its trace"). N is a share of the mean tokens the backbone writes without a budget, and',
-  'W = max(2, ⌈N/4⌉). Δ is the accuracy minus the full cache, in points, with a paired bootstrap 95 %',
-  'interval over the questions.',
+  'W = max(2, ⌈N/4⌉). Every scorer runs with the uniform top-k evictor (N per layer and head);',
+  '`attention` and `rkv`, which read the answer, read the last 8 trace tokens instead (eval.kvQueryWindow).',
+  `Rows "${EVICTOR_SCORER} + pyramid" and "${EVICTOR_SCORER} + adakv" keep what ${EVICTOR_SCORER} scores under budgets per layer`,
+  '(N in the first layer falling to N/2 in the last) or per head (a layer keeps 0.75·H_kv·N in all, divided',
+  'by score), so they hold fewer entries than N on average. Δ is the accuracy minus the full cache, in',
+  'points, with a paired bootstrap 95 % interval over the questions.',
   '',
 ];
+const intro = lines.length;
 for (const traces of [...new Set(records.map((r) => r.traces))].sort()) {
   const full = records.find((r) => r.traces === traces && r.id === 'full');
   if (!full) continue;
@@ -138,9 +177,9 @@ for (const traces of [...new Set(records.map((r) => r.traces))].sort()) {
     `| scorer | ${shares.map((s, i) => `${Math.round(100 * s)} % (N = ${budgets[i]}): accuracy, Δ [95 % CI]`).join(' | ')} |`,
     `|---|${shares.map(() => '---').join('|')}|`,
   );
-  for (const scorer of [...new Set(rows.map((r) => r.scorer))]) {
+  for (const press of [...new Set(rows.map(pressOf))]) {
     const cells = shares.map((s) => {
-      const r = rows.find((x) => x.scorer === scorer && x.share === s);
+      const r = rows.find((x) => pressOf(x) === press && x.share === s);
       if (!r) return '–';
       const a = [...r.perQuestion].map(Number);
       const b = [...full.perQuestion].map(Number);
@@ -148,9 +187,37 @@ for (const traces of [...new Set(records.map((r) => r.traces))].sort()) {
       const f = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
       return `${(100 * r.accuracy).toFixed(1)}, ${f(diff)} [${f(lo)}, ${f(hi)}]`;
     });
-    lines.push(`| ${scorer} | ${cells.join(' | ')} |`);
+    lines.push(`| ${press} | ${cells.join(' | ')} |`);
   }
   lines.push('');
 }
+
+// The chart: accuracy against the budget's share of the trace, one line per press, the full cache at 100 %.
+const points = records.flatMap((r) => {
+  const full = records.find((f) => f.traces === r.traces && f.id === 'full');
+  if (r.id === 'full') return [];
+  const at = (share, accuracy) => ({ traces: r.traces, press: pressOf(r), share, accuracy });
+  return [at(r.share, r.accuracy), ...(full && r.share === Math.max(...SHARES) ? [at(1, full.accuracy)] : [])];
+});
+if (points.length) {
+  const { renderSvg } = await import('@kava/cli');
+  const svg = await renderSvg({
+    title: 'Held-out accuracy under a KV budget while the trace is written (100 %: the full cache)',
+    data: { values: points },
+    width: 300,
+    height: 240,
+    facet: { column: { field: 'traces', type: 'nominal', title: null } },
+    spec: {
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'share', type: 'quantitative', title: 'budget, share of the trace', axis: { format: '.0%' } },
+        y: { field: 'accuracy', type: 'quantitative', title: 'accuracy', axis: { format: '.0%' } },
+        color: { field: 'press', type: 'nominal', title: 'scorer (+ evictor)' },
+      },
+    },
+  });
+  writeFileSync(CHART, svg);
+  lines.splice(intro, 0, `![Accuracy against the KV budget, one line per press](${basename(CHART)})`, '');
+}
 writeFileSync(REPORT, `${lines.join('\n')}\n`);
-process.stdout.write(`wrote ${REPORT}\n`);
+process.stdout.write(`wrote ${REPORT}${points.length ? ` and ${CHART}` : ''}\n`);

@@ -4,7 +4,7 @@
 // others do not, with wall time and peak memory. Needs the compiled core: `npx tsc -b` first.
 //   node scripts/gsm8k-stats.mjs [file.jsonl]      (or: /usr/bin/time -v node scripts/gsm8k-stats.mjs)
 import { resolve } from 'node:path';
-import { deriveGsm8kTraces, FieldError, gsm8kFormat, jsonLines } from '../packages/kava-core/dist/app.js';
+import { deriveGsm8kTraces, FieldError, gsm8kFormat, jsonLines } from '@kava/core/app';
 
 const file = resolve(process.argv[2] ?? new URL('../../shared/datasets/gsm8k/train.jsonl', import.meta.url).pathname);
 const rssAfterImport = process.memoryUsage().rss;

@@ -180,9 +180,15 @@ export default { name: 'hook-logger', apply(h) {
     const latent = kava(['eval', '--run', runDir, '--kv-budget', '4', '--limit', '1'], dir);
     expect(latent.code).toBe(2);
     expect(latent.stderr).toMatch(/--kv-budget: a KV budget applies to a trace being written \(--mode cot\)/);
-    const answerScorer = kava(['eval', '--run', runDir, ...budget.slice(0, 4), '--kv-scorer', 'attention'], dir);
-    expect(answerScorer.code).toBe(2);
-    expect(answerScorer.stderr).toMatch(/scorer "attention" reads the answer's queries/);
+    // A scorer that reads the answer (the last trace tokens' queries stand in) with budgets per head.
+    const perHead = [...budget.slice(0, 6), '--kv-scorer', 'attention', '--kv-evictor', 'adakv', '--limit', '3'];
+    const adakv = kava(['eval', '--run', runDir, ...perHead, '--json'], dir);
+    expect(adakv.stderr).toBe('');
+    expect(adakv.code).toBe(0);
+    expect(JSON.parse(adakv.stdout).peakKvEntriesPerQuestion).toBeLessThanOrEqual(plain.kvEntriesPerQuestion);
+    const typo = kava(['eval', '--run', runDir, ...budget.slice(0, 4), '--kv-evictor', 'adakb'], dir);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/--kv-evictor.*"adakb"/);
   });
 
   it('a malformed or non-finite checkpoint is an input error: eval and infer exit 2 naming the file', () => {

@@ -45,7 +45,7 @@ export function methodTable({ methods, traces, cell, drop, headers }) {
  * rule from mean − std to mean + std. Rendered by the CLI's report renderer (`root`: the repository).
  */
 export async function methodBars({ root, cells, methods, traces, title, width, height, format }) {
-  const { renderSvg } = await import(join(root, 'packages/cli/dist/report/write-report.js'));
+  const { renderSvg } = await import('@kava/cli');
   const bars = Object.values(cells).map((c) => ({
     method: c.method,
     trace: c.trace,

@@ -302,7 +302,7 @@ export async function writeReport({
 
   writeResultsJson(dirname(resultsDir), reportDir);
 
-  const { renderSvg } = await import(join(root, 'packages/cli/dist/report/write-report.js'));
+  const { renderSvg } = await import('@kava/cli');
   const curves = stage2.flatMap((r) =>
     r.curve.map((p) => ({ method: r.method, trace: r.traces, seed: r.seed, step: p.step, accuracy: p.accuracy })),
   );

@@ -6,9 +6,10 @@ export interface KvBudgetFlags {
   kvBudget?: string;
   kvInterval?: string;
   kvScorer?: string;
+  kvEvictor?: string;
 }
 
-/** --kv-budget, --kv-interval, --kv-scorer: a KV budget on the trace while it is written (cot mode). */
+/** --kv-budget, --kv-interval, --kv-scorer, --kv-evictor: a KV budget on the trace while it is written (cot mode). */
 export function addKvBudgetOptions(command: Command): Command {
   return command
     .option(
@@ -22,6 +23,10 @@ export function addKvBudgetOptions(command: Command): Command {
     .option(
       '--kv-scorer <name>',
       "with --kv-budget: the scorer that chooses what stays, with its default options (default: the run's compression.scorer)",
+    )
+    .option(
+      '--kv-evictor <name>',
+      "with --kv-budget: the evictor, with its default options, e.g. pyramid or adakv for budgets per layer or head (default: the run's compression.evictor)",
     );
 }
 
@@ -36,10 +41,18 @@ export function applyKvBudget(run: LoadedRun, flags: KvBudgetFlags, mode: string
     config.compression.scorer = flags.kvScorer;
     config.compression.options = scorerOptions({ scorer: flags.kvScorer, options: {} }, plugins.registry);
   }
+  if (flags.kvEvictor !== undefined) {
+    plugins.registry.get('evictor', flags.kvEvictor, '--kv-evictor');
+    config.compression.evictor = flags.kvEvictor;
+    config.compression.evictorOptions = {};
+  }
   if (config.eval.kvBudget !== null && mode !== 'cot')
     throw new ConfigError(
       `kava ${command} --kv-budget: a KV budget applies to a trace being written (--mode cot); this ${command} answers in ${mode} mode`,
     );
-  if ((interval !== undefined || flags.kvScorer !== undefined) && config.eval.kvBudget === null)
-    throw new ConfigError(`kava ${command}: --kv-interval and --kv-scorer go with --kv-budget N`);
+  if (
+    (interval !== undefined || flags.kvScorer !== undefined || flags.kvEvictor !== undefined) &&
+    config.eval.kvBudget === null
+  )
+    throw new ConfigError(`kava ${command}: --kv-interval, --kv-scorer and --kv-evictor go with --kv-budget N`);
 }

@@ -15,6 +15,12 @@ const options = z.strictObject({
     .describe("AdaKV's safeguard: each head first keeps this share of the layer's mean head budget, its best tokens."),
 });
 
+/** tf.oneHot, also for depth 1 (one token, or one KV head), which tfjs refuses. */
+function oneHot(indices: tf.Tensor, depth: number): tf.Tensor {
+  if (depth > 1) return tf.oneHot(indices, depth);
+  return tf.tidy(() => tf.slice(tf.oneHot(indices, 2), [...indices.shape.map(() => 0), 0], [...indices.shape, 1]));
+}
+
 /** Below every valid token's key (±1e38) and above padding's (−3e38): a head's guaranteed tokens. */
 const TAKEN_KEY = -2e38;
 
@@ -36,18 +42,18 @@ export function adakvBudgets(
     const total = Math.max(Hkv, Math.floor(share * Hkv * budget));
     const guaranteed = Math.min(N, Math.floor((floor * total) / Hkv));
     // The top-k evictor's keys: valid tokens by score (NaN lowest), padding last.
-    let key = selectionKeys(input.mask, scores);
+    let key = selectionKeys(input.mask, scores, undefined, input.headMask);
     if (guaranteed > 0) {
       // Each head's own best g tokens are its guarantee; they leave the shared competition.
       const own = tf.topk(key, guaranteed).indices; // [B, L, Hkv, g]
-      const taken = tf.sum(tf.oneHot(own, N), 3); // [B, L, Hkv, N]
+      const taken = tf.sum(oneHot(own, N), 3); // [B, L, Hkv, N]
       key = tf.where(tf.greater(taken, 0), tf.fill(key.shape, TAKEN_KEY), key);
     }
     const rest = Math.min(total - Hkv * guaranteed, Hkv * N);
     // Each of the layer's best `rest` entries counts for its head (wasm's floorDiv gives float32, hence toInt).
     const extra =
       rest > 0
-        ? tf.sum(tf.oneHot(tf.floorDiv(tf.topk(key.reshape([B, L, Hkv * N]), rest).indices, N).toInt(), Hkv), 2)
+        ? tf.sum(oneHot(tf.floorDiv(tf.topk(key.reshape([B, L, Hkv * N]), rest).indices, N).toInt(), Hkv), 2)
         : tf.zeros([B, L, Hkv]); // [B, L, Hkv]
     return tf.minimum(tf.add(extra, guaranteed), budget).toInt();
   });

@@ -93,6 +93,77 @@ describe.each(['cpu', 'wasm'] as const)('budget-allocating evictors on %s', (bac
     input.dispose();
   });
 
+  test('an input whose heads hold different entries: a head never keeps one it does not hold', () => {
+    // One layer, two heads, M = 2: head 0 holds tokens 0, 1, 3; head 1 holds only token 2 (a
+    // decoding cache already cut per head). The best scores sit on entries the heads do not hold.
+    const input = makeInput({
+      keys: [[[0, 1].map(() => [0, 1, 2, 3].map((i) => [i + 1]))]],
+      mask: [[1, 1, 1, 1]],
+      budget: 2,
+    });
+    input.headMask = tf.tensor4d([
+      [
+        [
+          [1, 1, 0, 1],
+          [0, 0, 1, 0],
+        ],
+      ],
+    ]);
+    const scores = tf.tensor4d([
+      [
+        [
+          [0.1, 0.2, 0.9, 0.3],
+          [0.9, 0.8, 0.15, 0.7],
+        ],
+      ],
+    ]);
+    const kept = evictTopK(input, scores, 2);
+    // Head 0: its best held are 3 (0.3) and 1 (0.2), in position order; head 1: token 2 alone.
+    expect(kept.indices.arraySync()).toEqual([
+      [
+        [
+          [1, 3],
+          [2, 0],
+        ],
+      ],
+    ]);
+    expect(kept.headSlotMask!.arraySync()).toEqual([
+      [
+        [
+          [1, 1],
+          [1, 0],
+        ],
+      ],
+    ]);
+    expect(kept.keys.reshape([2, 2]).arraySync()).toEqual([
+      [2, 4],
+      [3, 0],
+    ]);
+    // adakv over the same input: the layer's 3 go to held entries only (head 0's 0.3 and 0.2, head 1's 0.15).
+    const budgets = adakvBudgets(input, scores, 2, 0.75, 0);
+    expect(budgets.arraySync()).toEqual([[[2, 1]]]);
+    tf.dispose([
+      scores,
+      budgets,
+      input.headMask,
+      kept.keys,
+      kept.values,
+      kept.indices,
+      kept.slotMask,
+      kept.headSlotMask!,
+    ]);
+    input.dispose();
+  });
+
+  test('adakv with one token or one KV head (tfjs refuses a one-hot of depth 1)', () => {
+    const one = makeInput({ keys: [[[[[1]]]]], mask: [[1]], budget: 2 });
+    const scores = tf.tensor4d([[[[0.5]]]]);
+    const budgets = adakvBudgets(one, scores, 2, 0.75, 0.2);
+    expect(budgets.arraySync()).toEqual([[[1]]]); // ⌊0.75·1·2⌋ = 1 in all
+    tf.dispose([scores, budgets]);
+    one.dispose();
+  });
+
   test('the KV loss counts each head only over its own filled slots', () => {
     const [B, L, H, M, d] = [1, 2, 2, 3, 4];
     const teacher = tf.randomNormal([B, L, H, M, d], 0, 1, 'float32', 3);

@@ -12,6 +12,8 @@ export interface CotAttentionArgs {
   keys: Tensor;
   /** [B, N] 1 for a valid CoT token. */
   mask: Tensor;
+  /** [B, L, H_kv, N] which tokens each head holds (ScorerInput.headMask); absent: all of `mask`. */
+  headMask?: Tensor;
   /** Query heads per KV head. */
   groupSize: number;
   /** Reduction over a group's query heads, applied to the logits before the softmax. Default "max". */
@@ -65,7 +67,8 @@ export function groupedQueryLogits({
 export function cotAttention(args: CotAttentionArgs): Tensor {
   return tf.tidy(() => {
     const logits = groupedQueryLogits(args);
-    return maskedSoftmax(logits, expandTokenMask(args.mask, logits.rank));
+    const tokens = expandTokenMask(args.mask, logits.rank);
+    return maskedSoftmax(logits, args.headMask ? tf.mul(tokens, tf.expandDims(args.headMask, 3)) : tokens);
   });
 }
 
@@ -97,6 +100,7 @@ export function answerQueryImportance(input: ScorerInput): Tensor {
     queryMask: input.answerQueryMask,
     keys: input.keys,
     mask: input.mask,
+    ...(input.headMask ? { headMask: input.headMask } : {}),
     groupSize: input.groupSize,
     reduce: input.groupReduce ?? 'max',
   });

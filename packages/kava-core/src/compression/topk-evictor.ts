@@ -17,12 +17,14 @@ const PADDING_KEY = -3e38;
 
 /**
  * The finite key one `topk` orders tokens by, [B, L, H_kv, N]: protected valid tokens, then
- * every other valid token by its score (clamped to ±1e38, NaN lowest), then padding.
+ * every other valid token by its score (clamped to ±1e38, NaN lowest), then padding. With a
+ * `headMask` [B, L, H_kv, N] (ScorerInput.headMask), an entry a head does not hold counts as padding.
  */
-export function selectionKeys(mask: Tensor, scores: Tensor, protectedMask?: Tensor): Tensor {
+export function selectionKeys(mask: Tensor, scores: Tensor, protectedMask?: Tensor, headMask?: Tensor): Tensor {
   return tf.tidy(() => {
     const [B, N] = mask.shape as [number, number];
-    const valid = tf.greater(mask, 0).reshape([B, 1, 1, N]);
+    const tokens = tf.greater(mask, 0).reshape([B, 1, 1, N]);
+    const valid = headMask ? tf.logicalAnd(tokens, tf.greater(headMask, 0)) : tokens;
     const clamped = tf.clipByValue(scores.toFloat(), -SCORE_LIMIT, SCORE_LIMIT);
     const finite = tf.where(tf.isNaN(clamped), tf.fill(clamped.shape, -SCORE_LIMIT), clamped);
     const key = tf.where(tf.broadcastTo(valid, finite.shape), finite, tf.fill(finite.shape, PADDING_KEY));
@@ -47,7 +49,8 @@ export function selectionKeys(mask: Tensor, scores: Tensor, protectedMask?: Tens
  * `headBudgets` [B or 1, L, H_kv] (at most `budget`) gives each layer and head its own count, as
  * the budget-allocating evictors (pyramid, adakv) do: a head keeps its best min(count, N_valid)
  * tokens in its first slots, and the result's `headSlotMask` [B, L, H_kv, M] marks them
- * (`slotMask` then marks the slots any head fills). Without it every head keeps `budget`.
+ * (`slotMask` then marks the slots any head fills). Without it every head keeps `budget`. An
+ * input whose heads hold different entries (`input.headMask`) also gets a `headSlotMask`.
  */
 export function evictTopK(
   input: ScorerInput,
@@ -71,19 +74,29 @@ export function evictTopK(
   if (headBudgets && (headBudgets.rank !== 3 || headBudgets.shape[1] !== L || headBudgets.shape[2] !== Hkv)) {
     throw new KavaError(`topk evictor: headBudgets must be [B or 1, ${L}, ${Hkv}], got [${headBudgets.shape}]`);
   }
+  const headMask = input.headMask;
+  if (headMask && headMask.shape.join() !== [B, L, Hkv, N].join()) {
+    throw new KavaError(
+      `topk evictor: headMask must be [B, L, H_kv, N] = [${[B, L, Hkv, N]}], got [${headMask.shape}]`,
+    );
+  }
   const M = budget;
   const k = Math.min(M, N);
   return tf.tidy((): EvictionResult & tf.TensorContainerObject => {
-    const key = selectionKeys(input.mask, scores, protectedMask);
+    const key = selectionKeys(input.mask, scores, protectedMask, headMask);
     const top = tf.topk(key, k).indices; // [B, L, H_kv, k], by key descending
 
     // Valid tokens precede padding in `top`, so slot t (in either order) is filled iff
     // t < min(N_valid, M): the same for every layer and head of an example; with head budgets,
-    // t < min(N_valid, its head's count).
+    // or heads that hold different entries, t < min(its head's N_valid, its head's count).
     const nValid = tf.sum(tf.greater(input.mask, 0).toFloat(), 1, true); // [B, 1]
-    const counts = headBudgets
-      ? tf.minimum(tf.broadcastTo(headBudgets.toFloat(), [B, L, Hkv]), nValid.reshape([B, 1, 1])).expandDims(3)
-      : null; // [B, L, H_kv, 1]
+    const headValid = headMask
+      ? tf.sum(tf.mul(tf.greater(headMask, 0).toFloat(), tf.greater(input.mask, 0).toFloat().reshape([B, 1, 1, N])), 3)
+      : tf.broadcastTo(nValid.reshape([B, 1, 1]), [B, L, Hkv]); // [B, L, H_kv]
+    const counts =
+      headBudgets || headMask
+        ? tf.minimum(headBudgets ? tf.broadcastTo(headBudgets.toFloat(), [B, L, Hkv]) : M, headValid).expandDims(3)
+        : null; // [B, L, H_kv, 1]
     const headSlotMask = counts ? tf.less(tf.range(0, M).reshape([1, 1, 1, M]), counts).toFloat() : undefined;
     const slotMask = headSlotMask
       ? tf.max(headSlotMask, [1, 2])

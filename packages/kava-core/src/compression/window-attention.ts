@@ -11,7 +11,8 @@ type Tensor = tf.Tensor;
  * tokens, α window queries, oldest first, as the trainer builds them) and attends causally to the
  * valid CoT tokens up to and including itself; softmax over those tokens (the CoT, not the
  * question before it), one row per query head (keys repeated over the GQA group, as HF's
- * repeat_kv does). A padding query (windowQueryMask 0) gives a row of zeros.
+ * repeat_kv does), leaving out entries a head does not hold (`headMask`). A padding query
+ * (windowQueryMask 0) gives a row of zeros.
  *
  * Returns [B, L, H_kv, G, α, N] (G = groupSize), so a press reduces the group as it chooses
  * (kvpress averages the probabilities over it).
@@ -30,7 +31,10 @@ export function windowAttentionPerHead(input: ScorerInput): Tensor {
       .matMul(rows, input.keys.reshape([x, N, d]), false, true)
       .mul(tf.scalar(1 / Math.sqrt(d)))
       .reshape([B, L, Hkv, G, alpha, N]);
-    return maskedSoftmax(logits, causalWindowMask(input.mask, input.windowQueryMask ?? tf.ones([B, alpha])));
+    const allowed = causalWindowMask(input.mask, input.windowQueryMask ?? tf.ones([B, alpha]));
+    // Entries a head no longer holds (a decoding cache under per-head budgets) are not attended.
+    const held = input.headMask ? tf.mul(allowed, input.headMask.reshape([B, L, Hkv, 1, 1, N])) : allowed;
+    return maskedSoftmax(logits, held);
   });
 }
 

@@ -324,6 +324,11 @@ export const evalSchema = section(
     kvInterval: positiveInt
       .default(16)
       .describe('with kvBudget: trace tokens written between compressions (the cache grows to kvBudget + kvInterval)'),
+    kvQueryWindow: positiveInt
+      .default(8)
+      .describe(
+        "with kvBudget and a scorer that reads the answer's queries (rkv, attention): the last trace tokens whose queries stand in for them, as R-KV's observation window does while decoding",
+      ),
     split: z
       .enum(['test', 'validation'])
       .default('test')

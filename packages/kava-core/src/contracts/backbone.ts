@@ -39,6 +39,12 @@ export type KVCache = {
   values: Tensor[];
   /** [B, S] float32: 1 for real tokens, 0 for padding, over every cached position. */
   mask: Tensor;
+  /**
+   * Per layer [B, H_kv, S] float32, when the KV heads hold different entries (a decoding cache cut
+   * by a per-layer or per-head budget, `eval.kvBudget` with pyramid or adakv): KV head h of layer
+   * l attends to position j only where this is 1 (and `mask` is). Absent: every head holds `mask`.
+   */
+  headMask?: Tensor[];
   /** Number of cached positions S. */
   length: number;
 };

@@ -20,6 +20,13 @@ export interface ScorerInput {
   values: Tensor;
   /** [B, N] float32, 1 for a valid CoT token, 0 for padding. */
   mask: Tensor;
+  /**
+   * [B, L, H_kv, N] float32, when the heads hold different entries (a decoding cache already cut
+   * by a per-head budget): 1 where layer l's KV head h holds token i. Absent: every head holds
+   * `mask`. The evictor never keeps an entry a head does not hold, and the kit's attention
+   * helpers leave such entries out, so a scorer may ignore it.
+   */
+  headMask?: Tensor;
   /** [B, N] int32, each CoT token's position in the teacher sequence. */
   positions: Tensor;
   /** [B, L, H, Qa, d] post-RoPE queries of the answer segment (when requested). */

@@ -1,6 +1,7 @@
 import { tf } from '../tf.js';
 import type { Backbone, ForwardRequest, ForwardResult, KVCache } from '../contracts/backbone.js';
 import { padBatch } from '../data/sequences.js';
+import { cacheTensors, disposeCache } from '../model/decoder.js';
 import {
   QueryWindow,
   checkTraceBudget,
@@ -59,10 +60,18 @@ export class CachedBatch {
     this.trace = null;
   }
 
-  /** Real (unpadded) entries each row's cache holds now, per layer and KV head. */
+  /** Real (unpadded) entries each row's cache holds now, per layer and KV head (the mean when heads differ). */
   cachedEntries(): number[] {
     if (!this.cache) return new Array<number>(this.size).fill(0);
-    const counts = tf.sum(this.cache.mask, 1);
+    const { mask, headMask } = this.cache;
+    const counts = tf.tidy(() =>
+      headMask
+        ? tf.div(
+            tf.addN(headMask.map((m) => tf.sum(tf.mul(m, tf.expandDims(mask, 1)), [1, 2]))),
+            headMask.length * headMask[0]!.shape[1]!,
+          )
+        : tf.sum(mask, 1),
+    );
     try {
       return Array.from(counts.dataSync() as Float32Array, (v) => Math.round(v));
     } finally {
@@ -169,8 +178,8 @@ export class CachedBatch {
     const old = this.cache;
     this.cache = cache;
     if (!old) return;
-    const kept = new Set<tf.Tensor>([...cache.keys, ...cache.values, cache.mask]);
-    tf.dispose([...old.keys, ...old.values, old.mask].filter((t) => !kept.has(t)));
+    const kept = new Set<tf.Tensor>(cacheTensors(cache));
+    tf.dispose(cacheTensors(old).filter((t) => !kept.has(t)));
   }
 
   /**
@@ -191,7 +200,7 @@ export class CachedBatch {
   }
 
   dispose(): void {
-    if (this.cache) tf.dispose([...this.cache.keys, ...this.cache.values, this.cache.mask]);
+    disposeCache(this.cache);
     this.cache = undefined;
     this.stopTraceBudget();
   }

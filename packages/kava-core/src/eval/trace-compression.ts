@@ -21,28 +21,24 @@ export interface TraceBudget {
   budget: number;
   /** Trace tokens written between two compressions (W). */
   interval: number;
+  /**
+   * For scorers that read the answer's queries, which do not exist yet while the trace is written:
+   * the queries of this many last trace tokens stand in for them (R-KV's observation window while
+   * decoding). Default 8.
+   */
+  answerWindow?: number;
   /** Seed for scorers that draw random numbers. */
   seed?: number;
 }
 
-/** What a scorer may not have while decoding: the answer does not exist yet. */
+const DEFAULT_ANSWER_WINDOW = 8;
+
+/** Checks the budget's counts (the schema does for a config; a caller building one by hand gets the same). */
 export function checkTraceBudget(budget: TraceBudget): void {
-  const { scorer } = budget.compression;
-  if (scorer.needs.includes('answerQueries'))
-    throw new KavaError(
-      `eval.kvBudget: scorer "${scorer.name}" reads the answer's queries, which do not exist while the trace is being written; choose a scorer that reads keys, values or the last tokens' queries (keydiff, knorm, recent, rkv-decoding, snapkv, h2o, tova, expected-attention; or rkv with lambda 0)`,
-      { exitCode: 2 },
-    );
-  if (
-    !Number.isInteger(budget.budget) ||
-    budget.budget < 1 ||
-    !Number.isInteger(budget.interval) ||
-    budget.interval < 1
-  )
-    throw new KavaError(
-      `eval.kvBudget ${budget.budget} and eval.kvInterval ${budget.interval}: both must be positive integers`,
-      { exitCode: 2 },
-    );
+  const counts = { kvBudget: budget.budget, kvInterval: budget.interval, kvQueryWindow: budget.answerWindow ?? 1 };
+  for (const [key, value] of Object.entries(counts))
+    if (!Number.isInteger(value) || value < 1)
+      throw new KavaError(`eval.${key}: expected a positive integer, got ${value}`, { exitCode: 2 });
 }
 
 /** The last α queries of the trace per layer ([B, H, α, d]) and which are real, for scorers that read them. */
@@ -71,13 +67,16 @@ export class QueryWindow {
     this.real = this.real.map((row, b) => [...row.slice(1), fed[b] ? 1 : 0]);
   }
 
-  /** [B, L, H, α, d] and [B, α] (older slots not yet written are zeros with mask 0). */
-  input(): { windowQueries: Tensor; windowQueryMask: Tensor } | null {
+  /**
+   * The last `count` (≤ size) queries, [B, L, H, count, d], and their mask [B, count]; slots not
+   * yet written are zeros with mask 0.
+   */
+  input(count = this.size): { queries: Tensor; mask: Tensor } | null {
     if (!this.queries) return null;
     const have = this.queries[0]!.shape[2]!;
     return tf.tidy(() => {
       const stacked = tf.stack(this.queries!, 1); // [B, L, H, have, d]
-      const windowQueries =
+      const padded =
         have < this.size
           ? tf.pad(stacked, [
               [0, 0],
@@ -87,7 +86,9 @@ export class QueryWindow {
               [0, 0],
             ])
           : stacked;
-      return { windowQueries, windowQueryMask: tf.tensor2d(this.real, [this.rows, this.size]) };
+      const queries = tf.slice(padded, [0, 0, 0, this.size - count, 0], [-1, -1, -1, count, -1]);
+      const real = this.real.map((row) => row.slice(this.size - count));
+      return { queries, mask: tf.tensor2d(real, [this.rows, count]) };
     });
   }
 
@@ -97,12 +98,35 @@ export class QueryWindow {
   }
 }
 
-/** How many of the last tokens' queries the budget's scorer reads (0: none). */
-export const queryWindowSize = (budget: TraceBudget): number => windowQueryCount(budget.compression.scorer);
+/** How many of the last tokens' queries the scorer reads as its window (α; 0: none). */
+const windowSize = (budget: TraceBudget): number => windowQueryCount(budget.compression.scorer);
+
+/** How many of the last tokens' queries stand in for the answer's (0: the scorer reads none). */
+const answerSize = (budget: TraceBudget): number =>
+  budget.compression.scorer.needs.includes('answerQueries') ? (budget.answerWindow ?? DEFAULT_ANSWER_WINDOW) : 0;
+
+/** How many of the last tokens' queries to keep for the budget's scorer (0: none). */
+export const queryWindowSize = (budget: TraceBudget): number => Math.max(windowSize(budget), answerSize(budget));
+
+/** The scorer input's query parts from the last tokens' queries: its window, and the answer's stand-in. */
+function queryParts(budget: TraceBudget, window: QueryWindow | null): Partial<ScorerInput> {
+  const parts: Partial<ScorerInput> = {};
+  const alpha = windowSize(budget);
+  const answer = answerSize(budget);
+  const windowQueries = alpha > 0 ? window?.input(alpha) : null;
+  if (windowQueries)
+    Object.assign(parts, { windowQueries: windowQueries.queries, windowQueryMask: windowQueries.mask });
+  const answerQueries = answer > 0 ? window?.input(answer) : null;
+  if (answerQueries)
+    Object.assign(parts, { answerQueries: answerQueries.queries, answerQueryMask: answerQueries.mask });
+  return parts;
+}
 
 /**
  * The cache with its trace region (positions `from`…end) cut to `budget.budget` entries per layer
- * and KV head by the scorer and evictor; the prefix before `from` as it was. A new cache; the
+ * and KV head by the scorer and evictor; the prefix before `from` as it was. An evictor that gives
+ * layers or heads budgets of their own (pyramid, adakv) leaves a cache whose heads hold different
+ * entries (`headMask`), which the next compression and the decoder honour. A new cache; the
  * caller disposes the old one.
  */
 export function compressTrace(
@@ -114,48 +138,50 @@ export function compressTrace(
 ): KVCache {
   const n = cache.length - from;
   const B = cache.mask.shape[0]!;
-  const queries = window?.input() ?? null;
+  const trace = (t: Tensor) => tf.slice(t, [0, 0, from, 0], [-1, -1, n, -1]);
+  const prefix = (t: Tensor) => tf.slice(t, [0, 0, 0, 0], [-1, -1, from, -1]);
   const input: ScorerInput = tf.tidy(() => ({
-    keys: tf.stack(
-      cache.keys.map((k) => tf.slice(k, [0, 0, from, 0], [-1, -1, n, -1])),
-      1,
-    ),
-    values: tf.stack(
-      cache.values.map((v) => tf.slice(v, [0, 0, from, 0], [-1, -1, n, -1])),
-      1,
-    ),
+    keys: tf.stack(cache.keys.map(trace), 1),
+    values: tf.stack(cache.values.map(trace), 1),
     mask: tf.slice(cache.mask, [0, from], [-1, n]),
+    ...(cache.headMask
+      ? {
+          headMask: tf.stack(
+            cache.headMask.map((m) => tf.slice(m, [0, 0, from], [-1, -1, n])),
+            1,
+          ),
+        }
+      : {}),
     // Entries are in the order they were written, which is the order of their positions.
     positions: tf.tile(tf.range(0, n, 1, 'int32').reshape([1, n]), [B, 1]),
     groupSize,
     budget: budget.budget,
     seed: budget.seed ?? 0,
+    ...queryParts(budget, window),
   })) as unknown as ScorerInput;
-  if (queries) Object.assign(input, queries);
   try {
     const kept = compressCache(budget.compression, input);
     try {
-      if (kept.headSlotMask)
-        throw new KavaError(
-          `eval.kvBudget: evictor "${budget.compression.evictor.name}" gives layers or heads budgets of their own; a decoding cache keeps one count per question (use the topk evictor)`,
-          { exitCode: 2 },
-        );
-      return tf.tidy(() => ({
-        keys: cache.keys.map((k, l) =>
-          tf.concat(
-            [tf.slice(k, [0, 0, 0, 0], [-1, -1, from, -1]), tf.squeeze(tf.slice(kept.keys, [0, l], [-1, 1]), [1])],
-            2,
-          ),
-        ),
-        values: cache.values.map((v, l) =>
-          tf.concat(
-            [tf.slice(v, [0, 0, 0, 0], [-1, -1, from, -1]), tf.squeeze(tf.slice(kept.values, [0, l], [-1, 1]), [1])],
-            2,
-          ),
-        ),
-        mask: tf.concat([tf.slice(cache.mask, [0, 0], [-1, from]), tf.cast(kept.slotMask, cache.mask.dtype)], 1),
-        length: from + budget.budget,
-      })) as unknown as KVCache;
+      return tf.tidy(() => {
+        const layer = (t: Tensor, l: number) => tf.squeeze(tf.slice(t, [0, l], [-1, 1]), [1]);
+        const heads = kept.headSlotMask;
+        // Each head keeps the prefix it held (all of the mask's when the heads held the same).
+        const prefixHeld = (l: number): Tensor =>
+          cache.headMask
+            ? tf.slice(cache.headMask[l]!, [0, 0, 0], [-1, -1, from])
+            : tf.tile(tf.reshape(tf.slice(tf.cast(cache.mask, 'float32'), [0, 0], [-1, from]), [B, 1, from]), [
+                1,
+                cache.keys[0]!.shape[1]!,
+                1,
+              ]);
+        return {
+          keys: cache.keys.map((k, l) => tf.concat([prefix(k), layer(kept.keys, l)], 2)),
+          values: cache.values.map((v, l) => tf.concat([prefix(v), layer(kept.values, l)], 2)),
+          mask: tf.concat([tf.slice(cache.mask, [0, 0], [-1, from]), tf.cast(kept.slotMask, cache.mask.dtype)], 1),
+          ...(heads ? { headMask: cache.keys.map((_, l) => tf.concat([prefixHeld(l), layer(heads, l)], 2)) } : {}),
+          length: from + budget.budget,
+        };
+      }) as unknown as KVCache;
     } finally {
       tf.dispose([
         kept.keys,
@@ -166,7 +192,18 @@ export function compressTrace(
       ]);
     }
   } finally {
-    tf.dispose([input.keys, input.values, input.mask, input.positions]);
-    if (queries) tf.dispose([queries.windowQueries, queries.windowQueryMask]);
+    tf.dispose(
+      [
+        input.keys,
+        input.values,
+        input.mask,
+        input.positions,
+        input.headMask,
+        input.windowQueries,
+        input.windowQueryMask,
+        input.answerQueries,
+        input.answerQueryMask,
+      ].filter((t): t is Tensor => t !== undefined),
+    );
   }
 }

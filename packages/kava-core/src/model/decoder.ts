@@ -313,6 +313,12 @@ export class Decoder implements Backbone {
         `forward: the cache holds batch ${cache.mask.shape[0]} and ${cache.keys.length} layers; expected batch ${B} and ${cfg.numLayers} layers`,
       );
     }
+    const headMask = cache?.headMask;
+    const headShape = cache && [B, cfg.numKvHeads, cache.length].join();
+    if (headMask && (headMask.length !== cfg.numLayers || headMask.some((m) => m.shape.join() !== headShape)))
+      throw new KavaError(
+        `forward: the cache's headMask must be ${cfg.numLayers} tensors [${headShape}], got ${headMask.length}: [${headMask[0]?.shape}]`,
+      );
     const rows = request.attentionRows;
     if (rows !== undefined && (rows.rank !== 2 || rows.shape[0] !== B))
       throw new KavaError(`forward: attentionRows must be [${B}, Q], got [${rows.shape}]`);
@@ -329,7 +335,16 @@ export class Decoder implements Backbone {
       const keyMask = cache ? tf.concat([tf.cast(cache.mask, 'float32'), newMask], 1) : newMask;
       const positions = request.positionIds ?? defaultPositions(cache?.mask ?? null, newMask);
       const { cos, sin } = rotaryTables(positions, this.invFreq);
-      const bias = attentionBias(keyMask, P, S);
+      // A cache whose heads hold different entries masks per layer and KV head; else one mask serves all.
+      const headKeyMask = (l: number): tf.Tensor =>
+        tf.concat(
+          [
+            tf.mul(cache!.headMask![l]!, tf.reshape(tf.cast(cache!.mask, 'float32'), [B, 1, P])),
+            tf.tile(tf.reshape(newMask, [B, 1, S]), [1, Hkv, 1]),
+          ],
+          2,
+        );
+      const sharedBias = cache?.headMask ? null : attentionBias(keyMask, P, S);
       const rowIndex = rows ? tf.cast(rows, 'int32') : null;
 
       // Each adapter call of the pass derives its dropout seed from request.seed and its index.
@@ -355,6 +370,7 @@ export class Decoder implements Backbone {
       const attentionOut: tf.Tensor[] = [];
       const cacheKeys: tf.Tensor[] = [];
       const cacheValues: tf.Tensor[] = [];
+      const cacheHeadMask: tf.Tensor[] = [];
 
       this.weights.layers.forEach((layer: DecoderLayer, l: number) => {
         const p = layer.proj;
@@ -367,6 +383,8 @@ export class Decoder implements Backbone {
         const vAll = cache ? tf.concat([cache.values[l]!, v], 2) : v;
         // GQA without copying K/V: the G query heads of a KV head become G·S rows of one matmul.
         const scores = tf.matMul(tf.reshape(q, [B, Hkv, G * S, d]), kAll, false, true);
+        const layerKeyMask = sharedBias ? null : headKeyMask(l);
+        const bias = sharedBias ?? attentionBias(layerKeyMask!, P, S);
         const probs = attentionProbs(tf.reshape(scores, [B, Hkv, G, S, T]), bias, 1 / Math.sqrt(d));
         const context = tf.matMul(tf.reshape(probs, [B, Hkv, G * S, T]), vAll);
         const merged = tf.reshape(tf.transpose(tf.reshape(context, [B, H, S, d]), [0, 2, 1, 3]), [B * S, H * d]);
@@ -384,6 +402,7 @@ export class Decoder implements Backbone {
         if (request.returnCache) {
           cacheKeys.push(kAll);
           cacheValues.push(vAll);
+          if (layerKeyMask) cacheHeadMask.push(layerKeyMask);
         }
         if (rowIndex) {
           queriesOut.push(gatherRows(q, rowIndex));
@@ -405,7 +424,14 @@ export class Decoder implements Backbone {
         result.queries = queriesOut;
         result.attention = attentionOut;
       }
-      if (request.returnCache) result.cache = { keys: cacheKeys, values: cacheValues, mask: keyMask, length: T };
+      if (request.returnCache)
+        result.cache = {
+          keys: cacheKeys,
+          values: cacheValues,
+          mask: keyMask,
+          length: T,
+          ...(cacheHeadMask.length ? { headMask: cacheHeadMask } : {}),
+        };
       return result as tf.TensorContainer;
     }) as ForwardResult;
   }
@@ -467,15 +493,22 @@ function defaultPositions(cacheMask: tf.Tensor | null, newMask: tf.Tensor): tf.T
   return tf.cast(tf.maximum(tf.sub(tf.add(tf.cumsum(newMask, 1), offset), 1), 0), 'int32');
 }
 
-/** [B, 1, 1, S, T] additive mask: 0 where new query i may see key j (real and j ≤ P + i). */
+/**
+ * [B, 1, 1, S, T] additive mask from a [B, T] key mask (or [B, H_kv, 1, S, T] from a per-head
+ * [B, H_kv, T] one): 0 where new query i may see key j (real and j ≤ P + i).
+ */
 function attentionBias(keyMask: tf.Tensor, P: number, S: number): tf.Tensor {
-  const [B, T] = keyMask.shape as [number, number];
+  const [B, heads, T] = (keyMask.rank === 3 ? keyMask.shape : [keyMask.shape[0], 1, keyMask.shape[1]]) as number[] as [
+    number,
+    number,
+    number,
+  ];
   const causal = tf.cast(
     tf.lessEqual(tf.reshape(tf.range(0, T, 1, 'int32'), [1, T]), tf.reshape(tf.range(P, P + S, 1, 'int32'), [S, 1])),
     'float32',
   );
-  const allowed = tf.mul(tf.reshape(keyMask, [B, 1, T]), tf.reshape(causal, [1, S, T]));
-  return tf.reshape(tf.mul(tf.sub(1, allowed), MASKED), [B, 1, 1, S, T]);
+  const allowed = tf.mul(tf.reshape(keyMask, [B, heads, 1, T]), tf.reshape(causal, [1, 1, S, T]));
+  return tf.reshape(tf.mul(tf.sub(1, allowed), MASKED), [B, heads, 1, S, T]);
 }
 
 /** The integer sizes of a decoder config (each must be positive). */
@@ -516,5 +549,10 @@ function replaceVariable(old: tf.Variable | null, rows: tf.Tensor, axis: 0 | 1, 
 /** Disposes every tensor of a cache. */
 export function disposeCache(cache: KVCache | undefined | null): void {
   if (!cache) return;
-  tf.dispose([...cache.keys, ...cache.values, cache.mask]);
+  tf.dispose(cacheTensors(cache));
+}
+
+/** Every tensor a cache holds. */
+export function cacheTensors(cache: KVCache): tf.Tensor[] {
+  return [...cache.keys, ...cache.values, cache.mask, ...(cache.headMask ?? [])];
 }

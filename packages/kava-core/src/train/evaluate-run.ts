@@ -46,6 +46,7 @@ function traceBudgetOf(config: KavaConfig, registry: Registry | undefined, seed:
     compression: createCompression(config.compression, registry),
     budget: config.eval.kvBudget!,
     interval: config.eval.kvInterval,
+    answerWindow: config.eval.kvQueryWindow,
     seed,
   };
 }
