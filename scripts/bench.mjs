@@ -15,14 +15,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  activeTerms,
-  AdamW,
-  buildBatch,
-  clipByGlobalNorm,
-  createCompression,
+  createTrainingSession,
   createWordLevelTokenizer,
-  encodeOptions,
-  forwardLosses,
   FUSED_ADAMW,
   FUSED_ATTENTION_SOFTMAX,
   FUSED_RMS_NORM,
@@ -31,13 +25,10 @@ import {
   initBackend,
   loadNativeAddon,
   loadRunData,
-  planFor,
   resolveConfig,
   runTokenizer,
   setNativeKernelsEnabled,
-  setupModel,
   tf,
-  windowQueryCount,
 } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { nativeInfoLines } from './lib/native-info.mjs';
@@ -140,8 +131,8 @@ if (addon && !skipTable) {
 const MATMUL_KERNELS = ['BatchMatMul', '_FusedMatMul'];
 const kernelTimers = new Map(); // backend -> timings of timeKernels
 let nestedMs = 0; // time of the kernels run inside the kernel now running
-// One optimiser step exactly as src/train/trainer.ts runs it (batch building, tf.variableGrads over
-// forwardLosses, loss read-back, clipByGlobalNorm, AdamW.apply), timed per stage. The stage
+// One optimiser step: the trainer's own TrainingSession.trainStep (batch building, tf.variableGrads
+// over forwardLosses, loss read-back, clip, AdamW), timed per stage by its step observer. The stage
 // boundaries inside the forward come from taps on the run's own hooks, which forwardLosses calls in
 // order (teacherForward, compression, studentForward, losses); wasm kernels run synchronously, so
 // wall-clock time between the taps is the time of the stage.
@@ -222,99 +213,71 @@ const STAGES = [
 async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs, warmup = 2, peak, stock = false }) {
   await initBackend('wasm');
   enableFastKernels();
-  const {
-    config,
-    plugins: { registry, hooks },
-  } = resolved;
-  const model = setupModel(config, registry, tokenizer);
-  const terms = activeTerms(config, registry);
-  const compression = terms.some((t) => t.term.needs.includes('compressed'))
-    ? createCompression(config.compression, registry)
-    : null;
-  const plan = planFor(
-    config,
-    terms,
-    compression?.scorer.needs ?? [],
-    compression ? windowQueryCount(compression.scorer) : 0,
-  );
-  const parts = { backbone: model.backbone, latent: model.latent, compression, terms, hooks };
-  const encode = encodeOptions(config);
+  // The method's full step (no teacher-only warm-up), the whole batch in one pass so each stage is timed once.
+  const train = { ...resolved.config.train, teacherWarmup: 0, microBatchSize: resolved.config.train.batchSize };
+  const config = { ...resolved.config, train };
+  const { hooks } = resolved.plugins;
+  // The product's own step: the session the trainer runs.
+  const session = createTrainingSession(config, resolved.plugins, tokenizer, examples.length);
+  const { model, terms, compression } = session;
   const B = config.train.batchSize;
-  const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
-  const decay = (name) => (model.params.get(name)?.rank ?? 0) >= 2;
-  const varNames = new Map([...model.params].map(([name, v]) => [v.name, name]));
   const varList = [...model.params.values()];
   const marks = {};
   tapStages(hooks, marks);
   let cursor = 0;
-  const take = () => {
+  const take = (n) => {
     const out = [];
-    while (out.length < B) out.push(examples[cursor++ % examples.length]);
+    while (out.length < n) out.push(examples[cursor++ % examples.length]);
     return out;
   };
   // Every kernel runs under a timer that also counts matmul FLOPs (two performance.now() calls per
   // kernel, well under 1 % of a step); each step starts from an empty table.
   const timings = timeKernels('wasm');
   /** One step; returns its stage durations (ms), the batch's tokens and its kernel table. */
-  const step = (index) => {
+  const step = async (index) => {
     for (const k of Object.keys(marks)) delete marks[k];
     timings.clear();
-    const t0 = performance.now();
-    const batch = buildBatch(take(), model.tokenizer, model.tokens, plan, encode);
-    const tForward = performance.now();
-    let termValues = {};
-    let tForwardEnd = 0;
-    const { value, grads } = tf.variableGrads(() => {
-      const out = forwardLosses(parts, batch, index, index);
-      termValues = out.terms;
-      tForwardEnd = performance.now();
-      return out.total;
-    }, varList);
-    const tBackward = performance.now();
-    const losses = Object.fromEntries(Object.entries(termValues).map(([k, t]) => [k, t.dataSync()[0]]));
-    value.dataSync();
-    tf.dispose([value, ...Object.values(termValues)]);
-    const tRead = performance.now();
-    const named = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k), g]));
-    const { grads: clipped } = clipByGlobalNorm(named, config.train.clip);
-    tf.dispose([...named.values()]);
-    optimizer.apply(model.params, clipped, config.train.lr, decay);
-    tf.dispose([...clipped.values()]);
-    const tEnd = performance.now();
-    const tokens = batch.tokens;
-    const shapes = {
-      teacher: batch.teacher?.ids.shape,
-      prefix: batch.student?.prefixIds.shape,
-      segment: batch.student?.segmentIds.shape,
+    let shapes = {};
+    const observer = {
+      stage: (name) => (marks[name] = performance.now()),
+      batch: (batch) =>
+        (shapes = {
+          teacher: batch.teacher?.ids.shape,
+          prefix: batch.student?.prefixIds.shape,
+          segment: batch.student?.segmentIds.shape,
+        }),
     };
-    batch.dispose();
+    const t0 = performance.now();
+    const outcome = await session.trainStep(index, take, { observer });
+    if (outcome.status !== 'applied') throw new Error(`bench step ${index}: ${outcome.problem ?? outcome.status}`);
     // Stages that did not run (no compression, no teacher) take 0 ms: their mark is the previous one.
+    const tForward = marks.batch;
     const teacher = marks.teacher ?? tForward;
     const compressed = marks.compression ?? teacher;
     const student = marks.student ?? compressed;
     const kernels = [...timings.entries()].map(([name, e]) => [name, { ...e }]);
     const flops = kernels.filter(([k]) => MATMUL_KERNELS.includes(k)).reduce((s, [, e]) => s + e.flops, 0);
     return {
-      tokens,
+      tokens: outcome.tokens,
       shapes,
-      losses,
+      losses: outcome.losses,
       kernels,
       flops,
-      total: tEnd - t0,
+      total: marks.apply - t0,
       stages: [
         tForward - t0,
         teacher - tForward,
         compressed - teacher,
         student - compressed,
-        tForwardEnd - student,
-        tBackward - tForwardEnd,
-        tRead - tBackward,
-        tEnd - tRead,
+        marks.forward - student,
+        marks.backward - marks.forward,
+        marks['read-back'] - marks.backward,
+        marks.apply - marks['read-back'],
       ],
     };
   };
 
-  const first = step(0);
+  const first = await step(0);
   const nParams = varList.reduce((s, v) => s + v.size, 0);
   console.log(`\n${title}`);
   console.log(
@@ -327,9 +290,10 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
     `  batch ${B}: teacher [${first.shapes.teacher}], student prefix [${first.shapes.prefix}] + M=${config.latent.count} latents ` +
       `(${config.latent.mode}, T=${config.latent.iterations}) + segment [${first.shapes.segment}]; ${first.tokens} tokens per step as the trainer counts them`,
   );
-  for (let i = 1; i < warmup; i++) step(i);
+  for (let i = 1; i < warmup; i++) await step(i);
   const before = tf.memory().numTensors;
-  const timed = Array.from({ length: runs }, (_, i) => step(warmup + i));
+  const timed = [];
+  for (let i = 0; i < runs; i++) timed.push(await step(warmup + i));
   const leaked = tf.memory().numTensors - before;
   const sec = median(timed.map((r) => r.total)) / 1000;
   const tokens = median(timed.map((r) => r.tokens));
@@ -375,7 +339,7 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
   // The stock kernels for comparison: one step (about a minute), on the reference shape only.
   if (addon && stock && !noStockStep && !quick) {
     setNativeKernelsEnabled(false);
-    const stock = step(warmup + runs + 1);
+    const stock = await step(warmup + runs + 1);
     enableFastKernels();
     console.log(
       `  stock tfjs kernels, one step: ${(stock.total / 1000).toFixed(1)} s (${(stock.tokens / (stock.total / 1000)).toFixed(0)} tokens/s), ` +
@@ -391,8 +355,7 @@ async function trainerStepBench(title, { resolved, tokenizer, examples }, { runs
           : '--no-stock-step';
     console.log(`  stock tfjs kernels: skipped (${why})`);
   }
-  optimizer.dispose();
-  model.dispose();
+  session.dispose();
 }
 
 /** Resolves a config with `presets` and `overrides` from an empty folder (no config file applies). */

@@ -45,7 +45,10 @@ const USAGE = `Usage: npm run experiment -- [options]
   (no options)        the grid: 7 methods x 2 trace styles x 3 seeds, from one backbone per seed and style
   --quick             1 seed, equation traces, short budgets (< 20 min on 2 cores): checks the pipeline
   --ablations         KaVa/R-KV variants (lambda, last step, M, alpha1, frozen teacher): seed 1, equation
-                      traces (add --traces equation,nl for both styles)
+                      traces (add --traces equation,nl for both styles); with --stage1-steps N, from that
+                      budget's grid (its backbones and KaVa/R-KV runs)
+  --presses           KaVa with SnapKV or H2O as the scorer (issue 40): seed 1, both trace styles, from the grid's
+                      backbones (with --stage1-steps 3000: the 3,000-step ones)
   --study             why latents do (not) beat no-CoT (issue 36): 3,000 stage-2 steps from the 3,000-step
                       backbones, diagnostics on (latent usage, per-term gradient norms); verbose NL: no-cot,
                       full-cot, codi, pccot, kava-rkv, kava-random; equation: no-cot, codi, pccot, kava-rkv;
@@ -147,9 +150,20 @@ const ABLATIONS = {
   'kava-rkv-frozen-teacher': { config: { train: { teacher: 'frozen' } } },
 };
 
+/**
+ * Two presses of @kava/plugin-presses as KaVa's distillation target in R-KV's place (--presses;
+ * issue 40's second table in docs/eviction.md): the KaVa recipe, another choice of what the
+ * student copies, compared with the grid's KaVa/R-KV and KaVa/random runs from the same backbones.
+ */
+const PRESSES = {
+  'kava-snapkv': { presets: ['kava'], config: { compression: { scorer: 'snapkv', options: {} } } },
+  'kava-h2o': { presets: ['kava'], config: { compression: { scorer: 'h2o', options: {} } } },
+};
+
 const OPTIONS = {
   quick: { type: 'boolean', default: false },
   ablations: { type: 'boolean', default: false },
+  presses: { type: 'boolean', default: false },
   study: { type: 'boolean', default: false },
   probe: { type: 'boolean', default: false },
   out: { type: 'string' },
@@ -181,8 +195,8 @@ if (args.help) {
 
 const positive = (flag) => positiveInt(flag, args[flag], fail);
 const quick = args.quick;
-if ([args.quick, args.ablations, args.study, args.probe].filter(Boolean).length > 1)
-  fail('--quick, --ablations, --study and --probe are separate experiments; give one');
+if ([args.quick, args.ablations, args.presses, args.study, args.probe].filter(Boolean).length > 1)
+  fail('--quick, --ablations, --presses, --study and --probe are separate experiments; give one');
 // The study and the probe stand on the 3,000-step backbones of the committed grid and default to
 // 3,000 stage-2 steps; --stage2-steps gives the budget curve (e.g. 6,000) its own experiment.
 const study = args.study || args.probe;
@@ -214,20 +228,22 @@ const budgetTag = [
   .join('');
 const experiment = study
   ? `${args.probe ? 'latent-probe' : 'latent-study'}-stage2-${budget.stage2.steps}${args['eval-limit'] ? `-eval-${budget.evalLimit}` : ''}`
-  : `${quick ? 'two-stage-quick' : args.ablations ? 'two-stage-ablation' : 'two-stage'}${budgetTag}`;
+  : `${quick ? 'two-stage-quick' : args.ablations ? 'two-stage-ablation' : args.presses ? 'two-stage-presses' : 'two-stage'}${budgetTag}`;
 const catalogue = study
   ? { ...METHODS, ...RECIPES }
-  : args.ablations
-    ? {
-        'kava-rkv': METHODS['kava-rkv'],
-        ...Object.fromEntries(
-          Object.entries(ABLATIONS).map(([k, v]) => [
-            k,
-            { presets: ['kava'], config: { compression: METHODS['kava-rkv'].config.compression, ...v.config } },
-          ]),
-        ),
-      }
-    : METHODS;
+  : args.presses
+    ? PRESSES
+    : args.ablations
+      ? {
+          'kava-rkv': METHODS['kava-rkv'],
+          ...Object.fromEntries(
+            Object.entries(ABLATIONS).map(([k, v]) => [
+              k,
+              { presets: ['kava'], config: { compression: METHODS['kava-rkv'].config.compression, ...v.config } },
+            ]),
+          ),
+        }
+      : METHODS;
 // The ablations default to one seed and the equation traces: on 2 cores a verbose-NL run costs
 // about twice an equation one, and the method comparison across styles is the grid's job. Seed 1,
 // because its backbone is rebuilt bit for bit on a fresh machine, so each variant is paired with
@@ -235,7 +251,7 @@ const catalogue = study
 // BLAS settings and a rebuild is another model (16.5 % instead of 23.3 % after 250 steps).
 const gridDefaults = {
   traces: quick || args.ablations ? 'equation' : args.probe ? 'nl' : 'equation,nl',
-  seeds: quick ? '0' : args.ablations || args.probe ? '1' : '0,1,2',
+  seeds: quick ? '0' : args.ablations || args.presses || args.probe ? '1' : '0,1,2',
 };
 const studyMethods = args.probe ? PROBE_METHODS : [...new Set(Object.values(STUDY_GRID).flat())];
 const { methods, traces, seeds } = gridSelection(
@@ -310,13 +326,19 @@ function stage2Config(method, trace, seed, modelDir) {
 // The ablations start from the grid's backbones and are measured against the grid's own KaVa/R-KV
 // runs (the same settings): those records live in the grid's folder, so neither is trained twice.
 // The study and the probe share the 3,000-step grid's backbones (and their stage-1 records).
+// Ablations and presses at another budget build on the grid of that budget (e.g. two-stage-stage1-3000).
 const gridResultsDir = study
   ? join(root, 'docs/results/runs/two-stage-stage1-3000')
-  : args.results || budgetTag
+  : args.results
     ? resultsDir
-    : join(root, 'docs/results/runs/two-stage');
+    : args.ablations || args.presses
+      ? join(root, `docs/results/runs/two-stage${budgetTag}`)
+      : budgetTag
+        ? resultsDir
+        : join(root, 'docs/results/runs/two-stage');
 const sharedWithGrid = (id) =>
   (study && id.startsWith('stage1-')) ||
+  (args.presses && id.startsWith('stage1-')) ||
   (args.ablations && (id.startsWith('stage1-') || /^kava-rkv-[a-z]+-seed\d+$/.test(id)));
 const resultFile = (id) => join(sharedWithGrid(id) ? gridResultsDir : resultsDir, `${id}.json`);
 /** The settings that decide a run's numbers; a committed result made with others is not reused. */

@@ -195,13 +195,13 @@ describe('PEFT adapter files', () => {
   test('special tokens that land in a padded table (Qwen2.5) train, save and reload', () => {
     // A 40-row tied table whose tokenizer uses 36 ids: <bot>, <eot> become ids 36 and 37.
     const model = Decoder.random(tinyConfig({ tieWordEmbeddings: true }), 10);
-    const table = snapshot([model.weights.embed])[0]!;
+    const table = snapshot([model.weights.embed as tf.Variable])[0]!;
     const before = logitsOf(model);
     model.attachLora(LORA);
     model.resizeVocab(40, 36);
     expect([model.vocabSize, model.baseVocabSize]).toEqual([40, 36]);
     expect(model.addedRows.embed!.shape).toEqual([4, 32]);
-    const baseTable = snapshot([model.weights.embed]);
+    const baseTable = snapshot([model.weights.embed as tf.Variable]);
     const rows = snapshot([model.addedRows.embed!]);
     // The rows are kept as they were, split at id 36; the logits agree to rounding only, since
     // a 36-column and a 4-column head product may sum in another order than one 40-column product
@@ -221,7 +221,7 @@ describe('PEFT adapter files', () => {
       tf.tidy(() => vars.forEach((v) => v.assign(tf.sub(v, tf.mul(grads[v.name]!, 0.1)))));
       tf.dispose([value, ...Object.values(grads)]);
     }
-    expect(snapshot([model.weights.embed])).toEqual(baseTable);
+    expect(snapshot([model.weights.embed as tf.Variable])).toEqual(baseTable);
     expect(snapshot([model.addedRows.embed!])).not.toEqual(rows);
     const dir = tempProject();
     saveLoraAdapter(model, dir);

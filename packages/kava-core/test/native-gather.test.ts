@@ -72,7 +72,9 @@ describe.each(['wasm', 'cpu'] as const)('GatherV2 on %s', (backend) => {
   ] as const)('agrees with the stock kernel: %s', async (_name, shape, dtype, ids, axis, batchDims) => {
     const n = shape.reduce((a, b) => a * b, 1);
     const x = tf.tensor(
-      Array.from({ length: n }, (_, i) => (dtype === 'bool' ? i % 3 === 0 : i * 1.5 - 7)),
+      dtype === 'bool'
+        ? Array.from({ length: n }, (_, i) => i % 3 === 0)
+        : Array.from({ length: n }, (_, i) => i * 1.5 - 7),
       [...shape],
       dtype,
     );

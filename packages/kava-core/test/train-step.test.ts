@@ -37,7 +37,7 @@ beforeAll(async () => {
     term: plugins.registry.get('loss', name).create(options),
   }));
   const compression = createCompression(config.compression, plugins.registry);
-  const plan = planFor(config, allTerms, compression.scorer.needs);
+  const plan = planFor(config, allTerms, compression);
   batch = buildBatch(data.train.slice(0, 3), model.tokenizer, model.tokens, plan, { dropLastStep: true });
   base = { backbone: model.backbone, latent: model.latent, compression, hooks: new KavaHooks() };
 });

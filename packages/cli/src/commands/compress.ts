@@ -4,16 +4,16 @@ import {
   ConfigError,
   buildBatch,
   checkSequenceLengths,
-  compressCache,
   createCompression,
   encodeQuestion,
   initBackend,
   loadRun,
   runTokenizer,
-  scorerInput,
+  scorerRows,
   scorerOptions,
   setupModel,
-  windowQueryCount,
+  teacherForward,
+  compressTeacher,
   tf,
   type KavaConfig,
   type KavaModel,
@@ -64,31 +64,21 @@ function keptBy(
   // The configured scorer keeps its options; another one (--scorer, --compare) gets its defaults.
   const options = scorerOptions({ scorer, options: scorer === configured.scorer ? configured.options : {} }, registry);
   const compression = createCompression({ ...configured, scorer, options }, registry);
-  const needs = compression.scorer.needs;
+  // The teacher's pass alone, with the query rows the scorer reads.
   const plan = {
     teacher: 'trace' as const,
     student: false,
     latents: budget,
     finalLatents: budget,
-    answerQueries: needs.includes('answerQueries'),
-    window: windowQueryCount(compression.scorer),
+    ...scorerRows(compression),
   };
   const example = { id: 'cli', question, steps: [cot], answer };
   const batch = buildBatch([example], model.tokenizer, model.tokens, plan, { dropLastStep: false });
   try {
     const t = batch.teacher!;
     const indices = tf.tidy(() => {
-      const out = model.backbone.forward({
-        inputIds: t.ids,
-        attentionMask: t.mask,
-        logits: false,
-        kv: 'post-rope',
-        ...(t.rows ? { attentionRows: t.rows } : {}),
-      });
-      const result = compressCache(
-        compression,
-        scorerInput(model.backbone, out, t, budget, resolved.config.train.seed),
-      );
+      const out = teacherForward(model.backbone, t, true);
+      const result = compressTeacher(compression, model.backbone, out, t, budget, resolved.config.train.seed);
       // -1 marks an empty slot: per layer and head when the evictor budgets them apart (pyramid, adakv).
       const filled = result.headSlotMask ?? tf.reshape(result.slotMask, [1, 1, 1, -1]);
       return tf.mul(tf.cast(result.indices, 'float32'), filled).sub(tf.sub(1, filled));

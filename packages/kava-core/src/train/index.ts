@@ -8,6 +8,7 @@ export * from './data.js';
 export * from './model-setup.js';
 export * from './checkpoint.js';
 export * from './evaluate-run.js';
+export * from './session.js';
 export * from './trainer.js';
 export * from './load-run.js';
 export * from './resume.js';

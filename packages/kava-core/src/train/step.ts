@@ -6,7 +6,8 @@ import type { KavaHooks } from '../plugin/hooks.js';
 import { compressCache, type Compression } from '../compression/compress.js';
 import { studentForward, type LatentSettings } from '../latent/rollout.js';
 import { detach } from '../ops/stop-gradient.js';
-import type { TrainBatch } from './batch.js';
+import { windowQueryCount } from '../compression/scorer-input.js';
+import type { BatchPlan, TrainBatch } from './batch.js';
 import { deriveSeed } from '../util/rng.js';
 
 type Tensor = tf.Tensor;
@@ -109,6 +110,61 @@ export function scorerInput(
   };
 }
 
+/** The teacher query rows a compression's scorer reads (a batch plan's fields): the answer's, the last α CoT tokens'. */
+export function scorerRows(compression: Compression | null): Pick<BatchPlan, 'answerQueries' | 'window'> {
+  const needs = compression?.scorer.needs ?? [];
+  return {
+    answerQueries: needs.includes('answerQueries'),
+    window: compression && needs.includes('windowQueries') ? windowQueryCount(compression.scorer) : 0,
+  };
+}
+
+/** What the teacher pass computes besides its cache and the scorer's query rows. */
+export interface TeacherPassOptions {
+  logits?: boolean;
+  hidden?: boolean;
+  /** Training mode (adapter dropout) with this seed. */
+  training?: { seed: number };
+}
+
+/**
+ * The teacher's pass over the written trace, with the post-RoPE K/V and the query rows a
+ * compression reads when `compress` (call inside a tape or tf.tidy).
+ */
+export function teacherForward(
+  backbone: Backbone,
+  teacher: NonNullable<TrainBatch['teacher']>,
+  compress: boolean,
+  options: TeacherPassOptions = {},
+): ForwardResult {
+  return backbone.forward({
+    inputIds: teacher.ids,
+    attentionMask: teacher.mask,
+    logits: options.logits ?? false,
+    hidden: options.hidden ?? false,
+    kv: compress ? 'post-rope' : false,
+    ...(teacher.rows ? { attentionRows: teacher.rows } : {}),
+    ...(options.training ? { training: true, seed: options.training.seed } : {}),
+  });
+}
+
+/**
+ * The compression of a teacher pass's CoT cache to `budget` entries per layer and KV head: what
+ * the KV loss distils and what `kava compress` shows. `hooks` (with the step) let the
+ * `compression` taps see or replace the result.
+ */
+export function compressTeacher(
+  compression: Compression,
+  backbone: Backbone,
+  out: ForwardResult,
+  teacher: NonNullable<TrainBatch['teacher']>,
+  budget: number,
+  seed: number,
+  hooks?: { hooks: KavaHooks; step: number },
+): EvictionResult {
+  return compressCache(compression, scorerInput(backbone, out, teacher, budget, seed), hooks ?? {});
+}
+
 /**
  * The RoPE position of each kept teacher entry, [B, L, H_kv, M] int32: the teacher pass rotates
  * token s at `sum(mask[0..s]) − 1` (the Backbone's default positions), and `indices` point into
@@ -177,24 +233,15 @@ export function forwardLosses(
   if (batch.teacher) {
     const t = batch.teacher;
     const teacherModel = parts.teacher ?? backbone;
-    const out = teacherModel.forward({
-      inputIds: t.ids,
-      attentionMask: t.mask,
+    const out = teacherForward(teacherModel, t, parts.compression !== null, {
       logits: true,
       hidden: needHidden,
-      kv: parts.compression ? 'post-rope' : false,
-      ...(t.rows ? { attentionRows: t.rows } : {}),
-      training: true,
-      seed: deriveSeed(seed, SEED_SITE.teacher),
+      training: { seed: deriveSeed(seed, SEED_SITE.teacher) },
     });
     hooks.teacherForward.call({ step, result: out });
     inputs.teacher = passInputs(out, t, L);
     if (parts.compression) {
-      const kept: EvictionResult = compressCache(
-        parts.compression,
-        scorerInput(teacherModel, out, t, parts.latent.count, seed),
-        { hooks, step },
-      );
+      const kept = compressTeacher(parts.compression, teacherModel, out, t, parts.latent.count, seed, { hooks, step });
       inputs.compressed = {
         keys: kept.keys,
         values: kept.values,

@@ -1,20 +1,13 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { tf } from '../tf.js';
-import { ConfigError, KavaError } from '../errors.js';
-import type { Example } from '../contracts/dataset.js';
+import { KavaError } from '../errors.js';
 import type { KavaConfig } from '../config/schema.js';
 import type { ResolvedConfig } from '../config/load.js';
 import type { StepMetrics } from '../plugin/hooks.js';
-import type { Registry } from '../plugin/registry.js';
-import { createCompression } from '../compression/compress.js';
-import { windowQueryCount } from '../compression/scorer-input.js';
-import { shuffle } from '../data/select.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
 import { appendJsonLine, readJsonLines, readJsonObject } from '../io/json-file.js';
-import { AdamW } from './adamw.js';
-import { buildBatch, type BatchPlan } from './batch.js';
+import { makeDir, withFile } from '../io/file-errors.js';
 import {
   findCheckpoint,
   loadCheckpoint,
@@ -23,21 +16,18 @@ import {
   tokenizerDir,
   type TrainingState,
 } from './checkpoint.js';
-import { clipByGlobalNorm } from './clip.js';
-import { encodeOptions, evaluatedCount, heldOutExamples, loadRunData, type RunData } from './data.js';
-import { checkBatchSize, checkTraces, methodTrainsLatents } from './preflight.js';
+import { evaluatedCount, heldOutExamples, loadRunData, type RunData } from './data.js';
+import { DataCursor } from './data-cursor.js';
+import { checkBatchSize, checkTraces } from './preflight.js';
 import { portableConfig } from './load-run.js';
-import { evaluateModel } from './evaluate-run.js';
-import { TermGradients } from './term-gradients.js';
 import { lockRunDir } from './run-lock.js';
 import { checkFreshRunDir, claimRunDir, clearFailedStart } from './run-folder.js';
-import { makeDir, withFile } from '../io/file-errors.js';
-import { checkFrozenTeacher, runTokenizer, setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
+import { checkFrozenTeacher, runTokenizer } from './model-setup.js';
 import { configChanges, formatChanges, latestRunSettings, recordResume, scheduleChange } from './resume.js';
-import { Rng } from '../util/rng.js';
 import { RunLoggers } from './run-loggers.js';
-import { cosineWithWarmup, evaluationPlan, evaluationSteps, teacherWarmupPlan } from './schedule.js';
-import { forwardLosses, type StepParts, type WeightedTerm } from './step.js';
+import { evaluateRunAt, type RunEvaluationContext } from './run-evaluation.js';
+import { evaluationPlan, evaluationSteps, teacherWarmupPlan } from './schedule.js';
+import { createTrainingSession, type StepOutcome, type TrainingSession } from './session.js';
 
 export interface TrainOptions {
   resolved: ResolvedConfig;
@@ -75,68 +65,11 @@ export interface TrainResult {
   tokensPerSecond: number;
 }
 
-/** The optimiser steps of a run: train.steps, or train.epochs over `trainExamples` in batches of train.batchSize. */
-export function plannedSteps(config: KavaConfig, trainExamples: number): number {
-  const { steps, epochs, batchSize } = config.train;
-  return steps ?? Math.max(1, Math.ceil((epochs * trainExamples) / batchSize));
-}
-
 /** The step a final evaluation report (eval/final.json) was taken at, or null when there is none. */
 function evaluatedAt(file: string): number | null {
   if (!existsSync(file)) return null;
   const step = readJsonObject(file).step;
   return typeof step === 'number' ? step : null;
-}
-
-/** Loss terms with a weight > 0, built from their registrations. */
-export function activeTerms(config: KavaConfig, registry: Registry): WeightedTerm[] {
-  const terms: WeightedTerm[] = [];
-  for (const [name, entry] of Object.entries(config.losses)) {
-    if (entry.weight <= 0) continue;
-    // A frozen teacher is not trained: its own CE would only add a constant to the total.
-    if (name === 'teacher-ce' && config.train.teacher === 'frozen') continue;
-    const { weight, warmup, ...options } = entry;
-    const loss = registry.get('loss', name, `losses.${name}`);
-    // resolveConfig parsed the options already: a loss that can take them parsed is not re-parsed.
-    terms.push({
-      name,
-      weight,
-      ...(warmup ? { warmup } : {}),
-      term: loss.build ? loss.build(options) : loss.create(options),
-    });
-  }
-  if (terms.length === 0) throw new ConfigError('losses: every loss weight is 0; nothing to train');
-  return terms;
-}
-
-/**
- * Which passes the method and its loss terms need; a term the method cannot feed is a config error.
- * `window`: α from `windowQueryCount(scorer)`, used when the scorer needs window queries.
- */
-export function planFor(
-  config: KavaConfig,
-  terms: readonly WeightedTerm[],
-  scorerNeeds: readonly string[] = [],
-  window = 0,
-): BatchPlan {
-  const latentMethod = methodTrainsLatents(config.method);
-  const needs = (part: string) => terms.some((t) => t.term.needs.includes(part as never));
-  if (!latentMethod) {
-    const bad = terms.find((t) => t.term.needs.includes('student') || t.term.needs.includes('compressed'));
-    if (bad)
-      throw new ConfigError(
-        `losses.${bad.name}: needs the latent student, which method "${config.method}" does not train (set its weight to 0 or use --preset ${config.method})`,
-      );
-  }
-  const compress = needs('compressed');
-  return {
-    teacher: config.method === 'no-cot' ? 'direct' : needs('teacher') || compress ? 'trace' : null,
-    student: latentMethod && needs('student'),
-    latents: config.latent.count,
-    finalLatents: config.latent.mode === 'jacobi' ? config.latent.count : 1,
-    answerQueries: compress && scorerNeeds.includes('answerQueries'),
-    window: compress && scorerNeeds.includes('windowQueries') ? window : 0,
-  };
 }
 
 const median = (xs: number[]) => {
@@ -155,7 +88,7 @@ function nonFiniteStop(
   inARow: number,
   limit: number,
   losses: Record<string, number>,
-  lastCheckpoint: string,
+  { lastCheckpoint }: { lastCheckpoint: string },
   runDir: string,
   lr: number,
 ): KavaError {
@@ -190,64 +123,35 @@ function defaultRunName(config: KavaConfig): string {
   return `${stamp}-${config.backbone.preset}-${config.method}`;
 }
 
-/** The run's examples in training order: epoch e is the training set shuffled with seed data.shuffleSeed + e. */
-class DataCursor {
-  private order: Example[];
-  constructor(
-    private readonly examples: readonly Example[],
-    private readonly seed: number,
-    public epoch: number,
-    public index: number,
-  ) {
-    this.order = shuffle(examples, seed + epoch);
+/** The run folder a training writes: --run-dir, the resumed run's own, or a new one under train.out. */
+function runFolder(options: TrainOptions): { runDir: string; created: boolean } {
+  const { resolved } = options;
+  if (options.runDir) {
+    const runDir = resolve(options.runDir);
+    const created = !existsSync(runDir);
+    makeDir(runDir);
+    return { runDir, created };
   }
-  take(n: number): Example[] {
-    const out: Example[] = [];
-    while (out.length < n) {
-      if (this.index >= this.order.length) {
-        this.epoch++;
-        this.index = 0;
-        this.order = shuffle(this.examples, this.seed + this.epoch);
-      }
-      out.push(this.order[this.index++]!);
-    }
-    return out;
-  }
+  if (options.resume && !existsSync(join(options.resume, 'state.json')))
+    return { runDir: resolve(options.resume), created: false };
+  const base = resolve(resolved.baseDir, resolved.config.train.out);
+  return { runDir: claimRunDir(base, defaultRunName(resolved.config)), created: true };
 }
 
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+/** Resuming a checkpoint into a folder that holds another run would overwrite that run. */
+function checkResumeTarget(resumeDir: string, options: TrainOptions): void {
+  if (!options.runDir) return;
+  const own = resolve(dirname(dirname(resumeDir)));
+  const target = resolve(options.runDir);
+  if (own !== target && existsSync(join(target, 'config.json')))
+    throw new KavaError(
+      `--run-dir ${target} already holds another run; --resume ${options.resume} continues the run in ${own}: leave --run-dir out to continue it there, or name an empty folder to continue it into`,
+      { exitCode: 2 },
+    );
+}
 
-/**
- * Trains a model with the method of the resolved configuration (KAVA-METHOD.md §1–5): per step,
- * micro-batches of teacher forward → compression → student rollout → losses, accumulated to the
- * effective batch, clipped, and applied with AdamW on a warm-up + cosine schedule. Writes the run
- * directory (config.json, metrics.jsonl, checkpoints/, eval/), fires every lifecycle hook, skips
- * steps whose loss or gradient is not finite (stopping after train.maxNonFiniteSkips in a row, the
- * checkpoints all good), and saves a checkpoint when aborted.
- */
-export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { resolved } = options;
-  const config = resolved.config;
-  const { registry, hooks } = resolved.plugins;
-  const log = options.log ?? (() => {});
-  const started = performance.now();
-
-  checkFrozenTeacher(config);
-  const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
-  // Resuming a checkpoint into a folder that holds another run would overwrite that run.
-  if (resumeDir && options.runDir) {
-    const own = resolve(dirname(dirname(resumeDir)));
-    const target = resolve(options.runDir);
-    if (own !== target && existsSync(join(target, 'config.json')))
-      throw new KavaError(
-        `--run-dir ${target} already holds another run; --resume ${options.resume} continues the run in ${own}: leave --run-dir out to continue it there, or name an empty folder to continue it into`,
-        { exitCode: 2 },
-      );
-  }
-
-  // Data first: a file the method cannot train on is refused before a run folder exists.
-  const data: RunData = options.data ?? (await loadRunData(config, registry, (p) => resolve(resolved.baseDir, p)));
-  const heldOut = heldOutExamples(config, data);
+/** What the run trains on and evaluates, and what it lacks, in a few lines. */
+function logData(config: KavaConfig, data: RunData, heldOut: readonly unknown[], log: (line: string) => void): void {
   log(
     `loaded ${data.train.length} training examples, ${heldOut.length} held-out${config.eval.split === 'validation' ? ' (the validation split)' : ''}, from ${data.source}${data.skipped ? ` (${data.skipped} malformed records skipped)` : ''}`,
   );
@@ -259,92 +163,276 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     log(
       'note: no held-out data (data.test is not set): no evaluation during or after training; evaluate later with kava eval --run RUN --data FILE',
     );
-  const tokenizer = await runTokenizer(config, {
-    ...(resumeDir ? { savedDir: tokenizerDir(resumeDir) } : {}),
-    trainExamples: data.train,
-  });
-  const model: KavaModel = setupModel(config, registry, tokenizer);
-  const terms = activeTerms(config, registry);
-  const compression = terms.some((t) => t.term.needs.includes('compressed'))
-    ? createCompression(config.compression, registry)
-    : null;
-  if (compression && config.compression.rope === 'pre') {
-    throw new ConfigError(
-      'compression.rope: "pre" is not supported by the trainer yet (scorers see the post-RoPE keys the cache holds); use "post"',
-    );
-  }
-  const plan = planFor(
-    config,
-    terms,
-    compression?.scorer.needs ?? [],
-    compression ? windowQueryCount(compression.scorer) : 0,
-  );
-  const frozenTeacher = config.train.teacher === 'frozen' ? setupFrozenTeacher(config, registry, model) : null;
-  const parts: StepParts = {
-    backbone: model.backbone,
-    ...(frozenTeacher ? { teacher: frozenTeacher } : {}),
-    latent: model.latent,
-    compression,
-    terms,
-    hooks,
-  };
-  // Teacher warm-up: the first steps train only the written trace (no student, no compression).
-  const warmupTerms = terms.filter((t) => t.name === 'teacher-ce');
-  const warmupPlan: BatchPlan = {
-    ...plan,
-    teacher: plan.teacher ?? 'trace',
-    student: false,
-    answerQueries: false,
-    window: 0,
-  };
-  const warmupParts: StepParts = { ...parts, compression: null, terms: warmupTerms };
-  const encode = encodeOptions(config);
+}
 
-  const batchSize = config.train.batchSize;
-  const micro = Math.min(config.train.microBatchSize, batchSize);
-  const totalSteps = plannedSteps(config, data.train.length);
-  const teacherWarmupSteps = Math.round(config.train.teacherWarmup * totalSteps);
-  const warmupLine = teacherWarmupPlan(config.train.teacherWarmup, totalSteps, warmupTerms.length > 0);
+/**
+ * Continues a run from `resumeDir`: weights, optimizer and data position from the checkpoint, the
+ * logs trimmed to it, what this resume changes said and recorded beside the run's own config.json.
+ * Returns the step, or `finished` when the run has nothing left to do.
+ */
+function resumeRun(
+  resumeDir: string,
+  runDir: string,
+  session: TrainingSession,
+  cursor: DataCursor,
+  options: TrainOptions,
+  done: (step: number) => boolean,
+  log: (line: string) => void,
+): { step: number; finished: boolean } {
+  const { config, baseDir } = options.resolved;
+  const { totalSteps } = session;
+  const state = loadCheckpoint(resumeDir, session.model.params, session.optimizer);
+  const step = state.step;
+  cursor.seek(state.data);
+  // Keep the metrics and evaluations of the steps the checkpoint covers, so the curves continue
+  // without a seam (and the next append does not land on a torn line).
+  for (const file of ['metrics.jsonl', 'eval.jsonl']) trimLog(join(runDir, file), step, log);
+  log(`resumed from ${resumeDir} at step ${step}`);
+  // Changes are told against the settings the run last trained with (its resumes included).
+  const savedRun = [runDir, dirname(dirname(resumeDir))].find((dir) => existsSync(join(dir, 'config.json')));
+  const changes = savedRun ? configChanges(latestRunSettings(savedRun), portableConfig(config, baseDir)) : [];
+  log(changes.length ? `resume changes: ${formatChanges(changes)}` : "resume: the run's own settings, nothing changed");
+  if (totalSteps < step)
+    throw new KavaError(
+      `the run is at step ${step} already, past the ${totalSteps} steps asked for; give --steps more than ${step} to train further, or evaluate it with kava eval --run ${runDir}`,
+      { exitCode: 2 },
+    );
+  if (done(step)) {
+    // A finished run: nothing is trained, saved, evaluated or recorded again.
+    const evaluated = existsSync(join(runDir, 'eval', 'final.json'));
+    log(
+      `the run finished all ${totalSteps} steps${evaluated ? ' and its final evaluation' : ''}; nothing to do (give --steps more than ${step} to train further; kava eval --run evaluates it again)`,
+    );
+    return { step, finished: true };
+  }
+  for (const line of scheduleChange(step, state.totalSteps, totalSteps, config.train)) log(line);
+  recordResume(runDir, { step, checkpoint: resumeDir, changes });
+  return { step, finished: false };
+}
+
+/** The metrics.jsonl row of an applied step (the loggers and the progress display get the same numbers). */
+function stepRecord(
+  outcome: Extract<StepOutcome, { status: 'applied' }>,
+  step: number,
+  totalSteps: number,
+  timing: { seconds: number; cpu: NodeJS.CpuUsage; epoch: number },
+) {
+  const metrics: StepMetrics = {
+    step,
+    totalSteps,
+    losses: outcome.losses,
+    lr: outcome.lr,
+    gradNorm: outcome.gradNorm,
+    tokensPerSecond: outcome.tokens / timing.seconds,
+  };
+  return {
+    metrics,
+    record: {
+      ...metrics,
+      // Whether clipping scaled this step's gradient (the report gives the fraction of steps).
+      clipped: outcome.clipped,
+      ...(outcome.termGradNorms ? { termGradNorms: outcome.termGradNorms } : {}),
+      seconds: timing.seconds,
+      // CPU time of the step (all threads): on a busy machine, what it would take alone.
+      cpuSeconds: (timing.cpu.user + timing.cpu.system) / 1e6,
+      epoch: timing.epoch,
+      // The process's peak resident memory so far (MiB): what --dry-run's estimate is checked against.
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    },
+  };
+}
+
+/** What a training run's step loop shares with its setup and its end. */
+interface RunContext {
+  options: TrainOptions;
+  session: TrainingSession;
+  cursor: DataCursor;
+  runDir: string;
+  loggers: RunLoggers;
+  evaluation: RunEvaluationContext;
+  evalSteps: Set<number>;
+  log: (line: string) => void;
+}
+
+/** Where a run stands: its step, its last checkpoint, and what this call trained. */
+interface RunState {
+  step: number;
+  /** The step the last checkpoint holds (-1: none yet); the end saves only when it trained since. */
+  savedStep: number;
+  lastCheckpoint: string;
+  interrupted: boolean;
+  /** Tokens/s of each step this call trained. */
+  speeds: number[];
+  losses: Record<string, number>;
+}
+
+/** Saves a checkpoint of the run's state and tells the `checkpoint` hook. */
+async function saveRunCheckpoint(run: RunContext, state: RunState): Promise<void> {
+  const { session, cursor, runDir } = run;
+  const { model, optimizer } = session;
+  const training: TrainingState = {
+    step: state.step,
+    totalSteps: session.totalSteps,
+    optimizerStep: optimizer.step,
+    data: cursor.position,
+    params: [...model.params].map(([name, v]) => ({ name, shape: v.shape })),
+  };
+  state.lastCheckpoint = await saveCheckpoint(runDir, training, model.params, optimizer, model.tokenizer);
+  state.savedStep = state.step;
+  await run.options.resolved.plugins.hooks.checkpoint.promise({ step: state.step, dir: state.lastCheckpoint });
+}
+
+/**
+ * The step loop: steps until the run's end or a stop signal, each applied step recorded
+ * (metrics.jsonl, loggers, hooks, progress), evaluated and checkpointed on schedule; non-finite
+ * steps are passed over and too many in a row end the run.
+ */
+async function runSteps(run: RunContext, state: RunState): Promise<void> {
+  const { session, cursor, options, log } = run;
+  const { config, plugins } = options.resolved;
+  const { signal } = options;
+  const metricsFile = join(run.runDir, 'metrics.jsonl');
+  let skippedInARow = 0;
+  while (state.step < session.totalSteps) {
+    const [t0, cpu0, stepStart] = [performance.now(), process.cpuUsage(), cursor.position];
+    const outcome = await session.trainStep(state.step, (n) => cursor.take(n), signal ? { signal } : {});
+    if (outcome.status === 'stopped') {
+      cursor.seek(stepStart); // the checkpoint saved is the last whole step's
+      state.interrupted = true;
+      return;
+    }
+    if (outcome.status === 'skipped') {
+      // Never applied (so never checkpointed): a run that keeps producing them stops while its checkpoints are good.
+      const limit = config.train.maxNonFiniteSkips;
+      const at = state.step + 1;
+      if (++skippedInARow > limit)
+        throw nonFiniteStop(
+          at,
+          outcome.problem,
+          skippedInARow,
+          limit,
+          outcome.losses,
+          state,
+          run.runDir,
+          config.train.lr,
+        );
+      log(`step ${at}: ${outcome.problem}; skipped, weights unchanged (${skippedInARow} in a row, at most ${limit})`);
+    } else {
+      skippedInARow = 0;
+      const step = ++state.step;
+      const timing = { seconds: (performance.now() - t0) / 1000, cpu: process.cpuUsage(cpu0), epoch: cursor.epoch };
+      const { metrics, record } = stepRecord(outcome, step, session.totalSteps, timing);
+      state.speeds.push(metrics.tokensPerSecond);
+      state.losses = outcome.losses;
+      appendJsonLine(metricsFile, record);
+      run.loggers.step(record);
+      plugins.hooks.step.call(metrics);
+      options.onStep?.(metrics);
+      if (run.evalSteps.has(step)) await evaluateUnlessStopped(run.evaluation, step, signal, log);
+    }
+    // A step is synchronous tensor work: yield so a Ctrl-C (SIGINT handler) or a timer can run.
+    await new Promise((resolve) => setImmediate(resolve));
+    if (signal?.aborted) {
+      state.interrupted = true;
+      return;
+    }
+    const every = config.train.checkpointEvery;
+    const due = every > 0 && state.step % every === 0 && state.step < session.totalSteps;
+    if (outcome.status === 'applied' && due) await saveRunCheckpoint(run, state);
+  }
+}
+
+/**
+ * A run's end: the last checkpoint (when it trained since), the final evaluation unless stopped
+ * or skipped (a stop during it leaves the run interrupted, for a resume to evaluate), `runEnd`.
+ */
+async function finishRun(run: RunContext, state: RunState, started: number): Promise<TrainResult> {
+  const { options, log, session, runDir } = run;
+  if (state.savedStep !== state.step) {
+    await saveRunCheckpoint(run, state);
+    log(`${state.interrupted ? 'interrupted; ' : ''}checkpoint saved: ${state.lastCheckpoint}`);
+  } else if (state.interrupted)
+    log(`interrupted; the last checkpoint holds step ${state.step}: ${state.lastCheckpoint}`);
+  let evaluation: EvalReport | null = null;
+  if (!state.interrupted && !options.skipFinalEval) {
+    try {
+      evaluation = await evaluateRunAt(run.evaluation, state.step, 'final');
+    } catch (error) {
+      if (!options.signal?.aborted) throw error;
+      log(`interrupted during the final evaluation; resume the run to evaluate it`);
+      state.interrupted = true;
+    }
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const metrics = { ...state.losses, wallSeconds, ...(evaluation ? { accuracy: evaluation.accuracy } : {}) };
+  const { config, plugins } = options.resolved;
+  await plugins.hooks.runEnd.promise({ runDir, config, kind: 'train' }, { steps: state.step, metrics });
+  return {
+    ...{ runDir, steps: state.step, trainedSteps: state.speeds.length, totalSteps: session.totalSteps },
+    ...{ interrupted: state.interrupted, losses: state.losses, checkpoint: state.lastCheckpoint, evaluation },
+    ...{ wallSeconds, tokensPerSecond: median(state.speeds) },
+  };
+}
+
+/** The session and the data of a run, and its evaluation schedule, set up before any folder exists. */
+async function prepareTraining(options: TrainOptions, resumeDir: string | null, log: (line: string) => void) {
+  const { resolved } = options;
+  const { config } = resolved;
+  // Data first: a file the method cannot train on is refused before a run folder exists.
+  const data =
+    options.data ?? (await loadRunData(config, resolved.plugins.registry, (p) => resolve(resolved.baseDir, p)));
+  const heldOut = heldOutExamples(config, data);
+  logData(config, data, heldOut, log);
+  const savedDir = resumeDir ? { savedDir: tokenizerDir(resumeDir) } : {};
+  const tokenizer = await runTokenizer(config, { ...savedDir, trainExamples: data.train });
+  const session = createTrainingSession(config, resolved.plugins, tokenizer, data.train.length);
+  const { totalSteps } = session;
+  const warmupLine = teacherWarmupPlan(config.train.teacherWarmup, totalSteps, session.warmupTerms.length > 0);
   if (warmupLine) log(warmupLine);
   const evalQuestions = evaluatedCount(config, heldOut.length);
   const evalSteps = new Set(evaluationSteps(config.train.evalEvery, totalSteps, evalQuestions));
   if (evalQuestions > 0) log(evaluationPlan(config.train.evalEvery, totalSteps, evalQuestions));
-  parts.schedule = { startStep: teacherWarmupSteps, totalSteps };
-  const optimizer = new AdamW({ weightDecay: config.train.weightDecay });
-  // Decay matrices only: norms, biases and other vectors are left alone, as is customary.
-  const decay = (name: string) => (model.params.get(name)?.rank ?? 0) >= 2;
-  // Micro-batch k of the run (k = step · microPerStep + its index in the step) draws its random
-  // numbers from the k-th seed of train.seed's stream: a function of the seed and the position
-  // alone, so a resumed run draws what the uninterrupted one does at the same step.
-  const microPerStep = Math.ceil(batchSize / micro);
-  const microSeed = (atStep: number, index: number) => Rng.seedAt(config.train.seed, atStep * microPerStep + index);
-  let step = 0;
-  let cursor = new DataCursor(data.train, config.data.shuffleSeed, 0, 0);
-  const varList = [...model.params.values()];
-  const termGradients = config.train.gradNormEvery > 0 ? new TermGradients(parts, varList) : null;
-  const warmupTermGradients = config.train.gradNormEvery > 0 ? new TermGradients(warmupParts, varList) : null;
+  return { data, heldOut, session, evalQuestions, evalSteps };
+}
+
+/** The run folder, locked for this training (one at a time per folder); the session is released if that fails. */
+function openRunFolder(options: TrainOptions, session: TrainingSession, log: (line: string) => void) {
+  try {
+    const folder = runFolder(options);
+    return { ...folder, lock: lockRunDir(folder.runDir, log) };
+  } catch (error) {
+    session.dispose();
+    throw error;
+  }
+}
+
+/**
+ * Trains a model with the method of the resolved configuration (KAVA-METHOD.md §1–5): the run
+ * around a TrainingSession's steps. Writes the run directory (config.json, metrics.jsonl,
+ * checkpoints/, eval/), fires every lifecycle hook, skips steps whose loss or gradient is not
+ * finite (stopping after train.maxNonFiniteSkips in a row, the checkpoints all good), evaluates
+ * on schedule and at the end, and saves a checkpoint when aborted.
+ */
+export async function train(options: TrainOptions): Promise<TrainResult> {
+  const { resolved } = options;
+  const { config } = resolved;
+  const { registry, hooks } = resolved.plugins;
+  const log = options.log ?? (() => {});
+  const started = performance.now();
+  checkFrozenTeacher(config);
+  const resumeDir = options.resume ? findCheckpoint(resolve(options.resume)) : null;
+  if (resumeDir) checkResumeTarget(resumeDir, options);
+  const { data, heldOut, session, evalQuestions, evalSteps } = await prepareTraining(options, resumeDir, log);
+  const cursor = new DataCursor(data.train, config.data.shuffleSeed);
   // The run folder is made only now, after data, tokenizer and model are set up: a run that fails
   // to start leaves no empty folder behind.
-  let runDir: string;
-  let createdFolder = false;
-  if (options.runDir) {
-    runDir = resolve(options.runDir);
-    createdFolder = !existsSync(runDir);
-    makeDir(runDir);
-  } else if (options.resume && !existsSync(join(options.resume, 'state.json'))) {
-    runDir = resolve(options.resume);
-  } else {
-    runDir = claimRunDir(resolve(resolved.baseDir, config.train.out), defaultRunName(config));
-    createdFolder = true;
-  }
-  // One training at a time per run folder (two would interleave their metrics and checkpoints).
-  const lock = lockRunDir(runDir, log);
-  // The step the last checkpoint holds (-1: none yet); the end of a run saves only when it trained since.
-  let savedStep = -1;
-  // Set once the folder is known to hold no other run: only then may a failed start clean up.
-  let ownsFolder = false;
+  const { runDir, created, lock } = openRunFolder(options, session, log);
+  const state: RunState = { step: 0, savedStep: -1, lastCheckpoint: '', interrupted: false, speeds: [], losses: {} };
+  let ownsFolder = false; // set once the folder holds no other run: only then may a failed start clean up
   let failedStart = false;
   let loggers: RunLoggers | null = null;
+  const metricsFile = join(runDir, 'metrics.jsonl');
+  const finalReport = join(runDir, 'eval', 'final.json');
   try {
     if (!resumeDir && checkFreshRunDir(runDir, runDir) === 'failed-start') {
       clearFailedStart(runDir);
@@ -353,322 +441,72 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     ownsFolder = !resumeDir;
     for (const stale of removeStaleTemporaries(runDir))
       log(`removed ${stale}, left by a run that stopped while saving`);
-    const metricsFile = join(runDir, 'metrics.jsonl');
     if (resumeDir) {
-      const state = loadCheckpoint(resumeDir, model.params, optimizer);
-      step = state.step;
-      cursor = new DataCursor(data.train, config.data.shuffleSeed, state.data.epoch, state.data.index);
-      // Keep the metrics and evaluations of the steps the checkpoint covers, so the curves continue
-      // without a seam (and the next append does not land on a torn line).
-      for (const file of [metricsFile, join(runDir, 'eval.jsonl')]) trimLog(file, step, log);
-      log(`resumed from ${resumeDir} at step ${step}`);
-      // The run keeps its own config.json; what this resume changes is said and recorded beside it.
-      // Changes are told against the settings the run last trained with (its resumes included).
-      const savedRun = [runDir, dirname(dirname(resumeDir))].find((dir) => existsSync(join(dir, 'config.json')));
-      const changes = savedRun
-        ? configChanges(latestRunSettings(savedRun), portableConfig(config, resolved.baseDir))
-        : [];
-      log(
-        changes.length
-          ? `resume changes: ${formatChanges(changes)}`
-          : "resume: the run's own settings, nothing changed",
-      );
-      if (totalSteps < step)
-        throw new KavaError(
-          `the run is at step ${step} already, past the ${totalSteps} steps asked for; give --steps more than ${step} to train further, or evaluate it with kava eval --run ${runDir}`,
-          { exitCode: 2 },
-        );
-      const finalReport = join(runDir, 'eval', 'final.json');
-      if (step === totalSteps && (heldOut.length === 0 || options.skipFinalEval || evaluatedAt(finalReport) === step)) {
-        // A finished run: nothing is trained, saved, evaluated or recorded again.
-        log(
-          `the run finished all ${totalSteps} steps${existsSync(finalReport) ? ' and its final evaluation' : ''}; nothing to do (give --steps more than ${step} to train further; kava eval --run evaluates it again)`,
-        );
-        return {
-          runDir,
-          steps: step,
-          trainedSteps: 0,
-          totalSteps,
-          interrupted: false,
-          losses: {},
-          checkpoint: resumeDir,
-          evaluation: existsSync(finalReport) ? (readJsonObject(finalReport) as unknown as EvalReport) : null,
-          wallSeconds: 0,
-          tokensPerSecond: 0,
-        };
+      const finished = (at: number) =>
+        at === session.totalSteps &&
+        (heldOut.length === 0 || !!options.skipFinalEval || evaluatedAt(finalReport) === at);
+      const resumed = resumeRun(resumeDir, runDir, session, cursor, options, finished, log);
+      Object.assign(state, { step: resumed.step, savedStep: resumed.step, lastCheckpoint: resumeDir });
+      if (resumed.finished) {
+        const report = existsSync(finalReport) ? (readJsonObject(finalReport) as unknown as EvalReport) : null;
+        return finishedResult(runDir, state.step, session.totalSteps, resumeDir, report);
       }
-      for (const line of scheduleChange(step, state.totalSteps, totalSteps, config.train)) log(line);
-      recordResume(runDir, { step, checkpoint: resumeDir, changes });
-    } else {
-      withFile(metricsFile, 'write', () => writeFileSync(metricsFile, ''));
-    }
+    } else withFile(metricsFile, 'write', () => writeFileSync(metricsFile, ''));
     const configFile = join(runDir, 'config.json');
     if (!resumeDir || !existsSync(configFile))
       writeTextAtomic(configFile, `${JSON.stringify(portableConfig(config, resolved.baseDir), null, 2)}\n`);
-    loggers = new RunLoggers(registry, config, runDir, step, log);
+    loggers = new RunLoggers(registry, config, runDir, state.step, log);
     if (loggers.names.length) log(`metrics also go to: ${loggers.names.join(', ')} (config loggers)`);
-
-    const varNames = new Map<string, string>();
-    for (const [name, v] of model.params) varNames.set(v.name, name);
-    const state = (): TrainingState => ({
-      step,
-      totalSteps,
-      optimizerStep: optimizer.step,
-      data: { epoch: cursor.epoch, index: cursor.index },
-      params: [...model.params].map(([name, v]) => ({ name, shape: v.shape })),
-    });
-    let lastCheckpoint = resumeDir ?? '';
-    if (resumeDir) savedStep = step;
-    const checkpoint = async () => {
-      lastCheckpoint = await saveCheckpoint(runDir, state(), model.params, optimizer, model.tokenizer);
-      savedStep = step;
-      await hooks.checkpoint.promise({ step, dir: lastCheckpoint });
-      return lastCheckpoint;
+    const evaluation: RunEvaluationContext = {
+      ...{ model: session.model, heldOut, config, registry, hooks, runDir, questions: evalQuestions, log },
+      loggers: () => loggers,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvalProgress ? { onProgress: options.onEvalProgress } : {}),
     };
-    const evaluateAt = async (label: string): Promise<EvalReport | null> => {
-      if (heldOut.length === 0) return null;
-      // The latent-usage check (two more passes over the questions) runs at the final evaluation
-      // only, and needs two questions at least (shuffling gives each question another's latents).
-      const latentUsage =
-        label === 'final' && config.eval.mode === 'latent' && config.eval.latentUsage && evalQuestions >= 2;
-      const report = await evaluateModel(model, heldOut, config, {
-        predictionsFile: join(runDir, 'eval', `${label}.predictions.jsonl`),
-        latentUsage,
-        registry,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onEvalProgress
-          ? {
-              onProgress: (done: number, source: string) =>
-                options.onEvalProgress!(done, evalQuestions, source === 'rollout' ? undefined : `latents ${source}`),
-            }
-          : {}),
-      });
-      writeTextAtomic(join(runDir, 'eval', `${label}.json`), `${JSON.stringify({ step, ...report }, null, 2)}\n`);
-      appendJsonLine(join(runDir, 'eval.jsonl'), { step, ...report });
-      const evaluation = {
-        step,
-        mode: config.eval.mode,
-        accuracy: report.accuracy,
-        count: report.questions,
-        metrics: {
-          forwardPassesPerQuestion: report.forwardPassesPerQuestion,
-          kvEntriesPerQuestion: report.kvEntriesPerQuestion,
-          ...(report.majorityLevel !== undefined ? { majorityLevel: report.majorityLevel } : {}),
-          ...(report.accuracyLatentsShuffled !== undefined
-            ? {
-                accuracyLatentsShuffled: report.accuracyLatentsShuffled,
-                accuracyLatentsPlaceholder: report.accuracyLatentsPlaceholder!,
-              }
-            : {}),
-        },
-      };
-      loggers?.evaluation(evaluation);
-      await hooks.evaluation.promise(evaluation);
-      const usage =
-        report.accuracyLatentsShuffled === undefined
-          ? ''
-          : `; latents shuffled ${pct(report.accuracyLatentsShuffled)}, placeholder ${pct(report.accuracyLatentsPlaceholder!)}`;
-      log(
-        `eval at step ${step}: accuracy ${pct(report.accuracy)} on ${report.questions} questions (${config.eval.mode}), ${report.forwardPassesPerQuestion.toFixed(1)} passes/question${usage}`,
-      );
-      return report;
-    };
-
-    const runInfo = { runDir, config, kind: 'train' as const };
-    await hooks.runStart.promise(runInfo);
-    const speeds: number[] = [];
-    let losses: Record<string, number> = {};
-    let interrupted = false;
-    let skippedInARow = 0;
-    if (!resumeDir && config.train.checkpointEvery > 0) await checkpoint(); // a good state to fall back to
-    while (step < totalSteps) {
-      const t0 = performance.now();
-      const cpu0 = process.cpuUsage();
-      const lr = cosineWithWarmup(step, totalSteps, config.train.lr, config.train.warmup);
-      let accumulated: Map<string, tf.Tensor> | null = null;
-      const sums: Record<string, number> = {};
-      let tokens = 0;
-      const measure = config.train.gradNormEvery > 0 && (step + 1) % config.train.gradNormEvery === 0;
-      let measured: TermGradients | null = null;
-      // A stop signal is honoured between micro-batches too (a large batch takes many seconds):
-      // the unfinished step is dropped and the data cursor put back, so the checkpoint saved is
-      // the last whole step's and a resume continues exactly where an uninterrupted run would.
-      const stepStart = { epoch: cursor.epoch, index: cursor.index };
-      let stopped = false;
-      for (let done = 0, index = 0; done < batchSize; done += micro, index++) {
-        if (done > 0) {
-          await new Promise((resolve) => setImmediate(resolve));
-          if (options.signal?.aborted) {
-            stopped = true;
-            break;
-          }
-        }
-        const examples = cursor.take(Math.min(micro, batchSize - done));
-        const warming = step < teacherWarmupSteps && warmupTerms.length > 0;
-        const batch = buildBatch(examples, model.tokenizer, model.tokens, warming ? warmupPlan : plan, encode);
-        const share = examples.length / batchSize;
-        try {
-          hooks.batch.call({ step, examples });
-          const seed = microSeed(step, index);
-          let termValues: Record<string, tf.Tensor> = {};
-          const { value, grads } = tf.variableGrads(() => {
-            const out = forwardLosses(warming ? warmupParts : parts, batch, step, seed);
-            termValues = out.terms;
-            return tf.mul(out.total, share) as tf.Scalar;
-          }, varList);
-          for (const [name, t] of Object.entries(termValues)) sums[name] = (sums[name] ?? 0) + t.dataSync()[0]! * share;
-          sums.total = (sums.total ?? 0) + value.dataSync()[0]!;
-          tf.dispose([value, ...Object.values(termValues)]);
-          if (accumulated === null) {
-            accumulated = new Map(Object.entries(grads).map(([k, g]) => [varNames.get(k)!, g]));
-          } else {
-            for (const [k, g] of Object.entries(grads)) {
-              const name = varNames.get(k)!;
-              const prev = accumulated.get(name)!;
-              accumulated.set(name, tf.add(prev, g));
-              tf.dispose([prev, g]);
-            }
-          }
-          tokens += batch.tokens;
-          if (measure) {
-            measured = warming ? warmupTermGradients : termGradients;
-            measured!.add(batch, step, seed, share);
-          }
-        } finally {
-          batch.dispose();
-        }
-      }
-      if (stopped) {
-        tf.dispose([...(accumulated?.values() ?? [])]);
-        (measured as TermGradients | null)?.dispose();
-        cursor = new DataCursor(data.train, config.data.shuffleSeed, stepStart.epoch, stepStart.index);
-        interrupted = true;
-        break;
-      }
-      // A non-finite loss or gradient is never applied (and so never checkpointed): the weights and
-      // the optimiser stay as they were, the batch is passed over, and a run that keeps producing
-      // them stops while its checkpoints are still good.
-      const badLoss = Object.entries(sums).find(([, v]) => !Number.isFinite(v));
-      const { grads: clipped, norm } = clipByGlobalNorm(accumulated!, config.train.clip);
-      tf.dispose([...accumulated!.values()]);
-      const termGradNorms = (measured as TermGradients | null)?.take();
-      const problem = badLoss
-        ? `loss "${badLoss[0]}" is ${badLoss[1]}`
-        : Number.isFinite(norm)
-          ? null
-          : `gradient norm is ${norm}`;
-      if (problem) {
-        tf.dispose([...clipped.values()]);
-        skippedInARow++;
-        const limit = config.train.maxNonFiniteSkips;
-        if (skippedInARow > limit)
-          throw nonFiniteStop(step + 1, problem, skippedInARow, limit, sums, lastCheckpoint, runDir, config.train.lr);
-        log(`step ${step + 1}: ${problem}; skipped, weights unchanged (${skippedInARow} in a row, at most ${limit})`);
-      } else {
-        skippedInARow = 0;
-        optimizer.apply(model.params, clipped, lr, decay);
-        tf.dispose([...clipped.values()]);
-        step++;
-        const seconds = (performance.now() - t0) / 1000;
-        const tokensPerSecond = tokens / seconds;
-        speeds.push(tokensPerSecond);
-        losses = sums;
-        const metrics: StepMetrics = { step, totalSteps, losses, lr, gradNorm: norm, tokensPerSecond };
-        // The process's peak resident memory so far (MiB): what --dry-run's estimate is checked against.
-        const peakRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
-        // CPU time of the step (all threads): on a busy machine, what it would take alone.
-        const cpu = process.cpuUsage(cpu0);
-        const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-        // Whether clipping scaled this step's gradient (the report gives the fraction of steps).
-        const clippedStep = config.train.clip > 0 && norm > config.train.clip;
-        const record = {
-          ...metrics,
-          clipped: clippedStep,
-          ...(termGradNorms ? { termGradNorms } : {}),
-          seconds,
-          cpuSeconds,
-          epoch: cursor.epoch,
-          peakRssMiB,
-        };
-        appendJsonLine(metricsFile, record);
-        loggers.step(record);
-        hooks.step.call(metrics);
-        options.onStep?.(metrics);
-        if (evalSteps.has(step))
-          try {
-            await evaluateAt(`step-${step}`);
-          } catch (error) {
-            if (!options.signal?.aborted) throw error;
-            log(`stopped during the evaluation at step ${step}; it is not recorded`);
-          }
-      }
-      // A step is synchronous tensor work: yield to the event loop so a Ctrl-C (SIGINT handler)
-      // or a timer can run between steps, not only when the run ends.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (options.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      if (
-        !problem &&
-        config.train.checkpointEvery > 0 &&
-        step % config.train.checkpointEvery === 0 &&
-        step < totalSteps
-      )
-        await checkpoint();
-    }
-    if (savedStep !== step) {
-      await checkpoint();
-      log(`${interrupted ? 'interrupted; ' : ''}checkpoint saved: ${lastCheckpoint}`);
-    } else if (interrupted) {
-      log(`interrupted; the last checkpoint holds step ${step}: ${lastCheckpoint}`);
-    }
-    // A stop signal during the final evaluation stops it between batches: the run is then
-    // interrupted, and a resume evaluates it (its weights are saved already).
-    let evaluation: EvalReport | null = null;
-    if (!interrupted && !options.skipFinalEval) {
-      try {
-        evaluation = await evaluateAt('final');
-      } catch (error) {
-        if (!options.signal?.aborted) throw error;
-        log(`interrupted during the final evaluation; resume the run to evaluate it`);
-        interrupted = true;
-      }
-    }
-    const wallSeconds = (performance.now() - started) / 1000;
-    const summary = {
-      steps: step,
-      metrics: { ...losses, wallSeconds, ...(evaluation ? { accuracy: evaluation.accuracy } : {}) },
-    };
-    await hooks.runEnd.promise(runInfo, summary);
-    return {
-      runDir,
-      steps: step,
-      trainedSteps: speeds.length,
-      totalSteps,
-      interrupted,
-      losses,
-      checkpoint: lastCheckpoint,
-      evaluation,
-      wallSeconds,
-      tokensPerSecond: median(speeds),
-    };
+    const run: RunContext = { options, session, cursor, runDir, loggers, evaluation, evalSteps, log };
+    await hooks.runStart.promise({ runDir, config, kind: 'train' });
+    if (!resumeDir && config.train.checkpointEvery > 0) await saveRunCheckpoint(run, state); // a good state to fall back to
+    await runSteps(run, state);
+    return await finishRun(run, state, started);
   } catch (error) {
     // A new run that fails before its first step and checkpoint (a full disk, a crash in the
     // first micro-batch) leaves nothing behind that would block its retry.
-    failedStart = ownsFolder && step === 0 && savedStep < 0;
+    failedStart = ownsFolder && state.step === 0 && state.savedStep < 0;
     throw error;
   } finally {
     await loggers?.close();
-    frozenTeacher?.dispose();
-    termGradients?.dispose();
-    warmupTermGradients?.dispose();
-    optimizer.dispose();
-    model.dispose();
+    session.dispose();
     lock.release();
     if (failedStart) {
-      if (createdFolder) rmSync(runDir, { recursive: true, force: true });
+      if (created) rmSync(runDir, { recursive: true, force: true });
       else clearFailedStart(runDir);
     }
+  }
+}
+
+/** What train() returns for a resumed run that had nothing left to do. */
+function finishedResult(
+  runDir: string,
+  step: number,
+  totalSteps: number,
+  checkpoint: string,
+  evaluation: EvalReport | null,
+): TrainResult {
+  const nothing = { trainedSteps: 0, interrupted: false, losses: {}, wallSeconds: 0, tokensPerSecond: 0 };
+  return { runDir, steps: step, totalSteps, checkpoint, evaluation, ...nothing };
+}
+
+/** A scheduled evaluation; a stop signal during it leaves it unrecorded instead of failing the run. */
+async function evaluateUnlessStopped(
+  ctx: RunEvaluationContext,
+  step: number,
+  signal: AbortSignal | undefined,
+  log: (line: string) => void,
+): Promise<void> {
+  try {
+    await evaluateRunAt(ctx, step, `step-${step}`);
+  } catch (error) {
+    if (!signal?.aborted) throw error;
+    log(`stopped during the evaluation at step ${step}; it is not recorded`);
   }
 }
