@@ -12,6 +12,7 @@ import {
   tf,
   train,
   type Example,
+  type KavaConfigInput,
 } from '@kava/core/app';
 import { microConfig } from './train-helpers.js';
 
@@ -26,6 +27,15 @@ const firstEpoch = (examples: readonly Example[], seed: number) => {
   return (n: number) => order.slice(next, (next += n));
 };
 
+/** A session as an application assembles it, and the examples in the trainer's order. */
+async function sessionFor(extra: KavaConfigInput) {
+  const { config, plugins } = (await microConfig(extra)).resolved;
+  const data = await loadRunData(config, plugins.registry, (p) => p);
+  const tokenizer = await runTokenizer(config, { trainExamples: data.train });
+  const session = createTrainingSession(config, plugins, tokenizer, data.train.length);
+  return { session, take: firstEpoch(data.train, config.data.shuffleSeed) };
+}
+
 describe('TrainingSession', () => {
   it('trainStep by hand gives the losses train() records, step for step', async () => {
     const extra = { train: { steps: 4, batchSize: 4, microBatchSize: 2, seed: 3, gradNormEvery: 2 } };
@@ -36,18 +46,9 @@ describe('TrainingSession', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as { losses: Record<string, number>; gradNorm: number; termGradNorms?: object });
 
-    const { resolved } = await microConfig(extra);
-    const { config, plugins } = resolved;
-    const data = await loadRunData(config, plugins.registry, (p) => p);
-    const session = createTrainingSession(
-      config,
-      plugins,
-      await runTokenizer(config, { trainExamples: data.train }),
-      data.train.length,
-    );
+    const { session, take } = await sessionFor(extra);
     try {
       expect(session.totalSteps).toBe(4);
-      const take = firstEpoch(data.train, config.data.shuffleSeed);
       for (let step = 0; step < session.totalSteps; step++) {
         const outcome = await session.trainStep(step, take);
         if (outcome.status !== 'applied') throw new Error(`step ${step}: ${outcome.status}`);
@@ -62,17 +63,8 @@ describe('TrainingSession', () => {
   });
 
   it('a stop between micro-batches applies nothing, and no step leaves a tensor behind', async () => {
-    const { resolved } = await microConfig({ train: { steps: 3, batchSize: 4, microBatchSize: 2 } });
-    const { config, plugins } = resolved;
-    const data = await loadRunData(config, plugins.registry, (p) => p);
-    const session = createTrainingSession(
-      config,
-      plugins,
-      await runTokenizer(config, { trainExamples: data.train }),
-      data.train.length,
-    );
+    const { session, take } = await sessionFor({ train: { steps: 3, batchSize: 4, microBatchSize: 2 } });
     try {
-      const take = firstEpoch(data.train, config.data.shuffleSeed);
       await session.trainStep(0, take); // the optimizer's state now exists
       const weights = () => [...session.model.params.values()].map((v) => Array.from(v.dataSync()));
       const before = weights();
