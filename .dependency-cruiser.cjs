@@ -12,7 +12,7 @@ const LAYER = {
   parts: `${CORE}((tokenizer|model|data|compression|losses|latent|eval|presets|testing)/|builtins\\.ts$)`,
   assembly: `${CORE}(config/(load|reference|file-loaders|assignments)\\.ts$|plugin/loader\\.ts$)`,
   pipelines: `${CORE}train/`,
-  entry: `${CORE}(index|app)\\.ts$`,
+  entry: `${CORE}(index|app|internal)\\.ts$`,
 };
 const above = (...names) => names.map((n) => LAYER[n]);
 

@@ -12,6 +12,7 @@ export default {
   moduleNameMapper: {
     '^@kava/core$': '<rootDir>/packages/kava-core/src/index.ts',
     '^@kava/core/app$': '<rootDir>/packages/kava-core/src/app.ts',
+    '^@kava/core/internal$': '<rootDir>/packages/kava-core/src/internal.ts',
     '^@kava/core/testing$': '<rootDir>/packages/kava-core/src/testing/index.ts',
     '^@kava/cli$': '<rootDir>/packages/cli/src/index.ts',
     '^@kava/cli/builtin-plugins$': '<rootDir>/packages/cli/src/builtin-plugins.ts',

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CUDA11_LIBRARIES, findLibraries } from '@kava/core/app';
+import { CUDA11_LIBRARIES, findLibraries } from '@kava/core/internal';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'packages/cli/bin/kava.js');

@@ -24,7 +24,7 @@ import {
   parseDatasetSpec,
   splitFiles,
   type HubSettings,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { HubServer } from './hub-server.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');

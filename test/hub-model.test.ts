@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, syml
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cachedModelDir, hubCachePath, parseModelId } from '@kava/core/app';
+import { cachedModelDir, hubCachePath, parseModelId } from '@kava/core/internal';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'packages/cli/bin/kava.js');

@@ -14,7 +14,7 @@ import {
   loadPlugins,
   resolveConfig,
   type ScorerInput,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { scorerContractCases } from '@kava/core/testing';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');

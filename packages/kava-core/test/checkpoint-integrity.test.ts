@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { appendJsonLine, findCheckpoint, initBackend, readTrainingState, train } from '@kava/core/app';
+import { appendJsonLine, findCheckpoint, initBackend, readTrainingState, train } from '@kava/core/internal';
 import { microConfig } from './train-helpers.js';
 
 beforeAll(async () => {

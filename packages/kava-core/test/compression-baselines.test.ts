@@ -13,7 +13,7 @@ import {
   randomScorer,
   recentScorer,
   type KVScorer,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import {
   expectClose,
   makeInput,

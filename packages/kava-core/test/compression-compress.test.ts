@@ -14,7 +14,7 @@ import {
   type KVScorer,
   type Registry,
   type ScorerInput,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { makeInput, randomArray, randomSource, scoreAndKeep, type Arr5 } from './compression-fixtures.js';
 
 const spec = () => ({

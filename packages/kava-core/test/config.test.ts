@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ConfigError, resolveConfig as resolveWith, configSchema, type ResolveOptions } from '@kava/core/app';
+import { ConfigError, resolveConfig as resolveWith, configSchema, type ResolveOptions } from '@kava/core/internal';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { PLUGIN_FIXTURES, tempProject } from './helpers.js';
 

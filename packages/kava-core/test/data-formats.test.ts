@@ -24,7 +24,7 @@ import {
   type DatasetSource,
   type Example,
   type ReadOptions,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { REPO, tempProject } from './helpers.js';
 
 const F = join(REPO, 'packages/kava-core/test/fixtures/data');

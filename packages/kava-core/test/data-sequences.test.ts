@@ -10,7 +10,7 @@ import {
   studentLayout,
   teacherLayout,
   type Example,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 
 const WORDS = [
   'Tom',

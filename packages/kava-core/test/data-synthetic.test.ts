@@ -9,7 +9,7 @@ import {
   syntheticFormat,
   syntheticVocabulary,
   type SyntheticProblem,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 
 const OPTIONS = { trainSize: 3000, testSize: 300, minSteps: 2, maxSteps: 5, seed: 42 };
 const splits = generateSynthetic(OPTIONS);

@@ -1,5 +1,5 @@
 // defineLoss: a loss term is its formula; its options are parsed and defaulted once, by the schema.
-import { tf, z, initBackend, defineLoss, activeTerms, resolveConfig, type LossInputs } from '@kava/core/app';
+import { tf, z, initBackend, defineLoss, activeTerms, resolveConfig, type LossInputs } from '@kava/core/internal';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { tempProject } from './helpers.js';
 

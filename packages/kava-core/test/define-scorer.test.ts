@@ -1,7 +1,7 @@
 // defineScorer: the one base every scorer is written on. What it adds to a scorer's idea — options
 // parsed and defaulted once, the input checked against `needs`, a per-token score spread over
 // layers and heads, the window a scorer asks for — is what these tests hold it to.
-import { tf, z, initBackend, defineScorer, windowQueryCount, type ScorerInput } from '@kava/core/app';
+import { tf, z, initBackend, defineScorer, windowQueryCount, type ScorerInput } from '@kava/core/internal';
 import { contractInput, CONTRACT_DIMS } from '@kava/core/testing';
 
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { answersMatch, extractAnswer } from '@kava/core/app';
+import { answersMatch, extractAnswer } from '@kava/core/internal';
 
 describe('answer extraction (strip commas, last -?\\d+\\.?\\d*, float compare)', () => {
   it.each([

@@ -14,7 +14,7 @@ import {
   generateSynthetic,
   tf,
   type DecoderConfig,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 
 /*
  * The evaluator on the real decoder (randomly initialised, tiny): batched, left-padded, cached

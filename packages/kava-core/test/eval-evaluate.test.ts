@@ -19,7 +19,7 @@ import {
   type KVCache,
   type LoadedModel,
   type Prediction,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { REPO, tempProject } from './helpers.js';
 
 /*

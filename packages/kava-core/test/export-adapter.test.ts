@@ -25,7 +25,7 @@ import {
   type KavaConfigInput,
   type KavaModel,
   type KavaConfig,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { REPO, tempProject } from './helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

@@ -13,7 +13,7 @@ import {
   setNativeKernelsEnabled,
   swiglu,
   tf,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { useKernelBackend } from './helpers.js';
 
 // The fused kernels (runtime/fused-*.ts, native/src/rms_norm.cc, swiglu.cc and rope.cc) against the

@@ -25,7 +25,7 @@ import {
   type KavaPlugin,
   type LatentPass,
   type LossInputs,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { microConfig } from './train-helpers.js';
 import { tinyConfig } from './model-helpers.js';
 

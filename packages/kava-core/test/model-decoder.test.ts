@@ -1,4 +1,12 @@
-import { tf, initBackend, Decoder, generateGreedy, disposeCache, inverseFrequencies, KavaError } from '@kava/core/app';
+import {
+  tf,
+  initBackend,
+  Decoder,
+  generateGreedy,
+  disposeCache,
+  inverseFrequencies,
+  KavaError,
+} from '@kava/core/internal';
 import { tinyConfig } from './model-helpers.js';
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import {
   SafetensorsFile,
   writeSafetensors,
   KavaError,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
 import { qwenFamily } from '@kava/plugin-backbone-qwen';
 import { REPO, tempProject } from './helpers.js';

@@ -12,7 +12,7 @@ import {
   KavaError,
   ConfigError,
   type ProjectionName,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
 import { tempProject } from './helpers.js';
 import { tinyConfig } from './model-helpers.js';

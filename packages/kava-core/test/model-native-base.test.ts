@@ -8,7 +8,7 @@ import {
   ConfigError,
   resolveConfig,
   type Decoder,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { llamaFamily } from '@kava/plugin-backbone-llama';
 import { qwenFamily } from '@kava/plugin-backbone-qwen';

@@ -10,7 +10,7 @@ import {
   disposeCache,
   type BackboneFamily,
   type Decoder,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { REPO } from './helpers.js';
 
 export interface Reference {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KavaError, SafetensorsFile, toBf16, writeSafetensors } from '@kava/core/app';
+import { KavaError, SafetensorsFile, toBf16, writeSafetensors } from '@kava/core/internal';
 import { tempProject } from './helpers.js';
 import { rawSafetensors } from './model-helpers.js';
 

@@ -1,4 +1,4 @@
-import { loadNativeAddon, nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core/app';
+import { loadNativeAddon, nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core/internal';
 import { useKernelBackend } from './helpers.js';
 
 // The addon's vectorised Exp against Math.exp (float64) and the stock kernels, on wasm and cpu.

@@ -1,4 +1,4 @@
-import { nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core/app';
+import { nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core/internal';
 import { useKernelBackend } from './helpers.js';
 
 // The slice-copy GatherV2 against the stock kernels: every axis / batchDims / dtype combination

@@ -1,4 +1,4 @@
-import { initBackend, nativeKernels, tf } from '@kava/core/app';
+import { initBackend, nativeKernels, tf } from '@kava/core/internal';
 
 // On wasm, Identity shares the input's memory instead of copying it (the engine clones every
 // tensor a gradient saves). Sharing must stay invisible: values survive disposing either side.

@@ -6,7 +6,7 @@ import {
   planMatmul,
   setNativeKernelsEnabled,
   tf,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { useKernelBackend } from './helpers.js';
 
 // The fast (native sgemm) and stock tfjs kernels must agree on every shape class the models use:

@@ -1,4 +1,4 @@
-import { nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core/app';
+import { nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core/internal';
 import { useKernelBackend } from './helpers.js';
 
 // UnsortedSegmentSum is the gradient of every embedding lookup (gather). The fast scatter-add

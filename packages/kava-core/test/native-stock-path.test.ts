@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { NATIVE_ENABLE_HINT } from '@kava/core/app';
+import { NATIVE_ENABLE_HINT } from '@kava/core/internal';
 import { REPO } from './helpers.js';
 
 // Without the addon (not built, or KAVA_NATIVE=off) the stock kernels run, and the backend line

@@ -1,4 +1,4 @@
-import { loadNativeAddon, nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core/app';
+import { loadNativeAddon, nativeKernels, setNativeKernelsEnabled, tf } from '@kava/core/internal';
 import { useKernelBackend } from './helpers.js';
 
 // The native Sum over a contiguous block of axes against the stock kernel, on wasm and cpu:

@@ -7,7 +7,7 @@ import {
   evaluationSteps,
   Rng,
   tf,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 
 describe('AdamW', () => {
   it('matches torch.optim.AdamW updates computed by hand', () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { KavaHooks, HOOK_NAMES, loadPlugins, PluginError, Registry, resolveConfig } from '@kava/core/app';
+import { KavaHooks, HOOK_NAMES, loadPlugins, PluginError, Registry, resolveConfig } from '@kava/core/internal';
 import { PLUGIN_FIXTURES, tempProject } from './helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

@@ -19,7 +19,7 @@ import {
   resolveConfig,
   type Example,
   type KavaConfigInput,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { REPO, tempProject } from './helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

@@ -10,7 +10,7 @@ import {
   train,
   writeTextAtomic,
   type KavaPlugin,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { microConfig } from './train-helpers.js';
 import { tempProject } from './helpers.js';
 

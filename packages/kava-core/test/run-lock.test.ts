@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, LOCK_FILE, lockRunDir, train } from '@kava/core/app';
+import { initBackend, LOCK_FILE, lockRunDir, train } from '@kava/core/internal';
 import { microConfig } from './train-helpers.js';
 
 beforeAll(async () => {

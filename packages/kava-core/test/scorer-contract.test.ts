@@ -2,7 +2,7 @@
 // built-in plugins', read from the registry so a new one is checked without editing this file)
 // passes it on both backends, and each check catches the violation it is for, on a scorer written
 // to commit exactly that one.
-import { tf, initBackend, loadPlugins, type KVScorer, type ScorerInput } from '@kava/core/app';
+import { tf, initBackend, loadPlugins, type KVScorer, type ScorerInput } from '@kava/core/internal';
 import { checkScorerContract, contractInput, scorerContractCases, CONTRACT_DIMS } from '@kava/core/testing';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createWordLevelTokenizer, HFTokenizer, KavaError, loadTokenizer } from '@kava/core/app';
+import { createWordLevelTokenizer, HFTokenizer, KavaError, loadTokenizer } from '@kava/core/internal';
 import { REPO, tempProject } from './helpers.js';
 
 /**

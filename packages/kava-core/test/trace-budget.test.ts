@@ -17,7 +17,7 @@ import {
   scorerOptions,
   tf,
   type TraceBudget,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 import { tinyConfig } from './model-helpers.js';
 

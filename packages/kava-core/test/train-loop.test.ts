@@ -10,7 +10,7 @@ import {
   train,
   writeSafetensors,
   type KavaPlugin,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { microConfig } from './train-helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

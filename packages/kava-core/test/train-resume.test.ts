@@ -2,7 +2,7 @@
 // config.json is never rewritten, each resume's changes go to resumes.jsonl beside it.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend, readJsonLines, resolveRunConfig, scheduleChange, train } from '@kava/core/app';
+import { initBackend, readJsonLines, resolveRunConfig, scheduleChange, train } from '@kava/core/internal';
 import { microConfig } from './train-helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
 

@@ -13,7 +13,7 @@ import {
   train,
   type Example,
   type KavaConfigInput,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { microConfig } from './train-helpers.js';
 
 beforeAll(async () => {

@@ -17,7 +17,7 @@ import {
   type StepParts,
   type TrainBatch,
   type WeightedTerm,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import { microConfig } from './train-helpers.js';
 
 let model: KavaModel;

@@ -1,6 +1,6 @@
 // Every op the decoder, the scorers and the losses use must give the same values and gradients
 // on the wasm backend (with the kernels we register for it) as on the reference cpu backend.
-import { initBackend, tf, elementwiseDistance, maskedCrossEntropy } from '@kava/core/app';
+import { initBackend, tf, elementwiseDistance, maskedCrossEntropy } from '@kava/core/internal';
 
 type Tensor = tf.Tensor;
 

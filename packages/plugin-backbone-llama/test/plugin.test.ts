@@ -15,7 +15,7 @@ import {
   formatMemoryEstimate,
   type KavaConfig,
   type KavaConfigInput,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import plugin, { llamaFamily, llamaShapes } from '@kava/plugin-backbone-llama';
 import { REPO, tempProject } from '../../kava-core/test/helpers.js';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';

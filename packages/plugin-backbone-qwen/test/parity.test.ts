@@ -1,4 +1,4 @@
-import { tf, initBackend, loadHFBackbone } from '@kava/core/app';
+import { tf, initBackend, loadHFBackbone } from '@kava/core/internal';
 import { qwenFamily } from '@kava/plugin-backbone-qwen';
 import { greedyBothWays, incrementalError, measureParity, openReference } from '../../kava-core/test/model-parity.js';
 

@@ -7,7 +7,7 @@ import {
   countParameters,
   initBackend,
   type KavaConfigInput,
-} from '@kava/core/app';
+} from '@kava/core/internal';
 import plugin, { qwenFamily, qwenShapes } from '@kava/plugin-backbone-qwen';
 
 function registry(): Registry {

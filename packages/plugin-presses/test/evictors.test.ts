@@ -2,7 +2,7 @@
 // keeping each head's own count with a mask per layer and head, the KV loss reading that mask,
 // and both selected by config alone in a training run.
 import { evictTopK, initBackend, tf } from '@kava/core';
-import { kvLoss, train, type KavaPlugin, type LossInputs } from '@kava/core/app';
+import { kvLoss, train, type KavaPlugin, type LossInputs } from '@kava/core/internal';
 import { adakvBudgets, createAdakvEvictor, createPyramidEvictor, pyramidBudgets } from '@kava/plugin-presses';
 import { makeInput, type Arr5 } from '../../kava-core/test/compression-fixtures.js';
 import { microConfig } from '../../kava-core/test/train-helpers.js';

@@ -5,6 +5,7 @@ import { expandTokenMask, maskedSoftmax } from './masked.js';
 
 type Tensor = tf.Tensor;
 
+/** The queries, CoT keys and masks of an attention-based score. */
 export interface CotAttentionArgs {
   /** [B, L, H, Q, d] queries (query head h belongs to KV head ⌊h / groupSize⌋, as in HF repeat_kv). */
   queries: Tensor;

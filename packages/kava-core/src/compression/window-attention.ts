@@ -39,7 +39,7 @@ export function windowAttentionPerHead(input: ScorerInput): Tensor {
 }
 
 /**
- * [B, 1, 1, 1, α, N]: 1 where window query t may attend CoT token i — i valid, t real, and the
+ * Shape [B, 1, 1, 1, α, N]: 1 where window query t may attend CoT token i — i valid, t real, and the
  * rank of i among the valid tokens at most n − α + t (t's own rank).
  */
 export function causalWindowMask(mask: Tensor, windowQueryMask: Tensor): Tensor {

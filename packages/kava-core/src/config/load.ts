@@ -105,6 +105,7 @@ export async function findConfigFile(cwd: string, explicit?: string | null): Pro
   return { file: result.filepath, raw };
 }
 
+/** Where `resolveConfig` looks and what it layers: folder, file, presets, overrides, plugins. */
 export interface ResolveOptions {
   cwd?: string;
   /** An explicit config file (`--config`). */
@@ -134,6 +135,7 @@ export interface ResolveOptions {
   hubProgress?: DownloadProgress;
 }
 
+/** A validated configuration with the file it came from and its plugins loaded. */
 export interface ResolvedConfig {
   config: KavaConfig;
   /** The config file used, or null. */

@@ -112,6 +112,7 @@ export interface Backbone {
   readonly config: DecoderConfig;
   /** [B, S] ids -> [B, S, hidden] embeddings (gradient flows into the table). */
   embed(ids: Tensor): Tensor;
+  /** One forward pass: what `request` asks for, and nothing more. */
   forward(request: ForwardRequest): ForwardResult;
   /** Variables the optimiser updates (LoRA adapters and new token rows, or every weight). */
   trainableVariables(): tf.Variable[];

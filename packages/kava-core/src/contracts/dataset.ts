@@ -9,6 +9,7 @@ export interface Example {
   answer: string;
 }
 
+/** How a dataset source reads its records. */
 export interface ReadOptions {
   /** Skip malformed records (and count them) instead of failing on the first one. */
   skipInvalid?: boolean;
@@ -31,5 +32,6 @@ export interface DatasetFormat {
   description: string;
   /** True when this format can read the file (first bytes and file name). Used for sniffing. */
   sniff?(head: string, file: string): boolean;
+  /** The examples of `file` (read lazily). */
   open(file: string): DatasetSource;
 }

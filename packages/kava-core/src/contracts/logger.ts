@@ -33,7 +33,9 @@ export interface LoggerContext {
  * with a note, and the training goes on.
  */
 export interface MetricsLogger {
+  /** One applied step's row of metrics.jsonl. */
   step(record: StepRecord): void;
+  /** One evaluation during or at the end of training. */
   evaluation(info: EvaluationInfo & { step: number }): void;
   /** Flushes and closes; called once when the run ends, however it ends. */
   close(): void | Promise<void>;

@@ -30,6 +30,7 @@ export interface Prediction extends Generation {
   correct: boolean;
 }
 
+/** An evaluation's result: accuracy and the cost per question (passes, tokens, KV entries, time). */
 export interface EvalReport {
   mode: string;
   questions: number;

@@ -48,6 +48,7 @@ export interface RepoFile {
   hash: 'sha256' | 'git-sha1';
 }
 
+/** Progress callbacks of a snapshot download (the CLI draws a bar from them). */
 export interface DownloadProgress {
   /** Called once the files to fetch are known (bytes: all still to transfer, resumed parts excluded). */
   start?(files: readonly RepoFile[], bytes: number): void;

@@ -199,7 +199,12 @@ export class Decoder implements Backbone {
    * folded in, added rows appended to the embedding table and untied head. Each entry reads its
    * values on demand so a large model is written one tensor at a time.
    */
-  checkpointTensors(): { name: string; shape: number[]; read: () => Float32Array }[] {
+  checkpointTensors(): {
+    name: string;
+    shape: number[];
+    /** The tensor's values, computed when asked. */
+    read: () => Float32Array;
+  }[] {
     const vars = namedVariables(this.weights);
     const frozen = frozenMatrices(this.weights);
     const lmPath = this.weights.lmHead?.path;
@@ -289,6 +294,7 @@ export class Decoder implements Backbone {
 
   // -------------------------------------------------------------------------------- forward
 
+  /** One forward pass: what `request` asks for, and nothing more (Backbone.forward). */
   forward(request: ForwardRequest): ForwardResult {
     const { inputIds, inputEmbeds, cache } = request;
     if ((inputIds === undefined) === (inputEmbeds === undefined)) {

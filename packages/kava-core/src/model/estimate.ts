@@ -27,6 +27,7 @@ export interface MemoryEstimateOptions {
   nativeBase?: boolean;
 }
 
+/** The memory a training or evaluation is expected to take, by part (what `--dry-run` prints). */
 export interface MemoryEstimate {
   parameters: number;
   trainableParameters: number;

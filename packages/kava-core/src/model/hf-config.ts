@@ -23,6 +23,10 @@ export interface FamilyDescription {
 
 type Json = Record<string, unknown>;
 
+/**
+ * A backbone family from its description: how its Hugging Face `config.json` maps to a
+ * DecoderConfig and back (the Llama and Qwen plugins are two such).
+ */
 export function defineFamily(desc: FamilyDescription): BackboneFamily {
   return {
     name: desc.name,

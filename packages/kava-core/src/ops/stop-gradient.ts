@@ -9,6 +9,7 @@ const identityWithZeroGrad = tf.customGrad(((x: tf.Tensor) => ({
   gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
 })) as unknown as Parameters<typeof tf.customGrad>[0]);
 
+/** `x` as a value whose gradient is zero: a target the loss pulls towards but never moves. */
 export function stopGradient<T extends tf.Tensor>(x: T): T {
   return identityWithZeroGrad(x) as T;
 }

@@ -7,26 +7,31 @@ import type { KavaConfig } from '../config/schema.js';
 
 type Tensor = tf.Tensor;
 
+/** What `runStart` and `runEnd` are told: the run folder, its config, and which command runs. */
 export interface RunInfo {
   runDir: string;
   config: KavaConfig;
   /** Which command runs: a training run, `kava eval` or `kava infer`. */
   kind: 'train' | 'eval' | 'infer';
 }
+/** What `runEnd` is told besides the run: its steps and final metrics. */
 export interface RunSummary {
   steps: number;
   /** Final metrics (last losses, final accuracy, wall time in seconds...). */
   metrics: Record<string, number>;
 }
+/** A micro-batch's examples at a step (`batch`). */
 export interface BatchInfo {
   step: number;
   examples: readonly Example[];
 }
+/** A teacher or student pass's output at a step (`teacherForward`, `studentForward`). */
 export interface ForwardInfo {
   step: number;
   /** Tensors are owned by the trainer and valid only during the tap. */
   result: ForwardResult;
 }
+/** A compression at a step: the scorer's input and scores, and the budget (`compression`). */
 export interface CompressionInfo {
   step: number;
   scorer: string;
@@ -35,9 +40,11 @@ export interface CompressionInfo {
   scores: Tensor;
   budget: number;
 }
+/** The step whose loss terms `losses` sees (and may change). */
 export interface LossesInfo {
   step: number;
 }
+/** One applied optimizer step's numbers (`step`, metrics.jsonl, the progress display). */
 export interface StepMetrics {
   step: number;
   totalSteps: number;
@@ -47,6 +54,7 @@ export interface StepMetrics {
   gradNorm: number;
   tokensPerSecond: number;
 }
+/** An evaluation's result (`evaluation`): accuracy on `count` questions in `mode`, and its other metrics. */
 export interface EvaluationInfo {
   /** Training step at which the evaluation ran, or null for a standalone `kava eval`. */
   step: number | null;
@@ -55,6 +63,7 @@ export interface EvaluationInfo {
   count: number;
   metrics: Record<string, number>;
 }
+/** A saved checkpoint: its step and folder (`checkpoint`). */
 export interface CheckpointInfo {
   step: number;
   dir: string;

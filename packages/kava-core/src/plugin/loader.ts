@@ -17,6 +17,7 @@ export interface LoadedPlugin {
   plugin: KavaPlugin;
 }
 
+/** The loaded plugins: the registry they filled, the hooks they tapped, and each plugin. */
 export interface PluginSet {
   registry: Registry;
   hooks: KavaHooks;

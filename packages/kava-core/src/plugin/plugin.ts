@@ -9,7 +9,9 @@ import type { KavaHooks } from './hooks.js';
 export interface KavaPlugin {
   /** The npm package name (or a unique name for a local plugin); shown in errors and `kava plugins`. */
   name: string;
+  /** Adds the plugin's parts (scorers, evictors, backbones, losses, datasets, presets, loggers) to the registry. */
   register?(registry: Registry): void;
+  /** Taps the training and evaluation hooks. */
   apply?(hooks: KavaHooks): void;
 }
 

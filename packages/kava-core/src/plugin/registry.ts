@@ -21,12 +21,16 @@ interface Named {
  */
 export interface ScorerRegistration extends Named {
   options?: ZodType;
+  /** The scorer for raw `compression.options` (validated here). */
   create(options: Record<string, unknown>): KVScorer;
+  /** The scorer for options `options` has parsed already. */
   build?(options: Record<string, unknown>): KVScorer;
 }
+/** An evictor: keeps the scored tokens under a budget (the top-k evictor, pyramid, adakv). */
 export interface EvictorRegistration extends Named {
   /** Validates `compression.evictorOptions`; an evictor without it takes none. */
   options?: ZodType;
+  /** The evictor for `compression.evictorOptions`. */
   create(options: Record<string, unknown>): Evictor;
 }
 /**
@@ -35,7 +39,9 @@ export interface EvictorRegistration extends Named {
  */
 export interface LossRegistration extends Named {
   options?: ZodType;
+  /** The term for raw `losses.<name>` options (validated here). */
   create(options: Record<string, unknown>): LossTerm;
+  /** The term for options `options` has parsed already. */
   build?(options: Record<string, unknown>): LossTerm;
 }
 /** A backbone family; `shapes` maps the names of the architectures it offers (tiny-llama, llama-1b...) to them. */
@@ -49,7 +55,9 @@ export interface LoggerRegistration extends Named {
   enabledByDefault?: boolean;
   create(context: LoggerContext): MetricsLogger;
 }
+/** A dataset format: how a file's records become examples (`data.format`). */
 export type DatasetRegistration = DatasetFormat;
+/** A named preset: config a user selects with `--preset`. */
 export type PresetRegistration = PresetDefinition;
 
 /** The kinds of parts and their registration shapes. */
@@ -62,7 +70,9 @@ export interface RegistrationKinds {
   preset: PresetRegistration;
   logger: LoggerRegistration;
 }
+/** A kind of part: scorer, evictor, backbone, loss, dataset, preset or logger. */
 export type Kind = keyof RegistrationKinds;
+/** Every kind, in the order `kava plugins` lists them. */
 export const KINDS: readonly Kind[] = ['scorer', 'evictor', 'backbone', 'loss', 'dataset', 'preset', 'logger'];
 
 /** One registered part with the plugin that registered it. */
@@ -98,13 +108,20 @@ export class Registry {
     }
   }
 
-  // One typed entry point per kind (what plugins call).
+  // One typed entry point per kind (what plugins call); a name taken already is refused.
+  /** Registers a KV scorer under its name. */
   readonly scorer = (reg: ScorerRegistration): void => this.add('scorer', reg.name, reg);
+  /** Registers an evictor under its name. */
   readonly evictor = (reg: EvictorRegistration): void => this.add('evictor', reg.name, reg);
+  /** Registers a backbone family (and the shapes it offers) under its name. */
   readonly backbone = (reg: BackboneRegistration): void => this.add('backbone', reg.name, reg);
+  /** Registers a loss term under its name (its `losses.<name>` key). */
   readonly loss = (reg: LossRegistration): void => this.add('loss', reg.name, reg);
+  /** Registers a dataset format under its name (`data.format`). */
   readonly dataset = (reg: DatasetRegistration): void => this.add('dataset', reg.name, reg);
+  /** Registers a preset under its name (`--preset`). */
   readonly preset = (reg: PresetRegistration): void => this.add('preset', reg.name, reg);
+  /** Registers a metrics logger under its name (`loggers.<name>`). */
   readonly logger = (reg: LoggerRegistration): void => this.add('logger', reg.name, reg);
 
   private add<K extends Kind>(kind: K, name: string, reg: RegistrationKinds[K]): void {
@@ -125,6 +142,7 @@ export class Registry {
     table.set(name, { ...reg, plugin: this.currentPlugin });
   }
 
+  /** Whether a part of `kind` is registered as `name`. */
   has(kind: Kind, name: string): boolean {
     return this.parts[kind].has(name);
   }
@@ -149,6 +167,8 @@ export class Registry {
   list<K extends Kind>(kind: K): Registered<K>[] {
     return this.names(kind).map((name) => (this.parts[kind] as Map<string, Registered<K>>).get(name)!);
   }
+
+  /** The names registered for `kind`, sorted. */
 
   names(kind: Kind): string[] {
     return [...this.parts[kind].keys()].sort();

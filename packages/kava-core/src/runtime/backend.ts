@@ -4,8 +4,10 @@ import { tf } from '../tf.js';
 import { registerMissingWasmKernels } from './wasm-kernels.js';
 import { nativeKernelNotes, registerNativeKernels } from './native-kernels.js';
 
+/** A tfjs backend by name (`train.backend`, `--backend`); "auto" picks the fastest that loads. */
 export type BackendName = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 
+/** What `initBackend` chose and why (the backend line of `kava train` and `kava doctor`). */
 export interface BackendInfo {
   /** What was asked for. */
   requested: BackendName;

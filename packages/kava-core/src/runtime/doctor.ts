@@ -21,6 +21,7 @@ export interface DoctorCheck {
   fix?: string;
 }
 
+/** One section of `kava doctor`: a title and its checks. */
 export interface DoctorSection {
   title: string;
   checks: DoctorCheck[];

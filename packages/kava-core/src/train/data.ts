@@ -14,6 +14,7 @@ export function encodeOptions(config: KavaConfig): EncodeOptions {
   return { maxQuestionTokens, maxCotTokens, maxAnswerTokens, dropLastStep: config.data.dropLastStep };
 }
 
+/** A run's examples: training, test and validation splits, and where they came from. */
 export interface RunData {
   train: Example[];
   test: Example[];

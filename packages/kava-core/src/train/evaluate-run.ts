@@ -51,6 +51,7 @@ function traceBudgetOf(config: KavaConfig, registry: Registry | undefined, seed:
   };
 }
 
+/** How `evaluateModel` runs: mode, where predictions go, progress, the latent-usage check, a stop signal. */
 export interface EvaluateModelOptions {
   mode?: KavaConfig['eval']['mode'];
   predictionsFile?: string;

@@ -33,6 +33,7 @@ export function portableConfig(config: KavaConfig, baseDir: string): KavaConfig 
   };
 }
 
+/** A trained run (or a model directory) loaded for evaluation, inference or export. */
 export interface LoadedRun {
   resolved: ResolvedConfig;
   model: KavaModel;

@@ -31,6 +31,7 @@ export interface KavaModel {
   latent: LatentSettings;
   /** Every trainable variable under a stable name (checkpoints and the optimiser use these). */
   params: Map<string, tf.Variable>;
+  /** Releases every tensor and native buffer the model holds. */
   dispose(): void;
 }
 

@@ -78,7 +78,9 @@ export type StepStage = 'batch' | 'forward' | 'backward' | 'read-back' | 'apply'
 
 /** Watches a step from outside (the benchmark times its stages and reads its batch shapes). */
 export interface StepObserver {
+  /** Called as each stage ends. */
   stage?(name: StepStage): void;
+  /** Called with each micro-batch once it is built. */
   batch?(batch: TrainBatch): void;
 }
 

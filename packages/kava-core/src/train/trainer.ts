@@ -29,6 +29,7 @@ import { evaluateRunAt, type RunEvaluationContext } from './run-evaluation.js';
 import { evaluationPlan, evaluationSteps, teacherWarmupPlan } from './schedule.js';
 import { createTrainingSession, type StepOutcome, type TrainingSession } from './session.js';
 
+/** What `train` runs: the resolved config, where, whether it resumes, and what it reports to. */
 export interface TrainOptions {
   resolved: ResolvedConfig;
   /** Run directory; default `<train.out>/<date>-<method>`. With `resume`, the resumed run's folder. */
@@ -49,6 +50,7 @@ export interface TrainOptions {
   data?: RunData;
 }
 
+/** What a call of `train` did: the run folder, steps, last losses, checkpoint and final evaluation. */
 export interface TrainResult {
   runDir: string;
   steps: number;
