@@ -16,11 +16,11 @@ export { type KavaPlugin } from './plugin/plugin.js';
 export { type Kind, KINDS } from './plugin/registry.js';
 
 // Assembly: a configuration resolved from files, presets and overrides, with its plugins loaded.
-export { resolveConfig, type ResolvedConfig, type ResolveOptions, scorerOptions } from './config/load.js';
+export { resolveConfig, type ResolvedConfig, type ResolveOptions, scorerOptions } from './assembly/load-config.js';
 export { mergeConfigs } from './config/merge.js';
-export { assignmentsLayer } from './config/assignments.js';
-export { configReference } from './config/reference.js';
-export { loadPlugins, type PluginSet } from './plugin/loader.js';
+export { assignmentsLayer } from './assembly/assignments.js';
+export { configReference } from './assembly/config-reference.js';
+export { loadPlugins, type PluginSet } from './assembly/load-plugins.js';
 
 // Tensor runtime: the native addon, its kernels, and what `kava doctor` checks.
 export { loadNativeAddon, NATIVE_ENVIRONMENT } from './runtime/native-addon.js';
@@ -94,7 +94,7 @@ export { createCompression } from './compression/compress.js';
 export { type LoadedRun, loadModelDir, loadRun, resolveRunConfig, type RunPlugins } from './train/load-run.js';
 export { evaluateModel, type EvaluateModelOptions, strategyFor } from './train/evaluate-run.js';
 export { type EvalReport, evaluate, infer } from './eval/evaluate.js';
-export { type LatentReading } from './latent/inspect.js';
+export { type LatentReading } from './eval/strategy.js';
 export { checkExportDir, exportAdapter } from './train/export-adapter.js';
 
 // Files and reproducibility: JSON and JSON Lines read with errors that name the file, the seeded generator.

@@ -5,13 +5,13 @@ export * from './index.js';
 export * from './app.js';
 
 // Assembly: configuration and plugins.
-export { loadPlugins, type PluginSpec, type PluginSet, type LoadedPlugin } from './plugin/loader.js';
+export { loadPlugins, type PluginSpec, type PluginSet, type LoadedPlugin } from './assembly/load-plugins.js';
 export * from './config/schema.js';
 export { mergeConfigs } from './config/merge.js';
-export { assignmentsLayer, PATH_SETTINGS } from './config/assignments.js';
-export { resolveConfig, scorerOptions, type ResolveOptions, type ResolvedConfig } from './config/load.js';
-export * from './config/reference.js';
-export { registerCore } from './builtins.js';
+export { assignmentsLayer, PATH_SETTINGS } from './assembly/assignments.js';
+export { resolveConfig, scorerOptions, type ResolveOptions, type ResolvedConfig } from './assembly/load-config.js';
+export * from './assembly/config-reference.js';
+export { registerCore } from './assembly/builtins.js';
 
 // Tensor runtime.
 export {

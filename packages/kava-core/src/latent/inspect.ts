@@ -1,23 +1,7 @@
 import { tf } from '../tf.js';
 import type { Tokenizer } from '../contracts/tokenizer.js';
+import type { LatentReading } from '../eval/strategy.js';
 import type { LatentPass } from './rollout.js';
-
-/** What one latent thought holds, in tokens a person can read. */
-export interface LatentReading {
-  /** 1-based index of the latent (z_1 .. z_M). */
-  latent: number;
-  /**
-   * For each pass that ran the latent (Jacobi: iterations 1..T, then the final pass; autoregressive:
-   * its one pass), the vocabulary tokens its hidden state is nearest to: the top of the LM head's
-   * distribution at its position ("logit lens").
-   */
-  passes: { top: { token: string; id: number; p: number }[] }[];
-  /**
-   * How much each Jacobi iteration moved the latent's input: ‖e⁽ᵗ⁾ − e⁽ᵗ⁻¹⁾‖ / ‖e⁽ᵗ⁻¹⁾‖ for t = 1..T
-   * (0 for z_1, which is fixed; empty in autoregressive mode).
-   */
-  inputChange: number[];
-}
 
 interface RecordedPass {
   first: number;

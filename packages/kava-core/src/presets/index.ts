@@ -7,6 +7,6 @@
 //   method    kava, codi, pccot, full-cot, no-cot (register.ts)
 //   data      synthetic, gsm8k-aug, gsm8k-aug-nl (register.ts)
 // What a preset is (`PresetDefinition`) is in contracts/preset.ts; how presets are layered
-// (backbone < data < method, under the config file) is in config/load.ts.
+// (backbone < data < method, under the config file) is in assembly/load-config.ts.
 export * from './cpu-budget.js';
 export * from './paper-settings.js';

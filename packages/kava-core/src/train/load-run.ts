@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { KavaError } from '../errors.js';
 import type { KavaConfig, KavaConfigInput } from '../config/schema.js';
-import { resolveConfig, type ResolveOptions, type ResolvedConfig } from '../config/load.js';
+import { resolveConfig, type ResolveOptions, type ResolvedConfig } from '../assembly/load-config.js';
 import { findCheckpoint, loadCheckpoint, tokenizerDir } from './checkpoint.js';
 import { initBackend, type BackendInfo, type BackendName } from '../runtime/backend.js';
 import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';

@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../assembly/load-config.js';
 import type { KavaConfig } from '../config/schema.js';
 import type { Registry } from '../plugin/registry.js';
 import { backboneFamilies, resolveBackboneShape } from '../model/build.js';

@@ -2,7 +2,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { KavaError } from '../errors.js';
 import type { KavaConfig } from '../config/schema.js';
-import type { ResolvedConfig } from '../config/load.js';
+import type { ResolvedConfig } from '../assembly/load-config.js';
 import type { StepMetrics } from '../plugin/hooks.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { writeTextAtomic } from '../model/atomic-write.js';

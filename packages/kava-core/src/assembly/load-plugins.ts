@@ -2,10 +2,10 @@ import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PluginError } from '../errors.js';
-import { KavaHooks } from './hooks.js';
-import { Registry } from './registry.js';
-import { whyNotAPlugin, type KavaPlugin } from './plugin.js';
-import { registerCore } from '../builtins.js';
+import { KavaHooks } from '../plugin/hooks.js';
+import { Registry } from '../plugin/registry.js';
+import { whyNotAPlugin, type KavaPlugin } from '../plugin/plugin.js';
+import { registerCore } from './builtins.js';
 
 /** A plugin as a configuration names it (an npm name or a path) or as an object. */
 export type PluginSpec = string | KavaPlugin;

@@ -1,8 +1,8 @@
-import type { Registry } from './plugin/registry.js';
-import { registerCompression } from './compression/register.js';
-import { registerData } from './data/register.js';
-import { registerLosses } from './losses/register.js';
-import { registerPresets } from './presets/register.js';
+import type { Registry } from '../plugin/registry.js';
+import { registerCompression } from '../compression/register.js';
+import { registerData } from '../data/register.js';
+import { registerLosses } from '../losses/register.js';
+import { registerPresets } from '../presets/register.js';
 
 /**
  * Parts that ship inside @kava/core itself, registered before any plugin under the owner

@@ -1,7 +1,7 @@
 import { z, type ZodType } from 'zod';
 import { KINDS } from '../plugin/registry.js';
-import type { PluginSet } from '../plugin/loader.js';
-import { configSchema } from './schema.js';
+import type { PluginSet } from './load-plugins.js';
+import { configSchema } from '../config/schema.js';
 
 interface FieldInfo {
   type: string;

@@ -1,8 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ZodType } from 'zod';
 import { ConfigError } from '../errors.js';
-import { configLayerSchema, type KavaConfigInput } from './schema.js';
-import { mergeConfigs } from './merge.js';
+import { configLayerSchema, type KavaConfigInput } from '../config/schema.js';
+import { mergeConfigs } from '../config/merge.js';
 
 /**
  * `--set key=value` on the command line: one setting by its dotted path, typed by the schema
