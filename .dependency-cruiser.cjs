@@ -12,7 +12,7 @@ const LAYER = {
   contracts: `${CORE}(contracts|config|plugin)/`,
   parts: `${CORE}(tokenizer|model|data|compression|losses|latent|eval|presets|testing)/`,
   assembly: `${CORE}assembly/`,
-  pipelines: `${CORE}train/`,
+  pipelines: `${CORE}(train|runs)/`,
   entry: `${CORE}(index|app|internal)\\.ts$`,
 };
 const above = (...names) => names.map((n) => LAYER[n]);

@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from '@kava/core/app';
+import { latentPlan, type ResolvedConfig } from '@kava/core/app';
 
 const LATENT_METHODS = new Set(['kava', 'codi', 'pccot']);
 
@@ -25,8 +25,9 @@ export function runBanner(resolved: ResolvedConfig, backend: string): string[] {
     latent && kv > 0
       ? `scorer ${config.compression.scorer}${Object.keys(config.compression.options).length ? ` (${options(config.compression.options)})` : ''}, keeps M per layer and KV head`
       : 'no KV compression (no KV loss)';
+  const rollout = latentPlan(config.latent);
   const thoughts = latent
-    ? `M = ${config.latent.count} latents, ${config.latent.mode === 'jacobi' ? `Jacobi, T = ${config.latent.iterations} iterations` : 'autoregressive'}${config.latent.projection ? ', projection' : ''}`
+    ? `M = ${rollout.count} latents, ${rollout.jacobi ? `Jacobi, T = ${rollout.iterations} iterations` : 'autoregressive'}${config.latent.projection ? ', projection' : ''}`
     : `no latents (${config.method === 'full-cot' ? 'writes its chain of thought' : 'answers directly'})`;
   const b = config.backbone;
   const weightsFrom = b.modelDir === null ? 'random init' : `from ${b.modelDir}`;

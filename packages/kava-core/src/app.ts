@@ -91,11 +91,12 @@ export { checkFreshRunDir } from './train/run-folder.js';
 export { createCompression } from './compression/compress.js';
 
 // Runs: loading a trained run or a model directory, evaluation, inference, export.
-export { type LoadedRun, loadModelDir, loadRun, resolveRunConfig, type RunPlugins } from './train/load-run.js';
-export { evaluateModel, type EvaluateModelOptions, strategyFor } from './train/evaluate-run.js';
+export { type LoadedRun, loadModelDir, loadRun, resolveRunConfig, type RunPlugins } from './runs/load-run.js';
+export { evaluateModel, type EvaluateModelOptions, strategyFor } from './runs/evaluate-run.js';
 export { type EvalReport, evaluate, infer } from './eval/evaluate.js';
 export { type LatentReading } from './eval/strategy.js';
-export { checkExportDir, exportAdapter } from './train/export-adapter.js';
+export { latentPlan, type LatentPlan } from './latent/plan.js';
+export { checkExportDir, exportAdapter } from './runs/export-adapter.js';
 
 // Files and reproducibility: JSON and JSON Lines read with errors that name the file, the seeded generator.
 export { readJsonLines, readJsonObject } from './io/json-file.js';

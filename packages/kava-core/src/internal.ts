@@ -11,7 +11,7 @@ export { mergeConfigs } from './config/merge.js';
 export { assignmentsLayer, PATH_SETTINGS } from './assembly/assignments.js';
 export { resolveConfig, scorerOptions, type ResolveOptions, type ResolvedConfig } from './assembly/load-config.js';
 export * from './assembly/config-reference.js';
-export { registerCore } from './assembly/builtins.js';
+export { registerCore } from './assembly/core-parts.js';
 
 // Tensor runtime.
 export {
@@ -44,6 +44,7 @@ export * from './latent/index.js';
 export * from './losses/index.js';
 export * from './eval/index.js';
 export * from './train/index.js';
+export * from './runs/index.js';
 export * from './presets/index.js';
 export * from './ops/rows-at.js';
 export * from './io/json-file.js';

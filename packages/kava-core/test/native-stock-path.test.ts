@@ -7,7 +7,7 @@ import { REPO } from './helpers.js';
 // Without the addon (not built, or KAVA_NATIVE=off) the stock kernels run, and the backend line
 // says so with the command that enables the fast path. Runs the built package in a child
 // process, since the addon is loaded once per process.
-const DIST = join(REPO, 'packages/kava-core/dist/app.js');
+const DIST = join(REPO, 'packages/kava-core/dist/internal.js');
 const maybe = existsSync(DIST) ? it : it.skip;
 
 describe('without the native addon', () => {

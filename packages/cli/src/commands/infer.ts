@@ -4,6 +4,7 @@ import {
   ConfigError,
   droppedQuestionTokens,
   infer,
+  latentPlan,
   strategyFor,
   type KavaConfig,
   type LatentReading,
@@ -111,10 +112,10 @@ const percent = (x: number) => `${Math.round(100 * x)}%`;
 
 /** The latent readings as lines: per latent, the nearest tokens in each pass, then how far each iteration moved it. */
 export function formatLatents(latents: readonly LatentReading[], settings: KavaConfig['latent']): string {
-  const jacobi = settings.mode === 'jacobi';
+  const { jacobi, count, iterations } = latentPlan(settings);
   const head = jacobi
-    ? `latent thoughts (M = ${settings.count}, Jacobi, T = ${settings.iterations}): nearest tokens of each latent's hidden state (LM head) after iterations 1..${settings.iterations} and the final pass; "moved": how far each next pass moved the latent's input, ‖e⁽ᵗ⁾ − e⁽ᵗ⁻¹⁾‖ / ‖e⁽ᵗ⁻¹⁾‖ (the first pass reads the <latent> placeholder's embedding, so the first change can be many times 100 %; small late changes mean the iterations converged)`
-    : `latent thoughts (M = ${settings.count}, autoregressive): nearest tokens of each latent's hidden state (LM head)`;
+    ? `latent thoughts (M = ${count}, Jacobi, T = ${iterations}): nearest tokens of each latent's hidden state (LM head) after iterations 1..${iterations} and the final pass; "moved": how far each next pass moved the latent's input, ‖e⁽ᵗ⁾ − e⁽ᵗ⁻¹⁾‖ / ‖e⁽ᵗ⁻¹⁾‖ (the first pass reads the <latent> placeholder's embedding, so the first change can be many times 100 %; small late changes mean the iterations converged)`
+    : `latent thoughts (M = ${count}, autoregressive): nearest tokens of each latent's hidden state (LM head)`;
   const lines = latents.map((z) => {
     const passes = z.passes
       .map((p, i) => {

@@ -5,7 +5,7 @@ import { PluginError } from '../errors.js';
 import { KavaHooks } from '../plugin/hooks.js';
 import { Registry } from '../plugin/registry.js';
 import { whyNotAPlugin, type KavaPlugin } from '../plugin/plugin.js';
-import { registerCore } from './builtins.js';
+import { registerCore } from './core-parts.js';
 
 /** A plugin as a configuration names it (an npm name or a path) or as an object. */
 export type PluginSpec = string | KavaPlugin;

@@ -3,6 +3,7 @@ import type { Tokenizer } from '../contracts/tokenizer.js';
 import type { Example } from '../contracts/dataset.js';
 import { encodeExample } from '../data/sequences.js';
 import { encodeOptions } from './data.js';
+import { latentPlan } from '../latent/plan.js';
 
 /** Token lengths of one example's pieces, as the trainer encodes them (limits applied). */
 export interface PieceLengths {
@@ -58,10 +59,9 @@ export function stepTokens(config: KavaConfig, n: PieceLengths): { active: numbe
     case 'no-cot':
       return { active: direct, logits: direct, longest: direct };
     default: {
-      const M = config.latent.count;
-      const iterations = config.latent.mode === 'jacobi' ? config.latent.iterations : 1;
-      const final = M + n.answer + specials;
-      const student = n.question + 1 + M * iterations + final;
+      const latent = latentPlan(config.latent);
+      const final = latent.count + n.answer + specials;
+      const student = n.question + 1 + latent.rolloutPositions + final;
       return { active: written + student, logits: written + final, longest: Math.max(written, student) };
     }
   }

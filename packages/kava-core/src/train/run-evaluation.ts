@@ -6,7 +6,7 @@ import type { Registry } from '../plugin/registry.js';
 import type { EvalReport } from '../eval/evaluate.js';
 import { writeTextAtomic } from '../model/atomic-write.js';
 import { appendJsonLine } from '../io/json-file.js';
-import { evaluateModel } from './evaluate-run.js';
+import { evaluateModel } from '../runs/evaluate-run.js';
 import type { KavaModel } from './model-setup.js';
 import type { RunLoggers } from './run-loggers.js';
 

@@ -10,6 +10,7 @@ import { AdamW } from './adamw.js';
 import { buildBatch, type BatchPlan, type TrainBatch } from './batch.js';
 import { clipByGlobalNorm } from './clip.js';
 import { encodeOptions } from './data.js';
+import { latentPlan } from '../latent/plan.js';
 import { methodTrainsLatents } from './preflight.js';
 import { setupFrozenTeacher, setupModel, type KavaModel } from './model-setup.js';
 import { cosineWithWarmup } from './schedule.js';
@@ -68,7 +69,7 @@ export function planFor(
     teacher: config.method === 'no-cot' ? 'direct' : needs('teacher') || compress ? 'trace' : null,
     student: latentMethod && needs('student'),
     latents: config.latent.count,
-    finalLatents: config.latent.mode === 'jacobi' ? config.latent.count : 1,
+    finalLatents: latentPlan(config.latent).finalLatents,
     ...rows,
   };
 }

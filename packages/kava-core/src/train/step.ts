@@ -89,7 +89,7 @@ function splitRows(queries: readonly Tensor[], answer: number): { answer?: Tenso
  * and the answer / window query rows. The compressed cache is a target (stop-gradient) and top-k
  * is not differentiable, so everything here is a detached copy of the teacher's tensors.
  */
-export function scorerInput(
+export function teacherScorerInput(
   backbone: Backbone,
   out: ForwardResult,
   teacher: NonNullable<TrainBatch['teacher']>,
@@ -162,7 +162,7 @@ export function compressTeacher(
   seed: number,
   hooks?: { hooks: KavaHooks; step: number },
 ): EvictionResult {
-  return compressCache(compression, scorerInput(backbone, out, teacher, budget, seed), hooks ?? {});
+  return compressCache(compression, teacherScorerInput(backbone, out, teacher, budget, seed), hooks ?? {});
 }
 
 /**

@@ -19,7 +19,7 @@ import {
 import { evaluatedCount, heldOutExamples, loadRunData, type RunData } from './data.js';
 import { DataCursor } from './data-cursor.js';
 import { checkBatchSize, checkTraces } from './preflight.js';
-import { portableConfig } from './load-run.js';
+import { portableConfig } from '../runs/load-run.js';
 import { lockRunDir } from './run-lock.js';
 import { checkFreshRunDir, claimRunDir, clearFailedStart } from './run-folder.js';
 import { checkFrozenTeacher, runTokenizer } from './model-setup.js';

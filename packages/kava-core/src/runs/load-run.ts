@@ -3,12 +3,12 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { KavaError } from '../errors.js';
 import type { KavaConfig, KavaConfigInput } from '../config/schema.js';
 import { resolveConfig, type ResolveOptions, type ResolvedConfig } from '../assembly/load-config.js';
-import { findCheckpoint, loadCheckpoint, tokenizerDir } from './checkpoint.js';
+import { findCheckpoint, loadCheckpoint, tokenizerDir } from '../train/checkpoint.js';
 import { initBackend, type BackendInfo, type BackendName } from '../runtime/backend.js';
-import { runTokenizer, setupModel, type KavaModel } from './model-setup.js';
+import { runTokenizer, setupModel, type KavaModel } from '../train/model-setup.js';
 import { mergeConfigs } from '../config/merge.js';
 import { missingModelDir } from '../model/hf-model.js';
-import { resumedSettingsLayer } from './resume.js';
+import { resumedSettingsLayer } from '../train/resume.js';
 
 const isPathLike = (p: string) => p.startsWith('.') || isAbsolute(p);
 

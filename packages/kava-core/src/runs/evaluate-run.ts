@@ -5,7 +5,7 @@ import { textStrategy } from '../eval/text-strategies.js';
 import type { GenerationStrategy } from '../eval/strategy.js';
 import { latentStrategy } from '../latent/strategy.js';
 import { LATENT_SOURCES, type LatentSource } from '../latent/rollout.js';
-import type { KavaModel } from './model-setup.js';
+import type { KavaModel } from '../train/model-setup.js';
 import type { Registry } from '../plugin/registry.js';
 import { KavaError } from '../errors.js';
 import { createCompression } from '../compression/compress.js';

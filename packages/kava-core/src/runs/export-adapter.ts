@@ -7,8 +7,9 @@ import { writeFolderAtomic, writeTextAtomic } from '../model/atomic-write.js';
 import { saveLoraAdapter } from '../model/peft.js';
 import { writeSafetensors } from '../model/safetensors.js';
 import { ANSWER_PREFIX, BOT_TOKEN, EOT_TOKEN } from '../data/sequences.js';
-import { LATENT_TOKEN, type KavaModel } from './model-setup.js';
+import { LATENT_TOKEN, type KavaModel } from '../train/model-setup.js';
 import { adapterReadme } from './adapter-readme.js';
+import { latentPlan } from '../latent/plan.js';
 
 /** File names inside an exported adapter folder, next to PEFT's own two. */
 export const ADAPTER_FILES = {
@@ -120,7 +121,7 @@ export function latentSettings(model: KavaModel, config: KavaConfig): Record<str
     method: config.method,
     latents: config.latent.count,
     mode: config.latent.mode,
-    iterations: config.latent.iterations,
+    iterations: latentPlan(config.latent).iterations,
     projection: model.projection ? ADAPTER_FILES.projection : null,
     // PEFT's modules_to_save tables have this many rows: resize the base model's embeddings to it first.
     vocabRows: model.backbone.vocabSize,
