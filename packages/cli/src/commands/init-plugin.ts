@@ -2,10 +2,10 @@
 // TypeScript source, its build, a README, and a test that runs the scorer through the contract
 // kit in @kava/core/testing (the checks every built-in scorer passes). The package is written
 // under a temporary name and renamed into place, so a failure never leaves half of it.
-import { existsSync, mkdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigError } from '@kava/core/app';
+import { ConfigError, writeFolderAtomic } from '@kava/core/app';
 
 /** Plugin kinds `kava init --plugin` can scaffold. */
 export const PLUGIN_KINDS = ['scorer'] as const;
@@ -217,7 +217,7 @@ License: MIT.
 }
 
 /** Writes the package into `<dir>/<last part of the name>`; returns the folder. */
-export function writePluginPackage(kind: string, packageName: string | undefined, dir: string): string {
+export async function writePluginPackage(kind: string, packageName: string | undefined, dir: string): Promise<string> {
   if (!(PLUGIN_KINDS as readonly string[]).includes(kind)) {
     throw new ConfigError(`init --plugin: unknown plugin kind "${kind}" (expected one of: ${PLUGIN_KINDS.join(', ')})`);
   }
@@ -233,17 +233,12 @@ export function writePluginPackage(kind: string, packageName: string | undefined
   const target = resolve(dir, basename(packageName));
   if (existsSync(target))
     throw new ConfigError(`init --plugin: ${target} already exists; choose another name or folder`);
-  const staging = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
-  rmSync(staging, { recursive: true, force: true });
-  try {
+  // Written under a temporary name and renamed into place: a crash leaves no half a package.
+  await writeFolderAtomic(target, (staging) => {
     for (const [path, text] of Object.entries(scorerPackageFiles(packageName))) {
       mkdirSync(dirname(join(staging, path)), { recursive: true });
       writeFileSync(join(staging, path), text);
     }
-    renameSync(staging, target);
-  } catch (err) {
-    rmSync(staging, { recursive: true, force: true });
-    throw err;
-  }
+  });
   return target;
 }

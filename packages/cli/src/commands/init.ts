@@ -96,7 +96,7 @@ export function initCommand(program: Command): void {
     .option('--plugin <kind>', `scaffold a plugin package in ./<name> instead (kinds: ${PLUGIN_KINDS.join(', ')})`)
     .action(async (name: string | undefined, options: { force?: boolean; plugin?: string }) => {
       if (options.plugin !== undefined) {
-        const dir = writePluginPackage(options.plugin, name, process.cwd());
+        const dir = await writePluginPackage(options.plugin, name, process.cwd());
         process.stdout.write(`wrote ${dir}\nnext: cd ${dir} && npm install && npm test\n`);
         return;
       }
