@@ -1,0 +1,3 @@
+export * from './load-run.js';
+export * from './evaluate-run.js';
+export * from './export-adapter.js';
