@@ -10,12 +10,13 @@
 // cache (--prefer-offline: after `npm ci` they are all cached). That is why the example scorer
 // (test/fixtures/kava-plugin-example) is published under a scope, @acme/kava-plugin-example:
 // an unscoped name cannot be routed to one registry without sending everything there.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { run, userEnv } from './npm-project.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const VERDACCIO = join(REPO, 'node_modules/verdaccio/bin/verdaccio');
@@ -27,17 +28,6 @@ const NATIVE_HERE =
 const DIST_BUILT = ['kava-core', 'cli', 'plugin-rkv'].every((p) =>
   existsSync(join(REPO, 'packages', p, 'dist/index.js')),
 );
-
-/** The user's environment without what `npm test` adds (npm_package_*, npm_lifecycle_*, the repo as prefix). */
-function userEnv(): NodeJS.ProcessEnv {
-  const keep = /^npm_config_(registry|cache|userconfig|globalconfig|https?_proxy|proxy|noproxy|strict_ssl|cafile)$/i;
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) || keep.test(k)));
-}
-
-function run(cmd: string, args: string[], cwd: string, timeout = 300_000, env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(cmd, args, { cwd, env: { ...userEnv(), ...env }, encoding: 'utf8', timeout });
-  return { code: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
 
 function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
