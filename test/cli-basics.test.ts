@@ -196,7 +196,7 @@ describe('kava CLI basics', () => {
     );
     const verbose = kava(['config', '--print', '--verbose'], dir);
     expect(verbose.code).toBe(2);
-    expect(verbose.stderr).toMatch(/at .*load\.js/);
+    expect(verbose.stderr).toMatch(/at .*load-config\.js/);
   });
 
   it('usage errors exit 2', () => {
