@@ -329,13 +329,9 @@ function stage2Config(method, trace, seed, modelDir) {
 // Ablations and presses at another budget build on the grid of that budget (e.g. two-stage-stage1-3000).
 const gridResultsDir = study
   ? join(root, 'docs/results/runs/two-stage-stage1-3000')
-  : args.results
+  : args.results || (budgetTag && !args.ablations && !args.presses)
     ? resultsDir
-    : args.ablations || args.presses
-      ? join(root, `docs/results/runs/two-stage${budgetTag}`)
-      : budgetTag
-        ? resultsDir
-        : join(root, 'docs/results/runs/two-stage');
+    : join(root, `docs/results/runs/two-stage${budgetTag}`);
 const sharedWithGrid = (id) =>
   (study && id.startsWith('stage1-')) ||
   (args.presses && id.startsWith('stage1-')) ||

@@ -67,11 +67,8 @@ export class QueryWindow {
     this.real = this.real.map((row, b) => [...row.slice(1), fed[b] ? 1 : 0]);
   }
 
-  /**
-   * The last `count` (≤ size) queries, [B, L, H, count, d], and their mask [B, count]; slots not
-   * yet written are zeros with mask 0.
-   */
-  input(count = this.size): { queries: Tensor; mask: Tensor } | null {
+  /** [B, L, H, α, d] and [B, α] (older slots not yet written are zeros with mask 0). */
+  input(): { queries: Tensor; mask: Tensor } | null {
     if (!this.queries) return null;
     const have = this.queries[0]!.shape[2]!;
     return tf.tidy(() => {
@@ -86,9 +83,7 @@ export class QueryWindow {
               [0, 0],
             ])
           : stacked;
-      const queries = tf.slice(padded, [0, 0, 0, this.size - count, 0], [-1, -1, -1, count, -1]);
-      const real = this.real.map((row) => row.slice(this.size - count));
-      return { queries, mask: tf.tensor2d(real, [this.rows, count]) };
+      return { queries: padded, mask: tf.tensor2d(this.real, [this.rows, this.size]) };
     });
   }
 
@@ -108,17 +103,29 @@ const answerSize = (budget: TraceBudget): number =>
 /** How many of the last tokens' queries to keep for the budget's scorer (0: none). */
 export const queryWindowSize = (budget: TraceBudget): number => Math.max(windowSize(budget), answerSize(budget));
 
-/** The scorer input's query parts from the last tokens' queries: its window, and the answer's stand-in. */
+/**
+ * The scorer input's query parts from the last tokens' queries (call inside tf.tidy): its window,
+ * and the answer's stand-in, each the tail of one window of queryWindowSize.
+ */
 function queryParts(budget: TraceBudget, window: QueryWindow | null): Partial<ScorerInput> {
+  const all = window?.input();
+  if (!all) return {};
+  const size = all.mask.shape[1]!;
+  const tail = (count: number) => ({
+    queries: tf.slice(all.queries, [0, 0, 0, size - count, 0], [-1, -1, -1, count, -1]),
+    mask: tf.slice(all.mask, [0, size - count], [-1, count]),
+  });
   const parts: Partial<ScorerInput> = {};
   const alpha = windowSize(budget);
   const answer = answerSize(budget);
-  const windowQueries = alpha > 0 ? window?.input(alpha) : null;
-  if (windowQueries)
-    Object.assign(parts, { windowQueries: windowQueries.queries, windowQueryMask: windowQueries.mask });
-  const answerQueries = answer > 0 ? window?.input(answer) : null;
-  if (answerQueries)
-    Object.assign(parts, { answerQueries: answerQueries.queries, answerQueryMask: answerQueries.mask });
+  if (alpha > 0) {
+    const { queries, mask } = tail(alpha);
+    Object.assign(parts, { windowQueries: queries, windowQueryMask: mask });
+  }
+  if (answer > 0) {
+    const { queries, mask } = tail(answer);
+    Object.assign(parts, { answerQueries: queries, answerQueryMask: mask });
+  }
   return parts;
 }
 

@@ -342,15 +342,10 @@ export class Decoder implements Backbone {
       const positions = request.positionIds ?? defaultPositions(cache?.mask ?? null, newMask);
       const { cos, sin } = rotaryTables(positions, this.invFreq);
       // A cache whose heads hold different entries masks per layer and KV head; else one mask serves all.
-      const headKeyMask = (l: number): tf.Tensor =>
-        tf.concat(
-          [
-            tf.mul(cache!.headMask![l]!, tf.reshape(tf.cast(cache!.mask, 'float32'), [B, 1, P])),
-            tf.tile(tf.reshape(newMask, [B, 1, S]), [1, Hkv, 1]),
-          ],
-          2,
-        );
-      const sharedBias = cache?.headMask ? null : attentionBias(keyMask, P, S);
+      const held = cache?.headMask ? tf.reshape(tf.cast(cache.mask, 'float32'), [B, 1, P]) : null;
+      const newHeads = held ? tf.tile(tf.reshape(newMask, [B, 1, S]), [1, Hkv, 1]) : null;
+      const headKeyMask = (l: number): tf.Tensor => tf.concat([tf.mul(cache!.headMask![l]!, held!), newHeads!], 2);
+      const sharedBias = held ? null : attentionBias(keyMask, P, S);
       const rowIndex = rows ? tf.cast(rows, 'int32') : null;
 
       // Each adapter call of the pass derives its dropout seed from request.seed and its index.
