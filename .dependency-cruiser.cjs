@@ -2,7 +2,8 @@
 // docs/architecture.md draws the layers; keep the two in step.
 //
 // Packages: the cli assembles the application and may import everything; a plugin imports only
-// @kava/core; @kava/core imports no plugin and not the cli.
+// @kava/core; @kava/experiments imports only @kava/core (it starts `kava` as a child, it does not
+// import it); @kava/core imports no plugin, not @kava/experiments and not the cli.
 // Inside @kava/core, each layer imports only itself and the layers below it:
 //   foundation < contracts < parts < assembly < pipelines < entry points
 const CORE = '^packages/kava-core/src/';
@@ -32,6 +33,13 @@ module.exports = {
       comment: '@kava/core loads the plugins the application hands it; it imports no plugin package and not the cli.',
       severity: 'error',
       from: { path: CORE },
+      to: { path: ['^packages/(cli|experiments|plugin-[^/]+)/', '^(node_modules/)?@kava/(cli|experiments|plugin-)'] },
+    },
+    {
+      name: 'experiments-import-only-core',
+      comment: 'The grid harness builds on the application API of @kava/core; it runs the cli as a child process.',
+      severity: 'error',
+      from: { path: '^packages/experiments/src/' },
       to: { path: ['^packages/(cli|plugin-[^/]+)/', '^(node_modules/)?@kava/(cli|plugin-)'] },
     },
     {

@@ -16,6 +16,7 @@ export default {
     '^@kava/core/testing$': '<rootDir>/packages/kava-core/src/testing/index.ts',
     '^@kava/cli$': '<rootDir>/packages/cli/src/index.ts',
     '^@kava/cli/builtin-plugins$': '<rootDir>/packages/cli/src/builtin-plugins.ts',
+    '^@kava/experiments$': '<rootDir>/packages/experiments/src/index.ts',
     '^@kava/(plugin-[a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },

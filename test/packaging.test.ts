@@ -54,10 +54,11 @@ beforeAll(() => {
 });
 
 describe('every @kava package', () => {
-  it('covers the eight packages', () => {
+  it('covers the nine packages', () => {
     expect(kavaPackages.map((m) => m.pkg.name).sort()).toEqual([
       '@kava/cli',
       '@kava/core',
+      '@kava/experiments',
       '@kava/plugin-backbone-llama',
       '@kava/plugin-backbone-qwen',
       '@kava/plugin-keydiff',

@@ -126,6 +126,7 @@ maybe('a local registry round trip: publish, npm install @kava/cli and a third-p
       'plugin-backbone-llama',
       'plugin-backbone-qwen',
       'plugin-tensorboard',
+      'experiments',
     ]) {
       expect(r.out).toContain(`+ @kava/${p}@`);
     }

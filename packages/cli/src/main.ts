@@ -11,6 +11,7 @@ import { compressCommand } from './commands/compress.js';
 import { exportCommand } from './commands/export.js';
 import { doctorCommand } from './commands/doctor.js';
 import { downloadCommand } from './commands/download.js';
+import { experimentCommand } from './commands/experiment.js';
 import { reportError } from './report-error.js';
 import { CommandExit, EXIT_OK } from './exit-codes.js';
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   compressCommand(program);
   exportCommand(program);
   reportCommand(program);
+  experimentCommand(program);
   configCommand(program);
   pluginsCommand(program);
   initCommand(program);

@@ -18,6 +18,7 @@ export { type Kind, KINDS } from './plugin/registry.js';
 // Assembly: a configuration resolved from files, presets and overrides, with its plugins loaded.
 export { resolveConfig, type ResolvedConfig, type ResolveOptions, scorerOptions } from './assembly/load-config.js';
 export { mergeConfigs } from './config/merge.js';
+export { describeIssues } from './config/errors.js';
 export { assignmentsLayer } from './assembly/assignments.js';
 export { configReference } from './assembly/config-reference.js';
 export { loadPlugins, type PluginSet } from './assembly/load-plugins.js';

@@ -1,6 +1,5 @@
-// The statistics behind docs/results.md's intervals (scripts/lib/stats.mjs), on hand-computed cases.
-// @ts-expect-error: a plain .mjs script module without type declarations
-import { mean, pairedBootstrap, seedQuestionBootstrap, std } from '../scripts/lib/stats.mjs';
+// The statistics behind the reports' intervals (and docs/results.md's), on hand-computed cases.
+import { mean, pairedBootstrap, seedQuestionBootstrap, std } from '../src/stats.js';
 
 describe('experiment statistics', () => {
   it('mean and sample standard deviation', () => {

@@ -1,0 +1,250 @@
+// `kava experiment run|status|report|cancel GRID`: comparison grids from a grid file, through
+// @kava/experiments. `task` is what a Slurm array task runs (one run of one stage).
+import { availableParallelism } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { Option, type Command } from 'commander';
+import { ConfigError, resolveConfig } from '@kava/core/app';
+import {
+  activeTasks,
+  cancelSlurm,
+  endedTasks,
+  forwardStopSignals,
+  type Grid,
+  gridStatus,
+  loadGrid,
+  makeReport,
+  planRuns,
+  type PlannedRun,
+  progressOf,
+  reportMarkdown,
+  ResultsStore,
+  runFolder,
+  runLocal,
+  type RunContext,
+  schedule,
+  type SlurmOptions,
+  stopSignal,
+  submitSlurm,
+  trainRun,
+  writeReport,
+} from '@kava/experiments';
+import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from '../builtin-plugins.js';
+import { CommandExit, EXIT_FAILURE, STOP_SIGNALS } from '../exit-codes.js';
+import { positiveFlag } from '../options.js';
+
+/** This `kava` (node and bin/kava.js): what trainings and Slurm tasks run. */
+const KAVA = [process.execPath, fileURLToPath(new URL('../../bin/kava.js', import.meta.url))];
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
+const started = Date.now();
+const say = (line: string) => process.stdout.write(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}\n`);
+
+/** The grid, its runs and its store; the report folder beside the results. */
+function open(file: string) {
+  const grid = loadGrid(file);
+  const runs = planRuns(grid);
+  return { grid, runs, store: new ResultsStore(grid.results), reportDir: dirname(grid.results) };
+}
+
+function context(grid: Grid, store: ResultsStore): RunContext {
+  return { grid, store, kava: KAVA, version: VERSION, log: say };
+}
+
+/**
+ * Every run's kava config resolved once, with its plugins loaded, before anything trains: a typo
+ * in the grid's config fails in a second, naming the run, not after a backbone has trained.
+ */
+async function checkConfigs(grid: Grid, runs: readonly PlannedRun[]): Promise<void> {
+  for (const run of runs) {
+    try {
+      await resolveConfig({
+        cwd: dirname(grid.file),
+        ignoreConfigFiles: true,
+        presets: run.presets,
+        overrides: run.config,
+        builtinPlugins: BUILTIN_PLUGINS,
+        defaultPresets: DEFAULT_PRESETS,
+      });
+    } catch (err) {
+      throw new ConfigError(`${grid.file}: run ${run.id} (stage ${run.stage}): ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+}
+
+export function experimentCommand(program: Command): void {
+  const experiment = program
+    .command('experiment')
+    .description(
+      'comparison grids from a grid file (stages, methods, seeds, trace styles): train what is missing, locally or on Slurm, and report with seed-aware intervals (docs/experiments.md)',
+    );
+
+  experiment
+    .command('run')
+    .argument('<grid>', 'grid file (YAML or JSON)')
+    .addOption(new Option('--executor <name>', 'where the trainings run').choices(['local', 'slurm']).default('local'))
+    .option('-j, --jobs <n>', "local: trainings at a time (default: the grid file's jobs, else 2, or 1 on one core)")
+    .option('--partition <name>', "slurm: sbatch --partition (default: the grid file's slurm.partition)")
+    .option('--time <limit>', "slurm: sbatch --time of each run (default: the grid file's slurm.time)")
+    .option('--dry-run', 'list what would train and stop')
+    .description(
+      'train the runs without a record of their settings (a finished run is never trained again), then write the report',
+    )
+    .action(
+      async (
+        file: string,
+        flags: { executor: 'local' | 'slurm'; jobs?: string; partition?: string; time?: string; dryRun?: boolean },
+      ) => {
+        const { grid, runs, store, reportDir } = open(file);
+        await checkConfigs(grid, runs);
+        const todo = schedule(grid, store, runs);
+        const done = runs.length - runs.filter((r) => !store.current(r.id, r.settings)).length;
+        say(
+          `${grid.name}: ${runs.length} runs (${grid.stages.map((s) => `${s.name}: ${runs.filter((r) => r.stage === s.name).length}`).join(', ')}), ${done} done; ${todo.length} to train${todo.length ? `: ${todo.map((s) => s.run.id).join(', ')}` : ''}`,
+        );
+        if (flags.dryRun) return;
+        if (flags.executor === 'slurm') {
+          const options: SlurmOptions = {
+            ...grid.slurm,
+            ...(flags.partition ? { partition: flags.partition } : {}),
+            ...(flags.time ? { time: flags.time } : {}),
+          };
+          const subs = submitSlurm(grid, runs, todo, KAVA, options, say);
+          say(subs.length ? `submitted; follow it with: kava experiment status ${file}` : 'nothing to submit');
+          if (!todo.length) finish(grid, runs, store, reportDir);
+          return;
+        }
+        const jobs =
+          positiveFlag('--jobs', flags.jobs) ?? grid.jobs ?? Math.max(1, Math.min(availableParallelism(), 2));
+        const stopForwarding = forwardStopSignals((signal) =>
+          say(`${signal}: the running trainings save a checkpoint and stop; run the same command again to resume`),
+        );
+        const ticker = setInterval(
+          () =>
+            say(
+              `running: ${
+                running(
+                  grid,
+                  todo.map((s) => s.run),
+                ) || 'starting'
+              }`,
+            ),
+          60_000,
+        );
+        try {
+          const summary = await runLocal(context(grid, store), todo, jobs, (run, outcome, n) => {
+            if (outcome.status === 'done')
+              say(
+                `${run.id}: ${(outcome.record.accuracy * 100).toFixed(1)} % (${outcome.record.correct}/${outcome.record.questions}) [${n}/${todo.length}]`,
+              );
+            else if (outcome.status === 'failed') say(`${run.id}: failed: ${outcome.reason} [${n}/${todo.length}]`);
+          });
+          if (summary.stopped) throw new CommandExit(stoppedCode());
+          finish(grid, runs, store, reportDir);
+          if (summary.failed.length) {
+            say(`${summary.failed.length} run(s) failed: ${summary.failed.map((f) => f.id).join(', ')}`);
+            throw new CommandExit(EXIT_FAILURE);
+          }
+        } finally {
+          clearInterval(ticker);
+          stopForwarding();
+        }
+      },
+    );
+
+  experiment
+    .command('status')
+    .argument('<grid>', 'grid file (YAML or JSON)')
+    .option('--slurm', "also ask Slurm (squeue, sacct) about the grid's jobs")
+    .description('where each run stands: done (its accuracy), queued or running on Slurm, part-trained, not started')
+    .action((file: string, flags: { slurm?: boolean }) => {
+      const { grid, runs, store } = open(file);
+      const tasks = flags.slurm ? [...endedTasks(grid), ...activeTasks(grid)] : [];
+      const rows = gridStatus(grid, runs, store, tasks);
+      const width = Math.max(...rows.map((r) => r.id.length));
+      for (const r of rows)
+        process.stdout.write(`${r.id.padEnd(width)}  ${r.state.padEnd(12)}  ${r.detail}\n`.replace(/ +\n$/, '\n'));
+      const counts = Object.entries(
+        rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.state]: (acc[r.state] ?? 0) + 1 }), {}),
+      );
+      process.stdout.write(`${grid.name}: ${counts.map(([s, n]) => `${n} ${s}`).join(', ')}\n`);
+    });
+
+  experiment
+    .command('report')
+    .argument('<grid>', 'grid file (YAML or JSON)')
+    .option('--out <dir>', 'folder of report.md and report.json (default: beside the results)')
+    .description(
+      "the report from the records alone: each method's accuracy over seeds, ranked, and its difference from the reference methods with a seed-aware 95 % interval",
+    )
+    .action((file: string, flags: { out?: string }) => {
+      const { grid, runs, store, reportDir } = open(file);
+      finish(grid, runs, store, flags.out ?? reportDir);
+    });
+
+  experiment
+    .command('cancel')
+    .argument('<grid>', 'grid file (YAML or JSON)')
+    .description("cancel the grid's Slurm jobs (each training saves a checkpoint; `run` again resumes them)")
+    .action((file: string) => {
+      const { grid } = open(file);
+      cancelSlurm(grid);
+      say(`cancelled the jobs named kava-${grid.name}-*`);
+    });
+
+  experiment
+    .command('task', { hidden: true })
+    .argument('<grid>', 'grid file')
+    .requiredOption('--stage <name>', 'the stage')
+    .requiredOption('--index <i>', "the run's position in the stage (a Slurm array task id)")
+    .description('train one run of a grid (what a Slurm array task runs)')
+    .action(async (file: string, flags: { stage: string; index: string }) => {
+      const { grid, runs, store } = open(file);
+      const stageRuns = runs.filter((r) => r.stage === flags.stage);
+      const run = stageRuns[Number(flags.index)];
+      if (!run)
+        throw new ConfigError(
+          `${file}: stage "${flags.stage}" has ${stageRuns.length} runs; there is no run ${flags.index} (the grid changed since it was submitted?)`,
+        );
+      const needModel = schedule(grid, store, runs).find((s) => s.run.id === run.id)?.needModel ?? false;
+      const stopForwarding = forwardStopSignals((signal) =>
+        say(`${signal}: the training saves a checkpoint and stops`),
+      );
+      try {
+        const outcome = await trainRun(context(grid, store), run, needModel);
+        if (outcome.status === 'stopped') throw new CommandExit(stoppedCode());
+        if (outcome.status === 'failed') {
+          say(`${run.id}: failed: ${outcome.reason}`);
+          throw new CommandExit(EXIT_FAILURE);
+        }
+        say(
+          `${run.id}: ${(outcome.record.accuracy * 100).toFixed(1)} %${outcome.trained ? '' : ' (its record was there)'}`,
+        );
+      } finally {
+        stopForwarding();
+      }
+    });
+}
+
+/** The exit code of a call a signal stopped: 130 (SIGINT) or 143 (SIGTERM). */
+const stoppedCode = (): number => (stopSignal() === 'SIGTERM' ? STOP_SIGNALS.SIGTERM : STOP_SIGNALS.SIGINT);
+
+/** The running runs' progress, one line. */
+function running(grid: Grid, runs: readonly PlannedRun[]): string {
+  return runs
+    .map((r) => ({ id: r.id, p: progressOf(join(runFolder(grid, r.id), 'run')) }))
+    .filter((x) => x.p && x.p.step < x.p.totalSteps)
+    .map((x) => `${x.id} step ${x.p!.step}/${x.p!.totalSteps}`)
+    .join(', ');
+}
+
+function finish(grid: Grid, runs: readonly PlannedRun[], store: ResultsStore, dir: string): void {
+  const report = makeReport(grid, runs, store.all());
+  const paths = writeReport(report, dir);
+  process.stdout.write(
+    `\n${reportMarkdown(report)}\nreport: ${relative(process.cwd(), paths.markdown)} (and report.json)\n`,
+  );
+}

@@ -1,0 +1,199 @@
+// The Slurm executor: one job array per stage, one array task per run to train, a stage that
+// fine-tunes an earlier one's models submitted with --dependency=afterok on that stage's job. Each
+// task is `kava experiment task GRID --stage S --index I` (the same trainRun as the local
+// executor), writing its record to the shared results folder. Finished runs are never submitted,
+// nor runs already pending or running; a cancelled or failed task resumes from its checkpoint
+// when the grid is run again. Only Slurm's own commands: sbatch, squeue, sacct, scancel.
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KavaError } from '@kava/core/app';
+import type { Grid } from '../grid-file.js';
+import type { KavaCommand } from '../kava-child.js';
+import type { PlannedRun } from '../plan.js';
+import type { ScheduledRun } from '../schedule.js';
+
+/** One sbatch call: a stage's job array. */
+export interface SlurmSubmission {
+  jobId: string;
+  stage: string;
+  /** The array's task indices (positions in the stage's runs) and the runs they train. */
+  indices: number[];
+  ids: string[];
+  dependsOn: string[];
+  submitted: string;
+}
+
+/** A task Slurm knows of now: pending, running, or (sacct, when accounting is on) ended. */
+export interface SlurmTask {
+  jobId: string;
+  index: number;
+  state: string;
+  stage: string;
+}
+
+const slurmFolder = (grid: Grid) => join(grid.runs, 'slurm');
+const jobsFile = (grid: Grid) => join(slurmFolder(grid), 'jobs.jsonl');
+/** The job name of a stage's arrays: how squeue finds this grid's tasks. */
+export const jobName = (grid: Grid, stage: string): string => `kava-${grid.name}-${stage}`;
+
+/** Runs a Slurm command; a missing command or a refusal becomes an error that names it. */
+function slurm(command: string, args: readonly string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    if (e.code === 'ENOENT')
+      throw new KavaError(`${command} is not installed here: the slurm executor runs on a Slurm cluster's login node`);
+    throw new KavaError(`${command} ${args.join(' ')} failed: ${(e.stderr ?? e.message).trim()}`);
+  }
+}
+
+/** Every submission of this grid so far (jobs.jsonl, one line each). */
+export function submissions(grid: Grid): SlurmSubmission[] {
+  if (!existsSync(jobsFile(grid))) return [];
+  return readFileSync(jobsFile(grid), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as SlurmSubmission);
+}
+
+/** This grid's tasks in squeue (pending or running), by stage and index. */
+export function activeTasks(grid: Grid): SlurmTask[] {
+  const names = grid.stages.map((s) => jobName(grid, s.name));
+  // --array: one line per array task, %i = <job>_<index> (a pending range prints as <job>_[1-3])
+  const out = slurm('squeue', ['--noheader', '--array', `--name=${names.join(',')}`, '--format=%i|%T|%j']);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      const [id, state, name] = line.trim().split('|');
+      const stage = grid.stages.find((s) => jobName(grid, s.name) === name)?.name;
+      const m = /^(\d+)_(\d+|\[[^\]]+\])$/.exec(id ?? '');
+      if (!stage || !m) return [];
+      return expandIndices(m[2]!).map((index) => ({ jobId: m[1]!, index, state: state!, stage }));
+    });
+}
+
+/** The ended tasks of this grid's submissions, as sacct has them (empty when accounting is off). */
+export function endedTasks(grid: Grid): SlurmTask[] {
+  const subs = submissions(grid);
+  if (!subs.length) return [];
+  let out: string;
+  try {
+    out = slurm('sacct', ['--noheader', '--parsable2', '-X', `--jobs=${subs.map((s) => s.jobId).join(',')}`, '--format=JobID,State']);
+  } catch {
+    return []; // accounting is not set up on this cluster: squeue and the records still tell
+  }
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((line) => {
+      const [id, state] = line.split('|');
+      const m = /^(\d+)_(\d+)$/.exec(id ?? '');
+      const sub = m && subs.find((s) => s.jobId === m[1]);
+      return sub ? [{ jobId: m[1]!, index: Number(m[2]), state: state!.split(' ')[0]!, stage: sub.stage }] : [];
+    });
+}
+
+/** "[1-3,5]" or "7" -> the indices (squeue's form of a pending array range). */
+function expandIndices(text: string): number[] {
+  const inner = text.replace(/^\[|\]$/g, '').replace(/%\d+$/, '');
+  return inner.split(',').flatMap((part) => {
+    const [a, b] = part.split('-').map(Number);
+    return b === undefined ? [a!] : Array.from({ length: b - a! + 1 }, (_, i) => a! + i);
+  });
+}
+
+/** Options of a submission (the grid file's `slurm` section, overridden by flags). */
+export interface SlurmOptions {
+  partition?: string;
+  cpusPerTask: number;
+  mem?: string;
+  time?: string;
+  options: string[];
+}
+
+/**
+ * Submits the scheduled runs that Slurm does not already hold: one array per stage, in stage
+ * order, each depending (afterok) on the jobs that train the runs it starts from. Returns the
+ * submissions (also appended to <runs>/slurm/jobs.jsonl).
+ */
+export function submitSlurm(
+  grid: Grid,
+  plan: readonly PlannedRun[],
+  scheduled: readonly ScheduledRun[],
+  kava: KavaCommand,
+  options: SlurmOptions,
+  log: (line: string) => void,
+): SlurmSubmission[] {
+  mkdirSync(slurmFolder(grid), { recursive: true });
+  const active = activeTasks(grid);
+  const stageRuns = (stage: string) => plan.filter((r) => r.stage === stage);
+  const jobOf = new Map<string, string>(); // run id -> the job that trains it (active or submitted now)
+  for (const t of active) {
+    const run = stageRuns(t.stage)[t.index];
+    if (run) jobOf.set(run.id, t.jobId);
+  }
+  const made: SlurmSubmission[] = [];
+  for (const stage of grid.stages) {
+    const runs = stageRuns(stage.name);
+    const todo = scheduled.filter((s) => s.run.stage === stage.name && !jobOf.has(s.run.id));
+    const held = scheduled.filter((s) => s.run.stage === stage.name && jobOf.has(s.run.id));
+    if (held.length) log(`${stage.name}: ${held.length} run(s) already in the queue (${held.map((s) => s.run.id).join(', ')})`);
+    if (!todo.length) continue;
+    const indices = todo.map((s) => runs.indexOf(s.run));
+    const dependsOn = [
+      ...new Set(todo.flatMap((s) => (s.run.from && jobOf.has(s.run.from) ? [jobOf.get(s.run.from)!] : []))),
+    ];
+    const script = join(slurmFolder(grid), `${stage.name}.sh`);
+    writeFileSync(
+      script,
+      [
+        '#!/bin/sh',
+        `# kava experiment run ${grid.file}: one run of stage "${stage.name}" per array task`,
+        `exec ${[...kava, 'experiment', 'task', grid.file, '--stage', stage.name].map(quote).join(' ')} --index "$SLURM_ARRAY_TASK_ID"`,
+        '',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const args = [
+      '--parsable',
+      `--job-name=${jobName(grid, stage.name)}`,
+      `--array=${indices.join(',')}`,
+      `--output=${join(slurmFolder(grid), `${stage.name}-%A_%a.log`)}`,
+      `--chdir=${grid.runs}`,
+      `--cpus-per-task=${options.cpusPerTask}`,
+      ...(options.partition ? [`--partition=${options.partition}`] : []),
+      ...(options.mem ? [`--mem=${options.mem}`] : []),
+      ...(options.time ? [`--time=${options.time}`] : []),
+      // A stage whose starting point failed or was cancelled leaves the queue instead of waiting forever.
+      ...(dependsOn.length ? [`--dependency=afterok:${dependsOn.join(':')}`, '--kill-on-invalid-dep=yes'] : []),
+      ...options.options,
+      script,
+    ];
+    const jobId = slurm('sbatch', args).trim().split(';')[0]!;
+    const sub: SlurmSubmission = {
+      jobId,
+      stage: stage.name,
+      indices,
+      ids: todo.map((s) => s.run.id),
+      dependsOn,
+      submitted: new Date().toISOString(),
+    };
+    appendFileSync(jobsFile(grid), `${JSON.stringify(sub)}\n`);
+    for (const s of todo) jobOf.set(s.run.id, jobId);
+    made.push(sub);
+    log(
+      `${stage.name}: job ${jobId}, ${todo.length} task(s)${dependsOn.length ? `, after job ${dependsOn.join(', ')}` : ''}: ${sub.ids.join(', ')}`,
+    );
+  }
+  return made;
+}
+
+/** Cancels this grid's pending and running tasks (scancel by job name). */
+export function cancelSlurm(grid: Grid): void {
+  for (const stage of grid.stages) slurm('scancel', [`--name=${jobName(grid, stage.name)}`]);
+}
+
+const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);

@@ -1,0 +1,147 @@
+// The grid file: what an experiment trains and compares, in YAML or JSON. Validated here with
+// errors that name the file and the field; what each run's kava config holds is validated again,
+// with its plugins loaded, before anything trains (see the cli's `kava experiment`).
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { ConfigError, describeIssues } from '@kava/core/app';
+
+/** A name that becomes part of run ids and folder names. */
+const name = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'expected lower-case letters, digits, ".", "_" or "-" (it names folders)');
+/** A layer of kava configuration (validated when the runs' configs are resolved). */
+const configLayer = z.record(z.string(), z.unknown()).default({});
+
+const methodSchema = z.strictObject({
+  presets: z.array(z.string()).default([]).describe("presets applied after the stage's own"),
+  config: configLayer.describe("config layered over the grid's and the stage's"),
+});
+
+const stageSchema = z.strictObject({
+  name: name.describe('the stage; a stage without methods names its runs <stage>-<trace>-seed<seed>'),
+  presets: z.array(z.string()).min(1).describe('presets of every run of the stage, e.g. [tiny-llama, full-cot]'),
+  config: configLayer.describe("config layered over the grid's (e.g. the stage's train.steps)"),
+  from: z
+    .string()
+    .optional()
+    .describe("an earlier stage: each run fine-tunes that stage's model of the same trace style and seed"),
+  methods: z
+    .record(name, methodSchema)
+    .optional()
+    .describe('the compared methods: one run per method, trace style and seed, named <method>-<trace>-seed<seed>'),
+});
+
+const slurmSchema = z.strictObject({
+  partition: z.string().optional().describe('sbatch --partition (default: the cluster default)'),
+  cpusPerTask: z.number().int().positive().default(1).describe('sbatch --cpus-per-task of each run'),
+  mem: z.string().optional().describe('sbatch --mem of each run, e.g. 8G'),
+  time: z.string().optional().describe('sbatch --time of each run, e.g. 04:00:00'),
+  options: z.array(z.string()).default([]).describe('more sbatch options, e.g. ["--account=lab"]'),
+});
+
+export const gridSchema = z.strictObject({
+  name: name.describe('the experiment: its records say so, and its folders are named after it'),
+  seeds: z.array(z.number().int().nonnegative()).min(1).default([0]).describe('train.seed and data.shuffleSeed'),
+  traces: z
+    .array(z.enum(['equation', 'nl']))
+    .min(1)
+    .optional()
+    .describe('data.trace of each run; left out, the runs keep their config and their ids have no trace'),
+  config: configLayer.describe('config every run shares (data, train, eval)'),
+  stages: z.array(stageSchema).min(1),
+  report: z
+    .strictObject({
+      stage: z.string().optional().describe('the stage whose methods the report compares (default: the last)'),
+      against: z
+        .array(z.string())
+        .default([])
+        .describe('methods every other method is compared with (difference and interval)'),
+    })
+    .default({ against: [] }),
+  runs: z.string().optional().describe('folder of the training runs (default: <grid folder>/experiments/<name>/runs)'),
+  results: z.string().optional().describe("folder of the runs' records (default: <grid folder>/experiments/<name>/results)"),
+  jobs: z.number().int().positive().optional().describe('local executor: trainings at a time (default 2, 1 on one core)'),
+  slurm: slurmSchema.default({ cpusPerTask: 1, options: [] }),
+});
+
+/** A grid file, validated: the folders are absolute. */
+export type Grid = z.output<typeof gridSchema> & {
+  /** The grid file. */
+  file: string;
+  /** The folder of the training runs. */
+  runs: string;
+  /** The folder of the runs' records. */
+  results: string;
+};
+/** One stage of a grid. */
+export type Stage = Grid['stages'][number];
+
+/** The grid in `file` (YAML or JSON), validated; a ConfigError names the file and every bad field. */
+export function loadGrid(file: string): Grid {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read the grid file ${path}: ${(err as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text); // YAML 1.2 is a superset of JSON: one parser for both
+  } catch (err) {
+    const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : '';
+    throw new ConfigError(`${path}${where}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return gridFrom(value, path);
+}
+
+/** `value` as a grid read from `file` (the folders it names are relative to the file's folder). */
+export function gridFrom(value: unknown, file: string): Grid {
+  const parsed = gridSchema.safeParse(value, { reportInput: true });
+  if (!parsed.success) {
+    const lines = describeIssues(gridSchema, parsed.error.issues, file);
+    throw new ConfigError(`Invalid grid file:\n  ${lines.join('\n  ')}`);
+  }
+  const g = parsed.data;
+  const problems = crossCheck(g).map((p) => `${file}: ${p}`);
+  if (problems.length) throw new ConfigError(`Invalid grid file:\n  ${problems.join('\n  ')}`);
+  const dir = dirname(file);
+  const folder = (given: string | undefined, fallback: string) =>
+    given === undefined ? resolve(dir, 'experiments', g.name, fallback) : resolve(dir, given);
+  return { ...g, file, runs: folder(g.runs, 'runs'), results: folder(g.results, 'results') };
+}
+
+/** What the schema cannot say: stage names and `from` links, the report's methods, unique run ids. */
+function crossCheck(g: z.output<typeof gridSchema>): string[] {
+  const problems: string[] = [];
+  const seen: string[] = [];
+  g.stages.forEach((stage, i) => {
+    if (seen.includes(stage.name)) problems.push(`stages.${i}.name: "${stage.name}" names two stages`);
+    if (stage.from !== undefined && !seen.includes(stage.from))
+      problems.push(
+        `stages.${i}.from: expected an earlier stage (${seen.length ? seen.join(', ') : 'this is the first'}), got "${stage.from}"`,
+      );
+    seen.push(stage.name);
+  });
+  const stageNames = new Set(g.stages.map((s) => s.name));
+  const methodNames = g.stages.flatMap((s) => Object.keys(s.methods ?? {}));
+  const clash = [...stageNames].filter((s) => methodNames.includes(s));
+  for (const c of clash) problems.push(`"${c}" names both a stage and a method: their runs would share ids`);
+  const dup = methodNames.filter((m, i) => methodNames.indexOf(m) !== i);
+  for (const m of new Set(dup)) problems.push(`the method "${m}" is in two stages: their runs would share ids`);
+  const reportStage = g.report.stage ?? g.stages.at(-1)!.name;
+  const stage = g.stages.find((s) => s.name === reportStage);
+  if (!stage) problems.push(`report.stage: expected one of ${[...stageNames].join(', ')}, got "${reportStage}"`);
+  else {
+    const known = Object.keys(stage.methods ?? {});
+    g.report.against.forEach((m, i) => {
+      if (!known.includes(m))
+        problems.push(
+          `report.against.${i}: expected a method of stage "${reportStage}" (${known.join(', ') || 'it has none'}), got "${m}"`,
+        );
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,101 @@
+// A grid expanded into its runs: for each stage, one run per (method,) trace style and seed, with
+// the kava config it trains and the settings string that decides its numbers.
+import { isAbsolute, dirname, join, resolve } from 'node:path';
+import { mergeConfigs } from '@kava/core/app';
+import type { Grid, Stage } from './grid-file.js';
+
+/** One training of a grid. */
+export interface PlannedRun {
+  /** `<method or stage>[-<trace>]-seed<seed>`: the record's file name and the run's folder. */
+  id: string;
+  stage: string;
+  /** The method, or the stage's name for a stage without methods. */
+  method: string;
+  trace: 'equation' | 'nl' | null;
+  seed: number;
+  presets: string[];
+  /** The run's kava config (paths absolute); `backbone.modelDir` is set when it trains. */
+  config: Record<string, unknown>;
+  /** The run whose exported model this one fine-tunes (`from` stage), or null. */
+  from: string | null;
+  /** Whether a later stage fine-tunes this run's model (so it is exported after training). */
+  exported: boolean;
+  /**
+   * What decides the run's numbers: its presets, its config as the grid file writes it (paths as
+   * written, so a record is reused from another checkout) and the settings of the run it starts
+   * from. A record made with other settings is not reused; a run folder left by them is set aside.
+   */
+  settings: string;
+}
+
+/** Every run of `grid`, stage by stage (a run comes after the run it fine-tunes). */
+export function planRuns(grid: Grid): PlannedRun[] {
+  const runs: PlannedRun[] = [];
+  const byKey = new Map<string, PlannedRun>(); // `${stage}:${trace}:${seed}` -> the stage's run (stages without methods)
+  const exportedStages = new Set(grid.stages.flatMap((s) => (s.from ? [s.from] : [])));
+  for (const stage of grid.stages) {
+    const methods: [string, { presets: string[]; config: Record<string, unknown> }][] = stage.methods
+      ? Object.entries(stage.methods)
+      : [[stage.name, { presets: [], config: {} }]];
+    for (const trace of grid.traces ?? [null])
+      for (const seed of grid.seeds)
+        for (const [method, m] of methods) {
+          const from = stage.from ? fromRun(byKey, stage, trace, seed) : null;
+          const id = `${method}${trace ? `-${trace}` : ''}-seed${seed}`;
+          const presets = [...stage.presets, ...m.presets];
+          const written = mergeConfigs(
+            grid.config,
+            stage.config,
+            m.config,
+            { train: { seed }, data: { shuffleSeed: seed, ...(trace ? { trace } : {}) } },
+          );
+          const settings = JSON.stringify({ presets, config: written, from: from?.settings ?? null });
+          const run: PlannedRun = {
+            id,
+            stage: stage.name,
+            method,
+            trace,
+            seed,
+            presets,
+            config: absolutePaths(written, dirname(grid.file)),
+            from: from?.id ?? null,
+            exported: exportedStages.has(stage.name),
+            settings,
+          };
+          runs.push(run);
+          if (!stage.methods) byKey.set(`${stage.name}:${trace}:${seed}`, run);
+        }
+  }
+  return runs;
+}
+
+function fromRun(byKey: Map<string, PlannedRun>, stage: Stage, trace: string | null, seed: number): PlannedRun {
+  const run = byKey.get(`${stage.from}:${trace}:${seed}`);
+  // The grid file's check lets `from` name only an earlier stage; one with methods has no single model.
+  if (!run) throw new Error(`stage "${stage.name}": stage "${stage.from}" has methods, so no one model to start from`);
+  return run;
+}
+
+/**
+ * The config with paths written relative to the grid file (`./` or `../`) made absolute: the run
+ * trains from a config in its own folder. Plugins, data files and backbone.modelDir are paths.
+ */
+function absolutePaths(config: Record<string, unknown>, dir: string): Record<string, unknown> {
+  const relative = (v: unknown) => typeof v === 'string' && /^\.\.?\//.test(v) && !isAbsolute(v);
+  const fix = (v: unknown) => (relative(v) ? resolve(dir, v as string) : v);
+  const out = structuredClone(config);
+  if (Array.isArray(out.plugins)) out.plugins = out.plugins.map(fix);
+  for (const [section, keys] of [
+    ['data', ['train', 'test', 'validation']],
+    ['backbone', ['modelDir']],
+  ] as const) {
+    const s = out[section] as Record<string, unknown> | undefined;
+    if (s) for (const k of keys) if (k in s) s[k] = fix(s[k]);
+  }
+  return out;
+}
+
+/** The folder of a run's training, export and logs. */
+export const runFolder = (grid: Grid, id: string): string => join(grid.runs, id);
+/** The Hugging Face model folder a run exports for the stage after it. */
+export const modelFolder = (grid: Grid, id: string): string => join(grid.runs, id, 'model');

@@ -1,0 +1,97 @@
+// The results store: one small JSON record per finished run, `<results>/<id>.json` (the format is
+// in docs/experiments.md). Records are what is committed and compared; run folders are not.
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, writeTextAtomic } from '@kava/core/app';
+
+/** Accuracy with the latents shuffled across questions and replaced by placeholders (eval.latentUsage). */
+export interface LatentUsage {
+  accuracyLatentsShuffled?: number;
+  accuracyLatentsPlaceholder?: number;
+  perQuestionLatentsShuffled?: string;
+  perQuestionLatentsPlaceholder?: string;
+}
+
+/** A finished run's record. */
+export interface RunRecord extends LatentUsage {
+  experiment: string;
+  id: string;
+  stage?: string;
+  method: string;
+  /** The trace style (`data.trace`), or null when the grid leaves it to the config. */
+  traces: string | null;
+  seed: number;
+  /** The build it was fine-tuned from: its teacher's accuracy and the sha256 of its weights. */
+  backbone?: { teacherAccuracy: number; sha256: string };
+  /** The sha256 of the weights this run exported for a later stage. */
+  sha256?: string;
+  accuracy: number;
+  correct: number;
+  questions: number;
+  mode?: string;
+  forwardPassesPerQuestion?: number;
+  kvEntriesPerQuestion?: number;
+  trainSeconds: number;
+  /** Held-out accuracy at each evaluation during training. */
+  curve: { step: number; accuracy: number }[];
+  /** Per held-out question, in order: "1" correct, "0" wrong (for paired intervals). */
+  perQuestion: string;
+  /** The settings that decided these numbers (see PlannedRun.settings). */
+  settings: string;
+  [more: string]: unknown;
+}
+
+/** The records of one experiment, in one folder. */
+export class ResultsStore {
+  constructor(readonly dir: string) {}
+
+  /** The record file of run `id`. */
+  file(id: string): string {
+    return join(this.dir, `${id}.json`);
+  }
+
+  /** Run `id`'s record, or null when there is none. */
+  read(id: string): RunRecord | null {
+    const file = this.file(id);
+    if (!existsSync(file)) return null;
+    return readRecord(file);
+  }
+
+  /** Run `id`'s record if it was made with `settings`, else null. */
+  current(id: string, settings: string): RunRecord | null {
+    const r = this.read(id);
+    return r && r.settings === settings ? r : null;
+  }
+
+  /** Writes a record whole or not at all (a crash never leaves half a file). */
+  write(record: RunRecord): string {
+    mkdirSync(this.dir, { recursive: true });
+    const file = this.file(record.id);
+    writeTextAtomic(file, `${JSON.stringify(record, null, 1)}\n`);
+    return file;
+  }
+
+  /**
+   * Every record in the folder, by file name. Only the folder's own `.json` files are read: a
+   * sibling file, a subfolder or a half-written temporary is not a record.
+   */
+  all(): RunRecord[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir)
+      .filter((f) => f.endsWith('.json') && !f.startsWith('.') && statSync(join(this.dir, f)).isFile())
+      .sort()
+      .map((f) => readRecord(join(this.dir, f)));
+  }
+}
+
+function readRecord(file: string): RunRecord {
+  let r: RunRecord;
+  try {
+    r = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+  } catch (err) {
+    throw new ConfigError(`${file}: not a run record (invalid JSON: ${(err as Error).message})`);
+  }
+  for (const key of ['id', 'accuracy', 'perQuestion', 'settings'] as const)
+    if (r[key] === undefined) throw new ConfigError(`${file}: not a run record (no "${key}")`);
+  return r;
+}

@@ -1,0 +1,147 @@
+// One run of a grid, start to record: train it (or resume it from its last checkpoint), export
+// its model when a later stage starts from it, and write its record. Both executors call this:
+// the local one in a pool, Slurm's array tasks one run each (`kava experiment task`).
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Grid } from './grid-file.js';
+import { blasSettings, childEnvFor, type KavaCommand, runKava, stopSignal } from './kava-child.js';
+import { modelFolder, type PlannedRun, runFolder } from './plan.js';
+import { claimRunFolder, type FinishedRun, finishedRun, hasCheckpoint } from './run-folder.js';
+import type { LatentUsage, ResultsStore, RunRecord } from './store.js';
+
+/** What a run needs from the program that runs it. */
+export interface RunContext {
+  grid: Grid;
+  store: ResultsStore;
+  /** How to start `kava` (the cli passes itself). */
+  kava: KavaCommand;
+  /** The kava version, kept in each record. */
+  version: string;
+  /** A line of progress (the executor prefixes it). */
+  log: (line: string) => void;
+}
+
+/** How a run ended. */
+export type RunOutcome =
+  | { status: 'done'; record: RunRecord; trained: boolean }
+  | { status: 'failed'; reason: string }
+  | { status: 'stopped' };
+
+/** The model folder a later stage starts from, if the run has exported it. */
+export const hasModel = (grid: Grid, id: string): boolean => existsSync(join(modelFolder(grid, id), 'config.json'));
+
+/**
+ * Trains `run` unless its record exists with the same settings (and, with `needModel`, its model
+ * is on disk: a fresh clone has the records of a grid's first stage but not its models, so a
+ * missing later run trains the backbone again; its committed record stays as it is).
+ */
+export async function trainRun(ctx: RunContext, run: PlannedRun, needModel = false): Promise<RunOutcome> {
+  const { grid, store } = ctx;
+  const known = store.current(run.id, run.settings);
+  if (known && (!needModel || hasModel(grid, run.id))) return { status: 'done', record: known, trained: false };
+  if (run.from && !hasModel(grid, run.from))
+    return { status: 'failed', reason: `the model of ${run.from}, which it fine-tunes, is not in ${modelFolder(grid, run.from)}` };
+  const dir = runFolder(grid, run.id);
+  const aside = claimRunFolder(dir, run.settings);
+  if (aside) ctx.log(`${run.id}: its folder was trained with other settings; moved to ${aside}`);
+  const runDir = join(dir, 'run');
+  let outcome = finishedRun(runDir);
+  if (!outcome) {
+    const config = run.from ? { ...run.config, backbone: { ...(run.config.backbone ?? {}), modelDir: modelFolder(grid, run.from) } } : run.config;
+    const configFile = join(dir, 'config.json');
+    writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+    const resume = hasCheckpoint(runDir);
+    if (!resume) rmSync(runDir, { recursive: true, force: true }); // a start that saved nothing
+    ctx.log(`${run.id}: ${resume ? 'resuming from its last checkpoint' : 'training'} (log: ${join(dir, 'train.log')})`);
+    // A resumed run continues with its own saved settings (kava refuses --config with --resume).
+    const argv = resume
+      ? ['train', '--resume', runDir]
+      : ['train', '-p', run.presets.join(','), '-c', configFile, '--run-dir', runDir];
+    const code = await runKava(ctx.kava, argv, join(dir, 'train.log'), dir);
+    if (stopSignal()) return { status: 'stopped' };
+    if (code !== 0) return { status: 'failed', reason: `kava train exited with ${code}, see ${join(dir, 'train.log')}` };
+    outcome = finishedRun(runDir);
+    if (!outcome) return { status: 'failed', reason: `kava train finished but left no final evaluation in ${runDir}` };
+  }
+  if (run.exported && !hasModel(grid, run.id)) {
+    const log = join(dir, 'export.log');
+    const code = await runKava(ctx.kava, ['export', runDir, '--out', modelFolder(grid, run.id), '--merged', '--force'], log, dir);
+    if (stopSignal()) return { status: 'stopped' };
+    if (code !== 0) return { status: 'failed', reason: `kava export exited with ${code}, see ${log}` };
+  }
+  if (known) {
+    // A rebuild of a run whose record exists (another CPU may round differently): say how close it came.
+    const same = perQuestionOf(outcome) === known.perQuestion;
+    ctx.log(
+      `${run.id}: rebuilt, ${pct(outcome.result.accuracy)} % against the record's ${pct(known.accuracy)} %${same ? ', the same answers question for question' : ''}`,
+    );
+    return { status: 'done', record: known, trained: true };
+  }
+  const record = recordOf(ctx, run, outcome);
+  store.write(record);
+  return { status: 'done', record, trained: true };
+}
+
+const pct = (x: number) => (x * 100).toFixed(1);
+
+function recordOf(ctx: RunContext, run: PlannedRun, outcome: FinishedRun): RunRecord {
+  const r = outcome.result;
+  const from = run.from ? ctx.store.read(run.from) : null;
+  return {
+    experiment: ctx.grid.name,
+    id: run.id,
+    stage: run.stage,
+    method: run.method,
+    traces: run.trace,
+    seed: run.seed,
+    ...(run.from
+      ? { backbone: { teacherAccuracy: from?.accuracy ?? Number.NaN, sha256: weightsHash(modelFolder(ctx.grid, run.from)) } }
+      : {}),
+    ...(run.exported ? { sha256: weightsHash(modelFolder(ctx.grid, run.id)) } : {}),
+    accuracy: r.accuracy,
+    correct: r.correct,
+    questions: r.questions,
+    ...(typeof r.mode === 'string' ? { mode: r.mode } : {}),
+    ...(typeof r.forwardPassesPerQuestion === 'number' ? { forwardPassesPerQuestion: r.forwardPassesPerQuestion } : {}),
+    ...(typeof r.kvEntriesPerQuestion === 'number' ? { kvEntriesPerQuestion: r.kvEntriesPerQuestion } : {}),
+    ...latentUsageOf(outcome),
+    trainSeconds: Math.round(outcome.seconds),
+    curve: outcome.curve,
+    perQuestion: perQuestionOf(outcome),
+    code: { kava: ctx.version, blas: blasSettings(childEnvFor(process.env)) },
+    settings: run.settings,
+  };
+}
+
+/** Per question, in order: "1" correct, "0" wrong. */
+function perQuestionOf(outcome: FinishedRun, file: string = outcome.result.predictionsFile): string {
+  // The predictions sit in the run's eval folder; the row names them by the path of the time.
+  const path = join(outcome.runDir, 'eval', basename(file));
+  return readFileSync(existsSync(path) ? path : file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => ((JSON.parse(l) as { correct?: boolean }).correct ? '1' : '0'))
+    .join('');
+}
+
+function latentUsageOf(outcome: FinishedRun): LatentUsage {
+  const r = outcome.result;
+  if (r.accuracyLatentsShuffled === undefined || !r.latentUsagePredictions) return {};
+  return {
+    accuracyLatentsShuffled: r.accuracyLatentsShuffled as number,
+    accuracyLatentsPlaceholder: r.accuracyLatentsPlaceholder as number,
+    perQuestionLatentsShuffled: perQuestionOf(outcome, r.latentUsagePredictions.shuffled),
+    perQuestionLatentsPlaceholder: perQuestionOf(outcome, r.latentUsagePredictions.placeholder),
+  };
+}
+
+/** The sha256 of a model folder's weight files: which build of a backbone a run started from. */
+function weightsHash(modelDir: string): string {
+  const hash = createHash('sha256');
+  for (const f of readdirSync(modelDir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort())
+    hash.update(readFileSync(join(modelDir, f)));
+  return hash.digest('hex');
+}

@@ -1,0 +1,64 @@
+// The grid file: what a user writes is read from YAML or JSON, and every mistake is named by file
+// and field before anything trains.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gridFrom, loadGrid } from '../src/grid-file.js';
+
+const stages = [
+  { name: 'backbone', presets: ['tiny-llama', 'full-cot'] },
+  { name: 'methods', from: 'backbone', presets: ['tiny-llama'], methods: { a: { presets: ['kava'] }, b: {} } },
+];
+const problem = (value: unknown): string => {
+  try {
+    gridFrom(value, '/g/grid.yaml');
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected the grid to be refused');
+};
+
+describe('grid file', () => {
+  it('reads YAML and JSON alike, with folders beside the grid file by default', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kava-grid-'));
+    writeFileSync(join(dir, 'g.yaml'), 'name: g\nseeds: [1, 2]\nstages:\n  - { name: s, presets: [tiny-llama] }\n');
+    writeFileSync(join(dir, 'g.json'), JSON.stringify({ name: 'g', seeds: [1, 2], stages: [{ name: 's', presets: ['tiny-llama'] }] }));
+    const [y, j] = [loadGrid(join(dir, 'g.yaml')), loadGrid(join(dir, 'g.json'))];
+    expect(y.seeds).toEqual([1, 2]);
+    expect(j.stages).toEqual(y.stages);
+    expect(y.runs).toBe(join(dir, 'experiments/g/runs'));
+    expect(y.results).toBe(join(dir, 'experiments/g/results'));
+    expect(gridFrom({ name: 'g', stages, results: '../r' }, '/g/grid.yaml').results).toBe('/r');
+  });
+
+  it('names the file and the line of a YAML syntax error, and a missing file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kava-grid-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'name: g\nstages: [\n  - oops: ]\n');
+    expect(() => loadGrid(join(dir, 'bad.yaml'))).toThrow(/bad\.yaml \(line \d\): not valid YAML or JSON/);
+    expect(() => loadGrid(join(dir, 'none.yaml'))).toThrow(/cannot read the grid file .*none\.yaml/);
+  });
+
+  it('names each bad field: a misspelt key, a bad seed, an unknown trace style, a name that cannot be a folder', () => {
+    const message = problem({ name: 'My Grid', seeds: [-1], traces: ['latex'], stage: [], stages });
+    expect(message).toMatch(/grid\.yaml: name: expected lower-case letters/);
+    expect(message).toMatch(/seeds\.0/);
+    expect(message).toMatch(/traces\.0/);
+    expect(message).toMatch(/stage.*did you mean "stages"/);
+  });
+
+  it('refuses a stage that starts from a later or unknown stage, and report methods the stage does not have', () => {
+    expect(problem({ name: 'g', stages: [{ ...stages[1], from: 'nowhere' }] })).toMatch(
+      /stages\.0\.from: expected an earlier stage \(this is the first\), got "nowhere"/,
+    );
+    expect(problem({ name: 'g', stages, report: { against: ['c'] } })).toMatch(
+      /report\.against\.0: expected a method of stage "methods" \(a, b\), got "c"/,
+    );
+    expect(problem({ name: 'g', stages, report: { stage: 'x' } })).toMatch(/report\.stage: expected one of backbone, methods/);
+  });
+
+  it('refuses two stages of one name and a method named like a stage (their runs would share ids)', () => {
+    expect(problem({ name: 'g', stages: [stages[0], stages[0]] })).toMatch(/"backbone" names two stages/);
+    const clash = { ...stages[1], methods: { backbone: {} } };
+    expect(problem({ name: 'g', stages: [stages[0], clash] })).toMatch(/"backbone" names both a stage and a method/);
+  });
+});

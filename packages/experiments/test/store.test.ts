@@ -1,0 +1,52 @@
+// The results store: records written whole, read back, and only records read as records.
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ResultsStore, type RunRecord } from '../src/store.js';
+
+const record = (id: string, settings = 's'): RunRecord => ({
+  experiment: 'g',
+  id,
+  method: 'm',
+  traces: null,
+  seed: 0,
+  accuracy: 0.5,
+  correct: 1,
+  questions: 2,
+  trainSeconds: 1,
+  curve: [],
+  perQuestion: '10',
+  settings,
+});
+
+describe('ResultsStore', () => {
+  it('reads back what it wrote, and a record of other settings is not current', () => {
+    const store = new ResultsStore(join(mkdtempSync(join(tmpdir(), 'kava-store-')), 'results'));
+    expect(store.all()).toEqual([]); // no folder yet
+    store.write(record('b'));
+    store.write(record('a', 'other'));
+    expect(store.all().map((r) => r.id)).toEqual(['a', 'b']);
+    expect(store.current('b', 's')?.accuracy).toBe(0.5);
+    expect(store.current('a', 's')).toBeNull();
+    expect(readdirSync(store.dir).sort()).toEqual(['a.json', 'b.json']); // no temporary left behind
+  });
+
+  it('reads only its own .json files, in a folder whose parent holds files and other folders', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'kava-store-'));
+    writeFileSync(join(parent, 'notes.txt'), 'a file beside the results folder');
+    const store = new ResultsStore(join(parent, 'results'));
+    store.write(record('a'));
+    mkdirSync(join(store.dir, 'old.json')); // a folder with a record's name
+    writeFileSync(join(store.dir, 'README.md'), '#');
+    writeFileSync(join(store.dir, '.a.json.123.tmp'), '{');
+    expect(store.all().map((r) => r.id)).toEqual(['a']);
+  });
+
+  it('names the file of a record that is not one', () => {
+    const store = new ResultsStore(mkdtempSync(join(tmpdir(), 'kava-store-')));
+    writeFileSync(store.file('bad'), '{"id": "bad"');
+    expect(() => store.all()).toThrow(/bad\.json: not a run record \(invalid JSON/);
+    writeFileSync(store.file('bad'), '{"id": "bad"}');
+    expect(() => store.read('bad')).toThrow(/bad\.json: not a run record \(no "accuracy"\)/);
+  });
+});
