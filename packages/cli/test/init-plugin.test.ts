@@ -3,7 +3,16 @@
 // The package's node_modules are linked to this repository's @kava/core, TypeScript and
 // @types/node, as `npm install` would provide them (the registry round trip test installs for real).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,4 +130,27 @@ maybe('kava init --plugin scorer', () => {
     expect(missing.stderr).toMatch(/the package name is missing/);
     expect(readdirSync(dir)).toEqual(['kava-plugin-key-energy']);
   });
+});
+
+// docs/experiments.md, "Compare your scorer": the scaffold, built, next to the page's grid file;
+// `kava experiment run --dry-run` resolves every run's config with the new scorer loaded by path.
+maybe('docs/experiments.md: compare your scorer', () => {
+  it("the page's grid loads the scaffolded scorer and plans its runs", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kava-compare-scorer-'));
+    const made = kava(['init', '--plugin', 'scorer', 'kava-plugin-my-scorer'], dir);
+    expect(made.status).toBe(0);
+    const pkg = join(dir, 'kava-plugin-my-scorer');
+    linkDevDependencies(pkg);
+    const build = spawnSync('npm', ['run', 'build'], { cwd: pkg, encoding: 'utf8', timeout: 180_000 });
+    expect(build.status).toBe(0);
+    const page = readFileSync(join(REPO, 'docs/experiments.md'), 'utf8');
+    const section = page.slice(page.indexOf('## Compare your scorer'));
+    const grid = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    writeFileSync(join(dir, 'my-grid.yaml'), grid);
+    const r = kava(['experiment', 'run', 'my-grid.yaml', '--dry-run'], dir);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('my-scorer-vs-rkv: 12 runs (backbone: 3, methods: 9), 0 done; 12 to train');
+    expect(r.stdout).toContain('kava-my-scorer-equation-seed2');
+  }, 240_000);
 });

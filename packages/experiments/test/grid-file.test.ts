@@ -1,9 +1,12 @@
 // The grid file: what a user writes is read from YAML or JSON, and every mistake is named by file
 // and field before anything trains.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gridFrom, loadGrid } from '../src/grid-file.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gridFrom, gridSchema, loadGrid } from '../src/grid-file.js';
+
+const __dirname_ = dirname(fileURLToPath(import.meta.url));
 
 const stages = [
   { name: 'backbone', presets: ['tiny-llama', 'full-cot'] },
@@ -60,5 +63,19 @@ describe('grid file', () => {
     expect(problem({ name: 'g', stages: [stages[0], stages[0]] })).toMatch(/"backbone" names two stages/);
     const clash = { ...stages[1], methods: { backbone: {} } };
     expect(problem({ name: 'g', stages: [stages[0], clash] })).toMatch(/"backbone" names both a stage and a method/);
+  });
+});
+
+describe('docs/experiments.md', () => {
+  it('documents every key of the grid file', () => {
+    const page = readFileSync(join(__dirname_, '../../../docs/experiments.md'), 'utf8');
+    const shape = gridSchema.shape;
+    const keys = [
+      ...Object.keys(shape).filter((k) => k !== 'slurm' && k !== 'report'), // documented key by key
+      ...Object.keys(shape.stages.element.shape),
+      ...Object.keys(shape.slurm.unwrap().shape).map((k) => `slurm.${k}`),
+      ...Object.keys(shape.report.unwrap().shape).map((k) => `report.${k}`),
+    ];
+    for (const key of keys) expect(page).toContain(`\`${key}\``);
   });
 });
