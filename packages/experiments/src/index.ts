@@ -11,10 +11,9 @@ export { hasModel, type RunContext, type RunOutcome, trainRun } from './train-ru
 export { schedule, type ScheduledRun } from './schedule.js';
 export { type ExecutionSummary, runLocal } from './executors/local.js';
 export {
-  activeTasks,
   cancelSlurm,
-  endedTasks,
   jobName,
+  queuedTasks,
   type SlurmOptions,
   type SlurmSubmission,
   type SlurmTask,

@@ -35,11 +35,13 @@ export function gridStatus(
       return { ...base, state: 'done', detail: `${(record.accuracy * 100).toFixed(1)} % (${record.correct}/${record.questions})` };
     const index = stageRuns(run.stage).indexOf(run);
     // The newest job of this run first (a resubmission after a cancel comes later).
-    const task = [...tasks].reverse().find((t) => t.stage === run.stage && t.index === index);
+    const task = tasks
+      .filter((t) => t.stage === run.stage && t.index === index)
+      .sort((a, b) => Number(b.jobId) - Number(a.jobId))[0];
     const progress = progressOf(join(runFolder(grid, run.id), 'run'));
     const steps = progress ? `step ${progress.step}/${progress.totalSteps}` : 'no step yet';
     if (task && (task.state === 'PENDING' || task.state === 'CONFIGURING'))
-      return { ...base, state: 'queued', detail: `job ${task.jobId}_${task.index} ${task.state.toLowerCase()}` };
+      return { ...base, state: 'queued', detail: `job ${task.jobId}_${task.index} pending (${task.reason})` };
     if (task && (task.state === 'RUNNING' || task.state === 'COMPLETING'))
       return { ...base, state: 'running', detail: `job ${task.jobId}_${task.index}, ${steps}` };
     if (task) return { ...base, state: 'ended', detail: `job ${task.jobId}_${task.index} ${task.state.toLowerCase()}, ${steps}` };

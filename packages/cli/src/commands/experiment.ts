@@ -7,9 +7,7 @@ import { createRequire } from 'node:module';
 import { Option, type Command } from 'commander';
 import { ConfigError, resolveConfig } from '@kava/core/app';
 import {
-  activeTasks,
   cancelSlurm,
-  endedTasks,
   forwardStopSignals,
   type Grid,
   gridStatus,
@@ -18,6 +16,7 @@ import {
   planRuns,
   type PlannedRun,
   progressOf,
+  queuedTasks,
   reportMarkdown,
   ResultsStore,
   runFolder,
@@ -158,11 +157,11 @@ export function experimentCommand(program: Command): void {
   experiment
     .command('status')
     .argument('<grid>', 'grid file (YAML or JSON)')
-    .option('--slurm', "also ask Slurm (squeue, sacct) about the grid's jobs")
+    .option('--slurm', "also ask Slurm (squeue) about the grid's jobs")
     .description('where each run stands: done (its accuracy), queued or running on Slurm, part-trained, not started')
     .action((file: string, flags: { slurm?: boolean }) => {
       const { grid, runs, store } = open(file);
-      const tasks = flags.slurm ? [...endedTasks(grid), ...activeTasks(grid)] : [];
+      const tasks = flags.slurm ? queuedTasks(grid, { ended: true }) : [];
       const rows = gridStatus(grid, runs, store, tasks);
       const width = Math.max(...rows.map((r) => r.id.length));
       for (const r of rows)

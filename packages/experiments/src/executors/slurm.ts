@@ -3,7 +3,7 @@
 // task is `kava experiment task GRID --stage S --index I` (the same trainRun as the local
 // executor), writing its record to the shared results folder. Finished runs are never submitted,
 // nor runs already pending or running; a cancelled or failed task resumes from its checkpoint
-// when the grid is run again. Only Slurm's own commands: sbatch, squeue, sacct, scancel.
+// when the grid is run again. Only Slurm's own commands: sbatch, squeue, scancel.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,12 +24,15 @@ export interface SlurmSubmission {
   submitted: string;
 }
 
-/** A task Slurm knows of now: pending, running, or (sacct, when accounting is on) ended. */
+/** An array task squeue lists: pending, running, or ended within MinJobAge. */
 export interface SlurmTask {
   jobId: string;
   index: number;
+  /** squeue's state: PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, ... */
   state: string;
   stage: string;
+  /** Why it is pending (e.g. Dependency, DependencyNeverSatisfied), or "None". */
+  reason: string;
 }
 
 const slurmFolder = (grid: Grid) => join(grid.runs, 'slurm');
@@ -58,41 +61,33 @@ export function submissions(grid: Grid): SlurmSubmission[] {
     .map((l) => JSON.parse(l) as SlurmSubmission);
 }
 
-/** This grid's tasks in squeue (pending or running), by stage and index. */
-export function activeTasks(grid: Grid): SlurmTask[] {
+/** The states of a task that is still to run or running (squeue's long names). */
+const LIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'RESIZING']);
+
+/**
+ * This grid's tasks that squeue lists: pending and running ones, and (`ended`) those that ended
+ * within the cluster's MinJobAge (COMPLETED, FAILED, CANCELLED, ...). Slurm's accounting (`sacct`)
+ * needs slurmdbd, which a small cluster may not run: squeue and the records are what always tell.
+ */
+export function queuedTasks(grid: Grid, { ended = false } = {}): SlurmTask[] {
   const names = grid.stages.map((s) => jobName(grid, s.name));
-  // --array: one line per array task, %i = <job>_<index> (a pending range prints as <job>_[1-3])
-  const out = slurm('squeue', ['--noheader', '--array', `--name=${names.join(',')}`, '--format=%i|%T|%j']);
+  // --array: one line per array task, %i = <job>_<index> (a pending range prints as <job>_[1-3]); %r the reason
+  const out = slurm('squeue', [
+    '--noheader',
+    '--array',
+    ...(ended ? ['--states=all'] : []),
+    `--name=${names.join(',')}`,
+    '--format=%i|%T|%j|%r',
+  ]);
   return out
     .split('\n')
     .filter(Boolean)
     .flatMap((line) => {
-      const [id, state, name] = line.trim().split('|');
+      const [id, state, name, reason] = line.trim().split('|');
       const stage = grid.stages.find((s) => jobName(grid, s.name) === name)?.name;
       const m = /^(\d+)_(\d+|\[[^\]]+\])$/.exec(id ?? '');
       if (!stage || !m) return [];
-      return expandIndices(m[2]!).map((index) => ({ jobId: m[1]!, index, state: state!, stage }));
-    });
-}
-
-/** The ended tasks of this grid's submissions, as sacct has them (empty when accounting is off). */
-export function endedTasks(grid: Grid): SlurmTask[] {
-  const subs = submissions(grid);
-  if (!subs.length) return [];
-  let out: string;
-  try {
-    out = slurm('sacct', ['--noheader', '--parsable2', '-X', `--jobs=${subs.map((s) => s.jobId).join(',')}`, '--format=JobID,State']);
-  } catch {
-    return []; // accounting is not set up on this cluster: squeue and the records still tell
-  }
-  return out
-    .split('\n')
-    .filter(Boolean)
-    .flatMap((line) => {
-      const [id, state] = line.split('|');
-      const m = /^(\d+)_(\d+)$/.exec(id ?? '');
-      const sub = m && subs.find((s) => s.jobId === m[1]);
-      return sub ? [{ jobId: m[1]!, index: Number(m[2]), state: state!.split(' ')[0]!, stage: sub.stage }] : [];
+      return expandIndices(m[2]!).map((index) => ({ jobId: m[1]!, index, state: state!, stage, reason: reason ?? '' }));
     });
 }
 
@@ -128,7 +123,12 @@ export function submitSlurm(
   log: (line: string) => void,
 ): SlurmSubmission[] {
   mkdirSync(slurmFolder(grid), { recursive: true });
-  const active = activeTasks(grid);
+  const queued = queuedTasks(grid).filter((t) => LIVE.has(t.state));
+  // A task waiting on a job that failed or was cancelled would wait forever: it is cancelled and
+  // submitted again (after the run it waits for).
+  const stuck = queued.filter((t) => t.reason === 'DependencyNeverSatisfied');
+  for (const t of stuck) slurm('scancel', [`${t.jobId}_${t.index}`]);
+  const active = queued.filter((t) => !stuck.includes(t));
   const stageRuns = (stage: string) => plan.filter((r) => r.stage === stage);
   const jobOf = new Map<string, string>(); // run id -> the job that trains it (active or submitted now)
   for (const t of active) {
