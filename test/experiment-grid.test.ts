@@ -51,6 +51,10 @@ describe('kava experiment run (local executor)', () => {
       /\| kava-value-norm \| [\d.]+ ± [\d.]+ \(2 seeds\) \| 0: [\d.]+, 1: [\d.]+ \| [+-][\d.]+ \[/,
     );
     expect(JSON.parse(readFileSync(join(dir, 'experiments/tiny/report.json'), 'utf8')).missing).toEqual([]);
+    for (const chart of ['report.svg', 'curves.svg'])
+      expect(readFileSync(join(dir, 'experiments/tiny', chart), 'utf8')).toMatch(
+        /^<svg[\s\S]*kava-value-norm[\s\S]*<\/svg>$/,
+      );
   }, 600_000);
 
   it('a second call trains nothing and leaves every record as it was', () => {

@@ -94,6 +94,7 @@ export function loadGrid(file: string): Grid {
     const where = err instanceof YAMLParseError && err.linePos ? ` (line ${err.linePos[0].line})` : '';
     throw new ConfigError(`${path}${where}: not valid YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
   }
+  if (value === null || value === undefined) throw new ConfigError(`${path}: the grid file is empty`);
   return gridFrom(value, path);
 }
 

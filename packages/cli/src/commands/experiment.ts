@@ -30,6 +30,7 @@ import {
   writeReport,
 } from '@kava/experiments';
 import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from '../builtin-plugins.js';
+import { writeGridCharts } from '../report/grid-charts.js';
 import { CommandExit, EXIT_FAILURE, STOP_SIGNALS } from '../exit-codes.js';
 import { positiveFlag } from '../options.js';
 
@@ -113,7 +114,7 @@ export function experimentCommand(program: Command): void {
           };
           const subs = submitSlurm(grid, runs, todo, KAVA, options, say);
           say(subs.length ? `submitted; follow it with: kava experiment status ${file}` : 'nothing to submit');
-          if (!todo.length) finish(grid, runs, store, reportDir);
+          if (!todo.length) await finish(grid, runs, store, reportDir);
           return;
         }
         const jobs =
@@ -121,18 +122,14 @@ export function experimentCommand(program: Command): void {
         const stopForwarding = forwardStopSignals((signal) =>
           say(`${signal}: the running trainings save a checkpoint and stop; run the same command again to resume`),
         );
-        const ticker = setInterval(
-          () =>
-            say(
-              `running: ${
-                running(
-                  grid,
-                  todo.map((s) => s.run),
-                ) || 'starting'
-              }`,
-            ),
-          60_000,
-        );
+        // Every minute, the step each running training has reached (each has its own log too).
+        const ticker = setInterval(() => {
+          const now = running(
+            grid,
+            todo.map((s) => s.run),
+          );
+          if (now) say(`running: ${now}`);
+        }, 60_000);
         try {
           const summary = await runLocal(context(grid, store), todo, jobs, (run, outcome, n) => {
             if (outcome.status === 'done')
@@ -142,7 +139,7 @@ export function experimentCommand(program: Command): void {
             else if (outcome.status === 'failed') say(`${run.id}: failed: ${outcome.reason} [${n}/${todo.length}]`);
           });
           if (summary.stopped) throw new CommandExit(stoppedCode());
-          finish(grid, runs, store, reportDir);
+          await finish(grid, runs, store, reportDir);
           if (summary.failed.length) {
             say(`${summary.failed.length} run(s) failed: ${summary.failed.map((f) => f.id).join(', ')}`);
             throw new CommandExit(EXIT_FAILURE);
@@ -179,9 +176,9 @@ export function experimentCommand(program: Command): void {
     .description(
       "the report from the records alone: each method's accuracy over seeds, ranked, and its difference from the reference methods with a seed-aware 95 % interval",
     )
-    .action((file: string, flags: { out?: string }) => {
+    .action(async (file: string, flags: { out?: string }) => {
       const { grid, runs, store, reportDir } = open(file);
-      finish(grid, runs, store, flags.out ?? reportDir);
+      await finish(grid, runs, store, flags.out ?? reportDir);
     });
 
   experiment
@@ -240,10 +237,14 @@ function running(grid: Grid, runs: readonly PlannedRun[]): string {
     .join(', ');
 }
 
-function finish(grid: Grid, runs: readonly PlannedRun[], store: ResultsStore, dir: string): void {
-  const report = makeReport(grid, runs, store.all());
+/** Writes the report (report.md, report.json, report.svg, curves.svg) into `dir` and prints it. */
+async function finish(grid: Grid, runs: readonly PlannedRun[], store: ResultsStore, dir: string): Promise<void> {
+  const records = store.all();
+  const report = makeReport(grid, runs, records);
   const paths = writeReport(report, dir);
+  const current = records.filter((r) => runs.some((run) => run.id === r.id && run.settings === r.settings));
+  await writeGridCharts(report, current, dir);
   process.stdout.write(
-    `\n${reportMarkdown(report)}\nreport: ${relative(process.cwd(), paths.markdown)} (and report.json)\n`,
+    `\n${reportMarkdown(report)}\nreport: ${relative(process.cwd(), paths.markdown)} (with report.json, and the charts report.svg and curves.svg beside it)\n`,
   );
 }
