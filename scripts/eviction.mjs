@@ -38,6 +38,13 @@ const SCORERS = [
 const EVICTORS = ['pyramid', 'adakv'];
 const EVICTOR_SCORER = 'h2o';
 const SHARES = [0.25, 0.5, 0.75];
+/**
+ * The stand-in window (--windows): the scorers that read the answer's queries, with the queries of
+ * the last W trace tokens for several W, at the larger budgets. The main table uses the default 8.
+ */
+const WINDOW_SCORERS = ['attention', 'rkv'];
+const WINDOW_SHARES = [0.5, 0.75];
+const DEFAULT_WINDOW = 8;
 
 const { values } = parseArgs({
   options: {
@@ -45,6 +52,7 @@ const { values } = parseArgs({
     limit: { type: 'string', default: '200' },
     scorers: { type: 'string', default: SCORERS.join(',') },
     evictors: { type: 'string', default: EVICTORS.join(',') },
+    windows: { type: 'string', default: '' },
     'report-only': { type: 'boolean', default: false },
     'report-dir': { type: 'string', default: join(REPO, 'docs') },
     help: { type: 'boolean', short: 'h', default: false },
@@ -52,7 +60,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(
-    'node scripts/eviction.mjs --backbone TRACES=RUN ... [--limit N] [--scorers a,b] [--evictors a,b] [--report-only] [--report-dir DIR]\n',
+    'node scripts/eviction.mjs --backbone TRACES=RUN ... [--limit N] [--scorers a,b] [--evictors a,b] [--windows 1,32,...] [--report-only] [--report-dir DIR]\n',
   );
   process.exit(0);
 }
@@ -118,6 +126,27 @@ for (const spec of values['report-only'] ? [] : values.backbone) {
         record(traces, id, { scorer, evictor, share, budget, interval, ...pick(r) });
       }
     }
+    for (const share of WINDOW_SHARES) {
+      const budget = Math.max(1, Math.round(share * trace));
+      const interval = Math.max(2, Math.ceil(budget / 4));
+      for (const window of values.windows.split(',').filter(Boolean).map(Number))
+        for (const scorer of WINDOW_SCORERS) {
+          if (window === DEFAULT_WINDOW) continue; // the main table's cell
+          const id = `${scorer}-w${window}-${share}`;
+          if (existsSync(join(RECORDS, `${traces}-${id}.json`))) continue;
+          const r = evaluate(copy, [
+            '--kv-budget',
+            String(budget),
+            '--kv-interval',
+            String(interval),
+            '--kv-scorer',
+            scorer,
+            '--set',
+            `eval.kvQueryWindow=${window}`,
+          ]);
+          record(traces, id, { scorer, evictor: 'topk', window, share, budget, interval, ...pick(r) });
+        }
+    }
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
@@ -168,7 +197,7 @@ const intro = lines.length;
 for (const traces of [...new Set(records.map((r) => r.traces))].sort()) {
   const full = records.find((r) => r.traces === traces && r.id === 'full');
   if (!full) continue;
-  const rows = records.filter((r) => r.traces === traces && r.id !== 'full');
+  const rows = records.filter((r) => r.traces === traces && r.id !== 'full' && r.window === undefined);
   const shares = [...new Set(rows.map((r) => r.share))].sort();
   const budgets = shares.map((s) => rows.find((r) => r.share === s)?.budget);
   lines.push(
@@ -192,10 +221,45 @@ for (const traces of [...new Set(records.map((r) => r.traces))].sort()) {
   lines.push('');
 }
 
+// The stand-in window: the answer-reading scorers with more or fewer of the last tokens' queries.
+const delta = (r, full) => {
+  const { diff, lo, hi } = pairedBootstrap([...r.perQuestion].map(Number), [...full.perQuestion].map(Number));
+  const f = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+  return `${(100 * r.accuracy).toFixed(1)}, ${f(diff)} [${f(lo)}, ${f(hi)}]`;
+};
+for (const traces of [...new Set(records.filter((r) => r.window !== undefined).map((r) => r.traces))].sort()) {
+  const full = records.find((r) => r.traces === traces && r.id === 'full');
+  const main = records.filter(
+    (r) => r.traces === traces && r.window === undefined && WINDOW_SCORERS.includes(r.scorer),
+  );
+  const swept = records.filter((r) => r.traces === traces && r.window !== undefined);
+  const cells = [...main.map((r) => ({ ...r, window: DEFAULT_WINDOW })), ...swept].filter((r) =>
+    WINDOW_SHARES.includes(r.share),
+  );
+  const shares = WINDOW_SHARES.filter((s) => cells.some((r) => r.share === s));
+  lines.push(
+    `## ${traces} traces: the stand-in window (the last W trace tokens' queries in place of the answer's)`,
+    '',
+    `| scorer | W | ${shares.map((s) => `${Math.round(100 * s)} % (N = ${cells.find((r) => r.share === s).budget}): accuracy, Δ [95 % CI]`).join(' | ')} |`,
+    `|---|---|${shares.map(() => '---').join('|')}|`,
+  );
+  for (const scorer of WINDOW_SCORERS)
+    for (const window of [...new Set(cells.filter((r) => r.scorer === scorer).map((r) => r.window))].sort(
+      (a, b) => a - b,
+    )) {
+      const row = shares.map((s) => {
+        const r = cells.find((x) => x.scorer === scorer && x.window === window && x.share === s);
+        return r ? delta(r, full) : '–';
+      });
+      lines.push(`| ${scorer} | ${window}${window === DEFAULT_WINDOW ? ' (default)' : ''} | ${row.join(' | ')} |`);
+    }
+  lines.push('');
+}
+
 // The chart: accuracy against the budget's share of the trace, one line per press, the full cache at 100 %.
 const points = records.flatMap((r) => {
   const full = records.find((f) => f.traces === r.traces && f.id === 'full');
-  if (r.id === 'full') return [];
+  if (r.id === 'full' || r.window !== undefined) return [];
   const at = (share, accuracy) => ({ traces: r.traces, press: pressOf(r), share, accuracy });
   return [at(r.share, r.accuracy), ...(full && r.share === Math.max(...SHARES) ? [at(1, full.accuracy)] : [])];
 });
