@@ -58,6 +58,10 @@ export const gridSchema = z.strictObject({
         .array(z.string())
         .default([])
         .describe('methods every other method is compared with (difference and interval)'),
+      out: z
+        .string()
+        .optional()
+        .describe('folder of report.md, report.json and the charts (default: <grid folder>/experiments/<name>)'),
     })
     .default({ against: [] }),
   runs: z.string().optional().describe('folder of the training runs (default: <grid folder>/experiments/<name>/runs)'),
@@ -74,6 +78,8 @@ export type Grid = z.output<typeof gridSchema> & {
   runs: string;
   /** The folder of the runs' records. */
   results: string;
+  /** The folder of the report. */
+  reportDir: string;
 };
 /** One stage of a grid. */
 export type Stage = Grid['stages'][number];
@@ -111,7 +117,13 @@ export function gridFrom(value: unknown, file: string): Grid {
   const dir = dirname(file);
   const folder = (given: string | undefined, fallback: string) =>
     given === undefined ? resolve(dir, 'experiments', g.name, fallback) : resolve(dir, given);
-  return { ...g, file, runs: folder(g.runs, 'runs'), results: folder(g.results, 'results') };
+  return {
+    ...g,
+    file,
+    runs: folder(g.runs, 'runs'),
+    results: folder(g.results, 'results'),
+    reportDir: folder(g.report.out, '.'),
+  };
 }
 
 /** What the schema cannot say: stage names and `from` links, the report's methods, unique run ids. */
@@ -120,12 +132,18 @@ function crossCheck(g: z.output<typeof gridSchema>): string[] {
   const seen: string[] = [];
   g.stages.forEach((stage, i) => {
     if (seen.includes(stage.name)) problems.push(`stages.${i}.name: "${stage.name}" names two stages`);
-    if (stage.from !== undefined && !seen.includes(stage.from))
+    const earlier = g.stages.slice(0, i).filter((s) => !s.methods);
+    if (stage.from !== undefined && !earlier.some((s) => s.name === stage.from))
       problems.push(
-        `stages.${i}.from: expected an earlier stage (${seen.length ? seen.join(', ') : 'this is the first'}), got "${stage.from}"`,
+        `stages.${i}.from: expected an earlier stage without methods, whose one model per trace style and seed the runs start from (${earlier.length ? earlier.map((s) => s.name).join(', ') : 'there is none'}), got "${stage.from}"`,
       );
+    if (stage.methods && Object.keys(stage.methods).length === 0)
+      problems.push(`stages.${i}.methods: expected at least one method (or leave it out: one run per trace style and seed)`);
     seen.push(stage.name);
   });
+  const twice = <T>(xs: readonly T[]) => [...new Set(xs.filter((x, i) => xs.indexOf(x) !== i))];
+  for (const s of twice(g.seeds)) problems.push(`seeds: ${s} is listed twice (two runs would share one id and folder)`);
+  for (const t of twice(g.traces ?? [])) problems.push(`traces: "${t}" is listed twice (two runs would share one id and folder)`);
   const stageNames = new Set(g.stages.map((s) => s.name));
   const methodNames = g.stages.flatMap((s) => Object.keys(s.methods ?? {}));
   const clash = [...stageNames].filter((s) => methodNames.includes(s));

@@ -14,6 +14,7 @@ export {
   cancelSlurm,
   jobName,
   queuedTasks,
+  settingsHash,
   type SlurmOptions,
   type SlurmSubmission,
   type SlurmTask,

@@ -49,6 +49,9 @@ export function forwardStopSignals(onStop: (signal: NodeJS.Signals) => void = ()
     if (stopping) process.exit(signal === 'SIGINT' ? 130 : 143);
     stopping = signal;
     onStop(signal);
+    // Inside a Slurm job, scancel and the time limit signal every process of the job, the
+    // trainings too: a second SIGTERM from here would make them quit without their checkpoint.
+    if (process.env.SLURM_JOB_ID && signal === 'SIGTERM') return;
     for (const child of children) child.kill(signal);
   };
   process.on('SIGINT', handler);

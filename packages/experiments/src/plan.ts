@@ -18,12 +18,15 @@ export interface PlannedRun {
   config: Record<string, unknown>;
   /** The run whose exported model this one fine-tunes (`from` stage), or null. */
   from: string | null;
+  /** That run's settings (its model must have been trained with them), or null. */
+  fromSettings: string | null;
   /** Whether a later stage fine-tunes this run's model (so it is exported after training). */
   exported: boolean;
   /**
    * What decides the run's numbers: its presets, its config as the grid file writes it (paths as
-   * written, so a record is reused from another checkout) and the settings of the run it starts
-   * from. A record made with other settings is not reused; a run folder left by them is set aside.
+   * written, so a record is reused from another checkout; keys sorted, so where in the file a
+   * setting is written does not matter) and the settings of the run it starts from. A record made
+   * with other settings is not reused; a run folder left by them is set aside.
    */
   settings: string;
 }
@@ -49,7 +52,7 @@ export function planRuns(grid: Grid): PlannedRun[] {
             m.config,
             { train: { seed }, data: { shuffleSeed: seed, ...(trace ? { trace } : {}) } },
           );
-          const settings = JSON.stringify({ presets, config: written, from: from?.settings ?? null });
+          const settings = canonicalJson({ presets, config: written, from: from?.settings ?? null });
           const run: PlannedRun = {
             id,
             stage: stage.name,
@@ -59,6 +62,7 @@ export function planRuns(grid: Grid): PlannedRun[] {
             presets,
             config: absolutePaths(written, dirname(grid.file)),
             from: from?.id ?? null,
+            fromSettings: from?.settings ?? null,
             exported: exportedStages.has(stage.name),
             settings,
           };
@@ -70,27 +74,42 @@ export function planRuns(grid: Grid): PlannedRun[] {
 }
 
 function fromRun(byKey: Map<string, PlannedRun>, stage: Stage, trace: string | null, seed: number): PlannedRun {
-  const run = byKey.get(`${stage.from}:${trace}:${seed}`);
-  // The grid file's check lets `from` name only an earlier stage; one with methods has no single model.
-  if (!run) throw new Error(`stage "${stage.name}": stage "${stage.from}" has methods, so no one model to start from`);
-  return run;
+  // The grid file's check lets `from` name only an earlier stage without methods.
+  return byKey.get(`${stage.from}:${trace}:${seed}`)!;
+}
+
+/** JSON with every object's keys sorted: the same settings whatever order the file wrote them in. */
+function canonicalJson(value: unknown): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return JSON.stringify(sort(value));
 }
 
 /**
- * The config with paths written relative to the grid file (`./` or `../`) made absolute: the run
- * trains from a config in its own folder. Plugins, data files and backbone.modelDir are paths.
+ * The config with paths relative to the grid file made absolute: the run trains from a config in
+ * its own folder, and kava resolves relative paths from the config file's folder. Data files and
+ * backbone.modelDir are paths unless absolute (or a Hugging Face dataset, `hf:...`); a plugin is
+ * a path when written `./...` or `../...`, else an npm name.
  */
 function absolutePaths(config: Record<string, unknown>, dir: string): Record<string, unknown> {
-  const relative = (v: unknown) => typeof v === 'string' && /^\.\.?\//.test(v) && !isAbsolute(v);
-  const fix = (v: unknown) => (relative(v) ? resolve(dir, v as string) : v);
+  const pathLike = (v: unknown): v is string => typeof v === 'string' && v !== '' && !isAbsolute(v) && !v.startsWith('hf:');
   const out = structuredClone(config);
-  if (Array.isArray(out.plugins)) out.plugins = out.plugins.map(fix);
+  if (Array.isArray(out.plugins))
+    out.plugins = out.plugins.map((p: unknown) => (typeof p === 'string' && /^\.\.?\//.test(p) ? resolve(dir, p) : p));
   for (const [section, keys] of [
     ['data', ['train', 'test', 'validation']],
     ['backbone', ['modelDir']],
   ] as const) {
     const s = out[section] as Record<string, unknown> | undefined;
-    if (s) for (const k of keys) if (k in s) s[k] = fix(s[k]);
+    if (s) for (const k of keys) if (pathLike(s[k])) s[k] = resolve(dir, s[k] as string);
   }
   return out;
 }

@@ -17,14 +17,21 @@ export interface MethodRow {
   accuracies: number[];
   mean: number;
   std: number;
-  /** Against each reference method: the difference, its interval, per seed, on the seeds both have. */
+  /**
+   * Against each reference method: the difference, its interval, per seed, on the seeds both have;
+   * null when they share no seed, or were scored on different questions (not comparable pairwise).
+   */
   against: Record<string, (Interval & { perSeed: number[]; seeds: number[] }) | null>;
+  /** Its place by mean accuracy (methods with the same mean share a rank). */
+  rank: number;
 }
 
 /** The report as data (report.json) and as Markdown (report.md). */
 export interface GridReport {
   experiment: string;
   stage: string;
+  /** The reference methods, in the grid file's order (the report's difference columns). */
+  against: string[];
   tables: { trace: string | null; rows: MethodRow[] }[];
   /** Runs of the stages before the compared one (e.g. the CoT backbones) with their accuracy. */
   startingPoints: { id: string; accuracy: number }[];
@@ -56,32 +63,46 @@ export function makeReport(grid: Grid, runs: readonly PlannedRun[], records: rea
             .filter((ref) => ref !== method)
             .map((ref) => [ref, difference(rs, recordsOf(ref, trace))]),
         );
-        return { method, seeds: rs.map((r) => r.seed), accuracies, mean: mean(accuracies), std: std(accuracies), against };
+        return {
+          method,
+          seeds: rs.map((r) => r.seed),
+          accuracies,
+          mean: mean(accuracies),
+          std: std(accuracies),
+          against,
+          rank: 0,
+        };
       })
       .filter((r): r is MethodRow => r !== null)
       .sort((a, b) => b.mean - a.mean);
+    // Competition ranking: equal means share a rank (1, 2, 2, 4).
+    rows.forEach((row, i) => (row.rank = i > 0 && row.mean === rows[i - 1]!.mean ? rows[i - 1]!.rank : i + 1));
     return { trace, rows };
   });
   const before = runs.filter((r) => r.stage !== stage && has(r)).map((r) => current.get(r.id)!);
   return {
     experiment: grid.name,
     stage,
+    against: grid.report.against,
     tables,
     startingPoints: before.map((r) => ({ id: r.id, accuracy: r.accuracy })),
     missing: runs.filter((r) => !has(r)).map((r) => r.id),
   };
 }
 
-/** a − b on the seeds both have, seeds and questions resampled; null when they share no seed. */
+/**
+ * a − b on the seeds both have, seeds and questions resampled; null when they share no seed or
+ * were scored on different numbers of questions (a pairing question by question needs the same).
+ */
 function difference(a: readonly RunRecord[], b: readonly RunRecord[]): MethodRow['against'][string] {
   const seeds = a.map((r) => r.seed).filter((s) => b.some((o) => o.seed === s));
   if (!seeds.length) return null;
   const scores = (rs: readonly RunRecord[]) =>
     seeds.map((s) => [...rs.find((r) => r.seed === s)!.perQuestion].map(Number));
   const [sa, sb] = [scores(a), scores(b)];
-  const n = Math.min(...sa.map((x) => x.length), ...sb.map((x) => x.length));
-  const cut = (xs: number[][]) => xs.map((x) => x.slice(0, n));
-  return { ...seedQuestionBootstrap(cut(sa), cut(sb)), seeds };
+  const n = sa[0]!.length;
+  if ([...sa, ...sb].some((x) => x.length !== n)) return null;
+  return { ...seedQuestionBootstrap(sa, sb), seeds };
 }
 
 const pct = (x: number) => (x * 100).toFixed(1);
@@ -91,28 +112,31 @@ const signed = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
 export function reportMarkdown(report: GridReport): string {
   const lines = [`# ${report.experiment}: ${report.stage}`, ''];
   for (const { trace, rows } of report.tables) {
-    const refs = [...new Set(rows.flatMap((r) => Object.keys(r.against)))];
+    const refs = report.against.filter((ref) => rows.some((r) => ref in r.against));
     if (trace) lines.push(`## ${trace} traces`, '');
     lines.push(
       `| rank | method | accuracy (mean ± std) | per seed |${refs.map((r) => ` − ${r} [95 % interval] |`).join('')}`,
       `| --- | --- | --- | --- |${refs.map(() => ' --- |').join('')}`,
     );
-    rows.forEach((row, i) => {
+    for (const row of rows) {
       const perSeed = row.seeds.map((s, j) => `${s}: ${pct(row.accuracies[j]!)}`).join(', ');
       const cells = refs.map((ref) => {
         const d = row.against[ref];
         if (d === undefined) return '';
-        if (d === null) return '– (no shared seed)';
-        return `${signed(d.diff)} [${signed(d.lo)}, ${signed(d.hi)}]`;
+        if (d === null) return '– (no shared seed, or other questions)';
+        // Fewer shared seeds than the row has: say on which the difference stands.
+        const on = d.seeds.length < row.seeds.length ? ` (seed ${d.seeds.join(', ')})` : '';
+        return `${signed(d.diff)} [${signed(d.lo)}, ${signed(d.hi)}]${on}`;
       });
+      const spread = row.seeds.length > 1 ? ` ± ${pct(row.std)}` : '';
       lines.push(
-        `| ${i + 1} | ${row.method} | ${pct(row.mean)} ± ${pct(row.std)} (${row.seeds.length} seed${row.seeds.length === 1 ? '' : 's'}) | ${perSeed} |${cells.map((c) => ` ${c} |`).join('')}`,
+        `| ${row.rank} | ${row.method} | ${pct(row.mean)}${spread} (${row.seeds.length} seed${row.seeds.length === 1 ? '' : 's'}) | ${perSeed} |${cells.map((c) => ` ${c} |`).join('')}`,
       );
-    });
+    }
     lines.push('');
   }
   lines.push(
-    'Differences are in points of held-out accuracy, on the seeds both methods have; the interval resamples seeds, then questions (two-level paired bootstrap, 10,000 draws).',
+    'Differences are in points of held-out accuracy, on the seeds both methods have; the interval resamples seeds, then questions (two-level paired bootstrap, 10,000 draws; with one shared seed, questions only). A method with fewer seeds than the others is ranked on those it has.',
     '',
   );
   if (report.startingPoints.length)

@@ -2,12 +2,15 @@
 // checkpoints) and, for a stage a later one starts from, model/ (the merged export).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonLines } from '@kava/core/app';
 
+/**
+ * A run's JSON-lines log. The last line may be torn (a training killed mid-append: SIGKILL, out of
+ * memory, a node lost): it is dropped, as `kava train --resume` drops it; any other bad line is an
+ * error that names the file and the line.
+ */
 const jsonLines = (file: string): Record<string, unknown>[] =>
-  readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  readJsonLines<Record<string, unknown>>(file, { onTornLine: () => {} });
 
 /** A run's final evaluation row (as `kava train` writes it to eval.jsonl). */
 export interface EvalRow {

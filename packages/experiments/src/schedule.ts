@@ -18,7 +18,7 @@ export function schedule(grid: Grid, store: ResultsStore, runs: readonly Planned
   const need = (run: PlannedRun, needModel: boolean) => {
     chosen.set(run.id, (chosen.get(run.id) ?? false) || needModel);
     // The run it starts from trains again only when its model is gone.
-    if (run.from && !hasModel(grid, run.from)) need(byId.get(run.from)!, true);
+    if (run.from && !hasModel(grid, run.from, run.fromSettings!)) need(byId.get(run.from)!, true);
   };
   for (const run of runs) if (!store.current(run.id, run.settings)) need(run, false);
   return runs.filter((r) => chosen.has(r.id)).map((run) => ({ run, needModel: chosen.get(run.id)! }));

@@ -27,16 +27,14 @@ export function gridStatus(
   store: ResultsStore,
   tasks: readonly SlurmTask[] = [],
 ): RunStatus[] {
-  const stageRuns = (stage: string) => runs.filter((r) => r.stage === stage);
   return runs.map((run) => {
     const base = { id: run.id, stage: run.stage };
     const record = store.read(run.id);
     if (record?.settings === run.settings)
       return { ...base, state: 'done', detail: `${(record.accuracy * 100).toFixed(1)} % (${record.correct}/${record.questions})` };
-    const index = stageRuns(run.stage).indexOf(run);
     // The newest job of this run first (a resubmission after a cancel comes later).
     const task = tasks
-      .filter((t) => t.stage === run.stage && t.index === index)
+      .filter((t) => t.id === run.id)
       .sort((a, b) => Number(b.jobId) - Number(a.jobId))[0];
     const progress = progressOf(join(runFolder(grid, run.id), 'run'));
     const steps = progress ? `step ${progress.step}/${progress.totalSteps}` : 'no step yet';

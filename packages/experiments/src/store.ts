@@ -1,6 +1,6 @@
 // The results store: one small JSON record per finished run, `<results>/<id>.json` (the format is
 // in docs/experiments.md). Records are what is committed and compared; run folders are not.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, writeTextAtomic } from '@kava/core/app';
 
@@ -50,11 +50,32 @@ export class ResultsStore {
     return join(this.dir, `${id}.json`);
   }
 
-  /** Run `id`'s record, or null when there is none. */
+  /** Run `id`'s record, or null when there is none (an unreadable one is an error, not "none"). */
   read(id: string): RunRecord | null {
     const file = this.file(id);
-    if (!existsSync(file)) return null;
-    return readRecord(file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new ConfigError(`cannot read the record ${file}: ${(err as Error).message}`);
+    }
+    return parseRecord(text, file);
+  }
+
+  /**
+   * Checks that the folder is one this process can read and write (or does not exist yet): a
+   * results "folder" that is a file, or one without permission, would otherwise read as "no
+   * records" and every run would train again.
+   */
+  check(): void {
+    if (!existsSync(this.dir)) return;
+    if (!statSync(this.dir).isDirectory()) throw new ConfigError(`the results folder ${this.dir} is a file, not a folder`);
+    try {
+      accessSync(this.dir, constants.R_OK | constants.W_OK | constants.X_OK);
+    } catch {
+      throw new ConfigError(`the results folder ${this.dir} cannot be read and written by this user`);
+    }
   }
 
   /** Run `id`'s record if it was made with `settings`, else null. */
@@ -85,9 +106,13 @@ export class ResultsStore {
 }
 
 function readRecord(file: string): RunRecord {
+  return parseRecord(readFileSync(file, 'utf8'), file);
+}
+
+function parseRecord(text: string, file: string): RunRecord {
   let r: RunRecord;
   try {
-    r = JSON.parse(readFileSync(file, 'utf8')) as RunRecord;
+    r = JSON.parse(text) as RunRecord;
   } catch (err) {
     throw new ConfigError(`${file}: not a run record (invalid JSON: ${(err as Error).message})`);
   }

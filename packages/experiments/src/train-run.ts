@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { lockRunDir, type RunLock } from '@kava/core/app';
 import type { Grid } from './grid-file.js';
 import { blasSettings, childEnvFor, type KavaCommand, runKava, stopSignal } from './kava-child.js';
 import { modelFolder, type PlannedRun, runFolder } from './plan.js';
@@ -28,8 +29,16 @@ export type RunOutcome =
   | { status: 'failed'; reason: string }
   | { status: 'stopped' };
 
-/** The model folder a later stage starts from, if the run has exported it. */
-export const hasModel = (grid: Grid, id: string): boolean => existsSync(join(modelFolder(grid, id), 'config.json'));
+/**
+ * Whether run `id` has exported its model, trained with `settings`: a folder left by other
+ * settings (the grid was changed, then changed back) holds another model than the record's.
+ */
+export function hasModel(grid: Grid, id: string, settings: string): boolean {
+  const file = join(runFolder(grid, id), 'settings.txt');
+  return (
+    existsSync(join(modelFolder(grid, id), 'config.json')) && existsSync(file) && readFileSync(file, 'utf8') === settings
+  );
+}
 
 /**
  * Trains `run` unless its record exists with the same settings (and, with `needModel`, its model
@@ -37,11 +46,35 @@ export const hasModel = (grid: Grid, id: string): boolean => existsSync(join(mod
  * missing later run trains the backbone again; its committed record stays as it is).
  */
 export async function trainRun(ctx: RunContext, run: PlannedRun, needModel = false): Promise<RunOutcome> {
+  const known = ctx.store.current(run.id, run.settings);
+  if (known && (!needModel || hasModel(ctx.grid, run.id, run.settings)))
+    return { status: 'done', record: known, trained: false };
+  // One process per run at a time: two `kava experiment run` calls on one grid, or a local call
+  // beside Slurm's tasks, must not start, resume or move aside a run the other is training.
+  let lock: RunLock;
+  try {
+    lock = lockRunDir(join(ctx.grid.runs, '.locks', run.id));
+  } catch (err) {
+    return { status: 'failed', reason: (err as Error).message };
+  }
+  try {
+    return await trainLocked(ctx, run, needModel);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(ctx: RunContext, run: PlannedRun, needModel: boolean): Promise<RunOutcome> {
   const { grid, store } = ctx;
+  // Read again under the lock: another process may have finished it meanwhile.
   const known = store.current(run.id, run.settings);
-  if (known && (!needModel || hasModel(grid, run.id))) return { status: 'done', record: known, trained: false };
-  if (run.from && !hasModel(grid, run.from))
-    return { status: 'failed', reason: `the model of ${run.from}, which it fine-tunes, is not in ${modelFolder(grid, run.from)}` };
+  if (known && (!needModel || hasModel(grid, run.id, run.settings)))
+    return { status: 'done', record: known, trained: false };
+  if (run.from && !hasModel(grid, run.from, run.fromSettings!))
+    return {
+      status: 'failed',
+      reason: `the model of ${run.from}, which it fine-tunes, is not in ${modelFolder(grid, run.from)} (or was trained with other settings)`,
+    };
   const dir = runFolder(grid, run.id);
   const aside = claimRunFolder(dir, run.settings);
   if (aside) ctx.log(`${run.id}: its folder was trained with other settings; moved to ${aside}`);
@@ -64,17 +97,25 @@ export async function trainRun(ctx: RunContext, run: PlannedRun, needModel = fal
     outcome = finishedRun(runDir);
     if (!outcome) return { status: 'failed', reason: `kava train finished but left no final evaluation in ${runDir}` };
   }
-  if (run.exported && !hasModel(grid, run.id)) {
+  if (run.exported && !hasModel(grid, run.id, run.settings)) {
     const log = join(dir, 'export.log');
     const code = await runKava(ctx.kava, ['export', runDir, '--out', modelFolder(grid, run.id), '--merged', '--force'], log, dir);
     if (stopSignal()) return { status: 'stopped' };
     if (code !== 0) return { status: 'failed', reason: `kava export exited with ${code}, see ${log}` };
   }
   if (known) {
-    // A rebuild of a run whose record exists (another CPU may round differently): say how close it came.
+    // A rebuild of a run whose record exists (another CPU may round differently): say how close
+    // it came, and whether its weights are the recorded build's (the runs fine-tuned from it
+    // record the build they started from, so a report can tell them apart).
     const same = perQuestionOf(outcome) === known.perQuestion;
+    const build =
+      run.exported && known.sha256
+        ? weightsHash(modelFolder(grid, run.id)) === known.sha256
+          ? '; the same weights, bit for bit'
+          : '; other weights than the recorded build (other BLAS kernels or threads?): the runs fine-tuned from it name this build in their backbone.sha256'
+        : '';
     ctx.log(
-      `${run.id}: rebuilt, ${pct(outcome.result.accuracy)} % against the record's ${pct(known.accuracy)} %${same ? ', the same answers question for question' : ''}`,
+      `${run.id}: rebuilt, ${pct(outcome.result.accuracy)} % against the record's ${pct(known.accuracy)} %${same ? ', the same answers question for question' : ''}${build}`,
     );
     return { status: 'done', record: known, trained: true };
   }

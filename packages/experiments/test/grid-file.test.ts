@@ -32,6 +32,8 @@ describe('grid file', () => {
     expect(y.runs).toBe(join(dir, 'experiments/g/runs'));
     expect(y.results).toBe(join(dir, 'experiments/g/results'));
     expect(gridFrom({ name: 'g', stages, results: '../r' }, '/g/grid.yaml').results).toBe('/r');
+    expect(y.reportDir).toBe(join(dir, 'experiments/g'));
+    expect(gridFrom({ name: 'g', stages, report: { out: 'rep' } }, '/g/grid.yaml').reportDir).toBe('/g/rep');
   });
 
   it('names the file and the line of a YAML syntax error, and a missing file', () => {
@@ -51,12 +53,23 @@ describe('grid file', () => {
 
   it('refuses a stage that starts from a later or unknown stage, and report methods the stage does not have', () => {
     expect(problem({ name: 'g', stages: [{ ...stages[1], from: 'nowhere' }] })).toMatch(
-      /stages\.0\.from: expected an earlier stage \(this is the first\), got "nowhere"/,
+      /stages\.0\.from: expected an earlier stage without methods.*\(there is none\), got "nowhere"/,
     );
     expect(problem({ name: 'g', stages, report: { against: ['c'] } })).toMatch(
       /report\.against\.0: expected a method of stage "methods" \(a, b\), got "c"/,
     );
     expect(problem({ name: 'g', stages, report: { stage: 'x' } })).toMatch(/report\.stage: expected one of backbone, methods/);
+  });
+
+  it('refuses a `from` stage with methods (no one model to start from), an empty methods list, a seed or trace twice', () => {
+    const methods = { name: 'm', presets: ['tiny-llama'], methods: { a: {} } };
+    expect(problem({ name: 'g', stages: [methods, { ...stages[0], name: 'x', from: 'm' }] })).toMatch(
+      /stages\.1\.from: expected an earlier stage without methods.*\(there is none\), got "m"/,
+    );
+    expect(problem({ name: 'g', stages: [{ ...methods, methods: {} }] })).toMatch(/stages\.0\.methods: expected at least one method/);
+    expect(problem({ name: 'g', seeds: [0, 0], traces: ['nl', 'nl'], stages })).toMatch(
+      /seeds: 0 is listed twice[\s\S]*traces: "nl" is listed twice/,
+    );
   });
 
   it('refuses two stages of one name and a method named like a stage (their runs would share ids)', () => {

@@ -73,6 +73,18 @@ describe('planRuns', () => {
     for (const [id, s] of third) expect(s === before.get(id)).toBe(!id.startsWith('no-cot'));
   });
 
+  it('takes settings by value, not by where the file writes a key, and makes bare data paths absolute', () => {
+    const a = grid({ config: { data: { format: 'synthetic', test: 'data/t.jsonl' }, eval: { limit: 50 } } });
+    const b = grid({ config: { eval: { limit: 50 }, data: { test: 'data/t.jsonl', format: 'synthetic' } } });
+    expect(planRuns(a).map((r) => r.settings)).toEqual(planRuns(b).map((r) => r.settings));
+    expect((planRuns(a)[0]!.config.data as { test: string }).test).toBe('/work/grids/data/t.jsonl');
+    const hub = grid({ config: { data: { train: 'hf:openai/gsm8k:train' } } });
+    expect((planRuns(hub)[0]!.config.data as { train: string }).train).toBe('hf:openai/gsm8k:train');
+    const runs = planRuns(a);
+    const rkv = runs.find((r) => r.id === 'kava-rkv-nl-seed1')!;
+    expect(rkv.fromSettings).toBe(runs.find((r) => r.id === 'backbone-nl-seed1')!.settings);
+  });
+
   it('names runs without a trace when the grid leaves the trace style to the config', () => {
     const runs = planRuns(grid({ traces: undefined, seeds: [3] }));
     expect(runs.map((r) => r.id)).toEqual(['backbone-seed3', 'kava-rkv-seed3', 'no-cot-seed3']);

@@ -65,11 +65,30 @@ describe('makeReport', () => {
     expect(report.tables[0]!.rows[1]!.against).toEqual({}); // the reference is not compared with itself
   });
 
+  it('shares a rank between equal means, shows no spread for one seed, and refuses pairs scored on other questions', () => {
+    const tied = makeReport(grid, runs, [
+      rec('ref-seed0', '1000'),
+      rec('mine-seed0', '1000'),
+      rec('late-seed0', '11'), // scored on two questions, not four
+    ]);
+    const rows = tied.tables[0]!.rows;
+    expect(rows.map((r) => [r.method, r.rank])).toEqual([
+      ['late', 1],
+      ['ref', 2],
+      ['mine', 2],
+    ]);
+    expect(rows[0]!.against.ref).toBeNull();
+    const md = reportMarkdown(tied);
+    expect(md).toContain('| 2 | mine | 25.0 (1 seed) | 0: 25.0 | +0.0 [+0.0, +0.0] |');
+    expect(md).toContain('| 1 | late | 100.0 (1 seed) | 0: 100.0 | – (no shared seed, or other questions) |');
+  });
+
   it('lists the starting points and what has no current record', () => {
     expect(report.startingPoints).toEqual([{ id: 'backbone-seed0', accuracy: 1 }]);
     expect(report.missing).toEqual(['backbone-seed1', 'late-seed0']);
     const md = reportMarkdown(report);
     expect(md).toContain('| 1 | mine | 87.5 ± 17.7 (2 seeds) | 0: 75.0, 1: 100.0 | +50.0 [');
+    expect(md).toMatch(/\| 3 \| late \| 0\.0 \(1 seed\) \| 1: 0\.0 \| -50\.0 \[[-+]?[\d.]+, [-+]?[\d.]+\] \|/);
     expect(md).toContain('Not yet run: backbone-seed1, late-seed0.');
   });
 });

@@ -42,11 +42,29 @@ describe('ResultsStore', () => {
     expect(store.all().map((r) => r.id)).toEqual(['a']);
   });
 
+  it('refuses a results "folder" that is a file, rather than reading it as no records', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'kava-store-'));
+    writeFileSync(join(parent, 'results'), 'not a folder');
+    const store = new ResultsStore(join(parent, 'results'));
+    expect(() => store.check()).toThrow(/the results folder .*results is a file, not a folder/);
+    expect(() => store.read('a')).toThrow(/cannot read the record .*a\.json: ENOTDIR/);
+    new ResultsStore(join(parent, 'not-yet')).check(); // a folder that does not exist yet is fine
+  });
+
   it('names the file of a record that is not one', () => {
     const store = new ResultsStore(mkdtempSync(join(tmpdir(), 'kava-store-')));
     writeFileSync(store.file('bad'), '{"id": "bad"');
     expect(() => store.all()).toThrow(/bad\.json: not a run record \(invalid JSON/);
     writeFileSync(store.file('bad'), '{"id": "bad"}');
     expect(() => store.read('bad')).toThrow(/bad\.json: not a run record \(no "accuracy"\)/);
+  });
+});
+
+describe('run folders', () => {
+  it('drop a torn last line of metrics.jsonl (a training killed mid-append), as a resume does', async () => {
+    const { progressOf } = await import('../src/run-folder.js');
+    const run = mkdtempSync(join(tmpdir(), 'kava-run-'));
+    writeFileSync(join(run, 'metrics.jsonl'), '{"step":1,"totalSteps":4}\n{"step":2,"totalSteps":4}\n{"step":3,"tot');
+    expect(progressOf(run)).toEqual({ step: 2, totalSteps: 4 });
   });
 });

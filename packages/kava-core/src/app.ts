@@ -101,4 +101,5 @@ export { checkExportDir, exportAdapter } from './runs/export-adapter.js';
 
 // Files and reproducibility: JSON and JSON Lines read with errors that name the file, the seeded generator.
 export { readJsonLines, readJsonObject } from './io/json-file.js';
+export { lockRunDir, type RunLock } from './train/run-lock.js';
 export { Rng } from './util/rng.js';

@@ -24,6 +24,7 @@ import {
   type RunContext,
   schedule,
   type SlurmOptions,
+  settingsHash,
   stopSignal,
   submitSlurm,
   trainRun,
@@ -41,11 +42,13 @@ const VERSION = (createRequire(import.meta.url)('../../package.json') as { versi
 const started = Date.now();
 const say = (line: string) => process.stdout.write(`[${((Date.now() - started) / 60000).toFixed(1)} min] ${line}\n`);
 
-/** The grid, its runs and its store; the report folder beside the results. */
+/** The grid, its runs, its store (checked readable and writable) and its report folder. */
 function open(file: string) {
   const grid = loadGrid(file);
   const runs = planRuns(grid);
-  return { grid, runs, store: new ResultsStore(grid.results), reportDir: dirname(grid.results) };
+  const store = new ResultsStore(grid.results);
+  store.check();
+  return { grid, runs, store, reportDir: grid.reportDir };
 }
 
 function context(grid: Grid, store: ResultsStore): RunContext {
@@ -98,6 +101,7 @@ export function experimentCommand(program: Command): void {
         file: string,
         flags: { executor: 'local' | 'slurm'; jobs?: string; partition?: string; time?: string; dryRun?: boolean },
       ) => {
+        const jobFlag = positiveFlag('--jobs', flags.jobs);
         const { grid, runs, store, reportDir } = open(file);
         await checkConfigs(grid, runs);
         const todo = schedule(grid, store, runs);
@@ -117,26 +121,31 @@ export function experimentCommand(program: Command): void {
           if (!todo.length) await finish(grid, runs, store, reportDir);
           return;
         }
-        const jobs =
-          positiveFlag('--jobs', flags.jobs) ?? grid.jobs ?? Math.max(1, Math.min(availableParallelism(), 2));
+        const jobs = jobFlag ?? grid.jobs ?? Math.max(1, Math.min(availableParallelism(), 2));
         const stopForwarding = forwardStopSignals((signal) =>
           say(`${signal}: the running trainings save a checkpoint and stop; run the same command again to resume`),
         );
         // Every minute, the step each running training has reached (each has its own log too).
+        const active = new Set<PlannedRun>();
         const ticker = setInterval(() => {
-          const now = running(
-            grid,
-            todo.map((s) => s.run),
-          );
-          if (now) say(`running: ${now}`);
+          try {
+            const now = running(grid, [...active]);
+            if (now) say(`running: ${now}`);
+          } catch {
+            // a log being written: the next minute reads it
+          }
         }, 60_000);
         try {
-          const summary = await runLocal(context(grid, store), todo, jobs, (run, outcome, n) => {
-            if (outcome.status === 'done')
-              say(
-                `${run.id}: ${(outcome.record.accuracy * 100).toFixed(1)} % (${outcome.record.correct}/${outcome.record.questions}) [${n}/${todo.length}]`,
-              );
-            else if (outcome.status === 'failed') say(`${run.id}: failed: ${outcome.reason} [${n}/${todo.length}]`);
+          const summary = await runLocal(context(grid, store), todo, jobs, {
+            onStart: (run) => active.add(run),
+            onOutcome: (run, outcome, n) => {
+              active.delete(run);
+              if (outcome.status === 'done')
+                say(
+                  `${run.id}: ${(outcome.record.accuracy * 100).toFixed(1)} % (${outcome.record.correct}/${outcome.record.questions}) [${n}/${todo.length}]`,
+                );
+              else if (outcome.status === 'failed') say(`${run.id}: failed: ${outcome.reason} [${n}/${todo.length}]`);
+            },
           });
           if (summary.stopped) throw new CommandExit(stoppedCode());
           await finish(grid, runs, store, reportDir);
@@ -187,23 +196,24 @@ export function experimentCommand(program: Command): void {
     .description("cancel the grid's Slurm jobs (each training saves a checkpoint; `run` again resumes them)")
     .action((file: string) => {
       const { grid } = open(file);
-      cancelSlurm(grid);
-      say(`cancelled the jobs named kava-${grid.name}-*`);
+      const jobs = cancelSlurm(grid);
+      say(jobs.length ? `cancelled job ${jobs.join(', ')}` : 'no job of this grid is in the queue');
     });
 
   experiment
     .command('task', { hidden: true })
     .argument('<grid>', 'grid file')
-    .requiredOption('--stage <name>', 'the stage')
-    .requiredOption('--index <i>', "the run's position in the stage (a Slurm array task id)")
+    .requiredOption('--run <id>', 'the run')
+    .option('--settings <hash>', 'the fingerprint of the settings it was submitted with (refused if they changed)')
     .description('train one run of a grid (what a Slurm array task runs)')
-    .action(async (file: string, flags: { stage: string; index: string }) => {
+    .action(async (file: string, flags: { run: string; settings?: string }) => {
       const { grid, runs, store } = open(file);
-      const stageRuns = runs.filter((r) => r.stage === flags.stage);
-      const run = stageRuns[Number(flags.index)];
+      const run = runs.find((r) => r.id === flags.run);
       if (!run)
+        throw new ConfigError(`${file}: the grid has no run ${flags.run} any more (it changed since it was submitted)`);
+      if (flags.settings && settingsHash(run.settings) !== flags.settings)
         throw new ConfigError(
-          `${file}: stage "${flags.stage}" has ${stageRuns.length} runs; there is no run ${flags.index} (the grid changed since it was submitted?)`,
+          `${file}: the settings of ${run.id} changed since it was submitted; run \`kava experiment run ${file} --executor slurm\` again`,
         );
       const needModel = schedule(grid, store, runs).find((s) => s.run.id === run.id)?.needModel ?? false;
       const stopForwarding = forwardStopSignals((signal) =>

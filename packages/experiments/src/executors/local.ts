@@ -21,7 +21,10 @@ export async function runLocal(
   ctx: RunContext,
   scheduled: readonly ScheduledRun[],
   jobs: number,
-  onOutcome: (run: PlannedRun, outcome: RunOutcome, index: number) => void = () => {},
+  events: {
+    onStart?: (run: PlannedRun) => void;
+    onOutcome?: (run: PlannedRun, outcome: RunOutcome, index: number) => void;
+  } = {},
 ): Promise<ExecutionSummary> {
   const summary: ExecutionSummary = { trained: [], failed: [], stopped: false };
   const outcomes = new Map<string, Promise<RunOutcome>>();
@@ -48,12 +51,13 @@ export async function runLocal(
     while (queue.length && !stopSignal()) {
       const i = Math.max(queue.findIndex(ready), 0);
       const item = queue.splice(i, 1)[0]!;
+      events.onStart?.(item.run);
       const outcome = await task(item);
       settled.add(item.run.id);
       finish.get(item.run.id)!(outcome);
       if (outcome.status === 'done' && outcome.trained) summary.trained.push(item.run.id);
       if (outcome.status === 'failed') summary.failed.push({ id: item.run.id, reason: outcome.reason });
-      onOutcome(item.run, outcome, ++finished);
+      events.onOutcome?.(item.run, outcome, ++finished);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));

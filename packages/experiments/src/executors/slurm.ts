@@ -1,10 +1,13 @@
 // The Slurm executor: one job array per stage, one array task per run to train, a stage that
 // fine-tunes an earlier one's models submitted with --dependency=afterok on that stage's job. Each
-// task is `kava experiment task GRID --stage S --index I` (the same trainRun as the local
-// executor), writing its record to the shared results folder. Finished runs are never submitted,
+// task is `kava experiment task GRID --run ID --settings HASH` (the same trainRun as the local
+// executor), writing its record to the shared results folder; the array's script maps task ids
+// to runs, so a task trains the run it was submitted for even if the grid file changes meanwhile
+// (it refuses to when that run's settings changed). Finished runs are never submitted,
 // nor runs already pending or running; a cancelled or failed task resumes from its checkpoint
 // when the grid is run again. Only Slurm's own commands: sbatch, squeue, scancel.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KavaError } from '@kava/core/app';
@@ -13,21 +16,25 @@ import type { KavaCommand } from '../kava-child.js';
 import type { PlannedRun } from '../plan.js';
 import type { ScheduledRun } from '../schedule.js';
 
-/** One sbatch call: a stage's job array. */
+/** One sbatch call: a stage's job array; task i trains run ids[i]. */
 export interface SlurmSubmission {
   jobId: string;
   stage: string;
-  /** The array's task indices (positions in the stage's runs) and the runs they train. */
-  indices: number[];
   ids: string[];
   dependsOn: string[];
   submitted: string;
 }
 
+/** A short fingerprint of a run's settings: what its task checks before it trains. */
+export const settingsHash = (settings: string): string =>
+  createHash('sha256').update(settings).digest('hex').slice(0, 16);
+
 /** An array task squeue lists: pending, running, or ended within MinJobAge. */
 export interface SlurmTask {
   jobId: string;
   index: number;
+  /** The run it trains (from jobs.jsonl), or null for a job this checkout did not record. */
+  id: string | null;
   /** squeue's state: PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, ... */
   state: string;
   stage: string;
@@ -61,8 +68,22 @@ export function submissions(grid: Grid): SlurmSubmission[] {
     .map((l) => JSON.parse(l) as SlurmSubmission);
 }
 
-/** The states of a task that is still to run or running (squeue's long names). */
-const LIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPENDED', 'REQUEUED', 'RESIZING']);
+/** The states of a task that is still to run, running, or held to run again (squeue's long names). */
+const LIVE = new Set([
+  'PENDING',
+  'CONFIGURING',
+  'RUNNING',
+  'COMPLETING',
+  'SUSPENDED',
+  'STOPPED',
+  'SIGNALING',
+  'STAGE_OUT',
+  'REQUEUED',
+  'REQUEUE_HOLD',
+  'REQUEUE_FED',
+  'RESV_DEL_HOLD',
+  'RESIZING',
+]);
 
 /**
  * This grid's tasks that squeue lists: pending and running ones, and (`ended`) those that ended
@@ -71,23 +92,35 @@ const LIVE = new Set(['PENDING', 'CONFIGURING', 'RUNNING', 'COMPLETING', 'SUSPEN
  */
 export function queuedTasks(grid: Grid, { ended = false } = {}): SlurmTask[] {
   const names = grid.stages.map((s) => jobName(grid, s.name));
+  const subs = new Map(submissions(grid).map((s) => [s.jobId, s]));
+  // Only this user's jobs (--me), and of those only the ones working in this grid's runs folder
+  // (%Z): another checkout's grid of the same name is another experiment.
   // --array: one line per array task, %i = <job>_<index> (a pending range prints as <job>_[1-3]); %r the reason
   const out = slurm('squeue', [
     '--noheader',
+    '--me',
     '--array',
     ...(ended ? ['--states=all'] : []),
     `--name=${names.join(',')}`,
-    '--format=%i|%T|%j|%r',
+    '--format=%i|%T|%j|%r|%Z',
   ]);
   return out
     .split('\n')
     .filter(Boolean)
     .flatMap((line) => {
-      const [id, state, name, reason] = line.trim().split('|');
+      const [id, state, name, reason, workDir] = line.trim().split('|');
       const stage = grid.stages.find((s) => jobName(grid, s.name) === name)?.name;
       const m = /^(\d+)_(\d+|\[[^\]]+\])$/.exec(id ?? '');
-      if (!stage || !m) return [];
-      return expandIndices(m[2]!).map((index) => ({ jobId: m[1]!, index, state: state!, stage, reason: reason ?? '' }));
+      if (!stage || !m || workDir !== grid.runs) return [];
+      const sub = subs.get(m[1]!);
+      return expandIndices(m[2]!).map((index) => ({
+        jobId: m[1]!,
+        index,
+        id: sub?.ids[index] ?? null,
+        state: state!,
+        stage,
+        reason: reason ?? '',
+      }));
     });
 }
 
@@ -123,36 +156,35 @@ export function submitSlurm(
   log: (line: string) => void,
 ): SlurmSubmission[] {
   mkdirSync(slurmFolder(grid), { recursive: true });
-  const queued = queuedTasks(grid).filter((t) => LIVE.has(t.state));
+  const queued = queuedTasks(grid).filter((t) => LIVE.has(t.state) && t.id !== null);
   // A task waiting on a job that failed or was cancelled would wait forever: it is cancelled and
   // submitted again (after the run it waits for).
   const stuck = queued.filter((t) => t.reason === 'DependencyNeverSatisfied');
   for (const t of stuck) slurm('scancel', [`${t.jobId}_${t.index}`]);
   const active = queued.filter((t) => !stuck.includes(t));
-  const stageRuns = (stage: string) => plan.filter((r) => r.stage === stage);
   const jobOf = new Map<string, string>(); // run id -> the job that trains it (active or submitted now)
-  for (const t of active) {
-    const run = stageRuns(t.stage)[t.index];
-    if (run) jobOf.set(run.id, t.jobId);
-  }
+  for (const t of active) jobOf.set(t.id!, t.jobId);
   const made: SlurmSubmission[] = [];
   for (const stage of grid.stages) {
-    const runs = stageRuns(stage.name);
     const todo = scheduled.filter((s) => s.run.stage === stage.name && !jobOf.has(s.run.id));
     const held = scheduled.filter((s) => s.run.stage === stage.name && jobOf.has(s.run.id));
     if (held.length) log(`${stage.name}: ${held.length} run(s) already in the queue (${held.map((s) => s.run.id).join(', ')})`);
     if (!todo.length) continue;
-    const indices = todo.map((s) => runs.indexOf(s.run));
     const dependsOn = [
       ...new Set(todo.flatMap((s) => (s.run.from && jobOf.has(s.run.from) ? [jobOf.get(s.run.from)!] : []))),
     ];
+    // sbatch keeps a copy of the script: a later submission may rewrite the file.
     const script = join(slurmFolder(grid), `${stage.name}.sh`);
     writeFileSync(
       script,
       [
         '#!/bin/sh',
         `# kava experiment run ${grid.file}: one run of stage "${stage.name}" per array task`,
-        `exec ${[...kava, 'experiment', 'task', grid.file, '--stage', stage.name].map(quote).join(' ')} --index "$SLURM_ARRAY_TASK_ID"`,
+        'case "$SLURM_ARRAY_TASK_ID" in',
+        ...todo.map((s, i) => `  ${i}) run=${s.run.id}; settings=${settingsHash(s.run.settings)} ;;`),
+        '  *) echo "no run for array task $SLURM_ARRAY_TASK_ID" >&2; exit 2 ;;',
+        'esac',
+        `exec ${[...kava, 'experiment', 'task', grid.file].map(quote).join(' ')} --run "$run" --settings "$settings"`,
         '',
       ].join('\n'),
       { mode: 0o755 },
@@ -160,14 +192,15 @@ export function submitSlurm(
     const args = [
       '--parsable',
       `--job-name=${jobName(grid, stage.name)}`,
-      `--array=${indices.join(',')}`,
+      `--array=0-${todo.length - 1}`,
       `--output=${join(slurmFolder(grid), `${stage.name}-%A_%a.log`)}`,
       `--chdir=${grid.runs}`,
       `--cpus-per-task=${options.cpusPerTask}`,
       ...(options.partition ? [`--partition=${options.partition}`] : []),
       ...(options.mem ? [`--mem=${options.mem}`] : []),
       ...(options.time ? [`--time=${options.time}`] : []),
-      // A stage whose starting point failed or was cancelled leaves the queue instead of waiting forever.
+      // Where the cluster honours it, a stage whose starting point failed or was cancelled leaves the
+      // queue instead of waiting (DependencyNeverSatisfied); elsewhere the next `run` cancels it.
       ...(dependsOn.length ? [`--dependency=afterok:${dependsOn.join(':')}`, '--kill-on-invalid-dep=yes'] : []),
       ...options.options,
       script,
@@ -176,7 +209,6 @@ export function submitSlurm(
     const sub: SlurmSubmission = {
       jobId,
       stage: stage.name,
-      indices,
       ids: todo.map((s) => s.run.id),
       dependsOn,
       submitted: new Date().toISOString(),
@@ -191,9 +223,11 @@ export function submitSlurm(
   return made;
 }
 
-/** Cancels this grid's pending and running tasks (scancel by job name). */
-export function cancelSlurm(grid: Grid): void {
-  for (const stage of grid.stages) slurm('scancel', [`--name=${jobName(grid, stage.name)}`]);
+/** Cancels this grid's pending and running tasks (this user's, in this grid's runs folder). */
+export function cancelSlurm(grid: Grid): string[] {
+  const jobs = [...new Set(queuedTasks(grid).map((t) => t.jobId))];
+  if (jobs.length) slurm('scancel', jobs);
+  return jobs;
 }
 
 const quote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
