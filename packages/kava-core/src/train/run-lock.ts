@@ -37,6 +37,7 @@ function alive(owner: LockOwner): boolean {
 
 /** A held run-folder lock; `release` is idempotent. */
 export interface RunLock {
+  /** Removes the lock file (once; later calls do nothing). */
   release(): void;
 }
 
