@@ -253,6 +253,21 @@ for (const traces of [...new Set(records.filter((r) => r.window !== undefined).m
       });
       lines.push(`| ${scorer} | ${window}${window === DEFAULT_WINDOW ? ' (default)' : ''} | ${row.join(' | ')} |`);
     }
+  // Each share's best window row against the main table's best press at that share.
+  const mainRows = records.filter((r) => r.traces === traces && r.id !== 'full' && r.window === undefined);
+  const best = (rs) => rs.reduce((a, b) => (b.accuracy > a.accuracy ? b : a));
+  lines.push(
+    '',
+    'The window is what these scorers see of the answer: the last W trace tokens stand in for it. The likely',
+    'reason a short one fails on verbose traces (not measured here): the last few tokens of a wordy sentence',
+    'attend to its own words, not to the earlier results the answer needs.',
+    ...shares.map((s) => {
+      const w = best(cells.filter((r) => r.share === s));
+      const m = best(mainRows.filter((r) => r.share === s));
+      return `At ${Math.round(100 * s)} %: the best window row is ${w.scorer} with W = ${w.window} (${delta(w, full)}); the best row of the main table, ${pressOf(m)} (${delta(m, full)}).`;
+    }),
+    'Long traces want a wider window than the default: `--set eval.kvQueryWindow=32`.',
+  );
   lines.push('');
 }
 
