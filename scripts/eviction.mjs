@@ -103,9 +103,21 @@ for (const spec of values['report-only'] ? [] : values.backbone) {
     const base = full ?? evaluate(copy, []);
     if (!full) record(traces, 'full', pick(base));
     const trace = Math.max(4, Math.round(base.generatedTokensPerQuestion));
-    for (const share of SHARES) {
+    // N, a share of the mean trace, and W = max(2, ⌈N/4⌉); the eval flags of such a budget.
+    const budgetAt = (share) => {
       const budget = Math.max(1, Math.round(share * trace));
-      const interval = Math.max(2, Math.ceil(budget / 4));
+      return { budget, interval: Math.max(2, Math.ceil(budget / 4)) };
+    };
+    const budgetFlags = ({ budget, interval }, scorer) => [
+      '--kv-budget',
+      String(budget),
+      '--kv-interval',
+      String(interval),
+      '--kv-scorer',
+      scorer,
+    ];
+    for (const share of SHARES) {
+      const { budget, interval } = budgetAt(share);
       const cells = [
         ...values.scorers.split(',').map((scorer) => ({ scorer, evictor: 'topk' })),
         ...values.evictors.split(',').map((evictor) => ({ scorer: EVICTOR_SCORER, evictor })),
@@ -113,34 +125,19 @@ for (const spec of values['report-only'] ? [] : values.backbone) {
       for (const { scorer, evictor } of cells) {
         const id = `${evictor === 'topk' ? scorer : `${scorer}+${evictor}`}-${share}`;
         if (existsSync(join(RECORDS, `${traces}-${id}.json`))) continue;
-        const r = evaluate(copy, [
-          '--kv-budget',
-          String(budget),
-          '--kv-interval',
-          String(interval),
-          '--kv-scorer',
-          scorer,
-          '--kv-evictor',
-          evictor,
-        ]);
+        const r = evaluate(copy, [...budgetFlags({ budget, interval }, scorer), '--kv-evictor', evictor]);
         record(traces, id, { scorer, evictor, share, budget, interval, ...pick(r) });
       }
     }
     for (const share of WINDOW_SHARES) {
-      const budget = Math.max(1, Math.round(share * trace));
-      const interval = Math.max(2, Math.ceil(budget / 4));
+      const { budget, interval } = budgetAt(share);
       for (const window of values.windows.split(',').filter(Boolean).map(Number))
         for (const scorer of WINDOW_SCORERS) {
           if (window === DEFAULT_WINDOW) continue; // the main table's cell
           const id = `${scorer}-w${window}-${share}`;
           if (existsSync(join(RECORDS, `${traces}-${id}.json`))) continue;
           const r = evaluate(copy, [
-            '--kv-budget',
-            String(budget),
-            '--kv-interval',
-            String(interval),
-            '--kv-scorer',
-            scorer,
+            ...budgetFlags({ budget, interval }, scorer),
             '--set',
             `eval.kvQueryWindow=${window}`,
           ]);
@@ -193,6 +190,12 @@ const lines = [
   'points, with a paired bootstrap 95 % interval over the questions.',
   '',
 ];
+/** A cell: the accuracy, and Δ to the full cache with its paired bootstrap 95 % interval over the questions. */
+const delta = (r, full) => {
+  const { diff, lo, hi } = pairedBootstrap([...r.perQuestion].map(Number), [...full.perQuestion].map(Number));
+  const f = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+  return `${(100 * r.accuracy).toFixed(1)}, ${f(diff)} [${f(lo)}, ${f(hi)}]`;
+};
 const intro = lines.length;
 for (const traces of [...new Set(records.map((r) => r.traces))].sort()) {
   const full = records.find((r) => r.traces === traces && r.id === 'full');
@@ -209,12 +212,7 @@ for (const traces of [...new Set(records.map((r) => r.traces))].sort()) {
   for (const press of [...new Set(rows.map(pressOf))]) {
     const cells = shares.map((s) => {
       const r = rows.find((x) => pressOf(x) === press && x.share === s);
-      if (!r) return '–';
-      const a = [...r.perQuestion].map(Number);
-      const b = [...full.perQuestion].map(Number);
-      const { diff, lo, hi } = pairedBootstrap(a, b);
-      const f = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
-      return `${(100 * r.accuracy).toFixed(1)}, ${f(diff)} [${f(lo)}, ${f(hi)}]`;
+      return r ? delta(r, full) : '–';
     });
     lines.push(`| ${press} | ${cells.join(' | ')} |`);
   }
@@ -222,11 +220,6 @@ for (const traces of [...new Set(records.map((r) => r.traces))].sort()) {
 }
 
 // The stand-in window: the answer-reading scorers with more or fewer of the last tokens' queries.
-const delta = (r, full) => {
-  const { diff, lo, hi } = pairedBootstrap([...r.perQuestion].map(Number), [...full.perQuestion].map(Number));
-  const f = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
-  return `${(100 * r.accuracy).toFixed(1)}, ${f(diff)} [${f(lo)}, ${f(hi)}]`;
-};
 for (const traces of [...new Set(records.filter((r) => r.window !== undefined).map((r) => r.traces))].sort()) {
   const full = records.find((r) => r.traces === traces && r.id === 'full');
   const main = records.filter(
