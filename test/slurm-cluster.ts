@@ -35,7 +35,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { cpus as machineCpus, hostname, tmpdir, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -148,17 +148,28 @@ async function ensureInstalled(env: NodeJS.ProcessEnv): Promise<string | null> {
   return null;
 }
 
-/** A TCP port nobody listens on now (bound and released; good enough for a test). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+/** `count` distinct TCP ports nobody listens on now. All are held until all are known: releasing one
+ * before asking for the next lets the kernel hand out the same port twice (slurmctld and slurmd on
+ * one port: "Address already in use"). Another process may still take one before our daemons bind
+ * it, so startSlurm retries on that error. */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    return typeof address === 'object' && address ? address.port : 0;
   });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }
 
 /** Pids of this cluster's job steps and of the processes its jobs run, found through /proc, for
@@ -206,6 +217,15 @@ async function terminate(child: ChildProcess, graceMs = 5_000): Promise<void> {
 }
 
 export async function startSlurm(options: SlurmOptions = {}): Promise<SlurmCluster | SlurmSkip> {
+  // A port taken by another process between freePorts and the daemons' bind (another test file's
+  // cluster, say) fails the start; new ports fix it.
+  for (let attempt = 1; ; attempt++) {
+    const started = await startSlurmOnce(options);
+    if (!('skip' in started) || attempt === 3 || !started.skip.includes('Address already in use')) return started;
+  }
+}
+
+async function startSlurmOnce(options: SlurmOptions): Promise<SlurmCluster | SlurmSkip> {
   if (process.platform !== 'linux') return { skip: `Slurm needs Linux (this is ${process.platform})` };
   if (process.getuid?.() !== 0) return { skip: 'not root: the Slurm test cluster runs its daemons as root' };
 
@@ -333,7 +353,7 @@ export async function startSlurm(options: SlurmOptions = {}): Promise<SlurmClust
       await sleep(100);
     }
 
-    const [ctldPort, slurmdPort] = [await freePort(), await freePort()];
+    const [ctldPort, slurmdPort] = await freePorts(2);
     const host = hostname().split('.')[0];
     // Under the machine's memory, so that the node is honest even without config_overrides below.
     const memoryMb = Math.floor((totalmem() / 2 ** 20) * 0.9);
