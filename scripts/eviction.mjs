@@ -3,7 +3,9 @@
 // a KV budget (kava eval --mode cot --kv-budget N), for every scorer with the uniform top-k
 // evictor and for the budget-allocating evictors (per layer, per head) with one scorer, at a share
 // of the trace's mean length. Each finished evaluation is a small JSON record in
-// docs/results/eviction/; the report (docs/eviction.md and its chart) is remade from the records alone.
+// docs/results/eviction/; the report (docs/eviction.md and its chart) is remade from the records alone,
+// with a second table: KaVa distilled with two of the new presses (records of `npm run experiment --
+// --presses`, docs/results/runs/) beside the replication's runs from the same backbones.
 //   node scripts/eviction.mjs --backbone equation=RUN --backbone nl=RUN [--limit 200] [--report-only] [--report-dir DIR]
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,12 @@ const SHARES = [0.25, 0.5, 0.75];
 const WINDOW_SCORERS = ['attention', 'rkv'];
 const WINDOW_SHARES = [0.5, 0.75];
 const DEFAULT_WINDOW = 8;
+
+/** The second table: the KaVa-with-new-presses runs and the replication grid they are compared with. */
+const DISTILL_PRESSES = 'two-stage-presses-stage1-3000';
+const DISTILL_BASE = 'two-stage-stage1-3000';
+const DISTILL_BASE_METHODS = ['no-cot', 'pccot', 'kava-random', 'kava-rkv'];
+const DISTILL_AGAINST = ['kava-rkv', 'no-cot'];
 
 const { values } = parseArgs({
   options: {
@@ -262,6 +270,92 @@ for (const traces of [...new Set(records.filter((r) => r.window !== undefined).m
     'Long traces want a wider window than the default: `--set eval.kvQueryWindow=32`.',
   );
   lines.push('');
+}
+
+// The second table: KaVa distilled with two of the new presses as its scorer, on the same seed-1
+// backbones, beside the replication's KaVa/R-KV, KaVa/random, PCCoT (no KV loss) and no-CoT runs.
+const distilled = (experiment) => {
+  const dir = join(REPO, 'docs/results/runs', experiment);
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('-seed1.json'))
+        .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')))
+    : [];
+};
+const pressRuns = distilled(DISTILL_PRESSES);
+const baseRuns = distilled(DISTILL_BASE).filter((r) => DISTILL_BASE_METHODS.includes(r.method));
+if (pressRuns.length) {
+  lines.push(
+    '## KaVa distilled with the new presses as its scorer',
+    '',
+    `The latent student of KaVa (docs/results.md) with SnapKV or H2O choosing which teacher entries it`,
+    `distils, seed 1, 1,000 stage-2 steps from the 3,000-step CoT backbones (records in`,
+    `[results/runs/${DISTILL_PRESSES}/](results/runs/${DISTILL_PRESSES}/)), beside the replication's runs from the same`,
+    `backbones ([results/runs/${DISTILL_BASE}/](results/runs/${DISTILL_BASE}/)). Test accuracy on the 400 held-out questions;`,
+    'Δ is paired over the questions, with a bootstrap 95 % interval over the questions only: seeds differ by 2–4',
+    'points (docs/results.md), so these intervals understate the uncertainty of a one-seed comparison.',
+    '"Latents shuffled" and "placeholders" are the same model evaluated with the latents of another question',
+    'of the batch, and with no latent rollout at all (kava eval --latent-usage), where the run recorded them.',
+    '',
+  );
+  const pct = (x) => (x === undefined ? '–' : (100 * x).toFixed(1));
+  const bits = (r) => [...r.perQuestion].map(Number);
+  const cell = (r, ref) => {
+    if (!ref || r === ref) return '–';
+    const { diff, lo, hi } = pairedBootstrap(bits(r), bits(ref));
+    const f = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}`;
+    return `${f(diff)} [${f(lo)}, ${f(hi)}]`;
+  };
+  const verdicts = [];
+  for (const traces of [...new Set(pressRuns.map((r) => r.traces))].sort()) {
+    const rows = [...baseRuns, ...pressRuns].filter((r) => r.traces === traces);
+    const stage1 = new Set(rows.map((r) => JSON.parse(r.settings).stage1));
+    if (stage1.size !== 1)
+      throw new Error(`eviction: the ${traces} runs of the second table come from different backbones`);
+    const of = (method) => rows.find((r) => r.method === method);
+    const against = DISTILL_AGAINST.map(of);
+    lines.push(
+      `### ${traces} traces`,
+      '',
+      `| method | accuracy | ${DISTILL_AGAINST.map((m) => `Δ vs ${m} [95 % CI]`).join(' | ')} | latents shuffled | placeholders |`,
+      `|---|---|${DISTILL_AGAINST.map(() => '---').join('|')}|---|---|`,
+    );
+    for (const method of [...DISTILL_BASE_METHODS, ...new Set(pressRuns.map((r) => r.method))]) {
+      const r = of(method);
+      if (!r) continue;
+      lines.push(
+        `| ${method} | ${pct(r.accuracy)} (${r.correct}/${r.questions}) | ${against.map((ref) => cell(r, ref)).join(' | ')} | ${pct(r.accuracyLatentsShuffled)} | ${pct(r.accuracyLatentsPlaceholder)} |`,
+      );
+      if (pressRuns.includes(r)) {
+        const [rkv, noCot] = against;
+        const vs = (ref) => pairedBootstrap(bits(r), bits(ref));
+        const side = ({ lo, hi }) => (lo > 0 ? 'above' : hi < 0 ? 'below' : 'within noise of');
+        verdicts.push(
+          `${method} on ${traces} traces is ${side(vs(rkv))} KaVa/R-KV (${cell(r, rkv)}) and ${side(vs(noCot))} no-CoT (${cell(r, noCot)})` +
+            (r.accuracyLatentsPlaceholder !== undefined
+              ? `; without its latents it scores ${pct(r.accuracyLatentsPlaceholder)} against ${pct(r.accuracy)} with them.`
+              : '.'),
+        );
+      }
+    }
+    lines.push('');
+  }
+  const allWithin = verdicts.every((v) => v.includes('is within noise of KaVa/R-KV'));
+  const noneAbove = verdicts.every((v) => !v.includes('above no-CoT'));
+  lines.push(
+    '**Verdict.** ' + verdicts.join(' '),
+    ...(allWithin && noneAbove
+      ? [
+          'At one seed and 1,000 stage-2 steps neither new press is told apart from R-KV as a distillation target,',
+          'and none lifts the student above no-CoT: as in the replication, where R-KV, KeyDiff and random were within',
+          'noise of each other, the choice of press does not move the latent student past answering at once. That',
+          'is the open problem of docs/results.md (issue 36), not a property of the press. Which press keeps a',
+          '*decoding* cache intact (the tables above) and which makes a better distillation target are different',
+          'questions.',
+        ]
+      : ['The presses differ here as a distillation target; a second seed would tell whether it holds.']),
+    '',
+  );
 }
 
 // The chart: accuracy against the budget's share of the trace, one line per press, the full cache at 100 %.

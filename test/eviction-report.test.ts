@@ -17,7 +17,7 @@ describe('the eviction report', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('--report-only remakes docs/eviction.md from the committed records, with a chart of every press', () => {
+  test('--report-only remakes docs/eviction.md from the committed records, with a chart of every press and the distillation table', () => {
     const r = spawnSync(process.execPath, [script, '--report-only', '--report-dir', dir], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
@@ -34,6 +34,13 @@ describe('the eviction report', () => {
     );
     expect(presses.size).toBeGreaterThanOrEqual(9);
     for (const press of presses) expect(svg).toContain(`>${press}</text>`);
+    // The second table: every KaVa run distilled with a new press, by its committed numbers.
+    const report = readFileSync(join(dir, 'eviction.md'), 'utf8');
+    const distilled = join(root, 'docs/results/runs/two-stage-presses-stage1-3000');
+    for (const f of readdirSync(distilled)) {
+      const r = JSON.parse(readFileSync(join(distilled, f), 'utf8'));
+      expect(report).toContain(`| ${r.method} | ${(100 * r.accuracy).toFixed(1)} (${r.correct}/${r.questions}) |`);
+    }
   });
 
   test('a backbone that is not a run folder is refused by name', () => {
