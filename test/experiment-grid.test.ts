@@ -68,14 +68,31 @@ describe('kava experiment run (local executor)', () => {
     expect(status.stdout).toContain('tiny: 6 done');
   });
 
-  it('on a fresh clone (records only) retrains just the backbone a missing run needs, keeping its record', () => {
+  it('on a fresh clone (records only) retrains just the backbone a missing run of the slice needs, keeping its record', () => {
     rmSync(join(dir, 'experiments/tiny/runs'), { recursive: true });
     rmSync(record('kava-rkv-equation-seed1'));
+    rmSync(record('kava-value-norm-equation-seed0')); // outside the slice below: stays missing
     const backbone = readFileSync(record('backbone-equation-seed1'), 'utf8');
     const other = readFileSync(record('kava-rkv-equation-seed0'), 'utf8');
-    const r = kava(dir, 'run', 'grid.yaml');
+    // --on-record runs once per new record (the rebuilt backbone keeps its record: no call).
+    const r = kava(
+      dir,
+      'run',
+      'grid.yaml',
+      '--seeds',
+      '1',
+      '--on-record',
+      'echo "$KAVA_RUN $KAVA_RECORD" >> recorded.txt',
+    );
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('5 done; 2 to train: backbone-equation-seed1, kava-rkv-equation-seed1');
+    expect(r.stdout).toContain('4 done; 2 to train: backbone-equation-seed1, kava-rkv-equation-seed1');
+    expect(readFileSync(join(dir, 'recorded.txt'), 'utf8')).toBe(
+      `kava-rkv-equation-seed1 ${record('kava-rkv-equation-seed1')}\n`,
+    );
+    expect(existsSync(record('kava-value-norm-equation-seed0'))).toBe(false);
+    expect(JSON.parse(readFileSync(join(dir, 'experiments/tiny/report.json'), 'utf8')).missing).toEqual([
+      'kava-value-norm-equation-seed0',
+    ]);
     expect(r.stdout).toMatch(/backbone-equation-seed1: rebuilt, [\d.]+ % against the record's [\d.]+ %/);
     expect(readFileSync(record('backbone-equation-seed1'), 'utf8')).toBe(backbone);
     expect(readFileSync(record('kava-rkv-equation-seed0'), 'utf8')).toBe(other);

@@ -2,12 +2,12 @@
 // seeds and trace styles; `planRuns` expands it, `schedule` picks what is missing, an executor
 // (local or Slurm) trains it, each run's record lands in the results store, and `makeReport`
 // compares the methods with seed-aware intervals. The `kava experiment` command is its face.
-export { gridFrom, gridSchema, loadGrid, type Grid, type Stage } from './grid-file.js';
+export { gridFrom, gridSchema, loadGrid, REPORT_KINDS, type Grid, type Stage } from './grid-file.js';
 export { modelFolder, planRuns, type PlannedRun, runFolder } from './plan.js';
-export { type LatentUsage, ResultsStore, type RunRecord } from './store.js';
+export { type Gradients, type LatentUsage, ResultsStore, type RunRecord, type TermGradNorm } from './store.js';
 export { claimRunFolder, type EvalRow, finishedRun, type FinishedRun, hasCheckpoint, progressOf } from './run-folder.js';
 export { blasSettings, childEnvFor, forwardStopSignals, type KavaCommand, runKava, stopSignal } from './kava-child.js';
-export { hasModel, type RunContext, type RunOutcome, trainRun } from './train-run.js';
+export { gradientsOf, hasModel, type RunContext, type RunOutcome, trainRun } from './train-run.js';
 export { schedule, type ScheduledRun } from './schedule.js';
 export { type ExecutionSummary, runLocal } from './executors/local.js';
 export {
@@ -32,3 +32,22 @@ export {
   seedQuestionBootstrap,
   std,
 } from './stats.js';
+export {
+  chooseRecipes,
+  compare,
+  type Comparison,
+  foldInto,
+  isLatent,
+  type MethodCell,
+  methodBars,
+  methodTable,
+  otherBuilds,
+  type PageInput,
+  readResults,
+  type RenderSvg,
+  replicationPageName,
+  writeGridPage,
+  writeReplicationPage,
+  writeResultsJson,
+  writeStudyPage,
+} from './pages/index.js';

@@ -4,6 +4,8 @@ import { isAbsolute, dirname, join, resolve } from 'node:path';
 import { mergeConfigs } from '@kava/core/app';
 import type { Grid, Stage } from './grid-file.js';
 
+type Method = NonNullable<Stage['methods']>[string] | { presets: string[]; config: Record<string, unknown>; traces?: undefined; results?: undefined };
+
 /** One training of a grid. */
 export interface PlannedRun {
   /** `<method or stage>[-<trace>]-seed<seed>`: the record's file name and the run's folder. */
@@ -22,6 +24,8 @@ export interface PlannedRun {
   fromSettings: string | null;
   /** Whether a later stage fine-tunes this run's model (so it is exported after training). */
   exported: boolean;
+  /** The folder of its record: the grid's, or another grid's that shares the run (`results` of its stage or method). */
+  results: string;
   /**
    * What decides the run's numbers: its presets, its config as the grid file writes it (paths as
    * written, so a record is reused from another checkout; keys sorted, so where in the file a
@@ -37,14 +41,15 @@ export function planRuns(grid: Grid): PlannedRun[] {
   const byKey = new Map<string, PlannedRun>(); // `${stage}:${trace}:${seed}` -> the stage's run (stages without methods)
   const exportedStages = new Set(grid.stages.flatMap((s) => (s.from ? [s.from] : [])));
   for (const stage of grid.stages) {
-    const methods: [string, { presets: string[]; config: Record<string, unknown> }][] = stage.methods
+    const methods: [string, Method][] = stage.methods
       ? Object.entries(stage.methods)
-      : [[stage.name, { presets: [], config: {} }]];
+      : [[stage.method ?? stage.name, { presets: [], config: {} }]];
     for (const trace of grid.traces ?? [null])
       for (const seed of grid.seeds)
         for (const [method, m] of methods) {
+          if (trace && m.traces && !m.traces.includes(trace)) continue;
           const from = stage.from ? fromRun(byKey, stage, trace, seed) : null;
-          const id = `${method}${trace ? `-${trace}` : ''}-seed${seed}`;
+          const id = `${stage.methods ? method : stage.name}${trace ? `-${trace}` : ''}-seed${seed}`;
           const presets = [...stage.presets, ...m.presets];
           const written = mergeConfigs(
             grid.config,
@@ -64,6 +69,7 @@ export function planRuns(grid: Grid): PlannedRun[] {
             from: from?.id ?? null,
             fromSettings: from?.settings ?? null,
             exported: exportedStages.has(stage.name),
+            results: resolve(dirname(grid.file), m.results ?? stage.results ?? grid.results),
             settings,
           };
           runs.push(run);

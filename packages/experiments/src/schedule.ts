@@ -11,8 +11,16 @@ export interface ScheduledRun {
   needModel: boolean;
 }
 
-/** The runs to train, each after the run it fine-tunes. */
-export function schedule(grid: Grid, store: ResultsStore, runs: readonly PlannedRun[]): ScheduledRun[] {
+/**
+ * The runs to train, each after the run it fine-tunes; `only` picks a slice of the grid (the runs
+ * the slice fine-tunes are still trained when their model is missing).
+ */
+export function schedule(
+  grid: Grid,
+  store: ResultsStore,
+  runs: readonly PlannedRun[],
+  only: (run: PlannedRun) => boolean = () => true,
+): ScheduledRun[] {
   const byId = new Map(runs.map((r) => [r.id, r]));
   const chosen = new Map<string, boolean>(); // id -> needModel
   const need = (run: PlannedRun, needModel: boolean) => {
@@ -20,6 +28,6 @@ export function schedule(grid: Grid, store: ResultsStore, runs: readonly Planned
     // The run it starts from trains again only when its model is gone.
     if (run.from && !hasModel(grid, run.from, run.fromSettings!)) need(byId.get(run.from)!, true);
   };
-  for (const run of runs) if (!store.current(run.id, run.settings)) need(run, false);
+  for (const run of runs) if (only(run) && !store.current(run.id, run.settings)) need(run, false);
   return runs.filter((r) => chosen.has(r.id)).map((run) => ({ run, needModel: chosen.get(run.id)! }));
 }

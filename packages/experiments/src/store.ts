@@ -1,7 +1,7 @@
 // The results store: one small JSON record per finished run, `<results>/<id>.json` (the format is
 // in docs/experiments.md). Records are what is committed and compared; run folders are not.
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError, writeTextAtomic } from '@kava/core/app';
 
 /** Accuracy with the latents shuffled across questions and replaced by placeholders (eval.latentUsage). */
@@ -12,8 +12,22 @@ export interface LatentUsage {
   perQuestionLatentsPlaceholder?: string;
 }
 
+/** A term's gradient norm: its median over the first and the second half of the measured steps. */
+export interface TermGradNorm {
+  firstHalf: number | null;
+  secondHalf: number | null;
+}
+
+/** How the run's gradients behaved (from its metrics.jsonl). */
+export interface Gradients {
+  /** The fraction of steps whose gradient norm was clipped. */
+  clipFraction?: number;
+  /** Each loss term's gradient norm alone, and `step`, the whole (train.gradNormEvery). */
+  termGradNorms?: Record<string, TermGradNorm>;
+}
+
 /** A finished run's record. */
-export interface RunRecord extends LatentUsage {
+export interface RunRecord extends LatentUsage, Gradients {
   experiment: string;
   id: string;
   stage?: string;
@@ -41,13 +55,24 @@ export interface RunRecord extends LatentUsage {
   [more: string]: unknown;
 }
 
-/** The records of one experiment, in one folder. */
+/**
+ * The records of one experiment, in one folder; `shared` names the runs whose records are kept in
+ * another grid's folder (the same runs, shared: PlannedRun.results), by id.
+ */
 export class ResultsStore {
-  constructor(readonly dir: string) {}
+  constructor(
+    readonly dir: string,
+    readonly shared: ReadonlyMap<string, string> = new Map(),
+  ) {}
+
+  /** The store of a grid's planned runs: its folder, and the folders of the runs it shares. */
+  static of(grid: { results: string }, runs: readonly { id: string; results: string }[]): ResultsStore {
+    return new ResultsStore(grid.results, new Map(runs.filter((r) => r.results !== grid.results).map((r) => [r.id, r.results])));
+  }
 
   /** The record file of run `id`. */
   file(id: string): string {
-    return join(this.dir, `${id}.json`);
+    return join(this.shared.get(id) ?? this.dir, `${id}.json`);
   }
 
   /** Run `id`'s record, or null when there is none (an unreadable one is an error, not "none"). */
@@ -69,12 +94,14 @@ export class ResultsStore {
    * records" and every run would train again.
    */
   check(): void {
-    if (!existsSync(this.dir)) return;
-    if (!statSync(this.dir).isDirectory()) throw new ConfigError(`the results folder ${this.dir} is a file, not a folder`);
-    try {
-      accessSync(this.dir, constants.R_OK | constants.W_OK | constants.X_OK);
-    } catch {
-      throw new ConfigError(`the results folder ${this.dir} cannot be read and written by this user`);
+    for (const dir of new Set([this.dir, ...this.shared.values()])) {
+      if (!existsSync(dir)) continue;
+      if (!statSync(dir).isDirectory()) throw new ConfigError(`the results folder ${dir} is a file, not a folder`);
+      try {
+        accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+      } catch {
+        throw new ConfigError(`the results folder ${dir} cannot be read and written by this user`);
+      }
     }
   }
 
@@ -86,22 +113,28 @@ export class ResultsStore {
 
   /** Writes a record whole or not at all (a crash never leaves half a file). */
   write(record: RunRecord): string {
-    mkdirSync(this.dir, { recursive: true });
     const file = this.file(record.id);
+    mkdirSync(dirname(file), { recursive: true });
     writeTextAtomic(file, `${JSON.stringify(record, null, 1)}\n`);
     return file;
   }
 
   /**
-   * Every record in the folder, by file name. Only the folder's own `.json` files are read: a
-   * sibling file, a subfolder or a half-written temporary is not a record.
+   * Every record in the folder, by file name, and the shared runs' records. Only the folder's own
+   * `.json` files are read: a sibling file, a subfolder or a half-written temporary is not a record.
    */
   all(): RunRecord[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir)
-      .filter((f) => f.endsWith('.json') && !f.startsWith('.') && statSync(join(this.dir, f)).isFile())
+    const own = existsSync(this.dir)
+      ? readdirSync(this.dir)
+          .filter((f) => f.endsWith('.json') && !f.startsWith('.') && statSync(join(this.dir, f)).isFile())
+          .sort()
+          .map((f) => readRecord(join(this.dir, f)))
+      : [];
+    const shared = [...this.shared.keys()]
       .sort()
-      .map((f) => readRecord(join(this.dir, f)));
+      .map((id) => this.read(id))
+      .filter((r): r is RunRecord => r !== null);
+    return [...own, ...shared];
   }
 }
 

@@ -1,15 +1,17 @@
 // One run of a grid, start to record: train it (or resume it from its last checkpoint), export
 // its model when a later stage starts from it, and write its record. Both executors call this:
 // the local one in a pool, Slurm's array tasks one run each (`kava experiment task`).
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { lockRunDir, type RunLock } from '@kava/core/app';
 import type { Grid } from './grid-file.js';
 import { blasSettings, childEnvFor, type KavaCommand, runKava, stopSignal } from './kava-child.js';
 import { modelFolder, type PlannedRun, runFolder } from './plan.js';
 import { claimRunFolder, type FinishedRun, finishedRun, hasCheckpoint } from './run-folder.js';
-import type { LatentUsage, ResultsStore, RunRecord } from './store.js';
+import { median } from './stats.js';
+import type { Gradients, LatentUsage, ResultsStore, RunRecord } from './store.js';
 
 /** What a run needs from the program that runs it. */
 export interface RunContext {
@@ -25,7 +27,8 @@ export interface RunContext {
 
 /** How a run ended. */
 export type RunOutcome =
-  | { status: 'done'; record: RunRecord; trained: boolean }
+  /** `file`: the record this call wrote (none when the record was there before). */
+  | { status: 'done'; record: RunRecord; trained: boolean; file?: string }
   | { status: 'failed'; reason: string }
   | { status: 'stopped' };
 
@@ -120,8 +123,8 @@ async function trainLocked(ctx: RunContext, run: PlannedRun, needModel: boolean)
     return { status: 'done', record: known, trained: true };
   }
   const record = recordOf(ctx, run, outcome);
-  store.write(record);
-  return { status: 'done', record, trained: true };
+  const file = store.write(record);
+  return { status: 'done', record, trained: true, file };
 }
 
 const pct = (x: number) => (x * 100).toFixed(1);
@@ -147,10 +150,11 @@ function recordOf(ctx: RunContext, run: PlannedRun, outcome: FinishedRun): RunRe
     ...(typeof r.forwardPassesPerQuestion === 'number' ? { forwardPassesPerQuestion: r.forwardPassesPerQuestion } : {}),
     ...(typeof r.kvEntriesPerQuestion === 'number' ? { kvEntriesPerQuestion: r.kvEntriesPerQuestion } : {}),
     ...latentUsageOf(outcome),
+    ...gradientsOf(outcome.runDir),
     trainSeconds: Math.round(outcome.seconds),
     curve: outcome.curve,
     perQuestion: perQuestionOf(outcome),
-    code: { kava: ctx.version, blas: blasSettings(childEnvFor(process.env)) },
+    code: { kava: ctx.version, commit: commitOf(ctx.grid), blas: blasSettings(childEnvFor(process.env)) },
     settings: run.settings,
   };
 }
@@ -175,6 +179,56 @@ function latentUsageOf(outcome: FinishedRun): LatentUsage {
     perQuestionLatentsShuffled: perQuestionOf(outcome, r.latentUsagePredictions.shuffled),
     perQuestionLatentsPlaceholder: perQuestionOf(outcome, r.latentUsagePredictions.placeholder),
   };
+}
+
+/**
+ * The step's gradients over the run, where its metrics hold them: the fraction of steps whose
+ * gradient was clipped, and (with train.gradNormEvery) each loss term's gradient norm alone, as its
+ * median over the first and the second half of the measured steps (`step`: the whole gradient).
+ */
+export function gradientsOf(runDir: string): Gradients {
+  const file = join(runDir, 'metrics.jsonl');
+  if (!existsSync(file)) return {};
+  type Row = { clipped?: boolean; gradNorm?: number; termGradNorms?: Record<string, number> };
+  const rows: Row[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    try {
+      rows.push(JSON.parse(line) as Row);
+    } catch {
+      // a line torn by a crash: the others still count
+    }
+  }
+  const known = rows.filter((m) => m.clipped !== undefined);
+  const measured = rows.filter((m) => m.termGradNorms);
+  const half = Math.ceil(measured.length / 2);
+  const terms = [...new Set(measured.flatMap((m) => Object.keys(m.termGradNorms!)))];
+  const medianOf = (rs: Row[], pick: (m: Row) => number | undefined) => {
+    const xs = rs.map(pick).filter((v): v is number => v !== undefined);
+    return xs.length ? Number(median(xs).toPrecision(4)) : null;
+  };
+  return {
+    ...(known.length ? { clipFraction: known.filter((m) => m.clipped).length / known.length } : {}),
+    ...(measured.length
+      ? {
+          termGradNorms: Object.fromEntries(
+            [...terms, 'step'].map((t) => {
+              const pick = (m: Row) => (t === 'step' ? m.gradNorm : m.termGradNorms![t]);
+              return [t, { firstHalf: medianOf(measured.slice(0, half), pick), secondHalf: medianOf(measured.slice(half), pick) }];
+            }),
+          ),
+        }
+      : {}),
+  };
+}
+
+/** The git commit of the grid file's checkout (the code the runs trained with), or null outside one. */
+function commitOf(grid: Grid): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dirname(grid.file), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
 }
 
 /** The sha256 of a model folder's weight files: which build of a backbone a run started from. */

@@ -79,6 +79,79 @@ describe('grid file', () => {
   });
 });
 
+describe('extends', () => {
+  const files = (entries: Record<string, string>) => {
+    const dir = mkdtempSync(join(tmpdir(), 'kava-grid-'));
+    for (const [name, text] of Object.entries(entries)) writeFileSync(join(dir, name), text);
+    return dir;
+  };
+  const base = [
+    'name: base',
+    'seeds: [0, 1, 2]',
+    'traces: [equation, nl]',
+    'config: { eval: { limit: 400 }, train: { batchSize: 16 } }',
+    'stages:',
+    '  - { name: backbone, method: backbone-cot, presets: [tiny-llama, full-cot], config: { train: { steps: 2000 } } }',
+    '  - name: methods',
+    '    from: backbone',
+    '    presets: [tiny-llama]',
+    '    config: { train: { steps: 1000 } }',
+    '    methods: { a: { presets: [kava] }, b: { presets: [codi] } }',
+    'report: { kind: replication, against: [a] }',
+    '',
+  ].join('\n');
+
+  it('changes a grid beside it: objects key by key, stages by name, methods and lists replaced, null removes', () => {
+    const dir = files({
+      'base.yaml': base,
+      'child.yaml': [
+        'extends: base.yaml',
+        'name: child',
+        'seeds: [1]',
+        'config: { train: { batchSize: null } }',
+        'stages:',
+        '  - { name: backbone, config: { train: { steps: 3000 } } }',
+        '  - { name: methods, methods: { c: { presets: [pccot], traces: [nl] } } }',
+        'report: { against: [] }',
+        '',
+      ].join('\n'),
+    });
+    const g = loadGrid(join(dir, 'child.yaml'));
+    expect(g.name).toBe('child');
+    expect(g.seeds).toEqual([1]);
+    expect(g.traces).toEqual(['equation', 'nl']);
+    expect(g.config).toEqual({ eval: { limit: 400 }, train: {} });
+    expect(g.stages[0]).toMatchObject({ name: 'backbone', method: 'backbone-cot', config: { train: { steps: 3000 } } });
+    expect(g.stages[0]!.presets).toEqual(['tiny-llama', 'full-cot']);
+    expect(Object.keys(g.stages[1]!.methods!)).toEqual(['c']);
+    expect(g.stages[1]!.config).toEqual({ train: { steps: 1000 } });
+    expect(g.report).toMatchObject({ kind: 'replication', against: [] });
+    expect(g.results).toBe(join(dir, 'experiments', 'child', 'results'));
+  });
+
+  it('refuses a base in another folder, a missing one and a loop, naming the file', () => {
+    const dir = files({
+      'a.yaml': 'extends: b.yaml\nname: a\n',
+      'b.yaml': 'extends: a.yaml\nname: b\n',
+      'up.yaml': 'extends: ../base.yaml\nname: up\n',
+      'gone.yaml': 'extends: nowhere.yaml\nname: gone\n',
+    });
+    expect(() => loadGrid(join(dir, 'a.yaml'))).toThrow(/b\.yaml: extends: .*a\.yaml extends itself/);
+    expect(() => loadGrid(join(dir, 'up.yaml'))).toThrow(/up\.yaml: extends: expected the name of a grid file in the same folder/);
+    expect(() => loadGrid(join(dir, 'gone.yaml'))).toThrow(/gone\.yaml: extends: cannot read .*nowhere\.yaml/);
+  });
+
+  it("refuses a method's trace style the grid does not have, and a record label on a stage with methods", () => {
+    const methods = { ...stages[1], methods: { a: { traces: ['nl'] } } };
+    expect(problem({ name: 'g', traces: ['equation'], stages: [stages[0], methods] })).toMatch(
+      /stages\.1\.methods\.a\.traces\.0: expected one of the grid's traces \(equation\), got "nl"/,
+    );
+    expect(problem({ name: 'g', stages: [stages[0], { ...stages[1], method: 'x' }] })).toMatch(
+      /stages\.1\.method: names the records of a stage without methods, but this stage has methods/,
+    );
+  });
+});
+
 describe('docs/experiments.md', () => {
   it('documents every key of the grid file', () => {
     const page = readFileSync(join(__dirname_, '../../../docs/experiments.md'), 'utf8');

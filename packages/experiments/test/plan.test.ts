@@ -90,4 +90,24 @@ describe('planRuns', () => {
     expect(runs.map((r) => r.id)).toEqual(['backbone-seed3', 'kava-rkv-seed3', 'no-cot-seed3']);
     expect((runs[0]!.config.data as Record<string, unknown>).trace).toBeUndefined();
   });
+  it("trains a method only in its trace styles, names a stage's records by its label, and keeps shared records elsewhere", () => {
+    const g = grid({
+      stages: [
+        { name: 'backbone', method: 'backbone-cot', presets: ['tiny-llama', 'full-cot'], results: '../shared/results' },
+        {
+          name: 'methods',
+          from: 'backbone',
+          presets: ['tiny-llama'],
+          methods: { a: { presets: ['kava'], traces: ['nl'] }, b: { presets: ['codi'], results: '../other' } },
+        },
+      ],
+    });
+    const runs = planRuns(g);
+    expect(runs.filter((r) => r.method === 'a').map((r) => r.id)).toEqual(['a-nl-seed0', 'a-nl-seed1']);
+    const backbone = runs.find((r) => r.id === 'backbone-nl-seed1')!;
+    expect(backbone.method).toBe('backbone-cot');
+    expect(backbone.results).toBe('/work/shared/results');
+    expect(runs.find((r) => r.id === 'b-equation-seed0')!.results).toBe('/work/other');
+    expect(runs.find((r) => r.id === 'a-nl-seed0')!.results).toBe(g.results);
+  });
 });

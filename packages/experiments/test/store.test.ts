@@ -31,6 +31,21 @@ describe('ResultsStore', () => {
     expect(readdirSync(store.dir).sort()).toEqual(['a.json', 'b.json']); // no temporary left behind
   });
 
+  it("keeps a shared run's record in the other grid's folder, and lists it with its own", () => {
+    const parent = mkdtempSync(join(tmpdir(), 'kava-store-'));
+    const [own, other] = [join(parent, 'own'), join(parent, 'other')];
+    const store = ResultsStore.of({ results: own }, [
+      { id: 'a', results: own },
+      { id: 'shared', results: other },
+    ]);
+    store.write(record('a'));
+    expect(store.write(record('shared'))).toBe(join(other, 'shared.json'));
+    new ResultsStore(other).write(record('unplanned')); // the other grid's own run: not this grid's
+    expect(readdirSync(other).sort()).toEqual(['shared.json', 'unplanned.json']);
+    expect(store.all().map((r) => r.id)).toEqual(['a', 'shared']);
+    expect(store.current('shared', 's')?.id).toBe('shared');
+  });
+
   it('reads only its own .json files, in a folder whose parent holds files and other folders', () => {
     const parent = mkdtempSync(join(tmpdir(), 'kava-store-'));
     writeFileSync(join(parent, 'notes.txt'), 'a file beside the results folder');

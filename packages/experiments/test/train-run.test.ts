@@ -7,7 +7,7 @@ import { lockRunDir } from '@kava/core/app';
 import { gridFrom } from '../src/grid-file.js';
 import { modelFolder, planRuns, runFolder } from '../src/plan.js';
 import { ResultsStore } from '../src/store.js';
-import { hasModel, type RunContext, trainRun } from '../src/train-run.js';
+import { gradientsOf, hasModel, type RunContext, trainRun } from '../src/train-run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kava-train-run-'));
 const grid = gridFrom(
@@ -45,5 +45,28 @@ describe('trainRun', () => {
     expect(outcome).toMatchObject({ status: 'failed', reason: expect.stringMatching(/is not in .* \(or was trained with other settings\)/) });
     writeFileSync(join(runFolder(grid, backbone.id), 'settings.txt'), backbone.settings);
     expect(hasModel(grid, backbone.id, backbone.settings)).toBe(true);
+  });
+});
+
+describe('gradientsOf', () => {
+  it("gives the clipped fraction and each term's median norm over each half of the measured steps", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kava-grads-'));
+    const rows = [
+      { step: 1, clipped: true, gradNorm: 4, termGradNorms: { ce: 1, kv: 0.1 } },
+      { step: 2, clipped: false },
+      { step: 3, clipped: true, gradNorm: 2, termGradNorms: { ce: 3, kv: 0.3 } },
+      { step: 4, clipped: false, gradNorm: 6, termGradNorms: { ce: 5, kv: 0.5 } },
+    ];
+    writeFileSync(join(dir, 'metrics.jsonl'), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n{"step": 5, "cli`);
+    expect(gradientsOf(dir)).toEqual({
+      clipFraction: 0.5,
+      termGradNorms: {
+        // measured steps 1, 3, 4: the first half is step 1 and 3, the second step 4 (the upper median)
+        ce: { firstHalf: 3, secondHalf: 5 },
+        kv: { firstHalf: 0.3, secondHalf: 0.5 },
+        step: { firstHalf: 4, secondHalf: 6 },
+      },
+    });
+    expect(gradientsOf(join(dir, 'missing'))).toEqual({});
   });
 });

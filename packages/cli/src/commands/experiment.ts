@@ -1,5 +1,6 @@
 // `kava experiment run|status|report|cancel GRID`: comparison grids from a grid file, through
 // @kava/experiments. `task` is what a Slurm array task runs (one run of one stage).
+import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,10 +29,13 @@ import {
   stopSignal,
   submitSlurm,
   trainRun,
+  writeGridPage,
   writeReport,
 } from '@kava/experiments';
+import type { TopLevelSpec } from 'vega-lite';
 import { BUILTIN_PLUGINS, DEFAULT_PRESETS } from '../builtin-plugins.js';
 import { writeGridCharts } from '../report/grid-charts.js';
+import { renderSvg } from '../report/write-report.js';
 import { CommandExit, EXIT_FAILURE, STOP_SIGNALS } from '../exit-codes.js';
 import { positiveFlag } from '../options.js';
 
@@ -46,7 +50,7 @@ const say = (line: string) => process.stdout.write(`[${((Date.now() - started) /
 function open(file: string) {
   const grid = loadGrid(file);
   const runs = planRuns(grid);
-  const store = new ResultsStore(grid.results);
+  const store = ResultsStore.of(grid, runs);
   store.check();
   return { grid, runs, store, reportDir: grid.reportDir };
 }
@@ -92,6 +96,13 @@ export function experimentCommand(program: Command): void {
     .option('-j, --jobs <n>', "local: trainings at a time (default: the grid file's jobs, else 2, or 1 on one core)")
     .option('--partition <name>', "slurm: sbatch --partition (default: the grid file's slurm.partition)")
     .option('--time <limit>', "slurm: sbatch --time of each run (default: the grid file's slurm.time)")
+    .option('--seeds <list>', 'train only these seeds, e.g. 1 or 0,2 (the report still covers the whole grid)')
+    .option('--methods <list>', 'train only these methods (or stages), e.g. no-cot,kava-rkv')
+    .option('--traces <list>', 'train only these trace styles, e.g. nl')
+    .option(
+      '--on-record <command>',
+      'local: a shell command run after each new record is written, with KAVA_RECORD (its file), KAVA_RUN and KAVA_ACCURACY set (e.g. a git commit of the record)',
+    )
     .option('--dry-run', 'list what would train and stop')
     .description(
       'train the runs without a record of their settings (a finished run is never trained again), then write the report',
@@ -99,12 +110,22 @@ export function experimentCommand(program: Command): void {
     .action(
       async (
         file: string,
-        flags: { executor: 'local' | 'slurm'; jobs?: string; partition?: string; time?: string; dryRun?: boolean },
+        flags: {
+          executor: 'local' | 'slurm';
+          jobs?: string;
+          partition?: string;
+          time?: string;
+          seeds?: string;
+          methods?: string;
+          traces?: string;
+          onRecord?: string;
+          dryRun?: boolean;
+        },
       ) => {
         const jobFlag = positiveFlag('--jobs', flags.jobs);
         const { grid, runs, store, reportDir } = open(file);
         await checkConfigs(grid, runs);
-        const todo = schedule(grid, store, runs);
+        const todo = schedule(grid, store, runs, slice(grid, runs, flags));
         const done = runs.length - runs.filter((r) => !store.current(r.id, r.settings)).length;
         say(
           `${grid.name}: ${runs.length} runs (${grid.stages.map((s) => `${s.name}: ${runs.filter((r) => r.stage === s.name).length}`).join(', ')}), ${done} done; ${todo.length} to train${todo.length ? `: ${todo.map((s) => s.run.id).join(', ')}` : ''}`,
@@ -140,6 +161,8 @@ export function experimentCommand(program: Command): void {
             onStart: (run) => active.add(run),
             onOutcome: (run, outcome, n) => {
               active.delete(run);
+              if (outcome.status === 'done' && outcome.file && flags.onRecord)
+                onRecord(flags.onRecord, outcome.file, run.id, outcome.record.accuracy);
               if (outcome.status === 'done')
                 say(
                   `${run.id}: ${(outcome.record.accuracy * 100).toFixed(1)} % (${outcome.record.correct}/${outcome.record.questions}) [${n}/${todo.length}]`,
@@ -238,6 +261,48 @@ export function experimentCommand(program: Command): void {
 /** The exit code of a call a signal stopped: 130 (SIGINT) or 143 (SIGTERM). */
 const stoppedCode = (): number => (stopSignal() === 'SIGTERM' ? STOP_SIGNALS.SIGTERM : STOP_SIGNALS.SIGINT);
 
+/**
+ * The runs a `--seeds/--methods/--traces` slice keeps; each value must name something of the grid
+ * (a typo would otherwise train nothing and say nothing).
+ */
+function slice(
+  grid: Grid,
+  runs: readonly PlannedRun[],
+  flags: { seeds?: string; methods?: string; traces?: string },
+): (run: PlannedRun) => boolean {
+  const pick = <T>(flag: string, text: string | undefined, known: T[], parse: (s: string) => T): Set<T> | null => {
+    if (text === undefined) return null;
+    const values = text
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
+    const out = new Set<T>();
+    for (const v of values) {
+      const x = parse(v);
+      if (!known.includes(x))
+        throw new ConfigError(`${flag}: "${v}" is not in the grid ${grid.file} (it has ${known.join(', ')})`);
+      out.add(x);
+    }
+    return out;
+  };
+  const seeds = pick('--seeds', flags.seeds, grid.seeds, Number);
+  const methods = pick('--methods', flags.methods, [...new Set(runs.map((r) => r.method))], String);
+  const traces = pick('--traces', flags.traces, grid.traces ?? [], String);
+  return (run) =>
+    (!seeds || seeds.has(run.seed)) &&
+    (!methods || methods.has(run.method)) &&
+    (!traces || (run.trace !== null && traces.has(run.trace)));
+}
+
+/** Runs the --on-record command for a new record; its failure is reported, not fatal (the record is written). */
+function onRecord(command: string, file: string, id: string, accuracy: number): void {
+  const r = spawnSync('sh', ['-c', command], {
+    stdio: 'inherit',
+    env: { ...process.env, KAVA_RECORD: file, KAVA_RUN: id, KAVA_ACCURACY: String(accuracy) },
+  });
+  if (r.status !== 0) say(`--on-record exited with ${r.status ?? r.signal} for ${id} (the record is written: ${file})`);
+}
+
 /** The running runs' progress, one line. */
 function running(grid: Grid, runs: readonly PlannedRun[]): string {
   return runs
@@ -249,6 +314,19 @@ function running(grid: Grid, runs: readonly PlannedRun[]): string {
 
 /** Writes the report (report.md, report.json, report.svg, curves.svg) into `dir` and prints it. */
 async function finish(grid: Grid, runs: readonly PlannedRun[], store: ResultsStore, dir: string): Promise<void> {
+  if (grid.report.kind !== 'ranking') {
+    // One of the replication's pages (docs/results): its own files, no report.md.
+    const written = await writeGridPage(grid, runs, store, {
+      reportDir: dir,
+      wallMinutes: (Date.now() - started) / 60000,
+      render: (spec) => renderSvg(spec as unknown as TopLevelSpec),
+      print: (text) => process.stdout.write(text),
+    });
+    process.stdout.write(
+      `\nwrote ${written.map((f) => relative(process.cwd(), f)).join(', ')} (from ${relative(process.cwd(), grid.results) || '.'})\n`,
+    );
+    return;
+  }
   const records = store.all();
   const report = makeReport(grid, runs, records);
   const paths = writeReport(report, dir);
