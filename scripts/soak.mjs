@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { failer, positiveInt } from './lib/grid-args.mjs';
+import { failer, positiveInt } from './lib/cli-args.mjs';
 
 const USAGE = `Usage: node scripts/soak.mjs [options]   (after npm run build)
 

@@ -1,27 +1,19 @@
-// `npm run experiment` is how a user reruns the replication: its options must say what they do,
-// a mistyped one must be a usage error rather than a stack trace, and `--ablations` must default
-// to the slice the docs promise (seed 1, equation traces). --report-only trains nothing, so the
-// grid it announces can be checked in a second, into temporary folders that leave docs/ alone.
+// `npm run experiment` is how a user reruns the replication: each of its historical flags names a
+// grid file of docs/results/grids/ that `kava experiment` runs, a mistyped option is a usage error
+// rather than a stack trace, and a budget nobody has written a grid file for is refused with the
+// way to write one. --dry-run trains nothing, so what a flag would train is checked in seconds.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const script = resolve(dirname(fileURLToPath(import.meta.url)), '../scripts/experiment.mjs');
 const experiment = (...args: string[]) => spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
 
 describe('npm run experiment: the command line', () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'kava-experiment-cli-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
   it('--help lists the modes and exits 0', () => {
     const r = experiment('--help');
     expect(r.status).toBe(0);
-    for (const flag of ['--quick', '--ablations', '--report-only', '--seeds', '--commit'])
+    for (const flag of ['--quick', '--ablations', '--study', '--probe', '--report-only', '--seeds', '--commit'])
       expect(r.stdout).toContain(flag);
   });
 
@@ -32,76 +24,30 @@ describe('npm run experiment: the command line', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
-  it('--ablations defaults to seed 1 and the equation traces: the reference and seven variants', () => {
-    const r = experiment(
-      '--ablations',
-      '--report-only',
-      '--out',
-      join(dir, 'out'),
-      '--results',
-      join(dir, 'runs', 'two-stage-ablation'),
-      '--report-dir',
-      join(dir, 'docs'),
-    );
+  it('--ablations is its grid file: seed 1, the equation traces, the shared reference and seven variants, all recorded', () => {
+    const r = experiment('--ablations', '--dry-run');
+    expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('two-stage-ablation: 8 stage-2 runs (8 methods x 1 traces x 1 seeds: equation; seed 1)');
-    expect(readdirSync(join(dir, 'docs'))).toContain('results-two-stage-ablation.md');
-  });
+    expect(r.stdout).toContain('two-stage-ablation: 9 runs (stage1: 1, stage2: 8), 9 done; 0 to train');
+  }, 60_000);
 
-  it('another budget is another experiment, so it cannot overwrite the grid’s committed records', () => {
-    const r = experiment(
-      '--stage2-steps',
-      '3000',
-      '--seeds',
-      '1',
-      '--report-only',
-      '--out',
-      join(dir, 'out'),
-      '--results',
-      join(dir, 'runs', 'probe'),
-      '--report-dir',
-      join(dir, 'docs'),
-    );
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('two-stage-stage2-3000: 14 stage-2 runs');
-    expect(readdirSync(join(dir, 'docs'))).toContain('results-two-stage-stage2-3000.md');
-  });
-
-  it('--study trains its grid per trace style, --probe the recipes on the validation split; one mode at a time', () => {
-    const dirs = (name: string) => [
-      '--out',
-      join(dir, 'out'),
-      '--results',
-      join(dir, 'runs', name),
-      '--report-dir',
-      join(dir, 'docs'),
-    ];
-    const study = experiment('--study', '--report-only', ...dirs('latent-study-stage2-3000'));
+  it('--study trains its methods per trace style; a slice is checked against the grid', () => {
+    const study = experiment('--study', '--dry-run');
     expect(study.status).toBe(0);
-    // verbose NL: 6 methods, equation: 4, 3 seeds each.
-    expect(study.stdout).toContain(
-      'latent-study-stage2-3000: 30 stage-2 runs (equation: 4 methods, nl: 6 methods x 3 seeds',
-    );
-    expect(readdirSync(join(dir, 'docs'))).toContain('results-latent-study-stage2-3000.md');
-    const probe = experiment('--probe', '--report-only', ...dirs('latent-probe-stage2-3000'));
-    expect(probe.status).toBe(0);
-    expect(probe.stdout).toContain(
-      'latent-probe-stage2-3000: 7 stage-2 runs (7 methods x 1 traces x 1 seeds: nl; seed 1)',
-    );
-    const curve = experiment(
-      '--study',
-      '--stage2-steps',
-      '6000',
-      '--seeds',
-      '1',
-      '--traces',
-      'nl',
-      '--methods',
-      'no-cot,codi,kava-rkv',
-      '--report-only',
-      ...dirs('latent-study-stage2-6000'),
-    );
-    expect(curve.stdout).toContain('latent-study-stage2-6000: 3 stage-2 runs');
+    // 3 seeds: 6 backbones; verbose NL 6 methods, equation 4.
+    expect(study.stdout).toContain('latent-study-stage2-3000: 36 runs (stage1: 6, stage2: 30)');
+    const slice = experiment('--probe', '--methods', 'no-cot', '--dry-run');
+    expect(slice.stdout).toMatch(/latent-probe-stage2-3000: 8 runs \(stage1: 1, stage2: 7\), \d+ done; 0 to train/);
+    const typo = experiment('--probe', '--methods', 'kava-rvk', '--dry-run');
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain('--methods: "kava-rvk" is not in the grid');
+  }, 60_000);
+
+  it('another budget is another grid file; one that does not exist is refused with how to write it', () => {
+    const curve = experiment('--study', '--stage2-steps', '6000', '--dry-run');
+    expect(curve.status).toBe(2);
+    expect(curve.stderr).toContain('no grid file docs/results/grids/latent-study-stage2-6000.yaml');
+    expect(curve.stderr).toContain('extends: latent-study-stage2-3000.yaml');
     const both = experiment('--study', '--probe', '--report-only');
     expect(both.status).toBe(2);
     expect(both.stderr).toContain('separate experiments; give one');
