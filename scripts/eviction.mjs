@@ -309,9 +309,10 @@ if (pressRuns.length) {
   const verdicts = [];
   for (const traces of [...new Set(pressRuns.map((r) => r.traces))].sort()) {
     const rows = [...baseRuns, ...pressRuns].filter((r) => r.traces === traces);
-    const stage1 = new Set(rows.map((r) => JSON.parse(r.settings).stage1));
-    if (stage1.size !== 1)
-      throw new Error(`eviction: the ${traces} runs of the second table come from different backbones`);
+    // Each run names the settings of the backbone it fine-tuned (`from`): one backbone per table.
+    const stage1 = new Set(rows.map((r) => JSON.parse(r.settings).from));
+    if (stage1.size !== 1 || stage1.has(undefined))
+      throw new Error(`eviction: the ${traces} runs of the second table do not all name one backbone they fine-tuned`);
     const of = (method) => rows.find((r) => r.method === method);
     const against = DISTILL_AGAINST.map(of);
     lines.push(
