@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { ConfigError, describeIssues } from '@kava/core/app';
+import { ConfigError, describeIssues, mergeConfigs } from '@kava/core/app';
 
 /** A name that becomes part of run ids and folder names. */
 const name = z
@@ -71,7 +71,7 @@ export const gridSchema = z.strictObject({
     .string()
     .optional()
     .describe(
-      "a grid file in the same folder that this one changes: objects merge key by key (null removes a key), stages merge by name, lists and a stage's methods are replaced",
+      "a grid file in the same folder that this one changes: objects merge key by key (null removes a key, except in config), stages merge by name, lists and a stage's methods are replaced",
     ),
   name: name.describe('the experiment: its records say so, and its folders are named after it'),
   seeds: z.array(z.number().int().nonnegative()).min(1).default([0]).describe('train.seed and data.shuffleSeed'),
@@ -171,10 +171,12 @@ function withBase(value: unknown, file: string, chain: string[]): unknown {
 
 /**
  * `over` merged into `base`: objects key by key (null removes the key), stages by name, lists and a
- * stage's methods replaced.
+ * stage's methods replaced. A `config` layers as kava layers configs: there null is a value of its
+ * own (`data.train: null`: no training file).
  */
 function mergeGrid(base: unknown, over: unknown, key = ''): unknown {
   if (over === undefined) return base;
+  if (key === 'config') return mergeConfigs(base, over);
   const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (key === 'stages' && Array.isArray(base) && Array.isArray(over)) {
     const named = (v: unknown) => (isObject(v) ? v.name : undefined);

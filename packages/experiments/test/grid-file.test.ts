@@ -97,22 +97,22 @@ describe('extends', () => {
     '    presets: [tiny-llama]',
     '    config: { train: { steps: 1000 } }',
     '    methods: { a: { presets: [kava] }, b: { presets: [codi] } }',
-    'report: { kind: replication, against: [a] }',
+    'report: { kind: replication, stage: methods, against: [a] }',
     '',
   ].join('\n');
 
-  it('changes a grid beside it: objects key by key, stages by name, methods and lists replaced, null removes', () => {
+  it('changes a grid beside it: objects key by key, stages by name, methods and lists replaced, null removes (not in a config)', () => {
     const dir = files({
       'base.yaml': base,
       'child.yaml': [
         'extends: base.yaml',
         'name: child',
         'seeds: [1]',
-        'config: { train: { batchSize: null } }',
+        'config: { train: { batchSize: 8 }, data: { train: null } }',
         'stages:',
         '  - { name: backbone, config: { train: { steps: 3000 } } }',
         '  - { name: methods, methods: { c: { presets: [pccot], traces: [nl] } } }',
-        'report: { against: [] }',
+        'report: { against: [], stage: null }',
         '',
       ].join('\n'),
     });
@@ -120,12 +120,14 @@ describe('extends', () => {
     expect(g.name).toBe('child');
     expect(g.seeds).toEqual([1]);
     expect(g.traces).toEqual(['equation', 'nl']);
-    expect(g.config).toEqual({ eval: { limit: 400 }, train: {} });
+    // In a config, null is kava's own value (data.train: null, no training file), not a removal.
+    expect(g.config).toEqual({ eval: { limit: 400 }, train: { batchSize: 8 }, data: { train: null } });
     expect(g.stages[0]).toMatchObject({ name: 'backbone', method: 'backbone-cot', config: { train: { steps: 3000 } } });
     expect(g.stages[0]!.presets).toEqual(['tiny-llama', 'full-cot']);
     expect(Object.keys(g.stages[1]!.methods!)).toEqual(['c']);
     expect(g.stages[1]!.config).toEqual({ train: { steps: 1000 } });
     expect(g.report).toMatchObject({ kind: 'replication', against: [] });
+    expect(g.report.stage).toBeUndefined(); // null removed it
     expect(g.results).toBe(join(dir, 'experiments', 'child', 'results'));
   });
 
