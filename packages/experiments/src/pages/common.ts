@@ -4,7 +4,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTextAtomic } from '@kava/core/app';
-import type { RunRecord } from '../store.js';
+import { ResultsStore, type RunRecord } from '../store.js';
 import type { RenderSvg } from './method-table.js';
 
 /** What a page is made from: the records alone, and where it goes. */
@@ -34,14 +34,8 @@ export interface PageInput {
 export const pct = (x: number): string => (x * 100).toFixed(1);
 export const signed = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}`;
 
-/** The records of a folder, by file name (none when it does not exist). */
-export function readResults(dir: string): RunRecord[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as RunRecord);
-}
+/** The records of a folder, by file name (none when it does not exist): the results store's reading. */
+export const readResults = (dir: string): RunRecord[] => new ResultsStore(dir).all();
 
 /**
  * The records a page reads: the backbones apart, and the compared runs of `seeds` by method and
